@@ -1,0 +1,23 @@
+// The per-epoch training history, as Keras's History.history holds it, plus epoch seconds.
+#pragma once
+
+#include <cstddef>
+#include <vector>
+
+namespace fmnist {
+
+struct History {
+  std::vector<double> loss, accuracy, val_loss, val_accuracy;
+  std::vector<double> seconds;  // wall time of the epoch's training steps, evaluation excluded
+
+  std::size_t epochs() const { return loss.size(); }
+  void add(double l, double acc, double vl, double vacc, double secs) {
+    loss.push_back(l);
+    accuracy.push_back(acc);
+    val_loss.push_back(vl);
+    val_accuracy.push_back(vacc);
+    seconds.push_back(secs);
+  }
+};
+
+}  // namespace fmnist
