@@ -1,0 +1,50 @@
+// The only MPI-facing interface (DESIGN §4): start-up and shut-down, the broadcast of the
+// initial weights, the one in-place allreduce per step, collective agreement on errors,
+// and MPI_Abort for failures in mid-training. Nothing else in the project includes <mpi.h>.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace fmnist {
+
+class Comm {
+ public:
+  Comm(int* argc, char*** argv);  // MPI_Init; errors on communicators are fatal (never a hang)
+  ~Comm();                        // MPI_Finalize
+  Comm(const Comm&) = delete;
+  Comm& operator=(const Comm&) = delete;
+
+  int rank() const { return rank_; }
+  int size() const { return size_; }
+  bool is_root() const { return rank_ == 0; }
+
+  void broadcast(float* data, std::size_t n) const;  // from rank 0
+  void broadcast(double* data, std::size_t n) const;
+  void broadcast(std::int64_t* data, std::size_t n) const;
+  void broadcast(std::string& text) const;
+  void broadcast(std::vector<float>& data) const;    // resizes on the receivers
+
+  void allreduce_sum(float* data, std::size_t n) const;  // in place
+  void allreduce_sum(double* data, std::size_t n) const;
+
+  // Every rank passes its error code (0 = fine) and message. Returns the largest code on every
+  // rank; on rank 0 `message` becomes the first non-empty message, prefixed "rank R: " when it
+  // came from another rank.
+  int agree(int code, std::string& message) const;
+
+  // Every rank compares `text` with rank 0's (lines "key=value"); returns on every rank the
+  // first difference as "rank R: key is X here but Y on rank 0", or "" when all agree.
+  std::string compare_with_root(const std::string& text) const;
+
+  // Ends the whole job now with `code` (MPI_Abort): for failures on one rank in mid-training.
+  [[noreturn]] void abort(int code) const;
+
+ private:
+  int rank_ = 0;
+  int size_ = 1;
+};
+
+}  // namespace fmnist

@@ -1,0 +1,41 @@
+// The command line of fmnist_dist (DESIGN §5): every option with its default, parsed with
+// cxxopts and validated; a bad value throws Error(Exit::usage) naming the option.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace fmnist {
+
+struct Config {
+  std::string data_dir = "/usr/share/datasets/fashion-mnist";
+  std::string train_csv;  // Kaggle CSVs instead of IDX (both, or train only: then no test figures)
+  std::string test_csv;
+  double val_split = 0.3;
+  std::uint32_t split_seed = 42;
+  int epochs = 15;
+  int batch_size = 512;  // global batch, shared out across the ranks
+  std::string optimizer = "rmsprop";
+  double lr = 0.001;
+  double momentum = 0.9;           // sgd
+  bool rmsprop_keras2 = false;     // eps outside the sqrt
+  std::uint64_t seed = 0;          // initialisation and shuffling
+  std::string out_dir = "run";
+  std::int64_t checkpoint_every = 0;  // also checkpoint every K steps (0: only per epoch)
+  std::string resume;                 // "", "auto" or a file
+  std::int64_t max_steps = 0;         // stop after K optimizer steps in total (0: no limit)
+  bool eval_all_ranks = false;        // --eval-ranks all
+  int micro_batch = 128;              // images per forward/backward call (memory vs speed)
+  std::string progress = "auto";      // auto | always | never
+  std::string fail_at;                // testing aid: "RANK:STEP" throws on that rank at that step
+  bool help = false;
+  std::string help_text;
+};
+
+// Parses argv; throws Error(Exit::usage, "--option: what is wrong") on any bad option or value.
+Config parse_config(int argc, const char* const* argv);
+
+// The settings that every rank must share, as "key=value" lines (compared at start-up).
+std::string describe(const Config& c);
+
+}  // namespace fmnist

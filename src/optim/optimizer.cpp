@@ -1,0 +1,113 @@
+// RMSprop, Adam and SGD with momentum over flat float arenas, as Keras computes them.
+// Updates are element-wise loops the compiler vectorises; all arithmetic is float32 like Keras.
+#include "fmnist/optimizer.hpp"
+
+#include <cmath>
+
+#include "fmnist/error.hpp"
+
+namespace fmnist {
+
+Optimizer::Optimizer(std::string name, std::size_t n, std::vector<std::string> slot_names) {
+  state_.name = std::move(name);
+  for (auto& s : slot_names) state_.slots.push_back({std::move(s), std::vector<float>(n, 0.0f)});
+}
+
+void Optimizer::restore(const OptimizerState& s) {
+  if (s.name != state_.name)
+    throw Error(Exit::checkpoint, "optimizer is '" + s.name + "' in the checkpoint, '" + state_.name +
+                                      "' in this run");
+  if (s.slots.size() != state_.slots.size())
+    throw Error(Exit::checkpoint, "optimizer '" + s.name + "' has " + std::to_string(s.slots.size()) +
+                                      " slots in the checkpoint, expected " +
+                                      std::to_string(state_.slots.size()));
+  for (std::size_t i = 0; i < s.slots.size(); ++i) {
+    const auto& want = state_.slots[i];
+    if (s.slots[i].name != want.name || s.slots[i].data.size() != want.data.size())
+      throw Error(Exit::checkpoint, "optimizer slot '" + s.slots[i].name + "' (" +
+                                        std::to_string(s.slots[i].data.size()) + " values) does not match '" +
+                                        want.name + "' (" + std::to_string(want.data.size()) + ")");
+  }
+  state_ = s;
+}
+
+namespace {
+
+// v = rho*v + (1-rho)*g^2; w -= lr*g / sqrt(v + eps)   (or / (sqrt(v) + eps), Keras 2 style)
+class RmsProp final : public Optimizer {
+ public:
+  RmsProp(const OptimizerConfig& c, std::size_t n) : Optimizer("rmsprop", n, {"velocity"}), c_(c) {}
+  void step(float* w, const float* g) override {
+    float* v = slot(0).data();
+    const std::size_t n = slot(0).size();
+    const float rho = c_.rho, one_minus_rho = 1.0f - c_.rho, lr = c_.lr, eps = c_.epsilon;
+    if (c_.epsilon_outside_sqrt) {
+      for (std::size_t i = 0; i < n; ++i) {
+        v[i] = rho * v[i] + one_minus_rho * g[i] * g[i];
+        w[i] -= lr * g[i] / (std::sqrt(v[i]) + eps);
+      }
+    } else {
+      for (std::size_t i = 0; i < n; ++i) {
+        v[i] = rho * v[i] + one_minus_rho * g[i] * g[i];
+        w[i] -= lr * g[i] / std::sqrt(v[i] + eps);
+      }
+    }
+    ++state_.iterations;
+  }
+
+ private:
+  OptimizerConfig c_;
+};
+
+// Keras Adam: m = b1*m + (1-b1)*g; v = b2*v + (1-b2)*g^2;
+// w -= lr * sqrt(1-b2^t)/(1-b1^t) * m / (sqrt(v) + eps)
+class Adam final : public Optimizer {
+ public:
+  Adam(const OptimizerConfig& c, std::size_t n) : Optimizer("adam", n, {"momentum", "velocity"}), c_(c) {}
+  void step(float* w, const float* g) override {
+    float* m = slot(0).data();
+    float* v = slot(1).data();
+    const std::size_t n = slot(0).size();
+    const double t = static_cast<double>(++state_.iterations);
+    const float alpha = static_cast<float>(c_.lr * std::sqrt(1.0 - std::pow(c_.beta_2, t)) /
+                                           (1.0 - std::pow(c_.beta_1, t)));
+    const float b1 = c_.beta_1, b2 = c_.beta_2, eps = c_.epsilon;
+    for (std::size_t i = 0; i < n; ++i) {
+      m[i] = b1 * m[i] + (1.0f - b1) * g[i];
+      v[i] = b2 * v[i] + (1.0f - b2) * g[i] * g[i];
+      w[i] -= alpha * m[i] / (std::sqrt(v[i]) + eps);
+    }
+  }
+
+ private:
+  OptimizerConfig c_;
+};
+
+// Keras SGD with momentum: m = momentum*m - lr*g; w += m.
+class Sgd final : public Optimizer {
+ public:
+  Sgd(const OptimizerConfig& c, std::size_t n) : Optimizer("sgd", n, {"momentum"}), c_(c) {}
+  void step(float* w, const float* g) override {
+    float* m = slot(0).data();
+    const std::size_t n = slot(0).size();
+    for (std::size_t i = 0; i < n; ++i) {
+      m[i] = c_.momentum * m[i] - c_.lr * g[i];
+      w[i] += m[i];
+    }
+    ++state_.iterations;
+  }
+
+ private:
+  OptimizerConfig c_;
+};
+
+}  // namespace
+
+std::unique_ptr<Optimizer> make_optimizer(const OptimizerConfig& config, std::size_t n) {
+  if (config.name == "rmsprop") return std::make_unique<RmsProp>(config, n);
+  if (config.name == "adam") return std::make_unique<Adam>(config, n);
+  if (config.name == "sgd") return std::make_unique<Sgd>(config, n);
+  throw Error(Exit::usage, "--optimizer: unknown optimizer '" + config.name + "' (rmsprop, adam or sgd)");
+}
+
+}  // namespace fmnist

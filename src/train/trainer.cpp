@@ -1,0 +1,337 @@
+// The training job on one rank (DESIGN §4): every rank derives the epoch's permutation from
+// (seed, epoch), trains on its contiguous share of each global batch, and joins one in-place
+// allreduce per step over [gradients | loss sum | correct | samples | stop flag]; then all
+// ranks divide by the global sample count and take the same optimizer step.
+#include "fmnist/trainer.hpp"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <numeric>
+#include <optional>
+
+#include "fmnist/checkpoint.hpp"
+#include "fmnist/model.hpp"
+#include "fmnist/optimizer.hpp"
+#include "fmnist/report.hpp"
+#include "inputs.hpp"
+#include "resume.hpp"
+#include "stop_signal.hpp"
+
+namespace fmnist {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// Runs f on every rank; if any rank fails, every rank throws the same CollectiveError.
+template <typename F>
+void collectively(const Comm& comm, F&& f) {
+  int code = 0;
+  std::string message;
+  try {
+    f();
+  } catch (const Error& e) {
+    code = e.exit_code();
+    message = e.what();
+  }
+  code = comm.agree(code, message);
+  if (code != 0) throw CollectiveError(static_cast<Exit>(code), message);
+}
+
+// Mean loss and accuracy over a dataset.
+struct Figures {
+  double loss = 0;
+  double accuracy = 0;
+};
+
+// Tail of the allreduce buffer, after the gradients.
+enum Tail : std::size_t { kLossSum = 0, kCorrect, kSamples, kStop, kTailSize };
+
+class Job {
+ public:
+  Job(const Config& config, const Comm& comm)
+      : config_(config), comm_(comm), model_(config.micro_batch), x_(config.micro_batch * kImagePixels),
+        y_(config.micro_batch), indices_(config.micro_batch), buffer_(kNumParams + kTailSize) {}
+
+  int run();
+
+ private:
+  void setup();
+  void check_consistency();
+  void start_or_resume();
+  enum class Outcome { completed, stopped, max_steps };
+  Outcome train_epoch(std::int64_t epoch);
+  BatchStats step_gradients(const std::vector<std::uint32_t>& perm, std::size_t lo, std::size_t hi);
+  std::optional<Figures> evaluate(const Dataset& d);
+  void end_epoch(std::int64_t epoch, double seconds);
+  void save_checkpoint() const;
+  void print_progress(std::int64_t epoch, std::int64_t step, std::int64_t steps) const;
+  void say(const std::string& line) const;
+
+  const Config& config_;
+  const Comm& comm_;
+  Inputs inputs_;
+  Model<float> model_;
+  std::unique_ptr<Optimizer> optimizer_;
+  std::vector<float> x_;                // (micro_batch, 28, 28, 1)
+  std::vector<std::uint8_t> y_;         // (micro_batch)
+  std::vector<std::uint32_t> indices_;  // (micro_batch)
+  std::vector<float> buffer_;           // (93,322 + kTailSize): the one allreduce per step
+  TrainingState state_;
+  History history_;                     // rank 0
+  std::optional<Evaluation> evaluation_;
+  bool progress_ = false;
+  std::int64_t steps_per_epoch_ = 0;
+};
+
+void Job::say(const std::string& line) const {
+  if (!comm_.is_root()) return;
+  std::printf("%s\n", line.c_str());
+  std::fflush(stdout);
+}
+
+int Job::run() {
+  setup();
+  install_stop_handlers();
+  for (std::int64_t epoch = state_.epoch; epoch < config_.epochs; ++epoch) {
+    const Outcome outcome = train_epoch(epoch);
+    if (outcome == Outcome::completed) continue;
+    save_checkpoint();
+    if (outcome == Outcome::stopped) {
+      say("Stopped by a signal after step " + std::to_string(state_.step) + "; checkpoint written to " +
+          config_.out_dir + "/checkpoint.h5. Continue with --resume auto.");
+      return static_cast<int>(Exit::stopped);
+    }
+    say("Reached --max-steps " + std::to_string(config_.max_steps) + "; checkpoint written to " + config_.out_dir +
+        "/checkpoint.h5.");
+    return 0;
+  }
+  if (inputs_.test.size() == 0) {
+    say("No test data given (--test-csv): no test evaluation.");
+    return 0;
+  }
+  const std::optional<Figures> test = evaluate(inputs_.test);
+  if (comm_.is_root()) {
+    evaluation_ = Evaluation{test->loss, test->accuracy};
+    save_checkpoint();
+    char line[128];
+    std::snprintf(line, sizeof line, "test_loss: %.4f - test_accuracy: %.4f", test->loss, test->accuracy);
+    say(line);
+  }
+  return 0;
+}
+
+void Job::setup() {
+  collectively(comm_, [&] { inputs_ = load_inputs(config_); });
+  check_consistency();
+  steps_per_epoch_ = (static_cast<std::int64_t>(inputs_.train.size()) + config_.batch_size - 1) / config_.batch_size;
+  OptimizerConfig oc;
+  oc.name = config_.optimizer;
+  oc.lr = static_cast<float>(config_.lr);
+  oc.momentum = static_cast<float>(config_.momentum);
+  oc.epsilon_outside_sqrt = config_.rmsprop_keras2;
+  optimizer_ = make_optimizer(oc, kNumParams);
+  progress_ = comm_.is_root() && (config_.progress == "always" || (config_.progress == "auto" && isatty(1)));
+  start_or_resume();
+  if (comm_.is_root() && state_.step == 0) std::printf("%s\n", model_summary().c_str());
+  say("Train on " + std::to_string(inputs_.train.size()) + " samples, validate on " +
+      std::to_string(inputs_.validation.size()) + " samples (" + inputs_.source + "); " +
+      std::to_string(comm_.size()) + " rank(s), global batch " + std::to_string(config_.batch_size) + ", " +
+      std::to_string(steps_per_epoch_) + " steps per epoch");
+}
+
+void Job::check_consistency() {
+  std::string difference = comm_.compare_with_root(describe(config_));
+  if (!difference.empty()) throw CollectiveError(Exit::usage, "ranks disagree on the options: " + difference);
+  const std::string data = "train_fingerprint=" + std::to_string(fingerprint(inputs_.train)) +
+                           "\nvalidation_fingerprint=" + std::to_string(fingerprint(inputs_.validation)) +
+                           "\ntest_fingerprint=" + std::to_string(fingerprint(inputs_.test)) +
+                           "\nparameters=" + std::to_string(model_.num_params()) + "\n";
+  difference = comm_.compare_with_root(data);
+  if (!difference.empty()) throw CollectiveError(Exit::data, "ranks read different data: " + difference);
+}
+
+void Job::start_or_resume() {
+  std::optional<Checkpoint> ckpt;
+  collectively(comm_, [&] {
+    if (!comm_.is_root()) return;
+    prepare_out_dir(config_.out_dir);
+    ckpt = load_resume_checkpoint(config_, inputs_.train);
+  });
+  std::int64_t resumed = ckpt.has_value();
+  comm_.broadcast(&resumed, 1);
+  if (!resumed) {
+    model_.init(config_.seed);
+    comm_.broadcast(model_.params(), kNumParams);
+    state_ = initial_state(config_, inputs_.train, comm_.size());
+    return;
+  }
+  // Rank 0 holds the checkpoint; every rank needs the weights, optimizer state and counters.
+  std::vector<float> weights = comm_.is_root() ? ckpt->weights : std::vector<float>();
+  comm_.broadcast(weights);
+  std::copy(weights.begin(), weights.end(), model_.params());
+  OptimizerState opt = comm_.is_root() ? ckpt->optimizer : optimizer_->state();
+  comm_.broadcast(&opt.iterations, 1);
+  for (auto& slot : opt.slots) comm_.broadcast(slot.data);
+  optimizer_->restore(opt);
+  if (comm_.is_root()) {
+    state_ = ckpt->training;
+    history_ = ckpt->history;
+  }
+  std::int64_t counters[] = {state_.epoch, state_.step, state_.step_in_epoch, state_.epoch_correct,
+                             state_.epoch_samples};
+  double sums[] = {state_.epoch_loss_sum, state_.epoch_seconds, state_.best_val_loss};
+  comm_.broadcast(counters, 5);
+  comm_.broadcast(sums, 3);
+  TrainingState fresh = initial_state(config_, inputs_.train, comm_.size());
+  fresh.epoch = counters[0];
+  fresh.step = counters[1];
+  fresh.step_in_epoch = counters[2];
+  fresh.epoch_correct = counters[3];
+  fresh.epoch_samples = counters[4];
+  fresh.epoch_loss_sum = sums[0];
+  fresh.epoch_seconds = sums[1];
+  fresh.best_val_loss = sums[2];
+  state_ = fresh;
+  say("Resumed at epoch " + std::to_string(state_.epoch + 1) + ", step " + std::to_string(state_.step_in_epoch) +
+      " of the epoch (" + std::to_string(state_.step) + " steps in total).");
+}
+
+BatchStats Job::step_gradients(const std::vector<std::uint32_t>& perm, std::size_t lo, std::size_t hi) {
+  model_.zero_grads();
+  BatchStats total;
+  for (std::size_t at = lo; at < hi; at += static_cast<std::size_t>(config_.micro_batch)) {
+    const std::size_t n = std::min(hi - at, static_cast<std::size_t>(config_.micro_batch));
+    load_batch(inputs_.train, perm.data() + at, n, x_.data(), y_.data());
+    const BatchStats s = model_.accumulate_gradients(x_.data(), y_.data(), static_cast<int>(n));
+    total.loss_sum += s.loss_sum;
+    total.correct += s.correct;
+  }
+  return total;
+}
+
+Job::Outcome Job::train_epoch(std::int64_t epoch) {
+  const std::vector<std::uint32_t> perm =
+      epoch_permutation(static_cast<std::uint32_t>(inputs_.train.size()), config_.seed, static_cast<std::uint64_t>(epoch));
+  const std::size_t n = inputs_.train.size(), batch = static_cast<std::size_t>(config_.batch_size);
+  const std::size_t ranks = static_cast<std::size_t>(comm_.size()), rank = static_cast<std::size_t>(comm_.rank());
+  const Clock::time_point start = Clock::now();
+  const double seconds_before = state_.epoch_seconds;
+  for (std::int64_t b = state_.step_in_epoch; b < steps_per_epoch_; ++b) {
+    if (!config_.fail_at.empty() && config_.fail_at == std::to_string(comm_.rank()) + ":" + std::to_string(state_.step))
+      throw Error(Exit::internal, "injected failure (--fail-at " + config_.fail_at + ")");
+    const std::size_t first = static_cast<std::size_t>(b) * batch, len = std::min(batch, n - first);
+    const std::size_t lo = first + len * rank / ranks, hi = first + len * (rank + 1) / ranks;
+    const BatchStats mine = step_gradients(perm, lo, hi);
+    std::copy(model_.grads(), model_.grads() + kNumParams, buffer_.begin());
+    float* tail = buffer_.data() + kNumParams;
+    tail[kLossSum] = static_cast<float>(mine.loss_sum);
+    tail[kCorrect] = static_cast<float>(mine.correct);
+    tail[kSamples] = static_cast<float>(hi - lo);
+    tail[kStop] = stop_requested() ? 1.0f : 0.0f;
+    comm_.allreduce_sum(buffer_.data(), buffer_.size());
+    if (!std::isfinite(tail[kLossSum]))
+      throw CollectiveError(Exit::diverged, "the training loss became " + std::string(std::isnan(tail[kLossSum]) ? "NaN" : "infinite") +
+                                                " at step " + std::to_string(state_.step + 1) + " (epoch " +
+                                                std::to_string(epoch + 1) + "); the last finite checkpoint is kept. "
+                                                "Lower --lr.");
+    const float inv = 1.0f / tail[kSamples];
+    for (std::size_t i = 0; i < kNumParams; ++i) buffer_[i] *= inv;
+    optimizer_->step(model_.params(), buffer_.data());
+    state_.step += 1;
+    state_.step_in_epoch = b + 1;
+    state_.epoch_loss_sum += tail[kLossSum];
+    state_.epoch_correct += static_cast<std::int64_t>(tail[kCorrect]);
+    state_.epoch_samples += static_cast<std::int64_t>(tail[kSamples]);
+    state_.epoch_seconds = seconds_before + seconds_since(start);
+    if (progress_) print_progress(epoch, b + 1, steps_per_epoch_);
+    const bool last = b + 1 == steps_per_epoch_;
+    if (tail[kStop] > 0.0f) return Outcome::stopped;
+    if (config_.max_steps > 0 && state_.step >= config_.max_steps && !last) return Outcome::max_steps;
+    if (config_.checkpoint_every > 0 && state_.step % config_.checkpoint_every == 0 && !last && comm_.is_root())
+      save_checkpoint();
+  }
+  if (progress_) std::printf("\r\033[K");
+  end_epoch(epoch, state_.epoch_seconds);
+  if (config_.max_steps > 0 && state_.step >= config_.max_steps && epoch + 1 < config_.epochs)
+    return Outcome::max_steps;
+  return Outcome::completed;
+}
+
+std::optional<Figures> Job::evaluate(const Dataset& d) {
+  if (!config_.eval_all_ranks && !comm_.is_root()) return std::nullopt;
+  const std::size_t n = d.size();
+  std::size_t lo = 0, hi = n;
+  if (config_.eval_all_ranks) {
+    lo = n * static_cast<std::size_t>(comm_.rank()) / static_cast<std::size_t>(comm_.size());
+    hi = n * static_cast<std::size_t>(comm_.rank() + 1) / static_cast<std::size_t>(comm_.size());
+  }
+  double sums[2] = {0, 0};  // loss sum, correct
+  for (std::size_t at = lo; at < hi; at += static_cast<std::size_t>(config_.micro_batch)) {
+    const std::size_t m = std::min(hi - at, static_cast<std::size_t>(config_.micro_batch));
+    std::iota(indices_.begin(), indices_.begin() + static_cast<std::ptrdiff_t>(m), static_cast<std::uint32_t>(at));
+    load_batch(d, indices_.data(), m, x_.data(), y_.data());
+    const BatchStats s = model_.evaluate(x_.data(), y_.data(), static_cast<int>(m));
+    sums[0] += s.loss_sum;
+    sums[1] += static_cast<double>(s.correct);
+  }
+  if (config_.eval_all_ranks) comm_.allreduce_sum(sums, 2);
+  return Figures{sums[0] / static_cast<double>(n), sums[1] / static_cast<double>(n)};
+}
+
+void Job::end_epoch(std::int64_t epoch, double seconds) {
+  const std::optional<Figures> val = evaluate(inputs_.validation);
+  const double loss = state_.epoch_loss_sum / static_cast<double>(state_.epoch_samples);
+  const double accuracy = static_cast<double>(state_.epoch_correct) / static_cast<double>(state_.epoch_samples);
+  state_.epoch = epoch + 1;
+  state_.step_in_epoch = 0;
+  state_.epoch_loss_sum = 0;
+  state_.epoch_correct = 0;
+  state_.epoch_samples = 0;
+  state_.epoch_seconds = 0;
+  if (!comm_.is_root()) return;
+  const bool best = history_.epochs() == 0 || val->loss < state_.best_val_loss;
+  history_.add(loss, accuracy, val->loss, val->accuracy, seconds);
+  if (best) state_.best_val_loss = val->loss;
+  char line[256];
+  std::snprintf(line, sizeof line,
+                "Epoch %lld/%d - %lld steps - %.1fs - loss: %.4f - accuracy: %.4f - val_loss: %.4f - val_accuracy: %.4f",
+                static_cast<long long>(epoch + 1), config_.epochs, static_cast<long long>(steps_per_epoch_), seconds, loss,
+                accuracy, val->loss, val->accuracy);
+  say(line);
+  save_checkpoint();
+  if (best) write_checkpoint(config_.out_dir + "/best.h5", make_checkpoint(model_, *optimizer_, state_, history_, evaluation_));
+  write_text_file(config_.out_dir + "/history.csv", history_csv(history_));
+  write_text_file(config_.out_dir + "/learning_curve.svg", learning_curve_svg(history_));
+}
+
+void Job::save_checkpoint() const {
+  if (!comm_.is_root()) return;
+  write_checkpoint(config_.out_dir + "/checkpoint.h5", make_checkpoint(model_, *optimizer_, state_, history_, evaluation_));
+}
+
+void Job::print_progress(std::int64_t epoch, std::int64_t step, std::int64_t steps) const {
+  constexpr int kWidth = 30;
+  const int filled = static_cast<int>(kWidth * step / steps);
+  std::printf("\rEpoch %lld/%d %3lld/%lld [%s%s] - loss: %.4f - accuracy: %.4f", static_cast<long long>(epoch + 1),
+              config_.epochs, static_cast<long long>(step), static_cast<long long>(steps), std::string(filled, '=').c_str(),
+              std::string(kWidth - filled, '.').c_str(), state_.epoch_loss_sum / static_cast<double>(state_.epoch_samples),
+              static_cast<double>(state_.epoch_correct) / static_cast<double>(state_.epoch_samples));
+  std::fflush(stdout);
+}
+
+}  // namespace
+
+int run_training(const Config& config, const Comm& comm) {
+  Job job(config, comm);
+  return job.run();
+}
+
+}  // namespace fmnist

@@ -1,0 +1,97 @@
+// Command-line parsing and validation: defaults, every option, and each bad value named.
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "fmnist/config.hpp"
+#include "fmnist/error.hpp"
+
+namespace fmnist {
+namespace {
+
+Config parse(std::vector<const char*> args) {
+  args.insert(args.begin(), "fmnist_dist");
+  return parse_config(static_cast<int>(args.size()), args.data());
+}
+
+// Parsing must fail with exit code 2 and a message that contains `names`.
+void expect_usage_error(std::vector<const char*> args, const std::string& names) {
+  try {
+    parse(args);
+    FAIL() << "accepted bad arguments; expected an error naming " << names;
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Exit::usage);
+    EXPECT_NE(std::string(e.what()).find(names), std::string::npos) << e.what();
+  }
+}
+
+TEST(Config, DefaultsAreTheTutorials) {
+  const Config c = parse({});
+  EXPECT_EQ(c.epochs, 15);
+  EXPECT_EQ(c.batch_size, 512);
+  EXPECT_DOUBLE_EQ(c.val_split, 0.3);
+  EXPECT_EQ(c.split_seed, 42u);
+  EXPECT_EQ(c.optimizer, "rmsprop");
+  EXPECT_DOUBLE_EQ(c.lr, 0.001);
+  EXPECT_EQ(c.out_dir, "run");
+  EXPECT_EQ(c.data_dir, "/usr/share/datasets/fashion-mnist");
+  EXPECT_TRUE(c.resume.empty());
+  EXPECT_FALSE(c.eval_all_ranks);
+}
+
+TEST(Config, ParsesEveryOption) {
+  const Config c = parse({"--epochs", "3", "--batch-size", "64", "--val-split", "0.25", "--split-seed", "7",
+                          "--optimizer", "adam", "--lr", "0.01", "--seed", "9", "--out-dir", "x",
+                          "--checkpoint-every", "5", "--max-steps", "11", "--eval-ranks", "all", "--resume"});
+  EXPECT_EQ(c.epochs, 3);
+  EXPECT_EQ(c.batch_size, 64);
+  EXPECT_DOUBLE_EQ(c.val_split, 0.25);
+  EXPECT_EQ(c.split_seed, 7u);
+  EXPECT_EQ(c.optimizer, "adam");
+  EXPECT_DOUBLE_EQ(c.lr, 0.01);
+  EXPECT_EQ(c.seed, 9u);
+  EXPECT_EQ(c.out_dir, "x");
+  EXPECT_EQ(c.checkpoint_every, 5);
+  EXPECT_EQ(c.max_steps, 11);
+  EXPECT_TRUE(c.eval_all_ranks);
+  EXPECT_EQ(c.resume, "auto");
+  EXPECT_EQ(parse({"--resume", "a.h5"}).resume, "a.h5");
+}
+
+TEST(Config, HelpListsEveryOptionWithDefaults) {
+  const Config c = parse({"--help"});
+  EXPECT_TRUE(c.help);
+  for (const char* option : {"--data-dir", "--train-csv", "--test-csv", "--val-split", "--split-seed", "--epochs",
+                             "--batch-size", "--optimizer", "--lr", "--seed", "--out-dir", "--checkpoint-every",
+                             "--resume", "--max-steps", "--eval-ranks", "(default: 512)", "(default: 15)"})
+    EXPECT_NE(c.help_text.find(option), std::string::npos) << option;
+}
+
+TEST(Config, BadValuesNameTheOption) {
+  expect_usage_error({"--bogus"}, "bogus");
+  expect_usage_error({"--epochs", "ten"}, "--epochs");
+  expect_usage_error({"--epochs", "0"}, "--epochs");
+  expect_usage_error({"--epochs", "-3"}, "--epochs");
+  expect_usage_error({"--batch-size", "0"}, "--batch-size");
+  expect_usage_error({"--batch-size", "12x"}, "--batch-size");
+  expect_usage_error({"--val-split", "0"}, "--val-split");
+  expect_usage_error({"--val-split", "1"}, "--val-split");
+  expect_usage_error({"--val-split", "nan"}, "--val-split");
+  expect_usage_error({"--lr", "0"}, "--lr");
+  expect_usage_error({"--lr", "-0.1"}, "--lr");
+  expect_usage_error({"--optimizer", "adagrad"}, "--optimizer");
+  expect_usage_error({"--seed", "-1"}, "--seed");
+  expect_usage_error({"--eval-ranks", "2"}, "--eval-ranks");
+  expect_usage_error({"--test-csv", "t.csv"}, "--test-csv");
+  expect_usage_error({"--max-steps", "-1"}, "--max-steps");
+  expect_usage_error({"stray"}, "stray");
+}
+
+TEST(Config, DescribeChangesWithTheMathematics) {
+  EXPECT_EQ(describe(parse({})), describe(parse({})));
+  EXPECT_NE(describe(parse({})), describe(parse({"--seed", "1"})));
+  EXPECT_NE(describe(parse({})), describe(parse({"--batch-size", "256"})));
+}
+
+}  // namespace
+}  // namespace fmnist

@@ -1,0 +1,110 @@
+// Optimizer steps against values computed by hand from Keras's update rules.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "fmnist/error.hpp"
+#include "fmnist/optimizer.hpp"
+
+namespace fmnist {
+namespace {
+
+TEST(RmsProp, OneStepMatchesHandComputedKeras3Update) {
+  OptimizerConfig c;  // lr 1e-3, rho 0.9, eps 1e-7
+  auto opt = make_optimizer(c, 3);
+  float w[3] = {1.0f, -2.0f, 0.5f};
+  const float g[3] = {0.5f, -0.1f, 0.0f};
+  opt->step(w, g);
+  // v = 0.1 * g^2; w -= 1e-3 * g / sqrt(v + 1e-7)
+  const double v0 = 0.1 * 0.25, v1 = 0.1 * 0.01;
+  EXPECT_NEAR(w[0], 1.0 - 1e-3 * 0.5 / std::sqrt(v0 + 1e-7), 1e-7);
+  EXPECT_NEAR(w[1], -2.0 + 1e-3 * 0.1 / std::sqrt(v1 + 1e-7), 1e-7);
+  EXPECT_EQ(w[2], 0.5f);
+  EXPECT_NEAR(opt->state().slots[0].data[0], v0, 1e-8);
+  EXPECT_EQ(opt->state().iterations, 1);
+  // Second step: v = 0.9 v + 0.1 g^2.
+  opt->step(w, g);
+  const double v0b = 0.9 * v0 + 0.1 * 0.25;
+  EXPECT_NEAR(w[0], 1.0 - 1e-3 * 0.5 / std::sqrt(v0 + 1e-7) - 1e-3 * 0.5 / std::sqrt(v0b + 1e-7), 2e-7);
+}
+
+TEST(RmsProp, Keras2PutsEpsilonOutsideTheSqrt) {
+  OptimizerConfig c;
+  c.epsilon = 0.1f;  // large, so the two forms differ clearly
+  c.epsilon_outside_sqrt = true;
+  auto opt = make_optimizer(c, 1);
+  float w = 0.0f;
+  const float g = 1.0f;
+  opt->step(&w, &g);
+  EXPECT_NEAR(w, -1e-3 / (std::sqrt(0.1) + 0.1), 1e-8);
+}
+
+TEST(Adam, FirstStepIsLrTimesSign) {
+  OptimizerConfig c;
+  c.name = "adam";
+  auto opt = make_optimizer(c, 2);
+  float w[2] = {0.0f, 0.0f};
+  const float g[2] = {0.3f, -4.0f};
+  opt->step(w, g);
+  // t = 1: alpha = lr * sqrt(1 - b2) / (1 - b1); m = 0.1 g; sqrt(v) = sqrt(0.001) |g|
+  const double alpha = 1e-3 * std::sqrt(0.001) / 0.1;
+  EXPECT_NEAR(w[0], -alpha * 0.1 * 0.3 / (std::sqrt(0.001) * 0.3 + 1e-7), 1e-8);
+  EXPECT_NEAR(w[1], alpha * 0.1 * 4.0 / (std::sqrt(0.001) * 4.0 + 1e-7), 1e-8);
+}
+
+TEST(Sgd, MomentumAccumulates) {
+  OptimizerConfig c;
+  c.name = "sgd";
+  c.lr = 0.1f;
+  c.momentum = 0.9f;
+  auto opt = make_optimizer(c, 1);
+  float w = 1.0f;
+  const float g = 1.0f;
+  opt->step(&w, &g);
+  EXPECT_FLOAT_EQ(w, 0.9f);
+  opt->step(&w, &g);  // m = 0.9 * -0.1 - 0.1 = -0.19
+  EXPECT_FLOAT_EQ(w, 0.71f);
+}
+
+TEST(Optimizer, RestoreRefusesAnotherOptimizer) {
+  OptimizerConfig c;
+  auto rms = make_optimizer(c, 4);
+  c.name = "adam";
+  auto adam = make_optimizer(c, 4);
+  try {
+    rms->restore(adam->state());
+    FAIL() << "restore accepted an Adam state into RMSprop";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Exit::checkpoint);
+    EXPECT_NE(std::string(e.what()).find("adam"), std::string::npos);
+  }
+}
+
+TEST(Optimizer, RestoreThenStepContinuesExactly) {
+  OptimizerConfig c;
+  auto a = make_optimizer(c, 2), b = make_optimizer(c, 2);
+  float wa[2] = {1, 2}, wb[2];
+  const float g[2] = {0.25f, -0.75f};
+  a->step(wa, g);
+  b->restore(a->state());
+  std::copy(wa, wa + 2, wb);
+  a->step(wa, g);
+  b->step(wb, g);
+  EXPECT_EQ(wa[0], wb[0]);
+  EXPECT_EQ(wa[1], wb[1]);
+  EXPECT_EQ(b->state().iterations, 2);
+}
+
+TEST(Optimizer, UnknownNameIsAUsageError) {
+  OptimizerConfig c;
+  c.name = "adagrad";
+  try {
+    make_optimizer(c, 1);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Exit::usage);
+  }
+}
+
+}  // namespace
+}  // namespace fmnist
