@@ -1,0 +1,58 @@
+// InputFile: zlib's gzopen/gzread, which read gzip and plain files alike, wrapped so that
+// every error names the file. A truncated gzip stream is an error here, not a short read:
+// zlib reports it only through gzerror (Z_BUF_ERROR, "unexpected end of file").
+#include "input_file.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <zlib.h>
+
+#include "fmnist/error.hpp"
+
+namespace fmnist::detail {
+
+InputFile::InputFile(std::string path) : path_(std::move(path)) {
+  std::error_code ec;
+  const auto status = std::filesystem::status(path_, ec);
+  if (!std::filesystem::exists(status)) fail("cannot open (no such file)");
+  if (std::filesystem::is_directory(status)) fail("cannot open (it is a folder, not a file)");
+  size_on_disk_ = std::filesystem::file_size(path_, ec);
+  if (ec) size_on_disk_ = 0;
+  file_ = gzopen(path_.c_str(), "rb");
+  if (file_ == nullptr) fail(std::string("cannot open (") + std::strerror(errno) + ")");
+  gzbuffer(file_, 1u << 20);
+}
+
+InputFile::~InputFile() {
+  if (file_ != nullptr) gzclose_r(file_);
+}
+
+std::size_t InputFile::read(void* buffer, std::size_t n) {
+  auto* out = static_cast<unsigned char*>(buffer);
+  std::size_t total = 0;
+  while (total < n) {
+    const auto chunk = static_cast<unsigned>(std::min<std::size_t>(n - total, 1u << 30));
+    const int got = gzread(file_, out + total, chunk);
+    if (got <= 0) break;
+    total += static_cast<std::size_t>(got);
+  }
+  int code = Z_OK;
+  const char* message = gzerror(file_, &code);
+  if (code == Z_ERRNO) fail(std::string("read error (") + std::strerror(errno) + ")");
+  if (code != Z_OK) {
+    std::string detail = message;  // zlib writes "<path>: <what>"; keep only <what>
+    if (detail.starts_with(path_ + ": ")) detail.erase(0, path_.size() + 2);
+    fail("corrupt or truncated gzip data (zlib: " + detail + ")");
+  }
+  return total;
+}
+
+std::string InputFile::empty_reason() const {
+  return size_on_disk_ == 0 ? "empty file" : "gzip stream holds no data (empty after decompression)";
+}
+
+void InputFile::fail(const std::string& what) const { throw Error(Exit::data, path_ + ": " + what); }
+
+}  // namespace fmnist::detail
