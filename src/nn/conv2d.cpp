@@ -1,0 +1,219 @@
+// Conv2D 3x3 valid with fused bias and ReLU, NHWC. The general path is im2col (each row of col
+// is three contiguous runs of 3 * in_c input values) and one Eigen GEMM per L2-sized chunk of
+// images; backward recomputes the chunk's col (cheaper than keeping 35 MB), then dW += col^T . dy
+// and dcol = dy . W^T, col2im. The first layer (in_c = 1, K = 9, too thin for a GEMM) uses a
+// direct kernel with 32 accumulators per output pixel.
+#include "eigen_views.hpp"  // first: it includes the intrinsics headers
+
+#include <algorithm>
+#include <cstring>
+#include <stdexcept>
+
+#include "fmnist/layers.hpp"
+
+namespace fmnist {
+namespace {
+
+using detail::ConstMapRM;
+using detail::MapRM;
+using detail::MapRow;
+
+constexpr int kChunkRows = 1024;  // output pixels per GEMM chunk: keeps a chunk's col near L2
+constexpr int kDirectOut = 32;    // the direct kernel's output channels (the first layer)
+
+bool use_direct(const ConvShape& s) { return s.in_c == 1 && s.out_c == kDirectOut; }
+
+int chunk_images(const ConvShape& s) {
+  return std::max(1, kChunkRows / (s.out_h() * s.out_w()));
+}
+
+// col (n * out_h * out_w, 9 * in_c) from x (n, in_h, in_w, in_c).
+template <typename T>
+void im2col(const ConvShape& s, const T* x, T* col, int n) {
+  const std::size_t run = std::size_t(3) * s.in_c;
+  const std::size_t row_stride = std::size_t(s.in_w) * s.in_c;
+  for (int img = 0; img < n; ++img) {
+    const T* xi = x + img * s.in_size();
+    for (int oh = 0; oh < s.out_h(); ++oh) {
+      for (int ow = 0; ow < s.out_w(); ++ow) {
+        const T* src = xi + oh * row_stride + std::size_t(ow) * s.in_c;
+        for (int kh = 0; kh < 3; ++kh) {
+          std::memcpy(col, src + kh * row_stride, run * sizeof(T));
+          col += run;
+        }
+      }
+    }
+  }
+}
+
+// dx (n, in_h, in_w, in_c) = sum of the dcol (n * out_h * out_w, 9 * in_c) runs over their windows.
+template <typename T>
+void col2im(const ConvShape& s, const T* dcol, T* dx, int n) {
+  const std::size_t run = std::size_t(3) * s.in_c;
+  const std::size_t row_stride = std::size_t(s.in_w) * s.in_c;
+  std::fill(dx, dx + n * s.in_size(), T(0));
+  for (int img = 0; img < n; ++img) {
+    T* dxi = dx + img * s.in_size();
+    for (int oh = 0; oh < s.out_h(); ++oh) {
+      for (int ow = 0; ow < s.out_w(); ++ow) {
+        T* dst = dxi + oh * row_stride + std::size_t(ow) * s.in_c;
+        for (int kh = 0; kh < 3; ++kh) {
+          T* d = dst + kh * row_stride;
+          for (std::size_t i = 0; i < run; ++i) d[i] += dcol[i];
+          dcol += run;
+        }
+      }
+    }
+  }
+}
+
+// y (rows, out_c) = relu(y + bias).
+template <typename T>
+void add_bias_relu(T* y, const T* bias, std::size_t rows, int out_c) {
+  for (std::size_t r = 0; r < rows; ++r, y += out_c) {
+    for (int c = 0; c < out_c; ++c) y[c] = std::max(y[c] + bias[c], T(0));
+  }
+}
+
+// dy (rows, out_c) *= (y > 0).
+template <typename T>
+void relu_mask(const T* y, T* dy, std::size_t count) {
+  for (std::size_t i = 0; i < count; ++i) dy[i] = y[i] > T(0) ? dy[i] : T(0);
+}
+
+// The first layer, x (n, H, W, 1) -> y (n, H-2, W-2, 32): each output pixel is 9 broadcasts
+// times the kernel's nine 32-wide rows.
+template <typename T>
+void direct_forward(const ConvShape& s, const T* x, const T* kernel, const T* bias, T* y, int n) {
+  constexpr int kOut = kDirectOut;
+  for (int img = 0; img < n; ++img) {
+    const T* xi = x + img * s.in_size();
+    for (int oh = 0; oh < s.out_h(); ++oh) {
+      for (int ow = 0; ow < s.out_w(); ++ow, y += kOut) {
+        T acc[kOut];
+        for (int c = 0; c < kOut; ++c) acc[c] = bias[c];
+        for (int kh = 0; kh < 3; ++kh) {
+          for (int kw = 0; kw < 3; ++kw) {
+            const T v = xi[(oh + kh) * s.in_w + ow + kw];
+            const T* w = kernel + (kh * 3 + kw) * kOut;
+            for (int c = 0; c < kOut; ++c) acc[c] += v * w[c];
+          }
+        }
+        for (int c = 0; c < kOut; ++c) y[c] = std::max(acc[c], T(0));
+      }
+    }
+  }
+}
+
+// The first layer's parameter gradients; dy is masked by the ReLU in place. Sums per image in
+// registers, then adds each image's sums into dkernel / dbias.
+template <typename T>
+void direct_backward(const ConvShape& s, const T* x, const T* y, T* dy, T* dkernel, T* dbias,
+                     int n) {
+  constexpr int kOut = kDirectOut;
+  for (int img = 0; img < n; ++img) {
+    const T* xi = x + img * s.in_size();
+    T acc[9][kOut] = {};
+    T acc_bias[kOut] = {};
+    for (int oh = 0; oh < s.out_h(); ++oh) {
+      for (int ow = 0; ow < s.out_w(); ++ow, y += kOut, dy += kOut) {
+        T g[kOut];
+        for (int c = 0; c < kOut; ++c) {
+          g[c] = y[c] > T(0) ? dy[c] : T(0);
+          dy[c] = g[c];
+          acc_bias[c] += g[c];
+        }
+        for (int kh = 0; kh < 3; ++kh) {
+          for (int kw = 0; kw < 3; ++kw) {
+            const T v = xi[(oh + kh) * s.in_w + ow + kw];
+            for (int c = 0; c < kOut; ++c) acc[kh * 3 + kw][c] += v * g[c];
+          }
+        }
+      }
+    }
+    for (int k = 0; k < 9; ++k) {
+      for (int c = 0; c < kOut; ++c) dkernel[k * kOut + c] += acc[k][c];
+    }
+    for (int c = 0; c < kOut; ++c) dbias[c] += acc_bias[c];
+  }
+}
+
+}  // namespace
+
+template <typename T>
+Conv2D<T>::Conv2D(ConvShape shape, int max_batch, bool need_dx, const T* kernel, const T* bias,
+                  T* dkernel, T* dbias)
+    : shape_(shape),
+      max_batch_(max_batch),
+      need_dx_(need_dx),
+      kernel_(kernel),
+      bias_(bias),
+      dkernel_(dkernel),
+      dbias_(dbias) {
+  if (shape.in_h < 3 || shape.in_w < 3 || shape.in_c < 1 || shape.out_c < 1 || max_batch < 1) {
+    throw std::invalid_argument("Conv2D: bad shape or max_batch");
+  }
+  const std::size_t rows = std::size_t(shape.out_h()) * shape.out_w();
+  const std::size_t k = std::size_t(9) * shape.in_c;
+  const std::size_t chunk_rows = std::min(max_batch, chunk_images(shape)) * rows;
+  if (!use_direct(shape)) col_.resize(chunk_rows * k);
+  if (need_dx) dcol_.resize(chunk_rows * k);
+}
+
+template <typename T>
+void Conv2D<T>::forward(const T* x, T* y, int n) {
+  if (n < 0 || n > max_batch_) throw std::invalid_argument("Conv2D::forward: n > max_batch");
+  const ConvShape& s = shape_;
+  if (use_direct(s)) {
+    direct_forward(s, x, kernel_, bias_, y, n);
+    return;
+  }
+  const int rows = s.out_h() * s.out_w();
+  const int k = 9 * s.in_c;
+  const ConstMapRM<T> w(kernel_, k, s.out_c);
+  const int chunk = chunk_images(s);
+  for (int i0 = 0; i0 < n; i0 += chunk) {
+    const int nc = std::min(chunk, n - i0);
+    T* col = col_.data();
+    T* yc = y + i0 * s.out_size();
+    im2col(s, x + i0 * s.in_size(), col, nc);
+    MapRM<T>(yc, nc * rows, s.out_c).noalias() = ConstMapRM<T>(col, nc * rows, k) * w;
+    add_bias_relu(yc, bias_, std::size_t(nc) * rows, s.out_c);
+  }
+}
+
+template <typename T>
+void Conv2D<T>::backward(const T* x, const T* y, T* dy, T* dx, int n) {
+  if (n < 0 || n > max_batch_) throw std::invalid_argument("Conv2D::backward: n > max_batch");
+  if (n == 0) return;
+  const ConvShape& s = shape_;
+  if (use_direct(s)) {
+    direct_backward(s, x, y, dy, dkernel_, dbias_, n);
+    if (!need_dx_) return;
+  }
+  const int rows = s.out_h() * s.out_w();
+  const int k = 9 * s.in_c;
+  const ConstMapRM<T> w(kernel_, k, s.out_c);
+  MapRM<T> dw(dkernel_, k, s.out_c);
+  const int chunk = chunk_images(s);
+  for (int i0 = 0; i0 < n; i0 += chunk) {
+    const int nc = std::min(chunk, n - i0);
+    T* dyc = dy + i0 * s.out_size();
+    const ConstMapRM<T> dy_chunk(dyc, nc * rows, s.out_c);
+    if (!use_direct(s)) {
+      relu_mask(y + i0 * s.out_size(), dyc, nc * s.out_size());
+      MapRow<T>(dbias_, s.out_c) += dy_chunk.colwise().sum();
+      im2col(s, x + i0 * s.in_size(), col_.data(), nc);  // recomputed: cheaper than storing
+      dw.noalias() += ConstMapRM<T>(col_.data(), nc * rows, k).transpose() * dy_chunk;
+    }
+    if (need_dx_) {
+      MapRM<T>(dcol_.data(), nc * rows, k).noalias() = dy_chunk * w.transpose();
+      col2im(s, dcol_.data(), dx + i0 * s.in_size(), nc);
+    }
+  }
+}
+
+template class Conv2D<float>;
+template class Conv2D<double>;
+
+}  // namespace fmnist
