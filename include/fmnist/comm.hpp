@@ -39,6 +39,10 @@ class Comm {
   // first difference as "rank R: key is X here but Y on rank 0", or "" when all agree.
   std::string compare_with_root(const std::string& text) const;
 
+  // True when standard output is a terminal the user sees. Under mpirun it is a pseudo-terminal
+  // even when mpirun's own output goes to a batch log, so there the answer is false.
+  bool stdout_is_terminal() const;
+
   // Ends the whole job now with `code` (MPI_Abort): for failures on one rank in mid-training.
   [[noreturn]] void abort(int code) const;
 

@@ -36,6 +36,7 @@ struct Config {
 Config parse_config(int argc, const char* const* argv);
 
 // The settings that every rank must share, as "key=value" lines (compared at start-up).
+// Data paths are left out: ranks compare fingerprints of the data they read instead.
 std::string describe(const Config& c);
 
 }  // namespace fmnist

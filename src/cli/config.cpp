@@ -140,8 +140,7 @@ Config parse_config(int argc, const char* const* argv) {
 
 std::string describe(const Config& c) {
   std::ostringstream out;
-  out << "data_dir=" << c.data_dir << "\ntrain_csv=" << c.train_csv << "\ntest_csv=" << c.test_csv
-      << "\nval_split=" << c.val_split << "\nsplit_seed=" << c.split_seed << "\nepochs=" << c.epochs
+  out << "val_split=" << c.val_split << "\nsplit_seed=" << c.split_seed << "\nepochs=" << c.epochs
       << "\nbatch_size=" << c.batch_size << "\noptimizer=" << c.optimizer << "\nlr=" << c.lr
       << "\nmomentum=" << c.momentum << "\nrmsprop_keras2=" << c.rmsprop_keras2 << "\nseed=" << c.seed
       << "\nmicro_batch=" << c.micro_batch << "\nmax_steps=" << c.max_steps

@@ -3,6 +3,7 @@
 #include "fmnist/comm.hpp"
 
 #include <mpi.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -124,6 +125,11 @@ std::string Comm::compare_with_root(const std::string& text) const {
   // agree() put the first difference, with its rank, into rank 0's message; share it.
   broadcast(message);
   return message;
+}
+
+bool Comm::stdout_is_terminal() const {
+  const bool under_launcher = std::getenv("OMPI_COMM_WORLD_SIZE") || std::getenv("PMI_SIZE") || std::getenv("PMIX_RANK");
+  return !under_launcher && isatty(STDOUT_FILENO);
 }
 
 void Comm::abort(int code) const {

@@ -4,8 +4,6 @@
 // ranks divide by the global sample count and take the same optimizer step.
 #include "fmnist/trainer.hpp"
 
-#include <unistd.h>
-
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -64,7 +62,7 @@ class Job {
 
  private:
   void setup();
-  void check_consistency();
+  void check_same_data();
   void start_or_resume();
   enum class Outcome { completed, stopped, max_steps };
   Outcome train_epoch(std::int64_t epoch);
@@ -129,8 +127,10 @@ int Job::run() {
 }
 
 void Job::setup() {
+  const std::string difference = comm_.compare_with_root(describe(config_));
+  if (!difference.empty()) throw CollectiveError(Exit::usage, "ranks disagree on the options: " + difference);
   collectively(comm_, [&] { inputs_ = load_inputs(config_); });
-  check_consistency();
+  check_same_data();
   steps_per_epoch_ = (static_cast<std::int64_t>(inputs_.train.size()) + config_.batch_size - 1) / config_.batch_size;
   OptimizerConfig oc;
   oc.name = config_.optimizer;
@@ -138,7 +138,7 @@ void Job::setup() {
   oc.momentum = static_cast<float>(config_.momentum);
   oc.epsilon_outside_sqrt = config_.rmsprop_keras2;
   optimizer_ = make_optimizer(oc, kNumParams);
-  progress_ = comm_.is_root() && (config_.progress == "always" || (config_.progress == "auto" && isatty(1)));
+  progress_ = comm_.is_root() && (config_.progress == "always" || (config_.progress == "auto" && comm_.stdout_is_terminal()));
   start_or_resume();
   if (comm_.is_root() && state_.step == 0) std::printf("%s\n", model_summary().c_str());
   say("Train on " + std::to_string(inputs_.train.size()) + " samples, validate on " +
@@ -147,14 +147,12 @@ void Job::setup() {
       std::to_string(steps_per_epoch_) + " steps per epoch");
 }
 
-void Job::check_consistency() {
-  std::string difference = comm_.compare_with_root(describe(config_));
-  if (!difference.empty()) throw CollectiveError(Exit::usage, "ranks disagree on the options: " + difference);
+void Job::check_same_data() {
   const std::string data = "train_fingerprint=" + std::to_string(fingerprint(inputs_.train)) +
                            "\nvalidation_fingerprint=" + std::to_string(fingerprint(inputs_.validation)) +
                            "\ntest_fingerprint=" + std::to_string(fingerprint(inputs_.test)) +
                            "\nparameters=" + std::to_string(model_.num_params()) + "\n";
-  difference = comm_.compare_with_root(data);
+  const std::string difference = comm_.compare_with_root(data);
   if (!difference.empty()) throw CollectiveError(Exit::data, "ranks read different data: " + difference);
 }
 

@@ -1,0 +1,66 @@
+# Helpers for the tests that run the real fmnist_dist and fmnist_inspect under mpirun.
+# Sourced by tests/mpi/*.sh; ctest sets FMNIST_BUILD and FMNIST_SOURCE_DIR.
+set -euo pipefail
+BUILD=${FMNIST_BUILD:?set by ctest}
+SRC=${FMNIST_SOURCE_DIR:?set by ctest}
+DIST=$BUILD/fmnist_dist
+INSPECT=$BUILD/fmnist_inspect
+FIXTURES=$SRC/tests/fixtures
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/fmnist_test.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+
+# Small real data: 300 training images (210 train / 90 validation) and 100 test images.
+SMALL=(--data-dir "$FIXTURES/idx" --progress never)
+
+fail() {
+  echo "FAIL: $*" >&2
+  exit 1
+}
+
+# mpi NP ARGS...: fmnist_dist under mpirun with a hard time limit (a hang fails the test).
+mpi() {
+  local np=$1
+  shift
+  timeout -k 5 "${LIMIT:-120}" "$SRC/launch/mpirun.sh" "$np" "$DIST" "$@"
+}
+
+# expect_exit CODE LOG COMMAND...: runs COMMAND with output to LOG and checks its exit code.
+expect_exit() {
+  local want=$1 log=$2
+  shift 2
+  local got=0
+  "$@" >"$log" 2>&1 || got=$?
+  if [ "$got" -ne "$want" ]; then
+    cat "$log" >&2
+    fail "expected exit code $want, got $got from: $*"
+  fi
+}
+
+# expect_text LOG PATTERN: the log contains the (extended regex) pattern.
+expect_text() {
+  grep -Eq -- "$2" "$1" || {
+    cat "$1" >&2
+    fail "output lacks /$2/"
+  }
+}
+
+# same_weights A B TOLERANCE: every tensor of the two checkpoints agrees to TOLERANCE
+# (largest difference over largest magnitude); 0 means the same bytes.
+same_weights() {
+  "$INSPECT" "$1" --compare "$2" --tolerance "$3" >"$WORK/compare.log" 2>&1 || {
+    cat "$WORK/compare.log" >&2
+    fail "weights of $1 and $2 differ beyond $3"
+  }
+}
+
+# verified FILE: the checkpoint passes fmnist_inspect --verify.
+verified() {
+  "$INSPECT" "$1" --verify >"$WORK/verify.log" 2>&1 || {
+    cat "$WORK/verify.log" >&2
+    fail "$1 does not verify"
+  }
+}
+
+# now: milliseconds since the epoch; elapsed_ms START: milliseconds since START.
+now() { echo $(($(date +%s%N) / 1000000)); }
+elapsed_ms() { echo $(($(now) - $1)); }
