@@ -4,6 +4,7 @@
 // Errors throw Error(Exit::checkpoint, "<file>: <dataset or attribute>: <what>").
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -66,7 +67,9 @@ void write_checkpoint(const std::string& path, const Checkpoint& ckpt);
 // Reads and verifies (checksums, shapes, finiteness of the weights) a checkpoint.
 Checkpoint read_checkpoint(const std::string& path);
 
-// Checks every dataset's checksum, shape and finiteness; returns the problems found (empty: good).
-std::vector<std::string> verify_checkpoint(const std::string& path);
+// Checks every dataset's checksum, shape and finiteness; returns the problems found (empty: good),
+// each "<file>: <dataset or attribute>: <what>". datasets_checked (optional) receives the number
+// of datasets examined.
+std::vector<std::string> verify_checkpoint(const std::string& path, std::size_t* datasets_checked = nullptr);
 
 }  // namespace fmnist

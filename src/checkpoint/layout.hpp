@@ -1,0 +1,58 @@
+// Private to the checkpoint module: the names of the HDF5 layout (DESIGN §5) shared by the
+// writer and the reader, and the one list of /training attributes, so both sides cannot drift.
+#pragma once
+
+#include <array>
+#include <string>
+
+#include "fmnist/checkpoint.hpp"
+#include "fmnist/model.hpp"
+
+namespace fmnist::layout {
+
+inline constexpr const char* kModelWeights = "/model_weights";
+inline constexpr const char* kOptimizer = "/optimizer";
+inline constexpr const char* kTraining = "/training";
+inline constexpr const char* kHistory = "/history";
+inline constexpr const char* kEvaluation = "/evaluation";
+inline constexpr const char* kBackend = "tensorflow";
+inline constexpr const char* kKerasVersion = "2.15.0";
+
+// "/model_weights/conv2d/conv2d/kernel:0" for the tensor "conv2d/kernel:0" of layer "conv2d".
+inline std::string weight_path(const TensorSpec& t) {
+  return std::string(kModelWeights) + "/" + t.layer + "/" + t.name;
+}
+
+inline std::string history_path(const char* key) { return std::string(kHistory) + "/" + key; }
+inline constexpr const char* kHistoryKeys[] = {"loss", "accuracy", "val_loss", "val_accuracy", "seconds"};
+
+// The History vectors in kHistoryKeys order (History or const History).
+template <typename H>
+auto history_columns(H& h) {
+  return std::array{&h.loss, &h.accuracy, &h.val_loss, &h.val_accuracy, &h.seconds};
+}
+
+// Calls visit(name, field) for every attribute of /training, in file order.
+template <typename State, typename Visit>
+void visit_training_fields(State& t, Visit&& visit) {
+  visit("epoch", t.epoch);
+  visit("step", t.step);
+  visit("step_in_epoch", t.step_in_epoch);
+  visit("world_size", t.world_size);
+  visit("batch_size", t.batch_size);
+  visit("epochs", t.epochs);
+  visit("seed", t.seed);
+  visit("split_seed", t.split_seed);
+  visit("val_split", t.val_split);
+  visit("optimizer", t.optimizer);
+  visit("lr", t.lr);
+  visit("num_train", t.num_train);
+  visit("data_fingerprint", t.data_fingerprint);
+  visit("epoch_loss_sum", t.epoch_loss_sum);
+  visit("epoch_correct", t.epoch_correct);
+  visit("epoch_samples", t.epoch_samples);
+  visit("epoch_seconds", t.epoch_seconds);
+  visit("best_val_loss", t.best_val_loss);
+}
+
+}  // namespace fmnist::layout

@@ -1,0 +1,237 @@
+// read_checkpoint and verify_checkpoint share one reader: every dataset is checked for its
+// Fletcher32 filter, its checksum (HDF5 verifies it in H5Dread), its shape and, for weights
+// and optimizer slots, finiteness. Reading stops at the first problem; verifying collects them.
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <optional>
+#include <type_traits>
+
+#include "fmnist/error.hpp"
+#include "hdf5.hpp"
+#include "layout.hpp"
+
+namespace fmnist {
+namespace {
+
+class Reader {
+ public:
+  Reader(std::string path, bool collect) : path_(std::move(path)), collect_(collect) {}
+
+  void problem(const std::string& what) {
+    if (!collect_) throw Error(Exit::checkpoint, path_ + ": " + what);
+    problems_.push_back(path_ + ": " + what);
+  }
+  // Runs step; a failed HDF5 call inside becomes a problem about `what`.
+  template <typename Step>
+  void attempt(const std::string& what, Step&& step) {
+    try {
+      step();
+    } catch (const h5::Failure& e) {
+      problem(what + ": " + e.what());
+    }
+  }
+  const std::string& path() const { return path_; }
+  std::vector<std::string>& problems() { return problems_; }
+  std::size_t datasets = 0;
+
+ private:
+  std::string path_;
+  bool collect_;
+  std::vector<std::string> problems_;
+};
+
+std::string shape_text(const std::vector<hsize_t>& dims) {
+  std::string text = "(";
+  for (std::size_t i = 0; i < dims.size(); ++i) text += (i ? ", " : "") + std::to_string(dims[i]);
+  return text + (dims.size() == 1 ? ",)" : ")");
+}
+
+// The values of one dataset, or nothing after recording a problem. `expected`: the shape
+// required, or nothing for any 1-D shape.
+template <typename T>
+std::optional<std::vector<T>> read_values(Reader& r, hid_t file, const std::string& path,
+                                          const std::optional<std::vector<hsize_t>>& expected,
+                                          bool finite) {
+  const std::string what = "dataset " + path;
+  std::optional<std::vector<T>> result;
+  r.attempt(what, [&] {
+    if (!h5::exists(file, path)) return r.problem(what + ": missing");
+    ++r.datasets;
+    const h5::Dataset dataset{FMNIST_H5(H5Dopen2(file, path.c_str(), H5P_DEFAULT))};
+    const h5::DatasetInfo info = h5::dataset_info(dataset.get());
+    if (info.type_class != H5T_FLOAT) return r.problem(what + ": not floating point");
+    if (!info.fletcher32) return r.problem(what + ": no Fletcher32 checksum");
+    if (expected ? info.dims != *expected : info.dims.size() != 1) {
+      return r.problem(what + ": shape " + shape_text(info.dims) + ", expected " +
+                       (expected ? shape_text(*expected) : "1-D"));
+    }
+    std::size_t count = 1;
+    for (hsize_t d : info.dims) count *= d;
+    std::vector<T> values;
+    try {
+      values = h5::read_dataset<T>(dataset.get(), count);
+    } catch (const h5::Failure&) {
+      return r.problem(what + ": checksum mismatch (Fletcher32) or unreadable");
+    }
+    for (std::size_t i = 0; finite && i < values.size(); ++i) {
+      if (!std::isfinite(values[i])) {
+        return r.problem(what + ": non-finite value " + std::to_string(values[i]) + " at element " +
+                         std::to_string(i));
+      }
+    }
+    result = std::move(values);
+  });
+  return result;
+}
+
+std::optional<h5::Group> open_group(Reader& r, hid_t file, const std::string& path) {
+  std::optional<h5::Group> group;
+  r.attempt("group " + path, [&] {
+    if (!h5::exists(file, path)) return r.problem("group " + path + ": missing");
+    group = h5::open_group(file, path);
+  });
+  return group;
+}
+
+void expect_strings(Reader& r, hid_t object, const std::string& where, const std::string& name,
+                    const std::vector<std::string>& expected) {
+  r.attempt(where + ": attribute " + name, [&] {
+    if (h5::read_strings_attribute(object, name) != expected) {
+      r.problem(where + ": attribute " + name + " does not list this model's names");
+    }
+  });
+}
+
+void read_model_weights(Reader& r, hid_t file, std::vector<float>& weights) {
+  const auto root = open_group(r, file, layout::kModelWeights);
+  if (!root) return;
+  std::vector<std::string> layer_names;
+  for (const LayerSpec& l : layer_specs()) layer_names.push_back(l.name);
+  expect_strings(r, root->get(), layout::kModelWeights, "layer_names", layer_names);
+  for (const LayerSpec& l : layer_specs()) {
+    std::vector<std::string> weight_names;
+    for (const TensorSpec& t : weight_tensors()) {
+      if (t.layer == l.name) weight_names.push_back(t.name);
+    }
+    const std::string where = std::string(layout::kModelWeights) + "/" + l.name;
+    r.attempt("group " + where, [&] {
+      if (!h5::exists(file, where)) return r.problem("group " + where + ": missing");
+      expect_strings(r, h5::open_group(file, where).get(), where, "weight_names", weight_names);
+    });
+  }
+  for (const TensorSpec& t : weight_tensors()) {
+    const std::vector<hsize_t> shape(t.shape.begin(), t.shape.end());
+    if (auto values = read_values<float>(r, file, layout::weight_path(t), shape, true)) {
+      std::memcpy(weights.data() + t.offset, values->data(), t.size * sizeof(float));
+    }
+  }
+}
+
+void read_optimizer(Reader& r, hid_t file, OptimizerState& optimizer) {
+  const auto group = open_group(r, file, layout::kOptimizer);
+  if (!group) return;
+  const std::string where = layout::kOptimizer;
+  r.attempt(where + ": attribute name", [&] { optimizer.name = h5::read_string_attribute(group->get(), "name"); });
+  r.attempt(where + ": attribute iterations",
+            [&] { optimizer.iterations = h5::read_attribute<std::int64_t>(group->get(), "iterations"); });
+  std::vector<std::string> slot_names;
+  r.attempt(where + ": attribute slots", [&] { slot_names = h5::read_strings_attribute(group->get(), "slots"); });
+  for (const std::string& name : slot_names) {
+    const std::vector<hsize_t> shape{kNumParams};
+    if (auto values = read_values<float>(r, file, where + "/" + name, shape, true)) {
+      optimizer.slots.push_back({name, std::move(*values)});
+    }
+  }
+}
+
+void read_training(Reader& r, hid_t file, TrainingState& training) {
+  const auto group = open_group(r, file, layout::kTraining);
+  if (!group) return;
+  layout::visit_training_fields(training, [&](const char* name, auto& field) {
+    r.attempt(std::string(layout::kTraining) + ": attribute " + name, [&] {
+      if constexpr (std::is_same_v<std::decay_t<decltype(field)>, std::string>) {
+        field = h5::read_string_attribute(group->get(), name);
+      } else {
+        field = h5::read_attribute<std::decay_t<decltype(field)>>(group->get(), name);
+      }
+    });
+  });
+}
+
+void read_history(Reader& r, hid_t file, History& history) {
+  if (!open_group(r, file, layout::kHistory)) return;
+  const auto columns = layout::history_columns(history);
+  std::optional<std::size_t> epochs;  // of the first column read
+  for (std::size_t i = 0; i < columns.size(); ++i) {
+    const std::string path = layout::history_path(layout::kHistoryKeys[i]);
+    auto values = read_values<double>(r, file, path, std::nullopt, false);
+    if (!values) continue;
+    if (epochs && values->size() != *epochs) {
+      r.problem("dataset " + path + ": " + std::to_string(values->size()) + " epochs, expected " +
+                std::to_string(*epochs) + " as in the other history datasets");
+    }
+    if (!epochs) epochs = values->size();
+    *columns[i] = std::move(*values);
+  }
+}
+
+void read_evaluation(Reader& r, hid_t file, std::optional<Evaluation>& evaluation) {
+  bool present = false;
+  r.attempt(std::string("group ") + layout::kEvaluation, [&] { present = h5::exists(file, layout::kEvaluation); });
+  if (!present) return;
+  const std::string root = layout::kEvaluation;
+  const std::vector<hsize_t> one{1};
+  const auto loss = read_values<double>(r, file, root + "/test_loss", one, false);
+  const auto accuracy = read_values<double>(r, file, root + "/test_accuracy", one, false);
+  if (loss && accuracy) evaluation = Evaluation{(*loss)[0], (*accuracy)[0]};
+}
+
+std::optional<h5::File> open_checkpoint(Reader& r) {
+  const std::string& path = r.path();
+  std::error_code error;
+  const auto status = std::filesystem::status(path, error);
+  if (!std::filesystem::exists(status)) {
+    r.problem("no such file");
+    return std::nullopt;
+  }
+  if (std::filesystem::is_directory(status)) {
+    r.problem("is a folder, not a checkpoint file");
+    return std::nullopt;
+  }
+  std::optional<h5::File> file;
+  r.attempt("cannot open as HDF5", [&] {
+    if (!h5::is_hdf5(path)) return r.problem("not an HDF5 file");
+    file = h5::open_file(path);
+  });
+  return file;
+}
+
+Checkpoint read_all(Reader& r) {
+  Checkpoint ckpt;
+  const auto file = open_checkpoint(r);
+  if (!file) return ckpt;
+  ckpt.weights.assign(kNumParams, 0.0f);
+  read_model_weights(r, file->get(), ckpt.weights);
+  read_optimizer(r, file->get(), ckpt.optimizer);
+  read_training(r, file->get(), ckpt.training);
+  read_history(r, file->get(), ckpt.history);
+  read_evaluation(r, file->get(), ckpt.evaluation);
+  return ckpt;
+}
+
+}  // namespace
+
+Checkpoint read_checkpoint(const std::string& path) {
+  Reader reader(path, false);
+  return read_all(reader);
+}
+
+std::vector<std::string> verify_checkpoint(const std::string& path, std::size_t* datasets_checked) {
+  Reader reader(path, true);
+  read_all(reader);
+  if (datasets_checked != nullptr) *datasets_checked = reader.datasets;
+  return std::move(reader.problems());
+}
+
+}  // namespace fmnist

@@ -1,0 +1,290 @@
+// fmnist_inspect FILE: shows what a checkpoint holds (model, training state, history,
+// evaluation), verifies it (--verify), evaluates its weights on the test set (--evaluate, with a
+// confusion matrix) and exports the history (--csv, --plot, --json). Exit codes as DESIGN §5.
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstdio>
+#include <cxxopts.hpp>
+#include <numeric>
+#include <optional>
+#include <string>
+
+#include "fmnist/checkpoint.hpp"
+#include "fmnist/data.hpp"
+#include "fmnist/error.hpp"
+#include "fmnist/model.hpp"
+#include "fmnist/report.hpp"
+
+namespace fmnist {
+namespace {
+
+constexpr const char* kDefaultDataDir = "/usr/share/datasets/fashion-mnist";
+constexpr int kEvalChunk = 500;  // images per forward pass
+
+struct Options {
+  std::string file;
+  bool verify = false, evaluate = false, json = false;
+  std::string data_dir = kDefaultDataDir, test_csv, plot, csv;
+  bool show_report() const { return !verify && !evaluate && !json && plot.empty() && csv.empty(); }
+};
+
+struct TestResult {
+  double loss = 0, accuracy = 0;
+  std::size_t samples = 0;
+  std::array<std::array<std::int64_t, kNumClasses>, kNumClasses> confusion{};  // [true][predicted]
+};
+
+cxxopts::Options option_spec() {
+  cxxopts::Options spec("fmnist_inspect", "Shows, verifies, evaluates and exports an fmnist_dist checkpoint.");
+  spec.positional_help("FILE");
+  spec.add_options()("verify", "Check checksums, shapes and finiteness; exit 4 if anything is wrong")(
+      "evaluate", "Compute test loss, accuracy and the confusion matrix from the weights")(
+      "data-dir", "IDX folder for --evaluate", cxxopts::value<std::string>()->default_value(kDefaultDataDir))(
+      "test-csv", "Kaggle test CSV for --evaluate (instead of --data-dir)", cxxopts::value<std::string>())(
+      "plot", "Write the learning curves to this SVG file", cxxopts::value<std::string>())(
+      "csv", "Write the history to this CSV file", cxxopts::value<std::string>())(
+      "json", "Print everything as one JSON object")("h,help", "Show this help")(
+      "file", "Checkpoint", cxxopts::value<std::string>());
+  spec.parse_positional({"file"});
+  return spec;
+}
+
+// Returns nothing after printing --help.
+std::optional<Options> parse_options(int argc, char** argv) {
+  cxxopts::Options spec = option_spec();
+  Options o;
+  try {
+    const auto args = spec.parse(argc, argv);
+    if (args.count("help")) {
+      std::printf("%s\nExit codes: 0 ok, 2 bad command line, 3 bad data, 4 bad or corrupt checkpoint.\n",
+                  spec.help().c_str());
+      return std::nullopt;
+    }
+    if (!args.count("file")) throw Error(Exit::usage, "missing the checkpoint FILE (see --help)");
+    if (!args.unmatched().empty()) throw Error(Exit::usage, "unexpected argument '" + args.unmatched()[0] + "'");
+    o.file = args["file"].as<std::string>();
+    o.verify = args.count("verify") > 0;
+    o.evaluate = args.count("evaluate") > 0;
+    o.json = args.count("json") > 0;
+    o.data_dir = args["data-dir"].as<std::string>();
+    if (args.count("test-csv")) o.test_csv = args["test-csv"].as<std::string>();
+    if (args.count("plot")) o.plot = args["plot"].as<std::string>();
+    if (args.count("csv")) o.csv = args["csv"].as<std::string>();
+    if ((args.count("data-dir") || args.count("test-csv")) && !o.evaluate) {
+      throw Error(Exit::usage, "--data-dir and --test-csv need --evaluate");
+    }
+    if (args.count("data-dir") && args.count("test-csv")) {
+      throw Error(Exit::usage, "give either --data-dir or --test-csv, not both");
+    }
+  } catch (const cxxopts::exceptions::exception& e) {
+    throw Error(Exit::usage, e.what());
+  }
+  return o;
+}
+
+TestResult evaluate(const std::vector<float>& weights, const Dataset& test) {
+  Model<float> model(kEvalChunk);
+  std::copy(weights.begin(), weights.end(), model.params());
+  std::vector<std::uint32_t> order(test.size());
+  std::iota(order.begin(), order.end(), 0u);
+  std::vector<float> x(std::size_t{kEvalChunk} * kImagePixels);  // (500, 28, 28, 1)
+  std::vector<std::uint8_t> y(kEvalChunk);                         // (500)
+  TestResult r;
+  double loss_sum = 0;
+  std::int64_t correct = 0;
+  for (std::size_t start = 0; start < test.size(); start += kEvalChunk) {
+    const std::size_t n = std::min<std::size_t>(kEvalChunk, test.size() - start);
+    load_batch(test, order.data() + start, n, x.data(), y.data());
+    const float* logits = model.forward(x.data(), static_cast<int>(n));  // (n, 10)
+    for (std::size_t i = 0; i < n; ++i) {
+      const float* row = logits + i * kNumClasses;
+      const auto predicted = static_cast<std::size_t>(std::max_element(row, row + kNumClasses) - row);
+      double sum = 0;
+      for (int c = 0; c < kNumClasses; ++c) sum += std::exp(double(row[c]) - row[predicted]);
+      loss_sum += std::log(sum) + row[predicted] - row[y[i]];
+      correct += predicted == y[i];
+      ++r.confusion[y[i]][predicted];
+    }
+  }
+  r.samples = test.size();
+  r.loss = r.samples ? loss_sum / double(r.samples) : 0;
+  r.accuracy = r.samples ? double(correct) / double(r.samples) : 0;
+  return r;
+}
+
+Dataset load_test_set(const Options& o) {
+  return o.test_csv.empty() ? read_idx_dir(o.data_dir).test : read_csv(o.test_csv);
+}
+
+std::string shape_text(const std::vector<int>& shape) {
+  std::string text = "(";
+  for (std::size_t i = 0; i < shape.size(); ++i) text += (i ? ", " : "") + std::to_string(shape[i]);
+  return text + (shape.size() == 1 ? ",)" : ")");
+}
+
+void print_report(const Checkpoint& c) {
+  std::printf("%s\nWeight tensors (HDF5 /model_weights/<layer>/<name>):\n", model_summary().c_str());
+  for (const TensorSpec& t : weight_tensors()) {
+    std::printf("  %-20s %-16s %7zu\n", t.name.c_str(), shape_text(t.shape).c_str(), t.size);
+  }
+  const TrainingState& t = c.training;
+  std::printf("\nTraining state\n");
+  std::printf("  epochs completed   %lld of %lld\n", (long long)t.epoch, (long long)t.epochs);
+  std::printf("  optimizer steps    %lld (%lld in the current epoch)\n", (long long)t.step, (long long)t.step_in_epoch);
+  std::printf("  world size         %lld\n  batch size         %lld (global)\n", (long long)t.world_size,
+              (long long)t.batch_size);
+  std::printf("  seed               %llu (split seed %u, validation split %g)\n", (unsigned long long)t.seed,
+              t.split_seed, t.val_split);
+  std::printf("  optimizer          %s, lr %g, %lld iterations, slots:", t.optimizer.c_str(), t.lr,
+              (long long)c.optimizer.iterations);
+  for (const OptimizerSlot& s : c.optimizer.slots) std::printf(" %s", s.name.c_str());
+  std::printf("\n  training samples   %lld (data fingerprint %016llx)\n", (long long)t.num_train,
+              (unsigned long long)t.data_fingerprint);
+  if (t.epoch_samples > 0) {
+    std::printf("  current epoch      %lld samples so far, loss %.4f, accuracy %.4f\n", (long long)t.epoch_samples,
+                t.epoch_loss_sum / double(t.epoch_samples), double(t.epoch_correct) / double(t.epoch_samples));
+  }
+  if (c.history.epochs() > 0) std::printf("  best val_loss      %.4f\n", t.best_val_loss);
+  const History& h = c.history;
+  std::printf("\nHistory (%zu epochs)\n  epoch    loss  accuracy  val_loss  val_accuracy  seconds\n", h.epochs());
+  for (std::size_t e = 0; e < h.epochs(); ++e) {
+    std::printf("  %5zu  %6.4f  %8.4f  %8.4f  %12.4f  %7.2f\n", e + 1, h.loss[e], h.accuracy[e], h.val_loss[e],
+                h.val_accuracy[e], h.seconds[e]);
+  }
+  if (c.evaluation) {
+    std::printf("\nEvaluation\n  test_loss: %.4f - test_accuracy: %.4f\n", c.evaluation->test_loss,
+                c.evaluation->test_accuracy);
+  } else {
+    std::printf("\nEvaluation: none yet (training has not finished)\n");
+  }
+}
+
+void print_test_result(const TestResult& r) {
+  std::printf("Test set: %zu images\ntest_loss: %.4f - test_accuracy: %.4f\n\n", r.samples, r.loss, r.accuracy);
+  std::printf("Confusion matrix (rows: true class, columns: predicted class)\n%16s", "");
+  for (int c = 0; c < kNumClasses; ++c) std::printf("%6d", c);
+  std::printf("\n");
+  for (int t = 0; t < kNumClasses; ++t) {
+    std::printf("  %d %-12s", t, kClassNames[std::size_t(t)]);
+    for (int p = 0; p < kNumClasses; ++p) std::printf("%6lld", (long long)r.confusion[std::size_t(t)][std::size_t(p)]);
+    std::printf("\n");
+  }
+}
+
+std::string json_string(const std::string& s) {
+  std::string out = "\"";
+  for (unsigned char ch : s) {
+    if (ch == '"' || ch == '\\') {
+      out += '\\';
+      out += char(ch);
+    } else if (ch < 0x20) {
+      char escaped[8];
+      std::snprintf(escaped, sizeof escaped, "\\u%04x", ch);
+      out += escaped;
+    } else {
+      out += char(ch);
+    }
+  }
+  return out + "\"";
+}
+
+std::string json_number(double v) {
+  if (!std::isfinite(v)) return "null";
+  char text[32];
+  std::snprintf(text, sizeof text, "%.17g", v);
+  return text;
+}
+
+std::string json_array(const std::vector<double>& values) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < values.size(); ++i) out += (i ? ", " : "") + json_number(values[i]);
+  return out + "]";
+}
+
+std::string to_json(const Options& o, const Checkpoint& c, const std::optional<TestResult>& test,
+                    std::optional<std::size_t> verified) {
+  std::string j = "{\n  \"file\": " + json_string(o.file) + ",\n  \"model\": {\"total_params\": " +
+                  std::to_string(kNumParams) + ", \"layers\": [";
+  for (std::size_t i = 0; i < layer_specs().size(); ++i) {
+    const LayerSpec& l = layer_specs()[i];
+    j += std::string(i ? ", " : "") + "{\"name\": " + json_string(l.name) + ", \"type\": " + json_string(l.type) +
+         ", \"output_shape\": " + json_string(shape_text(l.output_shape)) + ", \"params\": " + std::to_string(l.params) + "}";
+  }
+  const TrainingState& t = c.training;
+  j += "]},\n  \"training\": {\"epoch\": " + std::to_string(t.epoch) + ", \"step\": " + std::to_string(t.step) +
+       ", \"step_in_epoch\": " + std::to_string(t.step_in_epoch) + ", \"world_size\": " + std::to_string(t.world_size) +
+       ", \"batch_size\": " + std::to_string(t.batch_size) + ", \"epochs\": " + std::to_string(t.epochs) +
+       ", \"seed\": " + std::to_string(t.seed) + ", \"split_seed\": " + std::to_string(t.split_seed) +
+       ", \"val_split\": " + json_number(t.val_split) + ", \"optimizer\": " + json_string(t.optimizer) +
+       ", \"lr\": " + json_number(t.lr) + ", \"num_train\": " + std::to_string(t.num_train) +
+       ", \"data_fingerprint\": " + std::to_string(t.data_fingerprint) + ", \"epoch_loss_sum\": " +
+       json_number(t.epoch_loss_sum) + ", \"epoch_correct\": " + std::to_string(t.epoch_correct) +
+       ", \"epoch_samples\": " + std::to_string(t.epoch_samples) + ", \"epoch_seconds\": " +
+       json_number(t.epoch_seconds) + ", \"best_val_loss\": " + json_number(t.best_val_loss) + "},\n";
+  j += "  \"optimizer\": {\"name\": " + json_string(c.optimizer.name) + ", \"iterations\": " +
+       std::to_string(c.optimizer.iterations) + ", \"slots\": [";
+  for (std::size_t i = 0; i < c.optimizer.slots.size(); ++i) j += (i ? ", " : "") + json_string(c.optimizer.slots[i].name);
+  const History& h = c.history;
+  j += "]},\n  \"history\": {\"loss\": " + json_array(h.loss) + ", \"accuracy\": " + json_array(h.accuracy) +
+       ", \"val_loss\": " + json_array(h.val_loss) + ", \"val_accuracy\": " + json_array(h.val_accuracy) +
+       ", \"seconds\": " + json_array(h.seconds) + "},\n  \"evaluation\": ";
+  j += c.evaluation ? "{\"test_loss\": " + json_number(c.evaluation->test_loss) + ", \"test_accuracy\": " +
+                          json_number(c.evaluation->test_accuracy) + "}"
+                    : "null";
+  if (test) {
+    j += ",\n  \"test\": {\"samples\": " + std::to_string(test->samples) + ", \"test_loss\": " + json_number(test->loss) +
+         ", \"test_accuracy\": " + json_number(test->accuracy) + ", \"confusion\": [";
+    for (std::size_t r = 0; r < test->confusion.size(); ++r) {
+      j += r ? ", [" : "[";
+      for (std::size_t p = 0; p < test->confusion[r].size(); ++p) j += (p ? ", " : "") + std::to_string(test->confusion[r][p]);
+      j += "]";
+    }
+    j += "]}";
+  }
+  if (verified) j += ",\n  \"verified_datasets\": " + std::to_string(*verified);
+  return j + "\n}\n";
+}
+
+int run(const Options& o) {
+  std::optional<std::size_t> verified;
+  if (o.verify) {
+    std::size_t checked = 0;
+    const auto problems = verify_checkpoint(o.file, &checked);
+    for (const std::string& p : problems) std::printf("PROBLEM: %s\n", p.c_str());
+    if (!problems.empty()) {
+      throw Error(Exit::checkpoint, o.file + ": " + std::to_string(problems.size()) + " problem(s) found");
+    }
+    verified = checked;
+    if (!o.json) std::printf("OK: %zu datasets verified\n", checked);
+  }
+  const Checkpoint c = read_checkpoint(o.file);
+  std::optional<TestResult> test;
+  if (o.evaluate) test = evaluate(c.weights, load_test_set(o));
+  if (!o.csv.empty()) write_text_file(o.csv, history_csv(c.history));
+  if (!o.plot.empty()) write_text_file(o.plot, learning_curve_svg(c.history));
+  if (o.json) {
+    std::fputs(to_json(o, c, test, verified).c_str(), stdout);
+  } else if (o.show_report()) {
+    print_report(c);
+  } else if (test) {
+    print_test_result(*test);
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace fmnist
+
+int main(int argc, char** argv) {
+  try {
+    const auto options = fmnist::parse_options(argc, argv);
+    return options ? fmnist::run(*options) : 0;
+  } catch (const fmnist::Error& e) {
+    std::fprintf(stderr, "fmnist_inspect: %s\n", e.what());
+    return e.exit_code();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "fmnist_inspect: internal error: %s\n", e.what());
+    return static_cast<int>(fmnist::Exit::internal);
+  }
+}

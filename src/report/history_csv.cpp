@@ -1,0 +1,20 @@
+// history.csv: one row per epoch (numbered from 1) with the Keras history keys and the wall
+// time of the epoch's training steps, in a form spreadsheets and pandas read directly.
+#include <cstdio>
+
+#include "fmnist/report.hpp"
+
+namespace fmnist {
+
+std::string history_csv(const History& h) {
+  std::string text = "epoch,loss,accuracy,val_loss,val_accuracy,seconds\n";
+  char row[256];
+  for (std::size_t e = 0; e < h.epochs(); ++e) {
+    std::snprintf(row, sizeof row, "%zu,%.6f,%.6f,%.6f,%.6f,%.3f\n", e + 1, h.loss[e], h.accuracy[e],
+                  h.val_loss[e], h.val_accuracy[e], h.seconds[e]);
+    text += row;
+  }
+  return text;
+}
+
+}  // namespace fmnist

@@ -1,0 +1,215 @@
+// Checkpoint round trips (every field, bit for bit), deterministic bytes, and refusal of
+// damaged or incompatible files: flipped bytes (data and metadata), truncation, missing
+// datasets, wrong shapes, non-finite weights. Write failures are in test_checkpoint_write.cpp.
+#include <algorithm>
+#include <cstring>
+#include <limits>
+
+#include "../src/checkpoint/probe.hpp"
+#include "test_checkpoint_helpers.hpp"
+
+namespace fmnist::test {
+namespace {
+
+const std::string kKernel1 = "/model_weights/conv2d_1/conv2d_1/kernel:0";
+
+void expect_equal(const Checkpoint& a, const Checkpoint& b) {
+  ASSERT_EQ(a.weights.size(), b.weights.size());
+  EXPECT_EQ(0, std::memcmp(a.weights.data(), b.weights.data(), a.weights.size() * sizeof(float)));
+  EXPECT_EQ(a.optimizer.name, b.optimizer.name);
+  EXPECT_EQ(a.optimizer.iterations, b.optimizer.iterations);
+  ASSERT_EQ(a.optimizer.slots.size(), b.optimizer.slots.size());
+  for (std::size_t i = 0; i < a.optimizer.slots.size(); ++i) {
+    EXPECT_EQ(a.optimizer.slots[i].name, b.optimizer.slots[i].name);
+    EXPECT_EQ(a.optimizer.slots[i].data, b.optimizer.slots[i].data);
+  }
+  const TrainingState &s = a.training, &t = b.training;
+  EXPECT_EQ(s.epoch, t.epoch);
+  EXPECT_EQ(s.step, t.step);
+  EXPECT_EQ(s.step_in_epoch, t.step_in_epoch);
+  EXPECT_EQ(s.world_size, t.world_size);
+  EXPECT_EQ(s.batch_size, t.batch_size);
+  EXPECT_EQ(s.epochs, t.epochs);
+  EXPECT_EQ(s.seed, t.seed);
+  EXPECT_EQ(s.split_seed, t.split_seed);
+  EXPECT_EQ(s.val_split, t.val_split);
+  EXPECT_EQ(s.optimizer, t.optimizer);
+  EXPECT_EQ(s.lr, t.lr);
+  EXPECT_EQ(s.num_train, t.num_train);
+  EXPECT_EQ(s.data_fingerprint, t.data_fingerprint);
+  EXPECT_EQ(s.epoch_loss_sum, t.epoch_loss_sum);
+  EXPECT_EQ(s.epoch_correct, t.epoch_correct);
+  EXPECT_EQ(s.epoch_samples, t.epoch_samples);
+  EXPECT_EQ(s.epoch_seconds, t.epoch_seconds);
+  EXPECT_EQ(s.best_val_loss, t.best_val_loss);
+  EXPECT_EQ(a.history.loss, b.history.loss);
+  EXPECT_EQ(a.history.accuracy, b.history.accuracy);
+  EXPECT_EQ(a.history.val_loss, b.history.val_loss);
+  EXPECT_EQ(a.history.val_accuracy, b.history.val_accuracy);
+  EXPECT_EQ(a.history.seconds, b.history.seconds);
+  ASSERT_EQ(a.evaluation.has_value(), b.evaluation.has_value());
+  if (a.evaluation) {
+    EXPECT_EQ(a.evaluation->test_loss, b.evaluation->test_loss);
+    EXPECT_EQ(a.evaluation->test_accuracy, b.evaluation->test_accuracy);
+  }
+}
+
+TEST(Checkpoint, RoundTripKeepsEveryField) {
+  TempDir dir;
+  const Checkpoint written = sample_checkpoint(3, true);
+  write_checkpoint(dir.file("c.h5"), written);
+  expect_equal(written, read_checkpoint(dir.file("c.h5")));
+}
+
+TEST(Checkpoint, RoundTripWithoutHistoryOrEvaluation) {
+  TempDir dir;
+  const Checkpoint written = sample_checkpoint(0, false);
+  write_checkpoint(dir.file("c.h5"), written);
+  const Checkpoint read = read_checkpoint(dir.file("c.h5"));
+  EXPECT_EQ(read.history.epochs(), 0u);
+  EXPECT_FALSE(read.evaluation.has_value());
+  expect_equal(written, read);
+}
+
+TEST(Checkpoint, RoundTripKeepsSlotOrderAndEmptySlotList) {
+  TempDir dir;
+  Checkpoint adam = sample_checkpoint(1, false);
+  adam.optimizer.name = "adam";
+  adam.optimizer.slots = {{"velocity", std::vector<float>(kNumParams, 2.0f)},
+                          {"momentum", std::vector<float>(kNumParams, -1.0f)}};
+  write_checkpoint(dir.file("adam.h5"), adam);
+  expect_equal(adam, read_checkpoint(dir.file("adam.h5")));
+
+  Checkpoint sgd = sample_checkpoint(1, false);
+  sgd.optimizer.name = "sgd";
+  sgd.optimizer.slots.clear();
+  write_checkpoint(dir.file("sgd.h5"), sgd);
+  expect_equal(sgd, read_checkpoint(dir.file("sgd.h5")));
+}
+
+TEST(Checkpoint, SameCheckpointGivesIdenticalBytes) {
+  TempDir dir;
+  const Checkpoint c = sample_checkpoint(4, true);
+  write_checkpoint(dir.file("a.h5"), c);
+  write_checkpoint(dir.file("b.h5"), c);
+  const auto a = read_bytes(dir.file("a.h5"));
+  EXPECT_GT(a.size(), kNumParams * 2 * sizeof(float));
+  EXPECT_TRUE(a == read_bytes(dir.file("b.h5")));
+}
+
+TEST(Checkpoint, VerifyCountsEveryDatasetOfAGoodFile) {
+  TempDir dir;
+  write_checkpoint(dir.file("c.h5"), sample_checkpoint(2, true));
+  std::size_t checked = 0;
+  EXPECT_TRUE(verify_checkpoint(dir.file("c.h5"), &checked).empty());
+  EXPECT_EQ(checked, weight_tensors().size() + 1 + 5 + 2);  // weights, velocity, history, evaluation
+}
+
+TEST(Checkpoint, FlippedWeightByteIsCaughtByReadAndVerify) {
+  TempDir dir;
+  const std::string path = dir.file("c.h5");
+  write_checkpoint(path, sample_checkpoint(2, true));
+  const probe::StorageExtent extent = probe::dataset_storage(path, kKernel1);
+  EXPECT_EQ(extent.size, 3u * 3 * 32 * 64 * sizeof(float) + 4);  // data + Fletcher32
+  flip_byte(path, extent.offset + 1000);
+
+  const std::string message = checkpoint_error([&] { read_checkpoint(path); });
+  EXPECT_EQ(message, path + ": dataset " + kKernel1 + ": checksum mismatch (Fletcher32) or unreadable");
+  const auto problems = verify_checkpoint(path);
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_EQ(problems[0], message);
+}
+
+TEST(Checkpoint, FlippedHistoryAndSlotBytesAreNamed) {
+  TempDir dir;
+  const std::string path = dir.file("c.h5");
+  write_checkpoint(path, sample_checkpoint(3, false));
+  flip_byte(path, probe::dataset_storage(path, "/history/val_loss").offset + 3);
+  flip_byte(path, probe::dataset_storage(path, "/optimizer/velocity").offset + 12345);
+  const auto problems = verify_checkpoint(path);
+  ASSERT_EQ(problems.size(), 2u);
+  EXPECT_NE(problems[0].find("/optimizer/velocity: checksum mismatch"), std::string::npos) << problems[0];
+  EXPECT_NE(problems[1].find("/history/val_loss: checksum mismatch"), std::string::npos) << problems[1];
+}
+
+TEST(Checkpoint, FlippedAttributeByteIsCaughtByTheHeaderChecksum) {
+  TempDir dir;
+  const std::string path = dir.file("c.h5");
+  write_checkpoint(path, sample_checkpoint(2, false));
+  const auto bytes = read_bytes(path);
+  const std::string name = "data_fingerprint";
+  const auto at = std::search(bytes.begin(), bytes.end(), name.begin(), name.end());
+  ASSERT_NE(at, bytes.end());
+  flip_byte(path, static_cast<std::uint64_t>(at - bytes.begin()));
+  const std::string message = checkpoint_error([&] { read_checkpoint(path); });
+  EXPECT_NE(message.find("/training"), std::string::npos) << message;
+  EXPECT_FALSE(verify_checkpoint(path).empty());
+}
+
+TEST(Checkpoint, TruncatedFileIsRefused) {
+  TempDir dir;
+  const std::string path = dir.file("c.h5");
+  write_checkpoint(path, sample_checkpoint(2, false));
+  auto bytes = read_bytes(path);
+  bytes.resize(bytes.size() / 2);
+  write_bytes(path, bytes);
+  const std::string message = checkpoint_error([&] { read_checkpoint(path); });
+  EXPECT_EQ(message.rfind(path + ": ", 0), 0u) << message;
+  EXPECT_NE(message.find("truncated"), std::string::npos) << message;
+  EXPECT_EQ(verify_checkpoint(path).size(), 1u);
+}
+
+TEST(Checkpoint, MissingFileAndNonHdf5FileAreRefused) {
+  TempDir dir;
+  EXPECT_EQ(checkpoint_error([&] { read_checkpoint(dir.file("none.h5")); }), dir.file("none.h5") + ": no such file");
+  write_bytes(dir.file("text.h5"), {'h', 'e', 'l', 'l', 'o'});
+  EXPECT_EQ(checkpoint_error([&] { read_checkpoint(dir.file("text.h5")); }),
+            dir.file("text.h5") + ": not an HDF5 file");
+  EXPECT_EQ(verify_checkpoint(dir.file("none.h5")), std::vector<std::string>{dir.file("none.h5") + ": no such file"});
+}
+
+TEST(Checkpoint, WrongKernelShapeIsRefused) {
+  TempDir dir;
+  const std::string path = dir.file("c.h5");
+  write_checkpoint(path, sample_checkpoint(1, false));
+  probe::replace_dataset(path, "/model_weights/conv2d/conv2d/kernel:0", {3, 3, 1, 16}, std::vector<float>(144, 0.5f));
+  EXPECT_EQ(checkpoint_error([&] { read_checkpoint(path); }),
+            path + ": dataset /model_weights/conv2d/conv2d/kernel:0: shape (3, 3, 1, 16), expected (3, 3, 1, 32)");
+}
+
+TEST(Checkpoint, MissingDatasetAndGroupAreNamed) {
+  TempDir dir;
+  const std::string path = dir.file("c.h5");
+  write_checkpoint(path, sample_checkpoint(1, true));
+  probe::remove_object(path, "/model_weights/dense/dense/bias:0");
+  probe::remove_object(path, "/training");
+  EXPECT_EQ(checkpoint_error([&] { read_checkpoint(path); }),
+            path + ": dataset /model_weights/dense/dense/bias:0: missing");
+  const auto problems = verify_checkpoint(path);
+  ASSERT_EQ(problems.size(), 2u);
+  EXPECT_EQ(problems[1], path + ": group /training: missing");
+}
+
+TEST(Checkpoint, NonFiniteWeightIsRefused) {
+  TempDir dir;
+  const std::string path = dir.file("c.h5");
+  Checkpoint c = sample_checkpoint(1, false);
+  c.weights[weight_tensors()[6].offset + 5] = std::numeric_limits<float>::quiet_NaN();
+  write_checkpoint(path, c);
+  const std::string message = checkpoint_error([&] { read_checkpoint(path); });
+  EXPECT_NE(message.find("/model_weights/dense/dense/kernel:0: non-finite value"), std::string::npos) << message;
+  EXPECT_NE(message.find("at element 5"), std::string::npos) << message;
+}
+
+TEST(Checkpoint, DatasetWithoutChecksumIsReported) {
+  TempDir dir;
+  const std::string path = dir.file("c.h5");
+  write_checkpoint(path, sample_checkpoint(1, false));
+  probe::replace_dataset(path, "/history/seconds", {1}, {1.5f}, false);
+  const auto problems = verify_checkpoint(path);
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_EQ(problems[0], path + ": dataset /history/seconds: no Fletcher32 checksum");
+}
+
+}  // namespace
+}  // namespace fmnist::test

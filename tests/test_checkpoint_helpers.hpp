@@ -1,0 +1,120 @@
+// Helpers shared by the checkpoint tests (test_checkpoint*.cpp): a self-removing temporary
+// folder, a checkpoint whose every field holds a distinct value, byte-level file access, and
+// a check that a call throws fmnist::Error with Exit::checkpoint, returning the message.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "fmnist/checkpoint.hpp"
+#include "fmnist/error.hpp"
+#include "fmnist/model.hpp"
+
+namespace fmnist::test {
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "fmnist_ckpt_XXXXXX").string();
+    if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    path_ = pattern;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::permissions(path_, std::filesystem::perms::owner_all, ec);
+    std::filesystem::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+
+  const std::string& path() const { return path_; }
+  std::string file(const std::string& name) const { return path_ + "/" + name; }
+  // Names of everything in the folder, to spot leftover temporary files.
+  std::vector<std::string> entries() const {
+    std::vector<std::string> names;
+    for (const auto& e : std::filesystem::directory_iterator(path_)) names.push_back(e.path().filename().string());
+    return names;
+  }
+
+ private:
+  std::string path_;
+};
+
+// Exactly representable values, so Python can recompute them: w[i] = (i % 1000 - 500) / 1024.
+inline float weight_value(std::size_t i) { return static_cast<float>(static_cast<int>(i % 1000) - 500) / 1024.0f; }
+
+// A checkpoint with `epochs` epochs of history and distinct values in every field.
+inline Checkpoint sample_checkpoint(int epochs, bool evaluated) {
+  Checkpoint c;
+  c.weights.resize(kNumParams);
+  for (std::size_t i = 0; i < kNumParams; ++i) c.weights[i] = weight_value(i);
+  c.optimizer.name = "rmsprop";
+  c.optimizer.iterations = 83 * epochs + 7;
+  OptimizerSlot velocity{"velocity", std::vector<float>(kNumParams)};
+  for (std::size_t i = 0; i < kNumParams; ++i) velocity.data[i] = 1e-8f * static_cast<float>(i % 977);
+  c.optimizer.slots.push_back(velocity);
+  TrainingState& t = c.training;
+  t.epoch = epochs;
+  t.step = 83 * epochs + 7;
+  t.step_in_epoch = 7;
+  t.world_size = 3;
+  t.batch_size = 500;
+  t.epochs = 20;
+  t.seed = 0xFEDCBA9876543210ull;  // needs all 64 bits
+  t.split_seed = 4000000000u;      // needs all 32 bits
+  t.val_split = 0.25;
+  t.optimizer = "rmsprop";
+  t.lr = 0.00125;
+  t.num_train = 42000;
+  t.data_fingerprint = 0x8000000000000001ull;
+  t.epoch_loss_sum = 1234.5678;
+  t.epoch_correct = 3001;
+  t.epoch_samples = 3584;
+  t.epoch_seconds = 2.75;
+  t.best_val_loss = 0.3125;
+  for (int e = 0; e < epochs; ++e) {
+    c.history.add(0.9 - 0.1 * e, 0.6 + 0.05 * e, 0.8 - 0.07 * e, 0.65 + 0.04 * e, 5.5 + e);
+  }
+  if (evaluated) c.evaluation = Evaluation{0.3689, 0.8589};
+  return c;
+}
+
+inline std::vector<char> read_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+inline void write_bytes(const std::string& path, const std::vector<char>& bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+inline void flip_byte(const std::string& path, std::uint64_t offset) {
+  auto bytes = read_bytes(path);
+  ASSERT_LT(offset, bytes.size());
+  bytes[offset] = static_cast<char>(bytes[offset] ^ 0x5A);
+  write_bytes(path, bytes);
+}
+
+// Runs f, which must throw Error(Exit::checkpoint); returns its message ("" if it did not throw).
+template <typename F>
+std::string checkpoint_error(F&& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Exit::checkpoint) << e.what();
+    return e.what();
+  }
+  ADD_FAILURE() << "expected fmnist::Error(Exit::checkpoint)";
+  return "";
+}
+
+}  // namespace fmnist::test
