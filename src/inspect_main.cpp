@@ -5,6 +5,7 @@
 #include <array>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <cxxopts.hpp>
 #include <numeric>
 #include <optional>
@@ -26,7 +27,11 @@ struct Options {
   std::string file;
   bool verify = false, evaluate = false, json = false;
   std::string data_dir = kDefaultDataDir, test_csv, plot, csv;
-  bool show_report() const { return !verify && !evaluate && !json && plot.empty() && csv.empty(); }
+  std::string compare;    // another checkpoint to compare the weights with
+  double tolerance = 0;   // for --compare: largest |a - b| over largest |a|, per tensor; 0 = same bytes
+  bool show_report() const {
+    return !verify && !evaluate && !json && plot.empty() && csv.empty() && compare.empty();
+  }
 };
 
 struct TestResult {
@@ -44,7 +49,11 @@ cxxopts::Options option_spec() {
       "test-csv", "Kaggle test CSV for --evaluate (instead of --data-dir)", cxxopts::value<std::string>())(
       "plot", "Write the learning curves to this SVG file", cxxopts::value<std::string>())(
       "csv", "Write the history to this CSV file", cxxopts::value<std::string>())(
-      "json", "Print everything as one JSON object")("h,help", "Show this help")(
+      "json", "Print everything as one JSON object")(
+      "compare", "Compare the weights and optimizer state with another checkpoint; exit 1 if they differ",
+      cxxopts::value<std::string>())(
+      "tolerance", "For --compare: per tensor, largest difference over largest magnitude (0: identical bytes)",
+      cxxopts::value<double>()->default_value("0"))("h,help", "Show this help")(
       "file", "Checkpoint", cxxopts::value<std::string>());
   spec.parse_positional({"file"});
   return spec;
@@ -71,6 +80,9 @@ std::optional<Options> parse_options(int argc, char** argv) {
     if (args.count("test-csv")) o.test_csv = args["test-csv"].as<std::string>();
     if (args.count("plot")) o.plot = args["plot"].as<std::string>();
     if (args.count("csv")) o.csv = args["csv"].as<std::string>();
+    if (args.count("compare")) o.compare = args["compare"].as<std::string>();
+    o.tolerance = args["tolerance"].as<double>();
+    if (!(o.tolerance >= 0)) throw Error(Exit::usage, "--tolerance must be 0 or positive");
     if ((args.count("data-dir") || args.count("test-csv")) && !o.evaluate) {
       throw Error(Exit::usage, "--data-dir and --test-csv need --evaluate");
     }
@@ -111,6 +123,46 @@ TestResult evaluate(const std::vector<float>& weights, const Dataset& test) {
   r.loss = r.samples ? loss_sum / double(r.samples) : 0;
   r.accuracy = r.samples ? double(correct) / double(r.samples) : 0;
   return r;
+}
+
+// Largest |a - b| over largest |a| (0 when both are zero); with tolerance 0, any difference in
+// the bytes counts, so -0.0 against 0.0 or a different NaN is caught.
+double relative_difference(const float* a, const float* b, std::size_t n, double tolerance) {
+  double largest_difference = 0, largest_magnitude = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    largest_difference = std::max(largest_difference, std::abs(double(a[i]) - double(b[i])));
+    largest_magnitude = std::max(largest_magnitude, std::abs(double(a[i])));
+  }
+  if (tolerance == 0 && std::memcmp(a, b, n * sizeof(float)) != 0 && largest_difference == 0) return 1;
+  return largest_magnitude > 0 ? largest_difference / largest_magnitude : largest_difference;
+}
+
+// Prints one line per tensor and optimizer slot; true when all are within the tolerance.
+bool compare_checkpoints(const Checkpoint& a, const Checkpoint& b, const Options& o) {
+  bool same = true;
+  auto report = [&](const std::string& what, const float* x, const float* y, std::size_t n) {
+    const double d = relative_difference(x, y, n, o.tolerance);
+    const bool ok = d <= o.tolerance;
+    same = same && ok;
+    std::printf("  %-28s %12.3e %s\n", what.c_str(), d, ok ? "ok" : "DIFFERS");
+  };
+  std::printf("Comparing %s with %s (tolerance %g)\n", o.file.c_str(), o.compare.c_str(), o.tolerance);
+  for (const TensorSpec& t : weight_tensors())
+    report(t.name, a.weights.data() + t.offset, b.weights.data() + t.offset, t.size);
+  if (a.optimizer.name != b.optimizer.name || a.optimizer.slots.size() != b.optimizer.slots.size()) {
+    std::printf("  optimizer                    %s against %s DIFFERS\n", a.optimizer.name.c_str(),
+                b.optimizer.name.c_str());
+    return false;
+  }
+  for (std::size_t i = 0; i < a.optimizer.slots.size(); ++i)
+    report("optimizer/" + a.optimizer.slots[i].name, a.optimizer.slots[i].data.data(),
+           b.optimizer.slots[i].data.data(), a.optimizer.slots[i].data.size());
+  if (a.training.step != b.training.step) {
+    std::printf("  steps                        %lld against %lld DIFFERS\n", (long long)a.training.step,
+                (long long)b.training.step);
+    return false;
+  }
+  return same;
 }
 
 Dataset load_test_set(const Options& o) {
@@ -259,6 +311,7 @@ int run(const Options& o) {
     if (!o.json) std::printf("OK: %zu datasets verified\n", checked);
   }
   const Checkpoint c = read_checkpoint(o.file);
+  if (!o.compare.empty()) return compare_checkpoints(c, read_checkpoint(o.compare), o) ? 0 : 1;
   std::optional<TestResult> test;
   if (o.evaluate) test = evaluate(c.weights, load_test_set(o));
   if (!o.csv.empty()) write_text_file(o.csv, history_csv(c.history));

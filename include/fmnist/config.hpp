@@ -27,6 +27,7 @@ struct Config {
   bool eval_all_ranks = false;        // --eval-ranks all
   int micro_batch = 128;              // images per forward/backward call (memory vs speed)
   std::string progress = "auto";      // auto | always | never
+  bool profile = false;               // print where the step time goes after every epoch
   std::string fail_at;                // testing aid: "RANK:STEP" throws on that rank at that step
   bool help = false;
   std::string help_text;

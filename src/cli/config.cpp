@@ -98,6 +98,7 @@ Config parse_config(int argc, const char* const* argv) {
      cxxopts::value(c.resume)->implicit_value("auto"))
     ("eval-ranks", "who evaluates: '0' (rank 0 alone) or 'all' (shared across ranks)", cxxopts::value(eval_ranks)->default_value("0"))
     ("progress", "live progress bar: auto (when standard output is a terminal), always or never", cxxopts::value(c.progress)->default_value("auto"))
+    ("profile", "after every epoch, print compute/allreduce/update seconds and peak memory", cxxopts::value(c.profile))
     ("fail-at", "testing aid: RANK:STEP raises an error on that rank at that step", cxxopts::value(c.fail_at))
     ("h,help", "print this help and exit");
   // clang-format on

@@ -4,6 +4,8 @@
 // ranks divide by the global sample count and take the same optimizer step.
 #include "fmnist/trainer.hpp"
 
+#include <sys/resource.h>
+
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -28,6 +30,12 @@ double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
+double peak_rss_mb() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB on Linux
+}
+
 // Runs f on every rank; if any rank fails, every rank throws the same CollectiveError.
 template <typename F>
 void collectively(const Comm& comm, F&& f) {
@@ -47,6 +55,14 @@ void collectively(const Comm& comm, F&& f) {
 struct Figures {
   double loss = 0;
   double accuracy = 0;
+};
+
+// Where a rank's step time goes (printed per epoch with --profile).
+struct Profile {
+  double compute = 0;    // forward and backward of this rank's share
+  double allreduce = 0;  // the allreduce, including waiting for the slowest rank
+  double update = 0;     // scaling and the optimizer step
+  void clear() { *this = Profile(); }
 };
 
 // Tail of the allreduce buffer, after the gradients.
@@ -70,6 +86,7 @@ class Job {
   std::optional<Figures> evaluate(const Dataset& d);
   void end_epoch(std::int64_t epoch, double seconds);
   void save_checkpoint() const;
+  void print_profile(double seconds);
   void print_progress(std::int64_t epoch, std::int64_t step, std::int64_t steps) const;
   void say(const std::string& line) const;
 
@@ -86,6 +103,7 @@ class Job {
   History history_;                     // rank 0
   std::optional<Evaluation> evaluation_;
   bool progress_ = false;
+  Profile profile_;
   std::int64_t steps_per_epoch_ = 0;
 };
 
@@ -227,14 +245,19 @@ Job::Outcome Job::train_epoch(std::int64_t epoch) {
       throw Error(Exit::internal, "injected failure (--fail-at " + config_.fail_at + ")");
     const std::size_t first = static_cast<std::size_t>(b) * batch, len = std::min(batch, n - first);
     const std::size_t lo = first + len * rank / ranks, hi = first + len * (rank + 1) / ranks;
+    Clock::time_point t0 = Clock::now();
     const BatchStats mine = step_gradients(perm, lo, hi);
+    profile_.compute += seconds_since(t0);
     std::copy(model_.grads(), model_.grads() + kNumParams, buffer_.begin());
     float* tail = buffer_.data() + kNumParams;
     tail[kLossSum] = static_cast<float>(mine.loss_sum);
     tail[kCorrect] = static_cast<float>(mine.correct);
     tail[kSamples] = static_cast<float>(hi - lo);
     tail[kStop] = stop_requested() ? 1.0f : 0.0f;
+    t0 = Clock::now();
     comm_.allreduce_sum(buffer_.data(), buffer_.size());
+    profile_.allreduce += seconds_since(t0);
+    t0 = Clock::now();
     if (!std::isfinite(tail[kLossSum]))
       throw CollectiveError(Exit::diverged, "the training loss became " + std::string(std::isnan(tail[kLossSum]) ? "NaN" : "infinite") +
                                                 " at step " + std::to_string(state_.step + 1) + " (epoch " +
@@ -243,6 +266,7 @@ Job::Outcome Job::train_epoch(std::int64_t epoch) {
     const float inv = 1.0f / tail[kSamples];
     for (std::size_t i = 0; i < kNumParams; ++i) buffer_[i] *= inv;
     optimizer_->step(model_.params(), buffer_.data());
+    profile_.update += seconds_since(t0);
     state_.step += 1;
     state_.step_in_epoch = b + 1;
     state_.epoch_loss_sum += tail[kLossSum];
@@ -257,6 +281,7 @@ Job::Outcome Job::train_epoch(std::int64_t epoch) {
       save_checkpoint();
   }
   if (progress_) std::printf("\r\033[K");
+  if (config_.profile) print_profile(state_.epoch_seconds);
   end_epoch(epoch, state_.epoch_seconds);
   if (config_.max_steps > 0 && state_.step >= config_.max_steps && epoch + 1 < config_.epochs)
     return Outcome::max_steps;
@@ -313,6 +338,26 @@ void Job::end_epoch(std::int64_t epoch, double seconds) {
 void Job::save_checkpoint() const {
   if (!comm_.is_root()) return;
   write_checkpoint(config_.out_dir + "/checkpoint.h5", make_checkpoint(model_, *optimizer_, state_, history_, evaluation_));
+}
+
+// Rank 0's step time split into compute, allreduce and update, and every rank's peak memory.
+void Job::print_profile(double seconds) {
+  std::vector<double> rss(static_cast<std::size_t>(comm_.size()), 0.0);
+  rss[static_cast<std::size_t>(comm_.rank())] = peak_rss_mb();
+  comm_.allreduce_sum(rss.data(), rss.size());
+  std::string peaks;
+  for (double mb : rss) {
+    if (!peaks.empty()) peaks += ' ';
+    peaks += std::to_string(static_cast<int>(mb + 0.5));
+  }
+  char line[320];
+  std::snprintf(line, sizeof line,
+                "profile: %.3fs training - compute %.3fs - allreduce %.3fs (%.1f%%) - update %.3fs - %.0f images/s "
+                "- peak RSS per rank (MB): %s",
+                seconds, profile_.compute, profile_.allreduce, 100.0 * profile_.allreduce / seconds, profile_.update,
+                static_cast<double>(inputs_.train.size()) / seconds, peaks.c_str());
+  say(line);
+  profile_.clear();
 }
 
 void Job::print_progress(std::int64_t epoch, std::int64_t step, std::int64_t steps) const {

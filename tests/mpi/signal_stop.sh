@@ -6,7 +6,7 @@ pid=$!
 for _ in $(seq 100); do [ -f "$WORK/run/checkpoint.h5" ] && break; sleep 0.1; done
 [ -f "$WORK/run/checkpoint.h5" ] || fail "no checkpoint after 10 s"
 sleep 1
-pkill -USR1 -f "mpirun.*fmnist_dist.*$WORK/run" || fail "mpirun not found"
+pkill -USR1 -f "^mpirun .*fmnist_dist.*$WORK/run" || fail "mpirun not found"
 start=$(now)
 code=0
 wait "$pid" || code=$?
