@@ -114,8 +114,8 @@ void Job::say(const std::string& line) const {
 }
 
 int Job::run() {
-  setup();
   install_stop_handlers();
+  setup();
   for (std::int64_t epoch = state_.epoch; epoch < config_.epochs; ++epoch) {
     const Outcome outcome = train_epoch(epoch);
     if (outcome == Outcome::completed) continue;
