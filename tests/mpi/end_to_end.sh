@@ -1,0 +1,24 @@
+# A whole small run on real images: the loss falls, every output file is there and sound,
+# the last line holds the test figures, and fmnist_inspect reads it all back.
+source "$(dirname "$0")/lib.sh"
+expect_exit 0 "$WORK/run.log" mpi 2 "${SMALL[@]}" --batch-size 32 --epochs 6 --out-dir "$WORK/run"
+expect_text "$WORK/run.log" "Total params: 93,322"
+expect_text "$WORK/run.log" "^Epoch 6/6 - 7 steps - [0-9.]+s - loss: [0-9.]+ - accuracy: [0-9.]+ - val_loss: [0-9.]+ - val_accuracy: [0-9.]+$"
+tail -n 1 "$WORK/run.log" | grep -Eq "^test_loss: [0-9]+\.[0-9]{4} - test_accuracy: 0\.[0-9]{4}$" ||
+  fail "the last line is not the test figures: $(tail -n 1 "$WORK/run.log")"
+for f in checkpoint.h5 best.h5 history.csv learning_curve.svg; do
+  [ -s "$WORK/run/$f" ] || fail "missing $f"
+done
+head -n 1 "$WORK/run/history.csv" | grep -qx "epoch,loss,accuracy,val_loss,val_accuracy,seconds" || fail "history.csv header"
+[ "$(wc -l <"$WORK/run/history.csv")" -eq 7 ] || fail "history.csv should have 6 epochs"
+first=$(sed -n 2p "$WORK/run/history.csv" | cut -d, -f2)
+last=$(sed -n 7p "$WORK/run/history.csv" | cut -d, -f2)
+awk -v a="$first" -v b="$last" 'BEGIN { exit !(b < 0.8 * a) }' || fail "the loss did not fall: $first -> $last"
+verified "$WORK/run/checkpoint.h5"
+verified "$WORK/run/best.h5"
+"$INSPECT" "$WORK/run/checkpoint.h5" >"$WORK/inspect.log"
+expect_text "$WORK/inspect.log" "93,322"
+expect_text "$WORK/inspect.log" "History \(6 epochs\)"
+expect_text "$WORK/inspect.log" "test_accuracy"
+grep -q "<svg" "$WORK/run/learning_curve.svg" || fail "learning_curve.svg is not SVG"
+echo "1 passed, 0 failed"
