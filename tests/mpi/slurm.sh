@@ -20,13 +20,19 @@ SLURM=$WORK/slurm
 MUNGE=$WORK/munge
 JOB=
 LOG=$WORK/job.log
-stop_daemon() { # stop_daemon PIDFILE: SIGTERM, then SIGKILL after 5 s.
-  local pid
-  pid=$(cat "$1" 2>/dev/null) || return 0
-  [ -n "$pid" ] || return 0
-  kill "$pid" 2>/dev/null || return 0
-  for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
-  kill -KILL "$pid" 2>/dev/null || true
+stop_daemons() { # stop_daemons PIDFILE...: SIGTERM, then SIGKILL to those alive after 5 s.
+  local file pid alive pids=()
+  for file in "$@"; do
+    pid=$(cat "$file" 2>/dev/null) || continue
+    [ -n "$pid" ] && kill "$pid" 2>/dev/null && pids+=("$pid")
+  done
+  for _ in $(seq 50); do
+    alive=0
+    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    [ "$alive" -eq 1 ] || return 0
+    sleep 0.1
+  done
+  for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
 }
 cleanup() {
   local code=$?
@@ -46,13 +52,12 @@ cleanup() {
       [ -f "$log" ] && { echo "--- tail of $log" >&2; tail -n 20 "$log" >&2; }
     done
   fi
-  stop_daemon "$SLURM/slurmd.pid"
-  stop_daemon "$SLURM/slurmctld.pid"
-  stop_daemon "$MUNGE/munged.pid"
+  stop_daemons "$SLURM/slurmd.pid" "$SLURM/slurmctld.pid" "$MUNGE/munged.pid"
   rm -rf "$WORK"
   exit "$code"
 }
 trap cleanup EXIT
+trap 'exit 1' INT TERM
 
 # free_port: a TCP port nobody listens on.
 free_port() {
@@ -88,7 +93,14 @@ node=$(hostname -s)
 ctld_port=$(free_port)
 slurmd_port=$(free_port)
 [ "$ctld_port" != "$slurmd_port" ] || slurmd_port=$((ctld_port + 1))
+# Only our configuration counts, not the settings of a Slurm job this test may run inside.
+for var in $(compgen -e | grep -E '^(SLURM|SBATCH|SALLOC|SRUN|SQUEUE|SINFO|SCANCEL|SCONTROL)_' || true); do
+  unset "$var"
+done
 export SLURM_CONF=$SLURM/slurm.conf
+# As DESIGN.md §9, plus: private munge socket and ports; cred_expire=10 because a requeued job
+# may start again only cred_expire seconds (default 120) after its requeue, and sched_interval=1
+# so that the scheduler then starts it within a second (default: its next pass, up to 60 s).
 cat >"$SLURM_CONF" <<EOF
 ClusterName=fmnisttest
 SlurmctldHost=$node(127.0.0.1)
@@ -105,6 +117,7 @@ JobAcctGatherType=jobacct_gather/none
 AccountingStorageType=accounting_storage/none
 JobCompType=jobcomp/none
 SchedulerType=sched/builtin
+SchedulerParameters=sched_interval=1
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core
 SlurmdParameters=config_overrides
@@ -148,16 +161,22 @@ JOB=${JOB%%;*}
 job_field() { scontrol show job -o "$JOB" | grep -Eo "(^| )$1=[^ ]*" | cut -d= -f2; }
 job_state() { [ "$(job_field JobState)" = "$1" ]; }
 wait_for 30 "job $JOB running" job_state RUNNING
-wait_for 30 "a checkpoint from job $JOB" test -f "$OUT/checkpoint.h5"
+checkpoint_or_ended() { [ -f "$OUT/checkpoint.h5" ] || ! job_state RUNNING; }
+wait_for 60 "a checkpoint from job $JOB" checkpoint_or_ended
+job_state RUNNING || fail "job $JOB ended before writing a checkpoint"
 sleep 1
 
 scancel --signal=USR1 --batch "$JOB" || fail "scancel --signal=USR1 --batch $JOB failed"
 wait_for 20 "'Stopped by a signal' in the job log" grep -Eq "Stopped by a signal after step [0-9]+" "$LOG"
 step=$(grep -Eo "Stopped by a signal after step [0-9]+" "$LOG" | head -n 1 | grep -Eo "[0-9]+$")
 echo "--max-steps $((step + 3))" >"$WORK/resume.args"
-wait_for 60 "job $JOB completed after its requeue" job_state COMPLETED
-
-cat "$LOG"
+job_done() {
+  case $(job_field JobState) in
+    PENDING | CONFIGURING | RUNNING | COMPLETING | REQUEUED | REQUEUE_FED | RESIZING) return 1 ;;
+  esac
+}
+wait_for 60 "job $JOB done after its requeue" job_done
+job_state COMPLETED || fail "job $JOB: JobState=$(job_field JobState), expected COMPLETED"
 expect_text "$LOG" "slurm.sbatch: forwarding SIGUSR1 to mpirun"
 expect_text "$LOG" "slurm.sbatch: fmnist_dist exited with 75"
 [ "$(job_field Restarts)" = 1 ] || fail "job $JOB: Restarts=$(job_field Restarts), expected 1"
