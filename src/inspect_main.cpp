@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 
+#include "fmnist/atomic_file.hpp"
 #include "fmnist/checkpoint.hpp"
 #include "fmnist/data.hpp"
 #include "fmnist/error.hpp"
@@ -314,8 +315,8 @@ int run(const Options& o) {
   if (!o.compare.empty()) return compare_checkpoints(c, read_checkpoint(o.compare), o) ? 0 : 1;
   std::optional<TestResult> test;
   if (o.evaluate) test = evaluate(c.weights, load_test_set(o));
-  if (!o.csv.empty()) write_text_file(o.csv, history_csv(c.history));
-  if (!o.plot.empty()) write_text_file(o.plot, learning_curve_svg(c.history));
+  if (!o.csv.empty()) write_file_atomically(o.csv, history_csv(c.history));
+  if (!o.plot.empty()) write_file_atomically(o.plot, learning_curve_svg(c.history));
   if (o.json) {
     std::fputs(to_json(o, c, test, verified).c_str(), stdout);
   } else if (o.show_report()) {

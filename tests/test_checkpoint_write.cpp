@@ -22,7 +22,7 @@ TEST(CheckpointWrite, MissingFolderIsAnErrorNamingThePath) {
   TempDir dir;
   const std::string path = dir.file("absent/c.h5");
   const std::string message = checkpoint_error([&] { write_checkpoint(path, sample_checkpoint(1, false)); });
-  EXPECT_EQ(message.rfind(path + ": cannot write checkpoint: ", 0), 0u) << message;
+  EXPECT_EQ(message.rfind(path + ": cannot write: ", 0), 0u) << message;
   EXPECT_NE(message.find("No such file or directory"), std::string::npos) << message;
   EXPECT_TRUE(dir.entries().empty());
 }
@@ -73,7 +73,7 @@ TEST(CheckpointWrite, FailedWriteKeepsThePreviousFileAndRemovesTheTemporary) {
     const FileSizeLimit limit(100000);  // the weights alone take 373 KB
     message = checkpoint_error([&] { write_checkpoint(path, sample_checkpoint(2, true)); });
   }
-  EXPECT_EQ(message.rfind(path + ": cannot write checkpoint: ", 0), 0u) << message;
+  EXPECT_EQ(message.rfind(path + ": cannot write: ", 0), 0u) << message;
   EXPECT_NE(message.find("File too large"), std::string::npos) << message;
   EXPECT_TRUE(before == read_bytes(path));
   EXPECT_EQ(dir.entries(), std::vector<std::string>{"c.h5"});

@@ -1,6 +1,6 @@
 // The report module: history.csv rows and digits, the learning-curve SVG (well-formed, two
 // titled panels, one dot per training value, a line per validation series, a legend, points
-// placed by value) for 0, 1 and many epochs, and write_text_file's atomic replacement.
+// placed by value) for 0, 1 and many epochs.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -101,61 +101,6 @@ TEST(LearningCurveSvg, ZeroAndOneEpochStillGiveAxes) {
   EXPECT_EQ(count(one, "<polyline class=\"validation\""), 2u);
   EXPECT_EQ(one.find("nan"), std::string::npos);
   EXPECT_EQ(one.find("inf"), std::string::npos);
-}
-
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "fmnist_report_XXXXXX").string();
-    if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-  std::size_t entries() const {
-    return static_cast<std::size_t>(std::distance(std::filesystem::directory_iterator(path_), {}));
-  }
-
- private:
-  std::string path_;
-};
-
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-TEST(WriteTextFile, ReplacesTheFileAndLeavesNoTemporary) {
-  TempDir dir;
-  write_text_file(dir.file("h.csv"), "first, longer content\n");
-  write_text_file(dir.file("h.csv"), "second\n");
-  EXPECT_EQ(read_text(dir.file("h.csv")), "second\n");
-  EXPECT_EQ(dir.entries(), 1u);
-}
-
-TEST(WriteTextFile, MissingFolderIsACheckpointError) {
-  TempDir dir;
-  const std::string path = dir.file("absent/h.csv");
-  try {
-    write_text_file(path, "x");
-    ADD_FAILURE() << "expected an error";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.code(), Exit::checkpoint);
-    EXPECT_EQ(std::string(e.what()), path + ": cannot write: No such file or directory");
-  }
-  EXPECT_EQ(dir.entries(), 0u);
-}
-
-TEST(WriteTextFile, FolderInTheWayIsAnErrorAndLeavesNoTemporary) {
-  TempDir dir;
-  std::filesystem::create_directories(dir.file("h.csv/inside"));
-  EXPECT_THROW(write_text_file(dir.file("h.csv"), "x"), Error);
-  EXPECT_EQ(dir.entries(), 1u);
 }
 
 }  // namespace

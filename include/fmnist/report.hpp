@@ -12,7 +12,5 @@ namespace fmnist {
 std::string history_csv(const History& h);
 // A standalone SVG document with two panels (accuracy, loss), axes, ticks, labels and legend.
 std::string learning_curve_svg(const History& h);
-// Writes text to path atomically (temporary file, then rename); throws Error(Exit::checkpoint).
-void write_text_file(const std::string& path, const std::string& text);
 
 }  // namespace fmnist

@@ -1,15 +1,7 @@
-// write_checkpoint: the layout of DESIGN §5 built in memory, written to "<path>.tmp.<pid>"
-// beside the target and fsynced, then renamed over the target and the folder fsynced, so
-// readers (and a crash) see the old file or the new one, never a mixture. Failures remove the
-// temporary and leave the old file untouched.
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstdio>
-#include <filesystem>
-#include <system_error>
-
+// write_checkpoint: the layout of DESIGN §5 built as an HDF5 image in memory, then written
+// with write_file_atomically (temporary file, fsync, rename), so readers and a crash see the
+// old file or the new one, never a mixture, and HDF5 itself never writes to the disk.
+#include "fmnist/atomic_file.hpp"
 #include "fmnist/error.hpp"
 #include "hdf5.hpp"
 #include "layout.hpp"
@@ -89,44 +81,6 @@ std::vector<char> build_image(const std::string& name, const Checkpoint& ckpt) {
   return file.finish();
 }
 
-std::system_error system_failure(const std::string& what, int error = errno) {
-  return std::system_error(error, std::generic_category(), what);
-}
-
-// fsync, tolerating file systems that cannot sync this kind of file (EINVAL).
-void sync_descriptor(int fd, const std::string& path) {
-  if (::fsync(fd) != 0 && errno != EINVAL) throw system_failure("cannot fsync " + path);
-}
-
-void write_synced(const std::string& path, const std::vector<char>& bytes) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) throw system_failure("cannot create " + path);
-  try {
-    for (std::size_t done = 0; done < bytes.size();) {
-      const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) throw system_failure("cannot write " + path);
-      done += static_cast<std::size_t>(n);
-    }
-    sync_descriptor(fd, path);
-  } catch (...) {
-    ::close(fd);
-    throw;
-  }
-  if (::close(fd) != 0) throw system_failure("cannot close " + path);
-}
-
-void sync_folder(const std::string& path) {
-  const auto parent = std::filesystem::path(path).parent_path();
-  const std::string folder = parent.empty() ? "." : parent.string();
-  const int fd = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) throw system_failure("cannot open folder " + folder);
-  const int result = ::fsync(fd);
-  const int error = errno;
-  ::close(fd);
-  if (result != 0 && error != EINVAL) throw system_failure("cannot fsync folder " + folder, error);
-}
-
 // Programming errors (wrong sizes) are internal failures, not bad checkpoints.
 void check_input(const Checkpoint& ckpt) {
   auto fail = [](const std::string& what) { throw Error(Exit::internal, "write_checkpoint: " + what); };
@@ -146,20 +100,8 @@ void check_input(const Checkpoint& ckpt) {
 
 void write_checkpoint(const std::string& path, const Checkpoint& ckpt) {
   check_input(ckpt);
-  const std::string temporary = path + ".tmp." + std::to_string(::getpid());
-  try {
-    write_synced(temporary, build_image(temporary, ckpt));
-    if (std::rename(temporary.c_str(), path.c_str()) != 0) throw system_failure("cannot rename to " + path);
-  } catch (const std::exception& e) {
-    std::error_code ignored;
-    std::filesystem::remove(temporary, ignored);
-    throw Error(Exit::checkpoint, path + ": cannot write checkpoint: " + e.what());
-  }
-  try {
-    sync_folder(path);
-  } catch (const std::system_error& e) {
-    throw Error(Exit::checkpoint, path + ": written, but " + e.what());
-  }
+  const std::vector<char> image = build_image(path, ckpt);
+  write_file_atomically(path, std::string_view(image.data(), image.size()));
 }
 
 }  // namespace fmnist

@@ -13,6 +13,7 @@
 #include <numeric>
 #include <optional>
 
+#include "fmnist/atomic_file.hpp"
 #include "fmnist/checkpoint.hpp"
 #include "fmnist/model.hpp"
 #include "fmnist/optimizer.hpp"
@@ -331,8 +332,8 @@ void Job::end_epoch(std::int64_t epoch, double seconds) {
   say(line);
   save_checkpoint();
   if (best) write_checkpoint(config_.out_dir + "/best.h5", make_checkpoint(model_, *optimizer_, state_, history_, evaluation_));
-  write_text_file(config_.out_dir + "/history.csv", history_csv(history_));
-  write_text_file(config_.out_dir + "/learning_curve.svg", learning_curve_svg(history_));
+  write_file_atomically(config_.out_dir + "/history.csv", history_csv(history_));
+  write_file_atomically(config_.out_dir + "/learning_curve.svg", learning_curve_svg(history_));
 }
 
 void Job::save_checkpoint() const {
