@@ -29,6 +29,7 @@ class Comm {
 
   void allreduce_sum(float* data, std::size_t n) const;  // in place
   void allreduce_sum(double* data, std::size_t n) const;
+  void allreduce_sum(std::int64_t* data, std::size_t n) const;
 
   // Every rank passes its error code (0 = fine) and message. Returns the largest code on every
   // rank; on rank 0 `message` becomes the first non-empty message, prefixed "rank R: " when it

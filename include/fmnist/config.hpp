@@ -25,7 +25,7 @@ struct Config {
   std::string resume;                 // "", "auto" or a file
   std::int64_t max_steps = 0;         // stop after K optimizer steps in total (0: no limit)
   bool eval_all_ranks = false;        // --eval-ranks all
-  int micro_batch = 128;              // images per forward/backward call (memory vs speed)
+  int micro_batch = 64;               // the unit of work shared out across the ranks
   std::string progress = "auto";      // auto | always | never
   bool profile = false;               // print where the step time goes after every epoch
   std::string fail_at;                // testing aid: "RANK:STEP" throws on that rank at that step

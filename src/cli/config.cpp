@@ -89,7 +89,7 @@ Config parse_config(int argc, const char* const* argv) {
     ("momentum", "momentum of sgd", cxxopts::value(text["momentum"])->default_value("0.9"))
     ("rmsprop-keras2", "RMSprop with epsilon outside the square root (Keras 2.3-2.10)", cxxopts::value(c.rmsprop_keras2))
     ("seed", "seed of the initial weights and of the shuffling", cxxopts::value(text["seed"])->default_value("0"))
-    ("micro-batch", "images per forward/backward pass inside a rank's share", cxxopts::value(text["micro-batch"])->default_value("128"))
+    ("micro-batch", "the global batch is cut into micro-batches of this size, shared out across the ranks; keep it at most batch-size / ranks", cxxopts::value(text["micro-batch"])->default_value("64"))
     ("max-steps", "stop after this many optimizer steps in total, checkpoint, exit 0 (0: no limit)", cxxopts::value(text["max-steps"])->default_value("0"));
   options.add_options("Output and resume")
     ("out-dir", "folder for checkpoint.h5, best.h5, history.csv, learning_curve.svg", cxxopts::value(c.out_dir)->default_value("run"))

@@ -77,6 +77,10 @@ void Comm::allreduce_sum(double* data, std::size_t n) const {
   CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, data, static_cast<int>(n), MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD));
 }
 
+void Comm::allreduce_sum(std::int64_t* data, std::size_t n) const {
+  CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, data, static_cast<int>(n), MPI_INT64_T, MPI_SUM, MPI_COMM_WORLD));
+}
+
 int Comm::agree(int code, std::string& message) const {
   int worst = code;
   CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, &worst, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD));

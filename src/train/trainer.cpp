@@ -19,6 +19,7 @@
 #include "fmnist/optimizer.hpp"
 #include "fmnist/report.hpp"
 #include "inputs.hpp"
+#include "exact_sum.hpp"
 #include "resume.hpp"
 #include "stop_signal.hpp"
 
@@ -66,8 +67,9 @@ struct Profile {
   void clear() { *this = Profile(); }
 };
 
-// Tail of the allreduce buffer, after the gradients.
-enum Tail : std::size_t { kLossSum = 0, kCorrect, kSamples, kStop, kTailSize };
+// Tail of the allreduce buffer, after the gradients: the batch's loss sum (fixed point),
+// correct predictions, samples, ranks asking to stop, and micro-batches whose values diverged.
+enum Tail : std::size_t { kLossSum = 0, kCorrect, kSamples, kStop, kDiverged, kTailSize };
 
 class Job {
  public:
@@ -83,8 +85,9 @@ class Job {
   void start_or_resume();
   enum class Outcome { completed, stopped, max_steps };
   Outcome train_epoch(std::int64_t epoch);
-  BatchStats step_gradients(const std::vector<std::uint32_t>& perm, std::size_t lo, std::size_t hi);
+  void step_gradients(const std::vector<std::uint32_t>& perm, std::size_t lo, std::size_t hi);
   std::optional<Figures> evaluate(const Dataset& d);
+  std::pair<std::size_t, std::size_t> my_share(std::size_t first, std::size_t len) const;
   void end_epoch(std::int64_t epoch, double seconds);
   void save_checkpoint() const;
   void print_profile(double seconds);
@@ -99,7 +102,7 @@ class Job {
   std::vector<float> x_;                // (micro_batch, 28, 28, 1)
   std::vector<std::uint8_t> y_;         // (micro_batch)
   std::vector<std::uint32_t> indices_;  // (micro_batch)
-  std::vector<float> buffer_;           // (93,322 + kTailSize): the one allreduce per step
+  std::vector<std::int64_t> buffer_;    // (93,322 + kTailSize): the one allreduce per step, fixed point
   TrainingState state_;
   History history_;                     // rank 0
   std::optional<Evaluation> evaluation_;
@@ -160,6 +163,12 @@ void Job::setup() {
   progress_ = comm_.is_root() && (config_.progress == "always" || (config_.progress == "auto" && comm_.stdout_is_terminal()));
   start_or_resume();
   if (comm_.is_root() && state_.step == 0) std::printf("%s\n", model_summary().c_str());
+  const int micro_batches = (config_.batch_size + config_.micro_batch - 1) / config_.micro_batch;
+  if (comm_.size() > micro_batches)
+    say("Note: a batch holds " + std::to_string(micro_batches) + " micro-batches of " +
+        std::to_string(config_.micro_batch) + " images for " + std::to_string(comm_.size()) +
+        " ranks, so some ranks idle; consider --micro-batch " +
+        std::to_string(std::max(1, config_.batch_size / comm_.size())) + ".");
   say("Train on " + std::to_string(inputs_.train.size()) + " samples, validate on " +
       std::to_string(inputs_.validation.size()) + " samples (" + inputs_.source + "); " +
       std::to_string(comm_.size()) + " rank(s), global batch " + std::to_string(config_.batch_size) + ", " +
@@ -221,62 +230,63 @@ void Job::start_or_resume() {
       " of the epoch (" + std::to_string(state_.step) + " steps in total).");
 }
 
-BatchStats Job::step_gradients(const std::vector<std::uint32_t>& perm, std::size_t lo, std::size_t hi) {
-  model_.zero_grads();
-  BatchStats total;
+// Sums the gradients, loss and correct count of this rank's micro-batches of the global batch
+// into buffer_, one micro-batch at a time, in fixed point (see exact_sum.hpp).
+void Job::step_gradients(const std::vector<std::uint32_t>& perm, std::size_t lo, std::size_t hi) {
+  std::fill(buffer_.begin(), buffer_.end(), 0);
+  std::int64_t* tail = buffer_.data() + kNumParams;
   for (std::size_t at = lo; at < hi; at += static_cast<std::size_t>(config_.micro_batch)) {
     const std::size_t n = std::min(hi - at, static_cast<std::size_t>(config_.micro_batch));
     load_batch(inputs_.train, perm.data() + at, n, x_.data(), y_.data());
+    model_.zero_grads();
     const BatchStats s = model_.accumulate_gradients(x_.data(), y_.data(), static_cast<int>(n));
-    total.loss_sum += s.loss_sum;
-    total.correct += s.correct;
+    const bool fine = add_fixed(model_.grads(), buffer_.data(), kNumParams) && add_fixed(s.loss_sum, &tail[kLossSum]);
+    tail[kCorrect] += s.correct;
+    tail[kSamples] += static_cast<std::int64_t>(n);
+    tail[kDiverged] += fine ? 0 : 1;
   }
-  return total;
+  tail[kStop] = stop_requested() ? 1 : 0;
 }
-
 Job::Outcome Job::train_epoch(std::int64_t epoch) {
   const std::vector<std::uint32_t> perm =
       epoch_permutation(static_cast<std::uint32_t>(inputs_.train.size()), config_.seed, static_cast<std::uint64_t>(epoch));
   const std::size_t n = inputs_.train.size(), batch = static_cast<std::size_t>(config_.batch_size);
-  const std::size_t ranks = static_cast<std::size_t>(comm_.size()), rank = static_cast<std::size_t>(comm_.rank());
   const Clock::time_point start = Clock::now();
   const double seconds_before = state_.epoch_seconds;
   for (std::int64_t b = state_.step_in_epoch; b < steps_per_epoch_; ++b) {
     if (!config_.fail_at.empty() && config_.fail_at == std::to_string(comm_.rank()) + ":" + std::to_string(state_.step))
       throw Error(Exit::internal, "injected failure (--fail-at " + config_.fail_at + ")");
     const std::size_t first = static_cast<std::size_t>(b) * batch, len = std::min(batch, n - first);
-    const std::size_t lo = first + len * rank / ranks, hi = first + len * (rank + 1) / ranks;
+    const auto [lo, hi] = my_share(first, len);
     Clock::time_point t0 = Clock::now();
-    const BatchStats mine = step_gradients(perm, lo, hi);
+    step_gradients(perm, lo, hi);
     profile_.compute += seconds_since(t0);
-    std::copy(model_.grads(), model_.grads() + kNumParams, buffer_.begin());
-    float* tail = buffer_.data() + kNumParams;
-    tail[kLossSum] = static_cast<float>(mine.loss_sum);
-    tail[kCorrect] = static_cast<float>(mine.correct);
-    tail[kSamples] = static_cast<float>(hi - lo);
-    tail[kStop] = stop_requested() ? 1.0f : 0.0f;
     t0 = Clock::now();
     comm_.allreduce_sum(buffer_.data(), buffer_.size());
     profile_.allreduce += seconds_since(t0);
     t0 = Clock::now();
-    if (!std::isfinite(tail[kLossSum]))
-      throw CollectiveError(Exit::diverged, "the training loss became " + std::string(std::isnan(tail[kLossSum]) ? "NaN" : "infinite") +
-                                                " at step " + std::to_string(state_.step + 1) + " (epoch " +
-                                                std::to_string(epoch + 1) + "); the last finite checkpoint is kept. "
-                                                "Lower --lr.");
-    const float inv = 1.0f / tail[kSamples];
-    for (std::size_t i = 0; i < kNumParams; ++i) buffer_[i] *= inv;
-    optimizer_->step(model_.params(), buffer_.data());
+    const std::int64_t* tail = buffer_.data() + kNumParams;
+    const double loss_sum = from_fixed(tail[kLossSum]);
+    if (tail[kDiverged] > 0 || !std::isfinite(loss_sum))
+      throw CollectiveError(Exit::diverged, "the training diverged at step " + std::to_string(state_.step + 1) +
+                                                " (epoch " + std::to_string(epoch + 1) +
+                                                "): the loss or a gradient became NaN, infinite or huge; the last "
+                                                "finite checkpoint is kept. Lower --lr.");
+    // The mean gradient over the global batch, into the (now free) gradient arena.
+    const double scale = 1.0 / (kFixedScale * static_cast<double>(tail[kSamples]));
+    float* mean = model_.grads();
+    for (std::size_t i = 0; i < kNumParams; ++i) mean[i] = static_cast<float>(static_cast<double>(buffer_[i]) * scale);
+    optimizer_->step(model_.params(), mean);
     profile_.update += seconds_since(t0);
     state_.step += 1;
     state_.step_in_epoch = b + 1;
-    state_.epoch_loss_sum += tail[kLossSum];
-    state_.epoch_correct += static_cast<std::int64_t>(tail[kCorrect]);
-    state_.epoch_samples += static_cast<std::int64_t>(tail[kSamples]);
+    state_.epoch_loss_sum += loss_sum;
+    state_.epoch_correct += tail[kCorrect];
+    state_.epoch_samples += tail[kSamples];
     state_.epoch_seconds = seconds_before + seconds_since(start);
     if (progress_) print_progress(epoch, b + 1, steps_per_epoch_);
     const bool last = b + 1 == steps_per_epoch_;
-    if (tail[kStop] > 0.0f) return Outcome::stopped;
+    if (tail[kStop] > 0) return Outcome::stopped;
     if (config_.max_steps > 0 && state_.step >= config_.max_steps && !last) return Outcome::max_steps;
     if (config_.checkpoint_every > 0 && state_.step % config_.checkpoint_every == 0 && !last && comm_.is_root())
       save_checkpoint();
@@ -292,22 +302,26 @@ Job::Outcome Job::train_epoch(std::int64_t epoch) {
 std::optional<Figures> Job::evaluate(const Dataset& d) {
   if (!config_.eval_all_ranks && !comm_.is_root()) return std::nullopt;
   const std::size_t n = d.size();
-  std::size_t lo = 0, hi = n;
-  if (config_.eval_all_ranks) {
-    lo = n * static_cast<std::size_t>(comm_.rank()) / static_cast<std::size_t>(comm_.size());
-    hi = n * static_cast<std::size_t>(comm_.rank() + 1) / static_cast<std::size_t>(comm_.size());
-  }
-  double sums[2] = {0, 0};  // loss sum, correct
+  const auto [lo, hi] = config_.eval_all_ranks ? my_share(0, n) : std::pair<std::size_t, std::size_t>(0, n);
+  std::int64_t sums[2] = {0, 0};  // loss sum (fixed point), correct
   for (std::size_t at = lo; at < hi; at += static_cast<std::size_t>(config_.micro_batch)) {
     const std::size_t m = std::min(hi - at, static_cast<std::size_t>(config_.micro_batch));
     std::iota(indices_.begin(), indices_.begin() + static_cast<std::ptrdiff_t>(m), static_cast<std::uint32_t>(at));
     load_batch(d, indices_.data(), m, x_.data(), y_.data());
     const BatchStats s = model_.evaluate(x_.data(), y_.data(), static_cast<int>(m));
-    sums[0] += s.loss_sum;
-    sums[1] += static_cast<double>(s.correct);
+    add_fixed(s.loss_sum, &sums[0]);
+    sums[1] += s.correct;
   }
   if (config_.eval_all_ranks) comm_.allreduce_sum(sums, 2);
-  return Figures{sums[0] / static_cast<double>(n), sums[1] / static_cast<double>(n)};
+  return Figures{from_fixed(sums[0]) / static_cast<double>(n), static_cast<double>(sums[1]) / static_cast<double>(n)};
+}
+
+// Samples [first, first + len) are cut into micro-batches at fixed positions, and this rank
+// takes a contiguous run of them: the cut, and so every float sum, is the same for any N.
+std::pair<std::size_t, std::size_t> Job::my_share(std::size_t first, std::size_t len) const {
+  const std::size_t m = static_cast<std::size_t>(config_.micro_batch), count = (len + m - 1) / m;
+  const std::size_t ranks = static_cast<std::size_t>(comm_.size()), rank = static_cast<std::size_t>(comm_.rank());
+  return {first + std::min(len, m * (count * rank / ranks)), first + std::min(len, m * (count * (rank + 1) / ranks))};
 }
 
 void Job::end_epoch(std::int64_t epoch, double seconds) {
