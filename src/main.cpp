@@ -1,5 +1,6 @@
 // fmnist_dist: data-parallel training of the Keras Fashion-MNIST CNN under MPI.
 // main() only turns errors into messages and exit codes, the same on every rank (DESIGN §5).
+#include <csignal>
 #include <cstdio>
 
 #include "fmnist/comm.hpp"
@@ -8,6 +9,9 @@
 
 int main(int argc, char** argv) {
   using namespace fmnist;
+  // Before MPI_Init: a file-size limit (ulimit -f) must make writes fail with EFBIG, reported
+  // as exit 4, instead of killing the process with SIGXFSZ.
+  std::signal(SIGXFSZ, SIG_IGN);
   Comm comm(&argc, &argv);
   try {
     Config config;

@@ -16,9 +16,6 @@ void install_stop_handlers() {
   action.sa_flags = SA_RESTART;
   sigaction(SIGUSR1, &action, nullptr);
   sigaction(SIGTERM, &action, nullptr);
-  // A file-size limit (ulimit -f) must make a write fail with EFBIG, reported as exit 4,
-  // rather than kill the process with SIGXFSZ.
-  std::signal(SIGXFSZ, SIG_IGN);
 }
 
 bool stop_requested() { return g_stop_signal != 0; }

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets for the CSV and IDX readers (src/data/*.cpp compiled directly with
+# clang++ -fsanitize=fuzzer,address,undefined; Debian packages clang-14 and libclang-rt-14-dev)
+# and runs each for SECONDS seconds on a seed corpus cut from tests/fixtures. Exits non-zero on a
+# crash, a sanitizer report or a broken invariant; the input that caused it is saved as
+# BUILD/crash-<target>-* (replay: BUILD/fuzz_<target> FILE).
+# Usage: tests/fuzz/run.sh [SECONDS (default 30)]   env: FUZZ_BUILD (default build-fuzz), CXX
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+seconds=${1:-30}
+out=${FUZZ_BUILD:-build-fuzz}
+cxx=${CXX:-$(command -v clang++-14 || command -v clang++ || true)}
+case "$cxx" in *clang*) ;; *) cxx=$(command -v clang++-14 || command -v clang++ || true) ;; esac
+if [ -z "$cxx" ]; then
+  echo "fuzz: clang++ not found (apt-get install clang-14 libclang-rt-14-dev)" >&2
+  exit 1
+fi
+python=$(command -v /usr/bin/python3 || command -v python3)
+mkdir -p "$out"
+
+flags=(-std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+       -fno-omit-frame-pointer -Iinclude -Isrc/data)
+pids=()
+for target in csv idx; do
+  "$cxx" "${flags[@]}" "tests/fuzz/fuzz_$target.cpp" src/data/*.cpp -lz -o "$out/fuzz_$target" &
+  pids+=($!)
+done
+for p in "${pids[@]}"; do wait "$p"; done
+"$python" tests/fuzz/make_seeds.py tests/fixtures "$out/seeds_csv" "$out/seeds_idx"
+
+status=0
+for target in csv idx; do
+  mkdir -p "$out/corpus_$target"
+  echo "fuzz: $target for ${seconds}s"
+  if ! ASAN_OPTIONS=detect_leaks=1 "$out/fuzz_$target" -max_total_time="$seconds" -timeout=10 \
+      -rss_limit_mb=2048 -max_len=8192 -print_final_stats=1 -artifact_prefix="$out/crash-$target-" \
+      "$out/corpus_$target" "$out/seeds_$target" >"$out/fuzz_$target.log" 2>&1; then
+    tail -n 60 "$out/fuzz_$target.log" >&2
+    echo "fuzz: $target FAILED (inputs: $out/crash-$target-*)" >&2
+    status=1
+  else
+    grep -E "stat::number_of_executed_units|stat::new_units_added" "$out/fuzz_$target.log" | tr '\n' ' '
+    echo
+  fi
+done
+[ "$status" -eq 0 ] && echo "fuzz: no crash"
+exit "$status"
