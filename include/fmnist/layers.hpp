@@ -84,6 +84,56 @@ class MaxPool2D {
   std::vector<Index> argmax_;  // (max_batch, out_h, out_w, c): 2 * dh + dw in the window
 };
 
+// Conv2D 3x3 (bias, ReLU) fused with MaxPooling2D 2x2 stride 2: the conv2d -> max_pooling2d pairs.
+// Only the convolution outputs that some pooling window reads are computed (conv2d_1's 11x11
+// output loses its last row and column to the floor: 100 of 121 pixels), and the full-size
+// activation is never stored: forward keeps the pooled output and the window argmax, backward
+// rebuilds the sparse gradient per chunk. Conv2D followed by MaxPool2D, up to float rounding.
+template <typename T>
+class Conv2DPool {
+ public:
+  using Index = typename MaxPool2D<T>::Index;
+
+  // requires: as Conv2D, and in_h, in_w >= 4; need_dx false for the first-layer shape
+  //           (in_c 1, out_c 32), whose direct kernel computes no input gradient.
+  Conv2DPool(ConvShape shape, int max_batch, bool need_dx, const T* kernel, const T* bias,
+             T* dkernel, T* dbias);
+
+  // requires: 0 <= n <= max_batch; x (n, in_h, in_w, in_c); y (n, pool_h, pool_w, out_c).
+  // ensures:  y = maxpool(relu(conv(x, kernel) + bias)); each window's argmax (first on ties,
+  //           over the pre-activations) is recorded for backward.
+  void forward(const T* x, T* y, int n);
+
+  // requires: forward(x, y, n) was this layer's last forward, x and y intact; dy (n, pool_h,
+  //           pool_w, out_c) is dL/dy (not modified).
+  // ensures:  dkernel += dL/dkernel, dbias += dL/dbias; if need_dx, dx (n, in_h, in_w, in_c) =
+  //           dL/dx (overwritten), else dx is ignored and may be null.
+  void backward(const T* x, const T* y, const T* dy, T* dx, int n);
+
+  int pool_h() const { return shape_.out_h() / 2; }
+  int pool_w() const { return shape_.out_w() / 2; }
+  const ConvShape& shape() const { return shape_; }
+
+ private:
+  ConvShape shape_;
+  int max_batch_;
+  bool need_dx_;
+  const T* kernel_;  // (3, 3, in_c, out_c) == row-major (9 * in_c, out_c)
+  const T* bias_;    // (out_c)
+  T* dkernel_;       // (3, 3, in_c, out_c)
+  T* dbias_;         // (out_c)
+  std::vector<Index> argmax_;  // (max_batch, pool_h, pool_w, out_c): 2 * dh + dw in the window
+  // The GEMM path (any shape):
+  std::vector<T> col_;   // (chunk * pool_h * pool_w * 4, 9 * in_c): im2col, window-major rows
+  std::vector<T> z_;     // (chunk * pool_h * pool_w * 4, out_c): conv output / its gradient
+  std::vector<T> dcol_;  // (chunk * pool_h * pool_w * 4, 9 * in_c): dL/dcol
+  // The sparse path (in_c 32, out_c 64: conv2d_1), which uses only each window's argmax pixel:
+  std::vector<T> wt_;                 // (out_c, 9 * in_c): the kernel transposed
+  std::vector<T> dwt_;                // (out_c, 9 * in_c): dL/dkernel transposed, per backward
+  std::vector<std::uint32_t> entry_offset_;  // (out_c, chunk windows): argmax pixel's offset in x
+  std::vector<T> entry_g_;                   // (out_c, chunk windows): its nonzero gradient
+};
+
 // Dense: y = x . kernel + bias, optionally followed by ReLU.
 template <typename T>
 class Dense {
@@ -125,6 +175,8 @@ extern template class Conv2D<float>;
 extern template class Conv2D<double>;
 extern template class MaxPool2D<float>;
 extern template class MaxPool2D<double>;
+extern template class Conv2DPool<float>;
+extern template class Conv2DPool<double>;
 extern template class Dense<float>;
 extern template class Dense<double>;
 

@@ -116,15 +116,11 @@ struct Model<T>::Impl {
         params(kNumParams, T(0)),
         grads(kNumParams, T(0)),
         conv0({kImage, kImage, 1, 32}, n, false, param(0), param(1), grad(0), grad(1)),
-        pool0(26, 26, 32, n),
         conv1({13, 13, 32, 64}, n, true, param(2), param(3), grad(2), grad(3)),
-        pool1(11, 11, 64, n),
         conv2({5, 5, 64, 64}, n, true, param(4), param(5), grad(4), grad(5)),
         dense0(576, 64, true, param(6), param(7), grad(6), grad(7)),
         dense1(64, kClasses, false, param(8), param(9), grad(8), grad(9)),
-        a0(buffer(26 * 26 * 32)),
         p0(buffer(13 * 13 * 32)),
-        a1(buffer(11 * 11 * 64)),
         p1(buffer(5 * 5 * 64)),
         a2(buffer(576)),
         h(buffer(64)),
@@ -133,9 +129,7 @@ struct Model<T>::Impl {
         dh(buffer(64)),
         da2(buffer(576)),
         dp1(buffer(5 * 5 * 64)),
-        da1(buffer(11 * 11 * 64)),
-        dp0(buffer(13 * 13 * 32)),
-        da0(buffer(26 * 26 * 32)) {}
+        dp0(buffer(13 * 13 * 32)) {}
 
   T* param(int tensor) { return params.data() + weight_tensors()[std::size_t(tensor)].offset; }
   T* grad(int tensor) { return grads.data() + weight_tensors()[std::size_t(tensor)].offset; }
@@ -148,10 +142,8 @@ struct Model<T>::Impl {
   }
 
   void forward(const T* x, int n) {
-    conv0.forward(x, a0.data(), n);
-    pool0.forward(a0.data(), p0.data(), n);
-    conv1.forward(p0.data(), a1.data(), n);
-    pool1.forward(a1.data(), p1.data(), n);
+    conv0.forward(x, p0.data(), n);          // conv2d + max_pooling2d
+    conv1.forward(p0.data(), p1.data(), n);  // conv2d_1 + max_pooling2d_1
     conv2.forward(p1.data(), a2.data(), n);
     dense0.forward(a2.data(), h.data(), n);  // flatten: a2 (n, 3, 3, 64) is already (n, 576)
     dense1.forward(h.data(), logits.data(), n);
@@ -162,25 +154,19 @@ struct Model<T>::Impl {
     dense1.backward(h.data(), logits.data(), dlogits.data(), dh.data(), n);
     dense0.backward(a2.data(), h.data(), dh.data(), da2.data(), n);
     conv2.backward(p1.data(), a2.data(), da2.data(), dp1.data(), n);
-    pool1.backward(dp1.data(), da1.data(), n);
-    conv1.backward(p0.data(), a1.data(), da1.data(), dp0.data(), n);
-    pool0.backward(dp0.data(), da0.data(), n);
-    conv0.backward(x, a0.data(), da0.data(), nullptr, n);
+    conv1.backward(p0.data(), p1.data(), dp1.data(), dp0.data(), n);
+    conv0.backward(x, p0.data(), dp0.data(), nullptr, n);
   }
 
   int max_batch;
   std::vector<T> params;  // (93,322), Keras weight order
   std::vector<T> grads;   // (93,322)
-  Conv2D<T> conv0;
-  MaxPool2D<T> pool0;
-  Conv2D<T> conv1;
-  MaxPool2D<T> pool1;
+  Conv2DPool<T> conv0;  // conv2d + max_pooling2d
+  Conv2DPool<T> conv1;  // conv2d_1 + max_pooling2d_1
   Conv2D<T> conv2;
   Dense<T> dense0;
   Dense<T> dense1;
-  std::vector<T> a0;       // (N, 26, 26, 32)
   std::vector<T> p0;       // (N, 13, 13, 32)
-  std::vector<T> a1;       // (N, 11, 11, 64)
   std::vector<T> p1;       // (N, 5, 5, 64)
   std::vector<T> a2;       // (N, 3, 3, 64) == (N, 576)
   std::vector<T> h;        // (N, 64)
@@ -189,9 +175,7 @@ struct Model<T>::Impl {
   std::vector<T> dh;       // (N, 64)
   std::vector<T> da2;      // (N, 576)
   std::vector<T> dp1;      // (N, 5, 5, 64)
-  std::vector<T> da1;      // (N, 11, 11, 64)
   std::vector<T> dp0;      // (N, 13, 13, 32)
-  std::vector<T> da0;      // (N, 26, 26, 32)
 };
 
 template <typename T>

@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# The performance benchmark (issue 5): builds Release through launch/setup.sh, then prints one
+# table: every layer's forward/backward time and GFLOP/s at the per-rank batch of 256 (Google
+# Benchmark), the GEMM ceiling measured now (Eigen sgemm, one core and both cores at once), one
+# training epoch with -np 1 and -np 2 (seconds, images/s, share of the 2-core ceiling, allreduce
+# share, peak RSS per rank) and, with --with-torch, PyTorch DDP 2 ranks x 1 thread in the same run.
+# Usage: launch/bench.sh [--with-torch]     (about a minute after the build, torch included)
+# FMNIST_BUILD=DIR uses an existing build folder instead of building build/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+with_torch=0
+for arg in "$@"; do
+  case "$arg" in
+    --with-torch) with_torch=1 ;;
+    -h|--help) sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "bench: unknown option $arg (try --help)" >&2; exit 2 ;;
+  esac
+done
+
+py=/usr/bin/python3  # Debian's python: json for the table, torch for the peer
+if [ -n "${FMNIST_BUILD:-}" ]; then
+  build=$FMNIST_BUILD
+else
+  launch/setup.sh >/dev/null
+  build=build
+fi
+[ -x "$build/bench_nn_layers" ] && [ -x "$build/bench_gemm" ] || {
+  echo "bench: $build/bench_nn_layers or bench_gemm missing (is libbenchmark-dev installed?)" >&2; exit 1; }
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+export OMP_NUM_THREADS=1
+
+echo "bench: layers (Google Benchmark, batch 256, one thread) ..." >&2
+"$build/bench_nn_layers" --benchmark_filter='Conv2DPool|Conv2D(Forward|Backward)/2$|Dense|ModelStep' \
+  --benchmark_min_time=0.5 --benchmark_format=json >"$tmp/layers.json" 2>/dev/null
+
+echo "bench: GEMM ceiling (one core, then both cores at once) ..." >&2
+"$build/bench_gemm" --benchmark_min_time=2 --benchmark_format=json >"$tmp/gemm1.json" 2>/dev/null
+for i in 0 1; do
+  "$build/bench_gemm" --benchmark_filter='2048/2048/2048' --benchmark_min_time=4 \
+    --benchmark_format=json >"$tmp/gemm2_$i.json" 2>/dev/null &
+done
+wait
+
+for np in 1 2; do
+  echo "bench: one training epoch with -np $np ..." >&2
+  launch/mpirun.sh "$np" "$build/fmnist_dist" --epochs 1 --progress never --profile \
+    --out-dir "$tmp/np$np" >"$tmp/np$np.log" 2>&1 || { cat "$tmp/np$np.log" >&2; exit 1; }
+done
+
+if ((with_torch)); then
+  echo "bench: PyTorch DDP, 2 ranks x 1 thread, channels-last, one epoch ..." >&2
+  ref=../shared/peers/torch_ref.py
+  [ -f "$ref" ] || { echo "bench: $ref not found" >&2; exit 1; }
+  port=$((29600 + RANDOM % 300))
+  for rank in 1 0; do
+    MASTER_ADDR=127.0.0.1 MASTER_PORT=$port WORLD_SIZE=2 RANK=$rank OMP_NUM_THREADS=1 \
+      "$py" "$ref" --threads 1 --channels-last --no-eval --epochs 1 >"$tmp/torch$rank.log" 2>&1 &
+  done
+  wait || { cat "$tmp/torch0.log" >&2; exit 1; }
+fi
+
+"$py" - "$tmp" "$with_torch" <<'EOF'
+import json, re, sys, platform
+tmp, with_torch = sys.argv[1], sys.argv[2] == "1"
+EPOCH_GFLOP = 688.0  # nominal (Keras) work of one epoch: 42,000 images x 16.4 MFLOP
+
+def runs(path):
+    return {b["name"]: b for b in json.load(open(path))["benchmarks"] if b.get("run_type", "iteration") == "iteration"}
+
+def ms(b):  # wall milliseconds per call
+    scale = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}[b["time_unit"]]
+    return b["real_time"] * scale
+
+def gflops(b):
+    return b["flop_per_call"] / (ms(b) * 1e-3) / 1e9
+
+layers = runs(f"{tmp}/layers.json")
+gemm1 = runs(f"{tmp}/gemm1.json")
+gemm2 = [list(runs(f"{tmp}/gemm2_{i}.json").values())[0] for i in (0, 1)]
+cpu = "?"
+for line in open("/proc/cpuinfo"):
+    if line.startswith("model name"):
+        cpu = line.split(":", 1)[1].strip()
+        break
+
+print(f"fmnist_dist benchmark - {cpu}, {platform.node()} - Release, -O3 -march=native, no -ffast-math")
+print()
+print("Per layer, per-rank batch 256, one thread (GFLOP/s of the layer's nominal work):")
+print(f"  {'layer':<34}{'fwd ms':>9}{'GFLOP/s':>9}{'bwd ms':>9}{'GFLOP/s':>9}")
+rows = [("conv2d + max_pooling2d", "BM_Conv2DPoolForward/0", "BM_Conv2DPoolBackward/0"),
+        ("conv2d_1 + max_pooling2d_1", "BM_Conv2DPoolForward/1", "BM_Conv2DPoolBackward/1"),
+        ("conv2d_2", "BM_Conv2DForward/2", "BM_Conv2DBackward/2"),
+        ("dense", "BM_DenseForward/0", "BM_DenseBackward/0"),
+        ("dense_1", "BM_DenseForward/1", "BM_DenseBackward/1")]
+for name, f, b in rows:
+    f, b = layers[f], layers[b]
+    print(f"  {name:<34}{ms(f):9.2f}{gflops(f):9.1f}{ms(b):9.2f}{gflops(b):9.1f}")
+step = layers["BM_ModelStep"]
+print(f"  {'training step (fwd + loss + bwd)':<34}{ms(step):9.2f}{gflops(step):9.1f}"
+      f"   {256 / (ms(step) * 1e-3):,.0f} images/s")
+print()
+g2048 = gemm1["BM_EigenGemm/2048/2048/2048"]
+gconv = gemm1["BM_EigenGemm/30976/288/64"]
+ceiling2 = sum(gflops(b) for b in gemm2)
+print("GEMM ceiling (Eigen single precision, one thread per process):")
+print(f"  2048^3, one core:                      {gflops(g2048):7.1f} GFLOP/s")
+print(f"  2048^3, both cores (2 processes, sum): {ceiling2:7.1f} GFLOP/s")
+print(f"  30976x288 . 288x64 (conv2d_1), 1 core: {gflops(gconv):7.1f} GFLOP/s")
+print()
+
+prof_re = re.compile(r"profile: ([\d.]+)s training - compute ([\d.]+)s - allreduce ([\d.]+)s \(([\d.]+)%\)"
+                     r" - update ([\d.]+)s - (\d+) images/s - peak RSS per rank \(MB\): ([\d ]+)")
+epochs = {}
+for np_ in (1, 2):
+    log = open(f"{tmp}/np{np_}.log").read()
+    m = prof_re.search(log)
+    if not m:
+        sys.exit(f"bench: no profile line in the -np {np_} log:\n{log}")
+    epochs[np_] = {"s": float(m.group(1)), "allreduce": float(m.group(4)), "ips": float(m.group(6)),
+                   "rss": m.group(7).split()}
+print("Training epoch (42,000 images, 83 steps of global batch 512, one thread per rank):")
+print(f"  {'ranks':<7}{'epoch s':>9}{'images/s':>10}{'GFLOP/s':>9}{'of 2-core ceiling':>19}"
+      f"{'allreduce':>11}   peak RSS per rank (MB)")
+for np_, e in epochs.items():
+    rate = EPOCH_GFLOP / e["s"]
+    print(f"  {np_:<7}{e['s']:9.2f}{e['ips']:10,.0f}{rate:9.1f}{100 * rate / ceiling2:18.0f}%"
+          f"{e['allreduce']:10.1f}%   {' '.join(e['rss'])}")
+print(f"  speed-up of -np 2 over -np 1: {epochs[1]['s'] / epochs[2]['s']:.2f}x")
+if with_torch:
+    torch_s = None
+    for line in open(f"{tmp}/torch0.log"):
+        if line.startswith("{") and '"train_s"' in line:
+            torch_s = json.loads(line)["train_s"]
+    if torch_s is None:
+        sys.exit("bench: no epoch line from torch_ref.py:\n" + open(f"{tmp}/torch0.log").read())
+    print()
+    print(f"PyTorch DDP 2 ranks x 1 thread (channels-last, gloo): {torch_s:.2f} s per epoch")
+    print(f"  ratio of epoch times, ours -np 2 / PyTorch: {epochs[2]['s'] / torch_s:.2f}"
+          f"  (PyTorch takes {torch_s / epochs[2]['s']:.2f}x as long)")
+EOF
