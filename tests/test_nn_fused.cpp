@@ -1,0 +1,157 @@
+// The fused Conv2D + ReLU + MaxPool2D layer against a naive reference (7-loop convolution,
+// ReLU, 2x2 pooling with the first maximum winning) at the model's real shapes and an odd one,
+// in float and double, and a double-precision gradient check against central differences.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "fmnist/layers.hpp"
+
+namespace fmnist {
+namespace {
+
+struct Reference {
+  std::vector<double> y, dkernel, dbias, dx;  // pooled output and the gradients of sum(y * dy)
+};
+
+// y = maxpool(relu(conv(x) + b)); gradients of L = sum(y * dy), by the definition of each step.
+Reference naive_conv_pool(const ConvShape& s, const std::vector<double>& x, const std::vector<double>& kernel,
+                          const std::vector<double>& bias, const std::vector<double>& dy, int n) {
+  const int oh = s.out_h(), ow = s.out_w(), ph = oh / 2, pw = ow / 2;
+  auto xi = [&](int b, int h, int w, int c) { return ((std::size_t(b) * s.in_h + h) * s.in_w + w) * s.in_c + c; };
+  auto ki = [&](int kh, int kw, int ci, int co) { return ((std::size_t(kh) * 3 + kw) * s.in_c + ci) * s.out_c + co; };
+  auto pi = [&](int b, int h, int w, int c) { return ((std::size_t(b) * ph + h) * pw + w) * s.out_c + c; };
+  auto pre = [&](int b, int h, int w, int co) {  // the convolution before the ReLU
+    double acc = bias[co];
+    for (int kh = 0; kh < 3; ++kh)
+      for (int kw = 0; kw < 3; ++kw)
+        for (int ci = 0; ci < s.in_c; ++ci) acc += x[xi(b, h + kh, w + kw, ci)] * kernel[ki(kh, kw, ci, co)];
+    return acc;
+  };
+  Reference r;
+  r.y.assign(std::size_t(n) * ph * pw * s.out_c, 0);
+  r.dkernel.assign(s.kernel_size(), 0);
+  r.dbias.assign(s.out_c, 0);
+  r.dx.assign(n * s.in_size(), 0);
+  for (int b = 0; b < n; ++b)
+    for (int h = 0; h < ph; ++h)
+      for (int w = 0; w < pw; ++w)
+        for (int co = 0; co < s.out_c; ++co) {
+          int best_h = 2 * h, best_w = 2 * w;
+          double best = std::max(pre(b, best_h, best_w, co), 0.0);
+          for (int d = 1; d < 4; ++d) {
+            const double v = std::max(pre(b, 2 * h + d / 2, 2 * w + d % 2, co), 0.0);
+            if (v > best) best = v, best_h = 2 * h + d / 2, best_w = 2 * w + d % 2;
+          }
+          r.y[pi(b, h, w, co)] = best;
+          if (best <= 0) continue;  // the ReLU passed nothing back
+          const double g = dy[pi(b, h, w, co)];
+          r.dbias[co] += g;
+          for (int kh = 0; kh < 3; ++kh)
+            for (int kw = 0; kw < 3; ++kw)
+              for (int ci = 0; ci < s.in_c; ++ci) {
+                r.dkernel[ki(kh, kw, ci, co)] += g * x[xi(b, best_h + kh, best_w + kw, ci)];
+                r.dx[xi(b, best_h + kh, best_w + kw, ci)] += g * kernel[ki(kh, kw, ci, co)];
+              }
+        }
+  return r;
+}
+
+std::vector<double> random_vector(std::size_t size, std::mt19937_64& rng, double lo, double hi) {
+  std::uniform_real_distribution<double> dist(lo, hi);
+  std::vector<double> v(size);
+  for (double& e : v) e = dist(rng);
+  return v;
+}
+
+template <typename T>
+double max_rel_diff(const std::vector<T>& got, const std::vector<double>& want) {
+  double diff = 0, scale = 1e-12;
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    diff = std::max(diff, std::abs(double(got[i]) - want[i]));
+    scale = std::max(scale, std::abs(want[i]));
+  }
+  return diff / scale;
+}
+
+template <typename T>
+void check_against_naive(const ConvShape& s, bool need_dx, int n, double tolerance) {
+  std::mt19937_64 rng(11);
+  const auto x = random_vector(n * s.in_size(), rng, 0, 1);
+  auto kernel = random_vector(s.kernel_size(), rng, -0.3, 0.3);
+  const auto bias = random_vector(s.out_c, rng, -0.1, 0.1);
+  const int ph = s.out_h() / 2, pw = s.out_w() / 2;
+  const auto dy = random_vector(std::size_t(n) * ph * pw * s.out_c, rng, -1, 1);
+  const Reference want = naive_conv_pool(s, x, kernel, bias, dy, n);
+
+  const std::vector<T> tx(x.begin(), x.end()), tk(kernel.begin(), kernel.end()), tb(bias.begin(), bias.end()),
+      tdy(dy.begin(), dy.end());
+  std::vector<T> dk(tk.size(), T(0)), db(tb.size(), T(0)), y(want.y.size()), dx(tx.size(), T(0));
+  Conv2DPool<T> layer(s, n, need_dx, tk.data(), tb.data(), dk.data(), db.data());
+  layer.forward(tx.data(), y.data(), n);
+  layer.backward(tx.data(), y.data(), tdy.data(), need_dx ? dx.data() : nullptr, n);
+  EXPECT_LE(max_rel_diff(y, want.y), tolerance) << "forward";
+  EXPECT_LE(max_rel_diff(dk, want.dkernel), tolerance) << "dkernel";
+  EXPECT_LE(max_rel_diff(db, want.dbias), tolerance) << "dbias";
+  if (need_dx) {
+    EXPECT_LE(max_rel_diff(dx, want.dx), tolerance) << "dx";
+  }
+}
+
+TEST(Conv2DPool, FirstLayerMatchesNaive) {
+  check_against_naive<float>({28, 28, 1, 32}, false, 5, 1e-5);
+  check_against_naive<double>({28, 28, 1, 32}, false, 3, 1e-12);
+}
+
+TEST(Conv2DPool, SecondLayerMatchesNaive) {  // conv2d_1: 13 -> 11 -> 5, the odd row dropped
+  check_against_naive<float>({13, 13, 32, 64}, true, 40, 1e-5);  // several chunks
+  check_against_naive<double>({13, 13, 32, 64}, true, 2, 1e-12);
+}
+
+TEST(Conv2DPool, OddShapeMatchesNaive) {  // the general im2col path
+  check_against_naive<float>({7, 6, 3, 5}, true, 4, 1e-5);
+  check_against_naive<double>({7, 6, 3, 5}, true, 4, 1e-12);
+}
+
+// L = sum(y * r): every parameter and input gradient against central differences, in double.
+TEST(Conv2DPool, GradientCheck) {
+  const ConvShape s{7, 8, 3, 4};
+  const int n = 2;
+  std::mt19937_64 rng(3);
+  auto x = random_vector(n * s.in_size(), rng, 0, 1);
+  auto kernel = random_vector(s.kernel_size(), rng, -0.5, 0.5);
+  auto bias = random_vector(s.out_c, rng, 0.0, 0.2);
+  const int ph = s.out_h() / 2, pw = s.out_w() / 2;
+  const auto r = random_vector(std::size_t(n) * ph * pw * s.out_c, rng, -1, 1);
+  std::vector<double> dk(kernel.size()), db(bias.size()), dx(x.size()), y(r.size());
+  Conv2DPool<double> layer(s, n, true, kernel.data(), bias.data(), dk.data(), db.data());
+  auto loss = [&] {
+    layer.forward(x.data(), y.data(), n);
+    double sum = 0;
+    for (std::size_t i = 0; i < y.size(); ++i) sum += y[i] * r[i];
+    return sum;
+  };
+  loss();
+  layer.backward(x.data(), y.data(), r.data(), dx.data(), n);
+  auto check = [&](std::vector<double>& v, const std::vector<double>& analytic, const char* what) {
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      const double saved = v[i];
+      v[i] = saved + 1e-6;
+      const double up = loss();
+      v[i] = saved - 1e-6;
+      const double down = loss();
+      v[i] = saved;
+      const double numeric = (up - down) / 2e-6;
+      EXPECT_NEAR(numeric, analytic[i], 1e-6 * std::max(1.0, std::abs(numeric))) << what << "[" << i << "]";
+    }
+  };
+  check(kernel, dk, "dkernel");
+  check(bias, db, "dbias");
+  check(x, dx, "dx");
+}
+
+}  // namespace
+}  // namespace fmnist
