@@ -1,7 +1,8 @@
 // The training job on one rank (DESIGN §4): every rank derives the epoch's permutation from
-// (seed, epoch), trains on its contiguous share of each global batch, and joins one in-place
-// allreduce per step over [gradients | loss sum | correct | samples | stop flag]; then all
-// ranks divide by the global sample count and take the same optimizer step.
+// (seed, epoch), trains on its contiguous run of the micro-batches of each global batch, and
+// joins one in-place allreduce per step over [gradients | loss sum | correct | samples | stop |
+// diverged] in fixed point; then all ranks divide by the global sample count and take the same
+// optimizer step. Rank 0 alone evaluates (unless --eval-ranks all), prints and writes files.
 #include "fmnist/trainer.hpp"
 
 #include <sys/resource.h>
@@ -9,7 +10,6 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <filesystem>
 #include <numeric>
 #include <optional>
 
