@@ -185,7 +185,7 @@ void gradient_check_conv(const ConvShape& s, int n) {
 
 TEST(Conv2D, GradientCheckGemmPath) { gradient_check_conv({6, 5, 3, 4}, 2); }
 TEST(Conv2D, GradientCheckSingleInputChannel) { gradient_check_conv({5, 4, 1, 3}, 3); }
-TEST(Conv2D, GradientCheckDirectPath) { gradient_check_conv({5, 6, 1, 32}, 2); }
+TEST(Conv2D, GradientCheckFirstLayerChannels) { gradient_check_conv({5, 6, 1, 32}, 2); }
 
 TEST(Conv2D, FirstLayerSkipsInputGradientAndAcceptsEmptyBatch) {
   const ConvShape s = kConv0;

@@ -1,8 +1,8 @@
 // Conv2D 3x3 valid with fused bias and ReLU, NHWC. The general path is im2col (each row of col
 // is three contiguous runs of 3 * in_c input values) and one Eigen GEMM per L2-sized chunk of
 // images; backward recomputes the chunk's col (cheaper than keeping 35 MB), then dW += col^T . dy
-// and dcol = dy . W^T, col2im. The first layer (in_c = 1, K = 9, too thin for a GEMM) uses a
-// direct kernel with 32 accumulators per output pixel.
+// and dcol = dy . W^T, col2im. The model uses it for conv2d_2; conv+pool pairs use the fused
+// Conv2DPool, which this layer (with MaxPool2D) is the plain reference for.
 #include "eigen_views.hpp"  // first: it includes the intrinsics headers
 
 #include <algorithm>
@@ -19,10 +19,6 @@ using detail::MapRM;
 using detail::MapRow;
 
 constexpr int kChunkRows = 1024;  // output pixels per GEMM chunk: keeps a chunk's col near L2
-constexpr int kDirectOut = 32;    // the direct kernel's output channels (the first layer)
-
-bool use_direct(const ConvShape& s) { return s.in_c == 1 && s.out_c == kDirectOut; }
-
 int chunk_images(const ConvShape& s) {
   return std::max(1, kChunkRows / (s.out_h() * s.out_w()));
 }
@@ -81,63 +77,6 @@ void relu_mask(const T* y, T* dy, std::size_t count) {
   for (std::size_t i = 0; i < count; ++i) dy[i] = y[i] > T(0) ? dy[i] : T(0);
 }
 
-// The first layer, x (n, H, W, 1) -> y (n, H-2, W-2, 32): each output pixel is 9 broadcasts
-// times the kernel's nine 32-wide rows.
-template <typename T>
-void direct_forward(const ConvShape& s, const T* x, const T* kernel, const T* bias, T* y, int n) {
-  constexpr int kOut = kDirectOut;
-  for (int img = 0; img < n; ++img) {
-    const T* xi = x + img * s.in_size();
-    for (int oh = 0; oh < s.out_h(); ++oh) {
-      for (int ow = 0; ow < s.out_w(); ++ow, y += kOut) {
-        T acc[kOut];
-        for (int c = 0; c < kOut; ++c) acc[c] = bias[c];
-        for (int kh = 0; kh < 3; ++kh) {
-          for (int kw = 0; kw < 3; ++kw) {
-            const T v = xi[(oh + kh) * s.in_w + ow + kw];
-            const T* w = kernel + (kh * 3 + kw) * kOut;
-            for (int c = 0; c < kOut; ++c) acc[c] += v * w[c];
-          }
-        }
-        for (int c = 0; c < kOut; ++c) y[c] = std::max(acc[c], T(0));
-      }
-    }
-  }
-}
-
-// The first layer's parameter gradients; dy is masked by the ReLU in place. Sums per image in
-// registers, then adds each image's sums into dkernel / dbias.
-template <typename T>
-void direct_backward(const ConvShape& s, const T* x, const T* y, T* dy, T* dkernel, T* dbias,
-                     int n) {
-  constexpr int kOut = kDirectOut;
-  for (int img = 0; img < n; ++img) {
-    const T* xi = x + img * s.in_size();
-    T acc[9][kOut] = {};
-    T acc_bias[kOut] = {};
-    for (int oh = 0; oh < s.out_h(); ++oh) {
-      for (int ow = 0; ow < s.out_w(); ++ow, y += kOut, dy += kOut) {
-        T g[kOut];
-        for (int c = 0; c < kOut; ++c) {
-          g[c] = y[c] > T(0) ? dy[c] : T(0);
-          dy[c] = g[c];
-          acc_bias[c] += g[c];
-        }
-        for (int kh = 0; kh < 3; ++kh) {
-          for (int kw = 0; kw < 3; ++kw) {
-            const T v = xi[(oh + kh) * s.in_w + ow + kw];
-            for (int c = 0; c < kOut; ++c) acc[kh * 3 + kw][c] += v * g[c];
-          }
-        }
-      }
-    }
-    for (int k = 0; k < 9; ++k) {
-      for (int c = 0; c < kOut; ++c) dkernel[k * kOut + c] += acc[k][c];
-    }
-    for (int c = 0; c < kOut; ++c) dbias[c] += acc_bias[c];
-  }
-}
-
 }  // namespace
 
 template <typename T>
@@ -156,7 +95,7 @@ Conv2D<T>::Conv2D(ConvShape shape, int max_batch, bool need_dx, const T* kernel,
   const std::size_t rows = std::size_t(shape.out_h()) * shape.out_w();
   const std::size_t k = std::size_t(9) * shape.in_c;
   const std::size_t chunk_rows = std::min(max_batch, chunk_images(shape)) * rows;
-  if (!use_direct(shape)) col_.resize(chunk_rows * k);
+  col_.resize(chunk_rows * k);
   if (need_dx) dcol_.resize(chunk_rows * k);
 }
 
@@ -164,10 +103,6 @@ template <typename T>
 void Conv2D<T>::forward(const T* x, T* y, int n) {
   if (n < 0 || n > max_batch_) throw std::invalid_argument("Conv2D::forward: n > max_batch");
   const ConvShape& s = shape_;
-  if (use_direct(s)) {
-    direct_forward(s, x, kernel_, bias_, y, n);
-    return;
-  }
   const int rows = s.out_h() * s.out_w();
   const int k = 9 * s.in_c;
   const ConstMapRM<T> w(kernel_, k, s.out_c);
@@ -187,10 +122,6 @@ void Conv2D<T>::backward(const T* x, const T* y, T* dy, T* dx, int n) {
   if (n < 0 || n > max_batch_) throw std::invalid_argument("Conv2D::backward: n > max_batch");
   if (n == 0) return;
   const ConvShape& s = shape_;
-  if (use_direct(s)) {
-    direct_backward(s, x, y, dy, dkernel_, dbias_, n);
-    if (!need_dx_) return;
-  }
   const int rows = s.out_h() * s.out_w();
   const int k = 9 * s.in_c;
   const ConstMapRM<T> w(kernel_, k, s.out_c);
@@ -200,12 +131,10 @@ void Conv2D<T>::backward(const T* x, const T* y, T* dy, T* dx, int n) {
     const int nc = std::min(chunk, n - i0);
     T* dyc = dy + i0 * s.out_size();
     const ConstMapRM<T> dy_chunk(dyc, nc * rows, s.out_c);
-    if (!use_direct(s)) {
-      relu_mask(y + i0 * s.out_size(), dyc, nc * s.out_size());
-      MapRow<T>(dbias_, s.out_c) += dy_chunk.colwise().sum();
-      im2col(s, x + i0 * s.in_size(), col_.data(), nc);  // recomputed: cheaper than storing
-      dw.noalias() += ConstMapRM<T>(col_.data(), nc * rows, k).transpose() * dy_chunk;
-    }
+    relu_mask(y + i0 * s.out_size(), dyc, nc * s.out_size());
+    MapRow<T>(dbias_, s.out_c) += dy_chunk.colwise().sum();
+    im2col(s, x + i0 * s.in_size(), col_.data(), nc);  // recomputed: cheaper than storing
+    dw.noalias() += ConstMapRM<T>(col_.data(), nc * rows, k).transpose() * dy_chunk;
     if (need_dx_) {
       MapRM<T>(dcol_.data(), nc * rows, k).noalias() = dy_chunk * w.transpose();
       col2im(s, dcol_.data(), dx + i0 * s.in_size(), nc);
