@@ -165,9 +165,9 @@ void Job::setup() {
   if (comm_.is_root() && state_.step == 0) std::printf("%s\n", model_summary().c_str());
   const int micro_batches = (config_.batch_size + config_.micro_batch - 1) / config_.micro_batch;
   if (comm_.size() > micro_batches)
-    say("Note: a batch holds " + std::to_string(micro_batches) + " micro-batches of " +
-        std::to_string(config_.micro_batch) + " images for " + std::to_string(comm_.size()) +
-        " ranks, so some ranks idle; consider --micro-batch " +
+    say("Note: --batch-size " + std::to_string(config_.batch_size) + " makes " + std::to_string(micro_batches) +
+        " micro-batch(es) of up to " + std::to_string(config_.micro_batch) + " images per step for " +
+        std::to_string(comm_.size()) + " ranks, so some ranks idle; consider --micro-batch " +
         std::to_string(std::max(1, config_.batch_size / comm_.size())) + ".");
   say("Train on " + std::to_string(inputs_.train.size()) + " samples, validate on " +
       std::to_string(inputs_.validation.size()) + " samples (" + inputs_.source + "); " +
