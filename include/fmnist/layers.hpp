@@ -53,6 +53,7 @@ class Conv2D {
   const T* bias_;    // (out_c)
   T* dkernel_;       // (3, 3, in_c, out_c)
   T* dbias_;         // (out_c)
+  std::vector<std::uint32_t> pixels_;  // (out_h * out_w): output pixels' offsets, row-major
   std::vector<T> col_;   // (chunk * out_h * out_w, 9 * in_c): im2col of a chunk of x
   std::vector<T> dcol_;  // (chunk * out_h * out_w, 9 * in_c): dL/dcol for a chunk of images
 };
@@ -124,6 +125,7 @@ class Conv2DPool {
   T* dbias_;         // (out_c)
   std::vector<Index> argmax_;  // (max_batch, pool_h, pool_w, out_c): 2 * dh + dw in the window
   // The GEMM path (any shape):
+  std::vector<std::uint32_t> pixels_;  // (pool_h * pool_w * 4): the pooled pixels, window by window
   std::vector<T> col_;   // (chunk * pool_h * pool_w * 4, 9 * in_c): im2col, window-major rows
   std::vector<T> z_;     // (chunk * pool_h * pool_w * 4, out_c): conv output / its gradient
   std::vector<T> dcol_;  // (chunk * pool_h * pool_w * 4, 9 * in_c): dL/dcol

@@ -10,57 +10,20 @@
 #include <stdexcept>
 
 #include "fmnist/layers.hpp"
+#include "im2col.hpp"
 
 namespace fmnist {
 namespace {
 
+using detail::col2im;
 using detail::ConstMapRM;
+using detail::im2col;
 using detail::MapRM;
 using detail::MapRow;
 
 constexpr int kChunkRows = 1024;  // output pixels per GEMM chunk: keeps a chunk's col near L2
 int chunk_images(const ConvShape& s) {
   return std::max(1, kChunkRows / (s.out_h() * s.out_w()));
-}
-
-// col (n * out_h * out_w, 9 * in_c) from x (n, in_h, in_w, in_c).
-template <typename T>
-void im2col(const ConvShape& s, const T* x, T* col, int n) {
-  const std::size_t run = std::size_t(3) * s.in_c;
-  const std::size_t row_stride = std::size_t(s.in_w) * s.in_c;
-  for (int img = 0; img < n; ++img) {
-    const T* xi = x + img * s.in_size();
-    for (int oh = 0; oh < s.out_h(); ++oh) {
-      for (int ow = 0; ow < s.out_w(); ++ow) {
-        const T* src = xi + oh * row_stride + std::size_t(ow) * s.in_c;
-        for (int kh = 0; kh < 3; ++kh) {
-          std::memcpy(col, src + kh * row_stride, run * sizeof(T));
-          col += run;
-        }
-      }
-    }
-  }
-}
-
-// dx (n, in_h, in_w, in_c) = sum of the dcol (n * out_h * out_w, 9 * in_c) runs over their windows.
-template <typename T>
-void col2im(const ConvShape& s, const T* dcol, T* dx, int n) {
-  const std::size_t run = std::size_t(3) * s.in_c;
-  const std::size_t row_stride = std::size_t(s.in_w) * s.in_c;
-  std::fill(dx, dx + n * s.in_size(), T(0));
-  for (int img = 0; img < n; ++img) {
-    T* dxi = dx + img * s.in_size();
-    for (int oh = 0; oh < s.out_h(); ++oh) {
-      for (int ow = 0; ow < s.out_w(); ++ow) {
-        T* dst = dxi + oh * row_stride + std::size_t(ow) * s.in_c;
-        for (int kh = 0; kh < 3; ++kh) {
-          T* d = dst + kh * row_stride;
-          for (std::size_t i = 0; i < run; ++i) d[i] += dcol[i];
-          dcol += run;
-        }
-      }
-    }
-  }
 }
 
 // y (rows, out_c) = relu(y + bias).
@@ -95,6 +58,7 @@ Conv2D<T>::Conv2D(ConvShape shape, int max_batch, bool need_dx, const T* kernel,
   const std::size_t rows = std::size_t(shape.out_h()) * shape.out_w();
   const std::size_t k = std::size_t(9) * shape.in_c;
   const std::size_t chunk_rows = std::min(max_batch, chunk_images(shape)) * rows;
+  pixels_ = detail::pixels_row_major(shape);
   col_.resize(chunk_rows * k);
   if (need_dx) dcol_.resize(chunk_rows * k);
 }
@@ -111,7 +75,7 @@ void Conv2D<T>::forward(const T* x, T* y, int n) {
     const int nc = std::min(chunk, n - i0);
     T* col = col_.data();
     T* yc = y + i0 * s.out_size();
-    im2col(s, x + i0 * s.in_size(), col, nc);
+    im2col(s, pixels_, x + i0 * s.in_size(), col, nc);
     MapRM<T>(yc, nc * rows, s.out_c).noalias() = ConstMapRM<T>(col, nc * rows, k) * w;
     add_bias_relu(yc, bias_, std::size_t(nc) * rows, s.out_c);
   }
@@ -133,11 +97,11 @@ void Conv2D<T>::backward(const T* x, const T* y, T* dy, T* dx, int n) {
     const ConstMapRM<T> dy_chunk(dyc, nc * rows, s.out_c);
     relu_mask(y + i0 * s.out_size(), dyc, nc * s.out_size());
     MapRow<T>(dbias_, s.out_c) += dy_chunk.colwise().sum();
-    im2col(s, x + i0 * s.in_size(), col_.data(), nc);  // recomputed: cheaper than storing
+    im2col(s, pixels_, x + i0 * s.in_size(), col_.data(), nc);  // recomputed: cheaper than storing
     dw.noalias() += ConstMapRM<T>(col_.data(), nc * rows, k).transpose() * dy_chunk;
     if (need_dx_) {
       MapRM<T>(dcol_.data(), nc * rows, k).noalias() = dy_chunk * w.transpose();
-      col2im(s, dcol_.data(), dx + i0 * s.in_size(), nc);
+      col2im(s, pixels_, dcol_.data(), dx + i0 * s.in_size(), nc);
     }
   }
 }

@@ -12,6 +12,7 @@
 #include <stdexcept>
 
 #include "fmnist/layers.hpp"
+#include "im2col.hpp"
 
 // Without AVX-512, GCC notes at every use of a 64-byte vector that its ABI changed in GCC 4.x;
 // all of them stay inside this file (simd.hpp's helpers are always inlined).
@@ -20,7 +21,9 @@
 namespace fmnist {
 namespace {
 
+using detail::col2im;
 using detail::ConstMapRM;
+using detail::im2col;
 using detail::MapRM;
 
 constexpr int kChunkRows = 1024;  // conv output pixels per GEMM chunk: keeps a chunk near L2
@@ -36,52 +39,6 @@ bool use_sparse(const ConvShape& s) { return s.in_c == kSparseIn && s.out_c == k
 int window_rows(const ConvShape& s) { return (s.out_h() / 2) * (s.out_w() / 2) * 4; }
 
 int chunk_images(const ConvShape& s) { return std::max(1, kChunkRows / window_rows(s)); }
-
-// col (n * pool_h * pool_w * 4, 9 * in_c) from x (n, in_h, in_w, in_c), window-major rows.
-template <typename T>
-void im2col_windows(const ConvShape& s, const T* x, T* col, int n) {
-  const std::size_t run = std::size_t(3) * s.in_c;
-  const std::size_t row_stride = std::size_t(s.in_w) * s.in_c;
-  const int ph_n = s.out_h() / 2, pw_n = s.out_w() / 2;
-  for (int img = 0; img < n; ++img) {
-    const T* xi = x + img * s.in_size();
-    for (int ph = 0; ph < ph_n; ++ph) {
-      for (int pw = 0; pw < pw_n; ++pw) {
-        for (int a = 0; a < 4; ++a) {
-          const T* src = xi + (2 * ph + (a >> 1)) * row_stride + std::size_t(2 * pw + (a & 1)) * s.in_c;
-          for (int kh = 0; kh < 3; ++kh) {
-            std::memcpy(col, src + kh * row_stride, run * sizeof(T));
-            col += run;
-          }
-        }
-      }
-    }
-  }
-}
-
-// dx (n, in_h, in_w, in_c) = the dcol runs (window-major rows) summed over their windows.
-template <typename T>
-void col2im_windows(const ConvShape& s, const T* dcol, T* dx, int n) {
-  const std::size_t run = std::size_t(3) * s.in_c;
-  const std::size_t row_stride = std::size_t(s.in_w) * s.in_c;
-  const int ph_n = s.out_h() / 2, pw_n = s.out_w() / 2;
-  std::fill(dx, dx + n * s.in_size(), T(0));
-  for (int img = 0; img < n; ++img) {
-    T* dxi = dx + img * s.in_size();
-    for (int ph = 0; ph < ph_n; ++ph) {
-      for (int pw = 0; pw < pw_n; ++pw) {
-        for (int a = 0; a < 4; ++a) {
-          T* dst = dxi + (2 * ph + (a >> 1)) * row_stride + std::size_t(2 * pw + (a & 1)) * s.in_c;
-          for (int kh = 0; kh < 3; ++kh) {
-            T* __restrict d = dst + kh * row_stride;
-            for (std::size_t i = 0; i < run; ++i) d[i] += dcol[i];
-            dcol += run;
-          }
-        }
-      }
-    }
-  }
-}
 
 // Pools windows of z (windows * 4, c_n), adding the bias first: y (windows, c_n) =
 // relu(max over the window of z + bias), arg = the window position of that max (first on ties).
@@ -392,6 +349,7 @@ Conv2DPool<T>::Conv2DPool(ConvShape shape, int max_batch, bool need_dx, const T*
   }
   const std::size_t rows = std::size_t(std::min(max_batch, chunk_images(shape))) * window_rows(shape);
   const std::size_t k = std::size_t(9) * shape.in_c;
+  pixels_ = detail::pixels_by_window(shape);
   col_.resize(rows * k);
   z_.resize(rows * shape.out_c);
   if (need_dx) dcol_.resize(rows * k);
@@ -416,7 +374,7 @@ void Conv2DPool<T>::forward(const T* x, T* y, int n) {
   const int chunk = chunk_images(s);
   for (int i0 = 0; i0 < n; i0 += chunk) {
     const int nc = std::min(chunk, n - i0);
-    im2col_windows(s, x + i0 * s.in_size(), col_.data(), nc);
+    im2col(s, pixels_, x + i0 * s.in_size(), col_.data(), nc);
     MapRM<T>(z_.data(), nc * rows, s.out_c).noalias() = ConstMapRM<T>(col_.data(), nc * rows, k) * w;
     const std::size_t at = i0 * windows * s.out_c;
     pool_rows(z_.data(), bias_, y + at, argmax_.data() + at, nc * windows, s.out_c);
@@ -463,11 +421,11 @@ void Conv2DPool<T>::backward(const T* x, const T* y, const T* dy, T* dx, int n) 
     const std::size_t at = i0 * windows * s.out_c;
     unpool_rows(y + at, dy + at, argmax_.data() + at, z_.data(), dbias_, nc * windows, s.out_c);
     const ConstMapRM<T> dz(z_.data(), nc * rows, s.out_c);
-    im2col_windows(s, x + i0 * s.in_size(), col_.data(), nc);  // recomputed: cheaper than storing
+    im2col(s, pixels_, x + i0 * s.in_size(), col_.data(), nc);  // recomputed: cheaper than storing
     dw.noalias() += ConstMapRM<T>(col_.data(), nc * rows, k).transpose() * dz;
     if (need_dx_) {
       MapRM<T>(dcol_.data(), nc * rows, k).noalias() = dz * w.transpose();
-      col2im_windows(s, dcol_.data(), dx + i0 * s.in_size(), nc);
+      col2im(s, pixels_, dcol_.data(), dx + i0 * s.in_size(), nc);
     }
   }
 }
