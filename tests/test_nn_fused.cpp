@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "fmnist/layers.hpp"
+#include "naive_conv.hpp"
 
 namespace fmnist {
 namespace {
@@ -20,44 +21,25 @@ struct Reference {
 // y = maxpool(relu(conv(x) + b)); gradients of L = sum(y * dy), by the definition of each step.
 Reference naive_conv_pool(const ConvShape& s, const std::vector<double>& x, const std::vector<double>& kernel,
                           const std::vector<double>& bias, const std::vector<double>& dy, int n) {
-  const int oh = s.out_h(), ow = s.out_w(), ph = oh / 2, pw = ow / 2;
-  auto xi = [&](int b, int h, int w, int c) { return ((std::size_t(b) * s.in_h + h) * s.in_w + w) * s.in_c + c; };
-  auto ki = [&](int kh, int kw, int ci, int co) { return ((std::size_t(kh) * 3 + kw) * s.in_c + ci) * s.out_c + co; };
-  auto pi = [&](int b, int h, int w, int c) { return ((std::size_t(b) * ph + h) * pw + w) * s.out_c + c; };
-  auto pre = [&](int b, int h, int w, int co) {  // the convolution before the ReLU
-    double acc = bias[co];
-    for (int kh = 0; kh < 3; ++kh)
-      for (int kw = 0; kw < 3; ++kw)
-        for (int ci = 0; ci < s.in_c; ++ci) acc += x[xi(b, h + kh, w + kw, ci)] * kernel[ki(kh, kw, ci, co)];
-    return acc;
-  };
-  Reference r;
-  r.y.assign(std::size_t(n) * ph * pw * s.out_c, 0);
-  r.dkernel.assign(s.kernel_size(), 0);
-  r.dbias.assign(s.out_c, 0);
-  r.dx.assign(n * s.in_size(), 0);
+  const test::NaiveConv conv{s, x, kernel, bias};
+  test::ConvGradients g = conv.zero_gradients(n);
+  const int ph = s.out_h() / 2, pw = s.out_w() / 2;
+  std::vector<double> y(std::size_t(n) * ph * pw * s.out_c, 0.0);
+  std::size_t at = 0;  // (b, h, w, co) of the pooled output in row-major order
   for (int b = 0; b < n; ++b)
     for (int h = 0; h < ph; ++h)
       for (int w = 0; w < pw; ++w)
-        for (int co = 0; co < s.out_c; ++co) {
+        for (int co = 0; co < s.out_c; ++co, ++at) {
           int best_h = 2 * h, best_w = 2 * w;
-          double best = std::max(pre(b, best_h, best_w, co), 0.0);
+          double best = std::max(conv.pre(b, best_h, best_w, co), 0.0);
           for (int d = 1; d < 4; ++d) {
-            const double v = std::max(pre(b, 2 * h + d / 2, 2 * w + d % 2, co), 0.0);
+            const double v = std::max(conv.pre(b, 2 * h + d / 2, 2 * w + d % 2, co), 0.0);
             if (v > best) best = v, best_h = 2 * h + d / 2, best_w = 2 * w + d % 2;
           }
-          r.y[pi(b, h, w, co)] = best;
-          if (best <= 0) continue;  // the ReLU passed nothing back
-          const double g = dy[pi(b, h, w, co)];
-          r.dbias[co] += g;
-          for (int kh = 0; kh < 3; ++kh)
-            for (int kw = 0; kw < 3; ++kw)
-              for (int ci = 0; ci < s.in_c; ++ci) {
-                r.dkernel[ki(kh, kw, ci, co)] += g * x[xi(b, best_h + kh, best_w + kw, ci)];
-                r.dx[xi(b, best_h + kh, best_w + kw, ci)] += g * kernel[ki(kh, kw, ci, co)];
-              }
+          y[at] = best;
+          if (best > 0) conv.backprop(b, best_h, best_w, co, dy[at], g);  // else the ReLU passed nothing
         }
-  return r;
+  return {std::move(y), std::move(g.dkernel), std::move(g.dbias), std::move(g.dx)};
 }
 
 std::vector<double> random_vector(std::size_t size, std::mt19937_64& rng, double lo, double hi) {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "fmnist/layers.hpp"
+#include "naive_conv.hpp"
 
 namespace fmnist {
 namespace {
@@ -65,41 +66,19 @@ struct ConvReference {
 ConvReference naive_conv(const ConvShape& s, const std::vector<double>& x,
                          const std::vector<double>& kernel, const std::vector<double>& bias,
                          const std::vector<double>& dy, int n) {
-  const int oh_n = s.out_h(), ow_n = s.out_w();
-  ConvReference r;
-  r.y.assign(n * s.out_size(), 0);
-  r.dkernel.assign(s.kernel_size(), 0);
-  r.dbias.assign(s.out_c, 0);
-  r.dx.assign(n * s.in_size(), 0);
-  auto xi = [&](int b, int h, int w, int c) {
-    return ((std::size_t(b) * s.in_h + h) * s.in_w + w) * s.in_c + c;
-  };
-  auto yi = [&](int b, int h, int w, int c) {
-    return ((std::size_t(b) * oh_n + h) * ow_n + w) * s.out_c + c;
-  };
-  auto ki = [&](int kh, int kw, int ci, int co) {
-    return ((std::size_t(kh) * 3 + kw) * s.in_c + ci) * s.out_c + co;
-  };
+  const test::NaiveConv conv{s, x, kernel, bias};
+  test::ConvGradients g = conv.zero_gradients(n);
+  std::vector<double> y(n * s.out_size(), 0.0);
+  std::size_t at = 0;  // (b, oh, ow, co) in row-major order
   for (int b = 0; b < n; ++b)
-    for (int oh = 0; oh < oh_n; ++oh)
-      for (int ow = 0; ow < ow_n; ++ow)
-        for (int co = 0; co < s.out_c; ++co) {
-          double acc = bias[co];
-          for (int kh = 0; kh < 3; ++kh)
-            for (int kw = 0; kw < 3; ++kw)
-              for (int ci = 0; ci < s.in_c; ++ci)
-                acc += x[xi(b, oh + kh, ow + kw, ci)] * kernel[ki(kh, kw, ci, co)];
-          r.y[yi(b, oh, ow, co)] = std::max(acc, 0.0);
-          const double g = acc > 0 ? dy[yi(b, oh, ow, co)] : 0.0;
-          r.dbias[co] += g;
-          for (int kh = 0; kh < 3; ++kh)
-            for (int kw = 0; kw < 3; ++kw)
-              for (int ci = 0; ci < s.in_c; ++ci) {
-                r.dkernel[ki(kh, kw, ci, co)] += x[xi(b, oh + kh, ow + kw, ci)] * g;
-                r.dx[xi(b, oh + kh, ow + kw, ci)] += kernel[ki(kh, kw, ci, co)] * g;
-              }
+    for (int oh = 0; oh < s.out_h(); ++oh)
+      for (int ow = 0; ow < s.out_w(); ++ow)
+        for (int co = 0; co < s.out_c; ++co, ++at) {
+          const double acc = conv.pre(b, oh, ow, co);
+          y[at] = std::max(acc, 0.0);
+          conv.backprop(b, oh, ow, co, acc > 0 ? dy[at] : 0.0, g);
         }
-  return r;
+  return {std::move(y), std::move(g.dkernel), std::move(g.dbias), std::move(g.dx)};
 }
 
 // Largest |a - b| relative to the largest |b|.
