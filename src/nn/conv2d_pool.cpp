@@ -21,12 +21,10 @@
 namespace fmnist {
 namespace {
 
-using detail::col2im;
-using detail::ConstMapRM;
-using detail::im2col;
-using detail::MapRM;
+using detail::chunk_images;
+using detail::conv_gemm_backward;
+using detail::conv_gemm_forward;
 
-constexpr int kChunkRows = 1024;  // conv output pixels per GEMM chunk: keeps a chunk near L2
 constexpr int kDirectOut = 32;    // the direct kernel's output channels (the first layer)
 constexpr int kSparseIn = 32;     // the sparse path's channels (conv2d_1)
 constexpr int kSparseOut = 64;
@@ -38,7 +36,6 @@ bool use_sparse(const ConvShape& s) { return s.in_c == kSparseIn && s.out_c == k
 // Conv output pixels per image that pooling reads: (pool_h * pool_w) windows of 4.
 int window_rows(const ConvShape& s) { return (s.out_h() / 2) * (s.out_w() / 2) * 4; }
 
-int chunk_images(const ConvShape& s) { return std::max(1, kChunkRows / window_rows(s)); }
 
 // Pools windows of z (windows * 4, c_n), adding the bias first: y (windows, c_n) =
 // relu(max over the window of z + bias), arg = the window position of that max (first on ties).
@@ -347,7 +344,7 @@ Conv2DPool<T>::Conv2DPool(ConvShape shape, int max_batch, bool need_dx, const T*
     }
     return;
   }
-  const std::size_t rows = std::size_t(std::min(max_batch, chunk_images(shape))) * window_rows(shape);
+  const std::size_t rows = std::size_t(std::min(max_batch, chunk_images(window_rows(shape)))) * window_rows(shape);
   const std::size_t k = std::size_t(9) * shape.in_c;
   pixels_ = detail::pixels_by_window(shape);
   col_.resize(rows * k);
@@ -367,15 +364,11 @@ void Conv2DPool<T>::forward(const T* x, T* y, int n) {
     sparse_forward(s, x, kernel_, bias_, y, argmax_.data(), n);
     return;
   }
-  const int rows = window_rows(s);
-  const std::size_t windows = std::size_t(rows / 4);
-  const int k = 9 * s.in_c;
-  const ConstMapRM<T> w(kernel_, k, s.out_c);
-  const int chunk = chunk_images(s);
+  const std::size_t windows = pixels_.size() / 4;
+  const int chunk = chunk_images(pixels_.size());
   for (int i0 = 0; i0 < n; i0 += chunk) {
     const int nc = std::min(chunk, n - i0);
-    im2col(s, pixels_, x + i0 * s.in_size(), col_.data(), nc);
-    MapRM<T>(z_.data(), nc * rows, s.out_c).noalias() = ConstMapRM<T>(col_.data(), nc * rows, k) * w;
+    conv_gemm_forward(s, pixels_, x + i0 * s.in_size(), kernel_, col_.data(), z_.data(), nc);
     const std::size_t at = i0 * windows * s.out_c;
     pool_rows(z_.data(), bias_, y + at, argmax_.data() + at, nc * windows, s.out_c);
   }
@@ -410,23 +403,14 @@ void Conv2DPool<T>::backward(const T* x, const T* y, const T* dy, T* dx, int n) 
     }
     return;
   }
-  const int rows = window_rows(s);
-  const std::size_t windows = std::size_t(rows / 4);
-  const int k = 9 * s.in_c;
-  const ConstMapRM<T> w(kernel_, k, s.out_c);
-  MapRM<T> dw(dkernel_, k, s.out_c);
-  const int chunk = chunk_images(s);
+  const std::size_t windows = pixels_.size() / 4;
+  const int chunk = chunk_images(pixels_.size());
   for (int i0 = 0; i0 < n; i0 += chunk) {
     const int nc = std::min(chunk, n - i0);
     const std::size_t at = i0 * windows * s.out_c;
     unpool_rows(y + at, dy + at, argmax_.data() + at, z_.data(), dbias_, nc * windows, s.out_c);
-    const ConstMapRM<T> dz(z_.data(), nc * rows, s.out_c);
-    im2col(s, pixels_, x + i0 * s.in_size(), col_.data(), nc);  // recomputed: cheaper than storing
-    dw.noalias() += ConstMapRM<T>(col_.data(), nc * rows, k).transpose() * dz;
-    if (need_dx_) {
-      MapRM<T>(dcol_.data(), nc * rows, k).noalias() = dz * w.transpose();
-      col2im(s, pixels_, dcol_.data(), dx + i0 * s.in_size(), nc);
-    }
+    conv_gemm_backward(s, pixels_, x + i0 * s.in_size(), kernel_, z_.data(), col_.data(), dcol_.data(), dkernel_,
+                       need_dx_ ? dx + i0 * s.in_size() : nullptr, nc);
   }
 }
 

@@ -1,8 +1,11 @@
-// im2col and col2im for 3x3 valid convolutions in NHWC, over the output pixels in a given
-// order: row-major for Conv2D, window by window (only the pixels the 2x2 pooling reads) for
-// Conv2DPool. A pixel is named by its offset in the image, oh * in_w * in_c + ow * in_c; its col
-// row is the three contiguous runs of 3 * in_c inputs under the kernel.
+// The im2col + GEMM path of 3x3 valid convolutions in NHWC, shared by Conv2D and Conv2DPool,
+// over the output pixels in a given order: row-major for Conv2D, window by window (only the
+// pixels the 2x2 pooling reads) for Conv2DPool. A pixel is named by its offset in the image,
+// oh * in_w * in_c + ow * in_c; its col row is the three contiguous runs of 3 * in_c inputs under
+// the kernel. Images go through in chunks whose col stays near L2.
 #pragma once
+
+#include "eigen_views.hpp"  // first: it includes the intrinsics headers
 
 #include <algorithm>
 #include <cstdint>
@@ -63,6 +66,32 @@ void col2im(const ConvShape& s, const std::vector<std::uint32_t>& pixels, const 
       }
     }
   }
+}
+
+// Images per chunk when each image has `pixels` output rows: about 1024 rows per GEMM.
+inline int chunk_images(std::size_t pixels) { return std::max(1, 1024 / static_cast<int>(pixels)); }
+
+// z (nc * pixels, out_c) = im2col(x) . kernel, for nc images of x; col is the workspace.
+template <typename T>
+void conv_gemm_forward(const ConvShape& s, const std::vector<std::uint32_t>& pixels, const T* x, const T* kernel,
+                       T* col, T* z, int nc) {
+  const int rows = nc * static_cast<int>(pixels.size()), k = 9 * s.in_c;
+  im2col(s, pixels, x, col, nc);
+  MapRM<T>(z, rows, s.out_c).noalias() = ConstMapRM<T>(col, rows, k) * ConstMapRM<T>(kernel, k, s.out_c);
+}
+
+// For dz (nc * pixels, out_c) = dL/dz of conv_gemm_forward: dkernel += im2col(x)^T . dz (col
+// recomputed: cheaper than storing it), and if dx is not null dx = col2im(dz . kernel^T).
+template <typename T>
+void conv_gemm_backward(const ConvShape& s, const std::vector<std::uint32_t>& pixels, const T* x, const T* kernel,
+                        const T* dz, T* col, T* dcol, T* dkernel, T* dx, int nc) {
+  const int rows = nc * static_cast<int>(pixels.size()), k = 9 * s.in_c;
+  const ConstMapRM<T> dz_map(dz, rows, s.out_c);
+  im2col(s, pixels, x, col, nc);
+  MapRM<T>(dkernel, k, s.out_c).noalias() += ConstMapRM<T>(col, rows, k).transpose() * dz_map;
+  if (dx == nullptr) return;
+  MapRM<T>(dcol, rows, k).noalias() = dz_map * ConstMapRM<T>(kernel, k, s.out_c).transpose();
+  col2im(s, pixels, dcol, dx, nc);
 }
 
 }  // namespace fmnist::detail
