@@ -26,6 +26,7 @@ Inputs load_inputs(const Config& config) {
     throw Error(Exit::usage, "--val-split: " + std::to_string(config.val_split) + " of " + std::to_string(n) +
                                  " samples leaves an empty training or validation split");
   in.train = subset(full_train, split.train);
+  in.train_fingerprint = fingerprint(in.train);
   in.validation = subset(full_train, split.validation);
   if (static_cast<std::size_t>(config.batch_size) > in.train.size())
     throw Error(Exit::usage, "--batch-size: " + std::to_string(config.batch_size) +

@@ -2,6 +2,9 @@
 // read from IDX or Kaggle CSVs and split exactly as the tutorial does.
 #pragma once
 
+#include <cstdint>
+#include <string>
+
 #include "fmnist/config.hpp"
 #include "fmnist/data.hpp"
 
@@ -11,6 +14,7 @@ struct Inputs {
   Dataset train;       // (42,000 by default) the part of the training set we train on
   Dataset validation;  // (18,000) held out, evaluated after every epoch
   Dataset test;        // (10,000) evaluated at the end; empty when no test data was given
+  std::uint64_t train_fingerprint = 0;  // fingerprint(train), computed once
   std::string source;  // for the log: where the data came from
 };
 

@@ -39,7 +39,7 @@ void prepare_out_dir(const std::string& dir) {
   std::filesystem::remove(probe, ec);
 }
 
-TrainingState initial_state(const Config& config, const Dataset& train, int world_size) {
+TrainingState initial_state(const Config& config, const Inputs& inputs, int world_size) {
   TrainingState s;
   s.world_size = world_size;
   s.batch_size = config.batch_size;
@@ -49,12 +49,12 @@ TrainingState initial_state(const Config& config, const Dataset& train, int worl
   s.val_split = config.val_split;
   s.optimizer = config.optimizer;
   s.lr = config.lr;
-  s.num_train = static_cast<std::int64_t>(train.size());
-  s.data_fingerprint = fingerprint(train);
+  s.num_train = static_cast<std::int64_t>(inputs.train.size());
+  s.data_fingerprint = inputs.train_fingerprint;
   return s;
 }
 
-std::optional<Checkpoint> load_resume_checkpoint(const Config& config, const Dataset& train) {
+std::optional<Checkpoint> load_resume_checkpoint(const Config& config, const Inputs& inputs) {
   if (config.resume.empty()) return std::nullopt;
   std::string path = config.resume;
   if (path == "auto") {
@@ -66,7 +66,7 @@ std::optional<Checkpoint> load_resume_checkpoint(const Config& config, const Dat
   }
   Checkpoint ckpt = read_checkpoint(path);
   const TrainingState& t = ckpt.training;
-  const TrainingState run = initial_state(config, train, 1);
+  const TrainingState run = initial_state(config, inputs, 1);
   require_equal(path, "batch_size", t.batch_size, run.batch_size, "--batch-size");
   require_equal(path, "val_split", t.val_split, run.val_split, "--val-split");
   require_equal(path, "split_seed", t.split_seed, run.split_seed, "--split-seed");

@@ -7,9 +7,9 @@
 
 #include "fmnist/checkpoint.hpp"
 #include "fmnist/config.hpp"
-#include "fmnist/data.hpp"
 #include "fmnist/model.hpp"
 #include "fmnist/optimizer.hpp"
+#include "inputs.hpp"
 
 namespace fmnist {
 
@@ -18,10 +18,10 @@ void prepare_out_dir(const std::string& dir);
 
 // The checkpoint named by --resume (none for a fresh start). Throws Error(Exit::checkpoint)
 // when it is unreadable, corrupt, or was written by an incompatible run (says what differs).
-std::optional<Checkpoint> load_resume_checkpoint(const Config& config, const Dataset& train);
+std::optional<Checkpoint> load_resume_checkpoint(const Config& config, const Inputs& inputs);
 
 // The training state of a fresh run with these options.
-TrainingState initial_state(const Config& config, const Dataset& train, int world_size);
+TrainingState initial_state(const Config& config, const Inputs& inputs, int world_size);
 
 Checkpoint make_checkpoint(const Model<float>& model, const Optimizer& optimizer, const TrainingState& state,
                            const History& history, const std::optional<Evaluation>& evaluation);

@@ -123,7 +123,7 @@ int Job::run() {
   for (std::int64_t epoch = state_.epoch; epoch < config_.epochs; ++epoch) {
     const Outcome outcome = train_epoch(epoch);
     if (outcome == Outcome::completed) continue;
-    save_checkpoint();
+    if (state_.step_in_epoch != 0) save_checkpoint();  // at an epoch's end, end_epoch has saved it
     if (outcome == Outcome::stopped) {
       say("Stopped by a signal after step " + std::to_string(state_.step) + "; checkpoint written to " +
           config_.out_dir + "/checkpoint.h5. Continue with --resume auto.");
@@ -176,7 +176,7 @@ void Job::setup() {
 }
 
 void Job::check_same_data() {
-  const std::string data = "train_fingerprint=" + std::to_string(fingerprint(inputs_.train)) +
+  const std::string data = "train_fingerprint=" + std::to_string(inputs_.train_fingerprint) +
                            "\nvalidation_fingerprint=" + std::to_string(fingerprint(inputs_.validation)) +
                            "\ntest_fingerprint=" + std::to_string(fingerprint(inputs_.test)) +
                            "\nparameters=" + std::to_string(model_.num_params()) + "\n";
@@ -189,14 +189,14 @@ void Job::start_or_resume() {
   collectively(comm_, [&] {
     if (!comm_.is_root()) return;
     prepare_out_dir(config_.out_dir);
-    ckpt = load_resume_checkpoint(config_, inputs_.train);
+    ckpt = load_resume_checkpoint(config_, inputs_);
   });
   std::int64_t resumed = ckpt.has_value();
   comm_.broadcast(&resumed, 1);
   if (!resumed) {
     model_.init(config_.seed);
     comm_.broadcast(model_.params(), kNumParams);
-    state_ = initial_state(config_, inputs_.train, comm_.size());
+    state_ = initial_state(config_, inputs_, comm_.size());
     return;
   }
   // Rank 0 holds the checkpoint; every rank needs the weights, optimizer state and counters.
@@ -216,7 +216,7 @@ void Job::start_or_resume() {
   double sums[] = {state_.epoch_loss_sum, state_.epoch_seconds, state_.best_val_loss};
   comm_.broadcast(counters, 5);
   comm_.broadcast(sums, 3);
-  TrainingState fresh = initial_state(config_, inputs_.train, comm_.size());
+  TrainingState fresh = initial_state(config_, inputs_, comm_.size());
   fresh.epoch = counters[0];
   fresh.step = counters[1];
   fresh.step_in_epoch = counters[2];
