@@ -1,6 +1,6 @@
 // fmnist_inspect FILE: shows what a checkpoint holds (model, training state, history,
 // evaluation), verifies it (--verify), evaluates its weights on the test set (--evaluate, with a
-// confusion matrix) and exports the history (--csv, --plot, --json). Exit codes as DESIGN §5.
+// confusion matrix) and exports the history (--csv, --plot, --json). Exit codes as README's Exit codes.
 #include <algorithm>
 #include <array>
 #include <cmath>

@@ -1,5 +1,5 @@
 // fmnist_dist: data-parallel training of the Keras Fashion-MNIST CNN under MPI.
-// main() only turns errors into messages and exit codes, the same on every rank (DESIGN §5).
+// main() only turns errors into messages and exit codes, the same on every rank (README: Exit codes).
 #include <csignal>
 #include <cstdio>
 

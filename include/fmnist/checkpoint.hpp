@@ -1,4 +1,4 @@
-// The only HDF5-facing interface: checkpoints in the layout of DESIGN §5
+// The only HDF5-facing interface: checkpoints in the layout of README's Checkpoints section
 // (/model_weights in Keras's legacy layout, /optimizer, /training, /history, /evaluation),
 // every dataset chunked with a Fletcher32 checksum that is verified on load.
 // Errors throw Error(Exit::checkpoint, "<file>: <dataset or attribute>: <what>").

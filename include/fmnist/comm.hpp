@@ -1,4 +1,4 @@
-// The only MPI-facing interface (DESIGN §4): start-up and shut-down, the broadcast of the
+// The only MPI-facing interface (README: How it computes): start-up and shut-down, the broadcast of the
 // initial weights, the one in-place allreduce per step, collective agreement on errors,
 // and MPI_Abort for failures in mid-training. Nothing else in the project includes <mpi.h>.
 #pragma once

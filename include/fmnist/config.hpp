@@ -1,4 +1,4 @@
-// The command line of fmnist_dist (DESIGN §5): every option with its default, parsed with
+// The command line of fmnist_dist (README: Options): every option with its default, parsed with
 // cxxopts and validated; a bad value throws Error(Exit::usage) naming the option.
 #pragma once
 

@@ -1,5 +1,5 @@
 // The data module: Fashion-MNIST images kept as bytes, the IDX and Kaggle CSV readers,
-// the tutorial's train/validation split (numpy RandomState + Fisher-Yates, DESIGN §3),
+// the tutorial's train/validation split (numpy RandomState + Fisher-Yates, data/README.md),
 // the per-epoch shuffle, and the per-batch conversion of bytes to floats in [0, 1].
 // Readers validate every field and throw Error(Exit::data, "<file>:<line>: <what>").
 #pragma once

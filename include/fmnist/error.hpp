@@ -1,4 +1,4 @@
-// Errors that end the program with a documented exit code (DESIGN §5).
+// Errors that end the program with a documented exit code (README: Exit codes).
 // Every module throws fmnist::Error; main() turns it into a message and the exit code,
 // and the MPI layer makes sure every rank leaves with the same code.
 #pragma once

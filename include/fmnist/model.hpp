@@ -1,4 +1,4 @@
-// The Sequential CNN of the Keras Fashion-MNIST tutorial (DESIGN §2), NHWC:
+// The Sequential CNN of the Keras Fashion-MNIST tutorial (README: How it computes), NHWC:
 //   conv2d 3x3x32 relu -> max_pooling2d -> conv2d_1 3x3x64 relu -> max_pooling2d_1
 //   -> conv2d_2 3x3x64 relu -> flatten -> dense 64 relu -> dense_1 10 (logits)
 // Parameters live in one contiguous arena and gradients in another (Keras weight order),

@@ -1,4 +1,4 @@
-// Private to the checkpoint module: the names of the HDF5 layout (DESIGN §5) shared by the
+// Private to the checkpoint module: the names of the HDF5 layout (README: Checkpoints, resume and fmnist_inspect) shared by the
 // writer and the reader, and the one list of /training attributes, so both sides cannot drift.
 #pragma once
 

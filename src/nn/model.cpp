@@ -1,4 +1,4 @@
-// The Sequential CNN (DESIGN §2): the weight layout in Keras order, the summary table, and
+// The Sequential CNN (README: How it computes): the weight layout in Keras order, the summary table, and
 // Model<T>, which owns the parameter and gradient arenas, the layers (views into the arenas)
 // and every activation buffer, all sized in the constructor for max_batch images.
 #include <cmath>

@@ -1,4 +1,4 @@
-// The training job on one rank (DESIGN §4): every rank derives the epoch's permutation from
+// The training job on one rank (README: How it computes): every rank derives the epoch's permutation from
 // (seed, epoch), trains on its contiguous run of the micro-batches of each global batch, and
 // joins one in-place allreduce per step over [gradients | loss sum | correct | samples | stop |
 // diverged] in fixed point; then all ranks divide by the global sample count and take the same

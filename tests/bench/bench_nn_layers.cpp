@@ -1,5 +1,5 @@
 // Google Benchmark of each layer's forward and backward at batch 256 (float), and of the whole
-// model's training step, single-threaded: the per-layer figures behind DESIGN §6 and the table of
+// model's training step, single-threaded: the per-layer figures behind README's Performance section and the table of
 // launch/bench.sh. Counters: "flop" the rate of the layer's nominal (Keras) work, "flop_per_call".
 // Run: build/bench_nn_layers --benchmark_min_time=0.5  (quote ratios: the machines are noisy).
 #include <benchmark/benchmark.h>
@@ -17,7 +17,7 @@ namespace {
 
 constexpr int kBatch = 256;
 // Nominal multiply-adds of one image's training step: forward 2,794,240, then dW of every layer
-// and dX of every layer but the first (DESIGN §6: 16.4 MFLOP per image).
+// and dX of every layer but the first (16.4 MFLOP per image).
 constexpr double kStepMacsPerImage = 2 * 2794240.0 + 2794240.0 - 194688.0;
 
 std::vector<float> random_vector(std::size_t size, float lo, float hi, std::uint64_t seed) {

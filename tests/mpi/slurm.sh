@@ -1,4 +1,4 @@
-# launch/slurm.sbatch under a real single-node Slurm (DESIGN.md §9): munged, slurmctld and slurmd
+# launch/slurm.sbatch under a real single-node Slurm (see README: Running on several machines): munged, slurmctld and slurmd
 # run from a temporary folder; scancel --signal=USR1 --batch reaches the script's trap, which forwards
 # it to mpirun; the ranks write a checkpoint and exit 75; the script requeues the job and the
 # requeued run resumes from the checkpoint and finishes. Exits 77 (skip) without Slurm or root.
@@ -98,7 +98,8 @@ for var in $(compgen -e | grep -E '^(SLURM|SBATCH|SALLOC|SRUN|SQUEUE|SINFO|SCANC
   unset "$var"
 done
 export SLURM_CONF=$SLURM/slurm.conf
-# As DESIGN.md §9, plus: private munge socket and ports; cred_expire=10 because a requeued job
+# A minimal one-node cluster (root, munge auth, no cgroups: proctrack/linuxproc,
+# task/none), plus: private munge socket and ports; cred_expire=10 because a requeued job
 # may start again only cred_expire seconds (default 120) after its requeue, and sched_interval=1
 # so that the scheduler then starts it within a second (default: its next pass, up to 60 s).
 cat >"$SLURM_CONF" <<EOF
