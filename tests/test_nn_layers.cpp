@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <random>
 #include <vector>
 
@@ -369,6 +370,45 @@ TEST(Dropout, MaskDependsOnlyOnSeedStepPositionAndLayer) {
   EXPECT_NE(mask({3, 6, 16}, 2), whole);
   EXPECT_NE(mask({3, 5, 17}, 2), whole);
   EXPECT_NE(mask(at, 3), whole);
+}
+
+// ---- Determinism --------------------------------------------------------------------------------
+
+// Every process allocates its buffers elsewhere: the bytes a layer computes must not depend on
+// their alignment, or N ranks would not reproduce one rank. Each buffer is shifted by 0..3 floats.
+template <typename Make>
+void expect_alignment_free(std::size_t in_size, std::size_t out_size, std::size_t params, int n, Make&& make) {
+  std::mt19937_64 rng(51);
+  const auto x0 = cast<float>(random_vector(in_size * n, rng)), dy0 = cast<float>(random_vector(out_size * n, rng));
+  const auto p0 = cast<float>(random_vector(params, rng, -0.3, 0.3));
+  std::vector<float> first;
+  for (std::size_t shift = 0; shift < 4; ++shift) {
+    auto at = [&](const std::vector<float>& v) {
+      std::vector<float> shifted(shift, 0.0f);
+      shifted.insert(shifted.end(), v.begin(), v.end());
+      return shifted;
+    };
+    std::vector<float> x = at(x0), dy = at(dy0), p = at(p0), g = at(std::vector<float>(params, 0.0f));
+    std::vector<float> y = at(std::vector<float>(out_size * n)), dx = at(std::vector<float>(in_size * n));
+    auto layer = make(p.data() + shift, g.data() + shift);
+    layer->forward(x.data() + shift, y.data() + shift, n, nullptr);
+    layer->backward(x.data() + shift, y.data() + shift, dy.data() + shift, dx.data() + shift, n);
+    std::vector<float> all(y.begin() + shift, y.end());
+    all.insert(all.end(), dx.begin() + shift, dx.end());
+    all.insert(all.end(), g.begin() + shift, g.end());
+    if (shift == 0) first = all;
+    EXPECT_TRUE(all == first) << "the results moved with the buffers, shifted by " << shift << " floats";
+  }
+}
+
+TEST(Layers, ResultsDoNotDependOnBufferAlignment) {
+  expect_alignment_free(200, 64, 200 * 64 + 64, 37, [](float* p, float* g) {
+    return std::make_unique<Dense<float>>(200, 64, Activation::relu, p, p + 200 * 64, g, g + 200 * 64);
+  });
+  const ConvShape s = shape(9, 9, 8, 32, {3, 3}, {1, 1}, Padding::same);
+  expect_alignment_free(s.in_size(), s.out_size(), s.kernel_size() + 32, 9, [&](float* p, float* g) {
+    return std::make_unique<Conv2D<float>>(s, Activation::relu, 9, true, p, p + s.kernel_size(), g, g + s.kernel_size());
+  });
 }
 
 // ---- Softmax cross-entropy ----------------------------------------------------------------------

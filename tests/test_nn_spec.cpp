@@ -135,7 +135,7 @@ json& config(json& doc, int layer) { return doc["config"]["layers"][layer]["conf
 
 TEST(KerasJson, RefusesWhatItCannotTrainNamingLayerFieldAndValue) {
   expect_refused(edited([](json& d) { config(d, 3)["dilation_rate"] = {2, 2}; }),
-                 "my.json: layer 3 'conv2d_1' (Conv2D): field 'dilation_rate': [2,2] is not supported (only 1)");
+                 "my.json: layer 3 'conv2d_1' (Conv2D): field 'dilation_rate': [2, 2] is not supported (only 1)");
   expect_refused(edited([](json& d) { d["config"]["layers"][2]["class_name"] = "LSTM"; }),
                  "layer 2 'max_pooling2d' (LSTM): field 'class_name': \"LSTM\" is not supported (InputLayer, Activation");
   expect_refused(edited([](json& d) { config(d, 3).erase("filters"); }), "layer 3 'conv2d_1' (Conv2D): field 'filters': missing");
@@ -172,9 +172,9 @@ TEST(KerasJson, RefusesModelsThatDoNotFitTheData) {
   expect_refused(edited([](json& d) { config(d, 0)["batch_input_shape"] = {nullptr, 32, 32, 3}; }),
                  "my.json: layer 0 'conv2d_input' (InputLayer): input shape (32, 32, 3) does not match the data's (28, 28, 1)");
   expect_refused(edited([](json& d) { config(d, 8)["units"] = 12; }),
-                 "my.json: layer 8 'dense_1' (Dense): 12 outputs do not match the data's 10 classes");
+                 "my.json: layer 8 'dense_1' (Dense): field 'units': 12 does not match the data's 10 classes");
   expect_refused(edited([](json& d) { config(d, 0)["batch_input_shape"] = {nullptr, 784}; }),
-                 "field 'batch_input_shape': [null,784] is not supported (an image input [null, height, width, channels] is needed)");
+                 "field 'batch_input_shape': [null, 784] is not supported (an image input [null, height, width, channels] is needed)");
   expect_refused(edited([](json& d) { d["config"]["layers"].erase(6); }),  // no Flatten
                  "layer 6 'dense' (Dense): field 'units': 64 needs a flat input, but the input is (3, 3, 64)");
   expect_refused(edited([](json& d) { d["config"]["layers"].erase(8); d["config"]["layers"].erase(7); d["config"]["layers"].erase(6); }),

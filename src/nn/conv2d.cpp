@@ -13,10 +13,8 @@ namespace fmnist {
 namespace {
 
 using detail::chunk_images;
-using detail::ConstMapRM;
 using detail::conv_gemm_backward;
 using detail::conv_gemm_forward;
-using detail::MapRow;
 
 // y (rows, out_c) = act(y + bias); bias may be null.
 template <typename T>
@@ -84,7 +82,7 @@ void Conv2D<T>::backward(const T* x, const T* y, T* dy, T* dx, int n) {
     const int nc = std::min(chunk, n - i0);
     T* dyc = dy + i0 * s.out_size();
     if (relu_) relu_mask(y + i0 * s.out_size(), dyc, nc * s.out_size());
-    if (dbias_ != nullptr) MapRow<T>(dbias_, s.out_c) += ConstMapRM<T>(dyc, nc * pixels_.size(), s.out_c).colwise().sum();
+    if (dbias_ != nullptr) detail::add_column_sums(dyc, nc * pixels_.size(), s.out_c, dbias_);
     conv_gemm_backward(s, pixels_, x + i0 * s.in_size(), kernel_, dyc, col_.data(), dcol_.data(), dkernel_,
                        dx != nullptr ? dx + i0 * s.in_size() : nullptr, nc);
   }

@@ -12,7 +12,6 @@ namespace fmnist {
 using detail::ConstMapRM;
 using detail::ConstMapRow;
 using detail::MapRM;
-using detail::MapRow;
 
 template <typename T>
 Dense<T>::Dense(int in, int out, Activation activation, const T* kernel, const T* bias, T* dkernel, T* dbias)
@@ -44,7 +43,7 @@ void Dense<T>::backward(const T* x, const T* y, T* dy, T* dx, int n) {
     const ConstMapRM<T> ym(y, n, out_);
     dym = (ym.array() > T(0)).select(dym, T(0));
   }
-  if (dbias_ != nullptr) MapRow<T>(dbias_, out_) += dym.colwise().sum();
+  if (dbias_ != nullptr) detail::add_column_sums(dy, std::size_t(n), out_, dbias_);
   MapRM<T>(dkernel_, in_, out_).noalias() += ConstMapRM<T>(x, n, in_).transpose() * dym;
   if (dx != nullptr) {
     MapRM<T>(dx, n, in_).noalias() = dym * ConstMapRM<T>(kernel_, in_, out_).transpose();

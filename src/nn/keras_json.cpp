@@ -20,8 +20,16 @@ namespace {
 using nlohmann::json;
 using ordered_json = nlohmann::ordered_json;
 
+// A value as messages quote it: JSON, lists spaced as Python prints them ([2, 2]), cut at 80.
 std::string value_text(const json& value) {
-  std::string text = value.dump();
+  std::string text;
+  if (value.is_array()) {
+    text = "[";
+    for (std::size_t i = 0; i < value.size() && text.size() < 80; ++i) text += (i ? ", " : "") + value_text(value[i]);
+    text += "]";
+  } else {
+    text = value.dump();
+  }
   return text.size() > 80 ? text.substr(0, 77) + "..." : text;
 }
 

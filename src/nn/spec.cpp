@@ -261,10 +261,14 @@ void require_data_shape(const ModelPlan& plan, const std::array<int, 3>& input, 
   if (s.input_shape != input)
     throw Error(Exit::usage, s.source + ": layer 0 '" + s.input_name + "' (InputLayer): input shape " +
                                  text(s.input_shape) + " does not match the data's " + text(input));
-  if (plan.classes() != classes)
-    throw Error(Exit::usage, s.source + ": " + layer_label(s, s.layers.size() - 1) + ": " +
-                                 std::to_string(plan.classes()) + " outputs do not match the data's " +
-                                 std::to_string(classes) + " classes");
+  if (plan.classes() == classes) return;
+  // The layer that sets the output width: the last one that is not Dropout or Activation.
+  std::size_t i = s.layers.size() - 1;
+  while (i > 0 && (s.layers[i].kind == LayerKind::dropout || s.layers[i].kind == LayerKind::activation)) --i;
+  const std::string what = s.layers[i].kind == LayerKind::dense ? "field 'units': " + std::to_string(plan.classes())
+                                                                 : std::to_string(plan.classes()) + " outputs";
+  throw Error(Exit::usage, s.source + ": " + layer_label(s, i) + ": " + what + " does not match the data's " +
+                               std::to_string(classes) + " classes");
 }
 
 std::string describe(const LayerSpec& l) {
