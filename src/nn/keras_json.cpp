@@ -20,16 +20,29 @@ namespace {
 using nlohmann::json;
 using ordered_json = nlohmann::ordered_json;
 
-// A value as messages quote it: JSON, lists spaced as Python prints them ([2, 2]), cut at 80.
+// Appends value as JSON, lists spaced as Python prints them ([2, 2]), until out holds 80
+// characters: each level adds a character, so a deeply nested value cannot recurse deeply.
+void append_value(const json& value, std::string& out) {
+  if (value.is_array() || value.is_object()) {
+    out += value.is_array() ? '[' : '{';
+    bool first = true;
+    for (const auto& [key, element] : value.items()) {
+      if (out.size() > 80) break;
+      out += first ? "" : value.is_array() ? ", " : ",";
+      if (value.is_object()) out += json(key).dump() + ":";
+      append_value(element, out);
+      first = false;
+    }
+    out += value.is_array() ? ']' : '}';
+  } else {
+    out += value.dump().substr(0, 81);
+  }
+}
+
+// A value as messages quote it, cut at 80 characters.
 std::string value_text(const json& value) {
   std::string text;
-  if (value.is_array()) {
-    text = "[";
-    for (std::size_t i = 0; i < value.size() && text.size() < 80; ++i) text += (i ? ", " : "") + value_text(value[i]);
-    text += "]";
-  } else {
-    text = value.dump();
-  }
+  append_value(value, text);
   return text.size() > 80 ? text.substr(0, 77) + "..." : text;
 }
 
@@ -142,7 +155,8 @@ class Fields {
     const json* v = find("dtype");
     if (v == nullptr) return;
     if (v->is_string() && *v == "float32") return;
-    if (v->is_object() && v->contains("config") && (*v)["config"].is_object() && (*v)["config"].value("name", "") == "float32")
+    if (v->is_object() && v->contains("config") && (*v)["config"].is_object() && (*v)["config"].contains("name") &&
+        (*v)["config"]["name"] == "float32")
       return;
     fail("dtype", value_text(*v), "is not supported (only float32)");
   }
@@ -163,13 +177,14 @@ class Fields {
     if (v->is_string()) {
       name = v->get<std::string>();
     } else if (v->is_object() && v->contains("class_name") && (*v)["class_name"].is_string()) {
+      static const json none = json::object();
       const std::string cls = (*v)["class_name"];
-      const json config = v->contains("config") && (*v)["config"].is_object() ? (*v)["config"] : json::object();
+      const json& config = v->contains("config") && (*v)["config"].is_object() ? (*v)["config"] : none;
+      auto field = [&](const char* key, const json& fallback) { return config.contains(key) ? config[key] : fallback; };
       static const std::map<std::string, std::string> classes = {
           {"GlorotUniform", "glorot_uniform"}, {"HeUniform", "he_uniform"}, {"HeNormal", "he_normal"}, {"Zeros", "zeros"}};
       if (cls == "VarianceScaling") {
-        const double scale = config.value("scale", 1.0);
-        const std::string mode = config.value("mode", "fan_in"), distribution = config.value("distribution", "");
+        const json scale = field("scale", 1.0), mode = field("mode", "fan_in"), distribution = field("distribution", "");
         if (scale == 1.0 && mode == "fan_avg" && distribution == "uniform") name = "glorot_uniform";
         if (scale == 2.0 && mode == "fan_in" && distribution == "uniform") name = "he_uniform";
         if (scale == 2.0 && mode == "fan_in" && distribution == "truncated_normal") name = "he_normal";
@@ -455,7 +470,13 @@ ordered_json layer_json(const LayerSpec& l) {
 
 }  // namespace
 
-ModelSpec parse_keras_json(const std::string& text, const std::string& source) { return Parser(text, source).run(); }
+ModelSpec parse_keras_json(const std::string& text, const std::string& source) {
+  try {
+    return Parser(text, source).run();
+  } catch (const json::exception& e) {  // a value of a type no check above foresaw
+    throw Error(Exit::usage, source + ": not a Keras model JSON that can be read: " + e.what());
+  }
+}
 
 ModelSpec read_keras_json(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
