@@ -10,18 +10,24 @@
 
 namespace fmnist::test {
 
-inline LayerSpec conv(const std::string& name, int filters, std::array<int, 2> k, std::array<int, 2> s, Padding p,
-                      Activation act, bool bias = true, Initializer init = Initializer::glorot_uniform) {
+// A layer with weights (Conv2D or Dense).
+inline LayerSpec weighted(LayerKind kind, const std::string& name, int units, Activation act, bool bias, Initializer init) {
   LayerSpec l;
-  l.kind = LayerKind::conv2d;
+  l.kind = kind;
   l.name = name;
-  l.units = filters;
-  l.kernel = k;
-  l.strides = s;
-  l.padding = p;
+  l.units = units;
   l.activation = act;
   l.use_bias = bias;
   l.kernel_initializer = init;
+  return l;
+}
+
+inline LayerSpec conv(const std::string& name, int filters, std::array<int, 2> k, std::array<int, 2> s, Padding p,
+                      Activation act, bool bias = true, Initializer init = Initializer::glorot_uniform) {
+  LayerSpec l = weighted(LayerKind::conv2d, name, filters, act, bias, init);
+  l.kernel = k;
+  l.strides = s;
+  l.padding = p;
   return l;
 }
 
@@ -37,14 +43,7 @@ inline LayerSpec pool(const std::string& name, bool max, std::array<int, 2> k, s
 
 inline LayerSpec dense(const std::string& name, int units, Activation act, bool bias = true,
                        Initializer init = Initializer::glorot_uniform) {
-  LayerSpec l;
-  l.kind = LayerKind::dense;
-  l.name = name;
-  l.units = units;
-  l.activation = act;
-  l.use_bias = bias;
-  l.kernel_initializer = init;
-  return l;
+  return weighted(LayerKind::dense, name, units, act, bias, init);
 }
 
 inline LayerSpec simple(LayerKind kind, const std::string& name, double rate = 0, Activation act = Activation::linear) {
