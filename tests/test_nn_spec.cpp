@@ -171,6 +171,9 @@ TEST(KerasJson, RefusesWhatItCannotTrainNamingLayerFieldAndValue) {
 TEST(KerasJson, RefusesModelsThatDoNotFitTheData) {
   expect_refused(edited([](json& d) { config(d, 0)["batch_input_shape"] = {nullptr, 32, 32, 3}; }),
                  "my.json: layer 0 'conv2d_input' (InputLayer): input shape (32, 32, 3) does not match the data's (28, 28, 1)");
+  expect_refused(R"({"class_name": "Sequential", "config": [{"class_name": "Flatten", "config": {"name": "flat",
+                   "batch_input_shape": [null, 28, 28, 3]}}, {"class_name": "Dense", "config": {"units": 10}}]})",
+                 "my.json: layer 0 'flat' (Flatten): input shape (28, 28, 3) does not match the data's (28, 28, 1)");
   expect_refused(edited([](json& d) { config(d, 8)["units"] = 12; }),
                  "my.json: layer 8 'dense_1' (Dense): field 'units': 12 does not match the data's 10 classes");
   expect_refused(edited([](json& d) { config(d, 0)["batch_input_shape"] = {nullptr, 784}; }),

@@ -258,9 +258,11 @@ ModelPlan plan_model(const ModelSpec& spec) { return Planner(spec).run(); }
 void require_data_shape(const ModelPlan& plan, const std::array<int, 3>& input, int classes) {
   const ModelSpec& s = plan.spec;
   auto text = [](const std::array<int, 3>& a) { return shape_text({a.begin(), a.end()}, false); };
-  if (s.input_shape != input)
-    throw Error(Exit::usage, s.source + ": layer 0 '" + s.input_name + "' (InputLayer): input shape " +
-                                 text(s.input_shape) + " does not match the data's " + text(input));
+  if (s.input_shape != input) {
+    const std::string where = s.explicit_input ? "layer 0 '" + s.input_name + "' (InputLayer)" : layer_label(s, 0);
+    throw Error(Exit::usage, s.source + ": " + where + ": input shape " + text(s.input_shape) +
+                                 " does not match the data's " + text(input));
+  }
   if (plan.classes() == classes) return;
   // The layer that sets the output width: the last one that is not Dropout or Activation.
   std::size_t i = s.layers.size() - 1;

@@ -25,7 +25,7 @@ targets=(csv idx model_json)
 pids=()
 for target in "${targets[@]}"; do
   sources=(src/data/*.cpp -lz)
-  [ "$target" = model_json ] && sources=(src/nn/spec.cpp src/nn/keras_json.cpp)
+  [ "$target" = model_json ] && sources=(src/nn/spec.cpp src/nn/keras_json_*.cpp)
   "$cxx" "${flags[@]}" "tests/fuzz/fuzz_$target.cpp" "${sources[@]}" -o "$out/fuzz_$target" &
   pids+=($!)
 done
