@@ -132,7 +132,7 @@ struct KerasOptimizerConfig {
 // loss_weights, weighted_metrics and sample_weight_mode null, and the optimizer.
 std::string keras_training_config(const ModelSpec& spec, const KerasOptimizerConfig& optimizer);
 
-// "Conv2D 32 3x3 stride 1 valid relu": the layer's maths, for messages and comparisons.
+// "Conv2D 32 3x3 stride 1x1 valid relu glorot_uniform": the layer's maths, for messages.
 std::string describe(const LayerSpec& layer);
 // The JSON position of spec.layers[i], as messages count: "layer 3 'conv2d_1' (Conv2D)".
 std::string layer_label(const ModelSpec& spec, std::size_t i);
