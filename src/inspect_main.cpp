@@ -1,6 +1,7 @@
 // fmnist_inspect FILE: shows what a checkpoint holds (model, training state, history,
 // evaluation), verifies it (--verify), evaluates its weights on the test set (--evaluate, with a
-// confusion matrix) and exports the history (--csv, --plot, --json). Exit codes as README's Exit codes.
+// confusion matrix) and exports the history (--csv, --plot, --json). The model is the one the
+// checkpoint's model_config describes. Exit codes as README's Exit codes.
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -22,7 +23,8 @@ namespace fmnist {
 namespace {
 
 constexpr const char* kDefaultDataDir = "/usr/share/datasets/fashion-mnist";
-constexpr int kEvalChunk = 500;  // images per forward pass
+constexpr int kEvalChunk = 500;                               // images per forward pass, at most
+constexpr std::size_t kEvalValues = std::size_t{1} << 26;   // layer outputs per forward pass, at most
 
 struct Options {
   std::string file;
@@ -96,18 +98,26 @@ std::optional<Options> parse_options(int argc, char** argv) {
   return o;
 }
 
-TestResult evaluate(const std::vector<float>& weights, const Dataset& test) {
-  Model<float> model(kEvalChunk);
-  std::copy(weights.begin(), weights.end(), model.params());
+// The checkpoint's model with its weights on the test set.
+TestResult evaluate(const Checkpoint& c, const Dataset& test) {
+  const ModelPlan plan = plan_model(c.model);
+  try {
+    require_data_shape(plan, {kImageRows, kImageCols, 1}, kNumClasses);
+  } catch (const Error& e) {
+    throw Error(Exit::checkpoint, e.what());
+  }
+  const int chunk = static_cast<int>(std::clamp<std::size_t>(kEvalValues / plan.activations_per_image, 1, kEvalChunk));
+  Model<float> model(c.model, chunk);
+  std::copy(c.weights.begin(), c.weights.end(), model.params());
   std::vector<std::uint32_t> order(test.size());
   std::iota(order.begin(), order.end(), 0u);
-  std::vector<float> x(std::size_t{kEvalChunk} * kImagePixels);  // (500, 28, 28, 1)
-  std::vector<std::uint8_t> y(kEvalChunk);                         // (500)
+  std::vector<float> x(std::size_t(chunk) * kImagePixels);  // (chunk, 28, 28, 1)
+  std::vector<std::uint8_t> y(static_cast<std::size_t>(chunk));  // (chunk)
   TestResult r;
   double loss_sum = 0;
   std::int64_t correct = 0;
-  for (std::size_t start = 0; start < test.size(); start += kEvalChunk) {
-    const std::size_t n = std::min<std::size_t>(kEvalChunk, test.size() - start);
+  for (std::size_t start = 0; start < test.size(); start += std::size_t(chunk)) {
+    const std::size_t n = std::min<std::size_t>(std::size_t(chunk), test.size() - start);
     load_batch(test, order.data() + start, n, x.data(), y.data());
     const float* logits = model.forward(x.data(), static_cast<int>(n));  // (n, 10)
     for (std::size_t i = 0; i < n; ++i) {
@@ -148,7 +158,12 @@ bool compare_checkpoints(const Checkpoint& a, const Checkpoint& b, const Options
     std::printf("  %-28s %12.3e %s\n", what.c_str(), d, ok ? "ok" : "DIFFERS");
   };
   std::printf("Comparing %s with %s (tolerance %g)\n", o.file.c_str(), o.compare.c_str(), o.tolerance);
-  for (const TensorSpec& t : weight_tensors())
+  const std::string other_model = first_difference(a.model, b.model);
+  if (!other_model.empty()) {
+    std::printf("  model                        %s DIFFERS\n", other_model.c_str());
+    return false;
+  }
+  for (const TensorSpec& t : plan_model(a.model).tensors)
     report(t.name, a.weights.data() + t.offset, b.weights.data() + t.offset, t.size);
   if (a.optimizer.name != b.optimizer.name || a.optimizer.slots.size() != b.optimizer.slots.size()) {
     std::printf("  optimizer                    %s against %s DIFFERS\n", a.optimizer.name.c_str(),
@@ -177,8 +192,9 @@ std::string shape_text(const std::vector<int>& shape) {
 }
 
 void print_report(const Checkpoint& c) {
-  std::printf("%s\nWeight tensors (HDF5 /model_weights/<layer>/<name>):\n", model_summary().c_str());
-  for (const TensorSpec& t : weight_tensors()) {
+  const ModelPlan plan = plan_model(c.model);
+  std::printf("%s\nWeight tensors (HDF5 /model_weights/<layer>/<name>):\n", model_summary(plan).c_str());
+  for (const TensorSpec& t : plan.tensors) {
     std::printf("  %-20s %-16s %7zu\n", t.name.c_str(), shape_text(t.shape).c_str(), t.size);
   }
   const TrainingState& t = c.training;
@@ -189,7 +205,8 @@ void print_report(const Checkpoint& c) {
               (long long)t.batch_size);
   std::printf("  seed               %llu (split seed %u, validation split %g)\n", (unsigned long long)t.seed,
               t.split_seed, t.val_split);
-  std::printf("  optimizer          %s, lr %g, %lld iterations, slots:", t.optimizer.c_str(), t.lr,
+  std::printf("  optimizer          %s%s, lr %g, %lld iterations, slots:", t.optimizer.c_str(),
+              t.optimizer == "rmsprop" ? (" (" + t.rmsprop_form + " form)").c_str() : "", t.lr,
               (long long)c.optimizer.iterations);
   for (const OptimizerSlot& s : c.optimizer.slots) std::printf(" %s", s.name.c_str());
   std::printf("\n  training samples   %lld (data fingerprint %016llx)\n", (long long)t.num_train,
@@ -257,12 +274,14 @@ std::string json_array(const std::vector<double>& values) {
 
 std::string to_json(const Options& o, const Checkpoint& c, const std::optional<TestResult>& test,
                     std::optional<std::size_t> verified) {
+  const ModelPlan plan = plan_model(c.model);
   std::string j = "{\n  \"file\": " + json_string(o.file) + ",\n  \"model\": {\"total_params\": " +
-                  std::to_string(kNumParams) + ", \"layers\": [";
-  for (std::size_t i = 0; i < layer_specs().size(); ++i) {
-    const LayerSpec& l = layer_specs()[i];
-    j += std::string(i ? ", " : "") + "{\"name\": " + json_string(l.name) + ", \"type\": " + json_string(l.type) +
-         ", \"output_shape\": " + json_string(shape_text(l.output_shape)) + ", \"params\": " + std::to_string(l.params) + "}";
+                  std::to_string(plan.num_params) + ", \"layers\": [";
+  for (std::size_t i = 0; i < plan.layers.size(); ++i) {
+    const LayerSpec& l = plan.spec.layers[i];
+    j += std::string(i ? ", " : "") + "{\"name\": " + json_string(l.name) + ", \"type\": " + json_string(keras_name(l.kind)) +
+         ", \"output_shape\": " + json_string(shape_text(plan.layers[i].output_shape)) + ", \"params\": " +
+         std::to_string(plan.layers[i].params) + "}";
   }
   const TrainingState& t = c.training;
   j += "]},\n  \"training\": {\"epoch\": " + std::to_string(t.epoch) + ", \"step\": " + std::to_string(t.step) +
@@ -270,6 +289,7 @@ std::string to_json(const Options& o, const Checkpoint& c, const std::optional<T
        ", \"batch_size\": " + std::to_string(t.batch_size) + ", \"epochs\": " + std::to_string(t.epochs) +
        ", \"seed\": " + std::to_string(t.seed) + ", \"split_seed\": " + std::to_string(t.split_seed) +
        ", \"val_split\": " + json_number(t.val_split) + ", \"optimizer\": " + json_string(t.optimizer) +
+       ", \"rmsprop_form\": " + json_string(t.rmsprop_form) +
        ", \"lr\": " + json_number(t.lr) + ", \"num_train\": " + std::to_string(t.num_train) +
        ", \"data_fingerprint\": " + std::to_string(t.data_fingerprint) + ", \"epoch_loss_sum\": " +
        json_number(t.epoch_loss_sum) + ", \"epoch_correct\": " + std::to_string(t.epoch_correct) +
@@ -314,7 +334,7 @@ int run(const Options& o) {
   const Checkpoint c = read_checkpoint(o.file);
   if (!o.compare.empty()) return compare_checkpoints(c, read_checkpoint(o.compare), o) ? 0 : 1;
   std::optional<TestResult> test;
-  if (o.evaluate) test = evaluate(c.weights, load_test_set(o));
+  if (o.evaluate) test = evaluate(c, load_test_set(o));
   if (!o.csv.empty()) write_file_atomically(o.csv, history_csv(c.history));
   if (!o.plot.empty()) write_file_atomically(o.plot, learning_curve_svg(c.history));
   if (o.json) {
