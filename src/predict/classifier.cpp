@@ -1,0 +1,100 @@
+// The classifier: the Model built from a checkpoint's weights (load_classifier is the one place
+// a Model is made for inference), fed bytes scaled by 1/255 in fixed chunks of images, one model
+// replica per core. The chunks make an image's logits the same bytes whether it is classified
+// alone, from a picture file or in the test set, on any number of cores.
+#include <algorithm>
+#include <atomic>
+#include <exception>
+#include <thread>
+
+#include "fmnist/error.hpp"
+#include "fmnist/model.hpp"
+#include "fmnist/predict.hpp"
+
+namespace fmnist {
+namespace {
+
+constexpr int kChunk = 500;  // images per forward pass
+
+// One model replica and its input buffer, for one thread.
+struct Replica {
+  Model<float> model{kChunk};
+  std::vector<float> x;  // (kChunk, height, width, channels)
+};
+
+}  // namespace
+
+struct Classifier::Impl {
+  ModelInput input;
+  std::vector<std::string> class_names;         // (classes)
+  std::vector<float> weights;                   // the parameter arena, copied into each replica
+  std::vector<std::unique_ptr<Replica>> replicas;  // made on first use, at most one per core
+
+  Replica& replica(std::size_t i) {
+    while (replicas.size() <= i) {
+      auto r = std::make_unique<Replica>();
+      std::copy(weights.begin(), weights.end(), r->model.params());
+      r->x.resize(std::size_t{kChunk} * input.pixels());
+      replicas.push_back(std::move(r));
+    }
+    return *replicas[i];
+  }
+};
+
+Classifier::Classifier(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Classifier::~Classifier() = default;
+Classifier::Classifier(Classifier&&) noexcept = default;
+
+const ModelInput& Classifier::input() const { return impl_->input; }
+const std::vector<std::string>& Classifier::class_names() const { return impl_->class_names; }
+
+std::vector<float> Classifier::logits(const std::uint8_t* pixels, std::size_t n) {
+  const ModelInput& in = impl_->input;
+  const auto classes = std::size_t(in.classes);
+  std::vector<float> out(n * classes);  // (n, classes)
+  const std::size_t chunks = (n + kChunk - 1) / kChunk;
+  const std::size_t threads = std::min<std::size_t>(chunks, std::max(1u, std::thread::hardware_concurrency()));
+  std::atomic<std::size_t> next{0};
+  std::vector<std::exception_ptr> errors(threads);
+  auto work = [&](std::size_t t, Replica& r) {
+    try {
+      for (std::size_t chunk; (chunk = next++) < chunks;) {
+        const std::size_t start = chunk * kChunk, count = std::min<std::size_t>(kChunk, n - start);
+        scale_pixels(pixels + start * in.pixels(), count * in.pixels(), r.x.data());
+        const float* logits = r.model.forward(r.x.data(), static_cast<int>(count));  // (count, classes)
+        std::copy_n(logits, count * classes, out.data() + start * classes);
+      }
+    } catch (...) {
+      errors[t] = std::current_exception();
+    }
+  };
+  std::vector<std::thread> helpers;
+  for (std::size_t t = 1; t < threads; ++t) helpers.emplace_back(work, t, std::ref(impl_->replica(t)));
+  if (threads > 0) work(0, impl_->replica(0));
+  for (std::thread& h : helpers) h.join();
+  for (const std::exception_ptr& e : errors) {
+    if (e) std::rethrow_exception(e);
+  }
+  return out;
+}
+
+std::vector<std::string> class_names(int classes) {
+  if (classes == kNumClasses) return {kClassNames.begin(), kClassNames.end()};
+  std::vector<std::string> names;
+  for (int c = 0; c < classes; ++c) names.push_back("class " + std::to_string(c));
+  return names;
+}
+
+Classifier load_classifier(const Checkpoint& checkpoint) {
+  auto impl = std::make_unique<Classifier::Impl>();
+  impl->input = {kImageRows, kImageCols, 1, kNumClasses};
+  impl->class_names = class_names(impl->input.classes);
+  if (checkpoint.weights.size() != kNumParams) {
+    throw Error(Exit::checkpoint, "the checkpoint holds " + std::to_string(checkpoint.weights.size()) +
+                                      " weights, the model has " + std::to_string(kNumParams));
+  }
+  impl->weights = checkpoint.weights;
+  return Classifier(std::move(impl));
+}
+
+}  // namespace fmnist
