@@ -32,8 +32,8 @@ class Classifier {
 
   const ModelInput& input() const;
   const std::vector<std::string>& class_names() const;  // (classes)
-  // pixels (n, height, width, channels) -> logits (n, classes), in chunks of a fixed size so
-  // that the same images give the same bytes whatever else is classified with them.
+  // pixels (n, height, width, channels) -> logits (n, classes), in chunks of a fixed size
+  // shared out over the cores, so the result does not depend on the number of cores.
   std::vector<float> logits(const std::uint8_t* pixels, std::size_t n);
 
  private:

@@ -1,7 +1,6 @@
 // The classifier: the Model built from a checkpoint's weights (load_classifier is the one place
-// a Model is made for inference), fed bytes scaled by 1/255 in fixed chunks of images, one model
-// replica per core. The chunks make an image's logits the same bytes whether it is classified
-// alone, from a picture file or in the test set, on any number of cores.
+// a Model is made for inference), fed bytes scaled by 1/255 in fixed chunks of 500 images, one
+// model replica per core. The chunks do not depend on the number of cores, so neither do the logits.
 #include <algorithm>
 #include <atomic>
 #include <exception>

@@ -69,10 +69,6 @@ cv::Mat to_grey(const std::string& path, cv::Mat image) {
   cv::Mat grey, alpha;
   switch (image.channels()) {
     case 1: return image;
-    case 2:
-      cv::extractChannel(image, grey, 0);
-      cv::extractChannel(image, alpha, 1);
-      break;
     case 3: cv::cvtColor(image, grey, cv::COLOR_BGR2GRAY); return grey;
     case 4:
       cv::cvtColor(image, grey, cv::COLOR_BGRA2GRAY);

@@ -78,7 +78,7 @@ std::string grid_png(const std::vector<ErrorTile>& tiles, const std::string& tit
     cv::cvtColor(zoomed(tiles[i].picture), colour, cv::COLOR_GRAY2BGR);
     const cv::Rect where(x + (tile_width - colour.cols) / 2, y, colour.cols, colour.rows);
     colour.copyTo(canvas(where));
-    cv::rectangle(canvas, where, cv::Scalar(150, 150, 150), 1);
+    cv::rectangle(canvas, cv::Rect(where.x - 1, where.y - 1, where.width + 2, where.height + 2), cv::Scalar(150, 150, 150));
     put_centred(canvas, caption(tiles[i], "->"), x + tile_width / 2, y + colour.rows + 20, tile_width - 8, 0.42);
   }
   if (tiles.empty()) put_centred(canvas, "(nothing to show)", canvas.cols / 2, kMargin + kTitle + 20, canvas.cols, 0.5);
