@@ -31,6 +31,7 @@ struct Options {
   std::string data_dir = kDefaultDataDir, test_csv, plot, csv;
   std::string compare;    // another checkpoint to compare the weights with
   double tolerance = 0;   // for --compare: largest |a - b| over largest |a|, per tensor; 0 = same bytes
+  Pictures pictures;      // --plot-confusion, --plot-errors (with --evaluate or --predict)
   bool predict = false;   // classify predict_options.inputs; --csv then names the predictions CSV
   PredictOptions predict_options;
   bool show_report() const {
@@ -116,10 +117,13 @@ std::optional<Options> parse_options(int argc, char** argv) {
     if ((args.count("plot-confusion") || args.count("plot-errors")) && !o.evaluate && !o.predict) {
       throw Error(Exit::usage, "--plot-confusion and --plot-errors need --evaluate or --predict");
     }
-    if (args.count("plot-confusion")) o.predict_options.pictures.confusion_svg = args["plot-confusion"].as<std::string>();
-    if (args.count("plot-errors")) o.predict_options.pictures.errors = args["plot-errors"].as<std::string>();
-    check_pictures(o.predict_options.pictures);
-    if (o.predict) o.predict_options.csv = std::exchange(o.csv, "");
+    if (args.count("plot-confusion")) o.pictures.confusion_svg = args["plot-confusion"].as<std::string>();
+    if (args.count("plot-errors")) o.pictures.errors = args["plot-errors"].as<std::string>();
+    check_pictures(o.pictures);
+    if (o.predict) {
+      o.predict_options.pictures = o.pictures;
+      o.predict_options.csv = std::exchange(o.csv, "");
+    }
     if ((args.count("data-dir") || args.count("test-csv")) && !o.evaluate) {
       throw Error(Exit::usage, "--data-dir and --test-csv need --evaluate");
     }
@@ -316,7 +320,7 @@ int run(const Options& o) {
   std::optional<Classifier> classifier;
   if (o.evaluate || o.predict) classifier.emplace(load_classifier(c));
   if (o.evaluate) {
-    test = evaluate_test_set(*classifier, load_test_set(o), o.predict_options.pictures, o.file + " on the test set");
+    test = evaluate_test_set(*classifier, load_test_set(o), o.pictures, o.file + " on the test set");
   }
   if (o.predict) predict(*classifier, o.predict_options);
   if (!o.csv.empty()) write_file_atomically(o.csv, history_csv(c.history));

@@ -79,6 +79,27 @@ TEST(Picture, JpegIsDecodedAsOpenCvDecodesIt) {
   }
 }
 
+// The JPEG file with an EXIF segment (APP1) saying "rotate 90 degrees clockwise to show it" (orientation 6).
+std::string with_exif_orientation_6(const std::string& jpeg) {
+  const std::string tiff = std::string("II*\0\x08\0\0\0\x01\0", 10) +          // little-endian TIFF, IFD0 at 8, 1 entry
+                           std::string("\x12\x01\x03\0\x01\0\0\0\x06\0\0\0", 12) +  // 0x0112 SHORT x1 = 6
+                           std::string("\0\0\0\0", 4);                                   // no next IFD
+  const std::string payload = std::string("Exif\0\0", 6) + tiff;
+  const std::size_t length = payload.size() + 2;
+  return jpeg.substr(0, 2) + "\xFF\xE1" + char(length >> 8) + char(length & 0xFF) + payload + jpeg.substr(2);
+}
+
+TEST(Picture, JpegIsTurnedAsItsExifOrientationSays) {
+  TempDir dir;
+  const cv::Mat image = fixture_at(0, 56, 56);  // an ankle boot: turning it shows
+  const std::string plain = write_picture(dir, "plain.jpg", image, {cv::IMWRITE_JPEG_QUALITY, 95});
+  write_text(dir.file("turned.jpg"), with_exif_orientation_6(read_text(plain)));
+  cv::Mat turned;
+  cv::rotate(cv::imread(plain, cv::IMREAD_GRAYSCALE), turned, cv::ROTATE_90_CLOCKWISE);
+  EXPECT_EQ(read_picture(dir.file("turned.jpg"), kTutorialInput, Invert::no), bytes_of(area_28(turned)));
+  EXPECT_NE(read_picture(plain, kTutorialInput, Invert::no), bytes_of(area_28(turned)));
+}
+
 TEST(Picture, SixteenBitSamplesAreScaledTo8Bits) {
   TempDir dir;
   cv::Mat wide;

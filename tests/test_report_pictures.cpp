@@ -66,7 +66,7 @@ TEST(PictureGridSvg, EmbedsEachPictureAsBase64WithItsCaption) {
   EXPECT_LT(std::stod(x[0]), std::stod(x[1]));  // two columns
   EXPECT_EQ(x[0], x[2]);                        // the third starts the second row
   EXPECT_LT(std::stod(y[0]), std::stod(y[2]));
-  EXPECT_NE(svg.find("width=\"440\" height=\"428\""), std::string::npos);
+  EXPECT_NE(svg.find("width=\"460\" height=\"428\""), std::string::npos);
   EXPECT_NE(picture_grid_svg({}, "none", 6).find(">(nothing to show)</text>"), std::string::npos);
 }
 

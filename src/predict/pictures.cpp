@@ -17,7 +17,7 @@ namespace fmnist {
 namespace {
 
 constexpr int kColumns = 6, kZoom = 5;
-constexpr int kMargin = 20, kTitle = 44, kCaption = 30, kMinTileWidth = 200;  // the PNG's layout, as the SVG's
+constexpr int kMargin = 20, kTitle = 44, kCaption = 30, kMinTileWidth = 210;  // the PNG's layout, as the SVG's
 constexpr int kFont = cv::FONT_HERSHEY_SIMPLEX;
 
 std::string lower_extension(const std::string& path) {

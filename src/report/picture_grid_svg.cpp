@@ -13,7 +13,7 @@ using detail::format;
 using detail::xml_escape;
 
 constexpr double kMargin = 20, kTitle = 44, kCaption = 30;  // around and under the pictures
-constexpr double kMinTileWidth = 200;                      // room for "T-shirt/top → Ankle boot (1.000)"
+constexpr double kMinTileWidth = 210;                      // room for "T-shirt/top → Ankle boot (1.000)"
 
 std::string base64(const std::string& bytes) {
   static const char* digits = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";

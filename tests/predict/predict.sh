@@ -73,7 +73,7 @@ captions = [t.text for t in errors.iter(ns + "text") if t.get("class") == "capti
 assert len(captions) == 36 and all(" → " in c and c.endswith(")") for c in captions), captions
 assert len(list(errors.iter(ns + "image"))) == 36
 png = open(sys.argv[3], "rb").read()
-assert png[:8] == b"\x89PNG\r\n\x1a\n" and struct.unpack(">II", png[16:24]) == (1240, 1156), png[:24]
+assert png[:8] == b"\x89PNG\r\n\x1a\n" and struct.unpack(">II", png[16:24]) == (1300, 1156), png[:24]
 EOF
 
 # Bad inputs: the file named, exit 3; bad options 2; unwritable output 4.
