@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <atomic>
 #include <exception>
+#include <functional>
 #include <thread>
 
 #include "fmnist/error.hpp"
@@ -17,7 +18,7 @@ constexpr int kChunk = 500;  // images per forward pass
 
 // One model replica and its input buffer, for one thread.
 struct Replica {
-  Model<float> model{kChunk};
+  std::unique_ptr<Model<float>> model;
   std::vector<float> x;  // (kChunk, height, width, channels)
 };
 
@@ -25,16 +26,13 @@ struct Replica {
 
 struct Classifier::Impl {
   ModelInput input;
-  std::vector<std::string> class_names;         // (classes)
-  std::vector<float> weights;                   // the parameter arena, copied into each replica
-  std::vector<std::unique_ptr<Replica>> replicas;  // made on first use, at most one per core
+  std::vector<std::string> class_names;                   // (classes)
+  std::function<std::unique_ptr<Model<float>>()> make_model;  // a model with the checkpoint's weights
+  std::vector<std::unique_ptr<Replica>> replicas;         // made on first use, at most one per core
 
   Replica& replica(std::size_t i) {
     while (replicas.size() <= i) {
-      auto r = std::make_unique<Replica>();
-      std::copy(weights.begin(), weights.end(), r->model.params());
-      r->x.resize(std::size_t{kChunk} * input.pixels());
-      replicas.push_back(std::move(r));
+      replicas.push_back(std::make_unique<Replica>(Replica{make_model(), std::vector<float>(kChunk * input.pixels())}));
     }
     return *replicas[i];
   }
@@ -60,7 +58,7 @@ std::vector<float> Classifier::logits(const std::uint8_t* pixels, std::size_t n)
       for (std::size_t chunk; (chunk = next++) < chunks;) {
         const std::size_t start = chunk * kChunk, count = std::min<std::size_t>(kChunk, n - start);
         scale_pixels(pixels + start * in.pixels(), count * in.pixels(), r.x.data());
-        const float* logits = r.model.forward(r.x.data(), static_cast<int>(count));  // (count, classes)
+        const float* logits = r.model->forward(r.x.data(), static_cast<int>(count));  // (count, classes)
         std::copy_n(logits, count * classes, out.data() + start * classes);
       }
     } catch (...) {
@@ -84,6 +82,8 @@ std::vector<std::string> class_names(int classes) {
   return names;
 }
 
+// The model's input and classes, and how to build it: today the compiled-in tutorial model; with
+// a model spec in the checkpoint, both come from the spec here and nowhere else.
 Classifier load_classifier(const Checkpoint& checkpoint) {
   auto impl = std::make_unique<Classifier::Impl>();
   impl->input = {kImageRows, kImageCols, 1, kNumClasses};
@@ -92,7 +92,11 @@ Classifier load_classifier(const Checkpoint& checkpoint) {
     throw Error(Exit::checkpoint, "the checkpoint holds " + std::to_string(checkpoint.weights.size()) +
                                       " weights, the model has " + std::to_string(kNumParams));
   }
-  impl->weights = checkpoint.weights;
+  impl->make_model = [weights = checkpoint.weights] {
+    auto model = std::make_unique<Model<float>>(kChunk);
+    std::copy(weights.begin(), weights.end(), model->params());
+    return model;
+  };
   return Classifier(std::move(impl));
 }
 

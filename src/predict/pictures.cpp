@@ -1,6 +1,6 @@
-// The pictures of a labelled evaluation (README: fmnist_inspect's pictures): the confusion heat
-// map (SVG from src/report) and the grid of the most confident errors, as PNG drawn here with
-// OpenCV (whose Hershey fonts lack "→", so the PNG captions say "->") or as SVG from src/report.
+// The pictures of a labelled evaluation (README: Pictures of what the model gets wrong): the
+// confusion heat map (SVG from src/report) and the grid of the most confident errors, as PNG drawn
+// here with OpenCV (whose Hershey fonts lack "→", so the PNG captions say "->") or as SVG from src/report.
 #include <algorithm>
 #include <cstdio>
 #include <opencv2/core.hpp>
