@@ -58,6 +58,9 @@ cxxopts::Options option_spec() {
       "plot", "Write the learning curves to this SVG file", cxxopts::value<std::string>())(
       "csv", "Write the history to this CSV file; with --predict, the predictions instead",
       cxxopts::value<std::string>())(
+      "outputs", "With --predict: write the model's outputs (softmax probabilities if it ends in softmax) as a "
+      "float32 (N, classes) .npy file", cxxopts::value<std::string>())(
+      "logits", "With --predict: write the logits as a float32 (N, classes) .npy file", cxxopts::value<std::string>())(
       "json", "Print everything as one JSON object")(
       "compare", "Compare the weights and optimizer state with another checkpoint; exit 1 if they differ",
       cxxopts::value<std::string>())(
@@ -68,9 +71,11 @@ cxxopts::Options option_spec() {
   return spec;
 }
 
-// --predict's INPUTs (the arguments after the checkpoint) and --invert.
+// --predict's INPUTs (the arguments after the checkpoint), --invert, --outputs and --logits.
 void parse_predict_options(const cxxopts::ParseResult& args, PredictOptions& p) {
   p.inputs = args.unmatched();
+  if (args.count("outputs")) p.outputs = args["outputs"].as<std::string>();
+  if (args.count("logits")) p.logits = args["logits"].as<std::string>();
   if (p.inputs.empty()) throw Error(Exit::usage, "--predict needs at least one INPUT after the checkpoint FILE");
   const std::string invert = args["invert"].as<std::string>();
   if (invert == "auto") {
@@ -99,6 +104,9 @@ std::optional<Options> parse_options(int argc, char** argv) {
     o.predict = args.count("predict") > 0;
     if (!o.predict && !args.unmatched().empty()) {
       throw Error(Exit::usage, "unexpected argument '" + args.unmatched()[0] + "'");
+    }
+    if (!o.predict && (args.count("outputs") || args.count("logits"))) {
+      throw Error(Exit::usage, "--outputs and --logits need --predict");
     }
     if (o.predict) parse_predict_options(args, o.predict_options);
     o.file = args["file"].as<std::string>();

@@ -20,6 +20,7 @@ namespace fmnist {
 struct ModelInput {
   int height = 0, width = 0, channels = 0;
   int classes = 0;
+  bool softmax_output = false;  // the model's output (as Keras computes it) is softmax(logits)
   std::size_t pixels() const { return std::size_t(height) * std::size_t(width) * std::size_t(channels); }
 };
 
@@ -86,6 +87,8 @@ struct PredictOptions {
   std::vector<std::string> inputs;  // files (IDX, CSV, pictures) and folders of pictures
   Invert invert = Invert::automatic;
   std::string csv;                  // write the rows here instead of standard output
+  std::string outputs;              // write the model's outputs here as .npy: float32 (n, classes)
+  std::string logits;               // write the logits here as .npy: float32 (n, classes)
   Pictures pictures;
 };
 
@@ -93,6 +96,12 @@ struct PredictOptions {
 // prints or writes one row per image, then the accuracy and confusion matrix of the labelled
 // ones, and draws the pictures asked for. Returns the scores (samples 0 without labels).
 Scores predict(Classifier& classifier, const PredictOptions& options);
+
+// The model's outputs as Keras computes them from the logits (n, classes): softmax
+// probabilities when the model ends in softmax, else the logits themselves.
+std::vector<float> model_outputs(const std::vector<float>& logits, const ModelInput& input);
+// A float32 (rows, cols) array in NumPy's .npy format (version 1.0, little-endian, C order).
+std::string npy_float32(const std::vector<float>& values, std::size_t rows, std::size_t cols);
 
 // The inputs of --predict as images of the model's input size (exposed for the tests).
 ImageSet read_inputs(const std::vector<std::string>& inputs, const ModelInput& input, Invert invert);

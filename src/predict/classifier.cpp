@@ -93,7 +93,7 @@ Classifier load_classifier(const Checkpoint& checkpoint) {
   const ModelPlan plan = plan_model(checkpoint.model);
   auto impl = std::make_unique<Classifier::Impl>();
   const auto& [height, width, channels] = plan.spec.input_shape;
-  impl->input = {height, width, channels, plan.classes()};
+  impl->input = {height, width, channels, plan.classes(), plan.softmax_output()};
   impl->chunk = static_cast<int>(std::clamp<std::size_t>(kChunkValues / plan.activations_per_image, 1, kMaxChunk));
   impl->class_names = class_names(impl->input.classes);
   if (checkpoint.weights.size() != plan.num_params) {

@@ -116,6 +116,13 @@ Scores predict(Classifier& classifier, const PredictOptions& options) {
     write_file_atomically(options.csv, predictions_csv(set, logits, in.classes, names));
     std::printf("Wrote %zu predictions to %s\n", set.size(), options.csv.c_str());
   }
+  const auto write_npy = [&](const std::string& path, const std::vector<float>& values, const char* what) {
+    if (path.empty()) return;
+    write_file_atomically(path, npy_float32(values, set.size(), std::size_t(in.classes)));
+    std::printf("Wrote the %s of %zu images to %s\n", what, set.size(), path.c_str());
+  };
+  write_npy(options.outputs, model_outputs(logits, in), "outputs");
+  write_npy(options.logits, logits, "logits");
   const Scores scores = score(logits, set.labels, in.classes);
   if (scores.samples > 0) {
     std::printf("\nLabelled images: %zu of %zu\nloss: %.4f - accuracy: %.4f\n\n%s", scores.samples, set.size(),

@@ -55,6 +55,23 @@ differ=$(awk -F, 'NR == FNR { if (FNR > 1) { split($1, at, ":"); row[at[2] + 0] 
   END { print seen + 0, d + 0 }' "$WORK/idx.csv" "$WORK/pngs.csv")
 [ "$differ" = "10000 0" ] || fail "PNG predictions compared and differing from the IDX file's: $differ (expected 10000 0)"
 
+# --outputs and --logits: .npy files numpy reads, (10000, 10); the model ends in softmax, so the
+# outputs are softmax(logits), rows summing to 1, their argmax the CSV's predicted class.
+expect_exit 0 "$WORK/npy.log" "$INSPECT" "$CKPT" --predict "$DATA/t10k-images-idx3-ubyte.gz" --csv "$WORK/npy.csv" \
+  --outputs "$WORK/outputs.npy" --logits "$WORK/logits.npy"
+/usr/bin/python3 - "$WORK/outputs.npy" "$WORK/logits.npy" "$WORK/npy.csv" <<'EOF' || fail "--outputs/--logits are not right"
+import csv, sys, numpy as np
+out, logits = np.load(sys.argv[1]), np.load(sys.argv[2])
+assert out.dtype == np.float32 and logits.dtype == np.float32 and out.shape == logits.shape == (10000, 10), (out.shape, logits.shape)
+e = np.exp(logits.astype(np.float64) - logits.max(axis=1, keepdims=True))
+assert np.abs(out - e / e.sum(axis=1, keepdims=True)).max() < 1e-6
+assert np.abs(out.sum(axis=1) - 1).max() < 1e-5
+names = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+predicted = [names.index(row["predicted"]) for row in csv.DictReader(open(sys.argv[3]))]
+assert (out.argmax(axis=1) == np.array(predicted)).all()
+EOF
+expect_exit 2 "$WORK/outputs_alone.log" "$INSPECT" "$CKPT" --evaluate --outputs "$WORK/o.npy"
+
 # A CSV without the label column: rows and predictions, no scores.
 cut -d, -f2- "$FIXTURES/csv/fashion-mnist_test.csv" >"$WORK/bare.csv"
 expect_exit 0 "$WORK/bare.log" "$INSPECT" "$CKPT" --predict "$WORK/bare.csv"
