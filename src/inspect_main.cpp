@@ -1,9 +1,9 @@
 // fmnist_inspect FILE: shows what a checkpoint holds (model, training state, history,
 // evaluation), verifies it (--verify), evaluates its weights on the test set (--evaluate, with a
 // confusion matrix), classifies images (--predict), draws the confusion matrix and the most
-// confident errors (--plot-confusion, --plot-errors) and exports the history (--csv, --plot,
-// --json). The model is the one the checkpoint's model_config describes. Exit codes as README's
-// Exit codes.
+// confident errors (--plot-confusion, --plot-errors), exports the history (--csv, --plot,
+// --json) and the model as ONNX (--export-onnx). The model is the one the checkpoint's
+// model_config describes. Exit codes as README's Exit codes.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -17,6 +17,7 @@
 #include "fmnist/checkpoint.hpp"
 #include "fmnist/data.hpp"
 #include "fmnist/error.hpp"
+#include "fmnist/export.hpp"
 #include "fmnist/model.hpp"
 #include "fmnist/predict.hpp"
 #include "fmnist/report.hpp"
@@ -31,12 +32,13 @@ struct Options {
   bool verify = false, evaluate = false, json = false;
   std::string data_dir = kDefaultDataDir, test_csv, plot, csv;
   std::string compare;    // another checkpoint to compare the weights with
+  std::string onnx;       // --export-onnx: write the model here as ONNX
   double tolerance = 0;   // for --compare: largest |a - b| over largest |a|, per tensor; 0 = same bytes
   Pictures pictures;      // --plot-confusion, --plot-errors (with --evaluate or --predict)
   bool predict = false;   // classify predict_options.inputs; --csv then names the predictions CSV
   PredictOptions predict_options;
   bool show_report() const {
-    return !verify && !evaluate && !predict && !json && plot.empty() && csv.empty() && compare.empty();
+    return !verify && !evaluate && !predict && !json && plot.empty() && csv.empty() && compare.empty() && onnx.empty();
   }
 };
 
@@ -62,6 +64,8 @@ cxxopts::Options option_spec() {
       "float32 (N, classes) .npy file", cxxopts::value<std::string>())(
       "logits", "With --predict: write the logits as a float32 (N, classes) .npy file", cxxopts::value<std::string>())(
       "json", "Print everything as one JSON object")(
+      "export-onnx", "Write the model with its weights as ONNX to this file (input NHWC float32 in [0, 1]; outputs "
+      "'output' and 'logits')", cxxopts::value<std::string>())(
       "compare", "Compare the weights and optimizer state with another checkpoint; exit 1 if they differ",
       cxxopts::value<std::string>())(
       "tolerance", "For --compare: per tensor, largest difference over largest magnitude (0: identical bytes)",
@@ -118,6 +122,7 @@ std::optional<Options> parse_options(int argc, char** argv) {
     if (args.count("plot")) o.plot = args["plot"].as<std::string>();
     if (args.count("csv")) o.csv = args["csv"].as<std::string>();
     if (args.count("compare")) o.compare = args["compare"].as<std::string>();
+    if (args.count("export-onnx")) o.onnx = args["export-onnx"].as<std::string>();
     o.tolerance = args["tolerance"].as<double>();
     if (!(o.tolerance >= 0)) throw Error(Exit::usage, "--tolerance must be 0 or positive");
     if (o.predict && (o.evaluate || o.json || args.count("compare"))) {
@@ -342,6 +347,10 @@ int run(const Options& o) {
     test = evaluate_test_set(*classifier, load_test_set(o), o.pictures, o.file + " on the test set");
   }
   if (o.predict) predict(*classifier, o.predict_options);
+  if (!o.onnx.empty()) {
+    const std::string written = export_onnx(c.model, c.weights, o.onnx);
+    if (!o.json) std::printf("%s\n", written.c_str());
+  }
   if (!o.csv.empty()) write_file_atomically(o.csv, history_csv(c.history));
   if (!o.plot.empty()) write_file_atomically(o.plot, learning_curve_svg(c.history));
   if (o.json) {

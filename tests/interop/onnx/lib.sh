@@ -1,0 +1,38 @@
+# Shared by the ONNX interoperability tests (label interop): where models.sh, the ctest fixture,
+# leaves each trained model (its checkpoint, model.onnx, the negative control nchw_flatten.onnx,
+# our own outputs and --evaluate's accuracy), and check_runtime, which holds a runtime to them.
+source "$(dirname "${BASH_SOURCE[0]}")/../../mpi/lib.sh"
+MODELS_DIR=$BUILD/interop/onnx
+MODELS=(tutorial onnx_strided_avgpool onnx_rect_logits)  # the tutorial's and tests/fixtures/models/<name>.json
+DATA=/usr/share/datasets/fashion-mnist
+IMAGES=$DATA/t10k-images-idx3-ubyte.gz
+LABELS=$DATA/t10k-labels-idx1-ubyte.gz
+TOLERANCE=1e-4
+PYTHON=/usr/bin/python3  # Debian's, with numpy
+COMPARE=$SRC/tests/interop/onnx/compare.py
+
+# check_runtime NAME RUN...: for every model, `RUN MODEL.onnx IMAGES OUTPUT.npy LOGITS.npy` must
+# reproduce our outputs and --evaluate's accuracy (compare.py exits 0), and on the negative
+# control it must not (compare.py exits 10: the outputs differ).
+check_runtime() {
+  local name=$1 m dir out variant got
+  shift
+  for m in "${MODELS[@]}"; do
+    dir=$MODELS_DIR/$m
+    out=$WORK/$m
+    mkdir -p "$out"
+    for variant in model nchw_flatten; do
+      expect_exit 0 "$out/$variant.run.log" "$@" "$dir/$variant.onnx" "$IMAGES" "$out/$variant.output.npy" \
+        "$out/$variant.logits.npy"
+      got=0
+      "$PYTHON" "$COMPARE" "$out/$variant.output.npy" "$out/$variant.logits.npy" "$dir/ours_output.npy" \
+        "$dir/ours_logits.npy" "$LABELS" "$(cat "$dir/accuracy")" "$TOLERANCE" >"$out/$variant.compare.log" 2>&1 || got=$?
+      echo "$name, $m, $variant.onnx: $(cat "$out/$variant.compare.log")"
+      if [ "$variant" = model ]; then
+        [ "$got" -eq 0 ] || fail "$name does not reproduce $m (compare.py exit $got)"
+      else
+        [ "$got" -eq 10 ] || fail "$name: the negative control of $m was not caught (compare.py exit $got, expected 10)"
+      fi
+    done
+  done
+}

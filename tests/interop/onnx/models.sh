@@ -1,0 +1,27 @@
+# The fixture of the ONNX interoperability tests: trains the tutorial's model and two others
+# (tests/fixtures/models/onnx_*.json: strides, 5x5 and 5x3 kernels, average and max pooling with
+# same padding, no bias, Dropout, a logits output) for 20 steps on 2 ranks, exports each with
+# fmnist_inspect --export-onnx and, as the negative control, without the NHWC transpose before
+# Flatten; records our own outputs (--predict --outputs --logits) and --evaluate's accuracy.
+source "$(dirname "$0")/lib.sh"
+[ -f "$IMAGES" ] || { echo "SKIP: $IMAGES is missing (apt-get install dataset-fashion-mnist)"; exit 77; }
+rm -rf "$MODELS_DIR"
+for m in "${MODELS[@]}"; do
+  dir=$MODELS_DIR/$m
+  ckpt=$dir/run/checkpoint.h5
+  mkdir -p "$dir"
+  model=()
+  [ "$m" = tutorial ] || model=(--model "$FIXTURES/models/$m.json")
+  expect_exit 0 "$dir/train.log" mpi 2 "${model[@]}" --batch-size 128 --max-steps 20 --progress never --out-dir "$dir/run"
+  expect_exit 0 "$dir/export.log" "$INSPECT" "$ckpt" --export-onnx "$dir/model.onnx"
+  expect_text "$dir/export.log" "^Wrote $dir/model.onnx \([0-9]+ bytes\): ONNX opset 13, "
+  expect_exit 0 "$dir/nchw_flatten.log" "$BUILD/onnx_export_nchw_flatten" "$ckpt" "$dir/nchw_flatten.onnx"
+  cmp -s "$dir/model.onnx" "$dir/nchw_flatten.onnx" && fail "the negative control of $m is the model itself"
+  expect_exit 0 "$dir/predict.log" "$INSPECT" "$ckpt" --predict "$IMAGES" --csv "$dir/predictions.csv" \
+    --outputs "$dir/ours_output.npy" --logits "$dir/ours_logits.npy"
+  expect_exit 0 "$dir/evaluate.log" "$INSPECT" "$ckpt" --evaluate
+  grep -Eo "test_accuracy: [0-9.]+$" "$dir/evaluate.log" | grep -Eo "[0-9.]+$" >"$dir/accuracy" ||
+    fail "no test_accuracy from --evaluate of $m"
+  echo "$m: $(head -n 1 "$dir/export.log"); --evaluate accuracy $(cat "$dir/accuracy")"
+done
+echo "1 passed, 0 failed"
