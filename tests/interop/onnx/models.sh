@@ -24,4 +24,14 @@ for m in "${MODELS[@]}"; do
     fail "no test_accuracy from --evaluate of $m"
   echo "$m: $(head -n 1 "$dir/export.log"); --evaluate accuracy $(cat "$dir/accuracy")"
 done
+
+# What cannot be exported: an unwritable output (exit 4, nothing left behind) and a damaged checkpoint (exit 4).
+ckpt=$MODELS_DIR/tutorial/run/checkpoint.h5
+expect_exit 4 "$WORK/unwritable.log" "$INSPECT" "$ckpt" --export-onnx "$WORK/missing/model.onnx"
+expect_text "$WORK/unwritable.log" "^fmnist_inspect: $WORK/missing/model.onnx: cannot write: "
+[ ! -e "$WORK/missing" ] || fail "--export-onnx left $WORK/missing behind"
+head -c 20000 "$ckpt" >"$WORK/truncated.h5"
+expect_exit 4 "$WORK/truncated.log" "$INSPECT" "$WORK/truncated.h5" --export-onnx "$WORK/model.onnx"
+expect_text "$WORK/truncated.log" "^fmnist_inspect: $WORK/truncated.h5: "
+[ ! -e "$WORK/model.onnx" ] || fail "--export-onnx of a truncated checkpoint wrote a file"
 echo "1 passed, 0 failed"

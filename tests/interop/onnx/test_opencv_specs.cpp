@@ -1,0 +1,131 @@
+// Every layer option the trainer supports, through OpenCV's dnn module: specs with random
+// weights (kernels and strides of every shape, valid and same padding with its odd pixel after,
+// max and average pooling, no bias, Dropout, Activation layers, softmax or logits at the end) are
+// exported, run by OpenCV on the fixture's test images, and both outputs must match our own
+// forward pass to 1e-4; each spec's negative control (NCHW flatten order) must not. OpenCV 4.6
+// ignores AveragePool's count_include_pad (its importer excludes the pads unless the producer is
+// "pytorch"), so ONNX Runtime's test (tests/interop/onnxruntime/) is the one that checks it.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <opencv2/dnn.hpp>
+#include <string>
+#include <vector>
+
+#include "../../test_nn_specs.hpp"
+#include "fmnist/data.hpp"
+#include "fmnist/export.hpp"
+#include "fmnist/model.hpp"
+#include "fmnist/predict.hpp"
+
+namespace fmnist::test {
+namespace {
+
+constexpr double kTolerance = 1e-4;
+
+struct Outputs {
+  std::vector<float> output, logits;  // (n, classes) each
+};
+
+const Dataset& images() {
+  static const Dataset d = read_idx(std::string(FMNIST_FIXTURES) + "/idx/t10k-images-idx3-ubyte.gz",
+                                    std::string(FMNIST_FIXTURES) + "/idx/t10k-labels-idx1-ubyte.gz");
+  return d;
+}
+
+Outputs ours(const ModelSpec& spec, const std::vector<float>& weights, const std::vector<float>& x, int n) {
+  Model<float> model(spec, n);
+  std::copy(weights.begin(), weights.end(), model.params());
+  const ModelPlan& plan = model.plan();
+  const float* logits = model.forward(x.data(), n);  // (n, classes)
+  Outputs o{{}, {logits, logits + std::size_t(n) * plan.classes()}};
+  const auto& [h, w, c] = spec.input_shape;
+  o.output = model_outputs(o.logits, ModelInput{h, w, c, plan.classes(), plan.softmax_output()});
+  return o;
+}
+
+Outputs opencv(const std::string& onnx, const std::vector<float>& x, int n) {
+  cv::dnn::Net net = cv::dnn::readNetFromONNX(onnx.data(), onnx.size());
+  cv::Mat blob({n, kImageRows, kImageCols, 1}, CV_32F);  // (n, 28, 28, 1)
+  std::copy(x.begin(), x.end(), blob.ptr<float>());
+  net.setInput(blob, "input");
+  std::vector<cv::Mat> y;
+  net.forward(y, std::vector<cv::String>{"output", "logits"});
+  auto values = [](const cv::Mat& m) { return std::vector<float>(m.ptr<float>(), m.ptr<float>() + m.total()); };
+  return {values(y.at(0)), values(y.at(1))};
+}
+
+double max_difference(const std::vector<float>& a, const std::vector<float>& b) {
+  if (a.size() != b.size()) return INFINITY;
+  double d = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) d = std::max(d, std::abs(double(a[i]) - double(b[i])));
+  return d;
+}
+
+void check(const ModelSpec& spec, bool control_differs = true) {
+  SCOPED_TRACE(spec.name);
+  Model<float> init(spec, 1);
+  init.init(11);
+  const std::vector<float> weights(init.params(), init.params() + init.num_params());
+  const int n = static_cast<int>(images().size());
+  std::vector<float> x(std::size_t(n) * kImagePixels);  // (n, 28, 28, 1)
+  scale_pixels(images().images.data(), x.size(), x.data());
+  const Outputs reference = ours(spec, weights, x, n);
+  const Outputs theirs = opencv(onnx_model(spec, weights), x, n);
+  EXPECT_LE(max_difference(theirs.output, reference.output), kTolerance);
+  EXPECT_LE(max_difference(theirs.logits, reference.logits), kTolerance);
+  if (control_differs) {
+    const Outputs control = opencv(onnx_model(spec, weights, {.keras_flatten_order = false}), x, n);
+    EXPECT_GT(max_difference(control.logits, reference.logits), 1e-3);
+  }
+}
+
+ModelSpec named(ModelSpec spec, const std::string& name) {
+  spec.name = name;
+  return spec;
+}
+
+const auto same = Padding::same, valid = Padding::valid;
+const auto relu = Activation::relu, linear = Activation::linear, softmax = Activation::softmax;
+
+TEST(OnnxInOpenCv, TheTutorialAndTheNnTestModels) {
+  check(named(tutorial_model_spec(), "tutorial"));
+  check(named(wide_same_dropout(), "wide_same_dropout"));
+  check(named(strided_average(), "strided_average"));
+  check(named(mlp(), "mlp"), false);  // no image layer: the flatten order cannot differ
+}
+
+TEST(OnnxInOpenCv, StridesLargerThanKernelsAndSamePaddingEverywhere) {
+  check(named(model({28, 28, 1}, {conv("c", 6, {2, 2}, {3, 3}, valid, relu),  // (9, 9)
+                                  pool("m", true, {3, 3}, {1, 1}, same),      // (9, 9), pads 1 and 1
+                                  pool("a", false, {2, 2}, {2, 2}, same),     // (5, 5), pad 1 after
+                                  simple(LayerKind::flatten, "f"), dense("d", 10, softmax)}),
+              "strides_over_kernels"));
+}
+
+TEST(OnnxInOpenCv, LargeKernelsAverageOverRealPixelsAndALastSoftmaxLayer) {
+  check(named(model({28, 28, 1}, {conv("c", 8, {7, 7}, {3, 3}, same, linear, false),  // (10, 10), pads 3 and 3
+                                  pool("a", false, {5, 5}, {1, 1}, same),             // (10, 10), pads 2 and 2
+                                  simple(LayerKind::activation, "r", 0, relu),
+                                  conv("p", 5, {1, 1}, {1, 1}, valid, linear),        // (10, 10, 5)
+                                  simple(LayerKind::flatten, "f"), dense("h", 16, linear, false),
+                                  simple(LayerKind::activation, "hr", 0, relu), dense("d", 10, linear),
+                                  simple(LayerKind::dropout, "drop", 0.5),
+                                  simple(LayerKind::activation, "probabilities", 0, softmax)}),
+              "large_kernels"));
+}
+
+TEST(OnnxInOpenCv, RectangularWindowsAndEvenKernelsWithSamePadding) {
+  check(named(model({28, 28, 1}, {conv("c", 4, {1, 5}, {1, 2}, same, relu),      // (28, 14)
+                                  pool("m", true, {3, 1}, {2, 1}, same),          // (14, 14)
+                                  conv("e", 6, {4, 4}, {1, 1}, same, relu, false), // (14, 14), pads 1 and 2
+                                  pool("a", false, {2, 3}, {3, 2}, valid),        // (5, 6)
+                                  simple(LayerKind::dropout, "drop", 0.25),
+                                  pool("s", false, {2, 2}, {1, 1}, same),         // (5, 6), pad 1 after
+                                  simple(LayerKind::flatten, "f"), dense("d", 10, linear)}),
+              "rectangular"));
+}
+
+}  // namespace
+}  // namespace fmnist::test

@@ -1,0 +1,254 @@
+// Tests of the ONNX export, read back with ONNX's own protobuf classes: the graph's interface
+// (names, NHWC float32 input, dynamic batch, two outputs), the operators each spec becomes, the
+// weights rearranged for ONNX (Conv (out, in, kh, kw), Gemm's kernel transposed with transB=1),
+// TensorFlow's padding as explicit pads, and the refusals. The numbers themselves are checked by
+// two independent runtimes in tests/interop/ (OpenCV's dnn and ONNX Runtime).
+#include <gtest/gtest.h>
+#include <onnx/onnx_pb.h>
+
+#include <algorithm>
+#include <cstring>
+#include <fstream>
+#include <limits>
+#include <sstream>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "fmnist/error.hpp"
+#include "fmnist/export.hpp"
+#include "temp_dir.hpp"
+#include "test_nn_specs.hpp"
+
+namespace fmnist::test {
+namespace {
+
+// Weights 0, 1, 2, ... in arena order: each value tells where it came from.
+std::vector<float> counting_weights(const ModelSpec& spec) {
+  std::vector<float> w(plan_model(spec).num_params);
+  for (std::size_t i = 0; i < w.size(); ++i) w[i] = float(i);
+  return w;
+}
+
+onnx::ModelProto exported(const ModelSpec& spec, const OnnxExportOptions& options = {}) {
+  onnx::ModelProto m;
+  EXPECT_TRUE(m.ParseFromString(onnx_model(spec, counting_weights(spec), options)));
+  return m;
+}
+
+std::vector<std::string> op_types(const onnx::ModelProto& m) {
+  std::vector<std::string> ops;
+  for (const auto& n : m.graph().node()) ops.push_back(n.op_type());
+  return ops;
+}
+
+const onnx::NodeProto& node(const onnx::ModelProto& m, const std::string& output) {
+  for (const auto& n : m.graph().node()) {
+    if (n.output(0) == output) return n;
+  }
+  throw std::runtime_error("no node writes " + output);
+}
+
+std::vector<std::int64_t> ints(const onnx::NodeProto& n, const std::string& name) {
+  for (const auto& a : n.attribute()) {
+    if (a.name() == name) return {a.ints().begin(), a.ints().end()};
+  }
+  return {};
+}
+
+std::int64_t attribute_int(const onnx::NodeProto& n, const std::string& name, std::int64_t absent) {
+  for (const auto& a : n.attribute()) {
+    if (a.name() == name) return a.i();
+  }
+  return absent;
+}
+
+const onnx::TensorProto& initializer(const onnx::ModelProto& m, const std::string& name) {
+  for (const auto& t : m.graph().initializer()) {
+    if (t.name() == name) return t;
+  }
+  throw std::runtime_error("no initializer " + name);
+}
+
+float value(const onnx::TensorProto& t, std::size_t i) {
+  float v;
+  std::memcpy(&v, t.raw_data().data() + i * sizeof(float), sizeof v);
+  return v;
+}
+
+// "N" for the dynamic batch, else the size.
+std::vector<std::string> shape_of(const onnx::ValueInfoProto& v) {
+  std::vector<std::string> dims;
+  for (const auto& d : v.type().tensor_type().shape().dim())
+    dims.push_back(d.has_dim_param() ? d.dim_param() : std::to_string(d.dim_value()));
+  return dims;
+}
+
+TEST(OnnxExport, TutorialInterfaceAndOperators) {
+  const onnx::ModelProto m = exported(tutorial_model_spec());
+  EXPECT_EQ(m.ir_version(), 8);
+  ASSERT_EQ(m.opset_import_size(), 1);
+  EXPECT_EQ(m.opset_import(0).domain(), "");
+  EXPECT_EQ(m.opset_import(0).version(), kOnnxOpset);
+  const auto& g = m.graph();
+  ASSERT_EQ(g.input_size(), 1);
+  EXPECT_EQ(g.input(0).name(), "input");
+  EXPECT_EQ(g.input(0).type().tensor_type().elem_type(), onnx::TensorProto::FLOAT);
+  EXPECT_EQ(shape_of(g.input(0)), (std::vector<std::string>{"N", "28", "28", "1"}));
+  ASSERT_EQ(g.output_size(), 2);
+  EXPECT_EQ(g.output(0).name(), "output");
+  EXPECT_EQ(g.output(1).name(), "logits");
+  EXPECT_EQ(shape_of(g.output(0)), (std::vector<std::string>{"N", "10"}));
+  EXPECT_EQ(shape_of(g.output(1)), (std::vector<std::string>{"N", "10"}));
+  EXPECT_EQ(op_types(m), (std::vector<std::string>{"Transpose", "Conv", "Relu", "MaxPool", "Conv", "Relu", "MaxPool",
+                                                   "Conv", "Relu", "Transpose", "Flatten", "Gemm", "Relu", "Gemm",
+                                                   "Softmax"}));
+  EXPECT_EQ(ints(node(m, "conv2d/Transpose"), "perm"), (std::vector<std::int64_t>{0, 3, 1, 2}));
+  EXPECT_EQ(ints(node(m, "flatten/Transpose"), "perm"), (std::vector<std::int64_t>{0, 2, 3, 1}));
+  EXPECT_EQ(attribute_int(node(m, "flatten/Flatten"), "axis", -1), 1);
+  const onnx::NodeProto& softmax = node(m, "output");
+  EXPECT_EQ(softmax.op_type(), "Softmax");
+  EXPECT_EQ(softmax.input(0), "logits");
+  EXPECT_EQ(attribute_int(softmax, "axis", -1), 1);
+  EXPECT_EQ(node(m, "logits").op_type(), "Gemm");
+  for (const auto& n : g.node()) {
+    if (n.op_type() == "Gemm") {
+      EXPECT_EQ(attribute_int(n, "transB", 0), 1) << n.name();
+    }
+  }
+  // Every layer's shape is in the graph (shape inference, checked against the plan).
+  bool found = false;
+  for (const auto& v : g.value_info()) {
+    if (v.name() == "max_pooling2d_1/MaxPool") {
+      found = true;
+      EXPECT_EQ(shape_of(v), (std::vector<std::string>{"N", "64", "5", "5"}));
+    }
+  }
+  EXPECT_TRUE(found);
+}
+
+TEST(OnnxExport, WeightsAreRearrangedForOnnx) {
+  const ModelSpec spec = tutorial_model_spec();
+  const ModelPlan plan = plan_model(spec);
+  const onnx::ModelProto m = exported(spec);
+  // conv2d_1: Keras (3, 3, 32, 64) at its offset; ONNX (64, 32, 3, 3).
+  const TensorSpec& k = plan.tensors[plan.layers[2].tensors[0]];
+  const onnx::TensorProto& w = initializer(m, "conv2d_1/kernel");
+  EXPECT_EQ(std::vector<std::int64_t>(w.dims().begin(), w.dims().end()), (std::vector<std::int64_t>{64, 32, 3, 3}));
+  EXPECT_EQ(w.data_type(), onnx::TensorProto::FLOAT);
+  ASSERT_EQ(w.raw_data().size(), k.size * sizeof(float));
+  const int o = 5, c = 17, y = 2, x = 1;
+  EXPECT_EQ(value(w, ((o * 32 + c) * 3 + y) * 3 + x), float(k.offset + ((y * 3 + x) * 32 + c) * 64 + o));
+  EXPECT_NE(w.doc_string().find("conv2d_1/kernel:0 (3, 3, 32, 64)"), std::string::npos);
+  // dense: Keras (576, 64); ONNX stores it as (64, 576) for Gemm's transB=1.
+  const TensorSpec& d = plan.tensors[plan.layers[6].tensors[0]];
+  const onnx::TensorProto& dw = initializer(m, "dense/kernel");
+  EXPECT_EQ(std::vector<std::int64_t>(dw.dims().begin(), dw.dims().end()), (std::vector<std::int64_t>{64, 576}));
+  EXPECT_EQ(value(dw, 7 * 576 + 300), float(d.offset + 300 * 64 + 7));
+  const TensorSpec& b = plan.tensors[plan.layers[7].tensors[1]];
+  EXPECT_EQ(value(initializer(m, "dense_1/bias"), 3), float(b.offset + 3));
+  EXPECT_EQ(node(m, "logits").input_size(), 3);  // dense_1's Gemm, with its bias
+}
+
+TEST(OnnxExport, TensorFlowPaddingBecomesExplicitPads) {
+  const auto same = Padding::same, valid = Padding::valid;
+  const ModelSpec spec = model({28, 28, 1}, {conv("c", 4, {5, 5}, {2, 2}, same, Activation::relu, false),  // (14, 14)
+                                             pool("a", false, {3, 3}, {2, 2}, same),                      // (7, 7)
+                                             conv("e", 4, {4, 2}, {1, 1}, same, Activation::linear),      // (7, 7)
+                                             pool("m", true, {2, 2}, {2, 2}, same),                       // (4, 4)
+                                             pool("v", true, {3, 3}, {1, 1}, valid),                      // (2, 2)
+                                             simple(LayerKind::flatten, "f"), dense("d", 10, Activation::softmax)});
+  const onnx::ModelProto m = exported(spec);
+  // Pads (top, left, bottom, right): total max((out - 1)·s + k - n, 0), the odd pixel after.
+  EXPECT_EQ(ints(node(m, "c/Conv"), "pads"), (std::vector<std::int64_t>{1, 1, 2, 2}));
+  EXPECT_EQ(ints(node(m, "c/Conv"), "strides"), (std::vector<std::int64_t>{2, 2}));
+  EXPECT_EQ(node(m, "c/Conv").input_size(), 2);  // no bias
+  EXPECT_EQ(ints(node(m, "a/AveragePool"), "pads"), (std::vector<std::int64_t>{0, 0, 1, 1}));
+  EXPECT_EQ(attribute_int(node(m, "a/AveragePool"), "count_include_pad", -1), 0);
+  EXPECT_EQ(ints(node(m, "e/Conv"), "pads"), (std::vector<std::int64_t>{1, 0, 2, 1}));
+  EXPECT_EQ(ints(node(m, "e/Conv"), "kernel_shape"), (std::vector<std::int64_t>{4, 2}));
+  EXPECT_EQ(ints(node(m, "m/MaxPool"), "pads"), (std::vector<std::int64_t>{0, 0, 1, 1}));
+  EXPECT_EQ(ints(node(m, "v/MaxPool"), "pads"), (std::vector<std::int64_t>{0, 0, 0, 0}));
+}
+
+TEST(OnnxExport, LogitsOutputDropoutAndActivationLayers) {
+  // strided_average ends in a linear Dense: the output is the logits, through an Identity.
+  onnx::ModelProto m = exported(strided_average());
+  EXPECT_EQ(node(m, "output").op_type(), "Identity");
+  EXPECT_EQ(node(m, "output").input(0), "logits");
+  EXPECT_EQ(node(m, "logits").op_type(), "Gemm");
+  EXPECT_EQ(node(m, "activation/Relu").input(0), "conv2d_1/Conv");
+  // The MLP: no image layer, so no Transpose; Dropout is the identity at inference (no node).
+  m = exported(mlp());
+  EXPECT_EQ(op_types(m), (std::vector<std::string>{"Flatten", "Gemm", "Relu", "Gemm", "Softmax"}));
+  EXPECT_EQ(node(m, "logits").input(0), "dense/Relu");
+  // A softmax as its own Activation layer after a Dropout: the logits are the Dense's output.
+  const ModelSpec spec = model({28, 28, 1}, {simple(LayerKind::flatten, "f"), dense("d", 10, Activation::linear, false),
+                                             simple(LayerKind::dropout, "drop", 0.5),
+                                             simple(LayerKind::activation, "probabilities", 0, Activation::softmax)});
+  m = exported(spec);
+  EXPECT_EQ(op_types(m), (std::vector<std::string>{"Flatten", "Gemm", "Softmax"}));
+  EXPECT_EQ(node(m, "logits").input_size(), 2);  // no bias
+  EXPECT_EQ(node(m, "output").input(0), "logits");
+}
+
+TEST(OnnxExport, NegativeControlLeavesOutTheTransposeBeforeFlatten) {
+  // The checker and shape inference accept it (onnx_model would throw otherwise).
+  const onnx::ModelProto m = exported(tutorial_model_spec(), {.keras_flatten_order = false});
+  EXPECT_EQ(node(m, "flatten/Flatten").input(0), "conv2d_2/Relu");
+  const std::vector<std::string> ops = op_types(m);
+  EXPECT_EQ(std::count(ops.begin(), ops.end(), "Transpose"), 1);
+}
+
+TEST(OnnxExport, WritesAtomicallyAndDescribesWhatItWrote) {
+  TempDir dir;
+  const ModelSpec spec = tutorial_model_spec();
+  const std::vector<float> w = counting_weights(spec);
+  const std::string text = export_onnx(spec, w, dir.file("m.onnx"));
+  EXPECT_EQ(text.rfind("Wrote " + dir.file("m.onnx") + " (", 0), 0u) << text;
+  EXPECT_NE(text.find("ONNX opset 13, 15 nodes, 93322 parameters; input 'input' float32 (N, 28, 28, 1) NHWC"),
+            std::string::npos) << text;
+  EXPECT_NE(text.find("'output' (N, 10) (softmax probabilities) and 'logits' (N, 10)"), std::string::npos) << text;
+  std::ifstream in(dir.file("m.onnx"), std::ios::binary);
+  std::stringstream bytes;
+  bytes << in.rdbuf();
+  EXPECT_EQ(bytes.str(), onnx_model(spec, w));
+  EXPECT_EQ(dir.entries(), (std::vector<std::string>{"m.onnx"}));
+  EXPECT_NE(export_onnx(strided_average(), counting_weights(strided_average()), dir.file("s.onnx"))
+                .find("(the logits: the model ends without softmax)"),
+            std::string::npos);
+}
+
+// The exit code and the message of what `f` throws.
+template <typename F>
+std::pair<Exit, std::string> error_of(F&& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return {e.code(), e.what()};
+  }
+  return {Exit::ok, ""};
+}
+
+TEST(OnnxExport, Refusals) {
+  ModelSpec spec = tutorial_model_spec();
+  spec.source = "ckpt.h5";
+  std::vector<float> w = counting_weights(spec);
+  std::vector<float> fewer(w.begin(), w.end() - 1);
+  auto [code, message] = error_of([&] { onnx_model(spec, fewer); });
+  EXPECT_EQ(code, Exit::checkpoint);
+  EXPECT_EQ(message, "ckpt.h5: cannot export: it holds 93321 weights, but its model has 93322");
+  w[400] = std::numeric_limits<float>::quiet_NaN();
+  std::tie(code, message) = error_of([&] { onnx_model(spec, w); });
+  EXPECT_EQ(code, Exit::checkpoint);
+  EXPECT_EQ(message, "ckpt.h5: cannot export: conv2d_1/kernel:0 holds NaN or infinite values");
+  w[400] = 0;
+  TempDir dir;
+  std::tie(code, message) = error_of([&] { export_onnx(spec, w, dir.file("missing/m.onnx")); });
+  EXPECT_EQ(code, Exit::checkpoint);
+  EXPECT_NE(message.find(dir.file("missing/m.onnx") + ": cannot write"), std::string::npos) << message;
+  EXPECT_TRUE(dir.entries().empty());
+}
+
+}  // namespace
+}  // namespace fmnist::test
