@@ -9,6 +9,7 @@
 #include <onnx/shape_inference/implementation.h>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstdint>
 #include <map>
@@ -23,6 +24,7 @@ namespace fmnist {
 namespace {
 
 constexpr std::int64_t kIrVersion = 8;  // ONNX 1.12's IR; opset 13 needs at least 7
+static_assert(std::endian::native == std::endian::little, "ONNX's raw_data is little-endian, as the weights here");
 using Dims = std::vector<std::int64_t>;
 
 void set_ints(onnx::NodeProto& node, const char* name, const Dims& values) {
@@ -103,7 +105,7 @@ class Emitter {
     t->set_name(name);
     t->set_data_type(onnx::TensorProto::FLOAT);
     for (std::int64_t d : dims) t->add_dims(d);
-    t->set_raw_data(values.data(), values.size() * sizeof(float));  // little-endian float32, as ONNX stores it
+    t->set_raw_data(values.data(), values.size() * sizeof(float));  // float32, little-endian
     std::string shape;
     for (int d : keras.shape) shape += (shape.empty() ? "" : ", ") + std::to_string(d);
     t->set_doc_string("Keras " + keras.name + " (" + shape + (keras.shape.size() == 1 ? ",)" : ")"));
