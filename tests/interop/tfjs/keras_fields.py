@@ -35,10 +35,12 @@ import sys
 #     K3 keras/src/optimizers/{rmsprop,adam,sgd}.py plus base_optimizer.py, which rejects any other
 #     keyword ("Argument(s) not recognized"), is_legacy_optimizer included.
 #   Loss objects: K2 keras/losses.py and K3 keras/src/losses/losses.py CategoricalCrossentropy.__init__.
+#   Initializers: K2 keras/initializers/initializers.py, K3 keras/src/initializers/random_initializers.py
+#     and constant_initializers.py (GlorotUniform, HeUniform, HeNormal take seed; Zeros nothing).
 
-# Fields every layer accepts in both lines: the Layer base in K2 and K3 (K3's input_dim, input_shape;
-# batch_input_shape through model_from_config). K2's dynamic, batch_size, weights, implementation
-# are not accepted by K3; K3's nothing-else.
+# Fields every layer's Layer base accepts in both lines (K3: batch_input_shape through
+# model_from_config). K2's dynamic, batch_size, weights and implementation are not among them: K3
+# rejects them.
 BASE = {"name", "trainable", "dtype", "activity_regularizer", "autocast", "input_dim", "input_shape",
         "batch_input_shape"}
 INITIALIZED = {"activation", "use_bias", "kernel_initializer", "bias_initializer", "kernel_regularizer",
@@ -73,6 +75,7 @@ LAYERS = {
 SEQUENTIAL = ({"name", "layers", "build_input_shape"}, {"name", "layers"})
 INITIALIZERS = {"GlorotUniform": {"seed"}, "HeUniform": {"seed"}, "HeNormal": {"seed"}, "Zeros": set()}
 
+# sample_weight_mode: standalone Keras 2.3's loader (keras/engine/saving.py) indexes it; later ones skip it.
 TRAINING = ({"optimizer_config", "loss", "metrics", "weighted_metrics", "loss_weights", "sample_weight_mode"},
             {"optimizer_config", "loss", "metrics", "loss_weights"})
 # Optimizer fields both lines accept: K2's legacy __init__ (name included) and allowed_kwargs, K3's
