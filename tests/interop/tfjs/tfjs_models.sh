@@ -68,11 +68,11 @@ for name in tutorial wide5x5 small_dropout; do
 done
 
 # Negative controls: the same weights under a model_config that computes something else.
-alter "$WORK/tutorial/checkpoint.h5" "$WORK/pool_swapped.h5" \
-  'layers[2]["class_name"] = "AveragePooling2D"; assert layers[2]["config"]["name"] == "max_pooling2d"'
+alter "$WORK/wide5x5/checkpoint.h5" "$WORK/pool_swapped.h5" \
+  'layers[2]["class_name"] = "AveragePooling2D"; assert layers[2]["config"]["name"] == "pool_same"'
 alter "$WORK/small_dropout/checkpoint.h5" "$WORK/activation_changed.h5" \
   'layers[5]["config"]["activation"] = "linear"; assert layers[5]["class_name"] == "Activation"'
-for control in tutorial:pool_swapped small_dropout:activation_changed; do
+for control in wide5x5:pool_swapped small_dropout:activation_changed; do
   got=0
   check "${control%%:*}" "$WORK/${control#*:}.h5" >"$WORK/control.log" 2>&1 || got=$?
   cat "$WORK/control.log"
