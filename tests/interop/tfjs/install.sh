@@ -10,14 +10,14 @@ if cmp -s "$here/package-lock.json" "$dest/package-lock.json" && [ -d "$dest/nod
   exit 0
 fi
 command -v npm >/dev/null || { echo "install.sh: npm is missing (launch/setup.sh installs it)" >&2; exit 1; }
-if ! timeout 60 npm ping >/dev/null 2>&1; then
+if ! timeout 60 npm ping --fetch-retries=1 --fetch-timeout=20000 >/dev/null 2>&1; then
   echo "SKIP: the npm registry ($(npm config get registry)) cannot be reached, so TensorFlow.js cannot be installed" >&2
   exit 77
 fi
 rm -rf "$dest.new"
 mkdir -p "$dest.new"
 cp "$here/package.json" "$here/package-lock.json" "$dest.new/"
-npm ci --prefix "$dest.new" --no-audit --no-fund --loglevel=error >"$dest.new.log" 2>&1 || {
+npm ci --prefix "$dest.new" --ignore-scripts --no-audit --no-fund --loglevel=error >"$dest.new.log" 2>&1 || {
   cat "$dest.new.log" >&2
   echo "install.sh: npm ci failed" >&2
   exit 1

@@ -1,8 +1,7 @@
-# The golden test of our Keras fields (keras_fields.py, README: Tests, label interop): the JSON that
-# fmnist_dist --print-model writes for every model fixture, and the model_config and training_config
-# of real checkpoints (one training step with RMSprop, Adam and SGD; softmax and logits outputs),
-# have every field Keras 2 and Keras 3 require and none they reject. Negative controls: one field
-# extra or missing, in each part, must fail the check.
+# The golden test of our Keras fields (keras_fields.py; README: Tests, interop): --print-model of every
+# model fixture and the root attributes of real checkpoints (RMSprop, Adam, SGD; softmax and logits
+# outputs) have every field Keras 2 and Keras 3 require and none they reject. Negative controls: one
+# field extra or missing, in each part, must fail the check.
 set -euo pipefail
 BUILD=${FMNIST_BUILD:?set by ctest}
 SRC=${FMNIST_SOURCE_DIR:?set by ctest}

@@ -1,10 +1,7 @@
-# TensorFlow.js's Keras layers read our checkpoints (README: Tests, label interop): three models
-# trained here for real (the tutorial's with RMSprop; wide5x5.json with Adam: 5x5 kernels, "same"
-# padding, strides, no bias, an Activation layer, AveragePooling2D, Dropout, he initializers;
-# small_dropout.json with SGD: a Keras 3 JSON ending in logits) are rebuilt by check_model.mjs, whose
-# outputs on the 10,000 test images must match ours to 1e-4, with our accuracy and loss. Negative
-# controls: copies whose model_config computes something else (a pooling kind swapped, an activation
-# changed) must fail the same check. The npm packages install once into the build folder.
+# TensorFlow.js reads our checkpoints (README: Tests, interop): three models trained here for real are
+# rebuilt by check_model.mjs, whose outputs on the 10,000 test images must match ours to 1e-4, with our
+# accuracy and loss; copies whose model_config computes something else must fail the same check.
+# models/wide5x5.json is written by hand in tf.keras 2.15's to_json form (an InputLayer, groups, ragged).
 set -euo pipefail
 BUILD=${FMNIST_BUILD:?set by ctest}
 SRC=${FMNIST_SOURCE_DIR:?set by ctest}
@@ -59,6 +56,9 @@ with h5py.File(sys.argv[1], "r+") as f:
 PY
 }
 
+# The tutorial's model with RMSprop; wide5x5 with Adam: 5x5 kernels, "same" padding, a strided Conv2D
+# without bias, an Activation layer, MaxPooling2D 3x3 "same", AveragePooling2D, Dropout, he
+# initializers; small_dropout (a Keras 3 JSON ending in logits) with SGD: strides, AveragePooling2D 3x3.
 train tutorial --max-steps 20
 train wide5x5 --model "$HERE/models/wide5x5.json" --optimizer adam --max-steps 20
 train small_dropout --model "$SRC/tests/fixtures/models/small_dropout.json" --optimizer sgd --lr 0.1 --max-steps 60
