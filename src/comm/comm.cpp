@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "fmnist/error.hpp"
+#include "watchdog.hpp"
 
 namespace fmnist {
 namespace {
@@ -46,7 +47,10 @@ Comm::Comm(int* argc, char*** argv) {
   CHECK_MPI(MPI_Comm_size(MPI_COMM_WORLD, &size_));
 }
 
-Comm::~Comm() { MPI_Finalize(); }
+Comm::~Comm() {
+  if (watchdog_) watchdog_->finish();
+  MPI_Finalize();
+}
 
 void Comm::broadcast(float* data, std::size_t n) const {
   CHECK_MPI(MPI_Bcast(data, static_cast<int>(n), MPI_FLOAT, 0, MPI_COMM_WORLD));
@@ -79,6 +83,24 @@ void Comm::allreduce_sum(double* data, std::size_t n) const {
 
 void Comm::allreduce_sum(std::int64_t* data, std::size_t n) const {
   CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, data, static_cast<int>(n), MPI_INT64_T, MPI_SUM, MPI_COMM_WORLD));
+}
+
+void Comm::start_watchdog(double seconds) const {
+  if (seconds > 0 && size_ > 1) watchdog_ = std::make_unique<Watchdog>(seconds);
+}
+
+void Comm::watched_allreduce_sum(std::int64_t* data, std::size_t n, const WatchPoint& at) const {
+  if (!watchdog_) return allreduce_sum(data, n);
+  watchdog_->allreduce(data, static_cast<int>(n), MPI_INT64_T, at);
+}
+
+void Comm::watched_allreduce_sum(double* data, std::size_t n, const WatchPoint& at) const {
+  if (!watchdog_) return allreduce_sum(data, n);
+  watchdog_->allreduce(data, static_cast<int>(n), MPI_DOUBLE, at);
+}
+
+void Comm::keep_alive() const {
+  if (watchdog_) watchdog_->keep_alive();
 }
 
 int Comm::agree(int code, std::string& message) const {

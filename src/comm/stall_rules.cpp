@@ -1,0 +1,62 @@
+// The stall watchdog's verdicts (see stall_rules.hpp): rank 0 names the ranks that did not
+// arrive; the others name rank 0 when it falls silent, and give up after a grace period when
+// rank 0 is in the collective but neither it nor the collective ends.
+#include "stall_rules.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <utility>
+
+namespace fmnist {
+namespace {
+
+constexpr std::size_t kMostNamed = 8;  // a message names at most this many ranks, then "and N more"
+
+std::string seconds(double s) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.0f s", std::floor(s));
+  return text;
+}
+
+}  // namespace
+
+StallRules::StallRules(int rank, std::vector<std::string> hosts, double timeout, double grace)
+    : rank_(rank), hosts_(std::move(hosts)), timeout_(timeout), grace_(grace) {}
+
+std::string StallRules::name(int rank) const {
+  const std::string host =
+      rank >= 0 && static_cast<std::size_t>(rank) < hosts_.size() ? hosts_[static_cast<std::size_t>(rank)] : "?";
+  return "rank " + std::to_string(rank) + " (" + host + ")";
+}
+
+std::vector<int> late_ranks(const std::vector<std::int64_t>& arrived, std::int64_t seq) {
+  std::vector<int> late;
+  for (std::size_t r = 1; r < arrived.size(); ++r)
+    if (arrived[r] < seq) late.push_back(static_cast<int>(r));
+  return late;
+}
+
+std::string StallRules::root_verdict(double waited, const std::vector<std::int64_t>& arrived, std::int64_t seq,
+                                     const std::string& where) const {
+  if (waited < timeout_) return "";
+  const std::vector<int> late = late_ranks(arrived, seq);
+  const std::string prefix = "rank " + std::to_string(rank_) + ": ";
+  if (late.empty())
+    return prefix + "every rank arrived, but the allreduce " + where + " has not completed for " + seconds(waited) +
+           " (a network fault between ranks?); aborting";
+  std::string names;
+  for (std::size_t i = 0; i < late.size() && i < kMostNamed; ++i) names += (i ? ", " : "") + name(late[i]);
+  if (late.size() > kMostNamed) names += " and " + std::to_string(late.size() - kMostNamed) + " more";
+  return prefix + "no word from " + names + " for " + seconds(waited) + " " + where + "; aborting";
+}
+
+std::string StallRules::member_verdict(double silent, double since_root_in, const std::string& where) const {
+  const std::string prefix = "rank " + std::to_string(rank_) + ": ";
+  if (silent >= timeout_) return prefix + "no word from " + name(0) + " for " + seconds(silent) + " " + where + "; aborting";
+  if (since_root_in >= timeout_ + grace_)
+    return prefix + name(0) + " arrived, but the allreduce " + where + " has not completed for " +
+           seconds(since_root_in) + "; aborting";
+  return "";
+}
+
+}  // namespace fmnist
