@@ -16,16 +16,19 @@ class StallRules {
   StallRules(int rank, std::vector<std::string> hosts, double timeout, double grace);
 
   double timeout() const { return timeout_; }
-  // Rank 0 says something to every rank this often while it waits or works alone.
+  // Rank 0 says something to every rank, and every waiting rank to rank 0, this often.
   double word_interval() const { return timeout_ / 4; }
 
   // "rank 3 (node7)".
   std::string name(int rank) const;
 
-  // Rank 0, waiting `waited` seconds in collective number `seq`; arrived[r] is the last collective
-  // rank r announced (arrived[0] is ignored). Returns "" to keep waiting, else the message.
-  std::string root_verdict(double waited, const std::vector<std::int64_t>& arrived, std::int64_t seq,
-                           const std::string& where) const;
+  // Rank 0, at time `now`, waiting since `entered` in collective number `seq`; arrived[r] is the
+  // last collective rank r announced and heard[r] when rank 0 last heard from it (waiting ranks
+  // repeat their word every word_interval()); entry 0 is ignored. Once the timeout has passed,
+  // the ranks that have not arrived or have been silent for half the timeout are named.
+  // Returns "" to keep waiting, else the message.
+  std::string root_verdict(double now, double entered, const std::vector<std::int64_t>& arrived,
+                           const std::vector<double>& heard, std::int64_t seq, const std::string& where) const;
 
   // Another rank: rank 0 has said nothing for `silent` seconds (counted from when this rank
   // entered the collective at the earliest); `since_root_in` is how long ago rank 0 said it is in
@@ -39,7 +42,9 @@ class StallRules {
   double grace_;
 };
 
-// The ranks whose last announced collective is before `seq` (rank 0 excluded), in order.
-std::vector<int> late_ranks(const std::vector<std::int64_t>& arrived, std::int64_t seq);
+// The ranks (rank 0 excluded), in order, whose last announced collective is before `seq` or
+// that rank 0 last heard from `silence` seconds or more before `now`.
+std::vector<int> late_ranks(const std::vector<std::int64_t>& arrived, const std::vector<double>& heard,
+                            std::int64_t seq, double now, double silence);
 
 }  // namespace fmnist

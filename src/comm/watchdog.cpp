@@ -81,6 +81,7 @@ Watchdog::Watchdog(double timeout) : rules_(world_rank(), hosts_of_world(), time
     arrival_requests_.assign(n, MPI_REQUEST_NULL);
     arrival_values_.assign(n, 0);
     arrived_.assign(n, 0);
+    heard_.assign(n, now);
     completed_.assign(n, 0);
     for (int r = 1; r < size_; ++r)
       CHECK_MPI(MPI_Irecv(&arrival_values_[static_cast<std::size_t>(r)], 1, MPI_INT64_T, r, kArrivedTag, comm_,
@@ -117,6 +118,7 @@ void Watchdog::drain(double now) {
       for (int i = 0; i < count; ++i) {
         const std::size_t r = static_cast<std::size_t>(completed_[static_cast<std::size_t>(i)]);
         arrived_[r] = std::max(arrived_[r], arrival_values_[r]);
+        heard_[r] = now;
         CHECK_MPI(MPI_Irecv(&arrival_values_[r], 1, MPI_INT64_T, static_cast<int>(r), kArrivedTag, comm_,
                             &arrival_requests_[r]));
       }
@@ -140,10 +142,12 @@ void Watchdog::allreduce(void* data, int count, MPI_Datatype type, const WatchPo
   last_ = at;
   double now = clock_seconds();
   const double entered = now;
-  if (rank_ == 0)
+  if (rank_ == 0) {
     say_to_all(seq, now);
-  else
+  } else {
     send(0, kArrivedTag, seq);
+    last_said_ = now;
+  }
   MPI_Request request = MPI_REQUEST_NULL;
   CHECK_MPI(MPI_Iallreduce(MPI_IN_PLACE, data, count, type, MPI_SUM, MPI_COMM_WORLD, &request));
   double next_look = now + kLookEvery;
@@ -158,8 +162,12 @@ void Watchdog::allreduce(void* data, int count, MPI_Datatype type, const WatchPo
     std::string verdict;
     if (rank_ == 0) {
       if (now - last_said_ >= rules_.word_interval()) say_to_all(seq, now);
-      verdict = rules_.root_verdict(now - entered, arrived_, seq, where(at));
+      verdict = rules_.root_verdict(now, entered, arrived_, heard_, seq, where(at));
     } else {
+      if (now - last_said_ >= rules_.word_interval()) {
+        send(0, kArrivedTag, seq);
+        last_said_ = now;
+      }
       const double since_in = root_seq_ >= seq ? now - std::max(entered, root_in_) : -1.0;
       verdict = rules_.member_verdict(now - std::max(entered, root_word_), since_in, where(at));
     }

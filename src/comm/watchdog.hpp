@@ -1,7 +1,8 @@
 // The stall watchdog, without threads (README: When a rank stops responding): a watched collective
 // is an MPI_Iallreduce polled with MPI_Test against a deadline, beside small messages on a
 // duplicated communicator: every rank tells rank 0 "I arrived at collective s", and rank 0 tells
-// every rank "I am in collective s" (and, while it waits or works alone, "still here").
+// every rank "I am in collective s"; both repeat it while they wait (rank 0 also while it works
+// alone), so a rank that falls silent is named even when it froze inside the collective.
 #pragma once
 
 #include <mpi.h>
@@ -51,8 +52,9 @@ class Watchdog {
   std::vector<MPI_Request> arrival_requests_;
   std::vector<std::int64_t> arrival_values_;
   std::vector<std::int64_t> arrived_;
+  std::vector<double> heard_;  // when rank 0 last heard from each rank
   std::vector<int> completed_;
-  double last_said_ = 0;  // when rank 0 last said something to everyone
+  double last_said_ = 0;  // when this rank last said something (rank 0: to everyone)
   // Other ranks: the receive of rank 0's words, when rank 0 last said anything, the last
   // collective it said it is in, and when that was first heard.
   MPI_Request word_request_ = MPI_REQUEST_NULL;
