@@ -44,7 +44,7 @@ Comm::Comm(int* argc, char*** argv) {
   // The watched allreduce is Open MPI's MPI_Iallreduce (libnbc). For an in-place sum, or fewer
   // than 4 ranks, libnbc picks reduce-then-broadcast, two full transfers in a row; its reduce-
   // scatter + allgather (algorithm 3) is as fast as the blocking MPI_Allreduce here (README:
-  // Scaling). A value the user set wins; other MPI libraries ignore the variable.
+  // Scaling beyond one machine). A value the user set wins; other MPI libraries ignore it.
   setenv("OMPI_MCA_coll_libnbc_iallreduce_algorithm", "3", 0);
   CHECK_MPI(MPI_Init(argc, argv));
   CHECK_MPI(MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_ARE_FATAL));
