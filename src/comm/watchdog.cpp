@@ -1,6 +1,7 @@
 // The stall watchdog (see watchdog.hpp). Per watched collective rank 0 sends one word to each
-// rank and every other rank one word to rank 0; the poll loop looks at the clock every 10 ms.
-// On expiry the waiting rank prints whom it waited for, where, and ends the job with exit 6.
+// rank and every other rank one word to rank 0, repeated every timeout/4 while they wait; the
+// poll loop looks at the messages and the clock every 10 ms. On expiry the waiting rank prints
+// whom it waited for and where, and ends the job with exit 6.
 #include "watchdog.hpp"
 
 #include <unistd.h>
@@ -9,6 +10,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 
 #include "fmnist/error.hpp"
 
@@ -34,30 +36,28 @@ void check(int rc, const char* call) {
 }
 #define CHECK_MPI(call) check((call), #call)
 
-std::vector<std::string> gather_host_names(MPI_Comm comm, int size) {
-  char mine[MPI_MAX_PROCESSOR_NAME] = {};
-  int len = 0;
-  CHECK_MPI(MPI_Get_processor_name(mine, &len));
-  std::vector<char> all(static_cast<std::size_t>(size) * MPI_MAX_PROCESSOR_NAME);
-  CHECK_MPI(MPI_Allgather(mine, MPI_MAX_PROCESSOR_NAME, MPI_CHAR, all.data(), MPI_MAX_PROCESSOR_NAME, MPI_CHAR, comm));
-  std::vector<std::string> hosts;
-  for (int r = 0; r < size; ++r) {
-    const char* name = all.data() + static_cast<std::size_t>(r) * MPI_MAX_PROCESSOR_NAME;
-    hosts.emplace_back(name, strnlen(name, MPI_MAX_PROCESSOR_NAME));
-  }
-  return hosts;
-}
-
 int world_rank() {
   int r = 0;
   CHECK_MPI(MPI_Comm_rank(MPI_COMM_WORLD, &r));
   return r;
 }
 
-std::vector<std::string> hosts_of_world() {
+// Collective: every rank's host name (MPI_Get_processor_name), indexed by rank.
+std::vector<std::string> host_names() {
   int size = 1;
   CHECK_MPI(MPI_Comm_size(MPI_COMM_WORLD, &size));
-  return gather_host_names(MPI_COMM_WORLD, size);
+  char mine[MPI_MAX_PROCESSOR_NAME] = {};
+  int len = 0;
+  CHECK_MPI(MPI_Get_processor_name(mine, &len));
+  std::vector<char> all(static_cast<std::size_t>(size) * MPI_MAX_PROCESSOR_NAME);
+  CHECK_MPI(MPI_Allgather(mine, MPI_MAX_PROCESSOR_NAME, MPI_CHAR, all.data(), MPI_MAX_PROCESSOR_NAME, MPI_CHAR,
+                          MPI_COMM_WORLD));
+  std::vector<std::string> hosts;
+  for (int r = 0; r < size; ++r) {
+    const char* name = all.data() + static_cast<std::size_t>(r) * MPI_MAX_PROCESSOR_NAME;
+    hosts.emplace_back(name, strnlen(name, MPI_MAX_PROCESSOR_NAME));
+  }
+  return hosts;
 }
 
 std::string where(const WatchPoint& at) {
@@ -69,7 +69,7 @@ std::string where(const WatchPoint& at) {
 
 }  // namespace
 
-Watchdog::Watchdog(double timeout) : rules_(world_rank(), hosts_of_world(), timeout, kGrace) {
+Watchdog::Watchdog(double timeout) : rules_(world_rank(), host_names(), timeout, kGrace) {
   CHECK_MPI(MPI_Comm_dup(MPI_COMM_WORLD, &comm_));
   CHECK_MPI(MPI_Comm_rank(comm_, &rank_));
   CHECK_MPI(MPI_Comm_size(comm_, &size_));
