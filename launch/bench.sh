@@ -7,7 +7,8 @@
 # over shared memory and, as root, over TCP between 2 and 3 emulated nodes (tests/cluster/nodes.sh),
 # and, with --with-torch, PyTorch DDP 2 ranks x 1 thread in the same run.
 # Usage: launch/bench.sh [--with-torch]     (about two minutes after the build, torch included)
-# FMNIST_BUILD=DIR uses an existing build folder instead of building build/.
+# FMNIST_BUILD=DIR uses an existing build folder instead of building build/; FMNIST_TORCH_REF=FILE
+# points at torch_ref.py when the checkout does not sit beside shared/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -76,7 +77,7 @@ fi
 
 if ((with_torch)); then
   echo "bench: PyTorch DDP, 2 ranks x 1 thread, channels-last, one epoch ..." >&2
-  ref=../shared/peers/torch_ref.py
+  ref=${FMNIST_TORCH_REF:-../shared/peers/torch_ref.py}  # the peer, beside the repository
   [ -f "$ref" ] || { echo "bench: $ref not found" >&2; exit 1; }
   port=$((29600 + RANDOM % 300))
   for rank in 1 0; do
