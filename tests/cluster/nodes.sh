@@ -34,16 +34,23 @@ kill_node() {
   for p in $(pids_on "$1"); do kill -KILL "$p" 2>/dev/null || true; done
 }
 
+# cluster_down: ends every process in the nodes, then removes the namespaces, links and host
+# names. Sockets the killed processes leave behind (still sending to a node that was cut off)
+# would keep a namespace, and its link, alive for minutes: they are destroyed first (ss -K).
 cluster_down() {
   local n hook
   for hook in "${CLEANUP_HOOKS[@]}"; do eval "$hook" || true; done
   for n in "${NODES[@]}"; do kill_node "$n"; done
   for n in "${NODES[@]}"; do
     for _ in $(seq 50); do [ -z "$(pids_on "$n")" ] && break; sleep 0.1; done
+    ip netns exec "$(ns_of "$n")" ss -K -a >/dev/null 2>&1 || true
     ip netns del "$(ns_of "$n")" 2>/dev/null || true
     umount "$UTS/$(name_of "$n")" 2>/dev/null || true
   done
   ip link del "${TAG}br" 2>/dev/null || true
+  # The kernel removes a namespace's links shortly after its last reference goes.
+  for _ in $(seq 100); do ip -o link | grep -q "${TAG}[vb]" || return 0; sleep 0.1; done
+  echo "cluster: links of $TAG still present 10 s after the teardown: $(ip -o link | grep -o "${TAG}[a-z0-9]*" | xargs)" >&2
 }
 
 # add_node N: namespace, host name, veth to the bridge, address.
