@@ -86,6 +86,11 @@ TEST(StallRules, MemberWaitsTheGraceForRankZerosVerdict) {
   EXPECT_EQ(rules.member_verdict(1, -1, "at step 5 (epoch 1)"), "");
 }
 
+TEST(StallRules, SeveralHosts) {
+  EXPECT_TRUE(StallRules(0, kHosts, 10, 5).several_hosts());
+  EXPECT_FALSE(StallRules(0, {"vm", "vm", "vm"}, 10, 5).several_hosts());
+}
+
 TEST(StallRules, UnknownRankHasAPlaceholderHost) {
   const StallRules rules(0, {"a"}, 10, 5);
   EXPECT_EQ(rules.name(3), "rank 3 (?)");

@@ -30,6 +30,10 @@ std::string StallRules::name(int rank) const {
   return "rank " + std::to_string(rank) + " (" + host + ")";
 }
 
+bool StallRules::several_hosts() const {
+  return std::any_of(hosts_.begin(), hosts_.end(), [&](const std::string& h) { return h != hosts_.front(); });
+}
+
 std::vector<int> late_ranks(const std::vector<std::int64_t>& arrived, const std::vector<double>& heard,
                             std::int64_t seq, double now, double silence) {
   std::vector<int> late;

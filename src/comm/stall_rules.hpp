@@ -21,6 +21,8 @@ class StallRules {
 
   // "rank 3 (node7)".
   std::string name(int rank) const;
+  // True when the ranks run on more than one host.
+  bool several_hosts() const;
 
   // Rank 0, at time `now`, waiting since `entered` in collective number `seq`; arrived[r] is the
   // last collective rank r announced and heard[r] when rank 0 last heard from it (waiting ranks

@@ -21,6 +21,7 @@ constexpr int kArrivedTag = 1;      // rank r to rank 0: "I entered collective s
 constexpr int kWordTag = 2;         // rank 0 to everyone: "I am in (or past) collective s"
 constexpr double kLookEvery = 0.01;  // seconds between looks at the messages and the deadline
 constexpr double kGrace = 5;         // seconds a rank waits for rank 0's verdict beyond the timeout
+constexpr double kLostNodeSeconds = 15;  // above the ~10 s in which mpirun (launch/mpirun.sh) notices a lost node
 
 double clock_seconds() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
@@ -73,6 +74,12 @@ Watchdog::Watchdog(double timeout) : rules_(world_rank(), host_names(), timeout,
   CHECK_MPI(MPI_Comm_dup(MPI_COMM_WORLD, &comm_));
   CHECK_MPI(MPI_Comm_rank(comm_, &rank_));
   CHECK_MPI(MPI_Comm_size(comm_, &size_));
+  if (rank_ == 0 && timeout < kLostNodeSeconds && rules_.several_hosts())
+    std::fprintf(stderr,
+                 "fmnist_dist: note: --stall-timeout %g is below %g s on several hosts: mpirun takes about 10 s "
+                 "to notice a lost node (launch/mpirun.sh), and should the watchdog abort first, Open MPI's abort "
+                 "may wait minutes for a node that is cut off\n",
+                 timeout, kLostNodeSeconds);
   out_.resize(static_cast<std::size_t>(size_));
   const double now = clock_seconds();
   last_said_ = root_word_ = now;
