@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(g++ cmake make pkg-config libopenmpi-dev openmpi-bin libeigen3-dev libhdf5-dev hdf5-tools
-          libcxxopts-dev libgtest-dev libbenchmark-dev zlib1g-dev dataset-fashion-mnist python3-h5py)
+          libcxxopts-dev nlohmann-json3-dev libgtest-dev libbenchmark-dev zlib1g-dev dataset-fashion-mnist python3-h5py
+          libopencv-imgcodecs-dev libopencv-imgproc-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,28 +1,30 @@
 // fmnist_inspect FILE: shows what a checkpoint holds (model, training state, history,
 // evaluation), verifies it (--verify), evaluates its weights on the test set (--evaluate, with a
-// confusion matrix) and exports the history (--csv, --plot, --json). Exit codes as README's Exit codes.
+// confusion matrix), classifies images (--predict), draws the confusion matrix and the most
+// confident errors (--plot-confusion, --plot-errors) and exports the history (--csv, --plot,
+// --json). The model is the one the checkpoint's model_config describes. Exit codes as README's
+// Exit codes.
 #include <algorithm>
-#include <array>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <cxxopts.hpp>
-#include <numeric>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "fmnist/atomic_file.hpp"
 #include "fmnist/checkpoint.hpp"
 #include "fmnist/data.hpp"
 #include "fmnist/error.hpp"
 #include "fmnist/model.hpp"
+#include "fmnist/predict.hpp"
 #include "fmnist/report.hpp"
 
 namespace fmnist {
 namespace {
 
 constexpr const char* kDefaultDataDir = "/usr/share/datasets/fashion-mnist";
-constexpr int kEvalChunk = 500;  // images per forward pass
 
 struct Options {
   std::string file;
@@ -30,26 +32,35 @@ struct Options {
   std::string data_dir = kDefaultDataDir, test_csv, plot, csv;
   std::string compare;    // another checkpoint to compare the weights with
   double tolerance = 0;   // for --compare: largest |a - b| over largest |a|, per tensor; 0 = same bytes
+  Pictures pictures;      // --plot-confusion, --plot-errors (with --evaluate or --predict)
+  bool predict = false;   // classify predict_options.inputs; --csv then names the predictions CSV
+  PredictOptions predict_options;
   bool show_report() const {
-    return !verify && !evaluate && !json && plot.empty() && csv.empty() && compare.empty();
+    return !verify && !evaluate && !predict && !json && plot.empty() && csv.empty() && compare.empty();
   }
-};
-
-struct TestResult {
-  double loss = 0, accuracy = 0;
-  std::size_t samples = 0;
-  std::array<std::array<std::int64_t, kNumClasses>, kNumClasses> confusion{};  // [true][predicted]
 };
 
 cxxopts::Options option_spec() {
   cxxopts::Options spec("fmnist_inspect", "Shows, verifies, evaluates and exports an fmnist_dist checkpoint.");
-  spec.positional_help("FILE");
+  spec.positional_help("FILE [--predict INPUT...]");
   spec.add_options()("verify", "Check checksums, shapes and finiteness; exit 4 if anything is wrong")(
       "evaluate", "Compute test loss, accuracy and the confusion matrix from the weights")(
       "data-dir", "IDX folder for --evaluate", cxxopts::value<std::string>()->default_value(kDefaultDataDir))(
       "test-csv", "Kaggle test CSV for --evaluate (instead of --data-dir)", cxxopts::value<std::string>())(
+      "predict", "Classify the INPUTs after the checkpoint: IDX or CSV files, pictures (PNG, JPEG, PGM, ...), "
+      "folders of pictures")(
+      "invert", "For --predict: invert pictures to light-on-dark: auto (when the border is light), yes, no",
+      cxxopts::value<std::string>()->default_value("auto"))(
+      "plot-confusion", "With --evaluate or --predict: draw the confusion matrix to this SVG file",
+      cxxopts::value<std::string>())(
+      "plot-errors", "With --evaluate or --predict: draw the 36 most confident errors to this .png or .svg file",
+      cxxopts::value<std::string>())(
       "plot", "Write the learning curves to this SVG file", cxxopts::value<std::string>())(
-      "csv", "Write the history to this CSV file", cxxopts::value<std::string>())(
+      "csv", "Write the history to this CSV file; with --predict, the predictions instead",
+      cxxopts::value<std::string>())(
+      "outputs", "With --predict: write the model's outputs (softmax probabilities if it ends in softmax) as a "
+      "float32 (N, classes) .npy file", cxxopts::value<std::string>())(
+      "logits", "With --predict: write the logits as a float32 (N, classes) .npy file", cxxopts::value<std::string>())(
       "json", "Print everything as one JSON object")(
       "compare", "Compare the weights and optimizer state with another checkpoint; exit 1 if they differ",
       cxxopts::value<std::string>())(
@@ -58,6 +69,24 @@ cxxopts::Options option_spec() {
       "file", "Checkpoint", cxxopts::value<std::string>());
   spec.parse_positional({"file"});
   return spec;
+}
+
+// --predict's INPUTs (the arguments after the checkpoint), --invert, --outputs and --logits.
+void parse_predict_options(const cxxopts::ParseResult& args, PredictOptions& p) {
+  p.inputs = args.unmatched();
+  if (args.count("outputs")) p.outputs = args["outputs"].as<std::string>();
+  if (args.count("logits")) p.logits = args["logits"].as<std::string>();
+  if (p.inputs.empty()) throw Error(Exit::usage, "--predict needs at least one INPUT after the checkpoint FILE");
+  const std::string invert = args["invert"].as<std::string>();
+  if (invert == "auto") {
+    p.invert = Invert::automatic;
+  } else if (invert == "yes") {
+    p.invert = Invert::yes;
+  } else if (invert == "no") {
+    p.invert = Invert::no;
+  } else {
+    throw Error(Exit::usage, "--invert must be auto, yes or no, not '" + invert + "'");
+  }
 }
 
 // Returns nothing after printing --help.
@@ -72,7 +101,14 @@ std::optional<Options> parse_options(int argc, char** argv) {
       return std::nullopt;
     }
     if (!args.count("file")) throw Error(Exit::usage, "missing the checkpoint FILE (see --help)");
-    if (!args.unmatched().empty()) throw Error(Exit::usage, "unexpected argument '" + args.unmatched()[0] + "'");
+    o.predict = args.count("predict") > 0;
+    if (!o.predict && !args.unmatched().empty()) {
+      throw Error(Exit::usage, "unexpected argument '" + args.unmatched()[0] + "'");
+    }
+    if (!o.predict && (args.count("outputs") || args.count("logits"))) {
+      throw Error(Exit::usage, "--outputs and --logits need --predict");
+    }
+    if (o.predict) parse_predict_options(args, o.predict_options);
     o.file = args["file"].as<std::string>();
     o.verify = args.count("verify") > 0;
     o.evaluate = args.count("evaluate") > 0;
@@ -84,6 +120,19 @@ std::optional<Options> parse_options(int argc, char** argv) {
     if (args.count("compare")) o.compare = args["compare"].as<std::string>();
     o.tolerance = args["tolerance"].as<double>();
     if (!(o.tolerance >= 0)) throw Error(Exit::usage, "--tolerance must be 0 or positive");
+    if (o.predict && (o.evaluate || o.json || args.count("compare"))) {
+      throw Error(Exit::usage, "--predict cannot be combined with --evaluate, --json or --compare");
+    }
+    if ((args.count("plot-confusion") || args.count("plot-errors")) && !o.evaluate && !o.predict) {
+      throw Error(Exit::usage, "--plot-confusion and --plot-errors need --evaluate or --predict");
+    }
+    if (args.count("plot-confusion")) o.pictures.confusion_svg = args["plot-confusion"].as<std::string>();
+    if (args.count("plot-errors")) o.pictures.errors = args["plot-errors"].as<std::string>();
+    check_pictures(o.pictures);
+    if (o.predict) {
+      o.predict_options.pictures = o.pictures;
+      o.predict_options.csv = std::exchange(o.csv, "");
+    }
     if ((args.count("data-dir") || args.count("test-csv")) && !o.evaluate) {
       throw Error(Exit::usage, "--data-dir and --test-csv need --evaluate");
     }
@@ -94,36 +143,6 @@ std::optional<Options> parse_options(int argc, char** argv) {
     throw Error(Exit::usage, e.what());
   }
   return o;
-}
-
-TestResult evaluate(const std::vector<float>& weights, const Dataset& test) {
-  Model<float> model(kEvalChunk);
-  std::copy(weights.begin(), weights.end(), model.params());
-  std::vector<std::uint32_t> order(test.size());
-  std::iota(order.begin(), order.end(), 0u);
-  std::vector<float> x(std::size_t{kEvalChunk} * kImagePixels);  // (500, 28, 28, 1)
-  std::vector<std::uint8_t> y(kEvalChunk);                         // (500)
-  TestResult r;
-  double loss_sum = 0;
-  std::int64_t correct = 0;
-  for (std::size_t start = 0; start < test.size(); start += kEvalChunk) {
-    const std::size_t n = std::min<std::size_t>(kEvalChunk, test.size() - start);
-    load_batch(test, order.data() + start, n, x.data(), y.data());
-    const float* logits = model.forward(x.data(), static_cast<int>(n));  // (n, 10)
-    for (std::size_t i = 0; i < n; ++i) {
-      const float* row = logits + i * kNumClasses;
-      const auto predicted = static_cast<std::size_t>(std::max_element(row, row + kNumClasses) - row);
-      double sum = 0;
-      for (int c = 0; c < kNumClasses; ++c) sum += std::exp(double(row[c]) - row[predicted]);
-      loss_sum += std::log(sum) + row[predicted] - row[y[i]];
-      correct += predicted == y[i];
-      ++r.confusion[y[i]][predicted];
-    }
-  }
-  r.samples = test.size();
-  r.loss = r.samples ? loss_sum / double(r.samples) : 0;
-  r.accuracy = r.samples ? double(correct) / double(r.samples) : 0;
-  return r;
 }
 
 // Largest |a - b| over largest |a| (0 when both are zero); with tolerance 0, any difference in
@@ -148,7 +167,12 @@ bool compare_checkpoints(const Checkpoint& a, const Checkpoint& b, const Options
     std::printf("  %-28s %12.3e %s\n", what.c_str(), d, ok ? "ok" : "DIFFERS");
   };
   std::printf("Comparing %s with %s (tolerance %g)\n", o.file.c_str(), o.compare.c_str(), o.tolerance);
-  for (const TensorSpec& t : weight_tensors())
+  const std::string other_model = first_difference(a.model, b.model);
+  if (!other_model.empty()) {
+    std::printf("  model                        %s DIFFERS\n", other_model.c_str());
+    return false;
+  }
+  for (const TensorSpec& t : plan_model(a.model).tensors)
     report(t.name, a.weights.data() + t.offset, b.weights.data() + t.offset, t.size);
   if (a.optimizer.name != b.optimizer.name || a.optimizer.slots.size() != b.optimizer.slots.size()) {
     std::printf("  optimizer                    %s against %s DIFFERS\n", a.optimizer.name.c_str(),
@@ -177,8 +201,9 @@ std::string shape_text(const std::vector<int>& shape) {
 }
 
 void print_report(const Checkpoint& c) {
-  std::printf("%s\nWeight tensors (HDF5 /model_weights/<layer>/<name>):\n", model_summary().c_str());
-  for (const TensorSpec& t : weight_tensors()) {
+  const ModelPlan plan = plan_model(c.model);
+  std::printf("%s\nWeight tensors (HDF5 /model_weights/<layer>/<name>):\n", model_summary(plan).c_str());
+  for (const TensorSpec& t : plan.tensors) {
     std::printf("  %-20s %-16s %7zu\n", t.name.c_str(), shape_text(t.shape).c_str(), t.size);
   }
   const TrainingState& t = c.training;
@@ -189,7 +214,8 @@ void print_report(const Checkpoint& c) {
               (long long)t.batch_size);
   std::printf("  seed               %llu (split seed %u, validation split %g)\n", (unsigned long long)t.seed,
               t.split_seed, t.val_split);
-  std::printf("  optimizer          %s, lr %g, %lld iterations, slots:", t.optimizer.c_str(), t.lr,
+  std::printf("  optimizer          %s%s, lr %g, %lld iterations, slots:", t.optimizer.c_str(),
+              t.optimizer == "rmsprop" ? (" (" + t.rmsprop_form + " form)").c_str() : "", t.lr,
               (long long)c.optimizer.iterations);
   for (const OptimizerSlot& s : c.optimizer.slots) std::printf(" %s", s.name.c_str());
   std::printf("\n  training samples   %lld (data fingerprint %016llx)\n", (long long)t.num_train,
@@ -213,16 +239,9 @@ void print_report(const Checkpoint& c) {
   }
 }
 
-void print_test_result(const TestResult& r) {
-  std::printf("Test set: %zu images\ntest_loss: %.4f - test_accuracy: %.4f\n\n", r.samples, r.loss, r.accuracy);
-  std::printf("Confusion matrix (rows: true class, columns: predicted class)\n%16s", "");
-  for (int c = 0; c < kNumClasses; ++c) std::printf("%6d", c);
-  std::printf("\n");
-  for (int t = 0; t < kNumClasses; ++t) {
-    std::printf("  %d %-12s", t, kClassNames[std::size_t(t)]);
-    for (int p = 0; p < kNumClasses; ++p) std::printf("%6lld", (long long)r.confusion[std::size_t(t)][std::size_t(p)]);
-    std::printf("\n");
-  }
+void print_test_result(const Scores& r, const std::vector<std::string>& class_names) {
+  std::printf("Test set: %zu images\ntest_loss: %.4f - test_accuracy: %.4f\n\n%s", r.samples, r.loss, r.accuracy,
+              confusion_text(r, class_names).c_str());
 }
 
 std::string json_string(const std::string& s) {
@@ -255,14 +274,16 @@ std::string json_array(const std::vector<double>& values) {
   return out + "]";
 }
 
-std::string to_json(const Options& o, const Checkpoint& c, const std::optional<TestResult>& test,
+std::string to_json(const Options& o, const Checkpoint& c, const std::optional<Scores>& test,
                     std::optional<std::size_t> verified) {
+  const ModelPlan plan = plan_model(c.model);
   std::string j = "{\n  \"file\": " + json_string(o.file) + ",\n  \"model\": {\"total_params\": " +
-                  std::to_string(kNumParams) + ", \"layers\": [";
-  for (std::size_t i = 0; i < layer_specs().size(); ++i) {
-    const LayerSpec& l = layer_specs()[i];
-    j += std::string(i ? ", " : "") + "{\"name\": " + json_string(l.name) + ", \"type\": " + json_string(l.type) +
-         ", \"output_shape\": " + json_string(shape_text(l.output_shape)) + ", \"params\": " + std::to_string(l.params) + "}";
+                  std::to_string(plan.num_params) + ", \"layers\": [";
+  for (std::size_t i = 0; i < plan.layers.size(); ++i) {
+    const LayerSpec& l = plan.spec.layers[i];
+    j += std::string(i ? ", " : "") + "{\"name\": " + json_string(l.name) + ", \"type\": " + json_string(keras_name(l.kind)) +
+         ", \"output_shape\": " + json_string(shape_text(plan.layers[i].output_shape)) + ", \"params\": " +
+         std::to_string(plan.layers[i].params) + "}";
   }
   const TrainingState& t = c.training;
   j += "]},\n  \"training\": {\"epoch\": " + std::to_string(t.epoch) + ", \"step\": " + std::to_string(t.step) +
@@ -270,6 +291,7 @@ std::string to_json(const Options& o, const Checkpoint& c, const std::optional<T
        ", \"batch_size\": " + std::to_string(t.batch_size) + ", \"epochs\": " + std::to_string(t.epochs) +
        ", \"seed\": " + std::to_string(t.seed) + ", \"split_seed\": " + std::to_string(t.split_seed) +
        ", \"val_split\": " + json_number(t.val_split) + ", \"optimizer\": " + json_string(t.optimizer) +
+       ", \"rmsprop_form\": " + json_string(t.rmsprop_form) +
        ", \"lr\": " + json_number(t.lr) + ", \"num_train\": " + std::to_string(t.num_train) +
        ", \"data_fingerprint\": " + std::to_string(t.data_fingerprint) + ", \"epoch_loss_sum\": " +
        json_number(t.epoch_loss_sum) + ", \"epoch_correct\": " + std::to_string(t.epoch_correct) +
@@ -288,9 +310,9 @@ std::string to_json(const Options& o, const Checkpoint& c, const std::optional<T
   if (test) {
     j += ",\n  \"test\": {\"samples\": " + std::to_string(test->samples) + ", \"test_loss\": " + json_number(test->loss) +
          ", \"test_accuracy\": " + json_number(test->accuracy) + ", \"confusion\": [";
-    for (std::size_t r = 0; r < test->confusion.size(); ++r) {
+    for (int r = 0; r < test->classes; ++r) {
       j += r ? ", [" : "[";
-      for (std::size_t p = 0; p < test->confusion[r].size(); ++p) j += (p ? ", " : "") + std::to_string(test->confusion[r][p]);
+      for (int p = 0; p < test->classes; ++p) j += (p ? ", " : "") + std::to_string(test->count(r, p));
       j += "]";
     }
     j += "]}";
@@ -313,8 +335,13 @@ int run(const Options& o) {
   }
   const Checkpoint c = read_checkpoint(o.file);
   if (!o.compare.empty()) return compare_checkpoints(c, read_checkpoint(o.compare), o) ? 0 : 1;
-  std::optional<TestResult> test;
-  if (o.evaluate) test = evaluate(c.weights, load_test_set(o));
+  std::optional<Scores> test;
+  std::optional<Classifier> classifier;
+  if (o.evaluate || o.predict) classifier.emplace(load_classifier(c));
+  if (o.evaluate) {
+    test = evaluate_test_set(*classifier, load_test_set(o), o.pictures, o.file + " on the test set");
+  }
+  if (o.predict) predict(*classifier, o.predict_options);
   if (!o.csv.empty()) write_file_atomically(o.csv, history_csv(c.history));
   if (!o.plot.empty()) write_file_atomically(o.plot, learning_curve_svg(c.history));
   if (o.json) {
@@ -322,7 +349,7 @@ int run(const Options& o) {
   } else if (o.show_report()) {
     print_report(c);
   } else if (test) {
-    print_test_result(*test);
+    print_test_result(*test, classifier->class_names());
   }
   return 0;
 }

@@ -14,6 +14,8 @@ namespace {
 const std::string kKernel1 = "/model_weights/conv2d_1/conv2d_1/kernel:0";
 
 void expect_equal(const Checkpoint& a, const Checkpoint& b) {
+  EXPECT_EQ(to_keras_json(a.model), to_keras_json(b.model));
+  EXPECT_EQ(a.training_config, b.training_config);
   ASSERT_EQ(a.weights.size(), b.weights.size());
   EXPECT_EQ(0, std::memcmp(a.weights.data(), b.weights.data(), a.weights.size() * sizeof(float)));
   EXPECT_EQ(a.optimizer.name, b.optimizer.name);
@@ -35,6 +37,7 @@ void expect_equal(const Checkpoint& a, const Checkpoint& b) {
   EXPECT_EQ(s.val_split, t.val_split);
   EXPECT_EQ(s.optimizer, t.optimizer);
   EXPECT_EQ(s.lr, t.lr);
+  EXPECT_EQ(s.rmsprop_form, t.rmsprop_form);
   EXPECT_EQ(s.num_train, t.num_train);
   EXPECT_EQ(s.data_fingerprint, t.data_fingerprint);
   EXPECT_EQ(s.epoch_loss_sum, t.epoch_loss_sum);
@@ -75,8 +78,8 @@ TEST(Checkpoint, RoundTripKeepsSlotOrderAndEmptySlotList) {
   TempDir dir;
   Checkpoint adam = sample_checkpoint(1, false);
   adam.optimizer.name = "adam";
-  adam.optimizer.slots = {{"velocity", std::vector<float>(kNumParams, 2.0f)},
-                          {"momentum", std::vector<float>(kNumParams, -1.0f)}};
+  adam.optimizer.slots = {{"velocity", std::vector<float>(num_params(adam), 2.0f)},
+                          {"momentum", std::vector<float>(num_params(adam), -1.0f)}};
   write_checkpoint(dir.file("adam.h5"), adam);
   expect_equal(adam, read_checkpoint(dir.file("adam.h5")));
 
@@ -93,7 +96,7 @@ TEST(Checkpoint, SameCheckpointGivesIdenticalBytes) {
   write_checkpoint(dir.file("a.h5"), c);
   write_checkpoint(dir.file("b.h5"), c);
   const auto a = read_bytes(dir.file("a.h5"));
-  EXPECT_GT(a.size(), kNumParams * 2 * sizeof(float));
+  EXPECT_GT(a.size(), num_params(c) * 2 * sizeof(float));
   EXPECT_TRUE(a == read_bytes(dir.file("b.h5")));
 }
 
@@ -102,7 +105,7 @@ TEST(Checkpoint, VerifyCountsEveryDatasetOfAGoodFile) {
   write_checkpoint(dir.file("c.h5"), sample_checkpoint(2, true));
   std::size_t checked = 0;
   EXPECT_TRUE(verify_checkpoint(dir.file("c.h5"), &checked).empty());
-  EXPECT_EQ(checked, weight_tensors().size() + 1 + 5 + 2);  // weights, velocity, history, evaluation
+  EXPECT_EQ(checked, plan_model(tutorial_model_spec()).tensors.size() + 1 + 5 + 2);  // weights, velocity, history, evaluation
 }
 
 TEST(Checkpoint, FlippedWeightByteIsCaughtByReadAndVerify) {
@@ -194,7 +197,7 @@ TEST(Checkpoint, NonFiniteWeightIsRefused) {
   TempDir dir;
   const std::string path = dir.file("c.h5");
   Checkpoint c = sample_checkpoint(1, false);
-  c.weights[weight_tensors()[6].offset + 5] = std::numeric_limits<float>::quiet_NaN();
+  c.weights[plan_model(c.model).tensors[6].offset + 5] = std::numeric_limits<float>::quiet_NaN();
   write_checkpoint(path, c);
   const std::string message = checkpoint_error([&] { read_checkpoint(path); });
   EXPECT_NE(message.find("/model_weights/dense/dense/kernel:0: non-finite value"), std::string::npos) << message;
@@ -209,6 +212,78 @@ TEST(Checkpoint, DatasetWithoutChecksumIsReported) {
   const auto problems = verify_checkpoint(path);
   ASSERT_EQ(problems.size(), 1u);
   EXPECT_EQ(problems[0], path + ": dataset /history/seconds: no Fletcher32 checksum");
+}
+
+// ---- The model ----------------------------------------------------------------------------------
+
+// Another architecture: weightless layers (Dropout, Activation, pooling) get groups with empty
+// weight_names, a layer without bias one tensor, and the model comes back from model_config.
+TEST(Checkpoint, AnotherModelRoundTripsThroughModelConfig) {
+  TempDir dir;
+  const ModelSpec model = read_keras_json(std::string(FMNIST_FIXTURES) + "/models/small_dropout.json");
+  const Checkpoint written = sample_checkpoint(2, true, model);
+  write_checkpoint(dir.file("c.h5"), written);
+  const Checkpoint read = read_checkpoint(dir.file("c.h5"));
+  expect_equal(written, read);
+  EXPECT_EQ(read.model.name, "small_dropout");
+  EXPECT_EQ(read.model.source, dir.file("c.h5"));
+  EXPECT_EQ(read.model.layers[3].name, "mix");
+  EXPECT_FALSE(read.model.layers[3].use_bias);
+  EXPECT_EQ(num_params(read), 4258u);
+}
+
+// Files written before models were data have no model_config and no rmsprop_form: they hold
+// the tutorial's model, trained with the then-default Keras 3 form of RMSprop.
+TEST(Checkpoint, OldCheckpointsReadAsTheTutorialsModel) {
+  TempDir dir;
+  const std::string path = dir.file("old.h5");
+  Checkpoint written = sample_checkpoint(1, false);
+  written.training.rmsprop_form = "keras2";
+  write_checkpoint(path, written);
+  probe::remove_attribute(path, "/", "model_config");
+  probe::remove_attribute(path, "/", "training_config");
+  probe::remove_attribute(path, "/training", "rmsprop_form");
+  const Checkpoint read = read_checkpoint(path);
+  EXPECT_EQ(first_difference(read.model, tutorial_model_spec()), "");
+  EXPECT_EQ(read.model.layers[7].name, "dense_1");
+  EXPECT_EQ(read.training.rmsprop_form, "keras3");
+  EXPECT_EQ(read.training_config, "");
+  EXPECT_EQ(read.weights, written.weights);
+  EXPECT_TRUE(verify_checkpoint(path).empty());
+}
+
+TEST(Checkpoint, BadModelConfigIsNamed) {
+  TempDir dir;
+  const std::string path = dir.file("c.h5");
+  write_checkpoint(path, sample_checkpoint(1, false));
+  probe::replace_string_attribute(path, "/", "model_config", "{\"class_name\": \"Sequential\", ");
+  const std::string message = checkpoint_error([&] { read_checkpoint(path); });
+  EXPECT_EQ(message.rfind(path + ": attribute model_config: line 1, column", 0), 0u) << message;
+  EXPECT_NE(message.find("malformed JSON"), std::string::npos) << message;
+  EXPECT_EQ(verify_checkpoint(path), std::vector<std::string>{message});
+  // A model_config of another model than /model_weights holds: the weights do not fit.
+  Checkpoint other = sample_checkpoint(1, false);
+  other.model.layers[6].units = 32;
+  probe::replace_string_attribute(path, "/", "model_config", to_keras_json(other.model));
+  EXPECT_NE(checkpoint_error([&] { read_checkpoint(path); }).find("dense/kernel:0: shape (576, 64), expected (576, 32)"),
+            std::string::npos);
+}
+
+TEST(Checkpoint, LargeModelConfigFitsTheFile) {  // past HDF5's 64 KB limit for compact attributes
+  TempDir dir;
+  ModelSpec model = tutorial_model_spec();
+  for (int i = 0; i < 200; ++i) {
+    LayerSpec d;
+    d.kind = LayerKind::dense;
+    d.name = "hidden_" + std::to_string(i);
+    d.units = 64;
+    d.activation = Activation::relu;
+    model.layers.insert(model.layers.begin() + 7, d);
+  }
+  ASSERT_GT(to_keras_json(model).size(), 65536u);
+  const Checkpoint written = sample_checkpoint(1, false, model);
+  write_checkpoint(dir.file("c.h5"), written);
+  expect_equal(written, read_checkpoint(dir.file("c.h5")));
 }
 
 }  // namespace

@@ -17,7 +17,7 @@
 #include "fmnist/checkpoint.hpp"
 #include "temp_dir.hpp"
 #include "fmnist/error.hpp"
-#include "fmnist/model.hpp"
+#include "fmnist/model_spec.hpp"
 
 namespace fmnist::test {
 
@@ -25,15 +25,21 @@ namespace fmnist::test {
 // Exactly representable values, so Python can recompute them: w[i] = (i % 1000 - 500) / 1024.
 inline float weight_value(std::size_t i) { return static_cast<float>(static_cast<int>(i % 1000) - 500) / 1024.0f; }
 
-// A checkpoint with `epochs` epochs of history and distinct values in every field.
-inline Checkpoint sample_checkpoint(int epochs, bool evaluated) {
+inline std::size_t num_params(const Checkpoint& c) { return plan_model(c.model).num_params; }
+
+// A checkpoint of `model` (the tutorial's by default) with `epochs` epochs of history and
+// distinct values in every field.
+inline Checkpoint sample_checkpoint(int epochs, bool evaluated, const ModelSpec& model = tutorial_model_spec()) {
   Checkpoint c;
-  c.weights.resize(kNumParams);
-  for (std::size_t i = 0; i < kNumParams; ++i) c.weights[i] = weight_value(i);
+  c.model = model;
+  c.training_config = R"({"loss": "categorical_crossentropy", "optimizer_config": {"class_name": "RMSprop"}})";
+  const std::size_t n = num_params(c);
+  c.weights.resize(n);
+  for (std::size_t i = 0; i < n; ++i) c.weights[i] = weight_value(i);
   c.optimizer.name = "rmsprop";
   c.optimizer.iterations = 83 * epochs + 7;
-  OptimizerSlot velocity{"velocity", std::vector<float>(kNumParams)};
-  for (std::size_t i = 0; i < kNumParams; ++i) velocity.data[i] = 1e-8f * static_cast<float>(i % 977);
+  OptimizerSlot velocity{"velocity", std::vector<float>(n)};
+  for (std::size_t i = 0; i < n; ++i) velocity.data[i] = 1e-8f * static_cast<float>(i % 977);
   c.optimizer.slots.push_back(velocity);
   TrainingState& t = c.training;
   t.epoch = epochs;
@@ -47,6 +53,7 @@ inline Checkpoint sample_checkpoint(int epochs, bool evaluated) {
   t.val_split = 0.25;
   t.optimizer = "rmsprop";
   t.lr = 0.00125;
+  t.rmsprop_form = "keras3";  // not the default, so a reader that ignores it is caught
   t.num_train = 42000;
   t.data_fingerprint = 0x8000000000000001ull;
   t.epoch_loss_sum = 1234.5678;

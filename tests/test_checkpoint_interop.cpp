@@ -1,6 +1,7 @@
-// Our checkpoints as other tools see them: h5dump shows the Keras layout with Fletcher32, and
-// h5py (the library Keras's legacy loader uses) reads layer_names, weight_names, the kernels
-// in weight order, the optimizer and the history, including empty ones. Skipped without the tools.
+// Our checkpoints as other tools see them: h5dump shows the Keras layout with Fletcher32 and the
+// root attributes as h5py writes strings, and h5py (the library Keras's legacy loader uses) reads
+// model_config, training_config, layer_names, weight_names, the kernels in weight order, the
+// optimizer and the history, including empty ones. Skipped without the tools.
 #include <cstdlib>
 
 #include "test_checkpoint_helpers.hpp"
@@ -33,17 +34,35 @@ TEST(CheckpointInterop, H5dumpShowsKerasLayoutAndChecksums) {
   EXPECT_NE(names.find("STRSIZE 15"), std::string::npos) << names;
   EXPECT_NE(names.find("H5T_STR_NULLPAD"), std::string::npos) << names;
   EXPECT_NE(names.find("\"max_pooling2d_1\""), std::string::npos) << names;
+  const std::string config = run("/usr/bin/h5dump -A -a /model_config " + dir.file("c.h5"));
+  EXPECT_NE(config.find("DATASPACE  SCALAR"), std::string::npos) << config;
+  EXPECT_NE(config.find("H5T_STR_NULLPAD"), std::string::npos) << config;
+  EXPECT_NE(config.find("H5T_CSET_ASCII"), std::string::npos) << config;
+  EXPECT_NE(config.find("\"class_name\":\"Sequential\""), std::string::npos) << config;
 }
 
 // Mirrors keras.saving.legacy.hdf5_format.load_weights_from_hdf5_group, plus our own groups.
 const char* kReadWithH5py = R"(
-import sys, h5py, numpy as np
+import json, sys, h5py, numpy as np
 full, empty = sys.argv[1], sys.argv[2]
 with h5py.File(full, 'r') as f:
     w = f['model_weights']
     names = [n.decode('utf8') for n in w.attrs['layer_names']]
     assert names == ['conv2d', 'max_pooling2d', 'conv2d_1', 'max_pooling2d_1', 'conv2d_2',
                      'flatten', 'dense', 'dense_1'], names
+    # What keras.models.load_model reads first (bytes, decoded as Keras does).
+    model_config = json.loads(f.attrs.get('model_config').decode('utf-8'))
+    assert model_config['class_name'] == 'Sequential'
+    layers = model_config['config']['layers']
+    assert layers[0]['class_name'] == 'InputLayer'
+    assert layers[0]['config']['batch_input_shape'] == [None, 28, 28, 1]
+    assert [l['config']['name'] for l in layers[1:]] == names
+    assert layers[-1]['config']['activation'] == 'softmax'
+    training_config = json.loads(f.attrs.get('training_config').decode('utf-8'))
+    assert training_config['optimizer_config']['class_name'] == 'RMSprop'
+    assert f.attrs['keras_version'].decode('utf8') == '2.15.0'
+    assert f.attrs['backend'].decode('utf8') == 'tensorflow'
+    assert f['training'].attrs['rmsprop_form'].decode('utf8') == 'keras3'
     assert w.attrs['backend'].decode('utf8') == 'tensorflow'
     assert w.attrs['keras_version'].decode('utf8') == '2.15.0'
     values = []

@@ -37,6 +37,20 @@ TEST(Config, DefaultsAreTheTutorials) {
   EXPECT_EQ(c.data_dir, "/usr/share/datasets/fashion-mnist");
   EXPECT_TRUE(c.resume.empty());
   EXPECT_FALSE(c.eval_all_ranks);
+  EXPECT_TRUE(c.model.empty());  // the tutorial's model
+  EXPECT_FALSE(c.print_model);
+  EXPECT_EQ(c.rmsprop_form, "keras2");  // the tutorial's RMSprop: epsilon outside the square root
+}
+
+TEST(Config, ModelAndRmspropForm) {
+  const Config c = parse({"--model", "my.json", "--print-model", "--rmsprop-form", "keras3"});
+  EXPECT_EQ(c.model, "my.json");
+  EXPECT_TRUE(c.print_model);
+  EXPECT_EQ(c.rmsprop_form, "keras3");
+  EXPECT_EQ(parse({"--rmsprop-keras2"}).rmsprop_form, "keras2");  // the former option, now the default
+  expect_usage_error({"--rmsprop-form", "keras1"}, "--rmsprop-form");
+  expect_usage_error({"--rmsprop-keras2", "--rmsprop-form", "keras3"}, "--rmsprop-keras2");
+  EXPECT_NE(describe(parse({})), describe(parse({"--rmsprop-form", "keras3"})));
 }
 
 TEST(Config, ParsesEveryOption) {
@@ -63,8 +77,8 @@ TEST(Config, HelpListsEveryOptionWithDefaults) {
   EXPECT_TRUE(c.help);
   for (const char* option : {"--data-dir", "--train-csv", "--test-csv", "--val-split", "--split-seed", "--epochs",
                              "--batch-size", "--optimizer", "--lr", "--seed", "--out-dir", "--checkpoint-every",
-                             "--resume", "--max-steps", "--eval-ranks", "--stall-timeout", "(default: 512)",
-                             "(default: 15)"})
+                             "--resume", "--max-steps", "--eval-ranks", "--model", "--print-model", "--rmsprop-form",
+                             "--stall-timeout", "(default: 512)", "(default: 15)", "(default: keras2)"})
     EXPECT_NE(c.help_text.find(option), std::string::npos) << option;
 }
 

@@ -1,6 +1,6 @@
-// The fused Conv2D + ReLU + MaxPool2D layer against a naive reference (7-loop convolution,
-// ReLU, 2x2 pooling with the first maximum winning) at the model's real shapes and an odd one,
-// in float and double, and a double-precision gradient check against central differences.
+// The fused Conv2D + ReLU + MaxPool2D layer against the naive references (7-loop convolution,
+// ReLU, 2x2 pooling with the first maximum winning) at the model's real shapes and odd ones,
+// through each of its three paths, in float and double, and the shared gradient checker.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "fmnist/layers.hpp"
+#include "grad_check.hpp"
 #include "naive_conv.hpp"
 
 namespace fmnist {
@@ -42,22 +43,8 @@ Reference naive_conv_pool(const ConvShape& s, const std::vector<double>& x, cons
   return {std::move(y), std::move(g.dkernel), std::move(g.dbias), std::move(g.dx)};
 }
 
-std::vector<double> random_vector(std::size_t size, std::mt19937_64& rng, double lo, double hi) {
-  std::uniform_real_distribution<double> dist(lo, hi);
-  std::vector<double> v(size);
-  for (double& e : v) e = dist(rng);
-  return v;
-}
-
-template <typename T>
-double max_rel_diff(const std::vector<T>& got, const std::vector<double>& want) {
-  double diff = 0, scale = 1e-12;
-  for (std::size_t i = 0; i < want.size(); ++i) {
-    diff = std::max(diff, std::abs(double(got[i]) - want[i]));
-    scale = std::max(scale, std::abs(want[i]));
-  }
-  return diff / scale;
-}
+using test::max_rel_diff;
+using test::random_vector;
 
 template <typename T>
 void check_against_naive(const ConvShape& s, bool need_dx, int n, double tolerance) {
@@ -73,8 +60,9 @@ void check_against_naive(const ConvShape& s, bool need_dx, int n, double toleran
       tdy(dy.begin(), dy.end());
   std::vector<T> dk(tk.size(), T(0)), db(tb.size(), T(0)), y(want.y.size()), dx(tx.size(), T(0));
   Conv2DPool<T> layer(s, n, need_dx, tk.data(), tb.data(), dk.data(), db.data());
+  std::vector<T> dy_scratch = tdy;
   layer.forward(tx.data(), y.data(), n);
-  layer.backward(tx.data(), y.data(), tdy.data(), need_dx ? dx.data() : nullptr, n);
+  layer.backward(tx.data(), y.data(), dy_scratch.data(), need_dx ? dx.data() : nullptr, n);
   EXPECT_LE(max_rel_diff(y, want.y), tolerance) << "forward";
   EXPECT_LE(max_rel_diff(dk, want.dkernel), tolerance) << "dkernel";
   EXPECT_LE(max_rel_diff(db, want.dbias), tolerance) << "dbias";
@@ -96,43 +84,37 @@ TEST(Conv2DPool, SecondLayerMatchesNaive) {  // conv2d_1: 13 -> 11 -> 5, the odd
 TEST(Conv2DPool, OddShapeMatchesNaive) {  // the general im2col path
   check_against_naive<float>({7, 6, 3, 5}, true, 4, 1e-5);
   check_against_naive<double>({7, 6, 3, 5}, true, 4, 1e-12);
+  check_against_naive<double>({8, 9, 1, 32}, true, 3, 1e-12);  // the first layer's shape, but with dx: GEMM
 }
 
-// L = sum(y * r): every parameter and input gradient against central differences, in double.
-TEST(Conv2DPool, GradientCheck) {
-  const ConvShape s{7, 8, 3, 4};
+// L = sum(y * r): every parameter and input gradient against central differences, in double,
+// through the GEMM path and the direct and sparse paths at small sizes.
+void gradient_check(const ConvShape& s, bool need_dx, std::uint64_t seed) {
   const int n = 2;
-  std::mt19937_64 rng(3);
+  std::mt19937_64 rng(seed);
   auto x = random_vector(n * s.in_size(), rng, 0, 1);
   auto kernel = random_vector(s.kernel_size(), rng, -0.5, 0.5);
   auto bias = random_vector(s.out_c, rng, 0.0, 0.2);
   const int ph = s.out_h() / 2, pw = s.out_w() / 2;
   const auto r = random_vector(std::size_t(n) * ph * pw * s.out_c, rng, -1, 1);
-  std::vector<double> dk(kernel.size()), db(bias.size()), dx(x.size()), y(r.size());
-  Conv2DPool<double> layer(s, n, true, kernel.data(), bias.data(), dk.data(), db.data());
+  std::vector<double> dk(kernel.size()), db(bias.size()), dx(x.size()), y(r.size()), dy = r;
+  Conv2DPool<double> layer(s, n, need_dx, kernel.data(), bias.data(), dk.data(), db.data());
   auto loss = [&] {
     layer.forward(x.data(), y.data(), n);
-    double sum = 0;
-    for (std::size_t i = 0; i < y.size(); ++i) sum += y[i] * r[i];
-    return sum;
+    return test::dot(y.data(), r.data(), y.size());
   };
   loss();
-  layer.backward(x.data(), y.data(), r.data(), dx.data(), n);
-  auto check = [&](std::vector<double>& v, const std::vector<double>& analytic, const char* what) {
-    for (std::size_t i = 0; i < v.size(); ++i) {
-      const double saved = v[i];
-      v[i] = saved + 1e-6;
-      const double up = loss();
-      v[i] = saved - 1e-6;
-      const double down = loss();
-      v[i] = saved;
-      const double numeric = (up - down) / 2e-6;
-      EXPECT_NEAR(numeric, analytic[i], 1e-6 * std::max(1.0, std::abs(numeric))) << what << "[" << i << "]";
-    }
-  };
-  check(kernel, dk, "dkernel");
-  check(bias, db, "dbias");
-  check(x, dx, "dx");
+  layer.backward(x.data(), y.data(), dy.data(), need_dx ? dx.data() : nullptr, n);
+  const test::GradientChecker checker{.sample = 300};
+  checker.check(kernel, dk, loss, "dkernel");
+  checker.check(bias, db, loss, "dbias");
+  if (need_dx) checker.check(x, dx, loss, "dx");
+}
+
+TEST(Conv2DPool, GradientCheck) {
+  gradient_check({7, 8, 3, 4}, true, 3);   // GEMM path
+  gradient_check({6, 7, 1, 32}, false, 4);  // the direct first-layer path
+  gradient_check({6, 6, 32, 64}, true, 5);  // the sparse path
 }
 
 }  // namespace

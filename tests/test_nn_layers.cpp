@@ -1,180 +1,174 @@
-// Tests of each layer on its own: double-precision gradient checks against central differences
-// (input and parameter gradients), the fast convolution against a naive 7-loop reference at the
-// model's real shapes in float and double, max pooling's floor (11 -> 5) and the loss's stability.
+// Tests of each generic layer on its own, in every configuration a spec allows: Conv2D (kernel
+// sizes, strides, valid/same padding, relu/linear, with and without bias) and Max/AvgPool2D
+// (odd sizes, overlapping and strided windows, padding) against the naive references in float and
+// double, and every layer's input and parameter gradients against central differences in double
+// (Dropout with a fixed mask); Dropout's masks, Relu, and the loss's stability.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <functional>
 #include <limits>
+#include <memory>
 #include <random>
 #include <vector>
 
 #include "fmnist/layers.hpp"
+#include "grad_check.hpp"
 #include "naive_conv.hpp"
 
 namespace fmnist {
 namespace {
 
-std::vector<double> random_vector(std::size_t size, std::mt19937_64& rng, double lo = -1,
-                                  double hi = 1) {
-  std::uniform_real_distribution<double> dist(lo, hi);
-  std::vector<double> v(size);
-  for (double& x : v) x = dist(rng);
-  return v;
+using test::cast;
+using test::dot;
+using test::GradientChecker;
+using test::max_rel_diff;
+using test::random_vector;
+
+ConvShape shape(int h, int w, int c, int out_c, std::array<int, 2> k, std::array<int, 2> s, Padding p) {
+  return {h, w, c, out_c, k[0], k[1], s[0], s[1], p};
 }
 
-template <typename T>
-std::vector<T> cast(const std::vector<double>& v) {
-  return std::vector<T>(v.begin(), v.end());
-}
-
-double dot(const std::vector<double>& a, const std::vector<double>& b) {
-  double sum = 0;
-  for (std::size_t i = 0; i < a.size(); ++i) sum += a[i] * b[i];
-  return sum;
-}
-
-// The gradient checker: compares analytic[i] with the central difference of loss() with respect
-// to v[i], for every i; v is restored afterwards.
-void expect_gradient(std::vector<double>& v, const std::vector<double>& analytic,
-                     const std::function<double()>& loss, const char* what) {
-  ASSERT_EQ(v.size(), analytic.size()) << what;
-  constexpr double kEps = 1e-5;
-  for (std::size_t i = 0; i < v.size(); ++i) {
-    const double saved = v[i];
-    v[i] = saved + kEps;
-    const double up = loss();
-    v[i] = saved - kEps;
-    const double down = loss();
-    v[i] = saved;
-    const double numeric = (up - down) / (2 * kEps);
-    const double scale = std::max({std::abs(numeric), std::abs(analytic[i]), 1e-3});
-    EXPECT_LE(std::abs(numeric - analytic[i]) / scale, 1e-6)
-        << what << "[" << i << "]: numeric " << numeric << " analytic " << analytic[i];
+// L = sum(r * layer(x)) for a double layer: checks dL/dx and, when given, dL/dparams (params is
+// the arena the layer views, grads its gradient). train: the Dropout context (null: evaluation).
+void check_layer_gradients(Layer<double>& layer, std::vector<double>& x, std::size_t out_size, int n,
+                           std::vector<double>* params, std::vector<double>* grads, const DropoutContext* train,
+                           std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  const auto r = random_vector(out_size * n, rng);
+  std::vector<double> y(r.size()), dx(x.size());
+  auto loss = [&] {
+    layer.forward(x.data(), y.data(), n, train);
+    return dot(y.data(), r.data(), y.size());
+  };
+  loss();
+  if (grads != nullptr) std::fill(grads->begin(), grads->end(), 0.0);
+  std::vector<double> dy = r;
+  layer.backward(x.data(), y.data(), dy.data(), dx.data(), n);
+  const GradientChecker checker;
+  EXPECT_GT(checker.check(x, dx, loss, "dx").largest, 0);
+  if (params != nullptr) {
+    EXPECT_GT(checker.check(*params, *grads, loss, "dparams").largest, 0);
   }
 }
 
 // ---- Conv2D -------------------------------------------------------------------------------------
 
-struct ConvReference {
-  std::vector<double> y, dkernel, dbias, dx;
+struct ConvCase {
+  ConvShape s;
+  Activation act;
+  bool bias;
 };
 
-// The naive reference: y = relu(conv(x) + b), and for dL/dy = dy the gradients through the ReLU.
-ConvReference naive_conv(const ConvShape& s, const std::vector<double>& x,
-                         const std::vector<double>& kernel, const std::vector<double>& bias,
-                         const std::vector<double>& dy, int n) {
+// The configurations a spec allows, on small odd shapes: kernel sizes, strides, padding.
+std::vector<ConvCase> conv_cases() {
+  std::vector<ConvCase> cases;
+  for (Padding p : {Padding::valid, Padding::same}) {
+    cases.push_back({shape(7, 6, 2, 3, {3, 3}, {1, 1}, p), Activation::relu, true});
+    cases.push_back({shape(7, 6, 2, 3, {3, 3}, {2, 2}, p), Activation::linear, true});
+    cases.push_back({shape(8, 7, 3, 2, {2, 3}, {2, 1}, p), Activation::relu, false});
+    cases.push_back({shape(6, 7, 1, 4, {5, 5}, {1, 2}, p), Activation::linear, true});
+    cases.push_back({shape(5, 5, 2, 3, {1, 1}, {3, 3}, p), Activation::relu, true});
+    cases.push_back({shape(4, 5, 2, 2, {4, 4}, {3, 2}, p), Activation::linear, true});  // stride > 1 with even kernel
+  }
+  return cases;
+}
+
+std::string name(const ConvCase& c) {
+  return "in " + std::to_string(c.s.in_h) + "x" + std::to_string(c.s.in_w) + "x" + std::to_string(c.s.in_c) + " k " +
+         std::to_string(c.s.kernel_h) + "x" + std::to_string(c.s.kernel_w) + " s " + std::to_string(c.s.stride_h) +
+         "x" + std::to_string(c.s.stride_w) + " " + keras_name(c.s.padding) + " " + keras_name(c.act) +
+         (c.bias ? "" : " no bias");
+}
+
+template <typename T>
+void check_conv_against_naive(const ConvCase& c, int n, int max_batch, double tolerance) {
+  const ConvShape& s = c.s;
+  std::mt19937_64 rng(7 + s.in_c + 10 * s.kernel_h);
+  const auto x = random_vector(n * s.in_size(), rng);
+  const auto kernel = random_vector(s.kernel_size(), rng, -0.3, 0.3);
+  const auto bias = c.bias ? random_vector(s.out_c, rng, -0.2, 0.2) : std::vector<double>();
+  const auto dy = random_vector(n * s.out_size(), rng);
+  // The reference: y = act(conv(x) + b) and the gradients of sum(y * dy) through the activation.
   const test::NaiveConv conv{s, x, kernel, bias};
-  test::ConvGradients g = conv.zero_gradients(n);
-  std::vector<double> y(n * s.out_size(), 0.0);
-  std::size_t at = 0;  // (b, oh, ow, co) in row-major order
+  test::ConvGradients want = conv.zero_gradients(n);
+  std::vector<double> want_y(n * s.out_size());
+  std::size_t at = 0;
   for (int b = 0; b < n; ++b)
     for (int oh = 0; oh < s.out_h(); ++oh)
       for (int ow = 0; ow < s.out_w(); ++ow)
         for (int co = 0; co < s.out_c; ++co, ++at) {
-          const double acc = conv.pre(b, oh, ow, co);
-          y[at] = std::max(acc, 0.0);
-          conv.backprop(b, oh, ow, co, acc > 0 ? dy[at] : 0.0, g);
+          const double pre = conv.pre(b, oh, ow, co);
+          const bool pass = c.act == Activation::linear || pre > 0;
+          want_y[at] = pass ? pre : 0.0;
+          conv.backprop(b, oh, ow, co, pass ? dy[at] : 0.0, want);
         }
-  return {std::move(y), std::move(g.dkernel), std::move(g.dbias), std::move(g.dx)};
-}
-
-// Largest |a - b| relative to the largest |b|.
-template <typename T>
-double max_rel_diff(const std::vector<T>& a, const std::vector<double>& b) {
-  double diff = 0, scale = 1e-30;
-  for (std::size_t i = 0; i < b.size(); ++i) {
-    diff = std::max(diff, std::abs(double(a[i]) - b[i]));
-    scale = std::max(scale, std::abs(b[i]));
-  }
-  return diff / scale;
-}
-
-template <typename T>
-void check_conv_against_naive(const ConvShape& s, int n, int max_batch, double tolerance) {
-  std::mt19937_64 rng(7 + s.in_c);
-  const auto x = random_vector(n * s.in_size(), rng);
-  const auto kernel = random_vector(s.kernel_size(), rng, -0.3, 0.3);
-  const auto bias = random_vector(s.out_c, rng, -0.2, 0.2);
-  const auto dy = random_vector(n * s.out_size(), rng);
-  const ConvReference ref = naive_conv(s, x, kernel, bias, dy, n);
 
   const auto xt = cast<T>(x), kt = cast<T>(kernel), bt = cast<T>(bias);
   std::vector<T> dkernel(s.kernel_size(), T(0.5)), dbias(s.out_c, T(-0.25));  // backward adds
-  Conv2D<T> conv(s, max_batch, true, kt.data(), bt.data(), dkernel.data(), dbias.data());
+  Conv2D<T> layer(s, c.act, max_batch, true, kt.data(), c.bias ? bt.data() : nullptr, dkernel.data(),
+                  c.bias ? dbias.data() : nullptr);
   std::vector<T> y(n * s.out_size()), dyt = cast<T>(dy);
   std::vector<T> dx(n * s.in_size(), std::numeric_limits<T>::quiet_NaN());
-  conv.forward(xt.data(), y.data(), n);
-  conv.backward(xt.data(), y.data(), dyt.data(), dx.data(), n);
+  layer.forward(xt.data(), y.data(), n);
+  layer.backward(xt.data(), y.data(), dyt.data(), dx.data(), n);
   for (auto& v : dkernel) v -= T(0.5);
   for (auto& v : dbias) v += T(0.25);
-
-  EXPECT_LE(max_rel_diff(y, ref.y), tolerance) << "forward";
-  EXPECT_LE(max_rel_diff(dkernel, ref.dkernel), tolerance) << "dkernel";
-  EXPECT_LE(max_rel_diff(dbias, ref.dbias), tolerance) << "dbias";
-  EXPECT_LE(max_rel_diff(dx, ref.dx), tolerance) << "dx";
-  EXPECT_EQ(std::count_if(dx.begin(), dx.end(), [](T v) { return std::isnan(v); }), 0);
+  SCOPED_TRACE(name(c));
+  EXPECT_LE(max_rel_diff(y, want_y), tolerance) << "forward";
+  EXPECT_LE(max_rel_diff(dkernel, want.dkernel), tolerance) << "dkernel";
+  if (c.bias) {
+    EXPECT_LE(max_rel_diff(dbias, want.dbias), tolerance) << "dbias";
+  }
+  EXPECT_LE(max_rel_diff(dx, want.dx), tolerance) << "dx";
 }
 
-// The model's three convolutions; n spans several GEMM chunks and is below max_batch.
-const ConvShape kConv0{28, 28, 1, 32}, kConv1{13, 13, 32, 64}, kConv2{5, 5, 64, 64};
-
-TEST(Conv2D, MatchesNaiveFloat) {
-  for (const ConvShape& s : {kConv0, kConv1, kConv2}) {
-    SCOPED_TRACE(s.in_c);
-    check_conv_against_naive<float>(s, 10, 12, 2e-5);
+TEST(Conv2D, EveryConfigurationMatchesNaive) {
+  for (const ConvCase& c : conv_cases()) {
+    check_conv_against_naive<double>(c, 3, 4, 1e-12);
+    check_conv_against_naive<float>(c, 3, 4, 2e-5);
   }
 }
 
-TEST(Conv2D, MatchesNaiveDouble) {
-  for (const ConvShape& s : {kConv0, kConv1, kConv2}) {
-    SCOPED_TRACE(s.in_c);
-    check_conv_against_naive<double>(s, 10, 12, 1e-12);
+TEST(Conv2D, TutorialShapesMatchNaive) {  // conv2d_2 as the model runs it, and the two fused shapes unfused
+  for (const ConvShape& s : {ConvShape{28, 28, 1, 32}, ConvShape{13, 13, 32, 64}, ConvShape{5, 5, 64, 64}}) {
+    check_conv_against_naive<float>({s, Activation::relu, true}, 10, 12, 2e-5);
+    check_conv_against_naive<double>({s, Activation::relu, true}, 3, 3, 1e-12);
   }
 }
 
-TEST(Conv2D, LargeBatchMatchesNaive) {  // many chunks, and max_batch == n
-  check_conv_against_naive<float>(kConv2, 130, 130, 2e-5);
-  check_conv_against_naive<float>(kConv1, 17, 17, 2e-5);
+TEST(Conv2D, ManyChunksMatchNaive) {  // several GEMM chunks, max_batch == n
+  check_conv_against_naive<float>({ConvShape{5, 5, 64, 64}, Activation::relu, true}, 130, 130, 2e-5);
+  check_conv_against_naive<float>({shape(9, 9, 4, 8, {3, 3}, {2, 2}, Padding::same), Activation::linear, true}, 70, 70,
+                                  2e-5);
 }
 
-// Gradient check of every input, kernel and bias entry for L = sum(r * conv(x)).
-void gradient_check_conv(const ConvShape& s, int n) {
-  std::mt19937_64 rng(11 + s.in_c * 100 + s.out_c);
-  auto x = random_vector(n * s.in_size(), rng);
-  auto kernel = random_vector(s.kernel_size(), rng, -0.5, 0.5);
-  auto bias = random_vector(s.out_c, rng, -0.2, 0.2);
-  const auto r = random_vector(n * s.out_size(), rng);
-  std::vector<double> dkernel(s.kernel_size(), 0), dbias(s.out_c, 0), dx(n * s.in_size());
-  Conv2D<double> conv(s, n, true, kernel.data(), bias.data(), dkernel.data(), dbias.data());
-  std::vector<double> y(n * s.out_size());
-  auto loss = [&] {
-    conv.forward(x.data(), y.data(), n);
-    return dot(y, r);
-  };
-  loss();
-  std::vector<double> dy = r;
-  conv.backward(x.data(), y.data(), dy.data(), dx.data(), n);
-  expect_gradient(x, dx, loss, "dx");
-  expect_gradient(kernel, dkernel, loss, "dkernel");
-  expect_gradient(bias, dbias, loss, "dbias");
+TEST(Conv2D, GradientCheckEveryConfiguration) {
+  std::uint64_t seed = 1;
+  for (const ConvCase& c : conv_cases()) {
+    SCOPED_TRACE(name(c));
+    const ConvShape& s = c.s;
+    const int n = 2;
+    std::mt19937_64 rng(seed);
+    auto x = random_vector(n * s.in_size(), rng);
+    std::vector<double> params = random_vector(s.kernel_size() + (c.bias ? s.out_c : 0), rng, -0.5, 0.5);
+    std::vector<double> grads(params.size());
+    Conv2D<double> layer(s, c.act, n, true, params.data(), c.bias ? params.data() + s.kernel_size() : nullptr,
+                         grads.data(), c.bias ? grads.data() + s.kernel_size() : nullptr);
+    check_layer_gradients(layer, x, s.out_size(), n, &params, &grads, nullptr, ++seed);
+  }
 }
-
-TEST(Conv2D, GradientCheckGemmPath) { gradient_check_conv({6, 5, 3, 4}, 2); }
-TEST(Conv2D, GradientCheckSingleInputChannel) { gradient_check_conv({5, 4, 1, 3}, 3); }
-TEST(Conv2D, GradientCheckFirstLayerChannels) { gradient_check_conv({5, 6, 1, 32}, 2); }
 
 TEST(Conv2D, FirstLayerSkipsInputGradientAndAcceptsEmptyBatch) {
-  const ConvShape s = kConv0;
+  const ConvShape s{28, 28, 1, 32};
   std::mt19937_64 rng(3);
   const auto x = random_vector(2 * s.in_size(), rng);
   const auto kernel = random_vector(s.kernel_size(), rng);
   const std::vector<double> bias(s.out_c, 0.1);
   std::vector<double> dkernel(s.kernel_size(), 0), dbias(s.out_c, 0);
   std::vector<double> y(2 * s.out_size()), dy(2 * s.out_size(), 1.0);
-  Conv2D<double> conv(s, 2, false, kernel.data(), bias.data(), dkernel.data(), dbias.data());
+  Conv2D<double> conv(s, Activation::relu, 2, false, kernel.data(), bias.data(), dkernel.data(), dbias.data());
   conv.forward(x.data(), y.data(), 0);
   conv.backward(x.data(), y.data(), dy.data(), nullptr, 0);
   EXPECT_TRUE(std::all_of(dkernel.begin(), dkernel.end(), [](double v) { return v == 0; }));
@@ -182,107 +176,240 @@ TEST(Conv2D, FirstLayerSkipsInputGradientAndAcceptsEmptyBatch) {
   conv.backward(x.data(), y.data(), dy.data(), nullptr, 2);
   EXPECT_GT(std::abs(dbias[0]), 0);
   EXPECT_THROW(conv.forward(x.data(), y.data(), 3), std::invalid_argument);
+  std::vector<double> dx(x.size());
+  EXPECT_THROW(conv.backward(x.data(), y.data(), dy.data(), dx.data(), 2), std::invalid_argument);
 }
 
-// ---- MaxPool2D ----------------------------------------------------------------------------------
-
-TEST(MaxPool2D, FloorsOddSizesElevenToFive) {
-  const int h = 11, w = 11, c = 3, n = 2;
-  MaxPool2D<float> pool(h, w, c, n);
-  EXPECT_EQ(pool.out_h(), 5);
-  EXPECT_EQ(pool.out_w(), 5);
-  std::mt19937_64 rng(5);
-  const auto x = cast<float>(random_vector(std::size_t(n) * h * w * c, rng));
-  std::vector<float> y(std::size_t(n) * 5 * 5 * c);
-  pool.forward(x.data(), y.data(), n);
-  auto at = [&](int b, int i, int j, int k) { return x[((std::size_t(b) * h + i) * w + j) * c + k]; };
-  for (int b = 0; b < n; ++b)
-    for (int i = 0; i < 5; ++i)
-      for (int j = 0; j < 5; ++j)
-        for (int k = 0; k < c; ++k) {
-          const float expected = std::max({at(b, 2 * i, 2 * j, k), at(b, 2 * i, 2 * j + 1, k),
-                                           at(b, 2 * i + 1, 2 * j, k), at(b, 2 * i + 1, 2 * j + 1, k)});
-          EXPECT_EQ(y[((std::size_t(b) * 5 + i) * 5 + j) * c + k], expected);
-        }
-  const std::vector<float> dy(y.size(), 1.0f);
-  std::vector<float> dx(x.size(), std::numeric_limits<float>::quiet_NaN());
-  pool.backward(dy.data(), dx.data(), n);
-  double total = 0;
-  for (int b = 0; b < n; ++b)
-    for (int i = 0; i < h; ++i)
-      for (int j = 0; j < w; ++j)
-        for (int k = 0; k < c; ++k) {
-          const float g = dx[((std::size_t(b) * h + i) * w + j) * c + k];
-          ASSERT_FALSE(std::isnan(g)) << "unwritten dx at " << i << "," << j;
-          if (i == 10 || j == 10) {
-            EXPECT_EQ(g, 0.0f);
-          }
-          if (g != 0) {
-            EXPECT_EQ(at(b, i, j, k), y[((std::size_t(b) * 5 + i / 2) * 5 + j / 2) * c + k]);
-          }
-          total += g;
-        }
-  EXPECT_EQ(total, double(y.size()));  // each output routes its gradient to exactly one input
+TEST(Conv2D, SamePaddingPutsTheExtraPixelBottomRight) {
+  // TensorFlow: 4 pixels, kernel 2, stride 1: one pixel of padding, after the image. A kernel of
+  // ones on a ramp shows where: the last output reads x[3] and the padding.
+  const ConvShape s = shape(1, 4, 1, 1, {1, 2}, {1, 1}, Padding::same);
+  EXPECT_EQ(s.out_w(), 4);
+  EXPECT_EQ(s.pad_left(), 0);
+  const std::vector<double> x = {1, 2, 3, 4}, kernel = {1, 1};
+  std::vector<double> dk(2), y(4);
+  Conv2D<double>(s, Activation::linear, 1, false, kernel.data(), nullptr, dk.data(), nullptr).forward(x.data(), y.data(), 1);
+  EXPECT_EQ(y, (std::vector<double>{3, 5, 7, 4}));
+  const ConvShape odd = shape(5, 5, 1, 1, {4, 4}, {2, 2}, Padding::same);  // out 3, total 3: 1 before, 2 after
+  EXPECT_EQ(odd.out_h(), 3);
+  EXPECT_EQ(odd.pad_top(), 1);
 }
 
-TEST(MaxPool2D, TiesGoToTheFirstWindowPosition) {
-  MaxPool2D<double> pool(2, 2, 1, 1);
+// ---- Pooling ------------------------------------------------------------------------------------
+
+std::vector<ConvShape> pool_cases() {
+  std::vector<ConvShape> cases;
+  for (Padding p : {Padding::valid, Padding::same}) {
+    cases.push_back(shape(11, 11, 3, 3, {2, 2}, {2, 2}, p));  // 11 -> 5 (valid floor) or 6 (same)
+    cases.push_back(shape(7, 5, 2, 2, {3, 3}, {2, 2}, p));    // overlapping windows
+    cases.push_back(shape(7, 6, 2, 2, {2, 3}, {1, 1}, p));
+    cases.push_back(shape(8, 7, 2, 2, {3, 2}, {3, 3}, p));    // stride larger than the window on one axis
+  }
+  return cases;
+}
+
+template <typename T>
+void check_pool_against_naive(const ConvShape& s, bool max, int n, double tolerance) {
+  std::mt19937_64 rng(5 + s.kernel_h);
+  const auto x = random_vector(n * s.in_size(), rng);
+  const auto dy = random_vector(n * s.out_size(), rng);
+  const test::PoolReference want = test::naive_pool(s, max, x, dy, n);
+  const auto xt = cast<T>(x);
+  std::vector<T> y(want.y.size()), dyt = cast<T>(dy), dx(x.size(), std::numeric_limits<T>::quiet_NaN());
+  MaxPool2D<T> max_pool(s, n);
+  AvgPool2D<T> avg_pool(s);
+  Layer<T>& layer = max ? static_cast<Layer<T>&>(max_pool) : avg_pool;
+  layer.forward(xt.data(), y.data(), n, nullptr);
+  layer.backward(xt.data(), y.data(), dyt.data(), dx.data(), n);
+  EXPECT_LE(max_rel_diff(y, want.y), tolerance) << "forward";
+  EXPECT_LE(max_rel_diff(dx, want.dx), tolerance) << "dx";
+}
+
+TEST(Pool2D, EveryConfigurationMatchesNaive) {
+  for (const ConvShape& s : pool_cases()) {
+    for (bool max : {true, false}) {
+      SCOPED_TRACE(std::string(max ? "max " : "avg ") + keras_name(s.padding) + " k " + std::to_string(s.kernel_h) + "x" +
+                   std::to_string(s.kernel_w) + " s " + std::to_string(s.stride_h));
+      check_pool_against_naive<double>(s, max, 2, 1e-12);
+      check_pool_against_naive<float>(s, max, 2, 1e-6);
+    }
+  }
+}
+
+TEST(Pool2D, GradientCheckEveryConfiguration) {
+  std::uint64_t seed = 40;
+  for (const ConvShape& s : pool_cases()) {
+    SCOPED_TRACE(std::string(keras_name(s.padding)) + " k " + std::to_string(s.kernel_h) + "x" + std::to_string(s.kernel_w));
+    const int n = 2;
+    std::mt19937_64 rng(seed);
+    auto x = random_vector(n * s.in_size(), rng);
+    MaxPool2D<double> max_pool(s, n);
+    AvgPool2D<double> avg_pool(s);
+    check_layer_gradients(max_pool, x, s.out_size(), n, nullptr, nullptr, nullptr, ++seed);
+    check_layer_gradients(avg_pool, x, s.out_size(), n, nullptr, nullptr, nullptr, ++seed);
+  }
+}
+
+TEST(Pool2D, MaxFloorsElevenToFiveAndTiesGoFirst) {
+  const ConvShape s = shape(11, 11, 3, 3, {2, 2}, {2, 2}, Padding::valid);
+  EXPECT_EQ(s.out_h(), 5);
+  EXPECT_EQ(shape(11, 11, 3, 3, {2, 2}, {2, 2}, Padding::same).out_h(), 6);
+  MaxPool2D<double> pool(shape(2, 2, 1, 1, {2, 2}, {2, 2}, Padding::valid), 1);
   const std::vector<double> x = {1, 3, 3, 3};
-  std::vector<double> y(1), dx(4);
-  const std::vector<double> dy = {2};
+  std::vector<double> y(1), dx(4), dy = {2};
   pool.forward(x.data(), y.data(), 1);
-  pool.backward(dy.data(), dx.data(), 1);
+  pool.backward(x.data(), y.data(), dy.data(), dx.data(), 1);
   EXPECT_EQ(y[0], 3);
   EXPECT_EQ(dx, (std::vector<double>{0, 2, 0, 0}));
 }
 
-TEST(MaxPool2D, GradientCheck) {
-  const int h = 5, w = 7, c = 3, n = 2;
-  std::mt19937_64 rng(17);
-  auto x = random_vector(std::size_t(n) * h * w * c, rng);
-  MaxPool2D<double> pool(h, w, c, n);
-  std::vector<double> y(std::size_t(n) * 2 * 3 * c), dx(x.size());
-  const auto r = random_vector(y.size(), rng);
-  auto loss = [&] {
-    pool.forward(x.data(), y.data(), n);
-    return dot(y, r);
-  };
-  loss();
-  pool.backward(r.data(), dx.data(), n);
-  expect_gradient(x, dx, loss, "dx");
+TEST(Pool2D, SameAverageDividesByRealPixels) {
+  // 3 pixels, window 2, stride 2, same: out 2; the last window covers x[2] and one padding pixel.
+  AvgPool2D<double> pool(shape(1, 3, 1, 1, {1, 2}, {1, 2}, Padding::same));
+  const std::vector<double> x = {1, 3, 8};
+  std::vector<double> y(2);
+  pool.forward(x.data(), y.data(), 1);
+  EXPECT_EQ(y, (std::vector<double>{2, 8}));
 }
 
-// ---- Dense --------------------------------------------------------------------------------------
+// ---- Dense and Relu -----------------------------------------------------------------------------
 
-void gradient_check_dense(bool relu) {
-  const int in = 7, out = 5, n = 3;
-  std::mt19937_64 rng(relu ? 23 : 29);
-  auto x = random_vector(std::size_t(n) * in, rng);
-  auto kernel = random_vector(std::size_t(in) * out, rng);
-  auto bias = random_vector(out, rng, -0.3, 0.3);
-  const auto r = random_vector(std::size_t(n) * out, rng);
-  std::vector<double> dkernel(kernel.size(), 0), dbias(out, 0), dx(x.size()), y(r.size());
-  Dense<double> dense(in, out, relu, kernel.data(), bias.data(), dkernel.data(), dbias.data());
-  auto loss = [&] {
-    dense.forward(x.data(), y.data(), n);
-    return dot(y, r);
-  };
-  loss();
-  for (int i = 0; i < n; ++i)
-    for (int o = 0; o < out; ++o) {
-      double acc = bias[o];
-      for (int k = 0; k < in; ++k) acc += x[i * in + k] * kernel[k * out + o];
-      EXPECT_NEAR(y[i * out + o], relu ? std::max(acc, 0.0) : acc, 1e-12);
+TEST(Dense, GradientCheckEveryConfiguration) {
+  for (Activation act : {Activation::relu, Activation::linear}) {
+    for (bool bias : {true, false}) {
+      SCOPED_TRACE(std::string(keras_name(act)) + (bias ? "" : " no bias"));
+      const int in = 7, out = 5, n = 3;
+      std::mt19937_64 rng(act == Activation::relu ? 23 : 29);
+      auto x = random_vector(std::size_t(n) * in, rng);
+      std::vector<double> params = random_vector(std::size_t(in) * out + (bias ? out : 0), rng);
+      std::vector<double> grads(params.size());
+      Dense<double> dense(in, out, act, params.data(), bias ? params.data() + in * out : nullptr, grads.data(),
+                          bias ? grads.data() + in * out : nullptr);
+      std::vector<double> y(std::size_t(n) * out);
+      dense.forward(x.data(), y.data(), n);
+      for (int i = 0; i < n; ++i)
+        for (int o = 0; o < out; ++o) {
+          double acc = bias ? params[in * out + o] : 0.0;
+          for (int k = 0; k < in; ++k) acc += x[i * in + k] * params[k * out + o];
+          EXPECT_NEAR(y[i * out + o], act == Activation::relu ? std::max(acc, 0.0) : acc, 1e-12);
+        }
+      check_layer_gradients(dense, x, out, n, &params, &grads, nullptr, 31);
     }
-  std::vector<double> dy = r;
-  dense.backward(x.data(), y.data(), dy.data(), dx.data(), n);
-  expect_gradient(x, dx, loss, "dx");
-  expect_gradient(kernel, dkernel, loss, "dkernel");
-  expect_gradient(bias, dbias, loss, "dbias");
+  }
 }
 
-TEST(Dense, GradientCheckWithRelu) { gradient_check_dense(true); }
-TEST(Dense, GradientCheckLinear) { gradient_check_dense(false); }
+TEST(Relu, ForwardAndGradientCheck) {
+  const int n = 3;
+  const std::size_t size = 20;
+  std::mt19937_64 rng(37);
+  auto x = random_vector(n * size, rng);
+  Relu<double> relu(size);
+  std::vector<double> y(x.size());
+  relu.forward(x.data(), y.data(), n);
+  for (std::size_t i = 0; i < x.size(); ++i) EXPECT_EQ(y[i], std::max(x[i], 0.0));
+  check_layer_gradients(relu, x, size, n, nullptr, nullptr, nullptr, 38);
+}
+
+// ---- Dropout ------------------------------------------------------------------------------------
+
+TEST(Dropout, GradientCheckWithAFixedMask) {
+  const int n = 4;
+  const std::size_t size = 30;
+  std::mt19937_64 rng(41);
+  auto x = random_vector(n * size, rng);
+  Dropout<double> dropout(0.4, size, 3, n);
+  const DropoutContext at{7, 12, 100};
+  check_layer_gradients(dropout, x, size, n, nullptr, nullptr, &at, 42);
+}
+
+TEST(Dropout, KeepsOneMinusRateScaledAndIsOffInEvaluation) {
+  const int n = 64;
+  const std::size_t size = 1000;
+  const double rate = 0.3;
+  std::vector<float> x(n * size, 2.0f), y(x.size());
+  Dropout<float> dropout(rate, size, 0, n);
+  const DropoutContext at{1, 0, 0};
+  dropout.forward(x.data(), y.data(), n, &at);
+  std::size_t kept = 0;
+  for (float v : y) {
+    ASSERT_TRUE(v == 0.0f || v == float(2.0 / (1 - rate))) << v;
+    kept += v != 0;
+  }
+  const double p = double(kept) / double(y.size());  // 64,000 draws: sigma 0.0018
+  EXPECT_NEAR(p, 1 - rate, 0.01);
+  dropout.forward(x.data(), y.data(), n, nullptr);
+  EXPECT_EQ(x, y);
+  std::vector<float> dy(y.size(), 1.0f), dx(y.size());
+  dropout.backward(x.data(), y.data(), dy.data(), dx.data(), n);
+  EXPECT_EQ(dx, dy);  // evaluation: the identity
+}
+
+TEST(Dropout, MaskDependsOnlyOnSeedStepPositionAndLayer) {
+  const int n = 8;
+  const std::size_t size = 50;
+  std::vector<double> x(n * size, 1.0), whole(x.size()), split(x.size());
+  Dropout<double> dropout(0.5, size, 2, n);
+  const DropoutContext at{3, 5, 16};
+  dropout.forward(x.data(), whole.data(), n, &at);
+  // The same samples in two batches (positions 16..19 and 20..23): the same masks.
+  const DropoutContext first{3, 5, 16}, second{3, 5, 20};
+  dropout.forward(x.data(), split.data(), 4, &first);
+  dropout.forward(x.data(), split.data() + 4 * size, 4, &second);
+  EXPECT_EQ(whole, split);
+  for (std::size_t j = 0; j < whole.size(); ++j)
+    ASSERT_EQ(whole[j] != 0, Dropout<double>::keep(0.5, at, 16 + std::int64_t(j / size), 2, j % size)) << j;
+  // Another seed, step, position or layer gives another mask.
+  auto mask = [&](DropoutContext c, std::size_t layer) {
+    Dropout<double> d(0.5, size, layer, n);
+    std::vector<double> y(x.size());
+    d.forward(x.data(), y.data(), n, &c);
+    return y;
+  };
+  EXPECT_EQ(mask(at, 2), whole);
+  EXPECT_NE(mask({4, 5, 16}, 2), whole);
+  EXPECT_NE(mask({3, 6, 16}, 2), whole);
+  EXPECT_NE(mask({3, 5, 17}, 2), whole);
+  EXPECT_NE(mask(at, 3), whole);
+}
+
+// ---- Determinism --------------------------------------------------------------------------------
+
+// Every process allocates its buffers elsewhere: the bytes a layer computes must not depend on
+// their alignment, or N ranks would not reproduce one rank. Each buffer is shifted by 0..3 floats.
+template <typename Make>
+void expect_alignment_free(std::size_t in_size, std::size_t out_size, std::size_t params, int n, Make&& make) {
+  std::mt19937_64 rng(51);
+  const auto x0 = cast<float>(random_vector(in_size * n, rng)), dy0 = cast<float>(random_vector(out_size * n, rng));
+  const auto p0 = cast<float>(random_vector(params, rng, -0.3, 0.3));
+  std::vector<float> first;
+  for (std::size_t shift = 0; shift < 4; ++shift) {
+    auto at = [&](const std::vector<float>& v) {
+      std::vector<float> shifted(shift, 0.0f);
+      shifted.insert(shifted.end(), v.begin(), v.end());
+      return shifted;
+    };
+    std::vector<float> x = at(x0), dy = at(dy0), p = at(p0), g = at(std::vector<float>(params, 0.0f));
+    std::vector<float> y = at(std::vector<float>(out_size * n)), dx = at(std::vector<float>(in_size * n));
+    auto layer = make(p.data() + shift, g.data() + shift);
+    layer->forward(x.data() + shift, y.data() + shift, n, nullptr);
+    layer->backward(x.data() + shift, y.data() + shift, dy.data() + shift, dx.data() + shift, n);
+    std::vector<float> all(y.begin() + shift, y.end());
+    all.insert(all.end(), dx.begin() + shift, dx.end());
+    all.insert(all.end(), g.begin() + shift, g.end());
+    if (shift == 0) first = all;
+    EXPECT_TRUE(all == first) << "the results moved with the buffers, shifted by " << shift << " floats";
+  }
+}
+
+TEST(Layers, ResultsDoNotDependOnBufferAlignment) {
+  expect_alignment_free(200, 64, 200 * 64 + 64, 37, [](float* p, float* g) {
+    return std::make_unique<Dense<float>>(200, 64, Activation::relu, p, p + 200 * 64, g, g + 200 * 64);
+  });
+  const ConvShape s = shape(9, 9, 8, 32, {3, 3}, {1, 1}, Padding::same);
+  expect_alignment_free(s.in_size(), s.out_size(), s.kernel_size() + 32, 9, [&](float* p, float* g) {
+    return std::make_unique<Conv2D<float>>(s, Activation::relu, 9, true, p, p + s.kernel_size(), g, g + s.kernel_size());
+  });
+}
 
 // ---- Softmax cross-entropy ----------------------------------------------------------------------
 
@@ -300,9 +427,8 @@ TEST(SoftmaxXent, LossAndGradientCheck) {
   EXPECT_NEAR(softmax_xent_forward(logits.data(), labels.data(), n, k).loss_sum, expected, 1e-12);
   std::vector<double> dlogits(logits.size());
   softmax_xent_backward(logits.data(), labels.data(), n, k, dlogits.data());
-  expect_gradient(logits, dlogits, [&] {
-    return softmax_xent_forward(logits.data(), labels.data(), n, k).loss_sum;
-  }, "dlogits");
+  GradientChecker().check(logits, dlogits, [&] { return softmax_xent_forward(logits.data(), labels.data(), n, k).loss_sum; },
+                          "dlogits");
 }
 
 TEST(SoftmaxXent, StableForHugeLogits) {
@@ -322,8 +448,8 @@ TEST(SoftmaxXent, ArgmaxTiesGoToTheFirstIndex) {
   const std::vector<std::uint8_t> first = {1, 0}, second = {2, 1};
   EXPECT_EQ(softmax_xent_forward(logits.data(), first.data(), 2, 3).correct, 2);
   EXPECT_EQ(softmax_xent_forward(logits.data(), second.data(), 2, 3).correct, 0);
-  EXPECT_NEAR(softmax_xent_forward(logits.data(), first.data(), 2, 3).loss_sum,
-              std::log(std::exp(-1.5) + 2) + std::log(3.0), 1e-12);
+  EXPECT_NEAR(softmax_xent_forward(logits.data(), first.data(), 2, 3).loss_sum, std::log(std::exp(-1.5) + 2) + std::log(3.0),
+              1e-12);
 }
 
 }  // namespace

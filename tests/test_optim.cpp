@@ -11,6 +11,7 @@ namespace {
 
 TEST(RmsProp, OneStepMatchesHandComputedKeras3Update) {
   OptimizerConfig c;  // lr 1e-3, rho 0.9, eps 1e-7
+  c.form = RmspropForm::keras3;
   auto opt = make_optimizer(c, 3);
   float w[3] = {1.0f, -2.0f, 0.5f};
   const float g[3] = {0.5f, -0.1f, 0.0f};
@@ -28,15 +29,35 @@ TEST(RmsProp, OneStepMatchesHandComputedKeras3Update) {
   EXPECT_NEAR(w[0], 1.0 - 1e-3 * 0.5 / std::sqrt(v0 + 1e-7) - 1e-3 * 0.5 / std::sqrt(v0b + 1e-7), 2e-7);
 }
 
-TEST(RmsProp, Keras2PutsEpsilonOutsideTheSqrt) {
+TEST(RmsProp, TheDefaultKeras2FormPutsEpsilonOutsideTheSqrt) {
   OptimizerConfig c;
-  c.epsilon = 0.1f;  // large, so the two forms differ clearly
-  c.epsilon_outside_sqrt = true;
+  EXPECT_EQ(c.form, RmspropForm::keras2);
+  c.epsilon = 0.1;  // large, so the two forms differ clearly
   auto opt = make_optimizer(c, 1);
   float w = 0.0f;
   const float g = 1.0f;
   opt->step(&w, &g);
   EXPECT_NEAR(w, -1e-3 / (std::sqrt(0.1) + 0.1), 1e-8);
+  c.form = RmspropForm::keras3;
+  auto inside = make_optimizer(c, 1);
+  w = 0.0f;
+  inside->step(&w, &g);
+  EXPECT_NEAR(w, -1e-3 / std::sqrt(0.1 + 0.1), 1e-8);
+}
+
+TEST(RmsProp, KerasConfigNamesItsHyperParameters) {
+  OptimizerConfig c;
+  c.lr = 0.002;
+  const KerasOptimizerConfig k = keras_optimizer_config(c);
+  EXPECT_EQ(k.class_name, "RMSprop");
+  using Values = std::vector<std::pair<std::string, double>>;
+  EXPECT_EQ(k.values, (Values{{"learning_rate", 0.002}, {"rho", 0.9}, {"momentum", 0.0}, {"epsilon", 1e-7}}));
+  EXPECT_EQ(k.flags, (std::vector<std::pair<std::string, bool>>{{"centered", false}}));
+  c.name = "adam";
+  EXPECT_EQ(keras_optimizer_config(c).class_name, "Adam");
+  c.name = "sgd";
+  EXPECT_EQ(keras_optimizer_config(c).values, (Values{{"learning_rate", 0.002}, {"momentum", 0.9}}));
+  EXPECT_STREQ(rmsprop_form_name(RmspropForm::keras3), "keras3");
 }
 
 TEST(Adam, FirstStepIsLrTimesSign) {
@@ -55,8 +76,8 @@ TEST(Adam, FirstStepIsLrTimesSign) {
 TEST(Sgd, MomentumAccumulates) {
   OptimizerConfig c;
   c.name = "sgd";
-  c.lr = 0.1f;
-  c.momentum = 0.9f;
+  c.lr = 0.1;
+  c.momentum = 0.9;
   auto opt = make_optimizer(c, 1);
   float w = 1.0f;
   const float g = 1.0f;

@@ -12,36 +12,18 @@
 
 #include "fmnist/error.hpp"
 #include "fmnist/report.hpp"
+#include "svg_check.hpp"
 
 namespace fmnist {
 namespace {
+
+using test::count;
+using test::tags_balanced;
 
 History sample_history(int epochs) {
   History h;
   for (int e = 0; e < epochs; ++e) h.add(0.9 - 0.05 * e, 0.6 + 0.02 * e, 0.8 - 0.04 * e, 0.62 + 0.015 * e, 5.25 + e);
   return h;
-}
-
-std::size_t count(const std::string& text, const std::string& what) {
-  std::size_t n = 0;
-  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + what.size())) ++n;
-  return n;
-}
-
-// Element names of the opening and closing tags must nest properly.
-bool tags_balanced(const std::string& svg) {
-  std::vector<std::string> open;
-  const std::regex tag(R"(<(/?)([a-z]+)[^>]*?(/?)>)");
-  for (std::sregex_iterator it(svg.begin(), svg.end(), tag), end; it != end; ++it) {
-    const std::string name = (*it)[2];
-    if ((*it)[1] == "/") {
-      if (open.empty() || open.back() != name) return false;
-      open.pop_back();
-    } else if ((*it)[3] != "/") {
-      open.push_back(name);
-    }
-  }
-  return open.empty();
 }
 
 TEST(HistoryCsv, HeaderAndOneRowPerEpoch) {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "fmnist/history.hpp"
+#include "fmnist/model_spec.hpp"
 
 namespace fmnist {
 
@@ -27,6 +28,7 @@ struct TrainingState {
   double val_split = 0.3;
   std::string optimizer = "rmsprop";
   double lr = 0.001;
+  std::string rmsprop_form = "keras2";    // where RMSprop's epsilon goes (README: Options)
   std::int64_t num_train = 0;             // size of the training split
   std::uint64_t data_fingerprint = 0;     // fingerprint() of the training split
   // Running sums of the incomplete epoch, so the resumed epoch reports the same means.
@@ -54,7 +56,9 @@ struct Evaluation {
 };
 
 struct Checkpoint {
-  std::vector<float> weights;  // (93,322) in the arena order of weight_tensors()
+  ModelSpec model;              // the root attribute model_config (Keras JSON)
+  std::string training_config;  // the root attribute training_config (Keras JSON), if any
+  std::vector<float> weights;   // (num_params) in the arena order of plan_model(model).tensors
   OptimizerState optimizer;
   TrainingState training;
   History history;
@@ -64,7 +68,9 @@ struct Checkpoint {
 // Writes `path` atomically: a temporary file beside it, flushed and fsynced, then renamed.
 void write_checkpoint(const std::string& path, const Checkpoint& ckpt);
 
-// Reads and verifies (checksums, shapes, finiteness of the weights) a checkpoint.
+// Reads and verifies (checksums, shapes, finiteness of the weights) a checkpoint. The model comes
+// from model_config; a checkpoint without it (written before models were data) holds the
+// tutorial's model (README: Checkpoints, resume and fmnist_inspect).
 Checkpoint read_checkpoint(const std::string& path);
 
 // Checks every dataset's checksum, shape and finiteness; returns the problems found (empty: good),

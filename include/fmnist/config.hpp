@@ -19,10 +19,12 @@ struct Config {
   std::uint32_t split_seed = 42;
   int epochs = 15;
   int batch_size = 512;  // global batch, shared out across the ranks
+  std::string model;               // --model: a Keras JSON file ("": the tutorial's model)
+  bool print_model = false;        // print the model's Keras JSON and exit
   std::string optimizer = "rmsprop";
   double lr = 0.001;
   double momentum = 0.9;           // sgd
-  bool rmsprop_keras2 = false;     // eps outside the sqrt
+  std::string rmsprop_form = "keras2";  // keras2: eps outside the sqrt (the tutorial's); keras3: inside
   std::uint64_t seed = 0;          // initialisation and shuffling
   std::string out_dir = "run";
   std::int64_t checkpoint_every = 0;  // also checkpoint every K steps (0: only per epoch)

@@ -46,6 +46,22 @@ TrainTest read_idx_dir(const std::string& dir);
 // integers (0..255). CRLF accepted. Errors name the file and 1-based line.
 Dataset read_csv(const std::string& path);
 
+// Images to classify (fmnist_inspect --predict), with labels where the file holds them.
+struct ImageRecords {
+  int rows = kImageRows, cols = kImageCols;
+  std::vector<std::uint8_t> pixels;  // (n, rows, cols) row-major
+  std::vector<std::uint8_t> labels;  // (n), or empty when the file holds none
+  std::size_t size() const { return pixels.size() / (std::size_t(rows) * std::size_t(cols)); }
+};
+// An IDX images file with images of any size, and its labels when labels_path is not empty.
+ImageRecords read_idx_records(const std::string& images_path, const std::string& labels_path);
+// A Kaggle CSV with the label column (785 fields) or without it (784 fields, header
+// "pixel1,...,pixel784" optional): the header or the first row decides, and every row must match.
+ImageRecords read_csv_records(const std::string& path);
+// The first four bytes of a file (after gzip decompression) as a big-endian number, 0 when it is
+// shorter: 0x803 for IDX images, 0x801 for IDX labels.
+std::uint32_t idx_magic(const std::string& path);
+
 // numpy's legacy RandomState(seed).permutation(n), bit for bit (mt19937 + masked rejection).
 std::vector<std::uint32_t> legacy_permutation(std::uint32_t n, std::uint32_t seed);
 
@@ -63,6 +79,10 @@ std::vector<std::uint32_t> epoch_permutation(std::uint32_t n, std::uint64_t seed
 
 // The samples of `source` at `indices`, in that order.
 Dataset subset(const Dataset& source, const std::vector<std::uint32_t>& indices);
+
+// out[i] = pixels[i] / 255 for i < count, rounded as the division in T.
+template <typename T>
+void scale_pixels(const std::uint8_t* pixels, std::size_t count, T* out);
 
 // Converts n samples to a float batch: x (n, 28, 28, 1) = pixel / 255, y (n) labels.
 template <typename T>

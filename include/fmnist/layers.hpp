@@ -1,7 +1,8 @@
-// The layers of the CNN, one forward/backward pair each, NHWC, templated on the scalar
-// (float for training, double for the gradient checks). Layers hold views into the model's
+// The layers, NHWC, templated on the scalar (float for training, double for the gradient checks),
+// all behind one forward/backward contract (Layer<T>). Layers hold views into the model's
 // parameter and gradient arenas and own the workspaces they need, sized once for max_batch
-// images: forward and backward never allocate. Backward ADDS parameter gradients.
+// images: forward and backward never allocate. Backward ADDS parameter gradients. Flatten has
+// no layer object: NHWC row-major already is Keras's flat order, so the model aliases its buffers.
 #pragma once
 
 #include <cstddef>
@@ -9,107 +10,109 @@
 #include <type_traits>
 #include <vector>
 
-#include "fmnist/model.hpp"
+#include "fmnist/model_spec.hpp"
 
 namespace fmnist {
 
-// Conv2D 3x3, stride 1, valid, cross-correlation (Keras), with fused bias and ReLU.
-struct ConvShape {
-  int in_h = 0, in_w = 0, in_c = 0;  // input (N, in_h, in_w, in_c)
-  int out_c = 0;                     // output (N, in_h - 2, in_w - 2, out_c)
-  int out_h() const { return in_h - 2; }
-  int out_w() const { return in_w - 2; }
-  std::size_t in_size() const { return std::size_t(in_h) * in_w * in_c; }     // per image
-  std::size_t out_size() const { return std::size_t(out_h()) * out_w() * out_c; }  // per image
-  std::size_t kernel_size() const { return std::size_t(9) * in_c * out_c; }
+// Sums over the samples of a batch (not means): ranks add them with one allreduce.
+struct BatchStats {
+  double loss_sum = 0;       // sum of softmax cross-entropy losses
+  std::int64_t correct = 0;  // argmax(logits) == label
+};
+
+// Where a training batch sits (README: How it computes, Dropout): a sample's Dropout mask depends
+// only on (seed, step, the sample's position in the global batch, the layer's index).
+struct DropoutContext {
+  std::uint64_t seed = 0;          // --seed
+  std::int64_t step = 0;           // the optimizer step being computed, from 0
+  std::int64_t first_sample = 0;   // position in the global batch of the batch's first image
 };
 
 template <typename T>
-class Conv2D {
+class Layer {
  public:
-  // requires: in_h, in_w >= 3, in_c, out_c >= 1, max_batch >= 1;
-  //           kernel/dkernel (3, 3, in_c, out_c) and bias/dbias (out_c) outlive the layer.
-  // need_dx: false for the first layer (its input gradient is never used, so it is not computed).
-  Conv2D(ConvShape shape, int max_batch, bool need_dx, const T* kernel, const T* bias, T* dkernel,
-         T* dbias);
+  virtual ~Layer() = default;
 
-  // requires: 0 <= n <= max_batch; x (n, in_h, in_w, in_c); y (n, out_h, out_w, out_c).
-  // ensures:  y = relu(conv(x, kernel) + bias).
-  void forward(const T* x, T* y, int n);
+  // requires: 0 <= n <= max_batch; x (n, in...) and y (n, out...) in the plan's shapes;
+  //           train: null for evaluation, else where the batch sits (only Dropout reads it).
+  // ensures:  y = the layer applied to x; what backward needs is recorded.
+  virtual void forward(const T* x, T* y, int n, const DropoutContext* train) = 0;
 
-  // requires: forward(x, y, n) was this layer's last forward, with the same x, y and n still intact;
-  //           dy (n, out_h, out_w, out_c) is dL/dy; it is overwritten with dL/d(pre-activation).
-  // ensures:  dkernel += dL/dkernel, dbias += dL/dbias; if need_dx, dx (n, in_h, in_w, in_c) = dL/dx
-  //           (overwritten), else dx is ignored and may be null.
-  void backward(const T* x, const T* y, T* dy, T* dx, int n);
+  // requires: forward(x, y, n, ...) was this layer's last forward, with x and y still intact;
+  //           dy (n, out...) = dL/dy, which backward may overwrite (it is scratch).
+  // ensures:  parameter gradients += dL/dparameters; if dx is not null, dx (n, in...) = dL/dx
+  //           (overwritten); a null dx (the first layer) skips the input gradient.
+  virtual void backward(const T* x, const T* y, T* dy, T* dx, int n) = 0;
+};
 
+// The geometry of a window layer (convolution or pooling) over an (in_h, in_w, in_c) input:
+// TensorFlow's output sizes and "same" padding (the odd extra pixel bottom/right).
+struct ConvShape {
+  int in_h = 0, in_w = 0, in_c = 0;  // input (N, in_h, in_w, in_c)
+  int out_c = 0;                     // output channels (a pooling layer: in_c)
+  int kernel_h = 3, kernel_w = 3;    // kernel or pool window
+  int stride_h = 1, stride_w = 1;
+  Padding padding = Padding::valid;
+  int out_h() const { return window_output_size(in_h, kernel_h, stride_h, padding); }
+  int out_w() const { return window_output_size(in_w, kernel_w, stride_w, padding); }
+  int pad_top() const { return window_pad_before(in_h, kernel_h, stride_h, padding); }
+  int pad_left() const { return window_pad_before(in_w, kernel_w, stride_w, padding); }
+  std::size_t patch() const { return std::size_t(kernel_h) * kernel_w * in_c; }  // one im2col row
+  std::size_t in_size() const { return std::size_t(in_h) * in_w * in_c; }           // per image
+  std::size_t out_size() const { return std::size_t(out_h()) * out_w() * out_c; }   // per image
+  std::size_t kernel_size() const { return patch() * out_c; }
+};
+
+// Conv2D, cross-correlation (Keras), any kernel, stride and padding, with bias (optional) and
+// relu or linear fused: im2col + Eigen GEMM per chunk of images.
+template <typename T>
+class Conv2D final : public Layer<T> {
+ public:
+  // requires: the shape's output is not empty, max_batch >= 1; activation relu or linear;
+  //           kernel/dkernel (kh, kw, in_c, out_c) and bias/dbias (out_c) outlive the layer
+  //           (bias and dbias null without bias). need_dx false: backward is never asked for dx.
+  Conv2D(ConvShape shape, Activation activation, int max_batch, bool need_dx, const T* kernel, const T* bias,
+         T* dkernel, T* dbias);
+  // x (n, in_h, in_w, in_c) -> y (n, out_h, out_w, out_c) = act(conv(x, kernel) + bias).
+  void forward(const T* x, T* y, int n, const DropoutContext* train = nullptr) override;
+  // dy is overwritten with dL/d(pre-activation).
+  void backward(const T* x, const T* y, T* dy, T* dx, int n) override;
   const ConvShape& shape() const { return shape_; }
 
  private:
   ConvShape shape_;
+  bool relu_;
   int max_batch_;
   bool need_dx_;
-  const T* kernel_;  // (3, 3, in_c, out_c) == row-major (9 * in_c, out_c)
-  const T* bias_;    // (out_c)
-  T* dkernel_;       // (3, 3, in_c, out_c)
-  T* dbias_;         // (out_c)
-  std::vector<std::uint32_t> pixels_;  // (out_h * out_w): output pixels' offsets, row-major
-  std::vector<T> col_;   // (chunk * out_h * out_w, 9 * in_c): im2col of a chunk of x
-  std::vector<T> dcol_;  // (chunk * out_h * out_w, 9 * in_c): dL/dcol for a chunk of images
+  const T* kernel_;  // (kh, kw, in_c, out_c) == row-major (patch, out_c)
+  const T* bias_;    // (out_c) or null
+  T* dkernel_;       // (kh, kw, in_c, out_c)
+  T* dbias_;         // (out_c) or null
+  std::vector<std::uint32_t> pixels_;  // (out_h * out_w): output pixels, row-major (oh << 16 | ow)
+  std::vector<T> col_;   // (chunk * out_h * out_w, patch): im2col of a chunk of x
+  std::vector<T> dcol_;  // (chunk * out_h * out_w, patch): dL/dcol for a chunk of images
 };
 
-// MaxPooling2D 2x2, stride 2, valid: out = floor(in / 2); the odd last row/column is dropped.
+// Conv2D 3x3 stride 1 valid + ReLU fused with MaxPooling2D 2x2 stride 2 valid: the model picks
+// it when the spec has that pair (the tutorial's conv2d -> max_pooling2d). Only the convolution
+// outputs that some pooling window reads are computed (conv2d_1's 11x11 output loses its last
+// row and column to the floor: 100 of 121 pixels), and the full-size activation is never stored:
+// forward keeps the pooled output and the window argmax, backward rebuilds the sparse gradient.
+// Paths: in 1 / out 32 without dx (the first layer) is a direct kernel; in 32 / out 64 works from
+// each window's argmax pixel alone; any other shape is im2col + GEMM. The same result as Conv2D
+// followed by MaxPool2D, up to float rounding.
 template <typename T>
-class MaxPool2D {
+class Conv2DPool final : public Layer<T> {
  public:
-  // The recorded window position 2 * dh + dw, as wide as T so that pooling vectorizes cleanly.
-  using Index = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;
+  using Index = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;  // T's width: vectorizes
 
-  // requires: in_h, in_w >= 2, channels >= 1, max_batch >= 1.
-  MaxPool2D(int in_h, int in_w, int channels, int max_batch);
-
-  // requires: 0 <= n <= max_batch; x (n, in_h, in_w, c); y (n, in_h / 2, in_w / 2, c).
-  // ensures:  y = max over each 2x2 window; the window position of the max (first one on ties,
-  //           in row-major window order) is recorded for backward.
-  void forward(const T* x, T* y, int n);
-
-  // requires: forward with the same n was this layer's last forward; dy (n, out_h, out_w, c).
-  // ensures:  dx (n, in_h, in_w, c) = dy routed to each window's recorded max, 0 elsewhere.
-  void backward(const T* dy, T* dx, int n);
-
-  int out_h() const { return in_h_ / 2; }
-  int out_w() const { return in_w_ / 2; }
-
- private:
-  int in_h_, in_w_, channels_, max_batch_;
-  std::vector<Index> argmax_;  // (max_batch, out_h, out_w, c): 2 * dh + dw in the window
-};
-
-// Conv2D 3x3 (bias, ReLU) fused with MaxPooling2D 2x2 stride 2: the conv2d -> max_pooling2d pairs.
-// Only the convolution outputs that some pooling window reads are computed (conv2d_1's 11x11
-// output loses its last row and column to the floor: 100 of 121 pixels), and the full-size
-// activation is never stored: forward keeps the pooled output and the window argmax, backward
-// rebuilds the sparse gradient per chunk. Conv2D followed by MaxPool2D, up to float rounding.
-template <typename T>
-class Conv2DPool {
- public:
-  using Index = typename MaxPool2D<T>::Index;
-
-  // requires: as Conv2D, and in_h, in_w >= 4; need_dx false for the first-layer shape
-  //           (in_c 1, out_c 32), whose direct kernel computes no input gradient.
-  Conv2DPool(ConvShape shape, int max_batch, bool need_dx, const T* kernel, const T* bias,
-             T* dkernel, T* dbias);
-
-  // requires: 0 <= n <= max_batch; x (n, in_h, in_w, in_c); y (n, pool_h, pool_w, out_c).
-  // ensures:  y = maxpool(relu(conv(x, kernel) + bias)); each window's argmax (first on ties,
-  //           over the pre-activations) is recorded for backward.
-  void forward(const T* x, T* y, int n);
-
-  // requires: forward(x, y, n) was this layer's last forward, x and y intact; dy (n, pool_h,
-  //           pool_w, out_c) is dL/dy (not modified).
-  // ensures:  dkernel += dL/dkernel, dbias += dL/dbias; if need_dx, dx (n, in_h, in_w, in_c) =
-  //           dL/dx (overwritten), else dx is ignored and may be null.
-  void backward(const T* x, const T* y, const T* dy, T* dx, int n);
+  // requires: shape 3x3 stride 1 valid with in_h, in_w >= 4; otherwise as Conv2D (with a bias).
+  Conv2DPool(ConvShape shape, int max_batch, bool need_dx, const T* kernel, const T* bias, T* dkernel, T* dbias);
+  // x (n, in_h, in_w, in_c) -> y (n, pool_h, pool_w, out_c) = maxpool(relu(conv(x) + bias)); each
+  // window's argmax (first on ties, over the pre-activations) is recorded.
+  void forward(const T* x, T* y, int n, const DropoutContext* train = nullptr) override;
+  // dy is not modified.
+  void backward(const T* x, const T* y, T* dy, T* dx, int n) override;
 
   int pool_h() const { return shape_.out_h() / 2; }
   int pool_w() const { return shape_.out_w() / 2; }
@@ -136,28 +139,94 @@ class Conv2DPool {
   std::vector<T> entry_g_;                   // (out_c, chunk windows): its nonzero gradient
 };
 
-// Dense: y = x . kernel + bias, optionally followed by ReLU.
+// MaxPooling2D, any window, stride and padding ("same" pads with -infinity: padding never wins).
 template <typename T>
-class Dense {
+class MaxPool2D final : public Layer<T> {
  public:
-  // requires: in, out >= 1; kernel/dkernel (in, out), bias/dbias (out) outlive the layer.
-  Dense(int in, int out, bool relu, const T* kernel, const T* bias, T* dkernel, T* dbias);
+  // requires: shape.out_c == shape.in_c, the output is not empty, max_batch >= 1.
+  MaxPool2D(ConvShape shape, int max_batch);
+  // y = the max over each window; the position of each max (first in row-major window order on
+  // ties) is recorded.
+  void forward(const T* x, T* y, int n, const DropoutContext* train = nullptr) override;
+  // dx = dy routed to each window's recorded max (summed where windows overlap), 0 elsewhere.
+  void backward(const T* x, const T* y, T* dy, T* dx, int n) override;
 
-  // requires: x (n, in); y (n, out).   ensures: y = [relu](x . kernel + bias).
-  void forward(const T* x, T* y, int n);
+ private:
+  ConvShape shape_;
+  int max_batch_;
+  std::vector<std::uint32_t> argmax_;  // (max_batch, out_h, out_w, c): the max's pixel in the image
+};
 
-  // requires: forward(x, y, n) was this layer's last forward; dy (n, out) is dL/dy, overwritten
-  //           with dL/d(pre-activation) when relu.
-  // ensures:  dkernel += x^T . dy, dbias += colsum(dy); if dx is not null, dx (n, in) = dy . kernel^T.
-  void backward(const T* x, const T* y, T* dy, T* dx, int n);
+// AveragePooling2D, any window, stride and padding; as TensorFlow, "same" windows divide by the
+// number of real pixels they cover.
+template <typename T>
+class AvgPool2D final : public Layer<T> {
+ public:
+  // requires: shape.out_c == shape.in_c, the output is not empty.
+  explicit AvgPool2D(ConvShape shape);
+  void forward(const T* x, T* y, int n, const DropoutContext* train = nullptr) override;
+  // dx = each window's dy / its pixel count, added to every pixel it covers.
+  void backward(const T* x, const T* y, T* dy, T* dx, int n) override;
+
+ private:
+  ConvShape shape_;
+};
+
+// Dense: y = x . kernel [+ bias], with relu or linear fused.
+template <typename T>
+class Dense final : public Layer<T> {
+ public:
+  // requires: in, out >= 1; activation relu or linear; kernel/dkernel (in, out), bias/dbias
+  //           (out) outlive the layer (null without bias).
+  Dense(int in, int out, Activation activation, const T* kernel, const T* bias, T* dkernel, T* dbias);
+  // x (n, in) -> y (n, out).
+  void forward(const T* x, T* y, int n, const DropoutContext* train = nullptr) override;
+  // dy is overwritten with dL/d(pre-activation) when relu.
+  void backward(const T* x, const T* y, T* dy, T* dx, int n) override;
 
  private:
   int in_, out_;
   bool relu_;
   const T* kernel_;  // (in, out)
-  const T* bias_;    // (out)
+  const T* bias_;    // (out) or null
   T* dkernel_;       // (in, out)
-  T* dbias_;         // (out)
+  T* dbias_;         // (out) or null
+};
+
+// Dropout (Keras's inverted dropout): in training, each value is kept with probability 1 - rate
+// and scaled by 1 / (1 - rate); in evaluation, y = x. The mask of a sample is a counter-based
+// hash of (seed, step, the sample's position in the global batch, layer, value index): no RNG
+// state, so any number of ranks, and a resumed run, draw the same masks.
+template <typename T>
+class Dropout final : public Layer<T> {
+ public:
+  // requires: 0 <= rate < 1; size = values per image; layer = the spec's layer index.
+  Dropout(double rate, std::size_t size, std::size_t layer, int max_batch);
+  void forward(const T* x, T* y, int n, const DropoutContext* train) override;
+  // dx = dy * the mask of the last forward (dy itself in evaluation).
+  void backward(const T* x, const T* y, T* dy, T* dx, int n) override;
+
+  // Whether value `value` of the sample at position `sample` survives (for tests and references).
+  static bool keep(double rate, const DropoutContext& at, std::int64_t sample, std::size_t layer, std::size_t value);
+
+ private:
+  double rate_;
+  std::size_t size_, layer_;
+  int max_batch_;
+  bool trained_ = false;   // the last forward applied a mask
+  std::vector<T> mask_;    // (max_batch, size): 0 or 1 / (1 - rate)
+};
+
+// Activation('relu') as a layer of its own: y = max(x, 0).
+template <typename T>
+class Relu final : public Layer<T> {
+ public:
+  explicit Relu(std::size_t size);  // values per image
+  void forward(const T* x, T* y, int n, const DropoutContext* train = nullptr) override;
+  void backward(const T* x, const T* y, T* dy, T* dx, int n) override;
+
+ private:
+  std::size_t size_;
 };
 
 // Softmax cross-entropy from logits (log-sum-exp), summed over the samples.
@@ -170,16 +239,21 @@ BatchStats softmax_xent_forward(const T* logits, const std::uint8_t* labels, int
 // requires: as softmax_xent_forward; dlogits (n, classes).
 // ensures:  dlogits = softmax(logits) - onehot(labels): the gradient of the loss SUM (no 1/n).
 template <typename T>
-void softmax_xent_backward(const T* logits, const std::uint8_t* labels, int n, int classes,
-                           T* dlogits);
+void softmax_xent_backward(const T* logits, const std::uint8_t* labels, int n, int classes, T* dlogits);
 
 extern template class Conv2D<float>;
 extern template class Conv2D<double>;
-extern template class MaxPool2D<float>;
-extern template class MaxPool2D<double>;
 extern template class Conv2DPool<float>;
 extern template class Conv2DPool<double>;
+extern template class MaxPool2D<float>;
+extern template class MaxPool2D<double>;
+extern template class AvgPool2D<float>;
+extern template class AvgPool2D<double>;
 extern template class Dense<float>;
 extern template class Dense<double>;
+extern template class Dropout<float>;
+extern template class Dropout<double>;
+extern template class Relu<float>;
+extern template class Relu<double>;
 
 }  // namespace fmnist

@@ -1,73 +1,51 @@
-// The Sequential CNN of the Keras Fashion-MNIST tutorial (README: How it computes), NHWC:
-//   conv2d 3x3x32 relu -> max_pooling2d -> conv2d_1 3x3x64 relu -> max_pooling2d_1
-//   -> conv2d_2 3x3x64 relu -> flatten -> dense 64 relu -> dense_1 10 (logits)
-// Parameters live in one contiguous arena and gradients in another (Keras weight order),
-// so a start is one broadcast and a step one allreduce. Templated on the scalar so the
-// gradient checks run in double; training uses float.
+// A planned Keras Sequential model (README: Models) over two contiguous arenas: parameters and
+// gradients in Keras weight order (ModelPlan::tensors), so a start is one broadcast and a step
+// one allreduce. The layers are views into the arenas, built from the plan: a Conv2D 3x3 + ReLU
+// followed by MaxPooling2D 2x2 becomes the fused Conv2DPool, everything else its generic layer.
+// Templated on the scalar so the gradient checks run in double; training uses float.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <string>
-#include <vector>
+
+#include "fmnist/layers.hpp"
+#include "fmnist/model_spec.hpp"
 
 namespace fmnist {
-
-// One weight tensor inside the parameter arena, in Keras's legacy HDF5 naming.
-struct TensorSpec {
-  std::string layer;       // "conv2d", ..., "dense_1"
-  std::string name;        // "conv2d/kernel:0", "conv2d/bias:0", ...
-  std::vector<int> shape;  // (3, 3, 1, 32), (32), ..., (64, 10)
-  std::size_t offset;      // first element in the arena
-  std::size_t size;        // number of elements
-};
-
-// One layer as the model summary shows it.
-struct LayerSpec {
-  std::string name;               // "conv2d", "max_pooling2d", ..., "dense_1"
-  std::string type;               // "Conv2D", "MaxPooling2D", "Flatten", "Dense"
-  std::vector<int> output_shape;  // without the batch dimension, e.g. (26, 26, 32)
-  std::size_t params;
-};
-
-constexpr std::size_t kNumParams = 93322;
-const std::vector<TensorSpec>& weight_tensors();  // arena order: conv2d kernel, bias, conv2d_1 ...
-const std::vector<LayerSpec>& layer_specs();      // the 8 layers in order
-std::string model_summary();                      // Keras-like table with the 93,322 total
-
-// Sums over the samples of a batch (not means): ranks add them with one allreduce.
-struct BatchStats {
-  double loss_sum = 0;       // sum of softmax cross-entropy losses
-  std::int64_t correct = 0;  // argmax(logits) == label
-};
 
 template <typename T>
 class Model {
  public:
-  // Workspaces are sized once for at most max_batch images per call; nothing is allocated later.
-  explicit Model(int max_batch);
+  // Plans the spec (throws Error(Exit::usage) for a bad one) and builds its layers; workspaces
+  // are sized once for at most max_batch images per call: nothing is allocated later.
+  Model(const ModelSpec& spec, int max_batch);
   ~Model();
   Model(const Model&) = delete;
   Model& operator=(const Model&) = delete;
 
+  const ModelPlan& plan() const;
   int max_batch() const;
-  std::size_t num_params() const { return kNumParams; }
-  T* params();  // (93,322), layout as weight_tensors()
+  std::size_t num_params() const;
+  T* params();  // (num_params), layout as plan().tensors
   const T* params() const;
-  T* grads();  // (93,322), same layout
+  T* grads();  // (num_params), same layout
   const T* grads() const;
 
-  // glorot_uniform kernels (limit sqrt(6 / (fan_in + fan_out))) and zero biases, from seed.
+  // Each kernel from its initializer (glorot_uniform: limit sqrt(6 / (fan_in + fan_out)),
+  // he_uniform: sqrt(6 / fan_in), he_normal: Keras's truncated normal), biases zero; one
+  // generator seeded with `seed` draws the tensors in arena order.
   void init(std::uint64_t seed);
   void zero_grads();
 
-  // x: (n, 28, 28, 1), n <= max_batch. Returns the logits (n, 10), valid until the next call.
-  const T* forward(const T* x, int n);
+  // x: (n, h, w, c) as the plan's input, n <= max_batch. Returns the logits (n, classes) (before
+  // a final softmax), valid until the next call. train: null for evaluation (Dropout off), else
+  // where the batch sits in training (Dropout on, with that batch's masks).
+  const T* forward(const T* x, int n, const DropoutContext* train = nullptr);
   // Forward and the loss/accuracy sums, no gradient.
-  BatchStats evaluate(const T* x, const std::uint8_t* labels, int n);
-  // Forward and backward: ADDS the gradient of the batch's loss SUM to grads().
-  BatchStats accumulate_gradients(const T* x, const std::uint8_t* labels, int n);
+  BatchStats evaluate(const T* x, const std::uint8_t* labels, int n, const DropoutContext* train = nullptr);
+  // Forward in training mode and backward: ADDS the gradient of the batch's loss SUM to grads().
+  BatchStats accumulate_gradients(const T* x, const std::uint8_t* labels, int n, const DropoutContext& train);
 
  private:
   struct Impl;

@@ -1,5 +1,6 @@
-// Optimizers over the flat parameter arena, in Keras's float32 arithmetic:
-// RMSprop (Keras 3: w -= lr * g / sqrt(v + eps)), Adam and SGD with momentum.
+// Optimizers over the flat parameter arena, in Keras's float32 arithmetic: RMSprop in the
+// Keras 2 form (w -= lr * g / (sqrt(v) + eps), the tutorial's) or the Keras 3 form
+// (w -= lr * g / sqrt(v + eps)), Adam and SGD with momentum.
 // Each takes the MEAN gradient of the global batch; its state is a list of named slots
 // shaped like the arena, which the checkpoint stores and restores.
 #pragma once
@@ -11,19 +12,29 @@
 #include <vector>
 
 #include "fmnist/checkpoint.hpp"
+#include "fmnist/model_spec.hpp"
 
 namespace fmnist {
 
+// Where RMSprop puts epsilon: keras2 (Keras 2.x and PyTorch) lr * g / (sqrt(v) + eps), the
+// tutorial's; keras3 (Keras 2.11+ and 3) lr * g / sqrt(v + eps).
+enum class RmspropForm { keras2, keras3 };
+const char* rmsprop_form_name(RmspropForm form);  // "keras2", "keras3"
+
+// Hyper-parameters as Keras's defaults (the arithmetic is float32: each is rounded once).
 struct OptimizerConfig {
   std::string name = "rmsprop";  // rmsprop | adam | sgd
-  float lr = 0.001f;
-  float rho = 0.9f;              // RMSprop
-  float beta_1 = 0.9f;           // Adam
-  float beta_2 = 0.999f;         // Adam
-  float momentum = 0.9f;         // SGD
-  float epsilon = 1e-7f;         // RMSprop, Adam
-  bool epsilon_outside_sqrt = false;  // RMSprop as Keras 2.3-2.10: lr * g / (sqrt(v) + eps)
+  double lr = 0.001;
+  double rho = 0.9;              // RMSprop
+  double beta_1 = 0.9;           // Adam
+  double beta_2 = 0.999;         // Adam
+  double momentum = 0.9;         // SGD
+  double epsilon = 1e-7;         // RMSprop, Adam
+  RmspropForm form = RmspropForm::keras2;
 };
+
+// The optimizer as Keras serializes it (class and config), for the checkpoint's training_config.
+KerasOptimizerConfig keras_optimizer_config(const OptimizerConfig& config);
 
 class Optimizer {
  public:

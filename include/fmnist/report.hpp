@@ -1,8 +1,11 @@
 // Human-readable outputs of a run: history.csv and the tutorial's learning-curve figure
-// (accuracy and loss against epochs, training as dots, validation as a line) as SVG.
+// (accuracy and loss against epochs, training as dots, validation as a line) as SVG; and the
+// pictures of an evaluation: the confusion matrix as a heat map and a captioned picture grid.
 #pragma once
 
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include "fmnist/history.hpp"
 
@@ -12,5 +15,20 @@ namespace fmnist {
 std::string history_csv(const History& h);
 // A standalone SVG document with two panels (accuracy, loss), axes, ticks, labels and legend.
 std::string learning_curve_svg(const History& h);
+
+// The confusion matrix as a heat map: counts (k, k) [true][predicted] in the cells, each cell
+// coloured by its share of the true class's images, class names on both axes, a colour scale.
+std::string confusion_svg(const std::vector<std::string>& class_names, const std::vector<std::int64_t>& counts,
+                          const std::string& title);
+
+// One picture of a grid, with one caption line under it.
+struct PictureTile {
+  std::string png;      // the picture as PNG bytes
+  int width, height;    // its size in pixels
+  std::string caption;  // e.g. "Shirt → T-shirt/top (0.998)"
+  std::string tooltip;  // shown on hover, e.g. where the picture came from
+};
+// The tiles in rows of `columns` under a title, each picture at its own size in pixels.
+std::string picture_grid_svg(const std::vector<PictureTile>& tiles, const std::string& title, int columns);
 
 }  // namespace fmnist

@@ -4,9 +4,10 @@
 
 #include <array>
 #include <string>
+#include <vector>
 
 #include "fmnist/checkpoint.hpp"
-#include "fmnist/model.hpp"
+#include "fmnist/model_spec.hpp"
 
 namespace fmnist::layout {
 
@@ -17,10 +18,22 @@ inline constexpr const char* kHistory = "/history";
 inline constexpr const char* kEvaluation = "/evaluation";
 inline constexpr const char* kBackend = "tensorflow";
 inline constexpr const char* kKerasVersion = "2.15.0";
+// Root attributes of a Keras model file (Keras's legacy load_model reads them).
+inline constexpr const char* kModelConfig = "model_config";
+inline constexpr const char* kTrainingConfig = "training_config";
 
+// "/model_weights/conv2d" for layer "conv2d".
+inline std::string layer_path(const LayerSpec& l) { return std::string(kModelWeights) + "/" + l.name; }
 // "/model_weights/conv2d/conv2d/kernel:0" for the tensor "conv2d/kernel:0" of layer "conv2d".
-inline std::string weight_path(const TensorSpec& t) {
-  return std::string(kModelWeights) + "/" + t.layer + "/" + t.name;
+inline std::string weight_path(const ModelPlan& plan, const TensorSpec& t) {
+  return layer_path(plan.spec.layers[t.layer]) + "/" + t.name;
+}
+// The names of a layer's weight tensors, in order ("conv2d/kernel:0", "conv2d/bias:0"; none for
+// weightless layers): the attribute weight_names.
+inline std::vector<std::string> weight_names(const ModelPlan& plan, std::size_t layer) {
+  std::vector<std::string> names;
+  for (std::size_t t : plan.layers[layer].tensors) names.push_back(plan.tensors[t].name);
+  return names;
 }
 
 inline std::string history_path(const char* key) { return std::string(kHistory) + "/" + key; }
@@ -46,6 +59,7 @@ void visit_training_fields(State& t, Visit&& visit) {
   visit("val_split", t.val_split);
   visit("optimizer", t.optimizer);
   visit("lr", t.lr);
+  visit("rmsprop_form", t.rmsprop_form);
   visit("num_train", t.num_train);
   visit("data_fingerprint", t.data_fingerprint);
   visit("epoch_loss_sum", t.epoch_loss_sum);
@@ -53,6 +67,13 @@ void visit_training_fields(State& t, Visit&& visit) {
   visit("epoch_samples", t.epoch_samples);
   visit("epoch_seconds", t.epoch_seconds);
   visit("best_val_loss", t.best_val_loss);
+}
+
+// For /training attributes added after the first checkpoints were written: the value those older
+// files imply (before rmsprop_form was recorded, RMSprop's default was the Keras 3 form);
+// null for every other attribute, which must be present.
+inline const char* implied_training_value(const std::string& name) {
+  return name == "rmsprop_form" ? "keras3" : nullptr;
 }
 
 }  // namespace fmnist::layout

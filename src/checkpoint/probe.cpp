@@ -55,4 +55,25 @@ void remove_object(const std::string& file, const std::string& path) {
   });
 }
 
+void remove_attribute(const std::string& file, const std::string& object, const std::string& name) {
+  guarded(file, object + ": attribute " + name, [&] {
+    h5::File f = open_for_update(file);
+    FMNIST_H5(H5Adelete_by_name(f.get(), object.c_str(), name.c_str(), H5P_DEFAULT));
+    f.close();
+  });
+}
+
+void replace_string_attribute(const std::string& file, const std::string& object, const std::string& name,
+                              const std::string& value) {
+  guarded(file, object + ": attribute " + name, [&] {
+    h5::File f = open_for_update(file);
+    {
+      const h5::Group g = h5::open_group(f.get(), object);
+      if (FMNIST_H5(H5Aexists(g.get(), name.c_str())) > 0) FMNIST_H5(H5Adelete(g.get(), name.c_str()));
+      h5::write_attribute(g.get(), name, value);
+    }
+    f.close();
+  });
+}
+
 }  // namespace fmnist::probe

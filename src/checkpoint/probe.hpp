@@ -22,5 +22,9 @@ StorageExtent dataset_storage(const std::string& file, const std::string& datase
 void replace_dataset(const std::string& file, const std::string& dataset, const std::vector<std::size_t>& shape,
                      const std::vector<float>& values, bool fletcher32 = true);
 void remove_object(const std::string& file, const std::string& path);
+// Attributes of the object at `object` ("/" for the root): removing one, replacing a string one.
+void remove_attribute(const std::string& file, const std::string& object, const std::string& name);
+void replace_string_attribute(const std::string& file, const std::string& object, const std::string& name,
+                              const std::string& value);
 
 }  // namespace fmnist::probe

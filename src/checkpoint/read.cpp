@@ -103,32 +103,50 @@ void expect_strings(Reader& r, hid_t object, const std::string& where, const std
   });
 }
 
-void read_model_weights(Reader& r, hid_t file, std::vector<float>& weights) {
+void read_model_weights(Reader& r, hid_t file, const ModelPlan& plan, std::vector<float>& weights) {
   const auto root = open_group(r, file, layout::kModelWeights);
   if (!root) return;
   std::vector<std::string> layer_names;
-  for (const LayerSpec& l : layer_specs()) layer_names.push_back(l.name);
+  for (const LayerSpec& l : plan.spec.layers) layer_names.push_back(l.name);
   expect_strings(r, root->get(), layout::kModelWeights, "layer_names", layer_names);
-  for (const LayerSpec& l : layer_specs()) {
-    std::vector<std::string> weight_names;
-    for (const TensorSpec& t : weight_tensors()) {
-      if (t.layer == l.name) weight_names.push_back(t.name);
-    }
-    const std::string where = std::string(layout::kModelWeights) + "/" + l.name;
+  for (std::size_t i = 0; i < plan.layers.size(); ++i) {
+    const std::string where = layout::layer_path(plan.spec.layers[i]);
     r.attempt("group " + where, [&] {
       if (!h5::exists(file, where)) return r.problem("group " + where + ": missing");
-      expect_strings(r, h5::open_group(file, where).get(), where, "weight_names", weight_names);
+      expect_strings(r, h5::open_group(file, where).get(), where, "weight_names", layout::weight_names(plan, i));
     });
   }
-  for (const TensorSpec& t : weight_tensors()) {
+  for (const TensorSpec& t : plan.tensors) {
     const std::vector<hsize_t> shape(t.shape.begin(), t.shape.end());
-    if (auto values = read_values<float>(r, file, layout::weight_path(t), shape, true)) {
+    if (auto values = read_values<float>(r, file, layout::weight_path(plan, t), shape, true)) {
       std::memcpy(weights.data() + t.offset, values->data(), t.size * sizeof(float));
     }
   }
 }
 
-void read_optimizer(Reader& r, hid_t file, OptimizerState& optimizer) {
+// The model from the root attribute model_config, or the tutorial's for files written before
+// models were data; nothing when model_config is there but unusable (a problem is recorded).
+std::optional<ModelSpec> read_model_spec(Reader& r, hid_t file) {
+  std::optional<ModelSpec> spec;
+  const std::string what = std::string("attribute ") + layout::kModelConfig;
+  r.attempt(what, [&] {
+    if (FMNIST_H5(H5Aexists(file, layout::kModelConfig)) == 0) {
+      spec = tutorial_model_spec();
+      spec->source = r.path();
+      return;
+    }
+    const std::string text = h5::read_string_attribute(file, layout::kModelConfig);
+    try {
+      spec = parse_keras_json(text, what);
+    } catch (const Error& e) {
+      r.problem(e.what());
+    }
+  });
+  if (spec) spec->source = r.path();
+  return spec;
+}
+
+void read_optimizer(Reader& r, hid_t file, std::size_t num_params, OptimizerState& optimizer) {
   const auto group = open_group(r, file, layout::kOptimizer);
   if (!group) return;
   const std::string where = layout::kOptimizer;
@@ -138,7 +156,7 @@ void read_optimizer(Reader& r, hid_t file, OptimizerState& optimizer) {
   std::vector<std::string> slot_names;
   r.attempt(where + ": attribute slots", [&] { slot_names = h5::read_strings_attribute(group->get(), "slots"); });
   for (const std::string& name : slot_names) {
-    const std::vector<hsize_t> shape{kNumParams};
+    const std::vector<hsize_t> shape{num_params};
     if (auto values = read_values<float>(r, file, where + "/" + name, shape, true)) {
       optimizer.slots.push_back({name, std::move(*values)});
     }
@@ -150,6 +168,11 @@ void read_training(Reader& r, hid_t file, TrainingState& training) {
   if (!group) return;
   layout::visit_training_fields(training, [&](const char* name, auto& field) {
     r.attempt(std::string(layout::kTraining) + ": attribute " + name, [&] {
+      const char* implied = layout::implied_training_value(name);
+      if (implied != nullptr && FMNIST_H5(H5Aexists(group->get(), name)) == 0) {
+        if constexpr (std::is_same_v<std::decay_t<decltype(field)>, std::string>) field = implied;
+        return;
+      }
       if constexpr (std::is_same_v<std::decay_t<decltype(field)>, std::string>) {
         field = h5::read_string_attribute(group->get(), name);
       } else {
@@ -211,9 +234,17 @@ Checkpoint read_all(Reader& r) {
   Checkpoint ckpt;
   const auto file = open_checkpoint(r);
   if (!file) return ckpt;
-  ckpt.weights.assign(kNumParams, 0.0f);
-  read_model_weights(r, file->get(), ckpt.weights);
-  read_optimizer(r, file->get(), ckpt.optimizer);
+  const std::optional<ModelSpec> spec = read_model_spec(r, file->get());
+  if (!spec) return ckpt;  // (verify: no shapes to check the weights against)
+  ckpt.model = *spec;
+  const ModelPlan plan = plan_model(ckpt.model);
+  ckpt.weights.assign(plan.num_params, 0.0f);
+  read_model_weights(r, file->get(), plan, ckpt.weights);
+  r.attempt(std::string("attribute ") + layout::kTrainingConfig, [&] {
+    if (FMNIST_H5(H5Aexists(file->get(), layout::kTrainingConfig)) > 0)
+      ckpt.training_config = h5::read_string_attribute(file->get(), layout::kTrainingConfig);
+  });
+  read_optimizer(r, file->get(), plan.num_params, ckpt.optimizer);
   read_training(r, file->get(), ckpt.training);
   read_history(r, file->get(), ckpt.history);
   read_evaluation(r, file->get(), ckpt.evaluation);

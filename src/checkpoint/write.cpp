@@ -13,27 +13,29 @@ std::vector<hsize_t> dims_of(const std::vector<int>& shape) {
   return {shape.begin(), shape.end()};
 }
 
-void write_model_weights(hid_t file, const std::vector<float>& weights) {
+// The root attributes of a Keras model file, then /model_weights in Keras's legacy layout: the
+// attribute layer_names, one group per layer (weightless ones included) with weight_names, and
+// the datasets under /model_weights/<layer>/<layer>/<kernel:0|bias:0>.
+void write_model(hid_t file, const Checkpoint& ckpt, const ModelPlan& plan) {
+  h5::write_attribute(file, layout::kModelConfig, to_keras_json(ckpt.model));
+  if (!ckpt.training_config.empty()) h5::write_attribute(file, layout::kTrainingConfig, ckpt.training_config);
+  h5::write_attribute(file, "keras_version", std::string(layout::kKerasVersion));
+  h5::write_attribute(file, "backend", std::string(layout::kBackend));
   const h5::Group root = h5::create_group(file, layout::kModelWeights);
   std::vector<std::string> layer_names;
-  for (const LayerSpec& l : layer_specs()) layer_names.push_back(l.name);
+  for (const LayerSpec& l : plan.spec.layers) layer_names.push_back(l.name);
   h5::write_attribute(root.get(), "layer_names", layer_names);
   h5::write_attribute(root.get(), "backend", std::string(layout::kBackend));
   h5::write_attribute(root.get(), "keras_version", std::string(layout::kKerasVersion));
-  for (const LayerSpec& l : layer_specs()) {
-    const h5::Group layer = h5::create_group(root.get(), l.name);
-    std::vector<std::string> weight_names;
-    for (const TensorSpec& t : weight_tensors()) {
-      if (t.layer == l.name) weight_names.push_back(t.name);
-    }
-    h5::write_attribute(layer.get(), "weight_names", weight_names);
-    if (weight_names.empty()) continue;
-    const std::string inner_name = weight_names[0].substr(0, weight_names[0].find('/'));
-    const h5::Group inner = h5::create_group(layer.get(), inner_name);
-    for (const TensorSpec& t : weight_tensors()) {
-      if (t.layer != l.name) continue;
-      h5::write_dataset(inner.get(), t.name.substr(t.name.find('/') + 1), dims_of(t.shape),
-                        weights.data() + t.offset);
+  for (std::size_t i = 0; i < plan.layers.size(); ++i) {
+    const std::string& name = plan.spec.layers[i].name;
+    const h5::Group layer = h5::create_group(root.get(), name);
+    h5::write_attribute(layer.get(), "weight_names", layout::weight_names(plan, i));
+    if (plan.layers[i].tensors.empty()) continue;
+    const h5::Group inner = h5::create_group(layer.get(), name);
+    for (std::size_t k : plan.layers[i].tensors) {
+      const TensorSpec& t = plan.tensors[k];
+      h5::write_dataset(inner.get(), t.name.substr(t.name.find('/') + 1), dims_of(t.shape), ckpt.weights.data() + t.offset);
     }
   }
 }
@@ -71,9 +73,9 @@ void write_evaluation(hid_t file, const Evaluation& evaluation) {
   h5::write_dataset(group.get(), "test_accuracy", {1}, &evaluation.test_accuracy);
 }
 
-std::vector<char> build_image(const std::string& name, const Checkpoint& ckpt) {
+std::vector<char> build_image(const std::string& name, const Checkpoint& ckpt, const ModelPlan& plan) {
   h5::MemoryFile file(name);
-  write_model_weights(file.get(), ckpt.weights);
+  write_model(file.get(), ckpt, plan);
   write_optimizer(file.get(), ckpt.optimizer);
   write_training(file.get(), ckpt.training);
   write_history(file.get(), ckpt.history);
@@ -82,11 +84,11 @@ std::vector<char> build_image(const std::string& name, const Checkpoint& ckpt) {
 }
 
 // Programming errors (wrong sizes) are internal failures, not bad checkpoints.
-void check_input(const Checkpoint& ckpt) {
+void check_input(const Checkpoint& ckpt, const ModelPlan& plan) {
   auto fail = [](const std::string& what) { throw Error(Exit::internal, "write_checkpoint: " + what); };
-  if (ckpt.weights.size() != kNumParams) fail("weights must hold " + std::to_string(kNumParams) + " values");
+  if (ckpt.weights.size() != plan.num_params) fail("weights must hold " + std::to_string(plan.num_params) + " values");
   for (const OptimizerSlot& s : ckpt.optimizer.slots) {
-    if (s.data.size() != kNumParams) fail("optimizer slot '" + s.name + "' has the wrong size");
+    if (s.data.size() != plan.num_params) fail("optimizer slot '" + s.name + "' has the wrong size");
     if (s.name.empty() || s.name.find('/') != std::string::npos || s.name == ".") {
       fail("bad optimizer slot name '" + s.name + "'");
     }
@@ -99,8 +101,14 @@ void check_input(const Checkpoint& ckpt) {
 }  // namespace
 
 void write_checkpoint(const std::string& path, const Checkpoint& ckpt) {
-  check_input(ckpt);
-  const std::vector<char> image = build_image(path, ckpt);
+  ModelPlan plan;
+  try {
+    plan = plan_model(ckpt.model);
+  } catch (const Error& e) {
+    throw Error(Exit::internal, std::string("write_checkpoint: ") + e.what());
+  }
+  check_input(ckpt, plan);
+  const std::vector<char> image = build_image(path, ckpt, plan);
   write_file_atomically(path, std::string_view(image.data(), image.size()));
 }
 

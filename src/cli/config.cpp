@@ -69,6 +69,8 @@ void validate(const Config& c) {
                                  " (see --help)");
   if (!(c.stall_timeout >= 0 && c.stall_timeout <= 86400))
     bad("stall-timeout", "must be 0 (off) or a number of seconds up to 86400");
+  if (c.rmsprop_form != "keras2" && c.rmsprop_form != "keras3")
+    bad("rmsprop-form", "must be keras2 or keras3, got '" + c.rmsprop_form + "'");
   if (c.progress != "auto" && c.progress != "always" && c.progress != "never")
     bad("progress", "must be auto, always or never");
   if (c.out_dir.empty()) bad("out-dir", "must not be empty");
@@ -83,6 +85,7 @@ Config parse_config(int argc, const char* const* argv) {
                            "Data-parallel training of the Keras Fashion-MNIST CNN.\n"
                            "Run under MPI: mpirun -np N fmnist_dist [options]");
   std::string eval_ranks = "0";
+  bool rmsprop_keras2 = false;  // the former option, now the default: an alias of --rmsprop-form keras2
   std::map<std::string, std::string> text;  // numeric options as typed, converted below
   // clang-format off
   options.add_options("Data")
@@ -91,13 +94,17 @@ Config parse_config(int argc, const char* const* argv) {
     ("test-csv", "Kaggle test CSV (with --train-csv)", cxxopts::value(c.test_csv))
     ("val-split", "fraction of the training data held out for validation", cxxopts::value(text["val-split"])->default_value("0.3"))
     ("split-seed", "random_state of the train/validation split", cxxopts::value(text["split-seed"])->default_value("42"));
+  options.add_options("Model")
+    ("model", "a Keras Sequential model as JSON (model.to_json()); default: the tutorial's", cxxopts::value(c.model))
+    ("print-model", "print the model's Keras JSON (the default or --model's) and exit", cxxopts::value(c.print_model));
   options.add_options("Training")
     ("epochs", "number of epochs", cxxopts::value(text["epochs"])->default_value("15"))
     ("batch-size", "global batch size, shared out across the ranks", cxxopts::value(text["batch-size"])->default_value("512"))
     ("optimizer", "rmsprop, adam or sgd (with momentum)", cxxopts::value(c.optimizer)->default_value("rmsprop"))
     ("lr", "learning rate", cxxopts::value(text["lr"])->default_value("0.001"))
     ("momentum", "momentum of sgd", cxxopts::value(text["momentum"])->default_value("0.9"))
-    ("rmsprop-keras2", "RMSprop with epsilon outside the square root (Keras 2.3-2.10)", cxxopts::value(c.rmsprop_keras2))
+    ("rmsprop-form", "where RMSprop's epsilon goes: keras2 (lr*g/(sqrt(v)+eps), Keras 2.x and the tutorial) or keras3 (lr*g/sqrt(v+eps), Keras 2.11+ and 3)", cxxopts::value(c.rmsprop_form)->default_value("keras2"))
+    ("rmsprop-keras2", "the same as --rmsprop-form keras2 (the default)", cxxopts::value(rmsprop_keras2))
     ("seed", "seed of the initial weights and of the shuffling", cxxopts::value(text["seed"])->default_value("0"))
     ("micro-batch", "the global batch is cut into micro-batches of this size, shared out across the ranks; keep it at most batch-size / ranks", cxxopts::value(text["micro-batch"])->default_value("64"))
     ("max-steps", "stop after this many optimizer steps in total, checkpoint, exit 0 (0: no limit)", cxxopts::value(text["max-steps"])->default_value("0"));
@@ -134,6 +141,8 @@ Config parse_config(int argc, const char* const* argv) {
   }
   c.help_text = options.help();
   if (c.help) return c;
+  if (rmsprop_keras2 && c.rmsprop_form != "keras2")
+    bad("rmsprop-keras2", "contradicts --rmsprop-form " + c.rmsprop_form);
   if (eval_ranks != "0" && eval_ranks != "all") bad("eval-ranks", "must be 0 or all, got '" + eval_ranks + "'");
   c.eval_all_ranks = eval_ranks == "all";
   c.val_split = to_number<double>("val-split", text["val-split"]);
@@ -155,7 +164,7 @@ std::string describe(const Config& c) {
   std::ostringstream out;
   out << "val_split=" << c.val_split << "\nsplit_seed=" << c.split_seed << "\nepochs=" << c.epochs
       << "\nbatch_size=" << c.batch_size << "\noptimizer=" << c.optimizer << "\nlr=" << c.lr
-      << "\nmomentum=" << c.momentum << "\nrmsprop_keras2=" << c.rmsprop_keras2 << "\nseed=" << c.seed
+      << "\nmomentum=" << c.momentum << "\nrmsprop_form=" << c.rmsprop_form << "\nseed=" << c.seed
       << "\nmicro_batch=" << c.micro_batch << "\nmax_steps=" << c.max_steps
       << "\ncheckpoint_every=" << c.checkpoint_every << "\nresume=" << c.resume
       << "\neval_all_ranks=" << c.eval_all_ranks << "\nstall_timeout=" << c.stall_timeout << "\n";

@@ -49,18 +49,26 @@ Dataset subset(const Dataset& source, const std::vector<std::uint32_t>& indices)
 }
 
 template <typename T>
+void scale_pixels(const std::uint8_t* pixels, std::size_t count, T* out) {
+  static const std::array<T, 256> scaled = [] {  // scaled[v] == T(v) / T(255), the same rounding as a division
+    std::array<T, 256> table;
+    for (int v = 0; v < 256; ++v) table[v] = static_cast<T>(v) / static_cast<T>(255);
+    return table;
+  }();
+  for (std::size_t i = 0; i < count; ++i) out[i] = scaled[pixels[i]];
+}
+
+template <typename T>
 void load_batch(const Dataset& source, const std::uint32_t* indices, std::size_t n, T* x, std::uint8_t* y) {
-  std::array<T, 256> scaled;  // scaled[v] == T(v) / T(255), the same rounding as a division
-  for (int v = 0; v < 256; ++v) scaled[v] = static_cast<T>(v) / static_cast<T>(255);
   for (std::size_t i = 0; i < n; ++i) {
     check_index(source, indices[i]);
-    const std::uint8_t* pixels = source.image(indices[i]);  // (28, 28)
-    T* out = x + i * kImagePixels;                          // (28, 28, 1)
-    for (int p = 0; p < kImagePixels; ++p) out[p] = scaled[pixels[p]];
+    scale_pixels(source.image(indices[i]), kImagePixels, x + i * kImagePixels);  // (28, 28) -> (28, 28, 1)
     y[i] = source.labels[indices[i]];
   }
 }
 
+template void scale_pixels<float>(const std::uint8_t*, std::size_t, float*);
+template void scale_pixels<double>(const std::uint8_t*, std::size_t, double*);
 template void load_batch<float>(const Dataset&, const std::uint32_t*, std::size_t, float*, std::uint8_t*);
 template void load_batch<double>(const Dataset&, const std::uint32_t*, std::size_t, double*, std::uint8_t*);
 

@@ -1,6 +1,7 @@
 // The IDX reader (http://yann.lecun.com/exdb/mnist/ format, as shipped by Debian's
 // dataset-fashion-mnist): big-endian header, then unsigned bytes. Validates magic, dimensions,
-// exact payload length and label range, and reads .gz and plain files alike.
+// exact payload length and label range, and reads .gz and plain files alike. Training takes
+// 28x28 images with labels; prediction takes images of any size, with or without labels.
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
@@ -91,6 +92,24 @@ std::string existing_idx_file(const std::filesystem::path& dir, const std::strin
   throw Error(Exit::data, gz + ": cannot open (no such file, and no uncompressed " + stem + " either)");
 }
 
+// The header of an images file: (count, rows, cols).
+struct ImagesHeader {
+  std::uint32_t count, rows, cols;
+};
+
+ImagesHeader read_images_header(InputFile& file) {
+  unsigned char header[16];
+  read_header(file, header, sizeof header, kImagesMagic, "IDX images");
+  return {big_endian(header + 4), big_endian(header + 8), big_endian(header + 12)};
+}
+
+void check_count(const InputFile& file, std::uint32_t count, const std::string& labels_path, std::size_t labels) {
+  if (count != labels) {
+    file.fail("holds " + std::to_string(count) + " images, but " + labels_path + " holds " + std::to_string(labels) +
+              " labels");
+  }
+}
+
 }  // namespace
 
 Dataset read_idx(const std::string& images_path, const std::string& labels_path) {
@@ -98,20 +117,34 @@ Dataset read_idx(const std::string& images_path, const std::string& labels_path)
   d.labels = read_labels(labels_path);
 
   InputFile file(images_path);
-  unsigned char header[16];
-  read_header(file, header, sizeof header, kImagesMagic, "IDX images");
-  const std::uint32_t count = big_endian(header + 4);
-  const std::uint32_t rows = big_endian(header + 8);
-  const std::uint32_t cols = big_endian(header + 12);
-  if (rows != kImageRows || cols != kImageCols) {
-    file.fail("images are " + std::to_string(rows) + "x" + std::to_string(cols) + ", expected 28x28");
+  const ImagesHeader h = read_images_header(file);
+  if (h.rows != kImageRows || h.cols != kImageCols) {
+    file.fail("images are " + std::to_string(h.rows) + "x" + std::to_string(h.cols) + ", expected 28x28");
   }
-  if (count != d.labels.size()) {
-    file.fail("holds " + std::to_string(count) + " images, but " + labels_path + " holds " +
-              std::to_string(d.labels.size()) + " labels");
-  }
-  d.images = read_payload(file, std::uint64_t{count} * kImagePixels, "image data");
+  check_count(file, h.count, labels_path, d.labels.size());
+  d.images = read_payload(file, std::uint64_t{h.count} * kImagePixels, "image data");
   return d;
+}
+
+ImageRecords read_idx_records(const std::string& images_path, const std::string& labels_path) {
+  ImageRecords r;
+  if (!labels_path.empty()) r.labels = read_labels(labels_path);
+  InputFile file(images_path);
+  const ImagesHeader h = read_images_header(file);
+  if (h.rows == 0 || h.cols == 0 || h.rows > 1u << 15 || h.cols > 1u << 15) {
+    file.fail("images are " + std::to_string(h.rows) + "x" + std::to_string(h.cols) + ", expected 1 to 32768 pixels a side");
+  }
+  if (!labels_path.empty()) check_count(file, h.count, labels_path, r.labels.size());
+  r.rows = static_cast<int>(h.rows);
+  r.cols = static_cast<int>(h.cols);
+  r.pixels = read_payload(file, std::uint64_t{h.count} * h.rows * h.cols, "image data");
+  return r;
+}
+
+std::uint32_t idx_magic(const std::string& path) {
+  InputFile file(path);
+  unsigned char magic[4];
+  return file.read(magic, sizeof magic) == sizeof magic ? big_endian(magic) : 0;
 }
 
 TrainTest read_idx_dir(const std::string& dir) {

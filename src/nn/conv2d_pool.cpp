@@ -1,8 +1,8 @@
 // Conv2D 3x3 (bias, ReLU) fused with MaxPooling2D 2x2, NHWC; pixels no window reads are never
 // computed. Three paths: conv2d_1 (in 32, out 64) accumulates each window's four pixels in
 // registers straight from x, and its backward uses that only a window's argmax pixel gets a
-// gradient (a quarter of the dense GEMM work, no im2col); conv2d (in 1) is a direct kernel; any
-// other shape is im2col (window-major rows) + Eigen GEMM per chunk of images.
+// gradient (a quarter of the dense GEMM work, no im2col); the first layer (in 1, out 32, no input
+// gradient) is a direct kernel; any other shape is im2col (window-major rows) + Eigen GEMM.
 #include "eigen_views.hpp"  // first: it includes the intrinsics headers
 #include "simd.hpp"
 
@@ -30,7 +30,7 @@ constexpr int kSparseIn = 32;     // the sparse path's channels (conv2d_1)
 constexpr int kSparseOut = 64;
 constexpr int kSparseChunk = 4;   // images per backward chunk: their x (86 KB) stays near L1
 
-bool use_direct(const ConvShape& s) { return s.in_c == 1 && s.out_c == kDirectOut; }
+bool use_direct(const ConvShape& s, bool need_dx) { return s.in_c == 1 && s.out_c == kDirectOut && !need_dx; }
 bool use_sparse(const ConvShape& s) { return s.in_c == kSparseIn && s.out_c == kSparseOut; }
 
 // Conv output pixels per image that pooling reads: (pool_h * pool_w) windows of 4.
@@ -325,14 +325,13 @@ Conv2DPool<T>::Conv2DPool(ConvShape shape, int max_batch, bool need_dx, const T*
       bias_(bias),
       dkernel_(dkernel),
       dbias_(dbias) {
-  if (shape.in_h < 4 || shape.in_w < 4 || shape.in_c < 1 || shape.out_c < 1 || max_batch < 1) {
+  if (shape.in_h < 4 || shape.in_w < 4 || shape.in_c < 1 || shape.out_c < 1 || max_batch < 1 ||
+      shape.kernel_h != 3 || shape.kernel_w != 3 || shape.stride_h != 1 || shape.stride_w != 1 ||
+      shape.padding != Padding::valid) {
     throw std::invalid_argument("Conv2DPool: bad shape or max_batch");
   }
-  if (need_dx && use_direct(shape)) {
-    throw std::invalid_argument("Conv2DPool: the direct first-layer path has no input gradient");
-  }
   argmax_.resize(std::size_t(max_batch) * pool_h() * pool_w() * shape.out_c);
-  if (use_direct(shape)) return;
+  if (use_direct(shape, need_dx)) return;
   if (use_sparse(shape)) {
     wt_.resize(shape.kernel_size());
     dwt_.resize(shape.kernel_size());
@@ -353,10 +352,10 @@ Conv2DPool<T>::Conv2DPool(ConvShape shape, int max_batch, bool need_dx, const T*
 }
 
 template <typename T>
-void Conv2DPool<T>::forward(const T* x, T* y, int n) {
+void Conv2DPool<T>::forward(const T* x, T* y, int n, const DropoutContext*) {
   if (n < 0 || n > max_batch_) throw std::invalid_argument("Conv2DPool::forward: n > max_batch");
   const ConvShape& s = shape_;
-  if (use_direct(s)) {
+  if (use_direct(s, need_dx_)) {
     direct_forward(s, x, kernel_, bias_, y, argmax_.data(), n);
     return;
   }
@@ -375,11 +374,12 @@ void Conv2DPool<T>::forward(const T* x, T* y, int n) {
 }
 
 template <typename T>
-void Conv2DPool<T>::backward(const T* x, const T* y, const T* dy, T* dx, int n) {
+void Conv2DPool<T>::backward(const T* x, const T* y, T* dy, T* dx, int n) {
   if (n < 0 || n > max_batch_) throw std::invalid_argument("Conv2DPool::backward: n > max_batch");
+  if (dx != nullptr && !need_dx_) throw std::invalid_argument("Conv2DPool::backward: built without need_dx");
   if (n == 0) return;
   const ConvShape& s = shape_;
-  if (use_direct(s)) {
+  if (use_direct(s, need_dx_)) {
     direct_backward(s, x, y, dy, argmax_.data(), dkernel_, dbias_, n);
     return;
   }
@@ -395,7 +395,7 @@ void Conv2DPool<T>::backward(const T* x, const T* y, const T* dy, T* dx, int n) 
       const int nc = std::min(kSparseChunk, n - i0);
       const std::size_t at = i0 * windows * s.out_c;
       sparse_backward_chunk(s, x + i0 * s.in_size(), y + at, dy + at, argmax_.data() + at, nc,
-                            wt_.data(), dwt_.data(), dbias_, need_dx_ ? dx + i0 * s.in_size() : nullptr,
+                            wt_.data(), dwt_.data(), dbias_, dx != nullptr ? dx + i0 * s.in_size() : nullptr,
                             entry_offset_.data(), entry_g_.data(), stride);
     }
     for (int r = 0; r < k; ++r) {
@@ -410,7 +410,7 @@ void Conv2DPool<T>::backward(const T* x, const T* y, const T* dy, T* dx, int n) 
     const std::size_t at = i0 * windows * s.out_c;
     unpool_rows(y + at, dy + at, argmax_.data() + at, z_.data(), dbias_, nc * windows, s.out_c);
     conv_gemm_backward(s, pixels_, x + i0 * s.in_size(), kernel_, z_.data(), col_.data(), dcol_.data(), dkernel_,
-                       need_dx_ ? dx + i0 * s.in_size() : nullptr, nc);
+                       dx != nullptr ? dx + i0 * s.in_size() : nullptr, nc);
   }
 }
 

@@ -1,4 +1,4 @@
-// Dense (fully connected) layer y = x . W + b with optional fused ReLU; the three GEMMs of
+// Dense (fully connected) layer y = x . W [+ b] with relu or linear fused; the three GEMMs of
 // forward and backward are Eigen expressions over row-major views of the arenas.
 #include "eigen_views.hpp"  // first: it includes the intrinsics headers
 
@@ -12,20 +12,26 @@ namespace fmnist {
 using detail::ConstMapRM;
 using detail::ConstMapRow;
 using detail::MapRM;
-using detail::MapRow;
 
 template <typename T>
-Dense<T>::Dense(int in, int out, bool relu, const T* kernel, const T* bias, T* dkernel, T* dbias)
-    : in_(in), out_(out), relu_(relu), kernel_(kernel), bias_(bias), dkernel_(dkernel), dbias_(dbias) {
-  if (in < 1 || out < 1) throw std::invalid_argument("Dense: bad shape");
+Dense<T>::Dense(int in, int out, Activation activation, const T* kernel, const T* bias, T* dkernel, T* dbias)
+    : in_(in),
+      out_(out),
+      relu_(activation == Activation::relu),
+      kernel_(kernel),
+      bias_(bias),
+      dkernel_(dkernel),
+      dbias_(dbias) {
+  if (in < 1 || out < 1 || activation == Activation::softmax || (bias == nullptr) != (dbias == nullptr))
+    throw std::invalid_argument("Dense: bad shape or activation");
 }
 
 template <typename T>
-void Dense<T>::forward(const T* x, T* y, int n) {
+void Dense<T>::forward(const T* x, T* y, int n, const DropoutContext*) {
   if (n <= 0) return;
   MapRM<T> ym(y, n, out_);
   ym.noalias() = ConstMapRM<T>(x, n, in_) * ConstMapRM<T>(kernel_, in_, out_);
-  ym.rowwise() += ConstMapRow<T>(bias_, out_);
+  if (bias_ != nullptr) ym.rowwise() += ConstMapRow<T>(bias_, out_);
   if (relu_) ym = ym.cwiseMax(T(0));
 }
 
@@ -37,7 +43,7 @@ void Dense<T>::backward(const T* x, const T* y, T* dy, T* dx, int n) {
     const ConstMapRM<T> ym(y, n, out_);
     dym = (ym.array() > T(0)).select(dym, T(0));
   }
-  MapRow<T>(dbias_, out_) += dym.colwise().sum();
+  if (dbias_ != nullptr) detail::add_column_sums(dy, std::size_t(n), out_, dbias_);
   MapRM<T>(dkernel_, in_, out_).noalias() += ConstMapRM<T>(x, n, in_).transpose() * dym;
   if (dx != nullptr) {
     MapRM<T>(dx, n, in_).noalias() = dym * ConstMapRM<T>(kernel_, in_, out_).transpose();

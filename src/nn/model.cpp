@@ -1,195 +1,166 @@
-// The Sequential CNN (README: How it computes): the weight layout in Keras order, the summary table, and
-// Model<T>, which owns the parameter and gradient arenas, the layers (views into the arenas)
-// and every activation buffer, all sized in the constructor for max_batch images.
+// Model<T>: builds the layer list from the plan (fused Conv2DPool where the spec has a
+// Conv2D 3x3 relu -> MaxPooling2D 2x2 pair, a generic layer elsewhere, no layer at all for Flatten,
+// linear activations and the final softmax, whose outputs alias their inputs), owns the two
+// arenas and every activation buffer, and runs forward, the loss and backward over them.
 #include <cmath>
-#include <cstdio>
+#include <numbers>
 #include <random>
-#include <sstream>
 #include <stdexcept>
 
-#include "fmnist/layers.hpp"
 #include "fmnist/model.hpp"
 
 namespace fmnist {
 namespace {
 
-constexpr int kImage = 28;
-constexpr int kClasses = 10;
-
-std::vector<TensorSpec> make_weight_tensors() {
-  const std::vector<std::pair<std::string, std::vector<int>>> kernels = {
-      {"conv2d", {3, 3, 1, 32}},  {"conv2d_1", {3, 3, 32, 64}}, {"conv2d_2", {3, 3, 64, 64}},
-      {"dense", {576, 64}},       {"dense_1", {64, 10}},
-  };
-  std::vector<TensorSpec> specs;
-  std::size_t offset = 0;
-  auto add = [&](const std::string& layer, const std::string& what, std::vector<int> shape) {
-    std::size_t size = 1;
-    for (int d : shape) size *= std::size_t(d);
-    specs.push_back({layer, layer + "/" + what + ":0", std::move(shape), offset, size});
-    offset += size;
-  };
-  for (const auto& [layer, shape] : kernels) {
-    add(layer, "kernel", shape);
-    add(layer, "bias", {shape.back()});
-  }
-  if (offset != kNumParams) throw std::logic_error("weight_tensors: parameter count mismatch");
-  return specs;
+ConvShape window_shape(const LayerPlan& lp, const LayerSpec& l) {
+  ConvShape s;
+  s.in_h = lp.input_shape[0];
+  s.in_w = lp.input_shape[1];
+  s.in_c = lp.input_shape[2];
+  s.out_c = lp.output_shape[2];
+  s.kernel_h = l.kernel[0];
+  s.kernel_w = l.kernel[1];
+  s.stride_h = l.strides[0];
+  s.stride_w = l.strides[1];
+  s.padding = l.padding;
+  return s;
 }
 
-std::string with_commas(std::size_t value) {
-  const std::string digits = std::to_string(value);
-  std::string text;
-  for (std::size_t i = 0; i < digits.size(); ++i) {
-    if (i > 0 && (digits.size() - i) % 3 == 0) text += ',';
-    text += digits[i];
-  }
-  return text;
+// The fused layer's pattern: Conv2D 3x3 stride 1 valid relu with bias, then MaxPooling2D 2x2
+// stride 2 valid.
+bool fuses_with_next(const ModelSpec& spec, std::size_t i) {
+  if (i + 1 >= spec.layers.size()) return false;
+  const LayerSpec& c = spec.layers[i];
+  const LayerSpec& p = spec.layers[i + 1];
+  const std::array<int, 2> one{1, 1}, two{2, 2}, three{3, 3};
+  return c.kind == LayerKind::conv2d && c.kernel == three && c.strides == one && c.padding == Padding::valid &&
+         c.activation == Activation::relu && c.use_bias && p.kind == LayerKind::max_pooling2d && p.kernel == two &&
+         p.strides == two && p.padding == Padding::valid;
 }
 
-std::string shape_text(const std::vector<int>& shape) {
-  std::string text = "(None";
-  for (int d : shape) text += ", " + std::to_string(d);
-  return text + ")";
+std::size_t per_image(const std::vector<int>& shape) {
+  std::size_t n = 1;
+  for (int d : shape) n *= static_cast<std::size_t>(d);
+  return n;
 }
 
-// Keras's glorot_uniform bound: fans from the kernel shape (receptive field times in/out).
-double glorot_limit(const std::vector<int>& shape) {
+// Keras's fans of a kernel (kh, kw, in, out) or (in, out).
+std::pair<double, double> fans(const std::vector<int>& shape) {
   double receptive = 1;
   for (std::size_t i = 0; i + 2 < shape.size(); ++i) receptive *= shape[i];
-  const double fan_in = receptive * shape[shape.size() - 2];
-  const double fan_out = receptive * shape.back();
-  return std::sqrt(6.0 / (fan_in + fan_out));
+  return {receptive * shape[shape.size() - 2], receptive * shape.back()};
 }
 
 }  // namespace
 
-const std::vector<TensorSpec>& weight_tensors() {
-  static const std::vector<TensorSpec> specs = make_weight_tensors();
-  return specs;
-}
-
-const std::vector<LayerSpec>& layer_specs() {
-  static const std::vector<LayerSpec> specs = {
-      {"conv2d", "Conv2D", {26, 26, 32}, 320},
-      {"max_pooling2d", "MaxPooling2D", {13, 13, 32}, 0},
-      {"conv2d_1", "Conv2D", {11, 11, 64}, 18496},
-      {"max_pooling2d_1", "MaxPooling2D", {5, 5, 64}, 0},
-      {"conv2d_2", "Conv2D", {3, 3, 64}, 36928},
-      {"flatten", "Flatten", {576}, 0},
-      {"dense", "Dense", {64}, 36928},
-      {"dense_1", "Dense", {10}, 650},
-  };
-  return specs;
-}
-
-std::string model_summary() {
-  const std::string rule(74, '_');
-  const std::string double_rule(74, '=');
-  char line[160];
-  std::ostringstream out;
-  out << "Model: \"sequential\"\n" << rule << "\n";
-  std::snprintf(line, sizeof line, " %-34s%-26s%-12s\n", "Layer (type)", "Output Shape", "Param #");
-  out << line << double_rule << "\n";
-  const auto& layers = layer_specs();
-  std::size_t total = 0;
-  for (std::size_t i = 0; i < layers.size(); ++i) {
-    const LayerSpec& l = layers[i];
-    const std::string name = l.name + " (" + l.type + ")";
-    std::snprintf(line, sizeof line, " %-34s%-26s%-12s\n", name.c_str(),
-                  shape_text(l.output_shape).c_str(), with_commas(l.params).c_str());
-    out << line << (i + 1 < layers.size() ? "\n" : "");
-    total += l.params;
-  }
-  out << double_rule << "\n"
-      << "Total params: " << with_commas(total) << "\n"
-      << "Trainable params: " << with_commas(total) << "\n"
-      << "Non-trainable params: 0\n"
-      << rule << "\n";
-  return out.str();
-}
-
 template <typename T>
 struct Model<T>::Impl {
-  explicit Impl(int n)
-      : max_batch(n),
-        params(kNumParams, T(0)),
-        grads(kNumParams, T(0)),
-        conv0({kImage, kImage, 1, 32}, n, false, param(0), param(1), grad(0), grad(1)),
-        conv1({13, 13, 32, 64}, n, true, param(2), param(3), grad(2), grad(3)),
-        conv2({5, 5, 64, 64}, n, true, param(4), param(5), grad(4), grad(5)),
-        dense0(576, 64, true, param(6), param(7), grad(6), grad(7)),
-        dense1(64, kClasses, false, param(8), param(9), grad(8), grad(9)),
-        p0(buffer(13 * 13 * 32)),
-        p1(buffer(5 * 5 * 64)),
-        a2(buffer(576)),
-        h(buffer(64)),
-        logits(buffer(kClasses)),
-        dlogits(buffer(kClasses)),
-        dh(buffer(64)),
-        da2(buffer(576)),
-        dp1(buffer(5 * 5 * 64)),
-        dp0(buffer(13 * 13 * 32)) {}
+  struct Op {
+    std::unique_ptr<Layer<T>> layer;
+    std::size_t in = 0, out = 0;  // activation buffers; 0 is the input x
+  };
 
-  T* param(int tensor) { return params.data() + weight_tensors()[std::size_t(tensor)].offset; }
-  T* grad(int tensor) { return grads.data() + weight_tensors()[std::size_t(tensor)].offset; }
-  std::vector<T> buffer(std::size_t per_image) const {
-    return std::vector<T>(per_image * std::size_t(max_batch));
+  Impl(const ModelSpec& spec, int n) : plan(plan_model(spec)), max_batch(n), params(plan.num_params), grads(plan.num_params) {
+    buffers.emplace_back();  // 0: the input, held by the caller
+    std::size_t current = 0, largest = 1;
+    for (std::size_t i = 0; i < plan.layers.size(); ++i) {
+      std::unique_ptr<Layer<T>> layer = make_layer(i);
+      if (layer == nullptr) continue;  // a view: the output is the input
+      if (fuses_with_next(plan.spec, i)) ++i;
+      const std::size_t size = per_image(plan.layers[i].output_shape);
+      buffers.emplace_back(size * std::size_t(max_batch));
+      largest = std::max(largest, size);
+      ops.push_back({std::move(layer), current, buffers.size() - 1});
+      current = buffers.size() - 1;
+    }
+    logits = current;
+    dy.resize(largest * std::size_t(max_batch));
+    dx.resize(largest * std::size_t(max_batch));
   }
+
+  // The layer that computes spec layer i (and i + 1 when fused); null for views.
+  std::unique_ptr<Layer<T>> make_layer(std::size_t i) {
+    const LayerSpec& l = plan.spec.layers[i];
+    const LayerPlan& lp = plan.layers[i];
+    const bool need_dx = !ops.empty();
+    auto param = [&](std::size_t k) { return k < lp.tensors.size() ? params.data() + plan.tensors[lp.tensors[k]].offset : nullptr; };
+    auto grad = [&](std::size_t k) { return k < lp.tensors.size() ? grads.data() + plan.tensors[lp.tensors[k]].offset : nullptr; };
+    const Activation act = l.activation == Activation::softmax ? Activation::linear : l.activation;
+    switch (l.kind) {
+      case LayerKind::conv2d:
+        if (fuses_with_next(plan.spec, i))
+          return std::make_unique<Conv2DPool<T>>(window_shape(lp, l), max_batch, need_dx, param(0), param(1), grad(0),
+                                                 grad(1));
+        return std::make_unique<Conv2D<T>>(window_shape(lp, l), act, max_batch, need_dx, param(0), param(1), grad(0),
+                                           grad(1));
+      case LayerKind::max_pooling2d: return std::make_unique<MaxPool2D<T>>(window_shape(lp, l), max_batch);
+      case LayerKind::average_pooling2d: return std::make_unique<AvgPool2D<T>>(window_shape(lp, l));
+      case LayerKind::dense:
+        return std::make_unique<Dense<T>>(lp.input_shape[0], l.units, act, param(0), param(1), grad(0), grad(1));
+      case LayerKind::dropout: return std::make_unique<Dropout<T>>(l.rate, per_image(lp.input_shape), i, max_batch);
+      case LayerKind::activation:
+        if (act == Activation::relu) return std::make_unique<Relu<T>>(per_image(lp.input_shape));
+        return nullptr;
+      case LayerKind::flatten: return nullptr;
+    }
+    return nullptr;
+  }
+
+  const T* buffer(std::size_t i) const { return i == 0 ? input : buffers[i].data(); }
 
   void check(int n) const {
     if (n < 0 || n > max_batch) throw std::invalid_argument("Model: batch larger than max_batch");
   }
 
-  void forward(const T* x, int n) {
-    conv0.forward(x, p0.data(), n);          // conv2d + max_pooling2d
-    conv1.forward(p0.data(), p1.data(), n);  // conv2d_1 + max_pooling2d_1
-    conv2.forward(p1.data(), a2.data(), n);
-    dense0.forward(a2.data(), h.data(), n);  // flatten: a2 (n, 3, 3, 64) is already (n, 576)
-    dense1.forward(h.data(), logits.data(), n);
+  void forward(const T* x, int n, const DropoutContext* train) {
+    input = x;
+    for (Op& op : ops) op.layer->forward(buffer(op.in), buffers[op.out].data(), n, train);
   }
 
-  void backward(const T* x, const std::uint8_t* labels, int n) {
-    softmax_xent_backward(logits.data(), labels, n, kClasses, dlogits.data());
-    dense1.backward(h.data(), logits.data(), dlogits.data(), dh.data(), n);
-    dense0.backward(a2.data(), h.data(), dh.data(), da2.data(), n);
-    conv2.backward(p1.data(), a2.data(), da2.data(), dp1.data(), n);
-    conv1.backward(p0.data(), p1.data(), dp1.data(), dp0.data(), n);
-    conv0.backward(x, p0.data(), dp0.data(), nullptr, n);
+  void backward(const std::uint8_t* labels, int n) {
+    T* g = dy.data();      // dL/d(output of the op below)
+    T* other = dx.data();  // dL/d(its input)
+    softmax_xent_backward(buffer(logits), labels, n, plan.classes(), g);
+    for (std::size_t k = ops.size(); k-- > 0;) {
+      const Op& op = ops[k];
+      op.layer->backward(buffer(op.in), buffer(op.out), g, k == 0 ? nullptr : other, n);
+      std::swap(g, other);
+    }
   }
 
+  ModelPlan plan;
   int max_batch;
-  std::vector<T> params;  // (93,322), Keras weight order
-  std::vector<T> grads;   // (93,322)
-  Conv2DPool<T> conv0;  // conv2d + max_pooling2d
-  Conv2DPool<T> conv1;  // conv2d_1 + max_pooling2d_1
-  Conv2D<T> conv2;
-  Dense<T> dense0;
-  Dense<T> dense1;
-  std::vector<T> p0;       // (N, 13, 13, 32)
-  std::vector<T> p1;       // (N, 5, 5, 64)
-  std::vector<T> a2;       // (N, 3, 3, 64) == (N, 576)
-  std::vector<T> h;        // (N, 64)
-  std::vector<T> logits;   // (N, 10)
-  std::vector<T> dlogits;  // (N, 10)
-  std::vector<T> dh;       // (N, 64)
-  std::vector<T> da2;      // (N, 576)
-  std::vector<T> dp1;      // (N, 5, 5, 64)
-  std::vector<T> dp0;      // (N, 13, 13, 32)
+  std::vector<T> params;  // (num_params), Keras weight order
+  std::vector<T> grads;   // (num_params)
+  std::vector<Op> ops;
+  std::vector<std::vector<T>> buffers;  // (max_batch, the op's output shape) each; [0] unused
+  std::size_t logits = 0;               // the buffer holding the logits (max_batch, classes)
+  std::vector<T> dy, dx;                // (max_batch, the largest output): backward's ping-pong
+  const T* input = nullptr;             // (n, h, w, c): x of the last forward
 };
 
 template <typename T>
-Model<T>::Model(int max_batch) {
+Model<T>::Model(const ModelSpec& spec, int max_batch) {
   if (max_batch < 1) throw std::invalid_argument("Model: max_batch must be at least 1");
-  impl_ = std::make_unique<Impl>(max_batch);
+  impl_ = std::make_unique<Impl>(spec, max_batch);
 }
 
 template <typename T>
 Model<T>::~Model() = default;
 
 template <typename T>
+const ModelPlan& Model<T>::plan() const {
+  return impl_->plan;
+}
+
+template <typename T>
 int Model<T>::max_batch() const {
   return impl_->max_batch;
+}
+
+template <typename T>
+std::size_t Model<T>::num_params() const {
+  return impl_->plan.num_params;
 }
 
 template <typename T>
@@ -215,17 +186,29 @@ const T* Model<T>::grads() const {
 template <typename T>
 void Model<T>::init(std::uint64_t seed) {
   std::mt19937_64 rng(seed);
-  for (const TensorSpec& t : weight_tensors()) {
+  auto uniform = [&] { return double(rng() >> 11) * 0x1.0p-53; };  // [0, 1), 53 bits
+  for (const TensorSpec& t : impl_->plan.tensors) {
     T* w = impl_->params.data() + t.offset;
-    if (t.shape.size() == 1) {
-      std::fill(w, w + t.size, T(0));
-      continue;
+    const auto [fan_in, fan_out] = t.shape.size() > 1 ? fans(t.shape) : std::pair<double, double>(1, 1);
+    double limit = 0;
+    switch (t.initializer) {
+      case Initializer::zeros: std::fill(w, w + t.size, T(0)); continue;
+      case Initializer::glorot_uniform: limit = std::sqrt(6.0 / (fan_in + fan_out)); break;
+      case Initializer::he_uniform: limit = std::sqrt(6.0 / fan_in); break;
+      case Initializer::he_normal: {
+        // Keras: a normal of this stddev truncated at two stddevs (redrawn beyond), Box-Muller.
+        const double stddev = std::sqrt(2.0 / fan_in) / 0.87962566103423978;
+        for (std::size_t i = 0; i < t.size; ++i) {
+          double z;
+          do {
+            z = std::sqrt(-2.0 * std::log(1.0 - uniform())) * std::cos(2.0 * std::numbers::pi * uniform());
+          } while (std::abs(z) > 2.0);
+          w[i] = T(z * stddev);
+        }
+        continue;
+      }
     }
-    const double limit = glorot_limit(t.shape);
-    for (std::size_t i = 0; i < t.size; ++i) {
-      const double u = double(rng() >> 11) * 0x1.0p-53;  // uniform in [0, 1), 53 bits
-      w[i] = T(-limit + 2.0 * limit * u);
-    }
+    for (std::size_t i = 0; i < t.size; ++i) w[i] = T(-limit + 2.0 * limit * uniform());
   }
 }
 
@@ -235,26 +218,27 @@ void Model<T>::zero_grads() {
 }
 
 template <typename T>
-const T* Model<T>::forward(const T* x, int n) {
+const T* Model<T>::forward(const T* x, int n, const DropoutContext* train) {
   impl_->check(n);
-  if (n > 0) impl_->forward(x, n);
-  return impl_->logits.data();
+  if (n > 0) impl_->forward(x, n, train);
+  return impl_->buffer(impl_->logits);
 }
 
 template <typename T>
-BatchStats Model<T>::evaluate(const T* x, const std::uint8_t* labels, int n) {
+BatchStats Model<T>::evaluate(const T* x, const std::uint8_t* labels, int n, const DropoutContext* train) {
   impl_->check(n);
+  const int classes = impl_->plan.classes();
   for (int i = 0; i < n; ++i) {
-    if (labels[i] >= kClasses) throw std::invalid_argument("Model: label out of range 0..9");
+    if (labels[i] >= classes) throw std::invalid_argument("Model: label out of range");
   }
-  forward(x, n);
-  return softmax_xent_forward(impl_->logits.data(), labels, n, kClasses);
+  const T* logits = forward(x, n, train);
+  return softmax_xent_forward(logits, labels, n, classes);
 }
 
 template <typename T>
-BatchStats Model<T>::accumulate_gradients(const T* x, const std::uint8_t* labels, int n) {
-  const BatchStats stats = evaluate(x, labels, n);
-  if (n > 0) impl_->backward(x, labels, n);
+BatchStats Model<T>::accumulate_gradients(const T* x, const std::uint8_t* labels, int n, const DropoutContext& train) {
+  const BatchStats stats = evaluate(x, labels, n, &train);
+  if (n > 0) impl_->backward(labels, n);
   return stats;
 }
 

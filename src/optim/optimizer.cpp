@@ -33,15 +33,15 @@ void Optimizer::restore(const OptimizerState& s) {
 
 namespace {
 
-// v = rho*v + (1-rho)*g^2; w -= lr*g / sqrt(v + eps)   (or / (sqrt(v) + eps), Keras 2 style)
+// v = rho*v + (1-rho)*g^2; w -= lr*g / (sqrt(v) + eps)   (Keras 2; Keras 3: / sqrt(v + eps))
 class RmsProp final : public Optimizer {
  public:
   RmsProp(const OptimizerConfig& c, std::size_t n) : Optimizer("rmsprop", n, {"velocity"}), c_(c) {}
   void step(float* w, const float* g) override {
     float* v = slot(0).data();
     const std::size_t n = slot(0).size();
-    const float rho = c_.rho, one_minus_rho = 1.0f - c_.rho, lr = c_.lr, eps = c_.epsilon;
-    if (c_.epsilon_outside_sqrt) {
+    const float rho = float(c_.rho), one_minus_rho = 1.0f - rho, lr = float(c_.lr), eps = float(c_.epsilon);
+    if (c_.form == RmspropForm::keras2) {
       for (std::size_t i = 0; i < n; ++i) {
         v[i] = rho * v[i] + one_minus_rho * g[i] * g[i];
         w[i] -= lr * g[i] / (std::sqrt(v[i]) + eps);
@@ -69,9 +69,8 @@ class Adam final : public Optimizer {
     float* v = slot(1).data();
     const std::size_t n = slot(0).size();
     const double t = static_cast<double>(++state_.iterations);
-    const float alpha = static_cast<float>(c_.lr * std::sqrt(1.0 - std::pow(c_.beta_2, t)) /
-                                           (1.0 - std::pow(c_.beta_1, t)));
-    const float b1 = c_.beta_1, b2 = c_.beta_2, eps = c_.epsilon;
+    const float b1 = float(c_.beta_1), b2 = float(c_.beta_2), eps = float(c_.epsilon);
+    const float alpha = static_cast<float>(float(c_.lr) * std::sqrt(1.0 - std::pow(b2, t)) / (1.0 - std::pow(b1, t)));
     for (std::size_t i = 0; i < n; ++i) {
       m[i] = b1 * m[i] + (1.0f - b1) * g[i];
       v[i] = b2 * v[i] + (1.0f - b2) * g[i] * g[i];
@@ -90,8 +89,9 @@ class Sgd final : public Optimizer {
   void step(float* w, const float* g) override {
     float* m = slot(0).data();
     const std::size_t n = slot(0).size();
+    const float momentum = float(c_.momentum), lr = float(c_.lr);
     for (std::size_t i = 0; i < n; ++i) {
-      m[i] = c_.momentum * m[i] - c_.lr * g[i];
+      m[i] = momentum * m[i] - lr * g[i];
       w[i] += m[i];
     }
     ++state_.iterations;
@@ -102,6 +102,17 @@ class Sgd final : public Optimizer {
 };
 
 }  // namespace
+
+const char* rmsprop_form_name(RmspropForm form) { return form == RmspropForm::keras2 ? "keras2" : "keras3"; }
+
+KerasOptimizerConfig keras_optimizer_config(const OptimizerConfig& c) {
+  if (c.name == "adam")
+    return {"Adam", {{"learning_rate", c.lr}, {"beta_1", c.beta_1}, {"beta_2", c.beta_2}, {"epsilon", c.epsilon}},
+            {{"amsgrad", false}}};
+  if (c.name == "sgd") return {"SGD", {{"learning_rate", c.lr}, {"momentum", c.momentum}}, {{"nesterov", false}}};
+  return {"RMSprop", {{"learning_rate", c.lr}, {"rho", c.rho}, {"momentum", 0.0}, {"epsilon", c.epsilon}},
+          {{"centered", false}}};
+}
 
 std::unique_ptr<Optimizer> make_optimizer(const OptimizerConfig& config, std::size_t n) {
   if (config.name == "rmsprop") return std::make_unique<RmsProp>(config, n);

@@ -6,9 +6,12 @@
 #include <cstdio>
 
 #include "fmnist/report.hpp"
+#include "svg.hpp"
 
 namespace fmnist {
 namespace {
+
+using detail::format;
 
 constexpr double kPanelWidth = 500, kHeight = 400;
 constexpr double kLeft = 70, kRight = 20, kTop = 40, kBottom = 55;  // plot area margins
@@ -27,12 +30,6 @@ struct Panel {
   const std::vector<double>& val;
   bool legend_at_top;  // loss falls (legend top right), accuracy rises (bottom right)
 };
-
-std::string format(const char* pattern, double a, double b = 0, double c = 0, double d = 0) {
-  char text[512];
-  std::snprintf(text, sizeof text, pattern, a, b, c, d);
-  return text;
-}
 
 // A "nice" step (1, 2 or 5 times a power of ten) giving at most about `count` intervals.
 double nice_step(double span, double count) {
@@ -149,11 +146,7 @@ void draw_panel(std::string& out, double x0, const Panel& p) {
 }  // namespace
 
 std::string learning_curve_svg(const History& h) {
-  std::string out = format(
-      "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"%.0f\" height=\"%.0f\" "
-      "viewBox=\"0 0 %.0f %.0f\" font-family=\"DejaVu Sans, Arial, sans-serif\" font-size=\"12\">\n",
-      2 * kPanelWidth, kHeight, 2 * kPanelWidth, kHeight);
-  out += "<rect width=\"100%\" height=\"100%\" fill=\"#fff\"/>\n";
+  std::string out = detail::svg_open(2 * kPanelWidth, kHeight);
   draw_panel(out, 0,
              {"Training and validation accuracy", "Accuracy", "Training accuracy", "Validation accuracy", h.accuracy,
               h.val_accuracy, false});

@@ -1,4 +1,4 @@
-// Reads the data named by the options and applies train_test_split(test_size, random_state).
+// Reads the model and the data named by the options and applies train_test_split(test_size, random_state).
 #include "inputs.hpp"
 
 #include <numeric>
@@ -6,6 +6,12 @@
 #include "fmnist/error.hpp"
 
 namespace fmnist {
+
+ModelSpec load_model_spec(const Config& config) {
+  ModelSpec spec = config.model.empty() ? tutorial_model_spec() : read_keras_json(config.model);
+  require_data_shape(plan_model(spec), {kImageRows, kImageCols, 1}, kNumClasses);
+  return spec;
+}
 
 Inputs load_inputs(const Config& config) {
   Dataset full_train;

@@ -1,5 +1,6 @@
-// The data a run trains on: the training split, the validation split and the test set,
-// read from IDX or Kaggle CSVs and split exactly as the tutorial does.
+// What a run trains on: the model (the tutorial's or --model's Keras JSON), the training split,
+// the validation split and the test set, read from IDX or Kaggle CSVs and split exactly as the
+// tutorial does.
 #pragma once
 
 #include <cstdint>
@@ -7,6 +8,7 @@
 
 #include "fmnist/config.hpp"
 #include "fmnist/data.hpp"
+#include "fmnist/model_spec.hpp"
 
 namespace fmnist {
 
@@ -17,6 +19,10 @@ struct Inputs {
   std::uint64_t train_fingerprint = 0;  // fingerprint(train), computed once
   std::string source;  // for the log: where the data came from
 };
+
+// The model of the run: --model's JSON, or the tutorial's without it. Throws Error(Exit::usage)
+// for a bad or unreadable JSON and for a model that does not fit the data (28x28x1, 10 classes).
+ModelSpec load_model_spec(const Config& config);
 
 // Throws Error(Exit::data) for unreadable data and Error(Exit::usage) when --batch-size
 // exceeds the training split.

@@ -1,5 +1,5 @@
 // Rank 0's side of checkpoints: where to resume from, whether that checkpoint belongs to a
-// run with the same mathematics (batch, split, seed, optimizer, data), and what to save.
+// run with the same mathematics (model, batch, split, seed, optimizer, data), and what to save.
 #include "resume.hpp"
 
 #include <unistd.h>
@@ -49,12 +49,13 @@ TrainingState initial_state(const Config& config, const Inputs& inputs, int worl
   s.val_split = config.val_split;
   s.optimizer = config.optimizer;
   s.lr = config.lr;
+  s.rmsprop_form = config.rmsprop_form;
   s.num_train = static_cast<std::int64_t>(inputs.train.size());
   s.data_fingerprint = inputs.train_fingerprint;
   return s;
 }
 
-std::optional<Checkpoint> load_resume_checkpoint(const Config& config, const Inputs& inputs) {
+std::optional<Checkpoint> load_resume_checkpoint(const Config& config, const Inputs& inputs, const ModelSpec& model) {
   if (config.resume.empty()) return std::nullopt;
   std::string path = config.resume;
   if (path == "auto") {
@@ -65,6 +66,9 @@ std::optional<Checkpoint> load_resume_checkpoint(const Config& config, const Inp
     }
   }
   Checkpoint ckpt = read_checkpoint(path);
+  const std::string difference = first_difference(ckpt.model, model);
+  if (!difference.empty())
+    throw Error(Exit::checkpoint, path + ": incompatible checkpoint: another model: " + difference);
   const TrainingState& t = ckpt.training;
   const TrainingState run = initial_state(config, inputs, 1);
   require_equal(path, "batch_size", t.batch_size, run.batch_size, "--batch-size");
@@ -72,6 +76,7 @@ std::optional<Checkpoint> load_resume_checkpoint(const Config& config, const Inp
   require_equal(path, "split_seed", t.split_seed, run.split_seed, "--split-seed");
   require_equal(path, "seed", t.seed, run.seed, "--seed");
   require_equal(path, "optimizer", t.optimizer, run.optimizer, "--optimizer");
+  if (run.optimizer == "rmsprop") require_equal(path, "rmsprop_form", t.rmsprop_form, run.rmsprop_form, "--rmsprop-form");
   require_equal(path, "num_train", t.num_train, run.num_train, "the training data");
   require_equal(path, "data_fingerprint", t.data_fingerprint, run.data_fingerprint, "the training data");
   if (t.lr != run.lr)
@@ -80,9 +85,12 @@ std::optional<Checkpoint> load_resume_checkpoint(const Config& config, const Inp
   return ckpt;
 }
 
-Checkpoint make_checkpoint(const Model<float>& model, const Optimizer& optimizer, const TrainingState& state,
-                           const History& history, const std::optional<Evaluation>& evaluation) {
+Checkpoint make_checkpoint(const Model<float>& model, const std::string& training_config, const Optimizer& optimizer,
+                           const TrainingState& state, const History& history,
+                           const std::optional<Evaluation>& evaluation) {
   Checkpoint c;
+  c.model = model.plan().spec;
+  c.training_config = training_config;
   c.weights.assign(model.params(), model.params() + model.num_params());
   c.optimizer = optimizer.state();
   c.training = state;

@@ -17,13 +17,16 @@ namespace fmnist {
 void prepare_out_dir(const std::string& dir);
 
 // The checkpoint named by --resume (none for a fresh start). Throws Error(Exit::checkpoint)
-// when it is unreadable, corrupt, or was written by an incompatible run (says what differs).
-std::optional<Checkpoint> load_resume_checkpoint(const Config& config, const Inputs& inputs);
+// when it is unreadable, corrupt, or was written by an incompatible run (says what differs:
+// an option, the data, or the first layer of another architecture than `model`).
+std::optional<Checkpoint> load_resume_checkpoint(const Config& config, const Inputs& inputs, const ModelSpec& model);
 
 // The training state of a fresh run with these options.
 TrainingState initial_state(const Config& config, const Inputs& inputs, int world_size);
 
-Checkpoint make_checkpoint(const Model<float>& model, const Optimizer& optimizer, const TrainingState& state,
-                           const History& history, const std::optional<Evaluation>& evaluation);
+// training_config: Keras's (keras_training_config), stored as the root attribute.
+Checkpoint make_checkpoint(const Model<float>& model, const std::string& training_config, const Optimizer& optimizer,
+                           const TrainingState& state, const History& history,
+                           const std::optional<Evaluation>& evaluation);
 
 }  // namespace fmnist

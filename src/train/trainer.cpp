@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <functional>
 #include <limits>
 #include <numeric>
 #include <optional>
@@ -74,9 +75,9 @@ enum Tail : std::size_t { kLossSum = 0, kCorrect, kSamples, kStop, kDiverged, kT
 
 class Job {
  public:
-  Job(const Config& config, const Comm& comm)
-      : config_(config), comm_(comm), model_(config.micro_batch), x_(config.micro_batch * kImagePixels),
-        y_(config.micro_batch), indices_(config.micro_batch), buffer_(kNumParams + kTailSize) {}
+  Job(const Config& config, const Comm& comm, const ModelSpec& model)
+      : config_(config), comm_(comm), model_(model, config.micro_batch), x_(config.micro_batch * kImagePixels),
+        y_(config.micro_batch), indices_(config.micro_batch), buffer_(model_.num_params() + kTailSize) {}
 
   int run();
 
@@ -86,7 +87,7 @@ class Job {
   void start_or_resume();
   enum class Outcome { completed, stopped, max_steps };
   Outcome train_epoch(std::int64_t epoch);
-  void step_gradients(const std::vector<std::uint32_t>& perm, std::size_t lo, std::size_t hi);
+  void step_gradients(const std::vector<std::uint32_t>& perm, std::size_t first, std::size_t lo, std::size_t hi);
   std::optional<Figures> evaluate(const Dataset& d);
   std::pair<std::size_t, std::size_t> my_share(std::size_t first, std::size_t len) const;
   void end_epoch(std::int64_t epoch, double seconds);
@@ -100,10 +101,11 @@ class Job {
   Inputs inputs_;
   Model<float> model_;
   std::unique_ptr<Optimizer> optimizer_;
+  std::string training_config_;         // Keras's, for the checkpoints
   std::vector<float> x_;                // (micro_batch, 28, 28, 1)
   std::vector<std::uint8_t> y_;         // (micro_batch)
   std::vector<std::uint32_t> indices_;  // (micro_batch)
-  std::vector<std::int64_t> buffer_;    // (93,322 + kTailSize): the one allreduce per step, fixed point
+  std::vector<std::int64_t> buffer_;    // (num_params + kTailSize): the one allreduce per step, fixed point
   TrainingState state_;
   History history_;                     // rank 0
   std::optional<Evaluation> evaluation_;
@@ -151,7 +153,8 @@ int Job::run() {
 }
 
 void Job::setup() {
-  const std::string difference = comm_.compare_with_root(describe(config_));
+  const std::string model_hash = std::to_string(std::hash<std::string>()(to_keras_json(model_.plan().spec)));
+  const std::string difference = comm_.compare_with_root(describe(config_) + "model (hash of its Keras JSON)=" + model_hash + "\n");
   if (!difference.empty()) throw CollectiveError(Exit::usage, "ranks disagree on the options: " + difference);
   comm_.start_watchdog(config_.stall_timeout);
   collectively(comm_, [&] { inputs_ = load_inputs(config_); });
@@ -159,13 +162,14 @@ void Job::setup() {
   steps_per_epoch_ = (static_cast<std::int64_t>(inputs_.train.size()) + config_.batch_size - 1) / config_.batch_size;
   OptimizerConfig oc;
   oc.name = config_.optimizer;
-  oc.lr = static_cast<float>(config_.lr);
-  oc.momentum = static_cast<float>(config_.momentum);
-  oc.epsilon_outside_sqrt = config_.rmsprop_keras2;
-  optimizer_ = make_optimizer(oc, kNumParams);
+  oc.lr = config_.lr;
+  oc.momentum = config_.momentum;
+  oc.form = config_.rmsprop_form == "keras3" ? RmspropForm::keras3 : RmspropForm::keras2;
+  optimizer_ = make_optimizer(oc, model_.num_params());
+  training_config_ = keras_training_config(model_.plan().spec, keras_optimizer_config(oc));
   progress_ = comm_.is_root() && (config_.progress == "always" || (config_.progress == "auto" && comm_.stdout_is_terminal()));
   start_or_resume();
-  if (comm_.is_root() && state_.step == 0) std::printf("%s\n", model_summary().c_str());
+  if (comm_.is_root() && state_.step == 0) std::printf("%s\n", model_summary(model_.plan()).c_str());
   const int micro_batches = (config_.batch_size + config_.micro_batch - 1) / config_.micro_batch;
   if (comm_.size() > micro_batches)
     say("Note: --batch-size " + std::to_string(config_.batch_size) + " makes " + std::to_string(micro_batches) +
@@ -192,13 +196,13 @@ void Job::start_or_resume() {
   collectively(comm_, [&] {
     if (!comm_.is_root()) return;
     prepare_out_dir(config_.out_dir);
-    ckpt = load_resume_checkpoint(config_, inputs_);
+    ckpt = load_resume_checkpoint(config_, inputs_, model_.plan().spec);
   });
   std::int64_t resumed = ckpt.has_value();
   comm_.broadcast(&resumed, 1);
   if (!resumed) {
     model_.init(config_.seed);
-    comm_.broadcast(model_.params(), kNumParams);
+    comm_.broadcast(model_.params(), model_.num_params());
     state_ = initial_state(config_, inputs_, comm_.size());
     return;
   }
@@ -234,16 +238,19 @@ void Job::start_or_resume() {
 }
 
 // Sums the gradients, loss and correct count of this rank's micro-batches of the global batch
-// into buffer_, one micro-batch at a time, in fixed point (see exact_sum.hpp).
-void Job::step_gradients(const std::vector<std::uint32_t>& perm, std::size_t lo, std::size_t hi) {
+// (which starts at perm[first]) into buffer_, one micro-batch at a time, in fixed point (see
+// exact_sum.hpp). Dropout masks follow each sample's position in the global batch.
+void Job::step_gradients(const std::vector<std::uint32_t>& perm, std::size_t first, std::size_t lo, std::size_t hi) {
   std::fill(buffer_.begin(), buffer_.end(), 0);
-  std::int64_t* tail = buffer_.data() + kNumParams;
+  const std::size_t num_params = model_.num_params();
+  std::int64_t* tail = buffer_.data() + num_params;
   for (std::size_t at = lo; at < hi; at += static_cast<std::size_t>(config_.micro_batch)) {
     const std::size_t n = std::min(hi - at, static_cast<std::size_t>(config_.micro_batch));
     load_batch(inputs_.train, perm.data() + at, n, x_.data(), y_.data());
     model_.zero_grads();
-    const BatchStats s = model_.accumulate_gradients(x_.data(), y_.data(), static_cast<int>(n));
-    const bool fine = add_fixed(model_.grads(), buffer_.data(), kNumParams) && add_fixed(s.loss_sum, &tail[kLossSum]);
+    const DropoutContext where{config_.seed, state_.step, static_cast<std::int64_t>(at - first)};
+    const BatchStats s = model_.accumulate_gradients(x_.data(), y_.data(), static_cast<int>(n), where);
+    const bool fine = add_fixed(model_.grads(), buffer_.data(), num_params) && add_fixed(s.loss_sum, &tail[kLossSum]);
     tail[kCorrect] += s.correct;
     tail[kSamples] += static_cast<std::int64_t>(n);
     tail[kDiverged] += fine ? 0 : 1;
@@ -262,13 +269,13 @@ Job::Outcome Job::train_epoch(std::int64_t epoch) {
     const std::size_t first = static_cast<std::size_t>(b) * batch, len = std::min(batch, n - first);
     const auto [lo, hi] = my_share(first, len);
     Clock::time_point t0 = Clock::now();
-    step_gradients(perm, lo, hi);
+    step_gradients(perm, first, lo, hi);
     profile_.compute += seconds_since(t0);
     t0 = Clock::now();
     comm_.watched_allreduce_sum(buffer_.data(), buffer_.size(), WatchPoint{"at", state_.step + 1, epoch + 1});
     profile_.allreduce += seconds_since(t0);
     t0 = Clock::now();
-    const std::int64_t* tail = buffer_.data() + kNumParams;
+    const std::int64_t* tail = buffer_.data() + model_.num_params();
     const double loss_sum = from_fixed(tail[kLossSum]);
     if (tail[kDiverged] > 0 || !std::isfinite(loss_sum))
       throw CollectiveError(Exit::diverged, "the training diverged at step " + std::to_string(state_.step + 1) +
@@ -278,7 +285,7 @@ Job::Outcome Job::train_epoch(std::int64_t epoch) {
     // The mean gradient over the global batch, into the (now free) gradient arena.
     const double scale = 1.0 / (kFixedScale * static_cast<double>(tail[kSamples]));
     float* mean = model_.grads();
-    for (std::size_t i = 0; i < kNumParams; ++i) mean[i] = static_cast<float>(static_cast<double>(buffer_[i]) * scale);
+    for (std::size_t i = 0; i < model_.num_params(); ++i) mean[i] = static_cast<float>(static_cast<double>(buffer_[i]) * scale);
     optimizer_->step(model_.params(), mean);
     profile_.update += seconds_since(t0);
     state_.step += 1;
@@ -356,7 +363,9 @@ void Job::end_epoch(std::int64_t epoch, double seconds) {
   say(line);
   save_checkpoint();
   comm_.keep_alive();
-  if (best) write_checkpoint(config_.out_dir + "/best.h5", make_checkpoint(model_, *optimizer_, state_, history_, evaluation_));
+  if (best)
+    write_checkpoint(config_.out_dir + "/best.h5",
+                     make_checkpoint(model_, training_config_, *optimizer_, state_, history_, evaluation_));
   comm_.keep_alive();
   write_file_atomically(config_.out_dir + "/history.csv", history_csv(history_));
   write_file_atomically(config_.out_dir + "/learning_curve.svg", learning_curve_svg(history_));
@@ -365,7 +374,8 @@ void Job::end_epoch(std::int64_t epoch, double seconds) {
 
 void Job::save_checkpoint() const {
   if (!comm_.is_root()) return;
-  write_checkpoint(config_.out_dir + "/checkpoint.h5", make_checkpoint(model_, *optimizer_, state_, history_, evaluation_));
+  write_checkpoint(config_.out_dir + "/checkpoint.h5",
+                   make_checkpoint(model_, training_config_, *optimizer_, state_, history_, evaluation_));
 }
 
 // Rank 0's step time split into compute, allreduce and update, and every rank's peak memory.
@@ -401,7 +411,13 @@ void Job::print_progress(std::int64_t epoch, std::int64_t step, std::int64_t ste
 }  // namespace
 
 int run_training(const Config& config, const Comm& comm) {
-  Job job(config, comm);
+  ModelSpec model;
+  collectively(comm, [&] { model = load_model_spec(config); });
+  if (config.print_model) {
+    if (comm.is_root()) std::printf("%s\n", to_keras_json(model).c_str());
+    return 0;
+  }
+  Job job(config, comm, model);
   return job.run();
 }
 

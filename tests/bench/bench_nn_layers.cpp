@@ -59,7 +59,7 @@ void conv_benchmark(benchmark::State& state, bool backward) {
   const auto dy_init = random_vector(kBatch * s.out_size(), -1, 1, 4);
   std::vector<float> dkernel(kernel.size()), dbias(bias.size()), y(dy_init.size()), dy(dy_init);
   std::vector<float> dx(x.size());
-  Conv2D<float> conv(s, kBatch, c.need_dx, kernel.data(), bias.data(), dkernel.data(), dbias.data());
+  Conv2D<float> conv(s, Activation::relu, kBatch, c.need_dx, kernel.data(), bias.data(), dkernel.data(), dbias.data());
   conv.forward(x.data(), y.data(), kBatch);
   for (auto _ : state) {
     if (backward) {
@@ -90,7 +90,7 @@ void conv_pool_benchmark(benchmark::State& state, bool backward) {
   const auto x = random_vector(kBatch * s.in_size(), 0, 1, 1);
   const auto kernel = random_vector(s.kernel_size(), -0.1f, 0.1f, 2);
   const auto bias = random_vector(s.out_c, -0.1f, 0.1f, 3);
-  const auto dy = random_vector(kBatch * pooled, -1, 1, 4);
+  auto dy = random_vector(kBatch * pooled, -1, 1, 4);  // (not modified by this layer's backward)
   std::vector<float> dkernel(kernel.size()), dbias(bias.size()), y(dy.size()), dx(x.size());
   Conv2DPool<float> conv(s, kBatch, c.need_dx, kernel.data(), bias.data(), dkernel.data(), dbias.data());
   conv.forward(x.data(), y.data(), kBatch);
@@ -110,16 +110,18 @@ void BM_Conv2DPoolBackward(benchmark::State& state) { conv_pool_benchmark(state,
 BENCHMARK(BM_Conv2DPoolForward)->DenseRange(0, 1)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Conv2DPoolBackward)->DenseRange(0, 1)->Unit(benchmark::kMillisecond);
 
+// The generic MaxPooling2D 2x2 stride 2 (the model fuses these; a spec that cannot fuse runs them).
 // index: 0 max_pooling2d (26x26x32), 1 max_pooling2d_1 (11x11x64)
 void pool_benchmark(benchmark::State& state, bool backward) {
   const int h = state.range(0) == 0 ? 26 : 11, c = state.range(0) == 0 ? 32 : 64;
+  const ConvShape s{h, h, c, c, 2, 2, 2, 2, Padding::valid};
   const auto x = random_vector(std::size_t(kBatch) * h * h * c, -1, 1, 5);
-  std::vector<float> y(std::size_t(kBatch) * (h / 2) * (h / 2) * c), dx(x.size());
-  MaxPool2D<float> pool(h, h, c, kBatch);
+  std::vector<float> y(std::size_t(kBatch) * s.out_size()), dx(x.size());
+  MaxPool2D<float> pool(s, kBatch);
   pool.forward(x.data(), y.data(), kBatch);
   for (auto _ : state) {
     if (backward) {
-      pool.backward(y.data(), dx.data(), kBatch);
+      pool.backward(x.data(), y.data(), y.data(), dx.data(), kBatch);
     } else {
       pool.forward(x.data(), y.data(), kBatch);
     }
@@ -142,7 +144,8 @@ void dense_benchmark(benchmark::State& state, bool backward) {
   const auto dy_init = random_vector(std::size_t(kBatch) * out, -1, 1, 9);
   std::vector<float> dkernel(kernel.size()), dbias(bias.size()), y(dy_init.size()), dy(dy_init);
   std::vector<float> dx(x.size());
-  Dense<float> dense(in, out, relu, kernel.data(), bias.data(), dkernel.data(), dbias.data());
+  Dense<float> dense(in, out, relu ? Activation::relu : Activation::linear, kernel.data(), bias.data(), dkernel.data(),
+                     dbias.data());
   dense.forward(x.data(), y.data(), kBatch);
   for (auto _ : state) {
     if (backward) {
@@ -161,15 +164,15 @@ void BM_DenseBackward(benchmark::State& state) { dense_benchmark(state, true); }
 BENCHMARK(BM_DenseForward)->DenseRange(0, 1)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_DenseBackward)->DenseRange(0, 1)->Unit(benchmark::kMicrosecond);
 
-// The whole training step of one rank: forward, loss and backward of 256 images.
+// The whole training step of one rank: forward, loss and backward of 256 images of the tutorial's model.
 void BM_ModelStep(benchmark::State& state) {
-  Model<float> model(kBatch);
+  Model<float> model(tutorial_model_spec(), kBatch);
   model.init(1);
   const auto x = random_vector(std::size_t(kBatch) * 28 * 28, 0, 1, 10);
   std::vector<std::uint8_t> labels(kBatch);
   for (int i = 0; i < kBatch; ++i) labels[i] = std::uint8_t(i % 10);
   for (auto _ : state) {
-    benchmark::DoNotOptimize(model.accumulate_gradients(x.data(), labels.data(), kBatch));
+    benchmark::DoNotOptimize(model.accumulate_gradients(x.data(), labels.data(), kBatch, {}));
     benchmark::ClobberMemory();
   }
   state.SetItemsProcessed(state.iterations() * kBatch);
@@ -178,7 +181,7 @@ void BM_ModelStep(benchmark::State& state) {
 BENCHMARK(BM_ModelStep)->Unit(benchmark::kMillisecond);
 
 void BM_ModelEvaluate(benchmark::State& state) {
-  Model<float> model(kBatch);
+  Model<float> model(tutorial_model_spec(), kBatch);
   model.init(1);
   const auto x = random_vector(std::size_t(kBatch) * 28 * 28, 0, 1, 11);
   std::vector<std::uint8_t> labels(kBatch, 3);

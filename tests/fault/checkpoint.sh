@@ -65,6 +65,31 @@ bad other_batch_size "batch_size is 16 in the checkpoint but 32 in this run \(--
 bad other_val_split "val_split is 0.3 in the checkpoint but 0.2 in this run \(--val-split\)" --resume "$BASE" --val-split 0.2
 bad other_split_seed "split_seed is 42 in the checkpoint but 7 in this run \(--split-seed\)" --resume "$BASE" --split-seed 7
 bad other_optimizer "optimizer is rmsprop in the checkpoint but adam in this run \(--optimizer\)" --resume "$BASE" --optimizer adam
+bad other_rmsprop_form "rmsprop_form is keras2 in the checkpoint but keras3 in this run \(--rmsprop-form\)" \
+  --resume "$BASE" --rmsprop-form keras3
+
+# Another architecture (--model): the first layer that differs is named.
+"$PYTHON" - "$FIXTURES/models/tutorial_keras2.json" "$WORK/narrow.json" <<'PY'
+import json, sys
+doc = json.load(open(sys.argv[1]))
+doc["config"]["layers"][3]["config"]["filters"] = 48
+json.dump(doc, open(sys.argv[2], "w"))
+PY
+bad other_model "base/checkpoint.h5: incompatible checkpoint: another model: layer 3 'conv2d_1' \(Conv2D\) is Conv2D 64 .* in .*base/checkpoint.h5 but Conv2D 48 .* in .*narrow.json" \
+  --resume "$BASE" --model "$WORK/narrow.json"
+
+# A checkpoint from before models were data (no model_config, no rmsprop_form) holds the
+# tutorial's model trained with the then-default Keras 3 form of RMSprop: it resumes with that form.
+cp "$BASE" "$WORK/old.h5"
+"$PYTHON" - "$WORK/old.h5" <<'PY'
+import sys, h5py
+with h5py.File(sys.argv[1], "r+") as f:
+    del f.attrs["model_config"], f.attrs["training_config"], f["training"].attrs["rmsprop_form"]
+PY
+bad old_checkpoint_form "old.h5: incompatible checkpoint: rmsprop_form is keras3 in the checkpoint but keras2 in this run" \
+  --resume "$WORK/old.h5"
+check old_checkpoint_resumes 0 "Resumed at epoch 1, step 3 of the epoch" 2 "${run[@]}" --out-dir "$WORK/old_resumes" \
+  --resume "$WORK/old.h5" --rmsprop-form keras3
 
 # --resume auto reads the out-dir's own checkpoint: a mismatch there is refused and the file kept.
 check auto_other_batch_size 4 "checkpoint.h5: incompatible checkpoint: batch_size is 16 in the checkpoint but 8" 2 \

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets for the CSV and IDX readers (src/data/*.cpp compiled directly with
-# clang++ -fsanitize=fuzzer,address,undefined; Debian packages clang-14 and libclang-rt-14-dev)
-# and runs each for SECONDS seconds on a seed corpus cut from tests/fixtures. Exits non-zero on a
+# Builds the libFuzzer targets for the CSV and IDX readers and the Keras JSON model reader (the
+# sources compiled directly with clang++ -fsanitize=fuzzer,address,undefined; Debian packages
+# clang-14 and libclang-rt-14-dev) and runs each for SECONDS seconds on a seed corpus from
+# tests/fixtures. Exits non-zero on a
 # crash, a sanitizer report or a broken invariant; the input that caused it is saved as
 # BUILD/crash-<target>-* (replay: BUILD/fuzz_<target> FILE).
 # Usage: tests/fuzz/run.sh [SECONDS (default 30)]   env: FUZZ_BUILD (default build-fuzz), CXX
@@ -20,16 +21,21 @@ mkdir -p "$out"
 
 flags=(-std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
        -fno-omit-frame-pointer -Iinclude -Isrc/data)
+targets=(csv idx model_json)
 pids=()
-for target in csv idx; do
-  "$cxx" "${flags[@]}" "tests/fuzz/fuzz_$target.cpp" src/data/*.cpp -lz -o "$out/fuzz_$target" &
+for target in "${targets[@]}"; do
+  sources=(src/data/*.cpp -lz)
+  [ "$target" = model_json ] && sources=(src/nn/spec.cpp src/nn/keras_json_*.cpp)
+  "$cxx" "${flags[@]}" "tests/fuzz/fuzz_$target.cpp" "${sources[@]}" -o "$out/fuzz_$target" &
   pids+=($!)
 done
 for p in "${pids[@]}"; do wait "$p"; done
 "$python" tests/fuzz/make_seeds.py tests/fixtures "$out/seeds_csv" "$out/seeds_idx"
+mkdir -p "$out/seeds_model_json"
+cp tests/fixtures/models/*.json "$out/seeds_model_json/"
 
 status=0
-for target in csv idx; do
+for target in "${targets[@]}"; do
   mkdir -p "$out/corpus_$target"
   echo "fuzz: $target for ${seconds}s"
   if ! ASAN_OPTIONS=detect_leaks=1 "$out/fuzz_$target" -max_total_time="$seconds" -timeout=10 \

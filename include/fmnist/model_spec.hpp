@@ -1,0 +1,146 @@
+// The model as data (README: Models): a Keras Sequential model as a list of layer specs, read
+// from and written back as the JSON of Keras's model.to_json(), and the one planning pass that
+// derives everything else from it: each layer's output shape, the weight tensors with their Keras
+// names, shapes and offsets in the parameter and gradient arenas, and the parameter count.
+// A bad spec throws Error(Exit::usage, "<source>: layer <i> '<name>' (<Class>): field '<f>': ...").
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace fmnist {
+
+enum class LayerKind { conv2d, max_pooling2d, average_pooling2d, flatten, dense, dropout, activation };
+enum class Activation { linear, relu, softmax };
+enum class Padding { valid, same };
+enum class Initializer { glorot_uniform, he_uniform, he_normal, zeros };
+
+// Keras's names: "Conv2D", "relu", "same", "glorot_uniform".
+const char* keras_name(LayerKind kind);
+const char* keras_name(Activation activation);
+const char* keras_name(Padding padding);
+const char* keras_name(Initializer initializer);
+
+// One layer after the InputLayer. Which fields count depends on the kind (the rest keep their
+// defaults): Conv2D: units (filters), kernel, strides, padding, activation, use_bias,
+// kernel_initializer; MaxPooling2D/AveragePooling2D: kernel (pool_size), strides, padding; Dense:
+// units, activation, use_bias, kernel_initializer; Dropout: rate; Activation: activation.
+// Biases always start at zero (Keras's bias_initializer "zeros", the only one supported).
+struct LayerSpec {
+  LayerKind kind = LayerKind::dense;
+  std::string name;                 // Keras's layer name: "conv2d", "dense_1", ...
+  int units = 0;                    // Conv2D filters, Dense units
+  std::array<int, 2> kernel{1, 1};  // Conv2D kernel_size, pooling pool_size: (h, w)
+  std::array<int, 2> strides{1, 1};
+  Padding padding = Padding::valid;
+  Activation activation = Activation::linear;
+  bool use_bias = true;
+  Initializer kernel_initializer = Initializer::glorot_uniform;
+  double rate = 0;                  // Dropout
+
+  bool operator==(const LayerSpec&) const = default;
+};
+
+struct ModelSpec {
+  std::string source = "the model";  // where it came from, for messages: a file name
+  std::string name = "sequential";
+  std::string input_name = "input_1";   // the InputLayer's name
+  std::array<int, 3> input_shape{0, 0, 0};  // (h, w, c), without the batch dimension
+  std::vector<LayerSpec> layers;        // in order, without the InputLayer
+  bool explicit_input = true;           // the JSON had an InputLayer: layer i is JSON layer i + 1
+};
+
+// The tutorial's model (README: How it computes): conv2d 32 -> max_pooling2d -> conv2d_1 64 ->
+// max_pooling2d_1 -> conv2d_2 64 -> flatten -> dense 64 -> dense_1 10 softmax; 93,322 parameters.
+ModelSpec tutorial_model_spec();
+
+// Output size of a window of k with stride s over n pixels, as TensorFlow computes it:
+// valid: (n - k) / s + 1 (0 when k > n); same: ceil(n / s).
+int window_output_size(int n, int k, int s, Padding padding);
+// Padding before the first pixel (top or left): TensorFlow puts the odd extra pixel after.
+int window_pad_before(int n, int k, int s, Padding padding);
+
+// One weight tensor inside the parameter arena, in Keras's legacy HDF5 naming.
+struct TensorSpec {
+  std::size_t layer = 0;   // index into ModelSpec::layers
+  std::string name;        // "conv2d/kernel:0", "conv2d/bias:0"
+  std::vector<int> shape;  // kernel (kh, kw, in, out) or (in, out); bias (out)
+  std::size_t offset = 0;  // first element in the arena
+  std::size_t size = 0;    // number of elements
+  Initializer initializer = Initializer::zeros;
+};
+
+struct LayerPlan {
+  std::vector<int> input_shape;   // without the batch dimension: (h, w, c) or (n)
+  std::vector<int> output_shape;
+  std::size_t params = 0;
+  std::vector<std::size_t> tensors;  // indexes into ModelPlan::tensors: kernel, then bias
+};
+
+// Everything derived from a spec, computed once by plan_model.
+struct ModelPlan {
+  ModelSpec spec;
+  std::vector<LayerPlan> layers;     // parallel to spec.layers
+  std::vector<TensorSpec> tensors;   // arena order: each layer's kernel, then its bias
+  std::size_t num_params = 0;
+  std::size_t activations_per_image = 0;  // values of every layer output for one image
+  int classes() const { return layers.back().output_shape[0]; }
+  // Keras's output is softmax probabilities (we train on the logits before it either way).
+  bool softmax_output() const;
+};
+
+// Limits of a spec, so that an absurd one is refused before any memory is touched.
+inline constexpr std::size_t kMaxLayers = 256;
+inline constexpr int kMaxUnits = 16384;             // Conv2D filters, Dense units
+inline constexpr int kMaxWindow = 1024;             // kernel, pool and stride sizes
+inline constexpr std::size_t kMaxPatch = 16384;     // kh * kw * input channels of a Conv2D
+inline constexpr std::size_t kMaxParams = std::size_t{1} << 25;              // 33,554,432
+inline constexpr std::size_t kMaxActivationsPerImage = std::size_t{1} << 22;  // 4,194,304
+
+// Checks the spec (shapes fit, sizes within the limits, softmax only at the end, unique names)
+// and derives the plan. Throws Error(Exit::usage) naming spec.source, the layer and the field.
+ModelPlan plan_model(const ModelSpec& spec);
+
+// Throws Error(Exit::usage) unless the model reads images of `input` (h, w, c) and ends in
+// `classes` outputs.
+void require_data_shape(const ModelPlan& plan, const std::array<int, 3>& input, int classes);
+
+// Parses the JSON of Keras's model.to_json() for a Sequential model, Keras 2.x or Keras 3 form,
+// and plans it (plan_model's checks). `source` names the text in messages (a file name).
+// Throws Error(Exit::usage): malformed JSON with line and column, or the layer, field and value.
+ModelSpec parse_keras_json(const std::string& text, const std::string& source);
+// Reads and parses a JSON file; a missing or unreadable file is Error(Exit::usage) too.
+ModelSpec read_keras_json(const std::string& path);
+
+// The spec as Keras 2 JSON: {"class_name": "Sequential", "config": {"name", "layers": [InputLayer
+// with batch_input_shape, ...]}}, which Keras 2.x, Keras 3 and TensorFlow.js all load.
+std::string to_keras_json(const ModelSpec& spec);
+
+// An optimizer as Keras serializes it in optimizer_config: its class and config values, in order.
+struct KerasOptimizerConfig {
+  std::string class_name;                              // "RMSprop", "Adam", "SGD"
+  std::vector<std::pair<std::string, double>> values;  // "learning_rate", "rho", ...
+  std::vector<std::pair<std::string, bool>> flags;     // "centered", ...
+};
+
+// The training_config Keras's legacy loader compiles the model with: loss categorical
+// cross-entropy (from the logits unless the model ends in softmax), metrics ["accuracy"],
+// loss_weights, weighted_metrics and sample_weight_mode null, and the optimizer.
+std::string keras_training_config(const ModelSpec& spec, const KerasOptimizerConfig& optimizer);
+
+// "Conv2D 32 3x3 stride 1x1 valid relu glorot_uniform": the layer's maths, for messages.
+std::string describe(const LayerSpec& layer);
+// The JSON position of spec.layers[i], as messages count: "layer 3 'conv2d_1' (Conv2D)".
+std::string layer_label(const ModelSpec& spec, std::size_t i);
+// The first layer whose maths differ between two specs (names aside), as "layer ... is X in
+// <a.source> but Y in <b.source>"; "" when the architectures are the same.
+std::string first_difference(const ModelSpec& a, const ModelSpec& b);
+
+// Keras-like summary table (layers, output shapes, parameters, total).
+std::string model_summary(const ModelPlan& plan);
+
+}  // namespace fmnist

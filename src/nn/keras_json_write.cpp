@@ -1,0 +1,98 @@
+// Writing a spec as Keras's JSON (README: Models): the Keras 2 form, with an InputLayer carrying
+// batch_input_shape and without the fields one Keras version would reject, which Keras 2.x,
+// Keras 3's legacy HDF5 loader and TensorFlow.js all load; and a checkpoint's training_config.
+#include <nlohmann/json.hpp>
+
+#include "fmnist/model_spec.hpp"
+
+namespace fmnist {
+namespace {
+
+using ordered_json = nlohmann::ordered_json;
+
+ordered_json initializer_json(Initializer i) {
+  switch (i) {
+    case Initializer::glorot_uniform: return {{"class_name", "GlorotUniform"}, {"config", {{"seed", nullptr}}}};
+    case Initializer::he_uniform: return {{"class_name", "HeUniform"}, {"config", {{"seed", nullptr}}}};
+    case Initializer::he_normal: return {{"class_name", "HeNormal"}, {"config", {{"seed", nullptr}}}};
+    case Initializer::zeros: break;
+  }
+  return {{"class_name", "Zeros"}, {"config", ordered_json::object()}};
+}
+
+// One layer's config in Keras 2's field order.
+ordered_json layer_json(const LayerSpec& l) {
+  ordered_json c = {{"name", l.name}, {"trainable", true}, {"dtype", "float32"}};
+  const auto pair = [](const std::array<int, 2>& a) { return ordered_json::array({a[0], a[1]}); };
+  switch (l.kind) {
+    case LayerKind::conv2d:
+      c["filters"] = l.units;
+      c["kernel_size"] = pair(l.kernel);
+      c["strides"] = pair(l.strides);
+      c["padding"] = keras_name(l.padding);
+      c["data_format"] = "channels_last";
+      c["dilation_rate"] = pair({1, 1});
+      break;
+    case LayerKind::max_pooling2d:
+    case LayerKind::average_pooling2d:
+      c["pool_size"] = pair(l.kernel);
+      c["padding"] = keras_name(l.padding);
+      c["strides"] = pair(l.strides);
+      c["data_format"] = "channels_last";
+      break;
+    case LayerKind::flatten: c["data_format"] = "channels_last"; break;
+    case LayerKind::dense: c["units"] = l.units; break;
+    case LayerKind::dropout:
+      c["rate"] = l.rate;
+      c["noise_shape"] = nullptr;
+      c["seed"] = nullptr;
+      break;
+    case LayerKind::activation: c["activation"] = keras_name(l.activation); break;
+  }
+  if (l.kind == LayerKind::conv2d || l.kind == LayerKind::dense) {
+    c["activation"] = keras_name(l.activation);
+    c["use_bias"] = l.use_bias;
+    c["kernel_initializer"] = initializer_json(l.kernel_initializer);
+    c["bias_initializer"] = initializer_json(Initializer::zeros);
+    for (const char* key : {"kernel_regularizer", "bias_regularizer", "activity_regularizer", "kernel_constraint",
+                            "bias_constraint"})
+      c[key] = nullptr;
+  }
+  return {{"class_name", keras_name(l.kind)}, {"config", c}};
+}
+
+}  // namespace
+
+std::string to_keras_json(const ModelSpec& spec) {
+  const auto& s = spec.input_shape;
+  ordered_json layers = ordered_json::array();
+  layers.push_back({{"class_name", "InputLayer"},
+                    {"config",
+                     {{"batch_input_shape", {nullptr, s[0], s[1], s[2]}},
+                      {"dtype", "float32"},
+                      {"sparse", false},
+                      {"name", spec.input_name}}}});
+  for (const LayerSpec& l : spec.layers) layers.push_back(layer_json(l));
+  const ordered_json doc = {{"class_name", "Sequential"}, {"config", {{"name", spec.name}, {"layers", layers}}}};
+  return doc.dump();
+}
+
+std::string keras_training_config(const ModelSpec& spec, const KerasOptimizerConfig& optimizer) {
+  ordered_json loss = "categorical_crossentropy";
+  if (spec.layers.empty() || spec.layers.back().activation != Activation::softmax) {
+    loss = {{"class_name", "CategoricalCrossentropy"},
+            {"config", {{"name", "categorical_crossentropy"}, {"from_logits", true}, {"label_smoothing", 0.0}}}};
+  }
+  ordered_json config = {{"name", optimizer.class_name}};
+  for (const auto& [key, value] : optimizer.values) config[key] = value;
+  for (const auto& [key, value] : optimizer.flags) config[key] = value;
+  const ordered_json doc = {{"loss", loss},
+                            {"metrics", ordered_json::array({"accuracy"})},
+                            {"weighted_metrics", nullptr},
+                            {"loss_weights", nullptr},
+                            {"sample_weight_mode", nullptr},
+                            {"optimizer_config", {{"class_name", optimizer.class_name}, {"config", config}}}};
+  return doc.dump();
+}
+
+}  // namespace fmnist

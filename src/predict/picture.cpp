@@ -1,0 +1,147 @@
+// One picture file as the model's input, decoded by OpenCV's imgcodecs (README: Classifying your
+// own pictures): to 8-bit grey (alpha over white), padded to the model's aspect ratio with the
+// border's mean, resized (area averaging when shrinking, bilinear when enlarging), then inverted
+// when asked or, with --invert auto, when the border is light (a dark object on a light ground).
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "fmnist/error.hpp"
+#include "fmnist/predict.hpp"
+
+namespace fmnist {
+namespace {
+
+constexpr double kLightBorder = 127.5;  // --invert auto inverts above this mean of the outermost pixels
+
+[[noreturn]] void fail(const std::string& path, const std::string& what) { throw Error(Exit::data, path + ": " + what); }
+
+std::vector<unsigned char> file_bytes(const std::string& path) {
+  std::error_code ec;
+  const auto status = std::filesystem::status(path, ec);
+  if (!std::filesystem::exists(status)) fail(path, "cannot open (no such file)");
+  if (std::filesystem::is_directory(status)) fail(path, "cannot open (it is a folder, not a file)");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail(path, "cannot open (permission denied or unreadable)");
+  std::vector<unsigned char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) fail(path, "read error");
+  if (bytes.empty()) fail(path, "empty file");
+  return bytes;
+}
+
+std::string depth_name(int depth) {
+  switch (depth) {
+    case CV_8S: return "8-bit signed";
+    case CV_16S: return "16-bit signed";
+    case CV_32S: return "32-bit integer";
+    case CV_32F: return "32-bit float";
+    case CV_64F: return "64-bit float";
+    default: return "depth " + std::to_string(depth);
+  }
+}
+
+// JPEG is decoded with its EXIF orientation applied (phone photos); everything else unchanged,
+// so that alpha and 16-bit samples survive. JPEG has neither.
+cv::Mat decode(const std::string& path, const std::vector<unsigned char>& bytes) {
+  const bool jpeg = bytes.size() >= 3 && bytes[0] == 0xFF && bytes[1] == 0xD8 && bytes[2] == 0xFF;
+  cv::Mat image;
+  try {
+    image = cv::imdecode(bytes, jpeg ? cv::IMREAD_ANYCOLOR | cv::IMREAD_ANYDEPTH : cv::IMREAD_UNCHANGED);
+  } catch (const cv::Exception& e) {
+    fail(path, "cannot decode the picture (OpenCV: " + e.msg + ")");
+  }
+  if (image.empty()) fail(path, "not a picture OpenCV can decode (PNG, JPEG, PGM, BMP, TIFF, WebP), or corrupt");
+  return image;
+}
+
+// 8-bit grey: 16-bit samples scaled by 255/65535, colour by ITU-R BT.601 weights (cv::cvtColor),
+// transparent parts composited over white.
+cv::Mat to_grey(const std::string& path, cv::Mat image) {
+  if (image.depth() == CV_16U) {
+    image.convertTo(image, CV_8U, 255.0 / 65535.0);
+  } else if (image.depth() != CV_8U) {
+    fail(path, depth_name(image.depth()) + " samples: the model takes 8- or 16-bit pictures");
+  }
+  cv::Mat grey, alpha;
+  switch (image.channels()) {
+    case 1: return image;
+    case 3: cv::cvtColor(image, grey, cv::COLOR_BGR2GRAY); return grey;
+    case 4:
+      cv::cvtColor(image, grey, cv::COLOR_BGRA2GRAY);
+      cv::extractChannel(image, alpha, 3);
+      break;
+    default: fail(path, std::to_string(image.channels()) + " channels: the model takes grey, RGB or RGBA pictures");
+  }
+  for (int r = 0; r < grey.rows; ++r) {
+    std::uint8_t* g = grey.ptr<std::uint8_t>(r);
+    const std::uint8_t* a = alpha.ptr<std::uint8_t>(r);
+    for (int c = 0; c < grey.cols; ++c) g[c] = static_cast<std::uint8_t>((g[c] * a[c] + 255 * (255 - a[c]) + 127) / 255);
+  }
+  return grey;
+}
+
+// Pads the shorter side (both ends equally) so that width : height is the model's.
+cv::Mat pad_to_aspect(const cv::Mat& grey, const ModelInput& in, double fill) {
+  const double want = double(in.width) / in.height, have = double(grey.cols) / grey.rows;
+  int rows = grey.rows, cols = grey.cols;
+  if (have > want) rows = static_cast<int>(std::lround(grey.cols / want));
+  if (have < want) cols = static_cast<int>(std::lround(grey.rows * want));
+  if (rows == grey.rows && cols == grey.cols) return grey;
+  cv::Mat padded;
+  const int top = (rows - grey.rows) / 2, left = (cols - grey.cols) / 2;
+  cv::copyMakeBorder(grey, padded, top, rows - grey.rows - top, left, cols - grey.cols - left, cv::BORDER_CONSTANT,
+                     cv::Scalar(std::round(fill)));
+  return padded;
+}
+
+// The mean of the outermost ring of pixels: the background, in most photos of one object.
+double border_mean(const cv::Mat& grey) {
+  double sum = 0;
+  std::size_t count = 0;
+  for (int r = 0; r < grey.rows; ++r) {
+    const std::uint8_t* row = grey.ptr<std::uint8_t>(r);
+    const bool edge_row = r == 0 || r == grey.rows - 1;
+    for (int c = 0; c < grey.cols; c += edge_row || grey.cols == 1 ? 1 : grey.cols - 1) {
+      sum += row[c];
+      ++count;
+    }
+  }
+  return sum / double(count);
+}
+
+cv::Mat fit_to_model(const cv::Mat& grey, const ModelInput& in, Invert invert) {
+  const double border = border_mean(grey);
+  const cv::Mat padded = pad_to_aspect(grey, in, border);
+  cv::Mat out = padded;
+  if (padded.rows != in.height || padded.cols != in.width) {
+    const bool shrinking = padded.rows >= in.height && padded.cols >= in.width;
+    cv::resize(padded, out, cv::Size(in.width, in.height), 0, 0, shrinking ? cv::INTER_AREA : cv::INTER_LINEAR);
+  }
+  if (invert == Invert::yes || (invert == Invert::automatic && border > kLightBorder)) {
+    cv::Mat inverted;
+    cv::bitwise_not(out, inverted);
+    return inverted;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::uint8_t> read_picture(const std::string& path, const ModelInput& input, Invert invert) {
+  if (input.channels != 1) {
+    fail(path, "the model takes pictures of " + std::to_string(input.channels) + " channels; --predict reads grey pictures");
+  }
+  const cv::Mat image = fit_to_model(to_grey(path, decode(path, file_bytes(path))), input, invert);
+  std::vector<std::uint8_t> pixels(input.pixels());  // (height, width, 1)
+  for (int r = 0; r < image.rows; ++r) {
+    const std::uint8_t* row = image.ptr<std::uint8_t>(r);
+    std::copy(row, row + image.cols, pixels.data() + std::size_t(r) * std::size_t(image.cols));
+  }
+  return pixels;
+}
+
+}  // namespace fmnist

@@ -1,0 +1,59 @@
+# Bad model JSONs (--model): every rank exits 2, rank 0 names the file, the layer, the field and
+# the value once, within 10 s, before any data is read; the checkpoint in the out-dir is untouched.
+# The bad files are the tutorial's Keras 2 JSON with one change each. --print-model prints the
+# model in use (the default or --model's) once and exits 0.
+source "$(dirname "$0")/lib.sh"
+make_base
+args=("${SMALL[@]}" --batch-size 16 --epochs 1)
+TUTORIAL=$FIXTURES/models/tutorial_keras2.json
+
+# edit NAME PYTHON: writes WORK/NAME.json, the tutorial's JSON after PYTHON ran on `doc` (and
+# `layers`, its layer list); prints the path.
+edit() {
+  "$PYTHON" - "$TUTORIAL" "$WORK/$1.json" "$2" <<'PY'
+import json, sys
+doc = json.load(open(sys.argv[1]))
+layers = doc["config"]["layers"]
+exec(sys.argv[3])
+open(sys.argv[2], "w").write(json.dumps(doc, indent=1))
+PY
+  echo "$WORK/$1.json"
+}
+model() {  # model NAME REGEX FILE: one bad --model on 2 ranks
+  check "$1" 2 "$2" 2 "${args[@]}" --out-dir "$(seeded_out "$1")" --model "$3"
+}
+
+model dilation "dilation.json: layer 3 'conv2d_1' \(Conv2D\): field 'dilation_rate': \[2, 2\] is not supported \(only 1\)" \
+  "$(edit dilation 'layers[3]["config"]["dilation_rate"] = [2, 2]')"
+model unknown_layer "unknown_layer.json: layer 2 'max_pooling2d' \(LSTM\): field 'class_name': \"LSTM\" is not supported" \
+  "$(edit unknown_layer 'layers[2]["class_name"] = "LSTM"')"
+model missing_field "missing_field.json: layer 7 'dense' \(Dense\): field 'units': missing" \
+  "$(edit missing_field 'del layers[7]["config"]["units"]')"
+model wrong_type "wrong_type.json: layer 1 'conv2d' \(Conv2D\): field 'filters': \"32\" is not an integer" \
+  "$(edit wrong_type 'layers[1]["config"]["filters"] = "32"')"
+model kernel_larger_than_input "layer 5 'conv2d_2' \(Conv2D\): field 'kernel_size': \[7, 7\] is larger than the input \(5, 5, 64\)" \
+  "$(edit kernel_larger_than_input 'layers[5]["config"]["kernel_size"] = [7, 7]')"
+model softmax_in_the_middle "layer 7 'dense' \(Dense\): field 'activation': \"softmax\" is only supported on the last layer" \
+  "$(edit softmax_in_the_middle 'layers[7]["config"]["activation"] = "softmax"')"
+model channels_first "layer 1 'conv2d' \(Conv2D\): field 'data_format': \"channels_first\" is not supported" \
+  "$(edit channels_first 'layers[1]["config"]["data_format"] = "channels_first"')"
+model input_shape "layer 0 'conv2d_input' \(InputLayer\): input shape \(32, 32, 3\) does not match the data's \(28, 28, 1\)" \
+  "$(edit input_shape 'layers[0]["config"]["batch_input_shape"] = [None, 32, 32, 3]')"
+model classes "layer 8 'dense_1' \(Dense\): field 'units': 12 does not match the data's 10 classes" \
+  "$(edit classes 'layers[8]["config"]["units"] = 12')"
+model ten_thousand_layers "ten_thousand_layers.json: 10000 layers is more than the limit of 256" \
+  "$(edit ten_thousand_layers 'layers[7:7] = [{"class_name": "Dropout", "config": {"rate": 0.1}}] * 9991')"
+printf '{"class_name": "Sequential",\n "config": {"layers": [}\n}\n' >"$WORK/malformed.json"
+model malformed_json "malformed.json: line 2, column 24: malformed JSON" "$WORK/malformed.json"
+model missing_file "--model $WORK/none.json: cannot read the file" "$WORK/none.json"
+
+# --print-model: the JSON once (rank 0), of the default model or of --model's.
+print_model() {
+  expect_exit 0 "$WORK/print.log" mpi 2 --print-model
+  [ "$(grep -c '^{"class_name":"Sequential"' "$WORK/print.log")" -eq 1 ] || { cat "$WORK/print.log" >&2; fail "not one JSON line"; }
+  grep -q '"name":"dense_1"' "$WORK/print.log" || fail "the default model's JSON lacks dense_1"
+  expect_exit 0 "$WORK/print_small.log" mpi 2 --print-model --model "$FIXTURES/models/small_dropout.json"
+  grep -q '"name":"small_dropout"' "$WORK/print_small.log" || fail "--model's JSON is not printed"
+}
+case_ print_model print_model
+summary
