@@ -42,9 +42,13 @@ const strings = v => (Array.isArray(v) ? v : v == null ? [] : [v]).map(text);
 // Keras's legacy loader (keras/saving/legacy/hdf5_format.py, load_weights_from_hdf5_group): the
 // layers of /model_weights whose weight_names are not empty, in layer_names order, go to the model's
 // layers that have weights, in order; each layer takes its datasets in weight_names order.
+// Our layer names are also the model's (README: Models), though Keras matches by order alone.
 function loadLegacyWeights(file, model) {
-  const group = file.get('model_weights');
-  const named = strings(group.attrs['layer_names'].value)
+  const layerNames = strings(file.get('model_weights').attrs['layer_names'].value);
+  const modelNames = model.layers.filter(l => l.getClassName() !== 'InputLayer').map(l => l.name);
+  if (layerNames.join() !== modelNames.join())
+    throw new Error(`layer_names [${layerNames}] are not the model's layers [${modelNames}]`);
+  const named = layerNames
       .map(name => ({name, weights: strings(file.get(`model_weights/${name}`).attrs['weight_names'].value)}))
       .filter(l => l.weights.length > 0);
   const layers = model.layers.filter(l => l.weights.length > 0);

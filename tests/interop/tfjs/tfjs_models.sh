@@ -34,7 +34,8 @@ train() {
     >"$WORK/$name.predict" || fail "fmnist_inspect --predict $name"
 }
 
-# check NAME CKPT: check_model.mjs's exit code (0 match, 1 mismatch, 2 could not run), its output in the log.
+# check NAME CKPT: tfjs on CKPT against NAME's outputs and figures; check_model.mjs's exit code
+# (0 match, 1 mismatch, 2 could not run).
 check() {
   local name=$1 ckpt=$2 figures
   figures=$(sed -n 's/^test_loss: \([0-9.]*\) - test_accuracy: \([0-9.]*\)$/\1 \2/p' "$WORK/$name.evaluate")
