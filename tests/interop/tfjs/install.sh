@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs the npm packages pinned by package.json and package-lock.json beside this script
+# (TensorFlow.js, its WebAssembly backend, h5wasm) into DEST with `npm ci`, once: again only when
+# the lockfile changes. Quiet when all is in place. Exit 77 when the npm registry cannot be reached.
+# Usage: install.sh DEST   (the tests use BUILD/interop-tfjs, outside the source tree)
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+dest=$1
+if cmp -s "$here/package-lock.json" "$dest/package-lock.json" && [ -d "$dest/node_modules" ]; then
+  exit 0
+fi
+command -v npm >/dev/null || { echo "install.sh: npm is missing (launch/setup.sh installs it)" >&2; exit 1; }
+if ! timeout 60 npm ping --fetch-retries=1 --fetch-timeout=20000 >/dev/null 2>&1; then
+  echo "SKIP: the npm registry ($(npm config get registry)) cannot be reached, so TensorFlow.js cannot be installed" >&2
+  exit 77
+fi
+rm -rf "$dest.new"
+mkdir -p "$dest.new"
+cp "$here/package.json" "$here/package-lock.json" "$dest.new/"
+npm ci --prefix "$dest.new" --ignore-scripts --no-audit --no-fund --loglevel=error >"$dest.new.log" 2>&1 || {
+  cat "$dest.new.log" >&2
+  echo "install.sh: npm ci failed" >&2
+  exit 1
+}
+rm -rf "$dest" "$dest.new.log"
+mv "$dest.new" "$dest"
