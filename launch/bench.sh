@@ -3,9 +3,12 @@
 # table: every layer's forward/backward time and GFLOP/s at the per-rank batch of 256 (Google
 # Benchmark), the GEMM ceiling measured now (Eigen sgemm, one core and both cores at once), one
 # training epoch with -np 1 and -np 2 (seconds, images/s, share of the 2-core ceiling, allreduce
-# share, peak RSS per rank) and, with --with-torch, PyTorch DDP 2 ranks x 1 thread in the same run.
-# Usage: launch/bench.sh [--with-torch]     (about a minute after the build, torch included)
-# FMNIST_BUILD=DIR uses an existing build folder instead of building build/.
+# share, peak RSS per rank), the per-step allreduce plain and watched (the stall watchdog's cost)
+# over shared memory and, as root, over TCP between 2 and 3 emulated nodes (tests/cluster/nodes.sh),
+# and, with --with-torch, PyTorch DDP 2 ranks x 1 thread in the same run.
+# Usage: launch/bench.sh [--with-torch]     (about two minutes after the build, torch included)
+# FMNIST_BUILD=DIR uses an existing build folder instead of building build/; FMNIST_TORCH_REF=FILE
+# points at torch_ref.py when the checkout does not sit beside shared/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -50,9 +53,31 @@ for np in 1 2; do
     --out-dir "$tmp/np$np" >"$tmp/np$np.log" 2>&1 || { cat "$tmp/np$np.log" >&2; exit 1; }
 done
 
+# The per-step allreduce: shared memory with 2 and 3 ranks, then TCP between emulated nodes.
+echo "bench: the per-step allreduce, plain and watched (shared memory, 2 and 3 ranks) ..." >&2
+for np in 2 3; do
+  launch/mpirun.sh "$np" "$build/bench_allreduce" >"$tmp/ar_sm$np.json" 2>"$tmp/ar_sm$np.err" ||
+    { cat "$tmp/ar_sm$np.err" >&2; exit 1; }
+done
+if [ "$(id -u)" -eq 0 ] && command -v nsenter >/dev/null && command -v unshare >/dev/null; then
+  echo "bench: the same over TCP between 2 and 3 emulated nodes (network namespaces) ..." >&2
+  (
+    WORK=$tmp/cluster
+    mkdir -p "$WORK"
+    fail() { echo "bench: $*" >&2; exit 1; }
+    source tests/cluster/nodes.sh
+    cluster_up 3 >"$tmp/cluster_up.log"
+    for np in 2 3; do
+      hostfile_of $(seq 1 "$np")
+      FMNIST_MPIRUN_OPTS="$(cluster_opts)" on 1 launch/mpirun.sh "$np" "$build/bench_allreduce" \
+        >"$tmp/ar_tcp$np.json" 2>"$tmp/ar_tcp$np.err" || { cat "$tmp/ar_tcp$np.err" >&2; exit 1; }
+    done
+  ) || echo "bench: no TCP figures: $(cat "$tmp/cluster_up.log" 2>/dev/null)" >&2
+fi
+
 if ((with_torch)); then
   echo "bench: PyTorch DDP, 2 ranks x 1 thread, channels-last, one epoch ..." >&2
-  ref=../shared/peers/torch_ref.py
+  ref=${FMNIST_TORCH_REF:-../shared/peers/torch_ref.py}  # the peer, beside the repository
   [ -f "$ref" ] || { echo "bench: $ref not found" >&2; exit 1; }
   port=$((29600 + RANDOM % 300))
   for rank in 1 0; do
@@ -129,6 +154,25 @@ for np_, e in epochs.items():
     print(f"  {np_:<7}{e['s']:9.2f}{e['ips']:10,.0f}{rate:9.1f}{100 * rate / ceiling2:18.0f}%"
           f"{e['allreduce']:10.1f}%   {' '.join(e['rss'])}")
 print(f"  speed-up of -np 2 over -np 1: {epochs[1]['s'] / epochs[2]['s']:.2f}x")
+print()
+import os
+ar = {}
+for key in ("sm2", "sm3", "tcp2", "tcp3"):
+    path = f"{tmp}/ar_{key}.json"
+    if os.path.exists(path) and os.path.getsize(path) > 0:
+        ar[key] = json.loads(open(path).read().strip().splitlines()[-1])
+print(f"Per-step allreduce ({ar['sm2']['bytes']:,} bytes of int64; median ms per call; plain MPI_Allreduce,"
+      " then watched: polled MPI_Iallreduce with the stall watchdog's words):")
+labels = {"sm2": "shared memory, 2 ranks", "sm3": "shared memory, 3 ranks (2 cores)",
+          "tcp2": "TCP, 2 emulated nodes", "tcp3": "TCP, 3 emulated nodes (2 cores)"}
+for key, label in labels.items():
+    if key in ar:
+        print(f"  {label:<34}{ar[key]['plain_ms']:7.3f}{ar[key]['watched_ms']:9.3f}")
+    else:
+        print(f"  {label:<34}   (not measured: needs root and network namespaces)")
+step_ms = 1000 * epochs[2]["s"] / 83
+cost = ar["sm2"]["watched_ms"] - ar["sm2"]["plain_ms"]
+print(f"  stall watchdog, -np 2: {cost:+.3f} ms per step = {100 * cost / step_ms:+.2f}% of the {step_ms:.1f} ms step")
 if with_torch:
     torch_s = None
     for line in open(f"{tmp}/torch0.log"):

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # PBS Pro / Torque job for fmnist_dist: one MPI rank per allocated core, preemption-safe.
 # PBS sends SIGTERM before it kills a job (kill_delay); the trap forwards SIGUSR1 to mpirun,
-# the ranks checkpoint and exit 75, and the job asks to be rerun (qrerun).
+# the ranks checkpoint and exit 75, and the job asks to be rerun (qrerun). mpirun starts through
+# launch/mpirun.sh (the keepalive that notices a lost node in seconds; FMNIST_MPIRUN_OPTS for more).
 #   qsub -l select=2:ncpus=2:mpiprocs=2 -v ARGS="--epochs 15" launch/pbs.sh
 #PBS -N fmnist_dist
 #PBS -l select=1:ncpus=2:mpiprocs=2
@@ -13,13 +14,12 @@ cd "${PBS_O_WORKDIR:-.}"
 program=${FMNIST_DIST:-build/fmnist_dist}
 np=$(wc -l <"${PBS_NODEFILE:-/dev/null}")
 [ "$np" -gt 0 ] || np=$(nproc)
-hostfile=()
-[ -n "${PBS_NODEFILE:-}" ] && hostfile=(--hostfile "$PBS_NODEFILE")
+launcher=${FMNIST_MPIRUN:-launch/mpirun.sh}
+[ -n "${PBS_NODEFILE:-}" ] && export FMNIST_MPIRUN_OPTS="--hostfile $PBS_NODEFILE ${FMNIST_MPIRUN_OPTS:-}"
 
-export OMP_NUM_THREADS=1
 trap '[ -n "${pid:-}" ] && kill -USR1 "$pid" 2>/dev/null' USR1 TERM
 # shellcheck disable=SC2086  # ARGS is a list of options
-mpirun -np "$np" "${hostfile[@]}" "$program" --resume auto ${ARGS:-} &
+"$launcher" "$np" "$program" --resume auto ${ARGS:-} &  # exec's mpirun: $! is mpirun
 pid=$!
 while kill -0 "$pid" 2>/dev/null; do
   wait "$pid"

@@ -8,12 +8,13 @@ cd "$(dirname "$0")/.."
 packages=(g++ cmake make pkg-config libopenmpi-dev openmpi-bin libeigen3-dev libhdf5-dev hdf5-tools
           libcxxopts-dev nlohmann-json3-dev libgtest-dev libbenchmark-dev zlib1g-dev dataset-fashion-mnist python3-h5py
           libopencv-imgcodecs-dev libopencv-imgproc-dev libonnx-dev libprotobuf-dev libopencv-dnn-dev)
-# Node and npm run the ONNX Runtime test (tests/interop/onnxruntime/); Debian's only where none is installed.
-command -v npm >/dev/null || packages+=(nodejs npm)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# Node.js and npm for the interop tests (tests/interop/install.sh installs their pinned npm packages);
+# Debian's, unless some node and npm are there already.
+command -v node >/dev/null && command -v npm >/dev/null || missing+=(nodejs npm)
 if ((${#missing[@]})); then
   echo "setup: installing ${missing[*]}"
   sudo=""

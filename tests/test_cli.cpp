@@ -78,7 +78,7 @@ TEST(Config, HelpListsEveryOptionWithDefaults) {
   for (const char* option : {"--data-dir", "--train-csv", "--test-csv", "--val-split", "--split-seed", "--epochs",
                              "--batch-size", "--optimizer", "--lr", "--seed", "--out-dir", "--checkpoint-every",
                              "--resume", "--max-steps", "--eval-ranks", "--model", "--print-model", "--rmsprop-form",
-                             "(default: 512)", "(default: 15)", "(default: keras2)"})
+                             "--stall-timeout", "(default: 512)", "(default: 15)", "(default: keras2)"})
     EXPECT_NE(c.help_text.find(option), std::string::npos) << option;
 }
 
@@ -100,6 +100,25 @@ TEST(Config, BadValuesNameTheOption) {
   expect_usage_error({"--test-csv", "t.csv"}, "--test-csv");
   expect_usage_error({"--max-steps", "-1"}, "--max-steps");
   expect_usage_error({"stray"}, "stray");
+}
+
+TEST(Config, StallTimeout) {
+  EXPECT_EQ(parse({}).stall_timeout, 60);
+  EXPECT_EQ(parse({"--stall-timeout", "0"}).stall_timeout, 0);
+  EXPECT_EQ(parse({"--stall-timeout", "7.5"}).stall_timeout, 7.5);
+  expect_usage_error({"--stall-timeout", "-1"}, "--stall-timeout");
+  expect_usage_error({"--stall-timeout", "nan"}, "--stall-timeout");
+  expect_usage_error({"--stall-timeout", "1e9"}, "--stall-timeout");
+  expect_usage_error({"--stall-timeout", "soon"}, "--stall-timeout");
+}
+
+// The exact sum's bound allows at most kMaxMicroBatches micro-batches per step; the message
+// names both options and the smallest --micro-batch that works.
+TEST(Config, MicroBatchCountIsBounded) {
+  EXPECT_NO_THROW(parse({"--batch-size", "1024", "--micro-batch", "1"}));
+  EXPECT_NO_THROW(parse({"--batch-size", "4096", "--micro-batch", "4"}));
+  expect_usage_error({"--batch-size", "1025", "--micro-batch", "1"}, "--batch-size 1025 with --micro-batch 1");
+  expect_usage_error({"--batch-size", "4097", "--micro-batch", "4"}, "raise --micro-batch to at least 5");
 }
 
 TEST(Config, DescribeChangesWithTheMathematics) {

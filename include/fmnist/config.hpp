@@ -7,6 +7,10 @@
 
 namespace fmnist {
 
+// Micro-batches per step at most (ceil(batch-size / micro-batch)): the bound that keeps the exact
+// fixed-point sum of a step inside int64 (src/train/exact_sum.hpp).
+constexpr int kMaxMicroBatches = 1024;
+
 struct Config {
   std::string data_dir = "/usr/share/datasets/fashion-mnist";
   std::string train_csv;  // Kaggle CSVs instead of IDX (both, or train only: then no test figures)
@@ -31,6 +35,7 @@ struct Config {
   std::string progress = "auto";      // auto | always | never
   bool profile = false;               // print where the step time goes after every epoch
   std::string fail_at;                // testing aid: "RANK:STEP" throws on that rank at that step
+  double stall_timeout = 60;          // seconds a collective of the training loop may wait (0: off)
   bool help = false;
   std::string help_text;
 };

@@ -15,6 +15,7 @@ enum class Exit : int {
   data = 3,        // bad or missing input data
   checkpoint = 4,  // bad, corrupt or incompatible checkpoint, or unwritable output
   diverged = 5,    // the training loss became NaN or infinite; the last finite checkpoint is kept
+  stalled = 6,     // a rank stopped responding (--stall-timeout); the last checkpoint is kept
   stopped = 75,    // stopped by a signal after writing a checkpoint (EX_TEMPFAIL)
 };
 

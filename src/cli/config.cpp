@@ -59,6 +59,16 @@ void validate(const Config& c) {
   if (c.checkpoint_every < 0) bad("checkpoint-every", "must be 0 (off) or a positive number of steps");
   if (c.max_steps < 0) bad("max-steps", "must be 0 (no limit) or a positive number of steps");
   if (c.micro_batch <= 0 || c.micro_batch > 4096) bad("micro-batch", "must lie in 1..4096");
+  const long long micro_batches = (static_cast<long long>(c.batch_size) + c.micro_batch - 1) / c.micro_batch;
+  if (micro_batches > kMaxMicroBatches)
+    throw Error(Exit::usage, "--batch-size " + std::to_string(c.batch_size) + " with --micro-batch " +
+                                 std::to_string(c.micro_batch) + " makes " + std::to_string(micro_batches) +
+                                 " micro-batches per step; at most " + std::to_string(kMaxMicroBatches) +
+                                 " keep the exact sum inside 64 bits: raise --micro-batch to at least " +
+                                 std::to_string((c.batch_size + kMaxMicroBatches - 1) / kMaxMicroBatches) +
+                                 " (see --help)");
+  if (!(c.stall_timeout >= 0 && c.stall_timeout <= 86400))
+    bad("stall-timeout", "must be 0 (off) or a number of seconds up to 86400");
   if (c.rmsprop_form != "keras2" && c.rmsprop_form != "keras3")
     bad("rmsprop-form", "must be keras2 or keras3, got '" + c.rmsprop_form + "'");
   if (c.progress != "auto" && c.progress != "always" && c.progress != "never")
@@ -106,6 +116,7 @@ Config parse_config(int argc, const char* const* argv) {
     ("eval-ranks", "who evaluates: '0' (rank 0 alone) or 'all' (shared across ranks)", cxxopts::value(eval_ranks)->default_value("0"))
     ("progress", "live progress bar: auto (when standard output is a terminal), always or never", cxxopts::value(c.progress)->default_value("auto"))
     ("profile", "after every epoch, print compute/allreduce/update seconds and peak memory", cxxopts::value(c.profile))
+    ("stall-timeout", "a collective of the training loop waits at most this many seconds for the other ranks, then the job ends with exit 6 naming the ranks that did not arrive (0: off)", cxxopts::value(text["stall-timeout"])->default_value("60"))
     ("fail-at", "testing aid: RANK:STEP raises an error on that rank at that step", cxxopts::value(c.fail_at))
     ("h,help", "print this help and exit");
   // clang-format on
@@ -144,6 +155,7 @@ Config parse_config(int argc, const char* const* argv) {
   c.micro_batch = to_number<int>("micro-batch", text["micro-batch"]);
   c.max_steps = to_number<std::int64_t>("max-steps", text["max-steps"]);
   c.checkpoint_every = to_number<std::int64_t>("checkpoint-every", text["checkpoint-every"]);
+  c.stall_timeout = to_number<double>("stall-timeout", text["stall-timeout"]);
   validate(c);
   return c;
 }
@@ -155,7 +167,7 @@ std::string describe(const Config& c) {
       << "\nmomentum=" << c.momentum << "\nrmsprop_form=" << c.rmsprop_form << "\nseed=" << c.seed
       << "\nmicro_batch=" << c.micro_batch << "\nmax_steps=" << c.max_steps
       << "\ncheckpoint_every=" << c.checkpoint_every << "\nresume=" << c.resume
-      << "\neval_all_ranks=" << c.eval_all_ranks << "\n";
+      << "\neval_all_ranks=" << c.eval_all_ranks << "\nstall_timeout=" << c.stall_timeout << "\n";
   return out.str();
 }
 

@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstdio>
 #include <functional>
+#include <limits>
 #include <numeric>
 #include <optional>
 
@@ -142,6 +143,7 @@ int Job::run() {
   const std::optional<Figures> test = evaluate(inputs_.test);
   if (comm_.is_root()) {
     evaluation_ = Evaluation{test->loss, test->accuracy};
+    comm_.keep_alive();
     save_checkpoint();
     char line[128];
     std::snprintf(line, sizeof line, "test_loss: %.4f - test_accuracy: %.4f", test->loss, test->accuracy);
@@ -154,6 +156,7 @@ void Job::setup() {
   const std::string model_hash = std::to_string(std::hash<std::string>()(to_keras_json(model_.plan().spec)));
   const std::string difference = comm_.compare_with_root(describe(config_) + "model (hash of its Keras JSON)=" + model_hash + "\n");
   if (!difference.empty()) throw CollectiveError(Exit::usage, "ranks disagree on the options: " + difference);
+  comm_.start_watchdog(config_.stall_timeout);
   collectively(comm_, [&] { inputs_ = load_inputs(config_); });
   check_same_data();
   steps_per_epoch_ = (static_cast<std::int64_t>(inputs_.train.size()) + config_.batch_size - 1) / config_.batch_size;
@@ -269,7 +272,7 @@ Job::Outcome Job::train_epoch(std::int64_t epoch) {
     step_gradients(perm, first, lo, hi);
     profile_.compute += seconds_since(t0);
     t0 = Clock::now();
-    comm_.allreduce_sum(buffer_.data(), buffer_.size());
+    comm_.watched_allreduce_sum(buffer_.data(), buffer_.size(), WatchPoint{"at", state_.step + 1, epoch + 1});
     profile_.allreduce += seconds_since(t0);
     t0 = Clock::now();
     const std::int64_t* tail = buffer_.data() + model_.num_params();
@@ -310,17 +313,24 @@ std::optional<Figures> Job::evaluate(const Dataset& d) {
   if (!config_.eval_all_ranks && !comm_.is_root()) return std::nullopt;
   const std::size_t n = d.size();
   const auto [lo, hi] = config_.eval_all_ranks ? my_share(0, n) : std::pair<std::size_t, std::size_t>(0, n);
-  std::int64_t sums[2] = {0, 0};  // loss sum (fixed point), correct
+  // The loss sum has one term per micro-batch of the whole set; a term too large for the exact sum
+  // (a loss beyond about 2^31 / n per image) makes the mean loss infinite.
+  const double limit = fixed_limit((n + static_cast<std::size_t>(config_.micro_batch) - 1) /
+                                   static_cast<std::size_t>(config_.micro_batch));
+  std::int64_t sums[3] = {0, 0, 0};  // loss sum (fixed point), correct, terms beyond the limit
   for (std::size_t at = lo; at < hi; at += static_cast<std::size_t>(config_.micro_batch)) {
+    comm_.keep_alive();  // the other ranks may be waiting for rank 0 alone
     const std::size_t m = std::min(hi - at, static_cast<std::size_t>(config_.micro_batch));
     std::iota(indices_.begin(), indices_.begin() + static_cast<std::ptrdiff_t>(m), static_cast<std::uint32_t>(at));
     load_batch(d, indices_.data(), m, x_.data(), y_.data());
     const BatchStats s = model_.evaluate(x_.data(), y_.data(), static_cast<int>(m));
-    add_fixed(s.loss_sum, &sums[0]);
+    sums[2] += add_fixed(s.loss_sum, &sums[0], limit) ? 0 : 1;
     sums[1] += s.correct;
   }
-  if (config_.eval_all_ranks) comm_.allreduce_sum(sums, 2);
-  return Figures{from_fixed(sums[0]) / static_cast<double>(n), static_cast<double>(sums[1]) / static_cast<double>(n)};
+  const WatchPoint at{"in the evaluation after", state_.step, std::min<std::int64_t>(state_.epoch + 1, config_.epochs)};
+  if (config_.eval_all_ranks) comm_.watched_allreduce_sum(sums, 3, at);
+  const double loss = sums[2] > 0 ? std::numeric_limits<double>::infinity() : from_fixed(sums[0]) / static_cast<double>(n);
+  return Figures{loss, static_cast<double>(sums[1]) / static_cast<double>(n)};
 }
 
 // Samples [first, first + len) are cut into micro-batches at fixed positions, and this rank
@@ -352,11 +362,14 @@ void Job::end_epoch(std::int64_t epoch, double seconds) {
                 accuracy, val->loss, val->accuracy);
   say(line);
   save_checkpoint();
+  comm_.keep_alive();
   if (best)
     write_checkpoint(config_.out_dir + "/best.h5",
                      make_checkpoint(model_, training_config_, *optimizer_, state_, history_, evaluation_));
+  comm_.keep_alive();
   write_file_atomically(config_.out_dir + "/history.csv", history_csv(history_));
   write_file_atomically(config_.out_dir + "/learning_curve.svg", learning_curve_svg(history_));
+  comm_.keep_alive();
 }
 
 void Job::save_checkpoint() const {
@@ -369,7 +382,7 @@ void Job::save_checkpoint() const {
 void Job::print_profile(double seconds) {
   std::vector<double> rss(static_cast<std::size_t>(comm_.size()), 0.0);
   rss[static_cast<std::size_t>(comm_.rank())] = peak_rss_mb();
-  comm_.allreduce_sum(rss.data(), rss.size());
+  comm_.watched_allreduce_sum(rss.data(), rss.size(), WatchPoint{"in the profile after", state_.step, state_.epoch + 1});
   std::string peaks;
   for (double mb : rss) {
     if (!peaks.empty()) peaks += ' ';

@@ -23,4 +23,8 @@ cli val_split_above_one "--val-split:.*1\.5" --val-split 1.5
 cli lr_zero "--lr:.* 0(\.0*)?\b" --lr 0
 cli lr_negative "--lr:.*-0\.001" --lr -0.001
 cli unknown_optimizer "--optimizer.*adagrad|adagrad.*--optimizer" --optimizer adagrad
+cli negative_stall_timeout "--stall-timeout: must be 0 \(off\)" --stall-timeout -1
+# More micro-batches per step than the exact fixed-point sum allows (1024).
+cli micro_batch_count "--batch-size 2048 with --micro-batch 1 makes 2048 micro-batches per step.*at least 2" \
+  --batch-size 2048 --micro-batch 1
 summary

@@ -1,8 +1,8 @@
-# Shared by the ONNX interoperability tests (label interop): where models.sh, the ctest fixture,
+# Shared by the ONNX interoperability tests (label interop): where onnx_models.sh, the ctest fixture,
 # leaves each trained model (its checkpoint, model.onnx, the negative control nchw_flatten.onnx,
 # our own outputs and --evaluate's accuracy), and check_runtime, which holds a runtime to them.
 source "$(dirname "${BASH_SOURCE[0]}")/../../mpi/lib.sh"
-MODELS_DIR=$BUILD/interop/onnx
+MODELS_DIR=$BUILD/interop-onnx
 MODELS=(tutorial onnx_strided_avgpool onnx_rect_logits)  # the tutorial's and tests/fixtures/models/<name>.json
 DATA=/usr/share/datasets/fashion-mnist
 IMAGES=$DATA/t10k-images-idx3-ubyte.gz

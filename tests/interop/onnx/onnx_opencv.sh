@@ -1,5 +1,5 @@
 # OpenCV's dnn module (Debian's libopencv-dnn-dev: an ONNX importer and runtime of its own) runs
-# every model that models.sh exported on the 10,000 test images (onnx_opencv_run, C++): both
+# every model that onnx_models.sh exported on the 10,000 test images (onnx_opencv_run, C++): both
 # outputs match ours to 1e-4 and the accuracy is --evaluate's; the negative control must fail.
 source "$(dirname "$0")/lib.sh"
 check_runtime "OpenCV dnn" "$BUILD/onnx_opencv_run"

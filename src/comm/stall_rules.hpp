@@ -1,0 +1,52 @@
+// The stall watchdog's decisions, apart from MPI and the clock so that they can be unit-tested:
+// when a rank waiting in a collective gives up, and whom its message names (README: When a rank
+// stops responding). Times are seconds on one rank's steady clock.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace fmnist {
+
+class StallRules {
+ public:
+  // hosts[r]: the host name of rank r. `timeout`: the longest wait (--stall-timeout, > 0);
+  // `grace`: how much longer a rank waits, once rank 0 is in the collective, for rank 0's verdict.
+  StallRules(int rank, std::vector<std::string> hosts, double timeout, double grace);
+
+  double timeout() const { return timeout_; }
+  // Rank 0 says something to every rank, and every waiting rank to rank 0, this often.
+  double word_interval() const { return timeout_ / 4; }
+
+  // "rank 3 (node7)".
+  std::string name(int rank) const;
+  // True when the ranks run on more than one host.
+  bool several_hosts() const;
+
+  // Rank 0, at time `now`, waiting since `entered` in collective number `seq`; arrived[r] is the
+  // last collective rank r announced and heard[r] when rank 0 last heard from it (waiting ranks
+  // repeat their word every word_interval()); entry 0 is ignored. Once the timeout has passed,
+  // the ranks that have not arrived or have been silent for half the timeout are named.
+  // Returns "" to keep waiting, else the message.
+  std::string root_verdict(double now, double entered, const std::vector<std::int64_t>& arrived,
+                           const std::vector<double>& heard, std::int64_t seq, const std::string& where) const;
+
+  // Another rank: rank 0 has said nothing for `silent` seconds (counted from when this rank
+  // entered the collective at the earliest); `since_root_in` is how long ago rank 0 said it is in
+  // this collective too (negative: not yet). Returns "" to keep waiting, else the message.
+  std::string member_verdict(double silent, double since_root_in, const std::string& where) const;
+
+ private:
+  int rank_;
+  std::vector<std::string> hosts_;
+  double timeout_;
+  double grace_;
+};
+
+// The ranks (rank 0 excluded), in order, whose last announced collective is before `seq` or
+// that rank 0 last heard from `silence` seconds or more before `now`.
+std::vector<int> late_ranks(const std::vector<std::int64_t>& arrived, const std::vector<double>& heard,
+                            std::int64_t seq, double now, double silence);
+
+}  // namespace fmnist

@@ -1,0 +1,95 @@
+# Helpers of the tests of tests/cluster/ (README: Tests), on the emulated nodes of nodes.sh:
+# fmnist_dist through launch/mpirun.sh inside node1, the job's processes on each node, and the
+# stall cases. Sourced after tests/mpi/lib.sh. Exits 77 (skip) where namespaces cannot be made.
+export PATH=$PATH:/usr/sbin:/sbin
+for tool in ip nsenter unshare mount umount; do
+  command -v "$tool" >/dev/null || { echo "SKIP: $tool is not installed (iproute2, util-linux)"; exit 77; }
+done
+[ "$(id -u)" -eq 0 ] || { echo "SKIP: network namespaces need root"; exit 77; }
+source "$(dirname "${BASH_SOURCE[0]}")/nodes.sh"
+
+# cluster_mpi NP ARGS...: fmnist_dist through launch/mpirun.sh inside node1, with a hard time limit.
+cluster_mpi() {
+  local np=$1
+  shift
+  FMNIST_MPIRUN_OPTS="$(cluster_opts)" on 1 timeout -k 5 "${LIMIT:-120}" "$SRC/launch/mpirun.sh" "$np" "$DIST" "$@"
+}
+
+# job_pids_on N MARKER: processes of node N whose command line contains MARKER.
+job_pids_on() {
+  local p
+  for p in $(pids_on "$1"); do
+    tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -qF -- "$2" && echo "$p"
+  done
+  return 0
+}
+
+# rank_pid_on N MARKER: the pid of the fmnist_dist rank on node N of the job with MARKER.
+rank_pid_on() {
+  local p
+  for p in $(job_pids_on "$1" "$2"); do
+    [ "$(readlink "/proc/$p/exe" 2>/dev/null)" = "$(readlink -f "$DIST")" ] && { echo "$p"; return; }
+  done
+  fail "no rank of the job '$2' on node$1"
+}
+
+# no_process_left: no process at all in any node namespace (checked after the job ended).
+no_process_left() {
+  local n left=""
+  for n in "${NODES[@]}"; do
+    [ -z "$(pids_on "$n")" ] || left+=" node$n: $(pids_on "$n" | tr '\n' ' ' | xargs -r ps -o pid=,args= -p | tr '\n' ';')"
+  done
+  [ -z "$left" ] || fail "processes left:$left"
+}
+
+# checkpoint_field FILE NAME: an attribute of /training in a checkpoint (h5py).
+checkpoint_field() {
+  /usr/bin/python3 -c "import h5py, sys; print(int(h5py.File(sys.argv[1], 'r')['training'].attrs[sys.argv[2]]))" "$1" "$2"
+}
+
+# wait_for_checkpoint FILE: waits (up to 60 s) until FILE exists.
+wait_for_checkpoint() {
+  for _ in $(seq 600); do [ -f "$1" ] && return 0; sleep 0.1; done
+  fail "no $1 after 60 s"
+}
+
+STALL=${STALL:-5}  # --stall-timeout of the fault cases, seconds
+
+# stall_case NAME CODE REGEX FAULT: a 3-node job (one rank per node, --stall-timeout $STALL) is
+# trained until it has written a checkpoint; then `FAULT` runs (a shell command; $MARK is the
+# job's out-dir, unique to it). The job must end within $STALL + 15 s with exit CODE (or any
+# non-zero code for CODE "nonzero"), its output must match REGEX, no process may be left in any
+# node 10 s later, checkpoint.h5 must verify, and --resume auto on nodes 1 and 2 must finish the run.
+stall_case() {
+  local name=$1 code=$2 regex=$3 fault=$4
+  local out=$WORK/$name/out log=$WORK/$name.log pid got=0 start took epoch
+  local args=("${SMALL[@]}" --batch-size 16 --micro-batch 4 --seed 3 --checkpoint-every 5 --stall-timeout "$STALL"
+              --out-dir "$out")
+  cluster_up 3
+  cluster_mpi 3 "${args[@]}" --epochs 100000 >"$log" 2>&1 &
+  pid=$!
+  wait_for_checkpoint "$out/checkpoint.h5"
+  sleep 1
+  MARK=$out
+  eval "$fault"
+  start=$(now)
+  wait "$pid" || got=$?
+  took=$(elapsed_ms "$start")
+  echo "  $name: exit $got after $took ms: $(grep -m1 -E -- "$regex" "$log" | cut -c1-200)"
+  [ -z "${SHOW_LOG:-}" ] || cat "$log"
+  [ "$got" -ne 0 ] || { cat "$log" >&2; fail "the job exited 0 after the fault"; }
+  if [ "$code" != nonzero ] && [ "$got" -ne "$code" ]; then cat "$log" >&2; fail "exit code $got, expected $code"; fi
+  [ "$took" -lt $(((STALL + 15) * 1000)) ] || { cat "$log" >&2; fail "the job took $took ms to end"; }
+  expect_text "$log" "$regex"
+  sleep 10
+  no_process_left
+  verified "$out/checkpoint.h5"
+  # The healthy nodes finish the run: one epoch beyond the checkpoint's.
+  epoch=$(checkpoint_field "$out/checkpoint.h5" epoch)
+  hostfile_of 1 2
+  expect_exit 0 "$WORK/$name.resume.log" cluster_mpi 2 "${args[@]}" --epochs $((epoch + 1)) --resume auto
+  expect_text "$WORK/$name.resume.log" "Resumed at epoch"
+  expect_text "$WORK/$name.resume.log" "test_loss: [0-9.]+ - test_accuracy: [0-9.]+"
+  verified "$out/checkpoint.h5"
+  echo "1 passed, 0 failed"
+}

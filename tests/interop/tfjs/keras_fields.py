@@ -1,0 +1,189 @@
+#!/usr/bin/python3
+"""Golden test of the Keras fields we write (README: Tests, label interop): TensorFlow.js ignores fields
+that Keras would reject, so this checks model_config and training_config against the fields Keras 2
+(tf.keras 2.6 to 2.15) and Keras 3 (3.0 to 3.15) require and accept, read off Keras's own source.
+
+  keras_fields.py FILE...   FILE: a checkpoint (.h5: root attributes model_config, training_config)
+                            or a model JSON (.json: what fmnist_dist --print-model writes)
+Exit 0 when every file passes; 1 with one line per missing or extra field.
+"""
+import json
+import sys
+
+# Sources (keras-team/keras at tags v2.6.0, v2.15.0, v3.0.0, v3.15.1; the field sets are the same at
+# both ends of each line for everything listed here):
+#   K2 layers: keras/engine/base_layer.py Layer.__init__ (trainable, name, dtype, dynamic, and
+#     allowed_kwargs) and each layer's __init__: keras/layers/convolutional/conv2d.py,
+#     pooling/max_pooling2d.py, pooling/average_pooling2d.py, reshaping/flatten.py, core/dense.py,
+#     regularization/dropout.py, core/activation.py, keras/engine/input_layer.py (2.6: the same
+#     classes in keras/layers/convolutional.py, pooling.py, core.py). Layer.from_config is cls(**config),
+#     so an unknown field is a TypeError.
+#   K3 layers: keras/src/layers/layer.py Layer.__init__ (activity_regularizer, trainable, dtype,
+#     autocast, name; input_dim and input_shape; any other keyword is "Unrecognized keyword
+#     arguments") and the same layers under keras/src/layers/; InputLayer in core/input_layer.py.
+#     keras/src/legacy/saving/saving_utils.py model_from_config turns batch_input_shape into
+#     batch_shape (InputLayer) or input_shape (other layers) before __init__ sees it.
+#   Sequential: K2 keras/engine/sequential.py and K3 keras/src/models/sequential.py from_config read
+#     name, layers, build_input_shape; K3 raises without name.
+#   training_config: K2 keras/saving/legacy/saving_utils.py (2.6: keras/saving/saving_utils.py) and
+#     K3 keras/src/legacy/saving/saving_utils.py compile_args_from_training_config index
+#     optimizer_config and loss_weights, .get() loss, metrics, weighted_metrics; K2 reads
+#     sample_weight_mode only through hasattr (never, on a dict), K3 not at all.
+#   Optimizers: K2 keras/optimizers/__init__.py deserialize takes the legacy optimizer when the config
+#     has no is_legacy_optimizer: keras/optimizers/legacy/{rmsprop,adam,gradient_descent}.py
+#     (__init__ plus optimizer_v2.py allowed_kwargs clipnorm, clipvalue, lr, decay, global_clipnorm);
+#     K3 keras/src/optimizers/{rmsprop,adam,sgd}.py plus base_optimizer.py, which rejects any other
+#     keyword ("Argument(s) not recognized"), is_legacy_optimizer included.
+#   Loss objects: K2 keras/losses.py and K3 keras/src/losses/losses.py CategoricalCrossentropy.__init__.
+#   Initializers: K2 keras/initializers/initializers.py, K3 keras/src/initializers/random_initializers.py
+#     and constant_initializers.py (GlorotUniform, HeUniform, HeNormal take seed; Zeros nothing).
+
+# Fields every layer's Layer base accepts in both lines (K3: batch_input_shape through
+# model_from_config). K2's dynamic, batch_size, weights and implementation are not among them: K3
+# rejects them.
+BASE = {"name", "trainable", "dtype", "activity_regularizer", "autocast", "input_dim", "input_shape",
+        "batch_input_shape"}
+INITIALIZED = {"activation", "use_bias", "kernel_initializer", "bias_initializer", "kernel_regularizer",
+               "bias_regularizer", "activity_regularizer", "kernel_constraint", "bias_constraint"}
+
+# class: (accepted by K2 and K3, required). "Required" is what a K2 or K3 __init__ has no default for,
+# plus what we never leave to a default, because a default could compute another model: the name
+# (it ties the layer to /model_weights), data_format (its default follows the user's keras.json),
+# and every field that sets the layer's maths.
+LAYERS = {
+    # InputLayer has no Layer base in this sense: K2 input_layer.py takes input_shape, batch_size,
+    # dtype, input_tensor, sparse, name, ragged, type_spec, batch_input_shape; K3.0 shape, batch_size,
+    # dtype, sparse, batch_shape, input_tensor, name (+ input_shape, batch_input_shape); K3.15 adds
+    # ragged and optional. TensorFlow.js needs batch_input_shape.
+    "InputLayer": ({"batch_input_shape", "input_shape", "batch_size", "dtype", "input_tensor", "sparse", "name"},
+                   {"batch_input_shape", "dtype", "name"}),
+    "Conv2D": (BASE | INITIALIZED | {"filters", "kernel_size", "strides", "padding", "data_format", "dilation_rate",
+                                     "groups"},
+               {"name", "filters", "kernel_size", "strides", "padding", "data_format", "dilation_rate", "activation",
+                "use_bias", "kernel_initializer", "bias_initializer"}),
+    "Dense": (BASE | INITIALIZED | {"units"},
+              {"name", "units", "activation", "use_bias", "kernel_initializer", "bias_initializer"}),
+    # K3's AveragePooling2D has no default pool_size.
+    "MaxPooling2D": (BASE | {"pool_size", "strides", "padding", "data_format"},
+                     {"name", "pool_size", "strides", "padding", "data_format"}),
+    "AveragePooling2D": (BASE | {"pool_size", "strides", "padding", "data_format"},
+                         {"name", "pool_size", "strides", "padding", "data_format"}),
+    "Flatten": (BASE | {"data_format"}, {"name", "data_format"}),
+    "Dropout": (BASE | {"rate", "noise_shape", "seed"}, {"name", "rate"}),
+    "Activation": (BASE | {"activation"}, {"name", "activation"}),
+}
+SEQUENTIAL = ({"name", "layers", "build_input_shape"}, {"name", "layers"})
+INITIALIZERS = {"GlorotUniform": {"seed"}, "HeUniform": {"seed"}, "HeNormal": {"seed"}, "Zeros": set()}
+
+# sample_weight_mode: standalone Keras 2.3's loader (keras/engine/saving.py) indexes it; later ones skip it.
+TRAINING = ({"optimizer_config", "loss", "metrics", "weighted_metrics", "loss_weights", "sample_weight_mode"},
+            {"optimizer_config", "loss", "metrics", "loss_weights"})
+# Optimizer fields both lines accept: K2's legacy __init__ (name included) and allowed_kwargs, K3's
+# __init__; required: what sets the update rule, so no reader falls back on its own default.
+OPTIMIZER_BASE = {"name", "clipnorm", "clipvalue", "global_clipnorm"}
+OPTIMIZERS = {
+    "RMSprop": (OPTIMIZER_BASE | {"learning_rate", "rho", "momentum", "epsilon", "centered"},
+                {"learning_rate", "rho", "momentum", "epsilon", "centered"}),
+    "Adam": (OPTIMIZER_BASE | {"learning_rate", "beta_1", "beta_2", "epsilon", "amsgrad"},
+             {"learning_rate", "beta_1", "beta_2", "epsilon", "amsgrad"}),
+    "SGD": (OPTIMIZER_BASE | {"learning_rate", "momentum", "nesterov"}, {"learning_rate", "momentum", "nesterov"}),
+}
+LOSSES = {"CategoricalCrossentropy": ({"from_logits", "label_smoothing", "axis", "reduction", "name"},
+                                      {"from_logits", "label_smoothing"})}
+LOSS_NAMES = {"categorical_crossentropy"}
+METRICS = {"accuracy"}
+
+
+def fields(where, obj, accepted_required, problems):
+    """Records the fields of obj that are missing (required) or extra (not accepted)."""
+    accepted, required = accepted_required
+    if not isinstance(obj, dict):
+        problems.append(f"{where}: not an object: {obj!r}")
+        return
+    for key in sorted(required - obj.keys()):
+        problems.append(f"{where}: missing field '{key}'")
+    for key in sorted(obj.keys() - accepted):
+        problems.append(f"{where}: extra field '{key}' (Keras 2 or Keras 3 rejects it)")
+
+
+def check_model(doc, problems):
+    fields("model_config", doc, ({"class_name", "config"}, {"class_name", "config"}), problems)
+    if doc.get("class_name") != "Sequential":
+        problems.append(f"model_config: class_name {doc.get('class_name')!r}, not 'Sequential'")
+    config = doc.get("config", {})
+    fields("model_config.config", config, SEQUENTIAL, problems)
+    layers = config.get("layers", []) if isinstance(config, dict) else []
+    if not layers or layers[0].get("class_name") != "InputLayer":
+        problems.append("model_config: the first layer is not an InputLayer")
+    for i, layer in enumerate(layers):
+        kind = layer.get("class_name")
+        where = f"layer {i} {kind}"
+        fields(where, layer, ({"class_name", "config"}, {"class_name", "config"}), problems)
+        if kind not in LAYERS:
+            problems.append(f"{where}: not a layer kind this test knows")
+            continue
+        c = layer.get("config", {})
+        fields(f"{where} '{c.get('name')}'", c, LAYERS[kind], problems)
+        for key in ("kernel_initializer", "bias_initializer"):
+            if key in c:
+                init = c[key]
+                fields(f"{where}.{key}", init, ({"class_name", "config"}, {"class_name", "config"}), problems)
+                name = init.get("class_name")
+                if name not in INITIALIZERS:
+                    problems.append(f"{where}.{key}: class_name {name!r} unknown")
+                else:
+                    fields(f"{where}.{key}.config", init.get("config", {}), (INITIALIZERS[name], set()), problems)
+
+
+def check_training(doc, problems):
+    fields("training_config", doc, TRAINING, problems)
+    for key in ("weighted_metrics", "loss_weights", "sample_weight_mode"):
+        if doc.get(key) is not None:
+            problems.append(f"training_config: {key} is {doc[key]!r}, not null")
+    if doc.get("metrics") is not None and set(doc["metrics"]) - METRICS:
+        problems.append(f"training_config: metrics {doc['metrics']!r}")
+    loss = doc.get("loss")
+    if isinstance(loss, dict):
+        fields("training_config.loss", loss, ({"class_name", "config"}, {"class_name", "config"}), problems)
+        if loss.get("class_name") not in LOSSES:
+            problems.append(f"training_config.loss: class_name {loss.get('class_name')!r}")
+        else:
+            fields("training_config.loss.config", loss.get("config", {}), LOSSES[loss["class_name"]], problems)
+    elif loss not in LOSS_NAMES:
+        problems.append(f"training_config: loss {loss!r}")
+    opt = doc.get("optimizer_config", {})
+    fields("optimizer_config", opt, ({"class_name", "config"}, {"class_name", "config"}), problems)
+    if opt.get("class_name") not in OPTIMIZERS:
+        problems.append(f"optimizer_config: class_name {opt.get('class_name')!r}")
+    else:
+        fields(f"optimizer_config {opt['class_name']}", opt.get("config", {}), OPTIMIZERS[opt["class_name"]], problems)
+
+
+def main(paths):
+    failed = 0
+    for path in paths:
+        problems = []
+        if path.endswith(".h5"):
+            import h5py
+            with h5py.File(path, "r") as f:
+                text = {k: v.decode("utf-8") if isinstance(v, bytes) else v for k, v in f.attrs.items()}
+                model, training = text.get("model_config"), text.get("training_config")
+            if training is None:
+                problems.append("no training_config")
+            else:
+                check_training(json.loads(training), problems)
+        else:
+            with open(path) as f:
+                model = f.read()
+        check_model(json.loads(model), problems)
+        for p in problems:
+            print(f"{path}: {p}")
+        if problems:
+            failed += 1
+        else:
+            print(f"{path}: every field is one Keras 2 and Keras 3 accept, none that they require is missing")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

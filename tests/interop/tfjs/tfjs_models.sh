@@ -1,0 +1,84 @@
+# TensorFlow.js reads our checkpoints (README: Tests, interop): three models trained here for real are
+# rebuilt by check_model.mjs, whose outputs on the 10,000 test images must match ours to 1e-4, with our
+# accuracy and loss; copies whose model_config computes something else must fail the same check.
+# models/wide5x5.json is written by hand in tf.keras 2.15's to_json form (an InputLayer, groups, ragged).
+set -euo pipefail
+BUILD=${FMNIST_BUILD:?set by ctest}
+SRC=${FMNIST_SOURCE_DIR:?set by ctest}
+HERE=$SRC/tests/interop/tfjs
+DATA=/usr/share/datasets/fashion-mnist
+IMAGES=$DATA/t10k-images-idx3-ubyte.gz
+LABELS=$DATA/t10k-labels-idx1-ubyte.gz
+NODE_DIR=$BUILD/interop-tfjs
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/fmnist_tfjs.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+
+fail() {
+  echo "FAIL: $*" >&2
+  exit 1
+}
+
+bash "$HERE/../install.sh" "$HERE" "$NODE_DIR" || exit $?
+cp "$HERE/check_model.mjs" "$NODE_DIR/"  # beside its node_modules, where Node's imports look
+
+# train NAME ARGS...: a short real run on 2 ranks, then our test figures (--evaluate) and our
+# outputs for every test image (--predict --outputs).
+train() {
+  local name=$1
+  shift
+  timeout -k 5 180 "$SRC/launch/mpirun.sh" 2 "$BUILD/fmnist_dist" --progress never --batch-size 256 \
+    --out-dir "$WORK/$name" "$@" >"$WORK/$name.log" 2>&1 || { cat "$WORK/$name.log" >&2; fail "training $name"; }
+  "$BUILD/fmnist_inspect" "$WORK/$name/checkpoint.h5" --evaluate >"$WORK/$name.evaluate" ||
+    fail "fmnist_inspect --evaluate $name"
+  "$BUILD/fmnist_inspect" "$WORK/$name/checkpoint.h5" --predict "$IMAGES" --outputs "$WORK/$name.npy" \
+    >"$WORK/$name.predict" || fail "fmnist_inspect --predict $name"
+}
+
+# check NAME CKPT: tfjs on CKPT against NAME's outputs and figures; check_model.mjs's exit code
+# (0 match, 1 mismatch, 2 could not run).
+check() {
+  local name=$1 ckpt=$2 figures
+  figures=$(sed -n 's/^test_loss: \([0-9.]*\) - test_accuracy: \([0-9.]*\)$/\1 \2/p' "$WORK/$name.evaluate")
+  [ -n "$figures" ] || fail "no test figures in fmnist_inspect --evaluate's output for $name"
+  # shellcheck disable=SC2086
+  node "$NODE_DIR/check_model.mjs" "$ckpt" "$IMAGES" "$LABELS" "$WORK/$name.npy" $figures
+}
+
+# alter CKPT COPY PYTHON: COPY is CKPT with model_config changed by PYTHON (acting on `layers`).
+alter() {
+  cp "$1" "$2"
+  /usr/bin/python3 - "$2" "$3" <<'PY'
+import h5py, json, sys
+with h5py.File(sys.argv[1], "r+") as f:
+    config = json.loads(f.attrs["model_config"])
+    layers = config["config"]["layers"]
+    exec(sys.argv[2])
+    f.attrs["model_config"] = json.dumps(config).encode()
+PY
+}
+
+# The tutorial's model with RMSprop; wide5x5 with Adam: 5x5 kernels, "same" padding, a strided Conv2D
+# without bias, an Activation layer, MaxPooling2D 3x3 "same", AveragePooling2D, Dropout, he
+# initializers; small_dropout (a Keras 3 JSON ending in logits) with SGD: strides, AveragePooling2D 3x3.
+train tutorial --max-steps 20
+train wide5x5 --model "$HERE/models/wide5x5.json" --optimizer adam --max-steps 20
+train small_dropout --model "$SRC/tests/fixtures/models/small_dropout.json" --optimizer sgd --lr 0.1 --max-steps 60
+
+for name in tutorial wide5x5 small_dropout; do
+  check "$name" "$WORK/$name/checkpoint.h5" || fail "tfjs does not reproduce $name (above)"
+done
+
+# Negative controls: the same weights under a model_config that computes something else.
+alter "$WORK/wide5x5/checkpoint.h5" "$WORK/pool_swapped.h5" \
+  'layers[2]["class_name"] = "AveragePooling2D"; assert layers[2]["config"]["name"] == "pool_same"'
+alter "$WORK/small_dropout/checkpoint.h5" "$WORK/activation_changed.h5" \
+  'layers[5]["config"]["activation"] = "linear"; assert layers[5]["class_name"] == "Activation"'
+for control in wide5x5:pool_swapped small_dropout:activation_changed; do
+  got=0
+  check "${control%%:*}" "$WORK/${control#*:}.h5" >"$WORK/control.log" 2>&1 || got=$?
+  cat "$WORK/control.log"
+  [ "$got" -eq 1 ] && grep -q "^MISMATCH: outputs differ" "$WORK/control.log" ||
+    fail "negative control ${control#*:}: expected the comparison to fail (exit 1), got exit $got"
+done
+echo "tfjs reproduced the 3 models, and the 2 negative controls failed the same check"
+echo "3 passed, 0 failed"
