@@ -91,7 +91,7 @@ class Conv2D final : public Layer<T> {
   T* dbias_;         // (out_c) or null
   std::vector<std::uint32_t> bases_;  // (out_h * out_w): each output pixel's patch offset in the (padded) image
   std::vector<T> z_;          // (out_h * out_w, out_c rounded up to the lanes): an image's sums, if out_c needs it
-  std::vector<T> packed_;     // (patch, out_c rounded up): the kernel with padded channels, if out_c needs it
+  std::vector<T> packed_;     // (patch, out_c rounded up): the kernel by channel blocks (direct_conv.hpp)
   std::vector<T> xp_, dxp_;   // (chunk, padded image): "same" padding's input copy and its gradient
   std::vector<T> col_;        // (chunk * out_h * out_w, patch): im2col of a chunk of x
   std::vector<T> dcol_;       // (chunk * out_h * out_w, patch): dL/dcol for a chunk of images
@@ -140,16 +140,18 @@ class Conv2DPool final : public Layer<T> {
   std::vector<std::uint32_t> window_pixels_;  //   window_pixels_[window_start_[q], window_start_[q + 1]), rows of z_
   std::vector<Index> argmax_;  // (max_batch, pool_h, pool_w, out_c): the max's position in its window
   std::vector<T> z_;           // (pixels, out_c rounded up to the lanes): one image's convolution sums
-  std::vector<T> packed_;      // (patch, out_c rounded up): the kernel with padded channels, if out_c needs it
+  std::vector<T> packed_;      // (patch, out_c rounded up): the kernel by channel blocks (direct_conv.hpp)
   std::vector<T> xp_, dxp_;    // (chunk, padded image): "same" padding's input copy and its gradient
   // The sparse backward (kernel rows of at least one vector):
   std::vector<T> wt_, dwt_;                    // (out_c, patch): the kernel and dL/dkernel transposed
   std::vector<std::uint32_t> entry_offset_;    // (out_c, chunk windows): a winner's patch offset in xp_
   std::vector<T> entry_g_;                     // (out_c, chunk windows): its nonzero gradient
   std::vector<int> count_;                     // (out_c): entries per channel
-  std::vector<int> winners_;                   // (window size, out_c): a window's winning channels per pixel
-  std::vector<T> winner_g_;                    // (window size, out_c): their gradients
-  std::vector<int> winner_count_;              // (window size)
+  std::vector<T> grad_;                        // (out_c): one window's gradients
+  std::vector<int> live_;                      // (out_c): its channels with a nonzero gradient
+  std::vector<std::uint32_t> offset_;          // (window size): its pixels' patch offsets in xp_
+  std::vector<int> winners_;                   // (out_c): the channels one pixel of the window wins
+  std::vector<T> winner_g_;                    // (out_c): their gradients
   // The GEMM backward (narrower kernel rows):
   std::vector<T> col_, dcol_;  // (chunk * pixels, patch): im2col of a chunk and dL/dcol
   std::vector<T> dz_;          // (chunk * pixels, out_c): the gradient at the winners, zeros elsewhere

@@ -53,10 +53,8 @@ Conv2D<T>::Conv2D(ConvShape shape, Activation activation, int max_batch, bool ne
   for (int oh = 0; oh < shape.out_h(); ++oh)
     for (int ow = 0; ow < shape.out_w(); ++ow) bases_.push_back(g.base(oh, ow));
   const std::size_t cp = detail::padded_channels<T>(shape.out_c);
-  if (cp != std::size_t(shape.out_c)) {
-    z_.resize(bases_.size() * cp);
-    packed_.resize(shape.patch() * cp);
-  }
+  packed_.resize(shape.patch() * cp);
+  if (cp != std::size_t(shape.out_c)) z_.resize(bases_.size() * cp);
   const int chunk = std::min(max_batch, detail::gemm_chunk_images(bases_.size(), shape.patch()));
   if (std::size_t(chunk) * g.image > UINT32_MAX) throw std::invalid_argument("Conv2D: input too large");
   if (g.copy) xp_.resize(chunk * g.image);
@@ -71,7 +69,7 @@ void Conv2D<T>::forward(const T* x, T* y, int n, const DropoutContext*) {
   const ConvShape& s = shape_;
   const PaddedInput g(s);
   const std::size_t cp = detail::padded_channels<T>(s.out_c);
-  const T* w = detail::padded_kernel(kernel_, s.patch(), s.out_c, cp, packed_);
+  detail::pack_kernel(kernel_, s.patch(), s.out_c, cp, packed_.data());
   for (int img = 0; img < n; ++img) {
     const T* xi = x + img * s.in_size();
     if (g.copy) {
@@ -80,7 +78,7 @@ void Conv2D<T>::forward(const T* x, T* y, int n, const DropoutContext*) {
     }
     T* yi = y + img * s.out_size();
     T* z = z_.empty() ? yi : z_.data();
-    detail::conv_pixels(g, xi, bases_.data(), bases_.size(), w, cp, z);
+    detail::conv_pixels(g, xi, bases_.data(), bases_.size(), packed_.data(), cp, z);
     add_bias_activation(z, cp, bias_, relu_, bases_.size(), s.out_c, yi);
   }
 }

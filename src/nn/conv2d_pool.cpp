@@ -20,7 +20,7 @@ using detail::PaddedInput;
 
 // Images per backward chunk: their padded input near 32K values (128 KB of floats), so the
 // winners' patches are read from L2. A function of the shape alone, as every chunk size here.
-int backward_chunk(const PaddedInput& g) { return int(std::max<std::size_t>(1, (std::size_t(1) << 15) / g.image)); }
+int backward_chunk(const PaddedInput& g) { return int(std::max<std::size_t>(1, (std::size_t(1) << 13) / g.image)); }
 
 // The sparse kernels work on vectors of a kernel row (kernel_w * in_c values); narrower rows take
 // the GEMM path. Decided by float's lanes, so float and double take the same path.
@@ -121,7 +121,7 @@ Conv2DPool<T>::Conv2DPool(ConvShape conv, ConvShape pool, Activation activation,
   const std::size_t windows = std::size_t(pool.out_h()) * pool.out_w();
   argmax_.resize(std::size_t(max_batch) * windows * c_n);
   z_.resize(bases_.size() * cp);
-  if (cp != c_n) packed_.resize(patch * cp);
+  packed_.resize(patch * cp);
   const int chunk = std::min(max_batch, use_sparse(conv) ? backward_chunk(g) : detail::gemm_chunk_images(bases_.size(), patch));
   if (g.copy) xp_.resize(chunk * g.image);
   if (g.copy && need_dx) dxp_.resize(chunk * g.image);
@@ -131,11 +131,13 @@ Conv2DPool<T>::Conv2DPool(ConvShape conv, ConvShape pool, Activation activation,
     entry_offset_.resize(chunk * windows * c_n);
     entry_g_.resize(chunk * windows * c_n);
     count_.resize(c_n);
+    grad_.resize(c_n);
+    live_.resize(c_n);
+    offset_.resize(largest);
     if (need_dx) {
       wt_.resize(patch * c_n);
-      winners_.resize(largest * c_n);
-      winner_g_.resize(largest * c_n);
-      winner_count_.resize(largest);
+      winners_.resize(c_n);
+      winner_g_.resize(c_n);
     }
   } else {
     col_.resize(chunk * bases_.size() * patch);
@@ -149,14 +151,14 @@ void Conv2DPool<T>::forward(const T* x, T* y, int n, const DropoutContext*) {
   if (n < 0 || n > max_batch_) throw std::invalid_argument("Conv2DPool::forward: n > max_batch");
   const PaddedInput g(conv_);
   const std::size_t cp = detail::padded_channels<T>(conv_.out_c), out = pool_.out_size();
-  const T* w = detail::padded_kernel(kernel_, conv_.patch(), conv_.out_c, cp, packed_);
+  detail::pack_kernel(kernel_, conv_.patch(), conv_.out_c, cp, packed_.data());
   for (int img = 0; img < n; ++img) {
     const T* xi = x + img * conv_.in_size();
     if (g.copy) {
       detail::pad_images(g, xi, xp_.data(), 1);
       xi = xp_.data();
     }
-    detail::conv_pixels(g, xi, bases_.data(), bases_.size(), w, cp, z_.data());
+    detail::conv_pixels(g, xi, bases_.data(), bases_.size(), packed_.data(), cp, z_.data());
     pool_windows(z_.data(), cp, window_start_, window_pixels_, bias_, relu_, conv_.out_c, y + img * out,
                  argmax_.data() + img * out);
   }
@@ -202,38 +204,49 @@ void Conv2DPool<T>::sparse_chunk(const T* xp, const T* y, const T* dy, const Ind
   const PaddedInput g(conv_);
   const int c_n = conv_.out_c;
   const std::size_t windows = window_start_.size() - 1, stride = entry_g_.size() / c_n, patch = conv_.patch();
-  std::fill(count_.begin(), count_.end(), 0);
+  T* __restrict grad = grad_.data();         // (out_c): the window's gradients
+  int* __restrict live = live_.data();       // (out_c): its channels with a nonzero gradient
+  int* __restrict count = count_.data();
+  std::fill(count, count + c_n, 0);
   for (int img = 0; img < nc; ++img) {
     for (std::size_t q = 0; q < windows; ++q, y += c_n, dy += c_n, arg += c_n) {
       const std::uint32_t* pix = window_pixels_.data() + window_start_[q];
       const int size = int(window_start_[q + 1] - window_start_[q]);
-      std::fill(winner_count_.begin(), winner_count_.begin() + (dxp != nullptr ? size : 0), 0);
+      for (int c = 0; c < c_n; ++c) grad[c] = !relu_ || y[c] > T(0) ? dy[c] : T(0);
+      if (dbias_ != nullptr) {
+        for (int c = 0; c < c_n; ++c) dbias_[c] += grad[c];
+      }
+      std::uint32_t* at = offset_.data();  // (window size): each pixel's patch in xp
+      for (int k = 0; k < size; ++k) at[k] = std::uint32_t(img * g.image + bases_[pix[k]]);
+      int lives = 0;
       for (int c = 0; c < c_n; ++c) {
-        const T grad = !relu_ || y[c] > T(0) ? dy[c] : T(0);
-        if (dbias_ != nullptr) dbias_[c] += grad;
-        const int live = grad != T(0), k = int(arg[c]);
-        entry_offset_[c * stride + count_[c]] = std::uint32_t(img * g.image + bases_[pix[k]]);
-        entry_g_[c * stride + count_[c]] = grad;
-        count_[c] += live;
-        if (dxp != nullptr) {
-          winners_[k * c_n + winner_count_[k]] = c;
-          winner_g_[k * c_n + winner_count_[k]] = grad;
-          winner_count_[k] += live;
-        }
+        const int nonzero = grad[c] != T(0);
+        entry_offset_[c * stride + count[c]] = at[arg[c]];
+        entry_g_[c * stride + count[c]] = grad[c];
+        count[c] += nonzero;
+        live[lives] = c;
+        lives += nonzero;
       }
       if (dxp == nullptr) continue;
       for (int k = 0; k < size; ++k) {
-        if (winner_count_[k] == 0) continue;
-        const int* channels = winners_.data() + k * c_n;
-        detail::weighted_patches(g, g.run, g.row, winner_count_[k], winner_g_.data() + k * c_n,
-                                 [&](int e) { return wt_.data() + channels[e] * patch; },
-                                 dxp + img * g.image + bases_[pix[k]]);
+        int* __restrict winners = winners_.data();
+        T* __restrict winner_g = winner_g_.data();
+        int n = 0;
+        for (int i = 0; i < lives; ++i) {
+          const int c = live[i];
+          winners[n] = c;
+          winner_g[n] = grad[c];
+          n += arg[c] == Index(k);
+        }
+        if (n == 0) continue;
+        detail::weighted_patches(g, g.run, g.row, n, winner_g, [&](int e) { return wt_.data() + winners[e] * patch; },
+                                 dxp + at[k]);
       }
     }
   }
   for (int c = 0; c < c_n; ++c) {
     const std::uint32_t* offsets = entry_offset_.data() + c * stride;
-    detail::weighted_patches(g, g.row, g.run, count_[c], entry_g_.data() + c * stride,
+    detail::weighted_patches(g, g.row, g.run, count[c], entry_g_.data() + c * stride,
                              [&](int e) { return xp + offsets[e]; }, dwt_.data() + c * patch);
   }
 }

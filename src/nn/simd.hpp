@@ -42,7 +42,7 @@ struct Simd {
   [[gnu::always_inline]] static V splat(T x) { return x - V{}; }
   // Keeps v in a register: GCC would otherwise fold a loaded vector into every FMA that uses it
   // as a memory operand, one load per use instead of one.
-  [[gnu::always_inline]] static void pin(V& v) { asm("" : "+x"(v)); }
+  [[gnu::always_inline]] static void pin(V& v) { asm("" : "+v"(v)); }
 };
 
 }  // namespace fmnist::detail
