@@ -124,7 +124,7 @@ class Conv2DPool final : public Layer<T> {
 
  private:
   void sparse_chunk(const T* xp, const T* y, const T* dy, const Index* arg, T* dxp, int nc);
-  void gemm_chunk(const T* xp, const T* y, const T* dy, const Index* arg, T* dxp, int nc);
+  void narrow_chunk(const T* xp, const T* y, const T* dy, const Index* arg, T* dxp, int nc);
 
   ConvShape conv_, pool_;
   bool relu_;
@@ -152,9 +152,11 @@ class Conv2DPool final : public Layer<T> {
   std::vector<std::uint32_t> offset_;          // (window size): its pixels' patch offsets in xp_
   std::vector<int> winners_;                   // (out_c): the channels one pixel of the window wins
   std::vector<T> winner_g_;                    // (out_c): their gradients
-  // The GEMM backward (narrower kernel rows):
-  std::vector<T> col_, dcol_;  // (chunk * pixels, patch): im2col of a chunk and dL/dcol
-  std::vector<T> dz_;          // (chunk * pixels, out_c): the gradient at the winners, zeros elsewhere
+  // The narrow backward (kernel rows shorter than a vector):
+  std::vector<std::uint32_t> taps_;  // (patch): each tap's offset from its pixel's base
+  std::vector<T> dz_;                // (chunk * pixels, out_c): the gradient at the winners, else 0 (for dX)
+  std::vector<T> dkp_;               // (patch, out_c rounded up): dL/dkernel
+  std::vector<T> dcol_;              // (chunk * pixels, patch): dL/dcol, for dX
 };
 
 // MaxPooling2D, any window, stride and padding ("same" pads with -infinity: padding never wins).

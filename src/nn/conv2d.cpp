@@ -102,7 +102,8 @@ void Conv2D<T>::backward(const T* x, const T* y, T* dy, T* dx, int n) {
     }
     T* dxp = dx == nullptr ? nullptr : g.copy ? dxp_.data() : dx + i0 * s.in_size();
     if (dxp != nullptr) std::fill(dxp, dxp + nc * g.image, T(0));
-    detail::conv_gemm_backward(g, bases_, xp, kernel_, dyc, col_.data(), dcol_.data(), dkernel_, dxp, nc);
+    detail::conv_gemm_dkernel(g, bases_, xp, dyc, s.out_c, col_.data(), dkernel_, nc);
+    if (dxp != nullptr) detail::conv_gemm_dinput(g, bases_, kernel_, dyc, s.out_c, dcol_.data(), dxp, nc);
     if (dx != nullptr && g.copy) detail::unpad_images(g, dxp, dx + i0 * s.in_size(), nc);
   }
 }

@@ -2,7 +2,8 @@
 // padding), NHWC. Forward computes only the convolution pixels some window reads, straight from
 // the input (direct_conv.hpp), and pools each image's pixels at once, keeping every window's argmax.
 // Backward sends the gradient to the argmax pixels alone: sparse dW and dX over those winners where
-// the ReLU passed, or, for patches narrower than a vector (the first layer), im2col + GEMM.
+// the ReLU passed, or, for kernel rows narrower than a vector (the first layer), dW vectorized over
+// the channels (and dX, if asked, by GEMM).
 #include "im2col.hpp"  // first: it includes the intrinsics headers
 
 #include <algorithm>
@@ -25,6 +26,11 @@ int backward_chunk(const PaddedInput& g) { return int(std::max<std::size_t>(1, (
 // The sparse kernels work on vectors of a kernel row (kernel_w * in_c values); narrower rows take
 // the GEMM path. Decided by float's lanes, so float and double take the same path.
 bool use_sparse(const ConvShape& s) { return s.kernel_w * s.in_c >= detail::Simd<float>::kLanes; }
+
+// Images per backward chunk of the narrow path: their conv outputs near 64K values (dz, for dX).
+int narrow_chunk_images(std::size_t pixels, int out_c) {
+  return int(std::max<std::size_t>(1, (std::size_t(1) << 16) / (pixels * out_c)));
+}
 
 // y (windows, c_n) = act(max over each window's pixels of z + bias), arg = the position of that
 // max in its window (the first on ties); z (pixels, cp); a window's pixels are
@@ -122,7 +128,7 @@ Conv2DPool<T>::Conv2DPool(ConvShape conv, ConvShape pool, Activation activation,
   argmax_.resize(std::size_t(max_batch) * windows * c_n);
   z_.resize(bases_.size() * cp);
   packed_.resize(patch * cp);
-  const int chunk = std::min(max_batch, use_sparse(conv) ? backward_chunk(g) : detail::gemm_chunk_images(bases_.size(), patch));
+  const int chunk = std::min(max_batch, use_sparse(conv) ? backward_chunk(g) : narrow_chunk_images(bases_.size(), c_n));
   if (g.copy) xp_.resize(chunk * g.image);
   if (g.copy && need_dx) dxp_.resize(chunk * g.image);
   if (std::size_t(chunk) * g.image > UINT32_MAX) throw std::invalid_argument("Conv2DPool: input too large");
@@ -140,9 +146,13 @@ Conv2DPool<T>::Conv2DPool(ConvShape conv, ConvShape pool, Activation activation,
       winner_g_.resize(c_n);
     }
   } else {
-    col_.resize(chunk * bases_.size() * patch);
-    dz_.resize(chunk * bases_.size() * c_n);
-    if (need_dx) dcol_.resize(col_.size());
+    for (int kh = 0; kh < conv.kernel_h; ++kh)
+      for (int j = 0; j < g.run; ++j) taps_.push_back(std::uint32_t(kh * g.row + j));
+    dkp_.resize(patch * cp);
+    if (need_dx) {
+      dz_.resize(chunk * bases_.size() * c_n);
+      dcol_.resize(chunk * bases_.size() * patch);
+    }
   }
 }
 
@@ -171,10 +181,12 @@ void Conv2DPool<T>::backward(const T* x, const T* y, T* dy, T* dx, int n) {
   if (n == 0) return;
   const PaddedInput g(conv_);
   const bool sparse = use_sparse(conv_);
-  const int chunk = sparse ? backward_chunk(g) : detail::gemm_chunk_images(bases_.size(), conv_.patch());
+  const int chunk = sparse ? backward_chunk(g) : narrow_chunk_images(bases_.size(), conv_.out_c);
   if (sparse) {
     if (dx != nullptr) detail::transpose_kernel(kernel_, conv_.patch(), conv_.out_c, wt_.data());
     std::fill(dwt_.begin(), dwt_.end(), T(0));
+  } else {
+    std::fill(dkp_.begin(), dkp_.end(), T(0));
   }
   for (int i0 = 0; i0 < n; i0 += chunk) {
     const int nc = std::min(chunk, n - i0);
@@ -189,11 +201,18 @@ void Conv2DPool<T>::backward(const T* x, const T* y, T* dy, T* dx, int n) {
     if (sparse) {
       sparse_chunk(xp, y + at, dy + at, argmax_.data() + at, dxp, nc);
     } else {
-      gemm_chunk(xp, y + at, dy + at, argmax_.data() + at, dxp, nc);
+      narrow_chunk(xp, y + at, dy + at, argmax_.data() + at, dxp, nc);
     }
     if (dx != nullptr && g.copy) detail::unpad_images(g, dxp, dx + i0 * conv_.in_size(), nc);
   }
-  if (sparse) detail::add_transposed(dwt_.data(), conv_.patch(), conv_.out_c, dkernel_);
+  if (sparse) {
+    detail::add_transposed(dwt_.data(), conv_.patch(), conv_.out_c, dkernel_);
+    return;
+  }
+  const std::size_t cp = detail::padded_channels<T>(conv_.out_c);
+  for (std::size_t k = 0; k < conv_.patch(); ++k) {
+    for (int c = 0; c < conv_.out_c; ++c) dkernel_[k * conv_.out_c + c] += dkp_[k * cp + c];
+  }
 }
 
 // The gradient g of each (window, channel) goes to the window's argmax pixel where the ReLU
@@ -202,6 +221,8 @@ void Conv2DPool<T>::backward(const T* x, const T* y, T* dy, T* dx, int n) {
 template <typename T>
 void Conv2DPool<T>::sparse_chunk(const T* xp, const T* y, const T* dy, const Index* arg, T* dxp, int nc) {
   const PaddedInput g(conv_);
+  const bool relu = relu_;
+  auto passed = [relu](T out, T g) { return !relu || out > T(0) ? g : T(0); };  // reads both: no masked loads
   const int c_n = conv_.out_c;
   const std::size_t windows = window_start_.size() - 1, stride = entry_g_.size() / c_n, patch = conv_.patch();
   T* __restrict grad = grad_.data();         // (out_c): the window's gradients
@@ -212,7 +233,7 @@ void Conv2DPool<T>::sparse_chunk(const T* xp, const T* y, const T* dy, const Ind
     for (std::size_t q = 0; q < windows; ++q, y += c_n, dy += c_n, arg += c_n) {
       const std::uint32_t* pix = window_pixels_.data() + window_start_[q];
       const int size = int(window_start_[q + 1] - window_start_[q]);
-      for (int c = 0; c < c_n; ++c) grad[c] = !relu_ || y[c] > T(0) ? dy[c] : T(0);
+      for (int c = 0; c < c_n; ++c) grad[c] = passed(y[c], dy[c]);
       if (dbias_ != nullptr) {
         for (int c = 0; c < c_n; ++c) dbias_[c] += grad[c];
       }
@@ -251,26 +272,79 @@ void Conv2DPool<T>::sparse_chunk(const T* xp, const T* y, const T* dy, const Ind
   }
 }
 
-// dz (nc, pixels, out_c) = each (window, channel) gradient at its argmax pixel where the ReLU
-// passed, zeros elsewhere; then dW and dX by im2col + GEMM.
+// Where kernel rows are narrower than a vector (the first layer): dkp_ += each window's gradient
+// times its argmax pixel's patch, vectorized over the channels (per window pixel, the gradients of
+// the channels it wins): blocks of taps x one channel vector in registers. dX, if asked: dz (nc,
+// pixels, out_c) = the gradients at the argmax pixels, zeros elsewhere, then GEMM.
 template <typename T>
-void Conv2DPool<T>::gemm_chunk(const T* xp, const T* y, const T* dy, const Index* arg, T* dxp, int nc) {
+void Conv2DPool<T>::narrow_chunk(const T* xp, const T* y, const T* dy, const Index* arg, T* dxp, int nc) {
+  using S = detail::Simd<T>;
+  using V = typename S::V;
+  using M = decltype(V{} < V{});
+  constexpr int L = S::kLanes;
   const PaddedInput g(conv_);
-  const int c_n = conv_.out_c;
-  const std::size_t windows = window_start_.size() - 1, pixels = bases_.size();
+  const bool relu = relu_;
+  auto passed = [relu](T out, T g) { return !relu || out > T(0) ? g : T(0); };  // reads both: no masked loads
+  const int c_n = conv_.out_c, patch = int(taps_.size());
+  const std::size_t windows = window_start_.size() - 1, cp = detail::padded_channels<T>(c_n);
+  if (dbias_ != nullptr) {
+    for (std::size_t i = 0; i < nc * windows; ++i) {
+      for (int c = 0; c < c_n; ++c) dbias_[c] += passed(y[i * c_n + c], dy[i * c_n + c]);
+    }
+  }
+  // Channels c0 + [0, L) of row i of y, dy or arg (as M), zeros beyond c_n.
+  auto lanes = [&]<typename U, typename W>(const U* p, std::size_t i, int c0, W) {
+    W v;
+    if (c0 + L <= c_n) {
+      std::memcpy(&v, p + i * c_n + c0, sizeof v);
+    } else {
+      U part[L] = {};
+      std::copy(p + i * c_n + c0, p + (i + 1) * c_n, part);
+      std::memcpy(&v, part, sizeof v);
+    }
+    return v;
+  };
+  const int blocks = (patch + detail::kSparseVectors - 1) / detail::kSparseVectors;
+  for (int c0 = 0; c0 < c_n; c0 += L) {
+    for (int b = 0, t0 = 0; b < blocks; ++b) {
+      const int nt = (patch - t0 + (blocks - b) - 1) / (blocks - b);
+      detail::with_size<detail::kSparseVectors>(nt, [&](auto n) {
+        constexpr int NT = decltype(n)::value;
+        V acc[NT] = {};
+        const std::uint32_t* tap = taps_.data() + t0;
+        for (int img = 0; img < nc; ++img) {
+          for (std::size_t q = 0; q < windows; ++q) {
+            const std::size_t i = img * windows + q;
+            const V yv = lanes(y, i, c0, V{}), dv = lanes(dy, i, c0, V{});
+            const M at = lanes(arg, i, c0, M{});
+            const V gv = relu_ ? (yv > V{} ? dv : V{}) : dv;
+            const std::uint32_t* pix = window_pixels_.data() + window_start_[q];
+            for (int k = 0; k < int(window_start_[q + 1] - window_start_[q]); ++k) {
+              const V gk = at == at - at + k ? gv : V{};
+              const T* x = xp + img * g.image + bases_[pix[k]];
+              for (int t = 0; t < NT; ++t) acc[t] += S::splat(x[tap[t]]) * gk;
+            }
+          }
+        }
+        for (int t = 0; t < NT; ++t) {
+          T* d = dkp_.data() + (t0 + t) * cp + c0;
+          S::store(d, S::load(d) + acc[t]);
+        }
+      });
+      t0 += nt;
+    }
+  }
+  if (dxp == nullptr) return;
+  const std::size_t pixels = bases_.size();
   std::fill(dz_.begin(), dz_.begin() + nc * pixels * c_n, T(0));
   for (int img = 0; img < nc; ++img) {
     T* dzi = dz_.data() + img * pixels * c_n;
     for (std::size_t q = 0; q < windows; ++q, y += c_n, dy += c_n, arg += c_n) {
       const std::uint32_t* pix = window_pixels_.data() + window_start_[q];
-      for (int c = 0; c < c_n; ++c) {
-        const T grad = !relu_ || y[c] > T(0) ? dy[c] : T(0);
-        if (dbias_ != nullptr) dbias_[c] += grad;
-        dzi[pix[arg[c]] * c_n + c] += grad;
-      }
+      for (int c = 0; c < c_n; ++c) dzi[pix[arg[c]] * c_n + c] += passed(y[c], dy[c]);
     }
   }
-  detail::conv_gemm_backward(g, bases_, xp, kernel_, dz_.data(), col_.data(), dcol_.data(), dkernel_, dxp, nc);
+  detail::conv_gemm_dinput(g, bases_, kernel_, dz_.data(), c_n, dcol_.data(), dxp, nc);
 }
 
 template class Conv2DPool<float>;

@@ -1,4 +1,4 @@
-// The im2col + GEMM backward of convolutions in NHWC, shared by Conv2D and Conv2DPool, over a
+// The im2col + GEMM backward of convolutions in NHWC (dW and dX), shared by Conv2D and Conv2DPool, over a
 // list of output pixels (their bases in the padded input of direct_conv.hpp). A pixel's col row
 // is its kernel_h runs of kernel_w * in_c inputs, each one memcpy from the padded images (padding
 // is zeros there, so no branch per value). Images go through in chunks whose col stays in L2.
@@ -47,17 +47,28 @@ inline int gemm_chunk_images(std::size_t pixels, std::size_t patch) {
   return int(std::max<std::size_t>(1, (std::size_t(1) << 16) / (pixels * patch)));
 }
 
-// For dz (nc * pixels, out_c) = dL/dz at the pixels of nc padded images xp: dkernel += col^T . dz
-// (col recomputed: cheaper than storing it), and if dxp is not null, dxp += col2im(dz . kernel^T).
+// dz (nc * pixels, out_c, rows ldz apart) as an Eigen view.
 template <typename T>
-void conv_gemm_backward(const PaddedInput& g, const std::vector<std::uint32_t>& bases, const T* xp, const T* kernel,
-                        const T* dz, T* col, T* dcol, T* dkernel, T* dxp, int nc) {
+using ConstMapStrided = Eigen::Map<const MatrixRM<T>, 0, Eigen::OuterStride<>>;
+
+// For dz (nc * pixels, out_c, rows ldz apart) = dL/dz at the pixels of nc padded images xp:
+// dkernel (patch, out_c) += col^T . dz, col (nc * pixels, patch) the workspace.
+template <typename T>
+void conv_gemm_dkernel(const PaddedInput& g, const std::vector<std::uint32_t>& bases, const T* xp, const T* dz,
+                       std::size_t ldz, T* col, T* dkernel, int nc) {
   const int rows = nc * static_cast<int>(bases.size()), k = static_cast<int>(g.s.patch());
-  const ConstMapRM<T> dz_map(dz, rows, g.s.out_c);
   im2col(g, bases, xp, col, nc);
-  MapRM<T>(dkernel, k, g.s.out_c).noalias() += ConstMapRM<T>(col, rows, k).transpose() * dz_map;
-  if (dxp == nullptr) return;
-  MapRM<T>(dcol, rows, k).noalias() = dz_map * ConstMapRM<T>(kernel, k, g.s.out_c).transpose();
+  MapRM<T>(dkernel, k, g.s.out_c).noalias() +=
+      ConstMapRM<T>(col, rows, k).transpose() * ConstMapStrided<T>(dz, rows, g.s.out_c, Eigen::OuterStride<>(ldz));
+}
+
+// dxp += col2im(dz . kernel^T) for the same dz; dcol (nc * pixels, patch) the workspace.
+template <typename T>
+void conv_gemm_dinput(const PaddedInput& g, const std::vector<std::uint32_t>& bases, const T* kernel, const T* dz,
+                      std::size_t ldz, T* dcol, T* dxp, int nc) {
+  const int rows = nc * static_cast<int>(bases.size()), k = static_cast<int>(g.s.patch());
+  MapRM<T>(dcol, rows, k).noalias() = ConstMapStrided<T>(dz, rows, g.s.out_c, Eigen::OuterStride<>(ldz)) *
+                                      ConstMapRM<T>(kernel, k, g.s.out_c).transpose();
   col2im(g, bases, dcol, dxp, nc);
 }
 
