@@ -124,12 +124,12 @@ struct Model<T>::Impl {
 
   ModelPlan plan;
   int max_batch;
-  std::vector<T> params;  // (num_params), Keras weight order
-  std::vector<T> grads;   // (num_params)
+  AlignedVector<T> params;  // (num_params), Keras weight order
+  AlignedVector<T> grads;   // (num_params)
   std::vector<Op> ops;
-  std::vector<std::vector<T>> buffers;  // (max_batch, the op's output shape) each; [0] unused
+  std::vector<AlignedVector<T>> buffers;  // (max_batch, the op's output shape) each; [0] unused
   std::size_t logits = 0;               // the buffer holding the logits (max_batch, classes)
-  std::vector<T> dy, dx;                // (max_batch, the largest output): backward's ping-pong
+  AlignedVector<T> dy, dx;                // (max_batch, the largest output): backward's ping-pong
   const T* input = nullptr;             // (n, h, w, c): x of the last forward
 };
 
