@@ -1,11 +1,14 @@
-// The fused Conv2D + ReLU + MaxPool2D layer against the naive references (7-loop convolution,
-// ReLU, 2x2 pooling with the first maximum winning) at the model's real shapes and odd ones,
-// through each of its three paths, in float and double, and the shared gradient checker.
+// The fused Conv2D + activation + MaxPool2D layer against the naive references (7-loop
+// convolution, activation, window-by-window max pooling with the first maximum winning), at the
+// two models' real shapes and odd ones (same padding with odd sizes, strides 2, 5x5 kernels,
+// overlapping and gapped pools over odd inputs, linear, no bias), through its sparse and GEMM
+// backward paths, in float and double, and by the shared gradient checker in double.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "fmnist/layers.hpp"
@@ -15,90 +18,150 @@
 namespace fmnist {
 namespace {
 
+using test::max_rel_diff;
+using test::random_vector;
+
+struct FusedCase {
+  ConvShape conv;
+  ConvShape pool;  // over conv's output
+  Activation act = Activation::relu;
+  bool bias = true;
+};
+
+// conv (h, w, c -> out_c, kernel k, stride s, padding p), then a max pool (window pk, stride ps, padding pp).
+FusedCase fused(int h, int w, int c, int out_c, int k, int s, Padding p, int pk, int ps, Padding pp,
+                Activation act = Activation::relu, bool bias = true) {
+  const ConvShape conv{h, w, c, out_c, k, k, s, s, p};
+  return {conv, {conv.out_h(), conv.out_w(), out_c, out_c, pk, pk, ps, ps, pp}, act, bias};
+}
+
+std::string name(const FusedCase& f) {
+  const ConvShape &c = f.conv, &p = f.pool;
+  return std::to_string(c.in_h) + "x" + std::to_string(c.in_w) + "x" + std::to_string(c.in_c) + " -> " +
+         std::to_string(c.out_c) + " k" + std::to_string(c.kernel_h) + " s" + std::to_string(c.stride_h) + " " +
+         keras_name(c.padding) + ", pool " + std::to_string(p.kernel_h) + " s" + std::to_string(p.stride_h) + " " +
+         keras_name(p.padding) + " " + keras_name(f.act) + (f.bias ? "" : " no bias");
+}
+
 struct Reference {
   std::vector<double> y, dkernel, dbias, dx;  // pooled output and the gradients of sum(y * dy)
 };
 
-// y = maxpool(relu(conv(x) + b)); gradients of L = sum(y * dy), by the definition of each step.
-Reference naive_conv_pool(const ConvShape& s, const std::vector<double>& x, const std::vector<double>& kernel,
+// y = maxpool(act(conv(x) + b)) and the gradients of L = sum(y * dy), one definition at a time.
+Reference naive_conv_pool(const FusedCase& f, const std::vector<double>& x, const std::vector<double>& kernel,
                           const std::vector<double>& bias, const std::vector<double>& dy, int n) {
+  const ConvShape& s = f.conv;
   const test::NaiveConv conv{s, x, kernel, bias};
-  test::ConvGradients g = conv.zero_gradients(n);
-  const int ph = s.out_h() / 2, pw = s.out_w() / 2;
-  std::vector<double> y(std::size_t(n) * ph * pw * s.out_c, 0.0);
-  std::size_t at = 0;  // (b, h, w, co) of the pooled output in row-major order
+  std::vector<double> a(n * s.out_size());  // the activation, (n, out_h, out_w, out_c)
+  std::size_t at = 0;
   for (int b = 0; b < n; ++b)
-    for (int h = 0; h < ph; ++h)
-      for (int w = 0; w < pw; ++w)
+    for (int oh = 0; oh < s.out_h(); ++oh)
+      for (int ow = 0; ow < s.out_w(); ++ow)
         for (int co = 0; co < s.out_c; ++co, ++at) {
-          int best_h = 2 * h, best_w = 2 * w;
-          double best = std::max(conv.pre(b, best_h, best_w, co), 0.0);
-          for (int d = 1; d < 4; ++d) {
-            const double v = std::max(conv.pre(b, 2 * h + d / 2, 2 * w + d % 2, co), 0.0);
-            if (v > best) best = v, best_h = 2 * h + d / 2, best_w = 2 * w + d % 2;
-          }
-          y[at] = best;
-          if (best > 0) conv.backprop(b, best_h, best_w, co, dy[at], g);  // else the ReLU passed nothing
+          const double pre = conv.pre(b, oh, ow, co);
+          a[at] = f.act == Activation::relu ? std::max(pre, 0.0) : pre;
         }
-  return {std::move(y), std::move(g.dkernel), std::move(g.dbias), std::move(g.dx)};
+  const test::PoolReference pooled = test::naive_pool(f.pool, true, a, dy, n);
+  test::ConvGradients g = conv.zero_gradients(n);
+  at = 0;
+  for (int b = 0; b < n; ++b)
+    for (int oh = 0; oh < s.out_h(); ++oh)
+      for (int ow = 0; ow < s.out_w(); ++ow)
+        for (int co = 0; co < s.out_c; ++co, ++at) {
+          const bool pass = f.act == Activation::linear || a[at] > 0;
+          if (pass && pooled.dx[at] != 0) conv.backprop(b, oh, ow, co, pooled.dx[at], g);
+        }
+  return {pooled.y, std::move(g.dkernel), std::move(g.dbias), std::move(g.dx)};
 }
 
-using test::max_rel_diff;
-using test::random_vector;
-
 template <typename T>
-void check_against_naive(const ConvShape& s, bool need_dx, int n, double tolerance) {
-  std::mt19937_64 rng(11);
+void check_against_naive(const FusedCase& f, bool need_dx, int n, double tolerance) {
+  SCOPED_TRACE(name(f) + (sizeof(T) == 4 ? " float" : " double"));
+  const ConvShape& s = f.conv;
+  std::mt19937_64 rng(11 + s.in_c);
   const auto x = random_vector(n * s.in_size(), rng, 0, 1);
-  auto kernel = random_vector(s.kernel_size(), rng, -0.3, 0.3);
-  const auto bias = random_vector(s.out_c, rng, -0.1, 0.1);
-  const int ph = s.out_h() / 2, pw = s.out_w() / 2;
-  const auto dy = random_vector(std::size_t(n) * ph * pw * s.out_c, rng, -1, 1);
-  const Reference want = naive_conv_pool(s, x, kernel, bias, dy, n);
+  const auto kernel = random_vector(s.kernel_size(), rng, -0.3, 0.3);
+  const auto bias = f.bias ? random_vector(s.out_c, rng, -0.1, 0.1) : std::vector<double>();
+  const auto dy = random_vector(n * f.pool.out_size(), rng, -1, 1);
+  const Reference want = naive_conv_pool(f, x, kernel, bias, dy, n);
 
-  const std::vector<T> tx(x.begin(), x.end()), tk(kernel.begin(), kernel.end()), tb(bias.begin(), bias.end()),
-      tdy(dy.begin(), dy.end());
-  std::vector<T> dk(tk.size(), T(0)), db(tb.size(), T(0)), y(want.y.size()), dx(tx.size(), T(0));
-  Conv2DPool<T> layer(s, n, need_dx, tk.data(), tb.data(), dk.data(), db.data());
+  const auto tx = test::cast<T>(x), tk = test::cast<T>(kernel), tb = test::cast<T>(bias), tdy = test::cast<T>(dy);
+  std::vector<T> dk(tk.size(), T(0.5)), db(s.out_c, T(-0.25)), y(want.y.size()), dx(tx.size(), T(7));  // backward adds
+  Conv2DPool<T> layer(f.conv, f.pool, f.act, n, need_dx, tk.data(), f.bias ? tb.data() : nullptr, dk.data(),
+                      f.bias ? db.data() : nullptr);
   std::vector<T> dy_scratch = tdy;
   layer.forward(tx.data(), y.data(), n);
   layer.backward(tx.data(), y.data(), dy_scratch.data(), need_dx ? dx.data() : nullptr, n);
+  for (auto& v : dk) v -= T(0.5);
+  for (auto& v : db) v += T(0.25);
   EXPECT_LE(max_rel_diff(y, want.y), tolerance) << "forward";
   EXPECT_LE(max_rel_diff(dk, want.dkernel), tolerance) << "dkernel";
-  EXPECT_LE(max_rel_diff(db, want.dbias), tolerance) << "dbias";
+  if (f.bias) {
+    EXPECT_LE(max_rel_diff(db, want.dbias), tolerance) << "dbias";
+  }
   if (need_dx) {
     EXPECT_LE(max_rel_diff(dx, want.dx), tolerance) << "dx";
   }
+  EXPECT_EQ(dy_scratch, tdy) << "dy is not modified";
 }
 
-TEST(Conv2DPool, FirstLayerMatchesNaive) {
-  check_against_naive<float>({28, 28, 1, 32}, false, 5, 1e-5);
-  check_against_naive<double>({28, 28, 1, 32}, false, 3, 1e-12);
+template <typename T>
+void check_both(const FusedCase& f, bool need_dx, int n) {
+  check_against_naive<T>(f, need_dx, n, sizeof(T) == 4 ? 2e-5 : 1e-12);
 }
 
-TEST(Conv2DPool, SecondLayerMatchesNaive) {  // conv2d_1: 13 -> 11 -> 5, the odd row dropped
-  check_against_naive<float>({13, 13, 32, 64}, true, 40, 1e-5);  // several chunks
-  check_against_naive<double>({13, 13, 32, 64}, true, 2, 1e-12);
+const Padding valid = Padding::valid, same = Padding::same;
+
+TEST(Conv2DPool, TutorialLayersMatchNaive) {
+  check_both<float>(fused(28, 28, 1, 32, 3, 1, valid, 2, 2, valid), false, 5);  // conv2d: im2col + GEMM backward
+  check_both<double>(fused(28, 28, 1, 32, 3, 1, valid, 2, 2, valid), false, 2);
+  check_both<float>(fused(13, 13, 32, 64, 3, 1, valid, 2, 2, valid), true, 40);  // conv2d_1: 11 -> 5, several chunks
+  check_both<double>(fused(13, 13, 32, 64, 3, 1, valid, 2, 2, valid), true, 2);
 }
 
-TEST(Conv2DPool, OddShapeMatchesNaive) {  // the general im2col path
-  check_against_naive<float>({7, 6, 3, 5}, true, 4, 1e-5);
-  check_against_naive<double>({7, 6, 3, 5}, true, 4, 1e-12);
-  check_against_naive<double>({8, 9, 1, 32}, true, 3, 1e-12);  // the first layer's shape, but with dx: GEMM
+TEST(Conv2DPool, WideModelLayersMatchNaive) {  // "same" convolutions, 2x2 pools
+  check_both<float>(fused(28, 28, 1, 64, 3, 1, same, 2, 2, valid), false, 3);
+  check_both<double>(fused(28, 28, 1, 64, 3, 1, same, 2, 2, valid), true, 2);
+  check_both<float>(fused(14, 14, 64, 128, 3, 1, same, 2, 2, valid), true, 3);
+  check_both<double>(fused(14, 14, 64, 128, 3, 1, same, 2, 2, valid), true, 1);
 }
 
-// L = sum(y * r): every parameter and input gradient against central differences, in double,
-// through the GEMM path and the direct and sparse paths at small sizes.
-void gradient_check(const ConvShape& s, bool need_dx, std::uint64_t seed) {
+// Odd shapes: both backward paths (kernel rows of at least 8 values are sparse, with a scalar tail
+// where the row is not a whole number of vectors), channels that are not a multiple of the lanes.
+std::vector<FusedCase> odd_cases() {
+  return {
+      fused(7, 6, 3, 5, 3, 1, valid, 2, 2, valid),                      // row 9: sparse + tail; 5 -> 2 drops a row
+      fused(9, 7, 4, 6, 3, 1, same, 3, 2, same),                        // overlapping windows, odd sizes
+      fused(11, 10, 8, 7, 5, 2, same, 2, 2, valid),                     // 5x5 stride 2
+      fused(12, 11, 2, 9, 5, 1, valid, 3, 3, valid),                    // 8 -> 2x2 of 3x3 windows, odd pool input
+      fused(10, 9, 4, 3, 3, 1, valid, 2, 3, valid),                     // pool stride 3 > window: gaps
+      fused(8, 9, 1, 5, 3, 2, same, 2, 2, same),                        // row 3: GEMM path, same, stride 2
+      fused(9, 8, 6, 4, 3, 1, same, 2, 2, valid, Activation::linear),   // linear
+      fused(7, 7, 8, 10, 2, 1, same, 3, 1, same, Activation::relu, false),  // no bias, even kernel, stride-1 pool
+  };
+}
+
+TEST(Conv2DPool, OddShapesMatchNaive) {
+  for (const FusedCase& f : odd_cases()) {
+    check_both<float>(f, true, 3);
+    check_both<double>(f, true, 3);
+    check_both<double>(f, false, 2);
+  }
+}
+
+// L = sum(y * r): every parameter and input gradient against central differences, in double.
+void gradient_check(const FusedCase& f, bool need_dx, std::uint64_t seed) {
+  SCOPED_TRACE(name(f));
+  const ConvShape& s = f.conv;
   const int n = 2;
   std::mt19937_64 rng(seed);
   auto x = random_vector(n * s.in_size(), rng, 0, 1);
   auto kernel = random_vector(s.kernel_size(), rng, -0.5, 0.5);
-  auto bias = random_vector(s.out_c, rng, 0.0, 0.2);
-  const int ph = s.out_h() / 2, pw = s.out_w() / 2;
-  const auto r = random_vector(std::size_t(n) * ph * pw * s.out_c, rng, -1, 1);
+  auto bias = f.bias ? random_vector(s.out_c, rng, 0.0, 0.2) : std::vector<double>();
+  const auto r = random_vector(n * f.pool.out_size(), rng, -1, 1);
   std::vector<double> dk(kernel.size()), db(bias.size()), dx(x.size()), y(r.size()), dy = r;
-  Conv2DPool<double> layer(s, n, need_dx, kernel.data(), bias.data(), dk.data(), db.data());
+  Conv2DPool<double> layer(f.conv, f.pool, f.act, n, need_dx, kernel.data(), f.bias ? bias.data() : nullptr, dk.data(),
+                           f.bias ? db.data() : nullptr);
   auto loss = [&] {
     layer.forward(x.data(), y.data(), n);
     return test::dot(y.data(), r.data(), y.size());
@@ -106,15 +169,30 @@ void gradient_check(const ConvShape& s, bool need_dx, std::uint64_t seed) {
   loss();
   layer.backward(x.data(), y.data(), dy.data(), need_dx ? dx.data() : nullptr, n);
   const test::GradientChecker checker{.sample = 300};
-  checker.check(kernel, dk, loss, "dkernel");
-  checker.check(bias, db, loss, "dbias");
-  if (need_dx) checker.check(x, dx, loss, "dx");
+  EXPECT_GT(checker.check(kernel, dk, loss, "dkernel").largest, 0);
+  if (f.bias) checker.check(bias, db, loss, "dbias");
+  if (need_dx) {
+    EXPECT_GT(checker.check(x, dx, loss, "dx").largest, 0);
+  }
 }
 
 TEST(Conv2DPool, GradientCheck) {
-  gradient_check({7, 8, 3, 4}, true, 3);   // GEMM path
-  gradient_check({6, 7, 1, 32}, false, 4);  // the direct first-layer path
-  gradient_check({6, 6, 32, 64}, true, 5);  // the sparse path
+  gradient_check(fused(6, 7, 1, 32, 3, 1, valid, 2, 2, valid), false, 4);  // the first layer (GEMM)
+  gradient_check(fused(6, 6, 32, 64, 3, 1, valid, 2, 2, valid), true, 5);  // conv2d_1's channels (sparse)
+  gradient_check(fused(6, 6, 16, 24, 3, 1, same, 2, 2, valid), true, 6);   // the wide model's kind
+  std::uint64_t seed = 10;
+  for (const FusedCase& f : odd_cases()) gradient_check(f, true, ++seed);
+}
+
+TEST(Conv2DPool, RejectsPoolThatDoesNotFit) {
+  const FusedCase f = fused(8, 8, 2, 4, 3, 1, valid, 2, 2, valid);
+  std::vector<double> k(f.conv.kernel_size()), dk(k.size());
+  ConvShape wrong = f.pool;
+  wrong.in_h += 1;
+  EXPECT_THROW(Conv2DPool<double>(f.conv, wrong, Activation::relu, 1, true, k.data(), nullptr, dk.data(), nullptr),
+               std::invalid_argument);
+  EXPECT_THROW(Conv2DPool<double>(f.conv, f.pool, Activation::softmax, 1, true, k.data(), nullptr, dk.data(), nullptr),
+               std::invalid_argument);
 }
 
 }  // namespace

@@ -7,12 +7,31 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <new>
 #include <type_traits>
 #include <vector>
 
 #include "fmnist/model_spec.hpp"
 
 namespace fmnist {
+
+// An allocator whose blocks start on a cache line (64 bytes), for the buffers kernels read as
+// vectors: an unaligned vector load that straddles two lines costs a quarter of the sparse
+// kernels' speed. Results never depend on it (every sum runs in a fixed order).
+template <typename T>
+struct CacheAligned {
+  using value_type = T;
+  static constexpr std::align_val_t kAlign{64};
+  CacheAligned() = default;
+  template <typename U>
+  CacheAligned(const CacheAligned<U>&) {}
+  T* allocate(std::size_t n) { return static_cast<T*>(::operator new(n * sizeof(T), kAlign)); }
+  void deallocate(T* p, std::size_t) { ::operator delete(p, kAlign); }
+  template <typename U>
+  bool operator==(const CacheAligned<U>&) const { return true; }
+};
+template <typename T>
+using AlignedVector = std::vector<T, CacheAligned<T>>;
 
 // Sums over the samples of a batch (not means): ranks add them with one allreduce.
 struct BatchStats {
@@ -64,7 +83,8 @@ struct ConvShape {
 };
 
 // Conv2D, cross-correlation (Keras), any kernel, stride and padding, with bias (optional) and
-// relu or linear fused: im2col + Eigen GEMM per chunk of images.
+// relu or linear fused: forward straight from the input in register blocks, backward im2col +
+// Eigen GEMM per chunk of images.
 template <typename T>
 class Conv2D final : public Layer<T> {
  public:
@@ -88,55 +108,74 @@ class Conv2D final : public Layer<T> {
   const T* bias_;    // (out_c) or null
   T* dkernel_;       // (kh, kw, in_c, out_c)
   T* dbias_;         // (out_c) or null
-  std::vector<std::uint32_t> pixels_;  // (out_h * out_w): output pixels, row-major (oh << 16 | ow)
-  std::vector<T> col_;   // (chunk * out_h * out_w, patch): im2col of a chunk of x
-  std::vector<T> dcol_;  // (chunk * out_h * out_w, patch): dL/dcol for a chunk of images
+  std::vector<std::uint32_t> bases_;  // (out_h * out_w): each output pixel's patch offset in the (padded) image
+  AlignedVector<T> z_;          // (out_h * out_w, out_c rounded up to the lanes): an image's sums, if out_c needs it
+  AlignedVector<T> packed_;     // (patch, out_c rounded up): the kernel by channel blocks (direct_conv.hpp)
+  AlignedVector<T> xp_, dxp_;   // (chunk, padded image): "same" padding's input copy and its gradient
+  AlignedVector<T> col_;        // (chunk * out_h * out_w, patch): im2col of a chunk of x
+  AlignedVector<T> dcol_;       // (chunk * out_h * out_w, patch): dL/dcol for a chunk of images
 };
 
-// Conv2D 3x3 stride 1 valid + ReLU fused with MaxPooling2D 2x2 stride 2 valid: the model picks
-// it when the spec has that pair (the tutorial's conv2d -> max_pooling2d). Only the convolution
-// outputs that some pooling window reads are computed (conv2d_1's 11x11 output loses its last
-// row and column to the floor: 100 of 121 pixels), and the full-size activation is never stored:
-// forward keeps the pooled output and the window argmax, backward rebuilds the sparse gradient.
-// Paths: in 1 / out 32 without dx (the first layer) is a direct kernel; in 32 / out 64 works from
-// each window's argmax pixel alone; any other shape is im2col + GEMM. The same result as Conv2D
-// followed by MaxPool2D, up to float rounding.
+// Conv2D (any kernel, stride and padding; relu or linear; bias optional) fused with the
+// MaxPooling2D after it (any window, stride and padding): the model picks it wherever the spec has
+// that pair. Only the convolution pixels some pooling window reads are computed (conv2d_1's 11x11
+// output loses its last row and column to the floor: 100 of 121 pixels), straight from the input,
+// and the full-size activation is never stored: forward keeps the pooled output and each window's
+// argmax, and backward sends the gradient to the argmax pixels alone (where the ReLU passed). The
+// same result as Conv2D followed by MaxPool2D, up to float rounding.
 template <typename T>
 class Conv2DPool final : public Layer<T> {
  public:
   using Index = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;  // T's width: vectorizes
 
-  // requires: shape 3x3 stride 1 valid with in_h, in_w >= 4; otherwise as Conv2D (with a bias).
-  Conv2DPool(ConvShape shape, int max_batch, bool need_dx, const T* kernel, const T* bias, T* dkernel, T* dbias);
-  // x (n, in_h, in_w, in_c) -> y (n, pool_h, pool_w, out_c) = maxpool(relu(conv(x) + bias)); each
-  // window's argmax (first on ties, over the pre-activations) is recorded.
+  // requires: conv as Conv2D's; pool.in_h, in_w, in_c are conv's output, pool.out_c == pool.in_c,
+  //           the pooled output is not empty.
+  Conv2DPool(ConvShape conv, ConvShape pool, Activation activation, int max_batch, bool need_dx, const T* kernel,
+             const T* bias, T* dkernel, T* dbias);
+  // x (n, in_h, in_w, in_c) -> y (n, pool_h, pool_w, out_c) = maxpool(act(conv(x) + bias)); each
+  // window's argmax (first in row-major window order on ties, over the pre-activations) is recorded.
   void forward(const T* x, T* y, int n, const DropoutContext* train = nullptr) override;
   // dy is not modified.
   void backward(const T* x, const T* y, T* dy, T* dx, int n) override;
 
-  int pool_h() const { return shape_.out_h() / 2; }
-  int pool_w() const { return shape_.out_w() / 2; }
-  const ConvShape& shape() const { return shape_; }
+  const ConvShape& shape() const { return conv_; }
+  const ConvShape& pool_shape() const { return pool_; }
 
  private:
-  ConvShape shape_;
+  void sparse_chunk(const T* xp, const T* y, const T* dy, const Index* arg, T* dxp, int nc);
+  void narrow_chunk(const T* xp, const T* y, const T* dy, const Index* arg, T* dxp, int nc);
+
+  ConvShape conv_, pool_;
+  bool relu_;
   int max_batch_;
   bool need_dx_;
-  const T* kernel_;  // (3, 3, in_c, out_c) == row-major (9 * in_c, out_c)
-  const T* bias_;    // (out_c)
-  T* dkernel_;       // (3, 3, in_c, out_c)
-  T* dbias_;         // (out_c)
-  std::vector<Index> argmax_;  // (max_batch, pool_h, pool_w, out_c): 2 * dh + dw in the window
-  // The GEMM path (any shape):
-  std::vector<std::uint32_t> pixels_;  // (pool_h * pool_w * 4): the pooled pixels, window by window
-  std::vector<T> col_;   // (chunk * pool_h * pool_w * 4, 9 * in_c): im2col, window-major rows
-  std::vector<T> z_;     // (chunk * pool_h * pool_w * 4, out_c): conv output / its gradient
-  std::vector<T> dcol_;  // (chunk * pool_h * pool_w * 4, 9 * in_c): dL/dcol
-  // The sparse path (in_c 32, out_c 64: conv2d_1), which uses only each window's argmax pixel:
-  std::vector<T> wt_;                 // (out_c, 9 * in_c): the kernel transposed
-  std::vector<T> dwt_;                // (out_c, 9 * in_c): dL/dkernel transposed, per backward
-  std::vector<std::uint32_t> entry_offset_;  // (out_c, chunk windows): argmax pixel's offset in x
-  std::vector<T> entry_g_;                   // (out_c, chunk windows): its nonzero gradient
+  const T* kernel_;  // (kh, kw, in_c, out_c) == row-major (patch, out_c)
+  const T* bias_;    // (out_c) or null
+  T* dkernel_;       // (kh, kw, in_c, out_c)
+  T* dbias_;         // (out_c) or null
+  std::vector<std::uint32_t> bases_;          // (pixels): the computed conv pixels, row-major, as the
+                                              // offsets of their patches in the (padded) input image
+  std::vector<std::uint32_t> window_start_;   // (pool_h * pool_w + 1): window q's pixels are
+  std::vector<std::uint32_t> window_pixels_;  //   window_pixels_[window_start_[q], window_start_[q + 1]), rows of z_
+  std::vector<Index> argmax_;  // (max_batch, pool_h, pool_w, out_c): the max's position in its window
+  AlignedVector<T> z_;           // (pixels, out_c rounded up to the lanes): one image's convolution sums
+  AlignedVector<T> packed_;      // (patch, out_c rounded up): the kernel by channel blocks (direct_conv.hpp)
+  AlignedVector<T> xp_, dxp_;    // (chunk, padded image): "same" padding's input copy and its gradient
+  // The sparse backward (kernel rows of at least one vector):
+  AlignedVector<T> wt_, dwt_;                    // (out_c, patch): the kernel and dL/dkernel transposed
+  std::vector<std::uint32_t> entry_offset_;    // (out_c, chunk windows): a winner's patch offset in xp_
+  AlignedVector<T> entry_g_;                     // (out_c, chunk windows): its nonzero gradient
+  std::vector<int> count_;                     // (out_c): entries per channel
+  AlignedVector<T> grad_;                        // (out_c): one window's gradients
+  std::vector<int> live_;                      // (out_c): its channels with a nonzero gradient
+  std::vector<std::uint32_t> offset_;          // (window size): its pixels' patch offsets in xp_
+  std::vector<int> winners_;                   // (out_c): the channels one pixel of the window wins
+  AlignedVector<T> winner_g_;                    // (out_c): their gradients
+  // The narrow backward (kernel rows shorter than a vector):
+  std::vector<std::uint32_t> taps_;  // (patch): each tap's offset from its pixel's base
+  AlignedVector<T> dz_;                // (chunk * pixels, out_c): the gradient at the winners, else 0 (for dX)
+  AlignedVector<T> dkp_;               // (patch, out_c rounded up): dL/dkernel
+  AlignedVector<T> dcol_;              // (chunk * pixels, patch): dL/dcol, for dX
 };
 
 // MaxPooling2D, any window, stride and padding ("same" pads with -infinity: padding never wins).

@@ -1,7 +1,7 @@
 // A planned Keras Sequential model (README: Models) over two contiguous arenas: parameters and
 // gradients in Keras weight order (ModelPlan::tensors), so a start is one broadcast and a step
-// one allreduce. The layers are views into the arenas, built from the plan: a Conv2D 3x3 + ReLU
-// followed by MaxPooling2D 2x2 becomes the fused Conv2DPool, everything else its generic layer.
+// one allreduce. The layers are views into the arenas, built from the plan: a Conv2D followed by a
+// MaxPooling2D becomes the fused Conv2DPool, everything else its generic layer.
 // Templated on the scalar so the gradient checks run in double; training uses float.
 #pragma once
 

@@ -1,30 +1,27 @@
-// Conv2D with any kernel, stride and padding, NHWC: the im2col + Eigen GEMM path of im2col.hpp
-// over every output pixel, then bias and relu (or linear); backward masks dy by the ReLU and
-// sums the bias gradient. The generic path for every convolution the fused Conv2DPool does not take.
-#include "eigen_views.hpp"  // first: it includes the intrinsics headers
+// Conv2D with any kernel, stride and padding, NHWC: forward straight from the input (the register
+// blocks of direct_conv.hpp) plus bias and relu (or linear); backward masks dy by the ReLU, sums the
+// bias gradient and runs im2col + GEMM (im2col.hpp). The path of every convolution that no
+// MaxPooling2D follows (Conv2DPool takes the others).
+#include "im2col.hpp"  // first: it includes the intrinsics headers
 
 #include <algorithm>
 #include <stdexcept>
 
+#include "direct_conv.hpp"
 #include "fmnist/layers.hpp"
-#include "im2col.hpp"
 
 namespace fmnist {
 namespace {
 
-using detail::chunk_images;
-using detail::conv_gemm_backward;
-using detail::conv_gemm_forward;
+using detail::PaddedInput;
 
-// y (rows, out_c) = act(y + bias); bias may be null.
+// y (rows, out_c) = act(z (rows, cp) + bias); bias may be null; z may be y (cp == out_c).
 template <typename T>
-void add_bias_activation(T* y, const T* bias, bool relu, std::size_t rows, int out_c) {
-  for (std::size_t r = 0; r < rows; ++r, y += out_c) {
-    if (bias != nullptr) {
-      for (int c = 0; c < out_c; ++c) y[c] += bias[c];
-    }
-    if (relu) {
-      for (int c = 0; c < out_c; ++c) y[c] = std::max(y[c], T(0));
+void add_bias_activation(const T* z, std::size_t cp, const T* bias, bool relu, std::size_t rows, int out_c, T* y) {
+  for (std::size_t r = 0; r < rows; ++r, z += cp, y += out_c) {
+    for (int c = 0; c < out_c; ++c) {
+      const T v = bias != nullptr ? z[c] + bias[c] : z[c];
+      y[c] = relu ? std::max(v, T(0)) : v;
     }
   }
 }
@@ -52,23 +49,37 @@ Conv2D<T>::Conv2D(ConvShape shape, Activation activation, int max_batch, bool ne
       activation == Activation::softmax || (bias == nullptr) != (dbias == nullptr)) {
     throw std::invalid_argument("Conv2D: bad shape, activation or max_batch");
   }
-  const std::size_t rows = std::size_t(shape.out_h()) * shape.out_w();
-  const std::size_t chunk_rows = std::min(max_batch, chunk_images(rows)) * rows;
-  pixels_ = detail::pixels_row_major(shape);
-  col_.resize(chunk_rows * shape.patch());
-  if (need_dx) dcol_.resize(chunk_rows * shape.patch());
+  const PaddedInput g(shape);
+  for (int oh = 0; oh < shape.out_h(); ++oh)
+    for (int ow = 0; ow < shape.out_w(); ++ow) bases_.push_back(g.base(oh, ow));
+  const std::size_t cp = detail::padded_channels<T>(shape.out_c);
+  packed_.resize(shape.patch() * cp);
+  if (cp != std::size_t(shape.out_c)) z_.resize(bases_.size() * cp);
+  const int chunk = std::min(max_batch, detail::gemm_chunk_images(bases_.size(), shape.patch()));
+  if (std::size_t(chunk) * g.image > UINT32_MAX) throw std::invalid_argument("Conv2D: input too large");
+  if (g.copy) xp_.resize(chunk * g.image);
+  if (g.copy && need_dx) dxp_.resize(chunk * g.image);
+  col_.resize(chunk * bases_.size() * shape.patch());
+  if (need_dx) dcol_.resize(col_.size());
 }
 
 template <typename T>
 void Conv2D<T>::forward(const T* x, T* y, int n, const DropoutContext*) {
   if (n < 0 || n > max_batch_) throw std::invalid_argument("Conv2D::forward: n > max_batch");
   const ConvShape& s = shape_;
-  const int chunk = chunk_images(pixels_.size());
-  for (int i0 = 0; i0 < n; i0 += chunk) {
-    const int nc = std::min(chunk, n - i0);
-    T* yc = y + i0 * s.out_size();
-    conv_gemm_forward(s, pixels_, x + i0 * s.in_size(), kernel_, col_.data(), yc, nc);
-    add_bias_activation(yc, bias_, relu_, std::size_t(nc) * pixels_.size(), s.out_c);
+  const PaddedInput g(s);
+  const std::size_t cp = detail::padded_channels<T>(s.out_c);
+  detail::pack_kernel(kernel_, s.patch(), s.out_c, cp, packed_.data());
+  for (int img = 0; img < n; ++img) {
+    const T* xi = x + img * s.in_size();
+    if (g.copy) {
+      detail::pad_images(g, xi, xp_.data(), 1);
+      xi = xp_.data();
+    }
+    T* yi = y + img * s.out_size();
+    T* z = z_.empty() ? yi : z_.data();
+    detail::conv_pixels(g, xi, bases_.data(), bases_.size(), packed_.data(), cp, z);
+    add_bias_activation(z, cp, bias_, relu_, bases_.size(), s.out_c, yi);
   }
 }
 
@@ -77,14 +88,23 @@ void Conv2D<T>::backward(const T* x, const T* y, T* dy, T* dx, int n) {
   if (n < 0 || n > max_batch_) throw std::invalid_argument("Conv2D::backward: n > max_batch");
   if (dx != nullptr && !need_dx_) throw std::invalid_argument("Conv2D::backward: built without need_dx");
   const ConvShape& s = shape_;
-  const int chunk = chunk_images(pixels_.size());
+  const PaddedInput g(s);
+  const int chunk = detail::gemm_chunk_images(bases_.size(), s.patch());
   for (int i0 = 0; i0 < n; i0 += chunk) {
     const int nc = std::min(chunk, n - i0);
     T* dyc = dy + i0 * s.out_size();
     if (relu_) relu_mask(y + i0 * s.out_size(), dyc, nc * s.out_size());
-    if (dbias_ != nullptr) detail::add_column_sums(dyc, nc * pixels_.size(), s.out_c, dbias_);
-    conv_gemm_backward(s, pixels_, x + i0 * s.in_size(), kernel_, dyc, col_.data(), dcol_.data(), dkernel_,
-                       dx != nullptr ? dx + i0 * s.in_size() : nullptr, nc);
+    if (dbias_ != nullptr) detail::add_column_sums(dyc, nc * bases_.size(), s.out_c, dbias_);
+    const T* xp = x + i0 * s.in_size();
+    if (g.copy) {
+      detail::pad_images(g, xp, xp_.data(), nc);
+      xp = xp_.data();
+    }
+    T* dxp = dx == nullptr ? nullptr : g.copy ? dxp_.data() : dx + i0 * s.in_size();
+    if (dxp != nullptr) std::fill(dxp, dxp + nc * g.image, T(0));
+    detail::conv_gemm_dkernel(g, bases_, xp, dyc, s.out_c, col_.data(), dkernel_, nc);
+    if (dxp != nullptr) detail::conv_gemm_dinput(g, bases_, kernel_, dyc, s.out_c, dcol_.data(), dxp, nc);
+    if (dx != nullptr && g.copy) detail::unpad_images(g, dxp, dx + i0 * s.in_size(), nc);
   }
 }
 

@@ -1,375 +1,176 @@
-// Conv2D 3x3 (bias, ReLU) fused with MaxPooling2D 2x2, NHWC; pixels no window reads are never
-// computed. Three paths: conv2d_1 (in 32, out 64) accumulates each window's four pixels in
-// registers straight from x, and its backward uses that only a window's argmax pixel gets a
-// gradient (a quarter of the dense GEMM work, no im2col); the first layer (in 1, out 32, no input
-// gradient) is a direct kernel; any other shape is im2col (window-major rows) + Eigen GEMM.
-#include "eigen_views.hpp"  // first: it includes the intrinsics headers
-#include "simd.hpp"
+// Conv2D (any kernel, stride, padding) fused with the MaxPooling2D after it (any window, stride,
+// padding), NHWC. Forward computes only the convolution pixels some window reads, straight from
+// the input (direct_conv.hpp), and pools each image's pixels at once, keeping every window's argmax.
+// Backward sends the gradient to the argmax pixels alone: sparse dW and dX over those winners where
+// the ReLU passed, or, for kernel rows narrower than a vector (the first layer), dW vectorized over
+// the channels (and dX, if asked, by GEMM).
+#include "im2col.hpp"  // first: it includes the intrinsics headers
 
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <stdexcept>
 
+#include "direct_conv.hpp"
 #include "fmnist/layers.hpp"
-#include "im2col.hpp"
-
-// Without AVX-512, GCC notes at every use of a 64-byte vector that its ABI changed in GCC 4.x;
-// all of them stay inside this file (simd.hpp's helpers are always inlined).
-#pragma GCC diagnostic ignored "-Wpsabi"
 
 namespace fmnist {
 namespace {
 
-using detail::chunk_images;
-using detail::conv_gemm_backward;
-using detail::conv_gemm_forward;
+using detail::PaddedInput;
 
-constexpr int kDirectOut = 32;    // the direct kernel's output channels (the first layer)
-constexpr int kSparseIn = 32;     // the sparse path's channels (conv2d_1)
-constexpr int kSparseOut = 64;
-constexpr int kSparseChunk = 4;   // images per backward chunk: their x (86 KB) stays near L1
+// Images per backward chunk: their padded input near 32K values (128 KB of floats), so the
+// winners' patches are read from L2. A function of the shape alone, as every chunk size here.
+int backward_chunk(const PaddedInput& g) { return int(std::max<std::size_t>(1, (std::size_t(1) << 13) / g.image)); }
 
-bool use_direct(const ConvShape& s, bool need_dx) { return s.in_c == 1 && s.out_c == kDirectOut && !need_dx; }
-bool use_sparse(const ConvShape& s) { return s.in_c == kSparseIn && s.out_c == kSparseOut; }
+// The sparse kernels work on vectors of a kernel row (kernel_w * in_c values); narrower rows take
+// the GEMM path. Decided by float's lanes, so float and double take the same path.
+bool use_sparse(const ConvShape& s) { return s.kernel_w * s.in_c >= detail::Simd<float>::kLanes; }
 
-// Conv output pixels per image that pooling reads: (pool_h * pool_w) windows of 4.
-int window_rows(const ConvShape& s) { return (s.out_h() / 2) * (s.out_w() / 2) * 4; }
+// Images per backward chunk of the narrow path: their conv outputs near 64K values (dz, for dX).
+int narrow_chunk_images(std::size_t pixels, int out_c) {
+  return int(std::max<std::size_t>(1, (std::size_t(1) << 16) / (pixels * out_c)));
+}
 
-
-// Pools windows of z (windows * 4, c_n), adding the bias first: y (windows, c_n) =
-// relu(max over the window of z + bias), arg = the window position of that max (first on ties).
+// y (windows, c_n) = act(max over each window's pixels of z + bias), arg = the position of that
+// max in its window (the first on ties); z (pixels, cp); a window's pixels are
+// pixels[start[q], start[q + 1]), indexes into z's rows. Vectors of channels, then a scalar tail.
 template <typename T, typename Index>
-void pool_rows(const T* __restrict z, const T* __restrict bias, T* __restrict y,
-               Index* __restrict arg, std::size_t windows, int c_n) {
-  for (std::size_t q = 0; q < windows; ++q, z += 4 * c_n, y += c_n, arg += c_n) {
-    for (int c = 0; c < c_n; ++c) {
-      T best = z[c] + bias[c];
+void pool_windows(const T* z, std::size_t cp, const std::vector<std::uint32_t>& start,
+                  const std::vector<std::uint32_t>& pixels, const T* bias, bool relu, int c_n, T* y, Index* arg) {
+  using S = detail::Simd<T>;
+  using V = typename S::V;
+  using M = decltype(V{} < V{});  // the comparison mask: integers of T's width, like Index
+  static_assert(sizeof(Index) == sizeof(T));
+  constexpr int L = S::kLanes;
+  const int full = c_n / L * L;
+  for (std::size_t q = 0; q + 1 < start.size(); ++q, y += c_n, arg += c_n) {
+    const std::uint32_t* pix = pixels.data() + start[q];
+    const int size = int(start[q + 1] - start[q]);
+    for (int c = 0; c < full; c += L) {
+      V best = S::load(z + pix[0] * cp + c);
+      M at{};
+      for (int k = 1; k < size; ++k) {
+        const V v = S::load(z + pix[k] * cp + c);
+        const M more = v > best;
+        best = more ? v : best;
+        at = more ? at - at + k : at;
+      }
+      if (bias != nullptr) best += S::load(bias + c);
+      if (relu) best = best < V{} ? V{} : best;  // std::max(best, 0), lane by lane
+      S::store(y + c, best);
+      std::memcpy(arg + c, &at, sizeof at);
+    }
+    for (int c = full; c < c_n; ++c) {
+      T best = z[pix[0] * cp + c];
       Index at = 0;
-      const T v1 = z[c_n + c] + bias[c], v2 = z[2 * c_n + c] + bias[c], v3 = z[3 * c_n + c] + bias[c];
-      if (v1 > best) best = v1, at = 1;
-      if (v2 > best) best = v2, at = 2;
-      if (v3 > best) best = v3, at = 3;
-      y[c] = std::max(best, T(0));
+      for (int k = 1; k < size; ++k) {
+        const T v = z[pix[k] * cp + c];
+        if (v > best) best = v, at = Index(k);
+      }
+      if (bias != nullptr) best += bias[c];
+      y[c] = relu ? std::max(best, T(0)) : best;
       arg[c] = at;
     }
-  }
-}
-
-// dz (windows * 4, c_n): dy routed through the ReLU to each window's argmax row, zero elsewhere;
-// dbias += the routed gradients.
-template <typename T, typename Index>
-void unpool_rows(const T* __restrict y, const T* __restrict dy, const Index* __restrict arg,
-                 T* __restrict dz, T* __restrict dbias, std::size_t windows, int c_n) {
-  for (std::size_t q = 0; q < windows; ++q, y += c_n, dy += c_n, arg += c_n, dz += 4 * c_n) {
-    for (int c = 0; c < c_n; ++c) {
-      const T g = y[c] > T(0) ? dy[c] : T(0);
-      dbias[c] += g;
-      dz[c] = arg[c] == 0 ? g : T(0);
-      dz[c_n + c] = arg[c] == 1 ? g : T(0);
-      dz[2 * c_n + c] = arg[c] == 2 ? g : T(0);
-      dz[3 * c_n + c] = arg[c] == 3 ? g : T(0);
-    }
-  }
-}
-
-// z (4, 64) = the four pixels of the window at p (pixel (0,0); rows row values apart) convolved
-// with kernel (288, 64), without bias: 16 vector accumulators over the 288 taps read from x.
-template <typename T>
-void window_sums(const T* p, std::size_t row, const T* kernel, T* z) {
-  using S = detail::Simd<T>;
-  using V = typename S::V;
-  constexpr int kV = kSparseOut / S::kLanes;  // vectors per output pixel
-  constexpr int kRun = 3 * kSparseIn;         // contiguous inputs per kernel row
-  V acc[4][kV] = {};
-  const T* w = kernel;  // (288, 64), row by row
-  for (int kh = 0; kh < 3; ++kh) {
-    const T* r0 = p + kh * row;  // pixels 0, 1 read r0, r0 + 32; pixels 2, 3 one row down
-    const T* r1 = r0 + row;
-    for (int j = 0; j < kRun; ++j, w += kSparseOut) {
-      V wv[kV];
-      for (int v = 0; v < kV; ++v) wv[v] = S::load(w + v * S::kLanes);
-      const V x0 = S::splat(r0[j]), x1 = S::splat(r0[kSparseIn + j]);
-      const V x2 = S::splat(r1[j]), x3 = S::splat(r1[kSparseIn + j]);
-      for (int v = 0; v < kV; ++v) {
-        acc[0][v] += x0 * wv[v];
-        acc[1][v] += x1 * wv[v];
-        acc[2][v] += x2 * wv[v];
-        acc[3][v] += x3 * wv[v];
-      }
-    }
-  }
-  for (int a = 0; a < 4; ++a) {
-    for (int v = 0; v < kV; ++v) S::store(z + a * kSparseOut + v * S::kLanes, acc[a][v]);
-  }
-}
-
-#ifdef __AVX512F__
-// The same for float in AVX-512 intrinsics: GCC allocates the 16 accumulators, 4 kernel vectors
-// and 4 broadcasts to registers here (the generic version spills some on Zen 4 builds).
-inline void window_sums(const float* p, std::size_t row, const float* kernel, float* z) {
-  __m512 a00 = _mm512_setzero_ps(), a01 = a00, a02 = a00, a03 = a00;
-  __m512 a10 = a00, a11 = a00, a12 = a00, a13 = a00;
-  __m512 a20 = a00, a21 = a00, a22 = a00, a23 = a00;
-  __m512 a30 = a00, a31 = a00, a32 = a00, a33 = a00;
-  const float* w = kernel;
-  for (int kh = 0; kh < 3; ++kh) {
-    const float* r0 = p + kh * row;
-    const float* r1 = r0 + row;
-    for (int j = 0; j < 3 * kSparseIn; ++j, w += kSparseOut) {
-      __m512 w0 = _mm512_loadu_ps(w), w1 = _mm512_loadu_ps(w + 16);
-      __m512 w2 = _mm512_loadu_ps(w + 32), w3 = _mm512_loadu_ps(w + 48);
-      asm("" : "+v"(w0), "+v"(w1), "+v"(w2), "+v"(w3));  // one load each, not one per FMA
-      const __m512 x0 = _mm512_set1_ps(r0[j]), x1 = _mm512_set1_ps(r0[kSparseIn + j]);
-      const __m512 x2 = _mm512_set1_ps(r1[j]), x3 = _mm512_set1_ps(r1[kSparseIn + j]);
-      a00 = _mm512_fmadd_ps(x0, w0, a00), a01 = _mm512_fmadd_ps(x0, w1, a01);
-      a02 = _mm512_fmadd_ps(x0, w2, a02), a03 = _mm512_fmadd_ps(x0, w3, a03);
-      a10 = _mm512_fmadd_ps(x1, w0, a10), a11 = _mm512_fmadd_ps(x1, w1, a11);
-      a12 = _mm512_fmadd_ps(x1, w2, a12), a13 = _mm512_fmadd_ps(x1, w3, a13);
-      a20 = _mm512_fmadd_ps(x2, w0, a20), a21 = _mm512_fmadd_ps(x2, w1, a21);
-      a22 = _mm512_fmadd_ps(x2, w2, a22), a23 = _mm512_fmadd_ps(x2, w3, a23);
-      a30 = _mm512_fmadd_ps(x3, w0, a30), a31 = _mm512_fmadd_ps(x3, w1, a31);
-      a32 = _mm512_fmadd_ps(x3, w2, a32), a33 = _mm512_fmadd_ps(x3, w3, a33);
-    }
-  }
-  const __m512 out[16] = {a00, a01, a02, a03, a10, a11, a12, a13, a20, a21, a22, a23, a30, a31, a32, a33};
-  for (int i = 0; i < 16; ++i) _mm512_storeu_ps(z + 16 * i, out[i]);
-}
-#endif
-
-// conv2d_1 forward, x (n, H, W, 32) -> pooled y (n, (H-2)/2, (W-2)/2, 64): per window, the four
-// pixels' sums (window_sums, straight from x: no im2col), then pool_rows adds the bias, takes
-// the max with its argmax and applies the ReLU.
-template <typename T, typename Index>
-void sparse_forward(const ConvShape& s, const T* x, const T* kernel, const T* bias, T* y,
-                    Index* arg, int n) {
-  const std::size_t row = std::size_t(s.in_w) * kSparseIn;
-  const int ph_n = s.out_h() / 2, pw_n = s.out_w() / 2;
-  T z[4 * kSparseOut];  // (4, 64): the window's pre-activations without bias
-  for (int img = 0; img < n; ++img) {
-    const T* xi = x + img * s.in_size();
-    for (int ph = 0; ph < ph_n; ++ph) {
-      for (int pw = 0; pw < pw_n; ++pw, y += kSparseOut, arg += kSparseOut) {
-        const T* p = xi + 2 * ph * row + std::size_t(2 * pw) * kSparseIn;  // pixel (2ph, 2pw)
-        window_sums(p, row, kernel, z);
-        pool_rows(z, bias, y, arg, 1, kSparseOut);
-      }
-    }
-  }
-}
-
-// conv2d_1 backward for one chunk of nc images. Only the argmax pixel of each (window, channel)
-// has a gradient g (nonzero where the ReLU passed), so
-//   dW[:, c] += sum over windows of g * (that pixel's 288-input patch)   (per channel, in registers)
-//   dx(pixel) += sum over the window's channels whose argmax it is of g * W[:, c]^T.
-// wt (64, 288) is the kernel transposed; dwt (64, 288) accumulates dW transposed; dx may be null.
-template <typename T, typename Index>
-void sparse_backward_chunk(const ConvShape& s, const T* x, const T* y, const T* dy,
-                           const Index* arg, int nc, const T* wt, T* dwt, T* dbias, T* dx,
-                           std::uint32_t* entry_offset, T* entry_g, std::size_t entry_stride) {
-  using S = detail::Simd<T>;
-  using V = typename S::V;
-  constexpr int kRunV = 3 * kSparseIn / S::kLanes;  // vectors per kernel row of a patch
-  constexpr int kPatchV = 3 * kRunV;                // vectors per patch (288 values)
-  constexpr int kK = 9 * kSparseIn;
-  const std::size_t row = std::size_t(s.in_w) * kSparseIn;
-  const int ph_n = s.out_h() / 2, pw_n = s.out_w() / 2;
-  int count[kSparseOut] = {};
-  T bias_sum[kSparseOut] = {};
-  if (dx != nullptr) std::fill(dx, dx + nc * s.in_size(), T(0));
-  for (int img = 0; img < nc; ++img) {
-    for (int ph = 0; ph < ph_n; ++ph) {
-      for (int pw = 0; pw < pw_n; ++pw, y += kSparseOut, dy += kSparseOut, arg += kSparseOut) {
-        const std::size_t base = img * s.in_size() + 2 * ph * row + std::size_t(2 * pw) * kSparseIn;
-        T g[kSparseOut];
-        int list[4][kSparseOut];
-        int len[4] = {};
-        for (int c = 0; c < kSparseOut; ++c) {
-          g[c] = y[c] > T(0) ? dy[c] : T(0);
-          bias_sum[c] += g[c];
-          const int a = int(arg[c]);
-          const int live = g[c] != T(0);
-          entry_offset[c * entry_stride + count[c]] =
-              std::uint32_t(base + (a >> 1) * row + std::size_t(a & 1) * kSparseIn);
-          entry_g[c * entry_stride + count[c]] = g[c];
-          count[c] += live;
-          list[a][len[a]] = c;
-          len[a] += live;
-        }
-        if (dx == nullptr) continue;
-        for (int a = 0; a < 4; ++a) {
-          if (len[a] == 0) continue;
-          V acc[kPatchV];
-#pragma GCC unroll 36
-          for (int k = 0; k < kPatchV; ++k) acc[k] = V{};
-          for (int i = 0; i < len[a]; ++i) {
-            const int c = list[a][i];
-            const V gv = S::splat(g[c]);
-            const T* wr = wt + c * kK;
-#pragma GCC unroll 36
-            for (int k = 0; k < kPatchV; ++k) acc[k] += gv * S::load(wr + k * S::kLanes);
-          }
-          T* d = dx + base + (a >> 1) * row + std::size_t(a & 1) * kSparseIn;
-#pragma GCC unroll 36
-          for (int k = 0; k < kPatchV; ++k) {  // vector k: kernel row k / kRunV, lanes k % kRunV
-            T* at = d + (k / kRunV) * row + (k % kRunV) * S::kLanes;
-            S::store(at, S::load(at) + acc[k]);
-          }
-        }
-      }
-    }
-  }
-  for (int c = 0; c < kSparseOut; ++c) {
-    V acc[kPatchV];
-#pragma GCC unroll 36
-    for (int k = 0; k < kPatchV; ++k) acc[k] = V{};
-    const std::uint32_t* off = entry_offset + c * entry_stride;
-    const T* gs = entry_g + c * entry_stride;
-    for (int e = 0; e < count[c]; ++e) {
-      const V gv = S::splat(gs[e]);
-      const T* p = x + off[e];
-#pragma GCC unroll 36
-      for (int k = 0; k < kPatchV; ++k) acc[k] += gv * S::load(p + (k / kRunV) * row + (k % kRunV) * S::kLanes);
-    }
-    T* dw = dwt + c * kK;
-#pragma GCC unroll 36
-    for (int k = 0; k < kPatchV; ++k) S::store(dw + k * S::kLanes, S::load(dw + k * S::kLanes) + acc[k]);
-    dbias[c] += bias_sum[c];
-  }
-}
-
-// The first layer, x (n, H, W, 1) -> pooled y (n, (H-2)/2, (W-2)/2, 32): per window, the four
-// pixels' 32 sums over the nine taps (the kernel stays in registers), then pool_rows.
-template <typename T, typename Index>
-void direct_forward(const ConvShape& s, const T* x, const T* kernel, const T* bias, T* y,
-                    Index* arg, int n) {
-  using S = detail::Simd<T>;
-  using V = typename S::V;
-  constexpr int kV = kDirectOut / S::kLanes;  // vectors per output pixel
-  V w[9][kV];
-  for (int k = 0; k < 9; ++k) {
-    for (int v = 0; v < kV; ++v) w[k][v] = S::load(kernel + k * kDirectOut + v * S::kLanes);
-  }
-  const int ph_n = s.out_h() / 2, pw_n = s.out_w() / 2;
-  T z[4 * kDirectOut];  // (4, 32): the window's pre-activations without bias
-  for (int img = 0; img < n; ++img) {
-    const T* xi = x + img * s.in_size();
-    for (int ph = 0; ph < ph_n; ++ph) {
-      for (int pw = 0; pw < pw_n; ++pw, y += kDirectOut, arg += kDirectOut) {
-        const T* patch = xi + 2 * ph * s.in_w + 2 * pw;  // the window's 4x4 input patch
-#pragma GCC unroll 4
-        for (int a = 0; a < 4; ++a) {
-          const T* p = patch + (a >> 1) * s.in_w + (a & 1);
-          V acc[kV] = {};
-#pragma GCC unroll 9
-          for (int k = 0; k < 9; ++k) {
-            const V xv = S::splat(p[(k / 3) * s.in_w + k % 3]);
-            for (int v = 0; v < kV; ++v) acc[v] += xv * w[k][v];
-          }
-          for (int v = 0; v < kV; ++v) S::store(z + a * kDirectOut + v * S::kLanes, acc[v]);
-        }
-        pool_rows(z, bias, y, arg, 1, kDirectOut);
-      }
-    }
-  }
-}
-
-// The first layer's parameter gradients from the pooled gradient: per window, the routed
-// gradient times each of the four pixels' patches; sums per image, then into dkernel / dbias.
-template <typename T, typename Index>
-void direct_backward(const ConvShape& s, const T* x, const T* y, const T* dy, const Index* arg,
-                     T* dkernel, T* dbias, int n) {
-  constexpr int kOut = kDirectOut;
-  const int ph_n = s.out_h() / 2, pw_n = s.out_w() / 2;
-  for (int img = 0; img < n; ++img) {
-    const T* xi = x + img * s.in_size();
-    T acc[9][kOut] = {};
-    T acc_bias[kOut] = {};
-    for (int ph = 0; ph < ph_n; ++ph) {
-      for (int pw = 0; pw < pw_n; ++pw, y += kOut, dy += kOut, arg += kOut) {
-        const T* patch = xi + 2 * ph * s.in_w + 2 * pw;
-        T g[kOut];
-        for (int c = 0; c < kOut; ++c) {
-          g[c] = y[c] > T(0) ? dy[c] : T(0);
-          acc_bias[c] += g[c];
-        }
-        for (int a = 0; a < 4; ++a) {
-          const T* p = patch + (a >> 1) * s.in_w + (a & 1);
-          T ga[kOut];
-          for (int c = 0; c < kOut; ++c) ga[c] = arg[c] == Index(a) ? g[c] : T(0);
-          for (int kh = 0; kh < 3; ++kh) {
-            for (int kw = 0; kw < 3; ++kw) {
-              const T v = p[kh * s.in_w + kw];
-              for (int c = 0; c < kOut; ++c) acc[kh * 3 + kw][c] += v * ga[c];
-            }
-          }
-        }
-      }
-    }
-    for (int k = 0; k < 9; ++k) {
-      for (int c = 0; c < kOut; ++c) dkernel[k * kOut + c] += acc[k][c];
-    }
-    for (int c = 0; c < kOut; ++c) dbias[c] += acc_bias[c];
   }
 }
 
 }  // namespace
 
 template <typename T>
-Conv2DPool<T>::Conv2DPool(ConvShape shape, int max_batch, bool need_dx, const T* kernel,
-                          const T* bias, T* dkernel, T* dbias)
-    : shape_(shape),
+Conv2DPool<T>::Conv2DPool(ConvShape conv, ConvShape pool, Activation activation, int max_batch, bool need_dx,
+                          const T* kernel, const T* bias, T* dkernel, T* dbias)
+    : conv_(conv),
+      pool_(pool),
+      relu_(activation == Activation::relu),
       max_batch_(max_batch),
       need_dx_(need_dx),
       kernel_(kernel),
       bias_(bias),
       dkernel_(dkernel),
       dbias_(dbias) {
-  if (shape.in_h < 4 || shape.in_w < 4 || shape.in_c < 1 || shape.out_c < 1 || max_batch < 1 ||
-      shape.kernel_h != 3 || shape.kernel_w != 3 || shape.stride_h != 1 || shape.stride_w != 1 ||
-      shape.padding != Padding::valid) {
-    throw std::invalid_argument("Conv2DPool: bad shape or max_batch");
+  if (conv.in_c < 1 || conv.out_c < 1 || conv.out_h() < 1 || conv.out_w() < 1 || max_batch < 1 ||
+      activation == Activation::softmax || (bias == nullptr) != (dbias == nullptr) || pool.in_h != conv.out_h() ||
+      pool.in_w != conv.out_w() || pool.in_c != conv.out_c || pool.out_c != pool.in_c || pool.out_h() < 1 ||
+      pool.out_w() < 1) {
+    throw std::invalid_argument("Conv2DPool: bad shapes, activation or max_batch");
   }
-  argmax_.resize(std::size_t(max_batch) * pool_h() * pool_w() * shape.out_c);
-  if (use_direct(shape, need_dx)) return;
-  if (use_sparse(shape)) {
-    wt_.resize(shape.kernel_size());
-    dwt_.resize(shape.kernel_size());
-    const std::size_t windows = std::size_t(std::min(max_batch, kSparseChunk)) * pool_h() * pool_w();
-    entry_offset_.resize(windows * shape.out_c);
-    entry_g_.resize(windows * shape.out_c);
-    if (std::size_t(max_batch) * shape.in_size() > UINT32_MAX) {
-      throw std::invalid_argument("Conv2DPool: max_batch too large for 32-bit offsets");
+  const PaddedInput g(conv);
+  // The convolution rows and columns some pooling window reads, and where each lands among them.
+  auto read = [](int n, int out, int k, int s, int pad, std::vector<int>& at) {
+    at.assign(n, -1);
+    for (int o = 0; o < out; ++o)
+      for (int i = std::max(0, o * s - pad); i < std::min(n, o * s - pad + k); ++i) at[i] = 0;
+    int next = 0;
+    for (int& a : at) a = a < 0 ? -1 : next++;
+    return next;
+  };
+  std::vector<int> row_at, col_at;
+  read(conv.out_h(), pool.out_h(), pool.kernel_h, pool.stride_h, pool.pad_top(), row_at);
+  const int cols = read(conv.out_w(), pool.out_w(), pool.kernel_w, pool.stride_w, pool.pad_left(), col_at);
+  for (int h = 0; h < conv.out_h(); ++h)
+    for (int w = 0; w < conv.out_w(); ++w)
+      if (row_at[h] >= 0 && col_at[w] >= 0) bases_.push_back(g.base(h, w));
+  window_start_.push_back(0);
+  std::size_t largest = 0;
+  for (int oh = 0; oh < pool.out_h(); ++oh)
+    for (int ow = 0; ow < pool.out_w(); ++ow) {
+      const int h0 = oh * pool.stride_h - pool.pad_top(), w0 = ow * pool.stride_w - pool.pad_left();
+      for (int h = std::max(0, h0); h < std::min(conv.out_h(), h0 + pool.kernel_h); ++h)
+        for (int w = std::max(0, w0); w < std::min(conv.out_w(), w0 + pool.kernel_w); ++w)
+          window_pixels_.push_back(std::uint32_t(row_at[h] * cols + col_at[w]));
+      window_start_.push_back(std::uint32_t(window_pixels_.size()));
+      largest = std::max<std::size_t>(largest, window_start_.back() - window_start_[window_start_.size() - 2]);
     }
-    return;
+
+  const std::size_t cp = detail::padded_channels<T>(conv.out_c), patch = conv.patch(), c_n = conv.out_c;
+  const std::size_t windows = std::size_t(pool.out_h()) * pool.out_w();
+  argmax_.resize(std::size_t(max_batch) * windows * c_n);
+  z_.resize(bases_.size() * cp);
+  packed_.resize(patch * cp);
+  const int chunk = std::min(max_batch, use_sparse(conv) ? backward_chunk(g) : narrow_chunk_images(bases_.size(), c_n));
+  if (g.copy) xp_.resize(chunk * g.image);
+  if (g.copy && need_dx) dxp_.resize(chunk * g.image);
+  if (std::size_t(chunk) * g.image > UINT32_MAX) throw std::invalid_argument("Conv2DPool: input too large");
+  if (use_sparse(conv)) {
+    dwt_.resize(patch * c_n);
+    entry_offset_.resize(chunk * windows * c_n);
+    entry_g_.resize(chunk * windows * c_n);
+    count_.resize(c_n);
+    grad_.resize(c_n);
+    live_.resize(c_n);
+    offset_.resize(largest);
+    if (need_dx) {
+      wt_.resize(patch * c_n);
+      winners_.resize(c_n);
+      winner_g_.resize(c_n);
+    }
+  } else {
+    for (int kh = 0; kh < conv.kernel_h; ++kh)
+      for (int j = 0; j < g.run; ++j) taps_.push_back(std::uint32_t(kh * g.row + j));
+    dkp_.resize(patch * cp);
+    if (need_dx) {
+      dz_.resize(chunk * bases_.size() * c_n);
+      dcol_.resize(chunk * bases_.size() * patch);
+    }
   }
-  const std::size_t rows = std::size_t(std::min(max_batch, chunk_images(window_rows(shape)))) * window_rows(shape);
-  const std::size_t k = std::size_t(9) * shape.in_c;
-  pixels_ = detail::pixels_by_window(shape);
-  col_.resize(rows * k);
-  z_.resize(rows * shape.out_c);
-  if (need_dx) dcol_.resize(rows * k);
 }
 
 template <typename T>
 void Conv2DPool<T>::forward(const T* x, T* y, int n, const DropoutContext*) {
   if (n < 0 || n > max_batch_) throw std::invalid_argument("Conv2DPool::forward: n > max_batch");
-  const ConvShape& s = shape_;
-  if (use_direct(s, need_dx_)) {
-    direct_forward(s, x, kernel_, bias_, y, argmax_.data(), n);
-    return;
-  }
-  if (use_sparse(s)) {
-    sparse_forward(s, x, kernel_, bias_, y, argmax_.data(), n);
-    return;
-  }
-  const std::size_t windows = pixels_.size() / 4;
-  const int chunk = chunk_images(pixels_.size());
-  for (int i0 = 0; i0 < n; i0 += chunk) {
-    const int nc = std::min(chunk, n - i0);
-    conv_gemm_forward(s, pixels_, x + i0 * s.in_size(), kernel_, col_.data(), z_.data(), nc);
-    const std::size_t at = i0 * windows * s.out_c;
-    pool_rows(z_.data(), bias_, y + at, argmax_.data() + at, nc * windows, s.out_c);
+  const PaddedInput g(conv_);
+  const std::size_t cp = detail::padded_channels<T>(conv_.out_c), out = pool_.out_size();
+  detail::pack_kernel(kernel_, conv_.patch(), conv_.out_c, cp, packed_.data());
+  for (int img = 0; img < n; ++img) {
+    const T* xi = x + img * conv_.in_size();
+    if (g.copy) {
+      detail::pad_images(g, xi, xp_.data(), 1);
+      xi = xp_.data();
+    }
+    detail::conv_pixels(g, xi, bases_.data(), bases_.size(), packed_.data(), cp, z_.data());
+    pool_windows(z_.data(), cp, window_start_, window_pixels_, bias_, relu_, conv_.out_c, y + img * out,
+                 argmax_.data() + img * out);
   }
 }
 
@@ -378,40 +179,172 @@ void Conv2DPool<T>::backward(const T* x, const T* y, T* dy, T* dx, int n) {
   if (n < 0 || n > max_batch_) throw std::invalid_argument("Conv2DPool::backward: n > max_batch");
   if (dx != nullptr && !need_dx_) throw std::invalid_argument("Conv2DPool::backward: built without need_dx");
   if (n == 0) return;
-  const ConvShape& s = shape_;
-  if (use_direct(s, need_dx_)) {
-    direct_backward(s, x, y, dy, argmax_.data(), dkernel_, dbias_, n);
-    return;
-  }
-  if (use_sparse(s)) {
-    const int k = 9 * s.in_c;
-    for (int r = 0; r < k; ++r) {  // wt (64, 288) = kernel (288, 64) transposed
-      for (int c = 0; c < s.out_c; ++c) wt_[std::size_t(c) * k + r] = kernel_[std::size_t(r) * s.out_c + c];
-    }
+  const PaddedInput g(conv_);
+  const bool sparse = use_sparse(conv_);
+  const int chunk = sparse ? backward_chunk(g) : narrow_chunk_images(bases_.size(), conv_.out_c);
+  if (sparse) {
+    if (dx != nullptr) detail::transpose_kernel(kernel_, conv_.patch(), conv_.out_c, wt_.data());
     std::fill(dwt_.begin(), dwt_.end(), T(0));
-    const std::size_t windows = std::size_t(pool_h()) * pool_w();
-    const std::size_t stride = entry_g_.size() / s.out_c;
-    for (int i0 = 0; i0 < n; i0 += kSparseChunk) {
-      const int nc = std::min(kSparseChunk, n - i0);
-      const std::size_t at = i0 * windows * s.out_c;
-      sparse_backward_chunk(s, x + i0 * s.in_size(), y + at, dy + at, argmax_.data() + at, nc,
-                            wt_.data(), dwt_.data(), dbias_, dx != nullptr ? dx + i0 * s.in_size() : nullptr,
-                            entry_offset_.data(), entry_g_.data(), stride);
-    }
-    for (int r = 0; r < k; ++r) {
-      for (int c = 0; c < s.out_c; ++c) dkernel_[std::size_t(r) * s.out_c + c] += dwt_[std::size_t(c) * k + r];
-    }
-    return;
+  } else {
+    std::fill(dkp_.begin(), dkp_.end(), T(0));
   }
-  const std::size_t windows = pixels_.size() / 4;
-  const int chunk = chunk_images(pixels_.size());
   for (int i0 = 0; i0 < n; i0 += chunk) {
     const int nc = std::min(chunk, n - i0);
-    const std::size_t at = i0 * windows * s.out_c;
-    unpool_rows(y + at, dy + at, argmax_.data() + at, z_.data(), dbias_, nc * windows, s.out_c);
-    conv_gemm_backward(s, pixels_, x + i0 * s.in_size(), kernel_, z_.data(), col_.data(), dcol_.data(), dkernel_,
-                       dx != nullptr ? dx + i0 * s.in_size() : nullptr, nc);
+    const T* xp = x + i0 * conv_.in_size();
+    if (g.copy) {
+      detail::pad_images(g, xp, xp_.data(), nc);
+      xp = xp_.data();
+    }
+    T* dxp = dx == nullptr ? nullptr : g.copy ? dxp_.data() : dx + i0 * conv_.in_size();
+    if (dxp != nullptr) std::fill(dxp, dxp + nc * g.image, T(0));
+    const std::size_t at = i0 * pool_.out_size();
+    if (sparse) {
+      sparse_chunk(xp, y + at, dy + at, argmax_.data() + at, dxp, nc);
+    } else {
+      narrow_chunk(xp, y + at, dy + at, argmax_.data() + at, dxp, nc);
+    }
+    if (dx != nullptr && g.copy) detail::unpad_images(g, dxp, dx + i0 * conv_.in_size(), nc);
   }
+  if (sparse) {
+    detail::add_transposed(dwt_.data(), conv_.patch(), conv_.out_c, dkernel_);
+    return;
+  }
+  const std::size_t cp = detail::padded_channels<T>(conv_.out_c);
+  for (std::size_t k = 0; k < conv_.patch(); ++k) {
+    for (int c = 0; c < conv_.out_c; ++c) dkernel_[k * conv_.out_c + c] += dkp_[k * cp + c];
+  }
+}
+
+// The gradient g of each (window, channel) goes to the window's argmax pixel where the ReLU
+// passed: dbias += g; the entry (the pixel's patch in xp, g) joins its channel's list for dW, and
+// each window's winners add sum over their channels of g * kernel[:, c] to dX at once.
+template <typename T>
+void Conv2DPool<T>::sparse_chunk(const T* xp, const T* y, const T* dy, const Index* arg, T* dxp, int nc) {
+  const PaddedInput g(conv_);
+  const bool relu = relu_;
+  auto passed = [relu](T out, T g) { return !relu || out > T(0) ? g : T(0); };  // reads both: no masked loads
+  const int c_n = conv_.out_c;
+  const std::size_t windows = window_start_.size() - 1, stride = entry_g_.size() / c_n, patch = conv_.patch();
+  T* __restrict grad = grad_.data();         // (out_c): the window's gradients
+  int* __restrict live = live_.data();       // (out_c): its channels with a nonzero gradient
+  int* __restrict count = count_.data();
+  std::fill(count, count + c_n, 0);
+  for (int img = 0; img < nc; ++img) {
+    for (std::size_t q = 0; q < windows; ++q, y += c_n, dy += c_n, arg += c_n) {
+      const std::uint32_t* pix = window_pixels_.data() + window_start_[q];
+      const int size = int(window_start_[q + 1] - window_start_[q]);
+      for (int c = 0; c < c_n; ++c) grad[c] = passed(y[c], dy[c]);
+      if (dbias_ != nullptr) {
+        for (int c = 0; c < c_n; ++c) dbias_[c] += grad[c];
+      }
+      std::uint32_t* at = offset_.data();  // (window size): each pixel's patch in xp
+      for (int k = 0; k < size; ++k) at[k] = std::uint32_t(img * g.image + bases_[pix[k]]);
+      int lives = 0;
+      for (int c = 0; c < c_n; ++c) {
+        const int nonzero = grad[c] != T(0);
+        entry_offset_[c * stride + count[c]] = at[arg[c]];
+        entry_g_[c * stride + count[c]] = grad[c];
+        count[c] += nonzero;
+        live[lives] = c;
+        lives += nonzero;
+      }
+      if (dxp == nullptr) continue;
+      for (int k = 0; k < size; ++k) {
+        int* __restrict winners = winners_.data();
+        T* __restrict winner_g = winner_g_.data();
+        int n = 0;
+        for (int i = 0; i < lives; ++i) {
+          const int c = live[i];
+          winners[n] = c;
+          winner_g[n] = grad[c];
+          n += arg[c] == Index(k);
+        }
+        if (n == 0) continue;
+        detail::weighted_patches(g, g.run, g.row, n, winner_g, [&](int e) { return wt_.data() + winners[e] * patch; },
+                                 dxp + at[k]);
+      }
+    }
+  }
+  for (int c = 0; c < c_n; ++c) {
+    const std::uint32_t* offsets = entry_offset_.data() + c * stride;
+    detail::weighted_patches(g, g.row, g.run, count[c], entry_g_.data() + c * stride,
+                             [&](int e) { return xp + offsets[e]; }, dwt_.data() + c * patch);
+  }
+}
+
+// Where kernel rows are narrower than a vector (the first layer): dkp_ += each window's gradient
+// times its argmax pixel's patch, vectorized over the channels (per window pixel, the gradients of
+// the channels it wins): blocks of taps x one channel vector in registers. dX, if asked: dz (nc,
+// pixels, out_c) = the gradients at the argmax pixels, zeros elsewhere, then GEMM.
+template <typename T>
+void Conv2DPool<T>::narrow_chunk(const T* xp, const T* y, const T* dy, const Index* arg, T* dxp, int nc) {
+  using S = detail::Simd<T>;
+  using V = typename S::V;
+  using M = decltype(V{} < V{});
+  constexpr int L = S::kLanes;
+  const PaddedInput g(conv_);
+  const bool relu = relu_;
+  auto passed = [relu](T out, T g) { return !relu || out > T(0) ? g : T(0); };  // reads both: no masked loads
+  const int c_n = conv_.out_c, patch = int(taps_.size());
+  const std::size_t windows = window_start_.size() - 1, cp = detail::padded_channels<T>(c_n);
+  if (dbias_ != nullptr) {
+    for (std::size_t i = 0; i < nc * windows; ++i) {
+      for (int c = 0; c < c_n; ++c) dbias_[c] += passed(y[i * c_n + c], dy[i * c_n + c]);
+    }
+  }
+  // Channels c0 + [0, L) of row i of y, dy or arg (as M), zeros beyond c_n.
+  auto lanes = [&]<typename U, typename W>(const U* p, std::size_t i, int c0, W) {
+    W v;
+    if (c0 + L <= c_n) {
+      std::memcpy(&v, p + i * c_n + c0, sizeof v);
+    } else {
+      U part[L] = {};
+      std::copy(p + i * c_n + c0, p + (i + 1) * c_n, part);
+      std::memcpy(&v, part, sizeof v);
+    }
+    return v;
+  };
+  const int blocks = (patch + detail::kSparseVectors - 1) / detail::kSparseVectors;
+  for (int c0 = 0; c0 < c_n; c0 += L) {
+    for (int b = 0, t0 = 0; b < blocks; ++b) {
+      const int nt = (patch - t0 + (blocks - b) - 1) / (blocks - b);
+      detail::with_size<detail::kSparseVectors>(nt, [&](auto n) {
+        constexpr int NT = decltype(n)::value;
+        V acc[NT] = {};
+        const std::uint32_t* tap = taps_.data() + t0;
+        for (int img = 0; img < nc; ++img) {
+          for (std::size_t q = 0; q < windows; ++q) {
+            const std::size_t i = img * windows + q;
+            const V yv = lanes(y, i, c0, V{}), dv = lanes(dy, i, c0, V{});
+            const M at = lanes(arg, i, c0, M{});
+            const V gv = relu_ ? (yv > V{} ? dv : V{}) : dv;
+            const std::uint32_t* pix = window_pixels_.data() + window_start_[q];
+            for (int k = 0; k < int(window_start_[q + 1] - window_start_[q]); ++k) {
+              const V gk = at == at - at + k ? gv : V{};
+              const T* x = xp + img * g.image + bases_[pix[k]];
+              for (int t = 0; t < NT; ++t) acc[t] += S::splat(x[tap[t]]) * gk;
+            }
+          }
+        }
+        for (int t = 0; t < NT; ++t) {
+          T* d = dkp_.data() + (t0 + t) * cp + c0;
+          S::store(d, S::load(d) + acc[t]);
+        }
+      });
+      t0 += nt;
+    }
+  }
+  if (dxp == nullptr) return;
+  const std::size_t pixels = bases_.size();
+  std::fill(dz_.begin(), dz_.begin() + nc * pixels * c_n, T(0));
+  for (int img = 0; img < nc; ++img) {
+    T* dzi = dz_.data() + img * pixels * c_n;
+    for (std::size_t q = 0; q < windows; ++q, y += c_n, dy += c_n, arg += c_n) {
+      const std::uint32_t* pix = window_pixels_.data() + window_start_[q];
+      for (int c = 0; c < c_n; ++c) dzi[pix[arg[c]] * c_n + c] += passed(y[c], dy[c]);
+    }
+  }
+  detail::conv_gemm_dinput(g, bases_, kernel_, dz_.data(), c_n, dcol_.data(), dxp, nc);
 }
 
 template class Conv2DPool<float>;

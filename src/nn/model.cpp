@@ -1,5 +1,5 @@
 // Model<T>: builds the layer list from the plan (fused Conv2DPool where the spec has a
-// Conv2D 3x3 relu -> MaxPooling2D 2x2 pair, a generic layer elsewhere, no layer at all for Flatten,
+// Conv2D -> MaxPooling2D pair, a generic layer elsewhere, no layer at all for Flatten,
 // linear activations and the final softmax, whose outputs alias their inputs), owns the two
 // arenas and every activation buffer, and runs forward, the loss and backward over them.
 #include <cmath>
@@ -26,16 +26,10 @@ ConvShape window_shape(const LayerPlan& lp, const LayerSpec& l) {
   return s;
 }
 
-// The fused layer's pattern: Conv2D 3x3 stride 1 valid relu with bias, then MaxPooling2D 2x2
-// stride 2 valid.
+// The fused layer's pattern: a Conv2D followed by a MaxPooling2D (any geometry, either activation).
 bool fuses_with_next(const ModelSpec& spec, std::size_t i) {
-  if (i + 1 >= spec.layers.size()) return false;
-  const LayerSpec& c = spec.layers[i];
-  const LayerSpec& p = spec.layers[i + 1];
-  const std::array<int, 2> one{1, 1}, two{2, 2}, three{3, 3};
-  return c.kind == LayerKind::conv2d && c.kernel == three && c.strides == one && c.padding == Padding::valid &&
-         c.activation == Activation::relu && c.use_bias && p.kind == LayerKind::max_pooling2d && p.kernel == two &&
-         p.strides == two && p.padding == Padding::valid;
+  return i + 1 < spec.layers.size() && spec.layers[i].kind == LayerKind::conv2d &&
+         spec.layers[i + 1].kind == LayerKind::max_pooling2d;
 }
 
 std::size_t per_image(const std::vector<int>& shape) {
@@ -89,8 +83,8 @@ struct Model<T>::Impl {
     switch (l.kind) {
       case LayerKind::conv2d:
         if (fuses_with_next(plan.spec, i))
-          return std::make_unique<Conv2DPool<T>>(window_shape(lp, l), max_batch, need_dx, param(0), param(1), grad(0),
-                                                 grad(1));
+          return std::make_unique<Conv2DPool<T>>(window_shape(lp, l), window_shape(plan.layers[i + 1], plan.spec.layers[i + 1]),
+                                                 act, max_batch, need_dx, param(0), param(1), grad(0), grad(1));
         return std::make_unique<Conv2D<T>>(window_shape(lp, l), act, max_batch, need_dx, param(0), param(1), grad(0),
                                            grad(1));
       case LayerKind::max_pooling2d: return std::make_unique<MaxPool2D<T>>(window_shape(lp, l), max_batch);
@@ -130,12 +124,12 @@ struct Model<T>::Impl {
 
   ModelPlan plan;
   int max_batch;
-  std::vector<T> params;  // (num_params), Keras weight order
-  std::vector<T> grads;   // (num_params)
+  AlignedVector<T> params;  // (num_params), Keras weight order
+  AlignedVector<T> grads;   // (num_params)
   std::vector<Op> ops;
-  std::vector<std::vector<T>> buffers;  // (max_batch, the op's output shape) each; [0] unused
+  std::vector<AlignedVector<T>> buffers;  // (max_batch, the op's output shape) each; [0] unused
   std::size_t logits = 0;               // the buffer holding the logits (max_batch, classes)
-  std::vector<T> dy, dx;                // (max_batch, the largest output): backward's ping-pong
+  AlignedVector<T> dy, dx;                // (max_batch, the largest output): backward's ping-pong
   const T* input = nullptr;             // (n, h, w, c): x of the last forward
 };
 

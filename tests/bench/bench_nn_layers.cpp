@@ -1,6 +1,8 @@
-// Google Benchmark of each layer's forward and backward at batch 256 (float), and of the whole
-// model's training step, single-threaded: the per-layer figures behind README's Performance section and the table of
-// launch/bench.sh. Counters: "flop" the rate of the layer's nominal (Keras) work, "flop_per_call".
+// Google Benchmark of each layer's forward and backward at batch 256 (float), as the models run
+// them, for the tutorial's model and the wide one (tests/fixtures/models/wide_tutorial.json), and of
+// each model's whole training step (4 micro-batches of 64, as a rank of -np 2 trains), one thread:
+// the per-layer figures behind README's Performance section and the table of launch/bench.sh.
+// Counters: "flop" the rate of the layer's nominal (Keras) work, "flop_per_call".
 // Run: build/bench_nn_layers --benchmark_min_time=0.5  (quote ratios: the machines are noisy).
 #include <benchmark/benchmark.h>
 
@@ -16,9 +18,7 @@ namespace fmnist {
 namespace {
 
 constexpr int kBatch = 256;
-// Nominal multiply-adds of one image's training step: forward 2,794,240, then dW of every layer
-// and dX of every layer but the first (16.4 MFLOP per image).
-constexpr double kStepMacsPerImage = 2 * 2794240.0 + 2794240.0 - 194688.0;
+constexpr int kMicroBatch = 64;
 
 std::vector<float> random_vector(std::size_t size, float lo, float hi, std::uint64_t seed) {
   std::mt19937_64 rng(seed);
@@ -28,20 +28,32 @@ std::vector<float> random_vector(std::size_t size, float lo, float hi, std::uint
   return v;
 }
 
+ConvShape conv3x3(int h, int c, int out_c, Padding p) { return {h, h, c, out_c, 3, 3, 1, 1, p}; }
+ConvShape pool2x2(const ConvShape& conv) { return {conv.out_h(), conv.out_w(), conv.out_c, conv.out_c, 2, 2, 2, 2}; }
+
 struct ConvCase {
   ConvShape shape;
   bool need_dx;
 };
 
-// index: 0 conv2d, 1 conv2d_1, 2 conv2d_2
-ConvCase conv_case(std::int64_t index) {
-  static const ConvCase cases[] = {{{28, 28, 1, 32}, false}, {{13, 13, 32, 64}, true},
-                                   {{5, 5, 64, 64}, true}};
+// The Conv2D -> MaxPooling2D pairs, fused. index: 0 tutorial conv2d, 1 tutorial conv2d_1,
+// 2 wide conv2d, 3 wide conv2d_1.
+ConvCase fused_case(std::int64_t index) {
+  static const ConvCase cases[] = {{conv3x3(28, 1, 32, Padding::valid), false},
+                                   {conv3x3(13, 32, 64, Padding::valid), true},
+                                   {conv3x3(28, 1, 64, Padding::same), false},
+                                   {conv3x3(14, 64, 128, Padding::same), true}};
   return cases[index];
 }
 
-// Nominal multiply-adds of a 3x3 convolution over n images (every output pixel).
-double conv_macs(const ConvShape& s, int n) { return double(n) * s.out_h() * s.out_w() * s.out_c * 9.0 * s.in_c; }
+// The Conv2Ds without a pool. index: 0 tutorial conv2d_2, 1 wide conv2d_2.
+ConvCase conv_case(std::int64_t index) {
+  static const ConvCase cases[] = {{conv3x3(5, 64, 64, Padding::valid), true}, {conv3x3(7, 128, 128, Padding::same), true}};
+  return cases[index];
+}
+
+// Nominal multiply-adds of a convolution over n images (every output pixel).
+double conv_macs(const ConvShape& s, int n) { return double(n) * s.out_h() * s.out_w() * s.out_c * double(s.patch()); }
 
 // FLOP per call: forward 2 * macs; backward 2 * macs for dW plus 2 * macs for dX when needed.
 void set_flop(benchmark::State& state, double macs, bool backward, bool need_dx) {
@@ -50,83 +62,68 @@ void set_flop(benchmark::State& state, double macs, bool backward, bool need_dx)
   state.counters["flop_per_call"] = flop;
 }
 
-void conv_benchmark(benchmark::State& state, bool backward) {
-  const ConvCase c = conv_case(state.range(0));
-  const ConvShape& s = c.shape;
-  const auto x = random_vector(kBatch * s.in_size(), 0, 1, 1);
-  const auto kernel = random_vector(s.kernel_size(), -0.1f, 0.1f, 2);
-  const auto bias = random_vector(s.out_c, -0.1f, 0.1f, 3);
-  const auto dy_init = random_vector(kBatch * s.out_size(), -1, 1, 4);
-  std::vector<float> dkernel(kernel.size()), dbias(bias.size()), y(dy_init.size()), dy(dy_init);
-  std::vector<float> dx(x.size());
-  Conv2D<float> conv(s, Activation::relu, kBatch, c.need_dx, kernel.data(), bias.data(), dkernel.data(), dbias.data());
-  conv.forward(x.data(), y.data(), kBatch);
+// Runs a layer's forward or backward over fixed data; backward gets a fresh copy of dy each time
+// (outside the timing), as some layers overwrite it.
+void run_layer(benchmark::State& state, Layer<float>& layer, std::size_t in_size, std::size_t out_size, bool backward,
+               bool need_dx, const DropoutContext* train = nullptr) {
+  const auto x = random_vector(kBatch * in_size, 0, 1, 1);
+  const auto dy_init = random_vector(kBatch * out_size, -1, 1, 4);
+  std::vector<float> y(dy_init.size()), dy(dy_init), dx(x.size());
+  layer.forward(x.data(), y.data(), kBatch, train);
   for (auto _ : state) {
     if (backward) {
       state.PauseTiming();
-      std::copy(dy_init.begin(), dy_init.end(), dy.begin());  // backward masks dy in place
+      std::copy(dy_init.begin(), dy_init.end(), dy.begin());
       state.ResumeTiming();
-      conv.backward(x.data(), y.data(), dy.data(), c.need_dx ? dx.data() : nullptr, kBatch);
+      layer.backward(x.data(), y.data(), dy.data(), need_dx ? dx.data() : nullptr, kBatch);
     } else {
-      conv.forward(x.data(), y.data(), kBatch);
+      layer.forward(x.data(), y.data(), kBatch, train);
     }
     benchmark::ClobberMemory();
   }
-  set_flop(state, conv_macs(s, kBatch), backward, c.need_dx);
 }
 
-void BM_Conv2DForward(benchmark::State& state) { conv_benchmark(state, false); }
-void BM_Conv2DBackward(benchmark::State& state) { conv_benchmark(state, true); }
-BENCHMARK(BM_Conv2DForward)->DenseRange(0, 2)->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_Conv2DBackward)->DenseRange(0, 2)->Unit(benchmark::kMillisecond);
-
-// Conv2D fused with MaxPool2D, as the model runs them. index: 0 conv2d + max_pooling2d,
-// 1 conv2d_1 + max_pooling2d_1. The flop counter is the nominal work of the unfused pair's
-// convolution (conv2d_1 computes only the 100 of its 121 output pixels that pooling reads).
+// The flop counter of a fused pair is the nominal work of the unfused convolution.
 void conv_pool_benchmark(benchmark::State& state, bool backward) {
-  const ConvCase c = conv_case(state.range(0));
+  const ConvCase c = fused_case(state.range(0));
   const ConvShape& s = c.shape;
-  const std::size_t pooled = std::size_t(s.out_h() / 2) * (s.out_w() / 2) * s.out_c;
-  const auto x = random_vector(kBatch * s.in_size(), 0, 1, 1);
   const auto kernel = random_vector(s.kernel_size(), -0.1f, 0.1f, 2);
   const auto bias = random_vector(s.out_c, -0.1f, 0.1f, 3);
-  auto dy = random_vector(kBatch * pooled, -1, 1, 4);  // (not modified by this layer's backward)
-  std::vector<float> dkernel(kernel.size()), dbias(bias.size()), y(dy.size()), dx(x.size());
-  Conv2DPool<float> conv(s, kBatch, c.need_dx, kernel.data(), bias.data(), dkernel.data(), dbias.data());
-  conv.forward(x.data(), y.data(), kBatch);
-  for (auto _ : state) {
-    if (backward) {
-      conv.backward(x.data(), y.data(), dy.data(), c.need_dx ? dx.data() : nullptr, kBatch);
-    } else {
-      conv.forward(x.data(), y.data(), kBatch);
-    }
-    benchmark::ClobberMemory();
-  }
+  std::vector<float> dkernel(kernel.size()), dbias(bias.size());
+  Conv2DPool<float> layer(s, pool2x2(s), Activation::relu, kBatch, c.need_dx, kernel.data(), bias.data(),
+                          dkernel.data(), dbias.data());
+  run_layer(state, layer, s.in_size(), pool2x2(s).out_size(), backward, c.need_dx);
   set_flop(state, conv_macs(s, kBatch), backward, c.need_dx);
 }
 
 void BM_Conv2DPoolForward(benchmark::State& state) { conv_pool_benchmark(state, false); }
 void BM_Conv2DPoolBackward(benchmark::State& state) { conv_pool_benchmark(state, true); }
-BENCHMARK(BM_Conv2DPoolForward)->DenseRange(0, 1)->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_Conv2DPoolBackward)->DenseRange(0, 1)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Conv2DPoolForward)->DenseRange(0, 3)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Conv2DPoolBackward)->DenseRange(0, 3)->Unit(benchmark::kMillisecond);
 
-// The generic MaxPooling2D 2x2 stride 2 (the model fuses these; a spec that cannot fuse runs them).
-// index: 0 max_pooling2d (26x26x32), 1 max_pooling2d_1 (11x11x64)
+void conv_benchmark(benchmark::State& state, bool backward) {
+  const ConvCase c = conv_case(state.range(0));
+  const ConvShape& s = c.shape;
+  const auto kernel = random_vector(s.kernel_size(), -0.1f, 0.1f, 2);
+  const auto bias = random_vector(s.out_c, -0.1f, 0.1f, 3);
+  std::vector<float> dkernel(kernel.size()), dbias(bias.size());
+  Conv2D<float> layer(s, Activation::relu, kBatch, c.need_dx, kernel.data(), bias.data(), dkernel.data(), dbias.data());
+  run_layer(state, layer, s.in_size(), s.out_size(), backward, c.need_dx);
+  set_flop(state, conv_macs(s, kBatch), backward, c.need_dx);
+}
+
+void BM_Conv2DForward(benchmark::State& state) { conv_benchmark(state, false); }
+void BM_Conv2DBackward(benchmark::State& state) { conv_benchmark(state, true); }
+BENCHMARK(BM_Conv2DForward)->DenseRange(0, 1)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Conv2DBackward)->DenseRange(0, 1)->Unit(benchmark::kMillisecond);
+
+// The generic MaxPooling2D 2x2 stride 2 (the models fuse theirs; a spec that cannot fuse runs it).
+// index: 0 over 26x26x32, 1 over 11x11x64
 void pool_benchmark(benchmark::State& state, bool backward) {
   const int h = state.range(0) == 0 ? 26 : 11, c = state.range(0) == 0 ? 32 : 64;
   const ConvShape s{h, h, c, c, 2, 2, 2, 2, Padding::valid};
-  const auto x = random_vector(std::size_t(kBatch) * h * h * c, -1, 1, 5);
-  std::vector<float> y(std::size_t(kBatch) * s.out_size()), dx(x.size());
   MaxPool2D<float> pool(s, kBatch);
-  pool.forward(x.data(), y.data(), kBatch);
-  for (auto _ : state) {
-    if (backward) {
-      pool.backward(x.data(), y.data(), y.data(), dx.data(), kBatch);
-    } else {
-      pool.forward(x.data(), y.data(), kBatch);
-    }
-    benchmark::ClobberMemory();
-  }
+  run_layer(state, pool, s.in_size(), s.out_size(), backward, true);
 }
 
 void BM_MaxPool2DForward(benchmark::State& state) { pool_benchmark(state, false); }
@@ -134,54 +131,81 @@ void BM_MaxPool2DBackward(benchmark::State& state) { pool_benchmark(state, true)
 BENCHMARK(BM_MaxPool2DForward)->DenseRange(0, 1)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_MaxPool2DBackward)->DenseRange(0, 1)->Unit(benchmark::kMillisecond);
 
-// index: 0 dense (576 -> 64, relu), 1 dense_1 (64 -> 10)
+// index: 0 tutorial dense (576 -> 64, relu), 1 tutorial dense_1 (64 -> 10), 2 wide dense (6272 ->
+// 128, relu), 3 wide dense_1 (128 -> 10)
 void dense_benchmark(benchmark::State& state, bool backward) {
-  const int in = state.range(0) == 0 ? 576 : 64, out = state.range(0) == 0 ? 64 : 10;
-  const bool relu = state.range(0) == 0;
-  const auto x = random_vector(std::size_t(kBatch) * in, 0, 1, 6);
+  static const int shapes[][2] = {{576, 64}, {64, 10}, {6272, 128}, {128, 10}};
+  const int in = shapes[state.range(0)][0], out = shapes[state.range(0)][1];
+  const bool relu = out != 10;
   const auto kernel = random_vector(std::size_t(in) * out, -0.1f, 0.1f, 7);
   const auto bias = random_vector(out, -0.1f, 0.1f, 8);
-  const auto dy_init = random_vector(std::size_t(kBatch) * out, -1, 1, 9);
-  std::vector<float> dkernel(kernel.size()), dbias(bias.size()), y(dy_init.size()), dy(dy_init);
-  std::vector<float> dx(x.size());
+  std::vector<float> dkernel(kernel.size()), dbias(bias.size());
   Dense<float> dense(in, out, relu ? Activation::relu : Activation::linear, kernel.data(), bias.data(), dkernel.data(),
                      dbias.data());
-  dense.forward(x.data(), y.data(), kBatch);
-  for (auto _ : state) {
-    if (backward) {
-      std::copy(dy_init.begin(), dy_init.end(), dy.begin());
-      dense.backward(x.data(), y.data(), dy.data(), dx.data(), kBatch);
-    } else {
-      dense.forward(x.data(), y.data(), kBatch);
-    }
-    benchmark::ClobberMemory();
-  }
+  run_layer(state, dense, in, out, backward, true);
   set_flop(state, double(kBatch) * in * out, backward, true);
 }
 
 void BM_DenseForward(benchmark::State& state) { dense_benchmark(state, false); }
 void BM_DenseBackward(benchmark::State& state) { dense_benchmark(state, true); }
-BENCHMARK(BM_DenseForward)->DenseRange(0, 1)->Unit(benchmark::kMicrosecond);
-BENCHMARK(BM_DenseBackward)->DenseRange(0, 1)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_DenseForward)->DenseRange(0, 3)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_DenseBackward)->DenseRange(0, 3)->Unit(benchmark::kMicrosecond);
 
-// The whole training step of one rank: forward, loss and backward of 256 images of the tutorial's model.
+// The wide model's Dropouts in training. index: 0 dropout (7x7x128, rate 0.25), 1 dropout_1 (128, 0.5)
+void dropout_benchmark(benchmark::State& state, bool backward) {
+  const std::size_t size = state.range(0) == 0 ? 6272 : 128;
+  Dropout<float> dropout(state.range(0) == 0 ? 0.25 : 0.5, size, 5, kBatch);
+  const DropoutContext at{1, 2, 3};
+  run_layer(state, dropout, size, size, backward, true, &at);
+}
+
+void BM_DropoutForward(benchmark::State& state) { dropout_benchmark(state, false); }
+void BM_DropoutBackward(benchmark::State& state) { dropout_benchmark(state, true); }
+BENCHMARK(BM_DropoutForward)->DenseRange(0, 1)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_DropoutBackward)->DenseRange(0, 1)->Unit(benchmark::kMicrosecond);
+
+// index: 0 the tutorial's model, 1 the wide one.
+ModelSpec model_spec(std::int64_t index) {
+  return index == 0 ? tutorial_model_spec() : read_keras_json(FMNIST_FIXTURES "/models/wide_tutorial.json");
+}
+
+// Nominal multiply-adds of one image's training step: forward, then dW of every layer and dX of
+// every layer but the first.
+double step_macs_per_image(const ModelPlan& plan) {
+  double forward = 0, first_layer = -1;
+  for (std::size_t i = 0; i < plan.layers.size(); ++i) {
+    const LayerPlan& lp = plan.layers[i];
+    if (lp.tensors.empty()) continue;
+    const std::size_t kernel = plan.tensors[lp.tensors[0]].size;
+    const auto& out = lp.output_shape;
+    const double macs = double(kernel) * (out.size() == 3 ? double(out[0]) * out[1] : 1.0);
+    forward += macs;
+    if (first_layer < 0) first_layer = macs;
+  }
+  return 3 * forward - first_layer;
+}
+
+// The training step of one rank of -np 2: forward, loss and backward of 256 images in micro-batches of 64.
 void BM_ModelStep(benchmark::State& state) {
-  Model<float> model(tutorial_model_spec(), kBatch);
+  Model<float> model(model_spec(state.range(0)), kMicroBatch);
   model.init(1);
   const auto x = random_vector(std::size_t(kBatch) * 28 * 28, 0, 1, 10);
   std::vector<std::uint8_t> labels(kBatch);
   for (int i = 0; i < kBatch; ++i) labels[i] = std::uint8_t(i % 10);
   for (auto _ : state) {
-    benchmark::DoNotOptimize(model.accumulate_gradients(x.data(), labels.data(), kBatch, {}));
+    for (int i0 = 0; i0 < kBatch; i0 += kMicroBatch) {
+      const DropoutContext at{1, 0, i0};
+      benchmark::DoNotOptimize(model.accumulate_gradients(x.data() + i0 * 784, labels.data() + i0, kMicroBatch, at));
+    }
     benchmark::ClobberMemory();
   }
   state.SetItemsProcessed(state.iterations() * kBatch);
-  set_flop(state, kStepMacsPerImage * kBatch, false, false);
+  set_flop(state, step_macs_per_image(model.plan()) * kBatch, false, false);
 }
-BENCHMARK(BM_ModelStep)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ModelStep)->DenseRange(0, 1)->Unit(benchmark::kMillisecond);
 
 void BM_ModelEvaluate(benchmark::State& state) {
-  Model<float> model(tutorial_model_spec(), kBatch);
+  Model<float> model(model_spec(state.range(0)), kBatch);
   model.init(1);
   const auto x = random_vector(std::size_t(kBatch) * 28 * 28, 0, 1, 11);
   std::vector<std::uint8_t> labels(kBatch, 3);
@@ -190,7 +214,7 @@ void BM_ModelEvaluate(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations() * kBatch);
 }
-BENCHMARK(BM_ModelEvaluate)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ModelEvaluate)->DenseRange(0, 1)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace fmnist
