@@ -5,8 +5,10 @@
 # training epoch with -np 1 and -np 2 (seconds, images/s, share of the 2-core ceiling, allreduce
 # share, peak RSS per rank), the per-step allreduce plain and watched (the stall watchdog's cost)
 # over shared memory and, as root, over TCP between 2 and 3 emulated nodes (tests/cluster/nodes.sh),
-# and, with --with-torch, PyTorch DDP 2 ranks x 1 thread in the same run.
-# Usage: launch/bench.sh [--with-torch]     (about two minutes after the build, torch included)
+# and, with --with-torch, PyTorch DDP 2 ranks x 1 thread in the same run. All of it for the tutorial's
+# model, and the layers, a -np 2 epoch and PyTorch's epoch for a wider model on the same Keras JSON
+# (tests/fixtures/models/wide_tutorial.json: 64/128/128 filters, padding='same', two Dropouts).
+# Usage: launch/bench.sh [--with-torch]     (about five minutes after the build, torch included)
 # FMNIST_BUILD=DIR uses an existing build folder instead of building build/; FMNIST_TORCH_REF=FILE
 # points at torch_ref.py when the checkout does not sit beside shared/.
 set -euo pipefail
@@ -16,7 +18,7 @@ with_torch=0
 for arg in "$@"; do
   case "$arg" in
     --with-torch) with_torch=1 ;;
-    -h|--help) sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench: unknown option $arg (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -36,7 +38,7 @@ trap 'rm -rf "$tmp"' EXIT
 export OMP_NUM_THREADS=1
 
 echo "bench: layers (Google Benchmark, batch 256, one thread) ..." >&2
-"$build/bench_nn_layers" --benchmark_filter='Conv2DPool|Conv2D(Forward|Backward)/2$|Dense|ModelStep' \
+"$build/bench_nn_layers" --benchmark_filter='Conv2DPool|Conv2D(Forward|Backward)|Dense|Dropout|ModelStep' \
   --benchmark_min_time=0.5 --benchmark_format=json >"$tmp/layers.json" 2>/dev/null
 
 echo "bench: GEMM ceiling (one core, then both cores at once) ..." >&2
@@ -52,6 +54,10 @@ for np in 1 2; do
   launch/mpirun.sh "$np" "$build/fmnist_dist" --epochs 1 --progress never --profile \
     --out-dir "$tmp/np$np" >"$tmp/np$np.log" 2>&1 || { cat "$tmp/np$np.log" >&2; exit 1; }
 done
+wide=tests/fixtures/models/wide_tutorial.json
+echo "bench: one training epoch of the wide model with -np 2 ..." >&2
+launch/mpirun.sh 2 "$build/fmnist_dist" --model "$wide" --epochs 1 --progress never --profile \
+  --out-dir "$tmp/wide" >"$tmp/wide.log" 2>&1 || { cat "$tmp/wide.log" >&2; exit 1; }
 
 # The per-step allreduce: shared memory with 2 and 3 ranks, then TCP between emulated nodes.
 echo "bench: the per-step allreduce, plain and watched (shared memory, 2 and 3 ranks) ..." >&2
@@ -79,12 +85,18 @@ if ((with_torch)); then
   echo "bench: PyTorch DDP, 2 ranks x 1 thread, channels-last, one epoch ..." >&2
   ref=${FMNIST_TORCH_REF:-../shared/peers/torch_ref.py}  # the peer, beside the repository
   [ -f "$ref" ] || { echo "bench: $ref not found" >&2; exit 1; }
-  port=$((29600 + RANDOM % 300))
-  for rank in 1 0; do
-    MASTER_ADDR=127.0.0.1 MASTER_PORT=$port WORLD_SIZE=2 RANK=$rank OMP_NUM_THREADS=1 \
-      "$py" "$ref" --threads 1 --channels-last --no-eval --epochs 1 >"$tmp/torch$rank.log" 2>&1 &
-  done
-  wait || { cat "$tmp/torch0.log" >&2; exit 1; }
+  torch_ddp() {  # NAME [torch_ref.py options]: one epoch, 2 ranks x 1 thread, rank 0's log in NAME0.log
+    local name=$1 port=$((29600 + RANDOM % 300)) rank
+    shift
+    for rank in 1 0; do
+      MASTER_ADDR=127.0.0.1 MASTER_PORT=$port WORLD_SIZE=2 RANK=$rank OMP_NUM_THREADS=1 \
+        "$py" "$ref" --threads 1 --channels-last --no-eval --epochs 1 "$@" >"$tmp/${name}$rank.log" 2>&1 &
+    done
+    wait || { cat "$tmp/${name}0.log" >&2; exit 1; }
+  }
+  torch_ddp torch
+  echo "bench: PyTorch DDP on the wide model's JSON ..." >&2
+  torch_ddp torchwide --model "$wide"
 fi
 
 "$py" - "$tmp" "$with_torch" <<'EOF'
@@ -117,15 +129,25 @@ print("Per layer, per-rank batch 256, one thread (GFLOP/s of the layer's nominal
 print(f"  {'layer':<34}{'fwd ms':>9}{'GFLOP/s':>9}{'bwd ms':>9}{'GFLOP/s':>9}")
 rows = [("conv2d + max_pooling2d", "BM_Conv2DPoolForward/0", "BM_Conv2DPoolBackward/0"),
         ("conv2d_1 + max_pooling2d_1", "BM_Conv2DPoolForward/1", "BM_Conv2DPoolBackward/1"),
-        ("conv2d_2", "BM_Conv2DForward/2", "BM_Conv2DBackward/2"),
+        ("conv2d_2", "BM_Conv2DForward/0", "BM_Conv2DBackward/0"),
         ("dense", "BM_DenseForward/0", "BM_DenseBackward/0"),
-        ("dense_1", "BM_DenseForward/1", "BM_DenseBackward/1")]
+        ("dense_1", "BM_DenseForward/1", "BM_DenseBackward/1"),
+        ("wide: conv2d + max_pooling2d", "BM_Conv2DPoolForward/2", "BM_Conv2DPoolBackward/2"),
+        ("wide: conv2d_1 + max_pooling2d_1", "BM_Conv2DPoolForward/3", "BM_Conv2DPoolBackward/3"),
+        ("wide: dropout (training)", "BM_DropoutForward/0", "BM_DropoutBackward/0"),
+        ("wide: conv2d_2 (padding same)", "BM_Conv2DForward/1", "BM_Conv2DBackward/1"),
+        ("wide: dense", "BM_DenseForward/2", "BM_DenseBackward/2"),
+        ("wide: dropout_1 (training)", "BM_DropoutForward/1", "BM_DropoutBackward/1"),
+        ("wide: dense_1", "BM_DenseForward/3", "BM_DenseBackward/3")]
+def rate(b):  # Dropout does no multiply-adds: show nothing rather than 0.0
+    return f"{gflops(b):9.1f}" if b.get("flop_per_call") else f"{'':9}"
 for name, f, b in rows:
     f, b = layers[f], layers[b]
-    print(f"  {name:<34}{ms(f):9.2f}{gflops(f):9.1f}{ms(b):9.2f}{gflops(b):9.1f}")
-step = layers["BM_ModelStep"]
-print(f"  {'training step (fwd + loss + bwd)':<34}{ms(step):9.2f}{gflops(step):9.1f}"
-      f"   {256 / (ms(step) * 1e-3):,.0f} images/s")
+    print(f"  {name:<34}{ms(f):9.2f}{rate(f)}{ms(b):9.2f}{rate(b)}")
+for index, name in ((0, "tutorial"), (1, "wide")):
+    step = layers[f"BM_ModelStep/{index}"]
+    print(f"  {'training step, ' + name + ' model':<34}{ms(step):9.2f}{gflops(step):9.1f}"
+          f"   {256 / (ms(step) * 1e-3):,.0f} images/s")
 print()
 g2048 = gemm1["BM_EigenGemm/2048/2048/2048"]
 gconv = gemm1["BM_EigenGemm/30976/288/64"]
@@ -138,14 +160,15 @@ print()
 
 prof_re = re.compile(r"profile: ([\d.]+)s training - compute ([\d.]+)s - allreduce ([\d.]+)s \(([\d.]+)%\)"
                      r" - update ([\d.]+)s - (\d+) images/s - peak RSS per rank \(MB\): ([\d ]+)")
-epochs = {}
-for np_ in (1, 2):
-    log = open(f"{tmp}/np{np_}.log").read()
+def profile(name):
+    log = open(f"{tmp}/{name}.log").read()
     m = prof_re.search(log)
     if not m:
-        sys.exit(f"bench: no profile line in the -np {np_} log:\n{log}")
-    epochs[np_] = {"s": float(m.group(1)), "allreduce": float(m.group(4)), "ips": float(m.group(6)),
-                   "rss": m.group(7).split()}
+        sys.exit(f"bench: no profile line in {name}.log:\n{log}")
+    return {"s": float(m.group(1)), "allreduce": float(m.group(4)), "ips": float(m.group(6)),
+            "rss": m.group(7).split()}
+epochs = {np_: profile(f"np{np_}") for np_ in (1, 2)}
+wide = profile("wide")
 print("Training epoch (42,000 images, 83 steps of global batch 512, one thread per rank):")
 print(f"  {'ranks':<7}{'epoch s':>9}{'images/s':>10}{'GFLOP/s':>9}{'of 2-core ceiling':>19}"
       f"{'allreduce':>11}   peak RSS per rank (MB)")
@@ -154,6 +177,8 @@ for np_, e in epochs.items():
     print(f"  {np_:<7}{e['s']:9.2f}{e['ips']:10,.0f}{rate:9.1f}{100 * rate / ceiling2:18.0f}%"
           f"{e['allreduce']:10.1f}%   {' '.join(e['rss'])}")
 print(f"  speed-up of -np 2 over -np 1: {epochs[1]['s'] / epochs[2]['s']:.2f}x")
+print(f"  wide model, -np 2: {wide['s']:.2f} s, {wide['ips']:,.0f} images/s, allreduce {wide['allreduce']:.1f}%,"
+      f" peak RSS per rank (MB) {' '.join(wide['rss'])}")
 print()
 import os
 ar = {}
@@ -174,14 +199,15 @@ step_ms = 1000 * epochs[2]["s"] / 83
 cost = ar["sm2"]["watched_ms"] - ar["sm2"]["plain_ms"]
 print(f"  stall watchdog, -np 2: {cost:+.3f} ms per step = {100 * cost / step_ms:+.2f}% of the {step_ms:.1f} ms step")
 if with_torch:
-    torch_s = None
-    for line in open(f"{tmp}/torch0.log"):
-        if line.startswith("{") and '"train_s"' in line:
-            torch_s = json.loads(line)["train_s"]
-    if torch_s is None:
-        sys.exit("bench: no epoch line from torch_ref.py:\n" + open(f"{tmp}/torch0.log").read())
+    def torch_epoch(name):
+        for line in open(f"{tmp}/{name}0.log"):
+            if line.startswith("{") and '"train_s"' in line:
+                return json.loads(line)["train_s"]
+        sys.exit("bench: no epoch line from torch_ref.py:\n" + open(f"{tmp}/{name}0.log").read())
     print()
-    print(f"PyTorch DDP 2 ranks x 1 thread (channels-last, gloo): {torch_s:.2f} s per epoch")
-    print(f"  ratio of epoch times, ours -np 2 / PyTorch: {epochs[2]['s'] / torch_s:.2f}"
-          f"  (PyTorch takes {torch_s / epochs[2]['s']:.2f}x as long)")
+    print("PyTorch DDP 2 ranks x 1 thread (channels-last, gloo), one epoch, against ours with -np 2:")
+    for label, ours, name in (("tutorial model", epochs[2]["s"], "torch"), ("wide model (same JSON)", wide["s"], "torchwide")):
+        torch_s = torch_epoch(name)
+        print(f"  {label:<24} PyTorch {torch_s:6.2f} s, ours {ours:6.2f} s: ratio ours / PyTorch {ours / torch_s:.2f}"
+              f"  (PyTorch takes {torch_s / ours:.2f}x as long)")
 EOF
