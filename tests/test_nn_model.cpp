@@ -112,6 +112,9 @@ TEST(ModelPlan, OtherSpecsMatchHandComputedShapesAndCounts) {
   EXPECT_EQ(strided.tensors[3].name, "dense/kernel:0");
   EXPECT_EQ(strided.tensors[3].offset, 416u + 128u);
   EXPECT_FALSE(strided.softmax_output());
+  // A name wider than its summary column still leaves a space before the shape.
+  const std::string summary = model_summary(strided);
+  EXPECT_NE(summary.find("average_pooling2d (AveragePooling2D) (None, 6, 6, 16)"), std::string::npos) << summary;
 }
 
 // ---- Initialisation -----------------------------------------------------------------------------

@@ -330,12 +330,13 @@ std::string model_summary(const ModelPlan& plan) {
   char line[200];
   std::ostringstream out;
   out << "Model: \"" << plan.spec.name << "\"\n" << rule << "\n";
-  std::snprintf(line, sizeof line, " %-34s%-26s%-12s\n", "Layer (type)", "Output Shape", "Param #");
+  // Columns as Keras 2 prints them; a name or shape too long for its column still gets a space.
+  std::snprintf(line, sizeof line, " %-33s %-25s %-12s\n", "Layer (type)", "Output Shape", "Param #");
   out << line << double_rule << "\n";
   for (std::size_t i = 0; i < plan.layers.size(); ++i) {
     const LayerSpec& l = plan.spec.layers[i];
     const std::string name = l.name + " (" + keras_name(l.kind) + ")";
-    std::snprintf(line, sizeof line, " %-34s%-26s%-12s\n", name.c_str(),
+    std::snprintf(line, sizeof line, " %-33s %-25s %-12s\n", name.c_str(),
                   shape_text(plan.layers[i].output_shape, true).c_str(), with_commas(plan.layers[i].params).c_str());
     out << line << (i + 1 < plan.layers.size() ? "\n" : "");
   }
