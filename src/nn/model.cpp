@@ -128,9 +128,9 @@ struct Model<T>::Impl {
   AlignedVector<T> grads;   // (num_params)
   std::vector<Op> ops;
   std::vector<AlignedVector<T>> buffers;  // (max_batch, the op's output shape) each; [0] unused
-  std::size_t logits = 0;               // the buffer holding the logits (max_batch, classes)
+  std::size_t logits = 0;                 // the buffer holding the logits (max_batch, classes)
   AlignedVector<T> dy, dx;                // (max_batch, the largest output): backward's ping-pong
-  const T* input = nullptr;             // (n, h, w, c): x of the last forward
+  const T* input = nullptr;               // (n, h, w, c): x of the last forward
 };
 
 template <typename T>
