@@ -16,18 +16,6 @@ wait_for_new() {
 }
 inode() { stat -c %i "$1" 2>/dev/null || echo none; }
 
-# rank_pid OUT RANK: the pid of the fmnist_dist process of rank RANK whose --out-dir is OUT.
-rank_pid() {
-  local p
-  for p in $(pgrep -f "^$DIST .*--out-dir $1( |$)"); do
-    if tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=$2"; then
-      echo "$p"
-      return
-    fi
-  done
-  fail "no process of rank $2 found for $1"
-}
-
 # kill_rank NAME RANK: SIGKILL of one rank once the run has written two checkpoints (14 steps per
 # epoch, a checkpoint every 3 and after each epoch, so the kill falls inside an epoch); then
 # --resume auto, on the same out-dir, finishes the run.

@@ -17,6 +17,18 @@ make_base() {
   verified "$BASE"
 }
 
+# rank_pid OUT RANK: the pid of the fmnist_dist process of rank RANK whose --out-dir is OUT.
+rank_pid() {
+  local p
+  for p in $(pgrep -f "^$DIST .*--out-dir $1( |$)"); do
+    if tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=$2"; then
+      echo "$p"
+      return
+    fi
+  done
+  fail "no process of rank $2 found for $1"
+}
+
 # seeded_out NAME: prints a fresh out-dir for case NAME that holds a copy of the base checkpoint.
 seeded_out() {
   local dir=$WORK/$1/out

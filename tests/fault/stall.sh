@@ -5,18 +5,6 @@
 source "$(dirname "$0")/lib.sh"
 STALL=5
 
-# rank_pid OUT RANK: the pid of the fmnist_dist process of rank RANK whose --out-dir is OUT.
-rank_pid() {
-  local p
-  for p in $(pgrep -f "^$DIST .*--out-dir $1( |$)"); do
-    if tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=$2"; then
-      echo "$p"
-      return
-    fi
-  done
-  fail "no process of rank $2 found for $1"
-}
-
 wait_for_file() {
   for _ in $(seq 600); do [ -f "$1" ] && return 0; sleep 0.1; done
   fail "no $1 after 60 s"
