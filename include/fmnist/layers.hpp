@@ -268,6 +268,57 @@ class Relu final : public Layer<T> {
   std::size_t size_;
 };
 
+// BatchNormalization over the channels (the last axis), Keras's maths: in training, y = gamma *
+// (x - mean) / sqrt(var + epsilon) + beta with the mean and biased variance of the WHOLE global
+// batch, which the model gathers in two phases around forward and backward (batch_sums ->
+// exchange -> set_batch, then backward_sums -> exchange -> set_backward); in evaluation, the
+// moving statistics. Holds no per-call state, so one object serves every micro-batch of a step.
+template <typename T>
+class BatchNorm final : public Layer<T> {
+ public:
+  // requires: channels >= 1, pixels >= 1 (values per channel per image: h * w, or 1 after a
+  //           Dense); gamma/dgamma null without scale, beta/dbeta null without center; the
+  //           moving statistics (channels) are in the parameter arena and updated by set_batch.
+  BatchNorm(int channels, std::size_t pixels, double momentum, double epsilon, const T* gamma, const T* beta,
+            T* moving_mean, T* moving_variance, T* dgamma, T* dbeta);
+  int channels() const { return channels_; }
+  std::size_t pixels() const { return pixels_; }
+
+  // sums (2 * channels) += per channel sum of (x - K) and of (x - K)^2 over x (n, ..., channels),
+  // K the moving mean (a shift that keeps the one-pass variance accurate), in double.
+  void batch_sums(const T* x, int n, double* sums) const;
+  // sums as batch_sums over the whole batch of `count` values per channel: fixes the batch mean and
+  // variance for forward(train) and backward; update_moving: moving = moving * momentum +
+  // batch * (1 - momentum), with the biased variance (see batch_norm.cpp).
+  void set_batch(const double* sums, double count, bool update_moving);
+  // train: normalise with the batch set by set_batch; null: with the moving statistics.
+  void forward(const T* x, T* y, int n, const DropoutContext* train) override;
+
+  // sums (2 * channels) += per channel sum of dy and of dy * xhat, xhat = (x - mean) / sqrt(var + eps).
+  void backward_sums(const T* x, const T* dy, int n, double* sums) const;
+  // sums as backward_sums over the whole batch of `count` values per channel.
+  void set_backward(const double* sums, double count);
+  // requires: set_batch and set_backward for this step. dx = gamma / sqrt(var + eps) * (dy -
+  // mean(dy) - xhat * mean(dy * xhat)) (means over the whole batch); dgamma += sum(dy * xhat),
+  // dbeta += sum(dy) over these n images.
+  void backward(const T* x, const T* y, T* dy, T* dx, int n) override;
+
+ private:
+  int channels_;
+  std::size_t pixels_;
+  double momentum_, epsilon_;
+  const T* gamma_;          // (channels) or null: 1
+  const T* beta_;           // (channels) or null: 0
+  T* moving_mean_;          // (channels)
+  T* moving_variance_;      // (channels)
+  T* dgamma_;               // (channels) or null
+  T* dbeta_;                // (channels) or null
+  std::vector<double> mean_, inv_std_;     // (channels): the batch's mean and 1 / sqrt(var + epsilon)
+  std::vector<double> dy_mean_, dyx_mean_; // (channels): mean(dy), mean(dy * xhat) over the batch
+  std::vector<T> a_, b_;                   // (channels): y = a * x + b for forward
+  std::vector<double> dgamma_sum_, dbeta_sum_;  // (channels): backward's per-call sums
+};
+
 // Softmax cross-entropy from logits (log-sum-exp), summed over the samples.
 // requires: logits (n, classes), labels (n) in [0, classes).
 // ensures:  loss_sum = sum_i (logsumexp(logits_i) - logits_i[label_i]);
@@ -294,5 +345,7 @@ extern template class Dropout<float>;
 extern template class Dropout<double>;
 extern template class Relu<float>;
 extern template class Relu<double>;
+extern template class BatchNorm<float>;
+extern template class BatchNorm<double>;
 
 }  // namespace fmnist

@@ -2,17 +2,55 @@
 // gradients in Keras weight order (ModelPlan::tensors), so a start is one broadcast and a step
 // one allreduce. The layers are views into the arenas, built from the plan: a Conv2D followed by a
 // MaxPooling2D becomes the fused Conv2DPool, everything else its generic layer.
+// A training step (train_step) runs every micro-batch a rank holds; with BatchNormalization it
+// runs them side by side, segment by segment, so that each BatchNormalization sees the statistics
+// of the whole global batch through the caller's exchange (src/nn never sees MPI).
 // Templated on the scalar so the gradient checks run in double; training uses float.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <span>
+#include <vector>
 
 #include "fmnist/layers.hpp"
 #include "fmnist/model_spec.hpp"
 
 namespace fmnist {
+
+// One micro-batch of a training step: images (n, h, w, c), labels (n), and where it sits.
+template <typename T>
+struct MicroBatch {
+  const T* x = nullptr;
+  const std::uint8_t* labels = nullptr;
+  int n = 0;
+  DropoutContext where;
+};
+
+// Sums n int64 values in place over every micro-batch of the global batch (all ranks): the
+// trainer's watched allreduce. Every rank calls it the same number of times per step (twice per
+// BatchNormalization, none without), also a rank with no micro-batch.
+using Exchange = std::function<void(std::int64_t* sums, std::size_t n)>;
+// grads()[begin, end) now hold one micro-batch's final gradient: the caller adds them (fixed
+// point); the model zeros them afterwards. Returns false if a value was out of range.
+using GradientSink = std::function<bool(std::size_t begin, std::size_t end)>;
+
+// What a training step returns: each micro-batch's loss and accuracy sums, in order; fine is false
+// when a batch statistic was out of the fixed-point range or the sink refused a gradient.
+struct StepResult {
+  std::vector<BatchStats> batches;
+  bool fine = true;
+};
+
+// The fixed point of the BatchNormalization statistics exchanged by train_step: per channel and
+// per micro-batch, sums of (x - moving_mean) and its square at 2^-24 resolution, sums of dy and
+// dy * xhat at 2^-32 (as the gradients); each term must stay below 2^(63 - bits - 10) so that
+// 1024 micro-batches (the trainer's kMaxMicroBatches) sum inside int64. Beyond: fine = false.
+inline constexpr int kNormForwardBits = 24;
+inline constexpr int kNormBackwardBits = 32;
+inline constexpr std::size_t kNormMaxTerms = 1024;
 
 template <typename T>
 class Model {
@@ -45,7 +83,17 @@ class Model {
   // Forward and the loss/accuracy sums, no gradient.
   BatchStats evaluate(const T* x, const std::uint8_t* labels, int n, const DropoutContext* train = nullptr);
   // Forward in training mode and backward: ADDS the gradient of the batch's loss SUM to grads().
+  // With BatchNormalization, the batch is these n images alone and the moving statistics stay.
   BatchStats accumulate_gradients(const T* x, const std::uint8_t* labels, int n, const DropoutContext& train);
+
+  // One training step over this rank's micro-batches (each n <= max_batch, any count, also none),
+  // in order: grads() are zeroed, each micro-batch's gradient of its loss SUM goes to `sink` range
+  // by range, and BatchNormalization normalises with the statistics of the whole global batch
+  // (exchanged) and updates its moving statistics once. Without BatchNormalization this is
+  // accumulate_gradients per micro-batch, bit for bit, and `exchange` is never called.
+  StepResult train_step(std::span<const MicroBatch<T>> batches, const Exchange& exchange, const GradientSink& sink);
+  // Whether the spec has a BatchNormalization (train_step then exchanges statistics).
+  bool has_batch_norm() const;
 
  private:
   struct Impl;

@@ -14,10 +14,19 @@
 
 namespace fmnist {
 
-enum class LayerKind { conv2d, max_pooling2d, average_pooling2d, flatten, dense, dropout, activation };
+enum class LayerKind {
+  conv2d,
+  max_pooling2d,
+  average_pooling2d,
+  flatten,
+  dense,
+  dropout,
+  activation,
+  batch_normalization,
+};
 enum class Activation { linear, relu, softmax };
 enum class Padding { valid, same };
-enum class Initializer { glorot_uniform, he_uniform, he_normal, zeros };
+enum class Initializer { glorot_uniform, he_uniform, he_normal, zeros, ones };
 
 // Keras's names: "Conv2D", "relu", "same", "glorot_uniform".
 const char* keras_name(LayerKind kind);
@@ -28,7 +37,8 @@ const char* keras_name(Initializer initializer);
 // One layer after the InputLayer. Which fields count depends on the kind (the rest keep their
 // defaults): Conv2D: units (filters), kernel, strides, padding, activation, use_bias,
 // kernel_initializer; MaxPooling2D/AveragePooling2D: kernel (pool_size), strides, padding; Dense:
-// units, activation, use_bias, kernel_initializer; Dropout: rate; Activation: activation.
+// units, activation, use_bias, kernel_initializer; Dropout: rate; Activation: activation;
+// BatchNormalization: axis, momentum, epsilon, center, scale, norm_initializers.
 // Biases always start at zero (Keras's bias_initializer "zeros", the only one supported).
 struct LayerSpec {
   LayerKind kind = LayerKind::dense;
@@ -41,6 +51,16 @@ struct LayerSpec {
   bool use_bias = true;
   Initializer kernel_initializer = Initializer::glorot_uniform;
   double rate = 0;                  // Dropout
+  // BatchNormalization (Keras's defaults). axis: -1 or the resolved channels axis of the input
+  // with its batch dimension (3 after a Conv2D or pooling, 1 after a Dense); nothing else.
+  int axis = -1;
+  double momentum = 0.99;
+  double epsilon = 1e-3;
+  bool center = true;   // beta
+  bool scale = true;    // gamma
+  // gamma, beta, moving_mean, moving_variance initializers: zeros or ones.
+  std::array<Initializer, 4> norm_initializers{Initializer::ones, Initializer::zeros, Initializer::zeros,
+                                               Initializer::ones};
 
   bool operator==(const LayerSpec&) const = default;
 };
@@ -72,13 +92,15 @@ struct TensorSpec {
   std::size_t offset = 0;  // first element in the arena
   std::size_t size = 0;    // number of elements
   Initializer initializer = Initializer::zeros;
+  bool trainable = true;   // false: BatchNormalization's moving statistics (their gradient is always 0)
 };
 
 struct LayerPlan {
   std::vector<int> input_shape;   // without the batch dimension: (h, w, c) or (n)
   std::vector<int> output_shape;
   std::size_t params = 0;
-  std::vector<std::size_t> tensors;  // indexes into ModelPlan::tensors: kernel, then bias
+  std::vector<std::size_t> tensors;  // indexes into ModelPlan::tensors: kernel, then bias (or
+                                     // BatchNormalization's gamma, beta, moving_mean, moving_variance)
 };
 
 // Everything derived from a spec, computed once by plan_model.
@@ -87,6 +109,7 @@ struct ModelPlan {
   std::vector<LayerPlan> layers;     // parallel to spec.layers
   std::vector<TensorSpec> tensors;   // arena order: each layer's kernel, then its bias
   std::size_t num_params = 0;
+  std::size_t trainable_params = 0;       // num_params less the moving statistics
   std::size_t activations_per_image = 0;  // values of every layer output for one image
   int classes() const { return layers.back().output_shape[0]; }
   // Keras's output is softmax probabilities (we train on the logits before it either way).
@@ -117,8 +140,9 @@ ModelSpec parse_keras_json(const std::string& text, const std::string& source);
 ModelSpec read_keras_json(const std::string& path);
 
 // The spec as Keras 2 JSON: {"class_name": "Sequential", "config": {"name", "layers": [InputLayer
-// with batch_input_shape, ...]}}, which Keras 2.x, Keras 3 and TensorFlow.js all load.
-std::string to_keras_json(const ModelSpec& spec);
+// with batch_input_shape, ...]}}, which Keras 2.x, Keras 3 and TensorFlow.js all load. indent < 0:
+// one line; else pretty-printed with that many spaces per level (--print-model).
+std::string to_keras_json(const ModelSpec& spec, int indent = -1);
 
 // An optimizer as Keras serializes it in optimizer_config: its class and config values, in order.
 struct KerasOptimizerConfig {

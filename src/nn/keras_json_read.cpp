@@ -49,7 +49,7 @@ const std::map<std::string, LayerKind>& layer_kinds() {
   static const std::map<std::string, LayerKind> kinds = [] {
     std::map<std::string, LayerKind> m;
     for (LayerKind k : {LayerKind::conv2d, LayerKind::max_pooling2d, LayerKind::average_pooling2d, LayerKind::flatten,
-                        LayerKind::dense, LayerKind::dropout, LayerKind::activation})
+                        LayerKind::dense, LayerKind::dropout, LayerKind::activation, LayerKind::batch_normalization})
       m[keras_name(k)] = k;
     return m;
   }();
@@ -66,6 +66,7 @@ std::string base_name(LayerKind kind) {
     case LayerKind::dense: return "dense";
     case LayerKind::dropout: return "dropout";
     case LayerKind::activation: return "activation";
+    case LayerKind::batch_normalization: return "batch_normalization";
   }
   return "layer";
 }
@@ -110,6 +111,16 @@ class Fields {
     }
     if (!v->is_array() || v->size() != 2) fail(key, value_text(*v), "is not an integer or a list of two integers");
     return {integer_of(key, (*v)[0], lo, hi), integer_of(key, (*v)[1], lo, hi)};
+  }
+
+  // A number in [lo, hi]; `fallback` when absent.
+  double number(const std::string& key, double fallback, double lo, double hi) {
+    const json* v = find(key);
+    if (v == nullptr) return fallback;
+    if (!v->is_number()) fail(key, value_text(*v), "is not a number");
+    const double x = v->get<double>();
+    if (!(x >= lo && x <= hi)) fail(key, value_text(*v), "is out of range [" + json(lo).dump() + ", " + json(hi).dump() + "]");
+    return x;
   }
 
   bool boolean(const std::string& key, bool fallback) {
@@ -162,12 +173,16 @@ class Fields {
   // "glorot_uniform", {"class_name": "GlorotUniform", "config": {"seed": ...}}, or the
   // VarianceScaling that Keras 2.0-2.2 wrote for each; the seed is ignored (--seed decides).
   Initializer initializer(const std::string& key, Initializer fallback, bool bias) {
+    return initializer(key, fallback,
+                       bias ? std::vector<Initializer>{Initializer::zeros}
+                            : std::vector<Initializer>{Initializer::glorot_uniform, Initializer::he_uniform,
+                                                       Initializer::he_normal, Initializer::zeros});
+  }
+
+  // The same among `options` (Keras's names), e.g. zeros and ones for BatchNormalization.
+  Initializer initializer(const std::string& key, Initializer fallback, const std::vector<Initializer>& options) {
     const json* v = find(key);
     if (v == nullptr) return fallback;
-    const std::vector<Initializer> options =
-        bias ? std::vector<Initializer>{Initializer::zeros}
-             : std::vector<Initializer>{Initializer::glorot_uniform, Initializer::he_uniform, Initializer::he_normal,
-                                        Initializer::zeros};
     std::string names;
     for (Initializer i : options) names += std::string(names.empty() ? "" : ", ") + keras_name(i);
     auto refuse = [&] { fail(key, value_text(*v), "is not supported (" + names + ")"); };
@@ -180,7 +195,8 @@ class Fields {
       const json& config = v->contains("config") && (*v)["config"].is_object() ? (*v)["config"] : none;
       auto field = [&](const char* key, const json& fallback) { return config.contains(key) ? config[key] : fallback; };
       static const std::map<std::string, std::string> classes = {
-          {"GlorotUniform", "glorot_uniform"}, {"HeUniform", "he_uniform"}, {"HeNormal", "he_normal"}, {"Zeros", "zeros"}};
+          {"GlorotUniform", "glorot_uniform"}, {"HeUniform", "he_uniform"}, {"HeNormal", "he_normal"}, {"Zeros", "zeros"},
+          {"Ones", "ones"}};
       if (cls == "VarianceScaling") {
         const json scale = field("scale", 1.0), mode = field("mode", "fan_in"), distribution = field("distribution", "");
         if (scale == 1.0 && mode == "fan_avg" && distribution == "uniform") name = "glorot_uniform";
@@ -240,6 +256,25 @@ void window_fields(Fields& f, LayerSpec& l, bool conv) {
   }
 }
 
+// BatchNormalization (README: Models): the channels axis only (checked against the input's rank
+// when the spec is planned), zeros/ones initializers, no regularizers or constraints (null).
+void norm_fields(Fields& f, LayerSpec& l) {
+  const json* axis = f.find("axis");
+  if (axis != nullptr) {
+    const json& a = axis->is_array() && axis->size() == 1 ? (*axis)[0] : *axis;
+    if (!a.is_number_integer()) f.fail("axis", value_text(*axis), "is not an integer or a list of one integer");
+    l.axis = f.integer_of("axis", a, -1, 4);
+  }
+  l.momentum = f.number("momentum", 0.99, 0, 1);
+  l.epsilon = f.number("epsilon", 1e-3, 1e-12, 1);
+  l.center = f.boolean("center", true);
+  l.scale = f.boolean("scale", true);
+  const std::vector<Initializer> both{Initializer::zeros, Initializer::ones};
+  const char* keys[] = {"gamma_initializer", "beta_initializer", "moving_mean_initializer", "moving_variance_initializer"};
+  for (std::size_t i = 0; i < 4; ++i) l.norm_initializers[i] = f.initializer(keys[i], l.norm_initializers[i], both);
+  f.find("synchronized");  // one process normalises with the whole batch: what synchronized=True asks for
+}
+
 void weight_fields(Fields& f, LayerSpec& l) {
   l.activation = f.choice("activation", {Activation::relu, Activation::linear, Activation::softmax}, Activation::linear);
   l.use_bias = f.boolean("use_bias", true);
@@ -278,7 +313,8 @@ class Parser {
       fail("no input shape: the first layer must be an InputLayer with batch_input_shape (Keras 2) or batch_shape "
            "(Keras 3)");
     name_unnamed();
-    plan_model(spec_);  // the shape checks
+    plan_model(spec_);  // the shape checks (a BatchNormalization axis against its input's rank)
+    for (LayerSpec& l : spec_.layers) l.axis = -1;  // checked: Keras 2's [3] or [1] and Keras 3's -1 are one spec
     return spec_;
   }
 
@@ -370,6 +406,7 @@ class Parser {
         f.find("seed");  // masks come from --seed (README: Models)
         break;
       }
+      case LayerKind::batch_normalization: norm_fields(f, l); break;
       case LayerKind::activation:
         f.require("activation");
         l.activation = f.choice("activation", {Activation::relu, Activation::linear, Activation::softmax},

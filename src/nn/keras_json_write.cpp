@@ -1,6 +1,7 @@
 // Writing a spec as Keras's JSON (README: Models): the Keras 2 form, with an InputLayer carrying
 // batch_input_shape and without the fields one Keras version would reject, which Keras 2.x,
 // Keras 3's legacy HDF5 loader and TensorFlow.js all load; and a checkpoint's training_config.
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "fmnist/model_spec.hpp"
@@ -15,13 +16,29 @@ ordered_json initializer_json(Initializer i) {
     case Initializer::glorot_uniform: return {{"class_name", "GlorotUniform"}, {"config", {{"seed", nullptr}}}};
     case Initializer::he_uniform: return {{"class_name", "HeUniform"}, {"config", {{"seed", nullptr}}}};
     case Initializer::he_normal: return {{"class_name", "HeNormal"}, {"config", {{"seed", nullptr}}}};
+    case Initializer::ones: return {{"class_name", "Ones"}, {"config", ordered_json::object()}};
     case Initializer::zeros: break;
   }
   return {{"class_name", "Zeros"}, {"config", ordered_json::object()}};
 }
 
-// One layer's config in Keras 2's field order.
-ordered_json layer_json(const LayerSpec& l) {
+// BatchNormalization's fields in Keras 2's order, with the axis resolved as Keras 2 writes it:
+// [input rank] counting the batch dimension ([3] after a Conv2D, [1] after a Dense).
+void norm_json(ordered_json& c, const LayerSpec& l, int input_rank) {
+  c["axis"] = ordered_json::array({input_rank});
+  c["momentum"] = l.momentum;
+  c["epsilon"] = l.epsilon;
+  c["center"] = l.center;
+  c["scale"] = l.scale;
+  c["beta_initializer"] = initializer_json(l.norm_initializers[1]);
+  c["gamma_initializer"] = initializer_json(l.norm_initializers[0]);
+  c["moving_mean_initializer"] = initializer_json(l.norm_initializers[2]);
+  c["moving_variance_initializer"] = initializer_json(l.norm_initializers[3]);
+  for (const char* key : {"beta_regularizer", "gamma_regularizer", "beta_constraint", "gamma_constraint"}) c[key] = nullptr;
+}
+
+// One layer's config in Keras 2's field order; input_rank: of the layer's input, without the batch.
+ordered_json layer_json(const LayerSpec& l, int input_rank) {
   ordered_json c = {{"name", l.name}, {"trainable", true}, {"dtype", "float32"}};
   const auto pair = [](const std::array<int, 2>& a) { return ordered_json::array({a[0], a[1]}); };
   switch (l.kind) {
@@ -48,6 +65,7 @@ ordered_json layer_json(const LayerSpec& l) {
       c["seed"] = nullptr;
       break;
     case LayerKind::activation: c["activation"] = keras_name(l.activation); break;
+    case LayerKind::batch_normalization: norm_json(c, l, input_rank); break;
   }
   if (l.kind == LayerKind::conv2d || l.kind == LayerKind::dense) {
     c["activation"] = keras_name(l.activation);
@@ -63,7 +81,7 @@ ordered_json layer_json(const LayerSpec& l) {
 
 }  // namespace
 
-std::string to_keras_json(const ModelSpec& spec) {
+std::string to_keras_json(const ModelSpec& spec, int indent) {
   const auto& s = spec.input_shape;
   ordered_json layers = ordered_json::array();
   layers.push_back({{"class_name", "InputLayer"},
@@ -72,9 +90,14 @@ std::string to_keras_json(const ModelSpec& spec) {
                       {"dtype", "float32"},
                       {"sparse", false},
                       {"name", spec.input_name}}}});
-  for (const LayerSpec& l : spec.layers) layers.push_back(layer_json(l));
+  // The input ranks (only BatchNormalization writes them): plan the spec if it has one.
+  const bool norm = std::any_of(spec.layers.begin(), spec.layers.end(),
+                                [](const LayerSpec& l) { return l.kind == LayerKind::batch_normalization; });
+  const ModelPlan plan = norm ? plan_model(spec) : ModelPlan();
+  for (std::size_t i = 0; i < spec.layers.size(); ++i)
+    layers.push_back(layer_json(spec.layers[i], norm ? static_cast<int>(plan.layers[i].input_shape.size()) : 0));
   const ordered_json doc = {{"class_name", "Sequential"}, {"config", {{"name", spec.name}, {"layers", layers}}}};
-  return doc.dump();
+  return doc.dump(indent);
 }
 
 std::string keras_training_config(const ModelSpec& spec, const KerasOptimizerConfig& optimizer) {

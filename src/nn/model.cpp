@@ -1,7 +1,10 @@
 // Model<T>: builds the layer list from the plan (fused Conv2DPool where the spec has a
 // Conv2D -> MaxPooling2D pair, a generic layer elsewhere, no layer at all for Flatten,
 // linear activations and the final softmax, whose outputs alias their inputs), owns the two
-// arenas and every activation buffer, and runs forward, the loss and backward over them.
+// arenas and every activation buffer, and runs forward, the loss and backward over them; a step
+// with BatchNormalization runs its micro-batches side by side ("lanes") around the exchanges.
+#include <algorithm>
+#include <bit>
 #include <cmath>
 #include <numbers>
 #include <random>
@@ -45,80 +48,270 @@ std::pair<double, double> fans(const std::vector<int>& shape) {
   return {receptive * shape[shape.size() - 2], receptive * shape.back()};
 }
 
+// Adds v to sum in fixed point at 2^-bits; false (and nothing added) if v is not finite or is
+// too large for kNormMaxTerms such terms to fit in int64 (see kNormForwardBits).
+bool add_norm_fixed(double v, std::int64_t& sum, int bits) {
+  const double limit = std::ldexp(1.0, 63 - bits - std::bit_width(kNormMaxTerms - 1));
+  const bool fine = std::abs(v) < limit;  // false for NaN too
+  sum += static_cast<std::int64_t>((fine ? v : 0.0) * std::ldexp(1.0, bits));
+  return fine;
+}
+
 }  // namespace
 
 template <typename T>
 struct Model<T>::Impl {
   struct Op {
-    std::unique_ptr<Layer<T>> layer;
-    std::size_t in = 0, out = 0;  // activation buffers; 0 is the input x
+    Layer<T>* layer = nullptr;
+    BatchNorm<T>* norm = nullptr;  // the same object as layer for a BatchNormalization (shared by the lanes)
+    std::size_t in = 0, out = 0;   // activation buffers of the lane; 0 is the input x
+    std::size_t param_begin = 0, param_end = 0;  // its tensors in the arenas (empty without)
+  };
+  // The layers and buffers of one micro-batch in flight. Lane 0 serves evaluation and models
+  // without BatchNormalization; a step of a model with one uses a lane per micro-batch.
+  struct Lane {
+    std::vector<std::unique_ptr<Layer<T>>> owned;
+    std::vector<Op> ops;
+    std::vector<AlignedVector<T>> buffers;  // (max_batch, the op's output shape) each; [0] unused
+    AlignedVector<T> dy, dx;                // (max_batch, the largest output or classes): backward's ping-pong
+    const T* input = nullptr;               // (n, h, w, c): x of the last forward
+    T* grad = nullptr;                      // in backward: dL/d(output of the next op down)
+    T* spare = nullptr;                     // the other ping-pong buffer
+    const T* buffer(std::size_t i) const { return i == 0 ? input : buffers[i].data(); }
   };
 
   Impl(const ModelSpec& spec, int n) : plan(plan_model(spec)), max_batch(n), params(plan.num_params), grads(plan.num_params) {
-    buffers.emplace_back();  // 0: the input, held by the caller
-    std::size_t current = 0, largest = 1;
+    norms.resize(plan.layers.size());
+    lanes.push_back(build_lane());
+    logits = lanes[0].ops.empty() ? 0 : lanes[0].ops.back().out;
+    for (const Op& op : lanes[0].ops) has_norm |= op.norm != nullptr;
+  }
+
+  Lane build_lane() {
+    Lane lane;
+    lane.buffers.emplace_back();  // 0: the input, held by the caller
+    std::size_t current = 0;
+    std::size_t largest = std::size_t(plan.classes());  // the loss writes (n, classes) into dy
     for (std::size_t i = 0; i < plan.layers.size(); ++i) {
-      std::unique_ptr<Layer<T>> layer = make_layer(i);
+      const std::size_t first = i;
+      Layer<T>* layer = make_layer(i, lane);
       if (layer == nullptr) continue;  // a view: the output is the input
       if (fuses_with_next(plan.spec, i)) ++i;
       const std::size_t size = per_image(plan.layers[i].output_shape);
-      buffers.emplace_back(size * std::size_t(max_batch));
+      lane.buffers.emplace_back(size * std::size_t(max_batch));
       largest = std::max(largest, size);
-      ops.push_back({std::move(layer), current, buffers.size() - 1});
-      current = buffers.size() - 1;
+      Op op{layer, plan.spec.layers[i].kind == LayerKind::batch_normalization ? norms[i].get() : nullptr, current,
+            lane.buffers.size() - 1};
+      param_range(first, i, op);
+      lane.ops.push_back(op);
+      current = lane.buffers.size() - 1;
     }
-    logits = current;
-    dy.resize(largest * std::size_t(max_batch));
-    dx.resize(largest * std::size_t(max_batch));
+    lane.dy.resize(largest * std::size_t(max_batch));
+    lane.dx.resize(largest * std::size_t(max_batch));
+    return lane;
   }
 
-  // The layer that computes spec layer i (and i + 1 when fused); null for views.
-  std::unique_ptr<Layer<T>> make_layer(std::size_t i) {
+  // The arena range of the tensors of spec layers [first, last].
+  void param_range(std::size_t first, std::size_t last, Op& op) const {
+    bool any = false;
+    for (std::size_t i = first; i <= last; ++i) {
+      for (std::size_t t : plan.layers[i].tensors) {
+        const TensorSpec& ts = plan.tensors[t];
+        op.param_begin = any ? std::min(op.param_begin, ts.offset) : ts.offset;
+        op.param_end = any ? std::max(op.param_end, ts.offset + ts.size) : ts.offset + ts.size;
+        any = true;
+      }
+    }
+  }
+
+  // The layer that computes spec layer i (and i + 1 when fused), owned by the lane (a
+  // BatchNormalization by the model, one for all lanes); null for views.
+  Layer<T>* make_layer(std::size_t i, Lane& lane) {
     const LayerSpec& l = plan.spec.layers[i];
     const LayerPlan& lp = plan.layers[i];
-    const bool need_dx = !ops.empty();
+    const bool need_dx = !lane.ops.empty();
     auto param = [&](std::size_t k) { return k < lp.tensors.size() ? params.data() + plan.tensors[lp.tensors[k]].offset : nullptr; };
     auto grad = [&](std::size_t k) { return k < lp.tensors.size() ? grads.data() + plan.tensors[lp.tensors[k]].offset : nullptr; };
     const Activation act = l.activation == Activation::softmax ? Activation::linear : l.activation;
+    std::unique_ptr<Layer<T>> layer;
     switch (l.kind) {
       case LayerKind::conv2d:
         if (fuses_with_next(plan.spec, i))
-          return std::make_unique<Conv2DPool<T>>(window_shape(lp, l), window_shape(plan.layers[i + 1], plan.spec.layers[i + 1]),
-                                                 act, max_batch, need_dx, param(0), param(1), grad(0), grad(1));
-        return std::make_unique<Conv2D<T>>(window_shape(lp, l), act, max_batch, need_dx, param(0), param(1), grad(0),
-                                           grad(1));
-      case LayerKind::max_pooling2d: return std::make_unique<MaxPool2D<T>>(window_shape(lp, l), max_batch);
-      case LayerKind::average_pooling2d: return std::make_unique<AvgPool2D<T>>(window_shape(lp, l));
+          layer = std::make_unique<Conv2DPool<T>>(window_shape(lp, l), window_shape(plan.layers[i + 1], plan.spec.layers[i + 1]),
+                                                  act, max_batch, need_dx, param(0), param(1), grad(0), grad(1));
+        else
+          layer = std::make_unique<Conv2D<T>>(window_shape(lp, l), act, max_batch, need_dx, param(0), param(1), grad(0),
+                                              grad(1));
+        break;
+      case LayerKind::max_pooling2d: layer = std::make_unique<MaxPool2D<T>>(window_shape(lp, l), max_batch); break;
+      case LayerKind::average_pooling2d: layer = std::make_unique<AvgPool2D<T>>(window_shape(lp, l)); break;
       case LayerKind::dense:
-        return std::make_unique<Dense<T>>(lp.input_shape[0], l.units, act, param(0), param(1), grad(0), grad(1));
-      case LayerKind::dropout: return std::make_unique<Dropout<T>>(l.rate, per_image(lp.input_shape), i, max_batch);
+        layer = std::make_unique<Dense<T>>(lp.input_shape[0], l.units, act, param(0), param(1), grad(0), grad(1));
+        break;
+      case LayerKind::dropout: layer = std::make_unique<Dropout<T>>(l.rate, per_image(lp.input_shape), i, max_batch); break;
       case LayerKind::activation:
-        if (act == Activation::relu) return std::make_unique<Relu<T>>(per_image(lp.input_shape));
-        return nullptr;
-      case LayerKind::flatten: return nullptr;
+        if (act == Activation::relu) layer = std::make_unique<Relu<T>>(per_image(lp.input_shape));
+        break;
+      case LayerKind::flatten: break;
+      case LayerKind::batch_normalization: return make_norm(i);
     }
-    return nullptr;
+    if (layer == nullptr) return nullptr;
+    lane.owned.push_back(std::move(layer));
+    return lane.owned.back().get();
   }
 
-  const T* buffer(std::size_t i) const { return i == 0 ? input : buffers[i].data(); }
+  BatchNorm<T>* make_norm(std::size_t i) {
+    if (norms[i] != nullptr) return norms[i].get();
+    const LayerSpec& l = plan.spec.layers[i];
+    const LayerPlan& lp = plan.layers[i];
+    std::size_t k = 0;  // gamma (if scale), beta (if center), moving_mean, moving_variance
+    auto next = [&](bool present, AlignedVector<T>& arena) {
+      return present ? arena.data() + plan.tensors[lp.tensors[k++]].offset : nullptr;
+    };
+    T* gamma = next(l.scale, params);
+    k -= l.scale ? 1 : 0;
+    T* dgamma = next(l.scale, grads);
+    T* beta = next(l.center, params);
+    k -= l.center ? 1 : 0;
+    T* dbeta = next(l.center, grads);
+    T* moving_mean = next(true, params);
+    T* moving_variance = next(true, params);
+    const std::size_t channels = std::size_t(lp.input_shape.back());
+    norms[i] = std::make_unique<BatchNorm<T>>(int(channels), per_image(lp.input_shape) / channels, l.momentum, l.epsilon,
+                                              gamma, beta, moving_mean, moving_variance, dgamma, dbeta);
+    return norms[i].get();
+  }
 
   void check(int n) const {
     if (n < 0 || n > max_batch) throw std::invalid_argument("Model: batch larger than max_batch");
   }
-
-  void forward(const T* x, int n, const DropoutContext* train) {
-    input = x;
-    for (Op& op : ops) op.layer->forward(buffer(op.in), buffers[op.out].data(), n, train);
+  void check_labels(const std::uint8_t* labels, int n) const {
+    for (int i = 0; i < n; ++i) {
+      if (labels[i] >= plan.classes()) throw std::invalid_argument("Model: label out of range");
+    }
   }
 
-  void backward(const std::uint8_t* labels, int n) {
-    T* g = dy.data();      // dL/d(output of the op below)
-    T* other = dx.data();  // dL/d(its input)
-    softmax_xent_backward(buffer(logits), labels, n, plan.classes(), g);
-    for (std::size_t k = ops.size(); k-- > 0;) {
-      const Op& op = ops[k];
-      op.layer->backward(buffer(op.in), buffer(op.out), g, k == 0 ? nullptr : other, n);
-      std::swap(g, other);
+  // Forward over lanes [0, batches.size()), segment by segment: the ops up to a
+  // BatchNormalization on every lane, its statistics (exchanged, or these lanes' own when
+  // exchange is null), the normalisation on every lane, and on. training false: evaluation.
+  void forward(std::span<const MicroBatch<T>> batches, bool training, const Exchange* exchange, bool update_moving,
+               StepResult& result) {
+    while (lanes.size() < batches.size()) lanes.push_back(build_lane());
+    for (std::size_t j = 0; j < batches.size(); ++j) lanes[j].input = batches[j].x;
+    const std::vector<Op>& ops = lanes[0].ops;
+    std::size_t first = 0;
+    for (std::size_t k = 0; k <= ops.size(); ++k) {
+      if (k < ops.size() && (ops[k].norm == nullptr || !training)) continue;
+      for (std::size_t j = 0; j < batches.size(); ++j) {
+        Lane& lane = lanes[j];
+        for (std::size_t i = first; i < k; ++i) {
+          const Op& op = lane.ops[i];
+          op.layer->forward(lane.buffer(op.in), lane.buffers[op.out].data(), batches[j].n, training ? &batches[j].where : nullptr);
+        }
+      }
+      if (k == ops.size()) break;
+      norm_forward(k, batches, exchange, update_moving, result);
+      first = k + 1;
+    }
+  }
+
+  // The statistics of BatchNormalization op k over the batch, then its training forward on every lane.
+  void norm_forward(std::size_t k, std::span<const MicroBatch<T>> batches, const Exchange* exchange, bool update_moving,
+                    StepResult& result) {
+    BatchNorm<T>& norm = *lanes[0].ops[k].norm;
+    const std::size_t c = std::size_t(norm.channels());
+    std::vector<double> sums(2 * c, 0.0), local(2 * c);
+    std::vector<std::int64_t> fixed(1 + 2 * c, 0);  // [images, sum (x - K) (c), sum (x - K)^2 (c)]
+    for (std::size_t j = 0; j < batches.size(); ++j) {
+      std::fill(local.begin(), local.end(), 0.0);
+      norm.batch_sums(lanes[j].buffer(lanes[j].ops[k].in), batches[j].n, local.data());
+      fixed[0] += batches[j].n;
+      for (std::size_t e = 0; e < 2 * c; ++e) {
+        sums[e] += local[e];
+        if (exchange) result.fine &= add_norm_fixed(local[e], fixed[1 + e], kNormForwardBits);
+      }
+    }
+    if (exchange) {
+      (*exchange)(fixed.data(), fixed.size());
+      for (std::size_t e = 0; e < 2 * c; ++e) sums[e] = std::ldexp(double(fixed[1 + e]), -kNormForwardBits);
+    }
+    norm.set_batch(sums.data(), double(fixed[0]) * double(norm.pixels()), update_moving);
+    for (std::size_t j = 0; j < batches.size(); ++j) {
+      const Op& op = lanes[j].ops[k];
+      norm.forward(lanes[j].buffer(op.in), lanes[j].buffers[op.out].data(), batches[j].n, &batches[j].where);
+    }
+  }
+
+  // Backward over lanes [0, batches.size()) from the loss down, unit by unit (the ops between two
+  // BatchNormalizations, then the BatchNormalization below with its exchanged sums); after each
+  // unit of each lane its parameter range goes to the sink and is zeroed (no sink: gradients add up).
+  void backward(std::span<const MicroBatch<T>> batches, const Exchange* exchange, const GradientSink* sink,
+                StepResult& result) {
+    for (std::size_t j = 0; j < batches.size(); ++j) {
+      Lane& lane = lanes[j];
+      lane.grad = lane.dy.data();
+      lane.spare = lane.dx.data();
+      softmax_xent_backward(lane.buffer(logits), batches[j].labels, batches[j].n, plan.classes(), lane.grad);
+    }
+    const std::vector<Op>& ops = lanes[0].ops;
+    std::size_t top = ops.size();
+    while (top > 0) {
+      std::size_t bottom = top;
+      while (bottom > 0 && ops[bottom - 1].norm == nullptr) --bottom;
+      for (std::size_t j = 0; j < batches.size(); ++j) {
+        for (std::size_t i = top; i-- > bottom;) backward_op(lanes[j], i, batches[j].n);
+        finish_unit(bottom, top, sink, result);
+      }
+      if (bottom == 0) break;
+      norm_backward(bottom - 1, batches, exchange, sink, result);
+      top = bottom - 1;
+    }
+  }
+
+  void backward_op(Lane& lane, std::size_t i, int n) {
+    const Op& op = lane.ops[i];
+    op.layer->backward(lane.buffer(op.in), lane.buffer(op.out), lane.grad, i == 0 ? nullptr : lane.spare, n);
+    std::swap(lane.grad, lane.spare);
+  }
+
+  // One lane's gradients of ops [bottom, top) are final: to the sink, then zero.
+  void finish_unit(std::size_t bottom, std::size_t top, const GradientSink* sink, StepResult& result) {
+    if (sink == nullptr) return;
+    std::size_t begin = grads.size(), end = 0;
+    for (std::size_t i = bottom; i < top; ++i) {
+      const Op& op = lanes[0].ops[i];
+      if (op.param_begin == op.param_end) continue;
+      begin = std::min(begin, op.param_begin);
+      end = std::max(end, op.param_end);
+    }
+    if (begin >= end) return;
+    result.fine &= (*sink)(begin, end);
+    std::fill(grads.begin() + std::ptrdiff_t(begin), grads.begin() + std::ptrdiff_t(end), T(0));
+  }
+
+  void norm_backward(std::size_t k, std::span<const MicroBatch<T>> batches, const Exchange* exchange,
+                     const GradientSink* sink, StepResult& result) {
+    BatchNorm<T>& norm = *lanes[0].ops[k].norm;
+    const std::size_t c = std::size_t(norm.channels());
+    std::vector<double> sums(2 * c, 0.0), local(2 * c);
+    std::vector<std::int64_t> fixed(1 + 2 * c, 0);  // [images, sum dy (c), sum dy * xhat (c)]
+    for (std::size_t j = 0; j < batches.size(); ++j) {
+      std::fill(local.begin(), local.end(), 0.0);
+      norm.backward_sums(lanes[j].buffer(lanes[j].ops[k].in), lanes[j].grad, batches[j].n, local.data());
+      fixed[0] += batches[j].n;
+      for (std::size_t e = 0; e < 2 * c; ++e) {
+        sums[e] += local[e];
+        if (exchange) result.fine &= add_norm_fixed(local[e], fixed[1 + e], kNormBackwardBits);
+      }
+    }
+    if (exchange) {
+      (*exchange)(fixed.data(), fixed.size());
+      for (std::size_t e = 0; e < 2 * c; ++e) sums[e] = std::ldexp(double(fixed[1 + e]), -kNormBackwardBits);
+    }
+    norm.set_backward(sums.data(), double(fixed[0]) * double(norm.pixels()));
+    for (std::size_t j = 0; j < batches.size(); ++j) {
+      backward_op(lanes[j], k, batches[j].n);
+      finish_unit(k, k + 1, sink, result);
     }
   }
 
@@ -126,11 +319,10 @@ struct Model<T>::Impl {
   int max_batch;
   AlignedVector<T> params;  // (num_params), Keras weight order
   AlignedVector<T> grads;   // (num_params)
-  std::vector<Op> ops;
-  std::vector<AlignedVector<T>> buffers;  // (max_batch, the op's output shape) each; [0] unused
-  std::size_t logits = 0;                 // the buffer holding the logits (max_batch, classes)
-  AlignedVector<T> dy, dx;                // (max_batch, the largest output): backward's ping-pong
-  const T* input = nullptr;               // (n, h, w, c): x of the last forward
+  std::vector<std::unique_ptr<BatchNorm<T>>> norms;  // by spec layer: the BatchNormalizations, null elsewhere
+  std::vector<Lane> lanes;                           // [0] always; more for a step with BatchNormalization
+  std::size_t logits = 0;                            // the buffer holding the logits (max_batch, classes)
+  bool has_norm = false;
 };
 
 template <typename T>
@@ -187,6 +379,7 @@ void Model<T>::init(std::uint64_t seed) {
     double limit = 0;
     switch (t.initializer) {
       case Initializer::zeros: std::fill(w, w + t.size, T(0)); continue;
+      case Initializer::ones: std::fill(w, w + t.size, T(1)); continue;
       case Initializer::glorot_uniform: limit = std::sqrt(6.0 / (fan_in + fan_out)); break;
       case Initializer::he_uniform: limit = std::sqrt(6.0 / fan_in); break;
       case Initializer::he_normal: {
@@ -214,26 +407,56 @@ void Model<T>::zero_grads() {
 template <typename T>
 const T* Model<T>::forward(const T* x, int n, const DropoutContext* train) {
   impl_->check(n);
-  if (n > 0) impl_->forward(x, n, train);
-  return impl_->buffer(impl_->logits);
+  const MicroBatch<T> batch{x, nullptr, n, train ? *train : DropoutContext{}};
+  StepResult ignored;
+  if (n > 0) impl_->forward({&batch, 1}, train != nullptr, nullptr, false, ignored);
+  return impl_->lanes[0].buffer(impl_->logits);
 }
 
 template <typename T>
 BatchStats Model<T>::evaluate(const T* x, const std::uint8_t* labels, int n, const DropoutContext* train) {
   impl_->check(n);
-  const int classes = impl_->plan.classes();
-  for (int i = 0; i < n; ++i) {
-    if (labels[i] >= classes) throw std::invalid_argument("Model: label out of range");
-  }
+  impl_->check_labels(labels, n);
   const T* logits = forward(x, n, train);
-  return softmax_xent_forward(logits, labels, n, classes);
+  return softmax_xent_forward(logits, labels, n, impl_->plan.classes());
 }
 
 template <typename T>
 BatchStats Model<T>::accumulate_gradients(const T* x, const std::uint8_t* labels, int n, const DropoutContext& train) {
   const BatchStats stats = evaluate(x, labels, n, &train);
-  if (n > 0) impl_->backward(labels, n);
+  const MicroBatch<T> batch{x, labels, n, train};
+  StepResult ignored;
+  if (n > 0) impl_->backward({&batch, 1}, nullptr, nullptr, ignored);
   return stats;
+}
+
+template <typename T>
+StepResult Model<T>::train_step(std::span<const MicroBatch<T>> batches, const Exchange& exchange, const GradientSink& sink) {
+  Impl& m = *impl_;
+  for (const MicroBatch<T>& b : batches) {
+    m.check(b.n);
+    m.check_labels(b.labels, b.n);
+  }
+  zero_grads();
+  StepResult result;
+  auto run = [&](std::span<const MicroBatch<T>> part) {
+    m.forward(part, true, &exchange, true, result);
+    for (std::size_t j = 0; j < part.size(); ++j)
+      result.batches.push_back(
+          softmax_xent_forward(m.lanes[j].buffer(m.logits), part[j].labels, part[j].n, m.plan.classes()));
+    m.backward(part, &exchange, &sink, result);
+  };
+  if (m.has_norm) {
+    run(batches);  // side by side, also with none: the exchanges happen on every rank
+  } else {
+    for (const MicroBatch<T>& b : batches) run({&b, 1});  // independent: one at a time, on lane 0
+  }
+  return result;
+}
+
+template <typename T>
+bool Model<T>::has_batch_norm() const {
+  return impl_->has_norm;
 }
 
 template class Model<float>;

@@ -110,8 +110,19 @@ class Planner {
         if (!(l.rate >= 0 && l.rate < 1)) fail("rate", std::to_string(l.rate), "is out of range [0, 1)");
         return in;
       case LayerKind::activation: return in;
+      case LayerKind::batch_normalization: check_norm(l, in); return in;
     }
     return in;
+  }
+
+  // BatchNormalization normalises the channels axis (the last one) only.
+  void check_norm(const LayerSpec& l, const std::vector<int>& in) const {
+    const int channels_axis = static_cast<int>(in.size());  // counting the batch dimension as axis 0
+    if (l.axis != -1 && l.axis != channels_axis)
+      fail("axis", std::to_string(l.axis), "is not supported (only the channels axis: -1 or " +
+                                               std::to_string(channels_axis) + " for an input of " + shape_text(in, false) + ")");
+    if (!(l.momentum >= 0 && l.momentum <= 1)) fail("momentum", std::to_string(l.momentum), "is out of range [0, 1]");
+    if (!(l.epsilon > 0 && l.epsilon <= 1)) fail("epsilon", std::to_string(l.epsilon), "is out of range (0, 1]");
   }
 
   std::vector<int> window_shape(const LayerSpec& l, const std::vector<int>& in) const {
@@ -141,23 +152,36 @@ class Planner {
   }
 
   void add_tensors(ModelPlan& plan, LayerPlan& lp, const LayerSpec& l, const std::vector<int>& in) const {
+    if (l.kind == LayerKind::batch_normalization) return add_norm_tensors(plan, lp, l, in.back());
     std::vector<int> kernel;
     if (l.kind == LayerKind::conv2d) kernel = {l.kernel[0], l.kernel[1], in[2], l.units};
     if (l.kind == LayerKind::dense) kernel = {in[0], l.units};
     if (kernel.empty()) return;
-    auto add = [&](const char* what, std::vector<int> shape, Initializer init) {
-      TensorSpec t{i_, l.name + "/" + what + ":0", std::move(shape), plan.num_params, 0, init};
-      t.size = product(t.shape);
-      plan.num_params += t.size;
-      lp.params += t.size;
-      lp.tensors.push_back(plan.tensors.size());
-      plan.tensors.push_back(std::move(t));
-      if (plan.num_params > kMaxParams)
-        fail(l.kind == LayerKind::conv2d ? "filters" : "units", std::to_string(l.units),
-             "makes more than the limit of " + with_commas(kMaxParams) + " parameters");
-    };
-    add("kernel", kernel, l.kernel_initializer);
-    if (l.use_bias) add("bias", {l.units}, Initializer::zeros);
+    add_tensor(plan, lp, l, "kernel", kernel, l.kernel_initializer, true);
+    if (l.use_bias) add_tensor(plan, lp, l, "bias", {l.units}, Initializer::zeros, true);
+  }
+
+  // Keras's order: gamma (if scale), beta (if center), moving_mean, moving_variance (non-trainable).
+  void add_norm_tensors(ModelPlan& plan, LayerPlan& lp, const LayerSpec& l, int channels) const {
+    const auto& init = l.norm_initializers;
+    if (l.scale) add_tensor(plan, lp, l, "gamma", {channels}, init[0], true);
+    if (l.center) add_tensor(plan, lp, l, "beta", {channels}, init[1], true);
+    add_tensor(plan, lp, l, "moving_mean", {channels}, init[2], false);
+    add_tensor(plan, lp, l, "moving_variance", {channels}, init[3], false);
+  }
+
+  void add_tensor(ModelPlan& plan, LayerPlan& lp, const LayerSpec& l, const char* what, std::vector<int> shape,
+                  Initializer init, bool trainable) const {
+    TensorSpec t{i_, l.name + "/" + what + ":0", std::move(shape), plan.num_params, 0, init, trainable};
+    t.size = product(t.shape);
+    plan.num_params += t.size;
+    if (trainable) plan.trainable_params += t.size;
+    lp.params += t.size;
+    lp.tensors.push_back(plan.tensors.size());
+    plan.tensors.push_back(std::move(t));
+    if (plan.num_params > kMaxParams)
+      fail(l.kind == LayerKind::conv2d ? "filters" : "units", std::to_string(l.units),
+           "makes more than the limit of " + with_commas(kMaxParams) + " parameters");
   }
 
   const ModelSpec& spec_;
@@ -200,6 +224,7 @@ const char* keras_name(LayerKind kind) {
     case LayerKind::dense: return "Dense";
     case LayerKind::dropout: return "Dropout";
     case LayerKind::activation: return "Activation";
+    case LayerKind::batch_normalization: return "BatchNormalization";
   }
   return "?";
 }
@@ -221,6 +246,7 @@ const char* keras_name(Initializer initializer) {
     case Initializer::he_uniform: return "he_uniform";
     case Initializer::he_normal: return "he_normal";
     case Initializer::zeros: return "zeros";
+    case Initializer::ones: return "ones";
   }
   return "?";
 }
@@ -290,6 +316,11 @@ std::string describe(const LayerSpec& l) {
       break;
     case LayerKind::dense: out << " " << l.units; break;
     case LayerKind::dropout: out << " rate " << l.rate; break;
+    case LayerKind::batch_normalization:
+      out << " momentum " << l.momentum << " epsilon " << l.epsilon << (l.center ? "" : " no center")
+          << (l.scale ? "" : " no scale");
+      for (Initializer i : l.norm_initializers) out << " " << keras_name(i);
+      break;
     case LayerKind::flatten:
     case LayerKind::activation: break;
   }
@@ -342,8 +373,8 @@ std::string model_summary(const ModelPlan& plan) {
   }
   out << double_rule << "\n"
       << "Total params: " << with_commas(plan.num_params) << "\n"
-      << "Trainable params: " << with_commas(plan.num_params) << "\n"
-      << "Non-trainable params: 0\n"
+      << "Trainable params: " << with_commas(plan.trainable_params) << "\n"
+      << "Non-trainable params: " << with_commas(plan.num_params - plan.trainable_params) << "\n"
       << rule << "\n";
   return out.str();
 }

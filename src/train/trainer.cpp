@@ -69,6 +69,15 @@ struct Profile {
   void clear() { *this = Profile(); }
 };
 
+static_assert(kNormMaxTerms >= static_cast<std::size_t>(kMaxMicroBatches),
+              "the BatchNormalization statistics' fixed point must hold a step's micro-batches");
+
+// Images a rank may hold for one step: every micro-batch of the global batch (one rank).
+std::size_t micro_batch_slots(const Config& config) {
+  const std::size_t m = static_cast<std::size_t>(config.micro_batch);
+  return (static_cast<std::size_t>(config.batch_size) + m - 1) / m * m;
+}
+
 // Tail of the allreduce buffer, after the gradients: the batch's loss sum (fixed point),
 // correct predictions, samples, ranks asking to stop, and micro-batches whose values diverged.
 enum Tail : std::size_t { kLossSum = 0, kCorrect, kSamples, kStop, kDiverged, kTailSize };
@@ -76,8 +85,13 @@ enum Tail : std::size_t { kLossSum = 0, kCorrect, kSamples, kStop, kDiverged, kT
 class Job {
  public:
   Job(const Config& config, const Comm& comm, const ModelSpec& model)
-      : config_(config), comm_(comm), model_(model, config.micro_batch), x_(config.micro_batch * kImagePixels),
-        y_(config.micro_batch), indices_(config.micro_batch), buffer_(model_.num_params() + kTailSize) {}
+      : config_(config),
+        comm_(comm),
+        model_(model, config.micro_batch),
+        x_(micro_batch_slots(config) * kImagePixels),
+        y_(micro_batch_slots(config)),
+        indices_(config.micro_batch),
+        buffer_(model_.num_params() + kTailSize) {}
 
   int run();
 
@@ -102,8 +116,8 @@ class Job {
   Model<float> model_;
   std::unique_ptr<Optimizer> optimizer_;
   std::string training_config_;         // Keras's, for the checkpoints
-  std::vector<float> x_;                // (micro_batch, 28, 28, 1)
-  std::vector<std::uint8_t> y_;         // (micro_batch)
+  std::vector<float> x_;                // (micro-batches of a step, micro_batch, 28, 28, 1): a rank's share
+  std::vector<std::uint8_t> y_;         // (micro-batches of a step, micro_batch)
   std::vector<std::uint32_t> indices_;  // (micro_batch)
   std::vector<std::int64_t> buffer_;    // (num_params + kTailSize): the one allreduce per step, fixed point
   TrainingState state_;
@@ -239,24 +253,34 @@ void Job::start_or_resume() {
 
 // Sums the gradients, loss and correct count of this rank's micro-batches of the global batch
 // (which starts at perm[first]) into buffer_, one micro-batch at a time, in fixed point (see
-// exact_sum.hpp). Dropout masks follow each sample's position in the global batch.
+// exact_sum.hpp). Dropout masks follow each sample's position in the global batch;
+// BatchNormalization statistics are summed over the global batch through the exchange.
 void Job::step_gradients(const std::vector<std::uint32_t>& perm, std::size_t first, std::size_t lo, std::size_t hi) {
   std::fill(buffer_.begin(), buffer_.end(), 0);
-  const std::size_t num_params = model_.num_params();
-  std::int64_t* tail = buffer_.data() + num_params;
-  for (std::size_t at = lo; at < hi; at += static_cast<std::size_t>(config_.micro_batch)) {
-    const std::size_t n = std::min(hi - at, static_cast<std::size_t>(config_.micro_batch));
-    load_batch(inputs_.train, perm.data() + at, n, x_.data(), y_.data());
-    model_.zero_grads();
-    const DropoutContext where{config_.seed, state_.step, static_cast<std::int64_t>(at - first)};
-    const BatchStats s = model_.accumulate_gradients(x_.data(), y_.data(), static_cast<int>(n), where);
-    const bool fine = add_fixed(model_.grads(), buffer_.data(), num_params) && add_fixed(s.loss_sum, &tail[kLossSum]);
-    tail[kCorrect] += s.correct;
-    tail[kSamples] += static_cast<std::int64_t>(n);
-    tail[kDiverged] += fine ? 0 : 1;
+  const std::size_t m = static_cast<std::size_t>(config_.micro_batch);
+  std::vector<MicroBatch<float>> batches;
+  for (std::size_t at = lo; at < hi; at += m) {
+    const std::size_t n = std::min(hi - at, m), slot = batches.size() * m;
+    load_batch(inputs_.train, perm.data() + at, n, x_.data() + slot * kImagePixels, y_.data() + slot);
+    batches.push_back({x_.data() + slot * kImagePixels, y_.data() + slot, static_cast<int>(n),
+                       DropoutContext{config_.seed, state_.step, static_cast<std::int64_t>(at - first)}});
   }
+  const WatchPoint where{"in the BatchNormalization statistics at", state_.step + 1, state_.epoch + 1};
+  const Exchange exchange = [&](std::int64_t* sums, std::size_t n) { comm_.watched_allreduce_sum(sums, n, where); };
+  const GradientSink sink = [&](std::size_t begin, std::size_t end) {
+    return add_fixed(model_.grads() + begin, buffer_.data() + begin, end - begin);
+  };
+  const StepResult step = model_.train_step(batches, exchange, sink);
+  std::int64_t* tail = buffer_.data() + model_.num_params();
+  for (std::size_t j = 0; j < batches.size(); ++j) {
+    tail[kDiverged] += add_fixed(step.batches[j].loss_sum, &tail[kLossSum]) ? 0 : 1;
+    tail[kCorrect] += step.batches[j].correct;
+    tail[kSamples] += batches[j].n;
+  }
+  tail[kDiverged] += step.fine ? 0 : 1;
   tail[kStop] = stop_requested() ? 1 : 0;
 }
+
 Job::Outcome Job::train_epoch(std::int64_t epoch) {
   const std::vector<std::uint32_t> perm =
       epoch_permutation(static_cast<std::uint32_t>(inputs_.train.size()), config_.seed, static_cast<std::uint64_t>(epoch));
@@ -414,7 +438,7 @@ int run_training(const Config& config, const Comm& comm) {
   ModelSpec model;
   collectively(comm, [&] { model = load_model_spec(config); });
   if (config.print_model) {
-    if (comm.is_root()) std::printf("%s\n", to_keras_json(model).c_str());
+    if (comm.is_root()) std::printf("%s\n", to_keras_json(model, 2).c_str());
     return 0;
   }
   Job job(config, comm, model);

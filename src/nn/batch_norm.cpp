@@ -1,0 +1,143 @@
+// BatchNormalization as Keras computes it, split so that the statistics can span micro-batches
+// and ranks: per-call sums in double (fixed order), which the model converts to fixed point and
+// has summed over the global batch, then the normalisation and its gradient from those totals.
+// The moving variance takes the BIASED batch variance (divide by n). Found in the sources:
+// Keras 2.x (keras/layers/normalization/batch_normalization.py, BatchNormalizationBase.
+// _fused_batch_norm; the same in 2.13-2.15 under keras/src/) passes moving_variance * n/(n-1) to
+// TensorFlow's fused kernel and multiplies what it returns by (n-1)/n; the kernel
+// (tensorflow/core/kernels/fused_batch_norm_op.cc) returns (1-f)*old + f*batch_var*n/(n-1), f =
+// 1 - momentum; so the stored value is moving*momentum + biased_var*(1 - momentum), as the unfused
+// path (2-D inputs: tf.nn.moments, biased) and Keras 3 (keras/src/layers/normalization/
+// batch_normalization.py: ops.moments) compute it too.
+#include <cmath>
+#include <stdexcept>
+
+#include "fmnist/layers.hpp"
+
+namespace fmnist {
+
+template <typename T>
+BatchNorm<T>::BatchNorm(int channels, std::size_t pixels, double momentum, double epsilon, const T* gamma,
+                        const T* beta, T* moving_mean, T* moving_variance, T* dgamma, T* dbeta)
+    : channels_(channels),
+      pixels_(pixels),
+      momentum_(momentum),
+      epsilon_(epsilon),
+      gamma_(gamma),
+      beta_(beta),
+      moving_mean_(moving_mean),
+      moving_variance_(moving_variance),
+      dgamma_(dgamma),
+      dbeta_(dbeta),
+      mean_(std::size_t(channels)),
+      inv_std_(std::size_t(channels), 1.0),
+      dy_mean_(std::size_t(channels)),
+      dyx_mean_(std::size_t(channels)),
+      a_(std::size_t(channels)),
+      b_(std::size_t(channels)),
+      dgamma_sum_(std::size_t(channels)),
+      dbeta_sum_(std::size_t(channels)) {
+  if (channels < 1 || pixels < 1 || moving_mean == nullptr || moving_variance == nullptr ||
+      (gamma == nullptr) != (dgamma == nullptr) || (beta == nullptr) != (dbeta == nullptr) || !(epsilon > 0))
+    throw std::invalid_argument("BatchNorm: bad shape or tensors");
+}
+
+template <typename T>
+void BatchNorm<T>::batch_sums(const T* x, int n, double* sums) const {
+  const std::size_t c = std::size_t(channels_), rows = std::size_t(n) * pixels_;
+  double* s1 = sums;      // (channels): sum of x - K
+  double* s2 = sums + c;  // (channels): sum of (x - K)^2
+  for (std::size_t r = 0; r < rows; ++r, x += c) {
+    for (std::size_t k = 0; k < c; ++k) {
+      const double d = double(x[k]) - double(moving_mean_[k]);
+      s1[k] += d;
+      s2[k] += d * d;
+    }
+  }
+}
+
+template <typename T>
+void BatchNorm<T>::set_batch(const double* sums, double count, bool update_moving) {
+  const std::size_t c = std::size_t(channels_);
+  for (std::size_t k = 0; k < c; ++k) {
+    const double shift = count > 0 ? sums[k] / count : 0.0;
+    const double var = count > 0 ? std::max(sums[c + k] / count - shift * shift, 0.0) : 0.0;  // biased
+    mean_[k] = double(moving_mean_[k]) + shift;
+    inv_std_[k] = 1.0 / std::sqrt(var + epsilon_);
+    const double gamma = gamma_ ? double(gamma_[k]) : 1.0, beta = beta_ ? double(beta_[k]) : 0.0;
+    a_[k] = T(gamma * inv_std_[k]);
+    b_[k] = T(beta - mean_[k] * gamma * inv_std_[k]);
+    if (update_moving && count > 0) {
+      moving_mean_[k] = T(double(moving_mean_[k]) * momentum_ + mean_[k] * (1.0 - momentum_));
+      moving_variance_[k] = T(double(moving_variance_[k]) * momentum_ + var * (1.0 - momentum_));
+    }
+  }
+}
+
+template <typename T>
+void BatchNorm<T>::forward(const T* x, T* y, int n, const DropoutContext* train) {
+  const std::size_t c = std::size_t(channels_), rows = std::size_t(n) * pixels_;
+  if (train == nullptr) {  // evaluation: the moving statistics
+    for (std::size_t k = 0; k < c; ++k) {
+      const double gamma = gamma_ ? double(gamma_[k]) : 1.0, beta = beta_ ? double(beta_[k]) : 0.0;
+      const double scale = gamma / std::sqrt(double(moving_variance_[k]) + epsilon_);
+      a_[k] = T(scale);
+      b_[k] = T(beta - double(moving_mean_[k]) * scale);
+    }
+  }
+  const T* a = a_.data();
+  const T* b = b_.data();
+  for (std::size_t r = 0; r < rows; ++r, x += c, y += c) {
+    for (std::size_t k = 0; k < c; ++k) y[k] = a[k] * x[k] + b[k];
+  }
+}
+
+template <typename T>
+void BatchNorm<T>::backward_sums(const T* x, const T* dy, int n, double* sums) const {
+  const std::size_t c = std::size_t(channels_), rows = std::size_t(n) * pixels_;
+  double* s1 = sums;      // (channels): sum of dy
+  double* s2 = sums + c;  // (channels): sum of dy * xhat
+  for (std::size_t r = 0; r < rows; ++r, x += c, dy += c) {
+    for (std::size_t k = 0; k < c; ++k) {
+      const double g = double(dy[k]);
+      s1[k] += g;
+      s2[k] += g * (double(x[k]) - mean_[k]) * inv_std_[k];
+    }
+  }
+}
+
+template <typename T>
+void BatchNorm<T>::set_backward(const double* sums, double count) {
+  const std::size_t c = std::size_t(channels_);
+  for (std::size_t k = 0; k < c; ++k) {
+    dy_mean_[k] = count > 0 ? sums[k] / count : 0.0;
+    dyx_mean_[k] = count > 0 ? sums[c + k] / count : 0.0;
+  }
+}
+
+template <typename T>
+void BatchNorm<T>::backward(const T* x, const T*, T* dy, T* dx, int n) {
+  const std::size_t c = std::size_t(channels_), rows = std::size_t(n) * pixels_;
+  std::fill(dgamma_sum_.begin(), dgamma_sum_.end(), 0.0);
+  std::fill(dbeta_sum_.begin(), dbeta_sum_.end(), 0.0);
+  for (std::size_t r = 0; r < rows; ++r, x += c, dy += c) {
+    for (std::size_t k = 0; k < c; ++k) {
+      const double g = double(dy[k]), xhat = (double(x[k]) - mean_[k]) * inv_std_[k];
+      dbeta_sum_[k] += g;
+      dgamma_sum_[k] += g * xhat;
+      if (dx != nullptr) {
+        const double gamma = gamma_ ? double(gamma_[k]) : 1.0;
+        dx[r * c + k] = T(gamma * inv_std_[k] * (g - dy_mean_[k] - xhat * dyx_mean_[k]));
+      }
+    }
+  }
+  for (std::size_t k = 0; k < c; ++k) {
+    if (dgamma_ != nullptr) dgamma_[k] += T(dgamma_sum_[k]);
+    if (dbeta_ != nullptr) dbeta_[k] += T(dbeta_sum_[k]);
+  }
+}
+
+template class BatchNorm<float>;
+template class BatchNorm<double>;
+
+}  // namespace fmnist
