@@ -44,12 +44,13 @@ struct StepResult {
   bool fine = true;
 };
 
-// The fixed point of the BatchNormalization statistics exchanged by train_step: per channel and
-// per micro-batch, sums of (x - moving_mean) and its square at 2^-24 resolution, sums of dy and
-// dy * xhat at 2^-32 (as the gradients); each term must stay below 2^(63 - bits - 10) so that
-// 1024 micro-batches (the trainer's kMaxMicroBatches) sum inside int64. Beyond: fine = false.
-inline constexpr int kNormForwardBits = 24;
-inline constexpr int kNormBackwardBits = 32;
+// The fixed point of the BatchNormalization statistics exchanged by train_step: each micro-batch's
+// per-channel sum v (of x - moving_mean and its square forward, of dy and dy * xhat backward) as
+// two int64 limbs, hi = floor(v * 2^16) and lo = the rest * 2^40: 2^-56 resolution (double's
+// precision) with room for |v| < 2^36 per term and kNormMaxTerms terms (the trainer's
+// kMaxMicroBatches). A term beyond, or not finite, makes StepResult::fine false.
+inline constexpr int kNormHighBits = 16;
+inline constexpr int kNormLowBits = 40;
 inline constexpr std::size_t kNormMaxTerms = 1024;
 
 template <typename T>

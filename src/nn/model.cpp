@@ -48,14 +48,45 @@ std::pair<double, double> fans(const std::vector<int>& shape) {
   return {receptive * shape[shape.size() - 2], receptive * shape.back()};
 }
 
-// Adds v to sum in fixed point at 2^-bits; false (and nothing added) if v is not finite or is
-// too large for kNormMaxTerms such terms to fit in int64 (see kNormForwardBits).
-bool add_norm_fixed(double v, std::int64_t& sum, int bits) {
-  const double limit = std::ldexp(1.0, 63 - bits - std::bit_width(kNormMaxTerms - 1));
+// Adds v to the limbs (hi, lo) of a fixed-point sum (see kNormHighBits); false (and nothing
+// added) if v is not finite or too large for kNormMaxTerms such terms.
+bool add_norm_fixed(double v, std::int64_t& hi, std::int64_t& lo) {
+  const double limit = std::ldexp(1.0, 62 - kNormHighBits - std::bit_width(kNormMaxTerms - 1));
   const bool fine = std::abs(v) < limit;  // false for NaN too
-  sum += static_cast<std::int64_t>((fine ? v : 0.0) * std::ldexp(1.0, bits));
+  const double scaled = (fine ? v : 0.0) * std::ldexp(1.0, kNormHighBits), whole = std::floor(scaled);
+  hi += static_cast<std::int64_t>(whole);
+  lo += static_cast<std::int64_t>((scaled - whole) * std::ldexp(1.0, kNormLowBits));
   return fine;
 }
+
+double from_norm_fixed(std::int64_t hi, std::int64_t lo) {
+  return std::ldexp(double(hi), -kNormHighBits) + std::ldexp(double(lo), -kNormHighBits - kNormLowBits);
+}
+
+// A BatchNormalization's per-channel sums over the micro-batches of a step: doubles in lane order
+// (one process, no exchange), or the fixed point [images, hi (2c), lo (2c)] summed by the exchange.
+struct NormSums {
+  std::vector<double> sums, local;  // (2 * channels)
+  std::vector<std::int64_t> fixed;  // (1 + 4 * channels)
+  explicit NormSums(std::size_t c) : sums(2 * c, 0.0), local(2 * c), fixed(1 + 4 * c, 0) {}
+  // Adds local (one micro-batch of n images) to the totals; false if out of range.
+  bool add(int n, bool exchanged) {
+    bool fine = true;
+    const std::size_t m = sums.size();
+    fixed[0] += n;
+    for (std::size_t e = 0; e < m; ++e) {
+      sums[e] += local[e];
+      if (exchanged) fine &= add_norm_fixed(local[e], fixed[1 + e], fixed[1 + m + e]);
+    }
+    std::fill(local.begin(), local.end(), 0.0);
+    return fine;
+  }
+  // The global totals after the exchange.
+  void exchange(const Exchange& exchange) {
+    exchange(fixed.data(), fixed.size());
+    for (std::size_t e = 0; e < sums.size(); ++e) sums[e] = from_norm_fixed(fixed[1 + e], fixed[1 + sums.size() + e]);
+  }
+};
 
 }  // namespace
 
@@ -219,23 +250,13 @@ struct Model<T>::Impl {
   void norm_forward(std::size_t k, std::span<const MicroBatch<T>> batches, const Exchange* exchange, bool update_moving,
                     StepResult& result) {
     BatchNorm<T>& norm = *lanes[0].ops[k].norm;
-    const std::size_t c = std::size_t(norm.channels());
-    std::vector<double> sums(2 * c, 0.0), local(2 * c);
-    std::vector<std::int64_t> fixed(1 + 2 * c, 0);  // [images, sum (x - K) (c), sum (x - K)^2 (c)]
+    NormSums total(std::size_t(norm.channels()));  // sum of x - K, sum of (x - K)^2
     for (std::size_t j = 0; j < batches.size(); ++j) {
-      std::fill(local.begin(), local.end(), 0.0);
-      norm.batch_sums(lanes[j].buffer(lanes[j].ops[k].in), batches[j].n, local.data());
-      fixed[0] += batches[j].n;
-      for (std::size_t e = 0; e < 2 * c; ++e) {
-        sums[e] += local[e];
-        if (exchange) result.fine &= add_norm_fixed(local[e], fixed[1 + e], kNormForwardBits);
-      }
+      norm.batch_sums(lanes[j].buffer(lanes[j].ops[k].in), batches[j].n, total.local.data());
+      result.fine &= total.add(batches[j].n, exchange != nullptr);
     }
-    if (exchange) {
-      (*exchange)(fixed.data(), fixed.size());
-      for (std::size_t e = 0; e < 2 * c; ++e) sums[e] = std::ldexp(double(fixed[1 + e]), -kNormForwardBits);
-    }
-    norm.set_batch(sums.data(), double(fixed[0]) * double(norm.pixels()), update_moving);
+    if (exchange) total.exchange(*exchange);
+    norm.set_batch(total.sums.data(), double(total.fixed[0]) * double(norm.pixels()), update_moving);
     for (std::size_t j = 0; j < batches.size(); ++j) {
       const Op& op = lanes[j].ops[k];
       norm.forward(lanes[j].buffer(op.in), lanes[j].buffers[op.out].data(), batches[j].n, &batches[j].where);
@@ -292,23 +313,13 @@ struct Model<T>::Impl {
   void norm_backward(std::size_t k, std::span<const MicroBatch<T>> batches, const Exchange* exchange,
                      const GradientSink* sink, StepResult& result) {
     BatchNorm<T>& norm = *lanes[0].ops[k].norm;
-    const std::size_t c = std::size_t(norm.channels());
-    std::vector<double> sums(2 * c, 0.0), local(2 * c);
-    std::vector<std::int64_t> fixed(1 + 2 * c, 0);  // [images, sum dy (c), sum dy * xhat (c)]
+    NormSums total(std::size_t(norm.channels()));  // sum of dy, sum of dy * xhat
     for (std::size_t j = 0; j < batches.size(); ++j) {
-      std::fill(local.begin(), local.end(), 0.0);
-      norm.backward_sums(lanes[j].buffer(lanes[j].ops[k].in), lanes[j].grad, batches[j].n, local.data());
-      fixed[0] += batches[j].n;
-      for (std::size_t e = 0; e < 2 * c; ++e) {
-        sums[e] += local[e];
-        if (exchange) result.fine &= add_norm_fixed(local[e], fixed[1 + e], kNormBackwardBits);
-      }
+      norm.backward_sums(lanes[j].buffer(lanes[j].ops[k].in), lanes[j].grad, batches[j].n, total.local.data());
+      result.fine &= total.add(batches[j].n, exchange != nullptr);
     }
-    if (exchange) {
-      (*exchange)(fixed.data(), fixed.size());
-      for (std::size_t e = 0; e < 2 * c; ++e) sums[e] = std::ldexp(double(fixed[1 + e]), -kNormBackwardBits);
-    }
-    norm.set_backward(sums.data(), double(fixed[0]) * double(norm.pixels()));
+    if (exchange) total.exchange(*exchange);
+    norm.set_backward(total.sums.data(), double(total.fixed[0]) * double(norm.pixels()));
     for (std::size_t j = 0; j < batches.size(); ++j) {
       backward_op(lanes[j], k, batches[j].n);
       finish_unit(k, k + 1, sink, result);
