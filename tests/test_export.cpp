@@ -200,6 +200,31 @@ TEST(OnnxExport, NegativeControlLeavesOutTheTransposeBeforeFlatten) {
   EXPECT_EQ(std::count(ops.begin(), ops.end(), "Transpose"), 1);
 }
 
+// BatchNormalization in inference form, on NCHW after a Conv2D and on (N, C) after a Dense; the
+// moving statistics as its mean and var, a missing gamma (scale=False) as ones.
+TEST(OnnxExport, BatchNormalizationUsesTheMovingStatistics) {
+  LayerSpec bn = simple(LayerKind::batch_normalization, "bn");
+  LayerSpec bare = simple(LayerKind::batch_normalization, "bn_1");
+  bare.scale = false;
+  bare.epsilon = 0.01;
+  const ModelSpec spec = model({6, 6, 1}, {conv("c", 2, {3, 3}, {1, 1}, Padding::valid, Activation::linear), bn,
+                                           simple(LayerKind::flatten, "f"), dense("d", 3, Activation::linear), bare});
+  const onnx::ModelProto m = exported(spec);
+  EXPECT_EQ(op_types(m), (std::vector<std::string>{"Transpose", "Conv", "BatchNormalization", "Transpose", "Flatten", "Gemm",
+                                                   "BatchNormalization", "Identity"}));
+  const onnx::NodeProto& n = node(m, "bn/BatchNormalization");
+  EXPECT_EQ(std::vector<std::string>(n.input().begin(), n.input().end()),
+            (std::vector<std::string>{"c/Conv", "bn/gamma", "bn/beta", "bn/moving_mean", "bn/moving_variance"}));
+  // Counting weights: conv 18 + 2, then gamma 20-21, beta 22-23, moving_mean 24-25, moving_variance 26-27.
+  EXPECT_EQ(value(initializer(m, "bn/moving_mean"), 1), 25.0f);
+  EXPECT_EQ(value(initializer(m, "bn/moving_variance"), 0), 26.0f);
+  const onnx::NodeProto& b = node(m, "logits");  // the last layer: its output is renamed
+  EXPECT_EQ(b.input(0), "d/Gemm");
+  EXPECT_EQ(value(initializer(m, "bn_1/gamma"), 2), 1.0f);
+  EXPECT_EQ(b.attribute(0).name(), "epsilon");
+  EXPECT_FLOAT_EQ(b.attribute(0).f(), 0.01f);
+}
+
 TEST(OnnxExport, WritesAtomicallyAndDescribesWhatItWrote) {
   TempDir dir;
   const ModelSpec spec = tutorial_model_spec();

@@ -2,7 +2,8 @@
 // graph with ONNX's own protobuf classes: NHWC input, a Transpose to NCHW before the first Conv or
 // pooling, TensorFlow's padding as explicit (asymmetric) pads, average pooling over real pixels
 // only, a Transpose back to NHWC before Flatten (Keras's flat order), Gemm with the kernel stored
-// transposed (transB=1, as OpenCV's importer needs), Relu, and Softmax. The only ONNX code.
+// transposed (transB=1, as OpenCV's importer needs), Relu, BatchNormalization (inference form),
+// and Softmax. The only ONNX code.
 #include <onnx/checker.h>
 #include <onnx/defs/schema.h>
 #include <onnx/onnx_pb.h>
@@ -32,6 +33,13 @@ void set_ints(onnx::NodeProto& node, const char* name, const Dims& values) {
   a->set_name(name);
   a->set_type(onnx::AttributeProto::INTS);
   for (std::int64_t v : values) a->add_ints(v);
+}
+
+void set_float(onnx::NodeProto& node, const char* name, float value) {
+  onnx::AttributeProto* a = node.add_attribute();
+  a->set_name(name);
+  a->set_type(onnx::AttributeProto::FLOAT);
+  a->set_f(value);
 }
 
 void set_int(onnx::NodeProto& node, const char* name, std::int64_t value) {
@@ -194,10 +202,41 @@ class Emitter {
       }
       case LayerKind::dropout:  // the identity at inference
         return;
+      case LayerKind::batch_normalization:
+        batch_norm(i);
+        return;
       case LayerKind::activation:
         activation(l, l.name + "/");
         return;
     }
+  }
+
+  // BatchNormalization in its inference form (the moving statistics) over ONNX's channel axis 1:
+  // NCHW for an image, (N, C) after a Dense. Without scale or center, gamma 1 or beta 0 is stored.
+  void batch_norm(std::size_t i) {
+    const LayerSpec& l = plan_.spec.layers[i];
+    const LayerPlan& lp = plan_.layers[i];
+    if (lp.input_shape.size() == 3) to_nchw(l.name);
+    const std::size_t channels = std::size_t(lp.input_shape.back());
+    std::size_t k = 0;  // Keras's order: gamma (if scale), beta (if center), moving_mean, moving_variance
+    auto input = [&](bool present, const char* what, float absent) {
+      const TensorSpec& t = plan_.tensors[lp.tensors[present ? k++ : 0]];
+      if (!present) {
+        TensorSpec none = t;
+        none.name = l.name + "/" + what + " (absent: " + (absent == 0 ? "zeros" : "ones") + ")";
+        return add_weights(l.name + "/" + what, {std::int64_t(channels)}, std::vector<float>(channels, absent), none);
+      }
+      const float* v = keras_values(t);
+      return add_weights(l.name + "/" + what, {std::int64_t(channels)}, {v, v + channels}, t);
+    };
+    std::vector<std::string> inputs{x_};
+    inputs.push_back(input(l.scale, "gamma", 1.0f));
+    inputs.push_back(input(l.center, "beta", 0.0f));
+    inputs.push_back(input(true, "moving_mean", 0.0f));
+    inputs.push_back(input(true, "moving_variance", 1.0f));
+    onnx::NodeProto& node = add("BatchNormalization", l.name + "/BatchNormalization", inputs);
+    set_float(node, "epsilon", static_cast<float>(l.epsilon));
+    x_ = l.name + "/BatchNormalization";
   }
 
   void activation(const LayerSpec& l, const std::string& prefix) {

@@ -67,6 +67,12 @@ void check(const ModelSpec& spec, bool control_differs = true) {
   SCOPED_TRACE(spec.name);
   Model<float> init(spec, 1);
   init.init(11);
+  for (const TensorSpec& t : init.plan().tensors) {  // BatchNormalization: statistics away from 0 and 1
+    float* w = init.params() + t.offset;
+    const bool norm = plan_model(spec).spec.layers[t.layer].kind == LayerKind::batch_normalization;
+    for (std::size_t i = 0; norm && i < t.size; ++i)
+      w[i] = t.name.find("variance") != std::string::npos ? 0.5f + 0.25f * float(i % 3) : 0.8f + 0.1f * float(i % 5) - (t.name.find("gamma") != std::string::npos ? 0.f : 0.9f);
+  }
   const std::vector<float> weights(init.params(), init.params() + init.num_params());
   const int n = static_cast<int>(images().size());
   std::vector<float> x(std::size_t(n) * kImagePixels);  // (n, 28, 28, 1)
@@ -125,6 +131,18 @@ TEST(OnnxInOpenCv, RectangularWindowsAndEvenKernelsWithSamePadding) {
                                   pool("s", false, {2, 2}, {1, 1}, same),         // (5, 6), pad 1 after
                                   simple(LayerKind::flatten, "f"), dense("d", 10, linear)}),
               "rectangular"));
+}
+
+TEST(OnnxInOpenCv, BatchNormalizationAfterConvAndDense) {
+  LayerSpec bn = simple(LayerKind::batch_normalization, "bn");
+  LayerSpec bare = simple(LayerKind::batch_normalization, "bn_1");
+  bare.center = bare.scale = false;
+  LayerSpec bn2 = simple(LayerKind::batch_normalization, "bn_2");
+  bn2.center = false;
+  check(named(model({28, 28, 1}, {bn2, conv("c", 6, {3, 3}, {1, 1}, same, linear), bn, simple(LayerKind::activation, "r", 0, relu),
+                                  pool("m", true, {2, 2}, {2, 2}, valid), simple(LayerKind::flatten, "f"),
+                                  dense("h", 12, linear), bare, dense("d", 10, softmax)}),
+              "batch_norm"));
 }
 
 }  // namespace
