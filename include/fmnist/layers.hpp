@@ -302,6 +302,8 @@ class BatchNorm final : public Layer<T> {
   // mean(dy) - xhat * mean(dy * xhat)) (means over the whole batch); dgamma += sum(dy * xhat),
   // dbeta += sum(dy) over these n images.
   void backward(const T* x, const T* y, T* dy, T* dx, int n) override;
+  // The same, given `sums` = backward_sums of these n images (the model has them already).
+  void backward_with(const T* x, const T* dy, T* dx, int n, const double* sums);
 
  private:
   int channels_;
@@ -314,9 +316,9 @@ class BatchNorm final : public Layer<T> {
   T* dgamma_;               // (channels) or null
   T* dbeta_;                // (channels) or null
   std::vector<double> mean_, inv_std_;     // (channels): the batch's mean and 1 / sqrt(var + epsilon)
-  std::vector<double> dy_mean_, dyx_mean_; // (channels): mean(dy), mean(dy * xhat) over the batch
   std::vector<T> a_, b_;                   // (channels): y = a * x + b for forward
-  std::vector<double> dgamma_sum_, dbeta_sum_;  // (channels): backward's per-call sums
+  std::vector<T> da_, db_, dc_;            // (channels): dx = da * dy + db * x + dc for backward
+  std::vector<double> sums_;               // (2 * channels): backward's own backward_sums
 };
 
 // Softmax cross-entropy from logits (log-sum-exp), summed over the samples.

@@ -31,12 +31,12 @@ BatchNorm<T>::BatchNorm(int channels, std::size_t pixels, double momentum, doubl
       dbeta_(dbeta),
       mean_(std::size_t(channels)),
       inv_std_(std::size_t(channels), 1.0),
-      dy_mean_(std::size_t(channels)),
-      dyx_mean_(std::size_t(channels)),
       a_(std::size_t(channels)),
       b_(std::size_t(channels)),
-      dgamma_sum_(std::size_t(channels)),
-      dbeta_sum_(std::size_t(channels)) {
+      da_(std::size_t(channels)),
+      db_(std::size_t(channels)),
+      dc_(std::size_t(channels)),
+      sums_(2 * std::size_t(channels)) {
   if (channels < 1 || pixels < 1 || moving_mean == nullptr || moving_variance == nullptr ||
       (gamma == nullptr) != (dgamma == nullptr) || (beta == nullptr) != (dbeta == nullptr) || !(epsilon > 0))
     throw std::invalid_argument("BatchNorm: bad shape or tensors");
@@ -106,34 +106,40 @@ void BatchNorm<T>::backward_sums(const T* x, const T* dy, int n, double* sums) c
   }
 }
 
+// dx = k * (dy - mean(dy) - xhat * mean(dy * xhat)), k = gamma * inv_std, xhat = (x - mean) * inv_std,
+// as da * dy + db * x + dc per channel.
 template <typename T>
 void BatchNorm<T>::set_backward(const double* sums, double count) {
   const std::size_t c = std::size_t(channels_);
   for (std::size_t k = 0; k < c; ++k) {
-    dy_mean_[k] = count > 0 ? sums[k] / count : 0.0;
-    dyx_mean_[k] = count > 0 ? sums[c + k] / count : 0.0;
+    const double dy_mean = count > 0 ? sums[k] / count : 0.0, dyx_mean = count > 0 ? sums[c + k] / count : 0.0;
+    const double scale = (gamma_ ? double(gamma_[k]) : 1.0) * inv_std_[k], slope = inv_std_[k] * dyx_mean;
+    da_[k] = T(scale);
+    db_[k] = T(-scale * slope);
+    dc_[k] = T(scale * (slope * mean_[k] - dy_mean));
   }
 }
 
 template <typename T>
 void BatchNorm<T>::backward(const T* x, const T*, T* dy, T* dx, int n) {
+  std::fill(sums_.begin(), sums_.end(), 0.0);
+  backward_sums(x, dy, n, sums_.data());
+  backward_with(x, dy, dx, n, sums_.data());
+}
+
+template <typename T>
+void BatchNorm<T>::backward_with(const T* x, const T* dy, T* dx, int n, const double* sums) {
   const std::size_t c = std::size_t(channels_), rows = std::size_t(n) * pixels_;
-  std::fill(dgamma_sum_.begin(), dgamma_sum_.end(), 0.0);
-  std::fill(dbeta_sum_.begin(), dbeta_sum_.end(), 0.0);
-  for (std::size_t r = 0; r < rows; ++r, x += c, dy += c) {
-    for (std::size_t k = 0; k < c; ++k) {
-      const double g = double(dy[k]), xhat = (double(x[k]) - mean_[k]) * inv_std_[k];
-      dbeta_sum_[k] += g;
-      dgamma_sum_[k] += g * xhat;
-      if (dx != nullptr) {
-        const double gamma = gamma_ ? double(gamma_[k]) : 1.0;
-        dx[r * c + k] = T(gamma * inv_std_[k] * (g - dy_mean_[k] - xhat * dyx_mean_[k]));
-      }
-    }
-  }
   for (std::size_t k = 0; k < c; ++k) {
-    if (dgamma_ != nullptr) dgamma_[k] += T(dgamma_sum_[k]);
-    if (dbeta_ != nullptr) dbeta_[k] += T(dbeta_sum_[k]);
+    if (dbeta_ != nullptr) dbeta_[k] += T(sums[k]);
+    if (dgamma_ != nullptr) dgamma_[k] += T(sums[c + k]);
+  }
+  if (dx == nullptr) return;
+  const T* da = da_.data();
+  const T* db = db_.data();
+  const T* dc = dc_.data();
+  for (std::size_t r = 0; r < rows; ++r, x += c, dy += c, dx += c) {
+    for (std::size_t k = 0; k < c; ++k) dx[k] = da[k] * dy[k] + db[k] * x[k] + dc[k];
   }
 }
 

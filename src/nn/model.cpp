@@ -314,14 +314,18 @@ struct Model<T>::Impl {
                      const GradientSink* sink, StepResult& result) {
     BatchNorm<T>& norm = *lanes[0].ops[k].norm;
     NormSums total(std::size_t(norm.channels()));  // sum of dy, sum of dy * xhat
+    std::vector<std::vector<double>> own(batches.size());  // each lane's: its dbeta and dgamma
     for (std::size_t j = 0; j < batches.size(); ++j) {
       norm.backward_sums(lanes[j].buffer(lanes[j].ops[k].in), lanes[j].grad, batches[j].n, total.local.data());
+      own[j] = total.local;
       result.fine &= total.add(batches[j].n, exchange != nullptr);
     }
     if (exchange) total.exchange(*exchange);
     norm.set_backward(total.sums.data(), double(total.fixed[0]) * double(norm.pixels()));
     for (std::size_t j = 0; j < batches.size(); ++j) {
-      backward_op(lanes[j], k, batches[j].n);
+      Lane& lane = lanes[j];
+      norm.backward_with(lane.buffer(lane.ops[k].in), lane.grad, k == 0 ? nullptr : lane.spare, batches[j].n, own[j].data());
+      std::swap(lane.grad, lane.spare);
       finish_unit(k, k + 1, sink, result);
     }
   }
