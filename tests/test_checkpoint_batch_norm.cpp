@@ -30,8 +30,8 @@ TEST(CheckpointBatchNorm, RoundTripsSpecAndEveryWeight) {
   EXPECT_EQ(names, (std::vector<std::string>{"batch_normalization/gamma:0", "batch_normalization/beta:0",
                                              "batch_normalization/moving_mean:0", "batch_normalization/moving_variance:0"}));
   const nlohmann::json config = nlohmann::json::parse(to_keras_json(read.model));
-  EXPECT_EQ(config["config"]["layers"][2]["config"]["axis"], nlohmann::json::array({3}));
-  EXPECT_EQ(config["config"]["layers"][10]["config"]["axis"], nlohmann::json::array({1}));
+  EXPECT_EQ(config["config"]["layers"][2]["config"]["axis"], 3);
+  EXPECT_EQ(config["config"]["layers"][10]["config"]["axis"], 1);
 }
 
 }  // namespace

@@ -22,10 +22,12 @@ ordered_json initializer_json(Initializer i) {
   return {{"class_name", "Zeros"}, {"config", ordered_json::object()}};
 }
 
-// BatchNormalization's fields in Keras 2's order, with the axis resolved as Keras 2 writes it:
-// [input rank] counting the batch dimension ([3] after a Conv2D, [1] after a Dense).
+// BatchNormalization's fields in Keras 2's order, with the axis resolved: the input's rank counting
+// the batch dimension (3 after a Conv2D, 1 after a Dense). As an integer, not Keras 2's list [3]:
+// Keras 3's BatchNormalization takes int(axis), which a list fails (keras/src/layers/normalization/
+// batch_normalization.py), while Keras 2 and TensorFlow.js take an integer too.
 void norm_json(ordered_json& c, const LayerSpec& l, int input_rank) {
-  c["axis"] = ordered_json::array({input_rank});
+  c["axis"] = input_rank;
   c["momentum"] = l.momentum;
   c["epsilon"] = l.epsilon;
   c["center"] = l.center;

@@ -1,7 +1,7 @@
 # Bad model JSONs (--model): every rank exits 2, rank 0 names the file, the layer, the field and
 # the value once, within 10 s, before any data is read; the checkpoint in the out-dir is untouched.
 # The bad files are the tutorial's Keras 2 JSON with one change each. --print-model prints the
-# model in use (the default or --model's) once and exits 0.
+# model in use (the default or --model's) once, indented, and exits 0.
 source "$(dirname "$0")/lib.sh"
 make_base
 args=("${SMALL[@]}" --batch-size 16 --epochs 1)
@@ -50,10 +50,12 @@ model missing_file "--model $WORK/none.json: cannot read the file" "$WORK/none.j
 # --print-model: the JSON once (rank 0), of the default model or of --model's.
 print_model() {
   expect_exit 0 "$WORK/print.log" mpi 2 --print-model
-  [ "$(grep -c '^{"class_name":"Sequential"' "$WORK/print.log")" -eq 1 ] || { cat "$WORK/print.log" >&2; fail "not one JSON line"; }
-  grep -q '"name":"dense_1"' "$WORK/print.log" || fail "the default model's JSON lacks dense_1"
+  # Indented (issue 16): one document, printed once.
+  [ "$(grep -c '^  "class_name": "Sequential"' "$WORK/print.log")" -eq 1 ] || { cat "$WORK/print.log" >&2; fail "not one JSON document"; }
+  "$PYTHON" -c 'import json, sys; json.load(open(sys.argv[1]))' "$WORK/print.log" || fail "--print-model is not one JSON document"
+  grep -q '"name": "dense_1"' "$WORK/print.log" || fail "the default model's JSON lacks dense_1"
   expect_exit 0 "$WORK/print_small.log" mpi 2 --print-model --model "$FIXTURES/models/small_dropout.json"
-  grep -q '"name":"small_dropout"' "$WORK/print_small.log" || fail "--model's JSON is not printed"
+  grep -q '"name": "small_dropout"' "$WORK/print_small.log" || fail "--model's JSON is not printed"
 }
 case_ print_model print_model
 summary

@@ -71,9 +71,16 @@ LAYERS = {
     "Flatten": (BASE | {"data_format"}, {"name", "data_format"}),
     "Dropout": (BASE | {"rate", "noise_shape", "seed"}, {"name", "rate"}),
     "Activation": (BASE | {"activation"}, {"name", "activation"}),
+    # K2 keras/layers/normalization/batch_normalization.py (2.12+ adds synchronized, which 2.6 lacks),
+    # K3 keras/src/layers/normalization/batch_normalization.py (int(axis): no list).
+    "BatchNormalization": (BASE | {"axis", "momentum", "epsilon", "center", "scale", "beta_initializer",
+                                   "gamma_initializer", "moving_mean_initializer", "moving_variance_initializer",
+                                   "beta_regularizer", "gamma_regularizer", "beta_constraint", "gamma_constraint"},
+                           {"name", "axis", "momentum", "epsilon", "center", "scale", "beta_initializer",
+                            "gamma_initializer", "moving_mean_initializer", "moving_variance_initializer"}),
 }
 SEQUENTIAL = ({"name", "layers", "build_input_shape"}, {"name", "layers"})
-INITIALIZERS = {"GlorotUniform": {"seed"}, "HeUniform": {"seed"}, "HeNormal": {"seed"}, "Zeros": set()}
+INITIALIZERS = {"GlorotUniform": {"seed"}, "HeUniform": {"seed"}, "HeNormal": {"seed"}, "Zeros": set(), "Ones": set()}
 
 # sample_weight_mode: standalone Keras 2.3's loader (keras/engine/saving.py) indexes it; later ones skip it.
 TRAINING = ({"optimizer_config", "loss", "metrics", "weighted_metrics", "loss_weights", "sample_weight_mode"},
@@ -124,7 +131,10 @@ def check_model(doc, problems):
             continue
         c = layer.get("config", {})
         fields(f"{where} '{c.get('name')}'", c, LAYERS[kind], problems)
-        for key in ("kernel_initializer", "bias_initializer"):
+        if kind == "BatchNormalization" and not isinstance(c.get("axis"), int):
+            problems.append(f"{where}: axis {c.get('axis')!r} is not an integer (Keras 3 takes int(axis))")
+        for key in ("kernel_initializer", "bias_initializer", "beta_initializer", "gamma_initializer",
+                    "moving_mean_initializer", "moving_variance_initializer"):
             if key in c:
                 init = c[key]
                 fields(f"{where}.{key}", init, ({"class_name", "config"}, {"class_name", "config"}), problems)
