@@ -16,9 +16,9 @@ verified "$WORK/run/checkpoint.h5"
 
 "$BUILD/fmnist_dist" --model "$model" --print-model >"$WORK/printed.json"
 /usr/bin/python3 - "$WORK/run/checkpoint.h5" "$WORK/printed.json" <<'PY' || fail "model_config differs from --print-model"
-import sys, h5py
-with h5py.File(sys.argv[1], "r") as f:
-    assert f.attrs["model_config"].decode("utf-8") == open(sys.argv[2]).read().strip()
+import json, sys, h5py
+with h5py.File(sys.argv[1], "r") as f:  # --print-model indents (issue 16): the same JSON, other spacing
+    assert json.loads(f.attrs["model_config"].decode("utf-8")) == json.load(open(sys.argv[2]))
     assert b"from_logits" in f.attrs["training_config"]
 PY
 
