@@ -279,7 +279,8 @@ class BatchNorm final : public Layer<T> {
   // requires: channels >= 1, pixels >= 1 (values per channel per image: h * w, or 1 after a
   //           Dense); gamma/dgamma null without scale, beta/dbeta null without center; the
   //           moving statistics (channels) are in the parameter arena and updated by set_batch.
-  BatchNorm(int channels, std::size_t pixels, double momentum, double epsilon, const T* gamma, const T* beta,
+  //           relu: an Activation('relu') right after it is fused in (y = max(normalised, 0)).
+  BatchNorm(int channels, std::size_t pixels, double momentum, double epsilon, bool relu, const T* gamma, const T* beta,
             T* moving_mean, T* moving_variance, T* dgamma, T* dbeta);
   int channels() const { return channels_; }
   std::size_t pixels() const { return pixels_; }
@@ -294,8 +295,9 @@ class BatchNorm final : public Layer<T> {
   // train: normalise with the batch set by set_batch; null: with the moving statistics.
   void forward(const T* x, T* y, int n, const DropoutContext* train) override;
 
-  // sums (2 * channels) += per channel sum of dy and of dy * xhat, xhat = (x - mean) / sqrt(var + eps).
-  void backward_sums(const T* x, const T* dy, int n, double* sums) const;
+  // sums (2 * channels) += per channel sum of dy and of dy * xhat, xhat = (x - mean) / sqrt(var + eps);
+  // with relu, dy counts only where the output y is positive.
+  void backward_sums(const T* x, const T* y, const T* dy, int n, double* sums) const;
   // sums as backward_sums over the whole batch of `count` values per channel.
   void set_backward(const double* sums, double count);
   // requires: set_batch and set_backward for this step. dx = gamma / sqrt(var + eps) * (dy -
@@ -303,12 +305,13 @@ class BatchNorm final : public Layer<T> {
   // dbeta += sum(dy) over these n images.
   void backward(const T* x, const T* y, T* dy, T* dx, int n) override;
   // The same, given `sums` = backward_sums of these n images (the model has them already).
-  void backward_with(const T* x, const T* dy, T* dx, int n, const double* sums);
+  void backward_with(const T* x, const T* y, const T* dy, T* dx, int n, const double* sums);
 
  private:
   int channels_;
   std::size_t pixels_;
   double momentum_, epsilon_;
+  bool relu_;
   const T* gamma_;          // (channels) or null: 1
   const T* beta_;           // (channels) or null: 0
   T* moving_mean_;          // (channels)

@@ -9,6 +9,7 @@
 // 1 - momentum; so the stored value is moving*momentum + biased_var*(1 - momentum), as the unfused
 // path (2-D inputs: tf.nn.moments, biased) and Keras 3 (keras/src/layers/normalization/
 // batch_normalization.py: ops.moments) compute it too.
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
@@ -17,12 +18,13 @@
 namespace fmnist {
 
 template <typename T>
-BatchNorm<T>::BatchNorm(int channels, std::size_t pixels, double momentum, double epsilon, const T* gamma,
+BatchNorm<T>::BatchNorm(int channels, std::size_t pixels, double momentum, double epsilon, bool relu, const T* gamma,
                         const T* beta, T* moving_mean, T* moving_variance, T* dgamma, T* dbeta)
     : channels_(channels),
       pixels_(pixels),
       momentum_(momentum),
       epsilon_(epsilon),
+      relu_(relu),
       gamma_(gamma),
       beta_(beta),
       moving_mean_(moving_mean),
@@ -89,17 +91,20 @@ void BatchNorm<T>::forward(const T* x, T* y, int n, const DropoutContext* train)
   const T* b = b_.data();
   for (std::size_t r = 0; r < rows; ++r, x += c, y += c) {
     for (std::size_t k = 0; k < c; ++k) y[k] = a[k] * x[k] + b[k];
+    if (relu_) {
+      for (std::size_t k = 0; k < c; ++k) y[k] = std::max(y[k], T(0));
+    }
   }
 }
 
 template <typename T>
-void BatchNorm<T>::backward_sums(const T* x, const T* dy, int n, double* sums) const {
+void BatchNorm<T>::backward_sums(const T* x, const T* y, const T* dy, int n, double* sums) const {
   const std::size_t c = std::size_t(channels_), rows = std::size_t(n) * pixels_;
   double* s1 = sums;      // (channels): sum of dy
   double* s2 = sums + c;  // (channels): sum of dy * xhat
-  for (std::size_t r = 0; r < rows; ++r, x += c, dy += c) {
+  for (std::size_t r = 0; r < rows; ++r, x += c, y += c, dy += c) {
     for (std::size_t k = 0; k < c; ++k) {
-      const double g = double(dy[k]);
+      const double g = relu_ && !(y[k] > T(0)) ? 0.0 : double(dy[k]);
       s1[k] += g;
       s2[k] += g * (double(x[k]) - mean_[k]) * inv_std_[k];
     }
@@ -121,14 +126,14 @@ void BatchNorm<T>::set_backward(const double* sums, double count) {
 }
 
 template <typename T>
-void BatchNorm<T>::backward(const T* x, const T*, T* dy, T* dx, int n) {
+void BatchNorm<T>::backward(const T* x, const T* y, T* dy, T* dx, int n) {
   std::fill(sums_.begin(), sums_.end(), 0.0);
-  backward_sums(x, dy, n, sums_.data());
-  backward_with(x, dy, dx, n, sums_.data());
+  backward_sums(x, y, dy, n, sums_.data());
+  backward_with(x, y, dy, dx, n, sums_.data());
 }
 
 template <typename T>
-void BatchNorm<T>::backward_with(const T* x, const T* dy, T* dx, int n, const double* sums) {
+void BatchNorm<T>::backward_with(const T* x, const T* y, const T* dy, T* dx, int n, const double* sums) {
   const std::size_t c = std::size_t(channels_), rows = std::size_t(n) * pixels_;
   for (std::size_t k = 0; k < c; ++k) {
     if (dbeta_ != nullptr) dbeta_[k] += T(sums[k]);
@@ -138,8 +143,12 @@ void BatchNorm<T>::backward_with(const T* x, const T* dy, T* dx, int n, const do
   const T* da = da_.data();
   const T* db = db_.data();
   const T* dc = dc_.data();
-  for (std::size_t r = 0; r < rows; ++r, x += c, dy += c, dx += c) {
-    for (std::size_t k = 0; k < c; ++k) dx[k] = da[k] * dy[k] + db[k] * x[k] + dc[k];
+  for (std::size_t r = 0; r < rows; ++r, x += c, y += c, dy += c, dx += c) {
+    if (relu_) {
+      for (std::size_t k = 0; k < c; ++k) dx[k] = da[k] * (y[k] > T(0) ? dy[k] : T(0)) + db[k] * x[k] + dc[k];
+    } else {
+      for (std::size_t k = 0; k < c; ++k) dx[k] = da[k] * dy[k] + db[k] * x[k] + dc[k];
+    }
   }
 }
 

@@ -1,5 +1,5 @@
 // Model<T>: builds the layer list from the plan (fused Conv2DPool where the spec has a
-// Conv2D -> MaxPooling2D pair, a generic layer elsewhere, no layer at all for Flatten,
+// Conv2D -> MaxPooling2D pair, BatchNormalization with its ReLU, a generic layer elsewhere, no layer at all for Flatten,
 // linear activations and the final softmax, whose outputs alias their inputs), owns the two
 // arenas and every activation buffer, and runs forward, the loss and backward over them; a step
 // with BatchNormalization runs its micro-batches side by side ("lanes") around the exchanges.
@@ -29,10 +29,14 @@ ConvShape window_shape(const LayerPlan& lp, const LayerSpec& l) {
   return s;
 }
 
-// The fused layer's pattern: a Conv2D followed by a MaxPooling2D (any geometry, either activation).
+// The fused layers' patterns: a Conv2D followed by a MaxPooling2D (any geometry, either
+// activation), and a BatchNormalization followed by Activation('relu').
 bool fuses_with_next(const ModelSpec& spec, std::size_t i) {
-  return i + 1 < spec.layers.size() && spec.layers[i].kind == LayerKind::conv2d &&
-         spec.layers[i + 1].kind == LayerKind::max_pooling2d;
+  if (i + 1 >= spec.layers.size()) return false;
+  const LayerSpec &l = spec.layers[i], &next = spec.layers[i + 1];
+  return (l.kind == LayerKind::conv2d && next.kind == LayerKind::max_pooling2d) ||
+         (l.kind == LayerKind::batch_normalization && next.kind == LayerKind::activation &&
+          next.activation == Activation::relu);
 }
 
 std::size_t per_image(const std::vector<int>& shape) {
@@ -131,7 +135,7 @@ struct Model<T>::Impl {
       const std::size_t size = per_image(plan.layers[i].output_shape);
       lane.buffers.emplace_back(size * std::size_t(max_batch));
       largest = std::max(largest, size);
-      Op op{layer, plan.spec.layers[i].kind == LayerKind::batch_normalization ? norms[i].get() : nullptr, current,
+      Op op{layer, plan.spec.layers[first].kind == LayerKind::batch_normalization ? norms[first].get() : nullptr, current,
             lane.buffers.size() - 1};
       param_range(first, i, op);
       lane.ops.push_back(op);
@@ -209,7 +213,8 @@ struct Model<T>::Impl {
     T* moving_variance = next(true, params);
     const std::size_t channels = std::size_t(lp.input_shape.back());
     norms[i] = std::make_unique<BatchNorm<T>>(int(channels), per_image(lp.input_shape) / channels, l.momentum, l.epsilon,
-                                              gamma, beta, moving_mean, moving_variance, dgamma, dbeta);
+                                              fuses_with_next(plan.spec, i), gamma, beta, moving_mean, moving_variance,
+                                              dgamma, dbeta);
     return norms[i].get();
   }
 
@@ -316,7 +321,8 @@ struct Model<T>::Impl {
     NormSums total(std::size_t(norm.channels()));  // sum of dy, sum of dy * xhat
     std::vector<std::vector<double>> own(batches.size());  // each lane's: its dbeta and dgamma
     for (std::size_t j = 0; j < batches.size(); ++j) {
-      norm.backward_sums(lanes[j].buffer(lanes[j].ops[k].in), lanes[j].grad, batches[j].n, total.local.data());
+      const Op& op = lanes[j].ops[k];
+      norm.backward_sums(lanes[j].buffer(op.in), lanes[j].buffer(op.out), lanes[j].grad, batches[j].n, total.local.data());
       own[j] = total.local;
       result.fine &= total.add(batches[j].n, exchange != nullptr);
     }
@@ -324,7 +330,9 @@ struct Model<T>::Impl {
     norm.set_backward(total.sums.data(), double(total.fixed[0]) * double(norm.pixels()));
     for (std::size_t j = 0; j < batches.size(); ++j) {
       Lane& lane = lanes[j];
-      norm.backward_with(lane.buffer(lane.ops[k].in), lane.grad, k == 0 ? nullptr : lane.spare, batches[j].n, own[j].data());
+      const Op& op = lane.ops[k];
+      norm.backward_with(lane.buffer(op.in), lane.buffer(op.out), lane.grad, k == 0 ? nullptr : lane.spare, batches[j].n,
+                         own[j].data());
       std::swap(lane.grad, lane.spare);
       finish_unit(k, k + 1, sink, result);
     }
