@@ -1,14 +1,6 @@
 // BatchNormalization as Keras computes it, split so that the statistics can span micro-batches
 // and ranks: per-call sums in double (fixed order), which the model converts to fixed point and
 // has summed over the global batch, then the normalisation and its gradient from those totals.
-// The moving variance takes the BIASED batch variance (divide by n). Found in the sources:
-// Keras 2.x (keras/layers/normalization/batch_normalization.py, BatchNormalizationBase.
-// _fused_batch_norm; the same in 2.13-2.15 under keras/src/) passes moving_variance * n/(n-1) to
-// TensorFlow's fused kernel and multiplies what it returns by (n-1)/n; the kernel
-// (tensorflow/core/kernels/fused_batch_norm_op.cc) returns (1-f)*old + f*batch_var*n/(n-1), f =
-// 1 - momentum; so the stored value is moving*momentum + biased_var*(1 - momentum), as the unfused
-// path (2-D inputs: tf.nn.moments, biased) and Keras 3 (keras/src/layers/normalization/
-// batch_normalization.py: ops.moments) compute it too.
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
@@ -58,6 +50,14 @@ void BatchNorm<T>::batch_sums(const T* x, int n, double* sums) const {
   }
 }
 
+// The moving variance takes the BIASED batch variance (divide by n). Found in the sources: Keras
+// 2.x (keras/layers/normalization/batch_normalization.py, BatchNormalizationBase._fused_batch_norm;
+// the same in 2.13-2.15 under keras/src/) passes moving_variance * n/(n-1) to TensorFlow's fused
+// kernel and multiplies what it returns by (n-1)/n; the kernel (tensorflow/core/kernels/
+// fused_batch_norm_op.cc) returns (1-f)*old + f*batch_var*n/(n-1), f = 1 - momentum; so the stored
+// value is moving*momentum + biased_var*(1 - momentum), as the unfused path (2-D inputs:
+// tf.nn.moments, biased) and Keras 3 (keras/src/layers/normalization/batch_normalization.py:
+// ops.moments) compute it too.
 template <typename T>
 void BatchNorm<T>::set_batch(const double* sums, double count, bool update_moving) {
   const std::size_t c = std::size_t(channels_);

@@ -252,7 +252,7 @@ void Job::start_or_resume() {
 }
 
 // Sums the gradients, loss and correct count of this rank's micro-batches of the global batch
-// (which starts at perm[first]) into buffer_, one micro-batch at a time, in fixed point (see
+// (which starts at perm[first]) into buffer_, each micro-batch's in fixed point (see
 // exact_sum.hpp). Dropout masks follow each sample's position in the global batch;
 // BatchNormalization statistics are summed over the global batch through the exchange.
 void Job::step_gradients(const std::vector<std::uint32_t>& perm, std::size_t first, std::size_t lo, std::size_t hi) {
