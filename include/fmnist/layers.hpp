@@ -297,7 +297,7 @@ class BatchNorm final : public Layer<T> {
 
   // sums (2 * channels) += per channel sum of dy and of dy * xhat, xhat = (x - mean) / sqrt(var + eps);
   // with relu, dy counts only where the output y is positive.
-  void backward_sums(const T* x, const T* y, const T* dy, int n, double* sums) const;
+  void backward_sums(const T* x, const T* y, const T* dy, int n, double* sums);
   // sums as backward_sums over the whole batch of `count` values per channel.
   void set_backward(const double* sums, double count);
   // requires: set_batch and set_backward for this step. dx = gamma / sqrt(var + eps) * (dy -
@@ -322,6 +322,8 @@ class BatchNorm final : public Layer<T> {
   std::vector<T> a_, b_;                   // (channels): y = a * x + b for forward
   std::vector<T> da_, db_, dc_;            // (channels): dx = da * dy + db * x + dc for backward
   std::vector<double> sums_;               // (2 * channels): backward's own backward_sums
+  std::vector<double> gx_;                 // (2 * channels): backward_sums' sums of dy and of dy * x
+  std::vector<T> block_;                   // (2 * channels): the same over a block of rows, in T
 };
 
 // Softmax cross-entropy from logits (log-sum-exp), summed over the samples.

@@ -30,7 +30,9 @@ BatchNorm<T>::BatchNorm(int channels, std::size_t pixels, double momentum, doubl
       da_(std::size_t(channels)),
       db_(std::size_t(channels)),
       dc_(std::size_t(channels)),
-      sums_(2 * std::size_t(channels)) {
+      sums_(2 * std::size_t(channels)),
+      gx_(2 * std::size_t(channels)),
+      block_(2 * std::size_t(channels)) {
   if (channels < 1 || pixels < 1 || moving_mean == nullptr || moving_variance == nullptr ||
       (gamma == nullptr) != (dgamma == nullptr) || (beta == nullptr) != (dbeta == nullptr) || !(epsilon > 0))
     throw std::invalid_argument("BatchNorm: bad shape or tensors");
@@ -97,17 +99,47 @@ void BatchNorm<T>::forward(const T* x, T* y, int n, const DropoutContext* train)
   }
 }
 
+namespace {
+
+// g1 (c) += sum of dy, gx (c) += sum of dy * x over rows of c channels; with relu only where y > 0.
+// Blocks of kBlock rows are summed in T (plain vector code), each block's sums then in double.
 template <typename T>
-void BatchNorm<T>::backward_sums(const T* x, const T* y, const T* dy, int n, double* sums) const {
-  const std::size_t c = std::size_t(channels_), rows = std::size_t(n) * pixels_;
-  double* s1 = sums;      // (channels): sum of dy
-  double* s2 = sums + c;  // (channels): sum of dy * xhat
-  for (std::size_t r = 0; r < rows; ++r, x += c, y += c, dy += c) {
-    for (std::size_t k = 0; k < c; ++k) {
-      const double g = relu_ && !(y[k] > T(0)) ? 0.0 : double(dy[k]);
-      s1[k] += g;
-      s2[k] += g * (double(x[k]) - mean_[k]) * inv_std_[k];
+void dy_sums(const T* __restrict x, const T* __restrict y, const T* __restrict dy, std::size_t rows, std::size_t c,
+             bool relu, double* __restrict g1, double* __restrict gx, T* __restrict b1, T* __restrict bx) {
+  constexpr std::size_t kBlock = 8;
+  for (std::size_t r0 = 0; r0 < rows; r0 += kBlock) {
+    std::fill(b1, b1 + c, T(0));
+    std::fill(bx, bx + c, T(0));
+    for (std::size_t r = r0; r < std::min(rows, r0 + kBlock); ++r) {
+      const T* xr = x + r * c;
+      const T* yr = y + r * c;
+      const T* dr = dy + r * c;
+      for (std::size_t k = 0; k < c; ++k) {
+        const T g = relu && !(yr[k] > T(0)) ? T(0) : dr[k];
+        b1[k] += g;
+        bx[k] += g * xr[k];
+      }
     }
+    for (std::size_t k = 0; k < c; ++k) {
+      g1[k] += double(b1[k]);
+      gx[k] += double(bx[k]);
+    }
+  }
+}
+
+}  // namespace
+
+// sum(dy * xhat) = inv_std * (sum(dy * x) - mean * sum(dy)): two plain sums per channel.
+template <typename T>
+void BatchNorm<T>::backward_sums(const T* x, const T* y, const T* dy, int n, double* sums) {
+  const std::size_t c = std::size_t(channels_);
+  std::fill(gx_.begin(), gx_.end(), 0.0);
+  double* g1 = gx_.data();      // (channels): sum of dy
+  double* gx = gx_.data() + c;  // (channels): sum of dy * x
+  dy_sums(x, y, dy, std::size_t(n) * pixels_, c, relu_, g1, gx, block_.data(), block_.data() + c);
+  for (std::size_t k = 0; k < c; ++k) {
+    sums[k] += g1[k];
+    sums[c + k] += inv_std_[k] * (gx[k] - mean_[k] * g1[k]);
   }
 }
 
