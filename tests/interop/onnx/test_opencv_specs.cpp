@@ -68,10 +68,11 @@ void check(const ModelSpec& spec, bool control_differs = true) {
   Model<float> init(spec, 1);
   init.init(11);
   for (const TensorSpec& t : init.plan().tensors) {  // BatchNormalization: statistics away from 0 and 1
+    if (spec.layers[t.layer].kind != LayerKind::batch_normalization) continue;
+    const bool variance = t.name.find("variance") != std::string::npos, gamma = t.name.find("gamma") != std::string::npos;
     float* w = init.params() + t.offset;
-    const bool norm = plan_model(spec).spec.layers[t.layer].kind == LayerKind::batch_normalization;
-    for (std::size_t i = 0; norm && i < t.size; ++i)
-      w[i] = t.name.find("variance") != std::string::npos ? 0.5f + 0.25f * float(i % 3) : 0.8f + 0.1f * float(i % 5) - (t.name.find("gamma") != std::string::npos ? 0.f : 0.9f);
+    for (std::size_t i = 0; i < t.size; ++i)
+      w[i] = variance ? 0.5f + 0.25f * float(i % 3) : 0.1f * float(i % 5) + (gamma ? 0.8f : -0.1f);
   }
   const std::vector<float> weights(init.params(), init.params() + init.num_params());
   const int n = static_cast<int>(images().size());
