@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <nlohmann/json.hpp>
 
@@ -22,9 +23,8 @@ constexpr double kPi = 3.14159265358979323846;
   throw Error(Exit::usage, "--" + option + ": " + what + " (see --help)");
 }
 
-// The shortest decimal text that reads back as the same double (or float).
-template <typename Real>
-std::string shortest(Real value) {
+// The shortest decimal text that reads back as the same double.
+std::string shortest(double value) {
   char text[64];
   const auto result = std::to_chars(text, text + sizeof text, value);
   return std::string(text, result.ptr);
@@ -32,6 +32,13 @@ std::string shortest(Real value) {
 
 void require(bool ok, const std::string& option, const std::string& what, double value) {
   if (!ok || std::isnan(value)) bad(option, what + ", got " + shortest(value));
+}
+
+// A float32 rate as "0.0001", "5e-05".
+std::string float_text(double lr) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.7g", static_cast<double>(static_cast<float>(lr)));
+  return text;
 }
 
 // Keras's starting best: +inf for a minimised monitor, -inf for a maximised one.
@@ -289,8 +296,7 @@ std::vector<std::string> decision_messages(const EpochDecision& decision, std::i
   std::vector<std::string> lines;
   const std::string at = "Epoch " + std::to_string(epoch) + ": ";
   if (decision.lr_reduced)
-    lines.push_back(at + "ReduceLROnPlateau reducing learning rate to " +
-                    shortest(static_cast<float>(decision.lr)) + ".");
+    lines.push_back(at + "ReduceLROnPlateau reducing learning rate to " + float_text(decision.lr) + ".");
   if (decision.stop) lines.push_back(at + "early stopping");
   return lines;
 }
