@@ -140,7 +140,8 @@ TEST(EarlyStopping, WatchesOnlyItsMonitorColumn) {
 TEST(ReduceLROnPlateau, ReducesWhenWaitReachesPatienceAndCountsAgain) {
   const Trace r = run(plateau(2), Monitor::val_loss, {1, 1, 1, 1, 1, 1, 1});
   const std::vector<bool> reduced = {false, false, true, false, true, false, true};
-  for (std::size_t e = 0; e < reduced.size(); ++e) EXPECT_EQ(r.decisions[e].lr_reduced, reduced[e]) << "epoch " << e + 1;
+  for (std::size_t e = 0; e < reduced.size(); ++e)
+    EXPECT_EQ(r.decisions[e].lr_reduced, reduced[e]) << "epoch " << e + 1;
   const double once = keras_reduced(0.001), twice = keras_reduced(once), thrice = keras_reduced(twice);
   EXPECT_EQ(r.decisions[2].lr, once);
   EXPECT_EQ(r.decisions[3].lr, once);  // applies from the next epoch and stays
@@ -190,7 +191,8 @@ TEST(ReduceLROnPlateau, StopsAtMinLrAndThenNeitherCoolsDownNorResetsWait) {
 TEST(ReduceLROnPlateau, PatienceZeroReducesOnEveryEpochWithoutImprovement) {
   const Trace r = run(plateau(0), Monitor::val_loss, {1, 0.5, 0.6, 0.4, 0.7});
   const std::vector<bool> reduced = {false, false, true, false, true};
-  for (std::size_t e = 0; e < reduced.size(); ++e) EXPECT_EQ(r.decisions[e].lr_reduced, reduced[e]) << "epoch " << e + 1;
+  for (std::size_t e = 0; e < reduced.size(); ++e)
+    EXPECT_EQ(r.decisions[e].lr_reduced, reduced[e]) << "epoch " << e + 1;
 }
 
 TEST(ReduceLROnPlateau, MinDeltaIsKerasCurrentBelowBestMinusDelta) {
@@ -284,6 +286,8 @@ TEST(Callbacks, ConfigChecksNameTheOption) {
 // ---- schedules ----
 
 constexpr std::int64_t kSteps = 83;  // per epoch: ceil(42000 / 512)
+constexpr ScheduleKind kAllKinds[] = {ScheduleKind::constant, ScheduleKind::cosine, ScheduleKind::exponential,
+                                      ScheduleKind::step};
 
 LrSchedule planned(ScheduleKind kind, std::int64_t warmup_epochs = 0, std::int64_t epochs = 15) {
   ScheduleConfig c;
@@ -337,7 +341,7 @@ TEST(Schedule, StepFallsAtEpochBoundaries) {
 }
 
 TEST(Schedule, WarmupRampsLinearlyToTheBaseRateNeverFromZero) {
-  for (ScheduleKind kind : {ScheduleKind::constant, ScheduleKind::cosine, ScheduleKind::exponential, ScheduleKind::step}) {
+  for (ScheduleKind kind : kAllKinds) {
     const LrSchedule s = planned(kind, 2);
     const std::int64_t w = 2 * kSteps;
     ASSERT_EQ(s.warmup_steps, w);
@@ -381,7 +385,8 @@ double keras_rate(const nlohmann::json& lr, std::int64_t step) {
 
 nlohmann::json keras_lr(const LrSchedule& s, double lr) {
   const std::string base =
-      R"({"loss":"categorical_crossentropy","optimizer_config":{"class_name":"RMSprop","config":{"name":"RMSprop","learning_rate":0.001,"rho":0.9}}})";
+      R"({"loss":"categorical_crossentropy","optimizer_config":{"class_name":"RMSprop",)"
+      R"("config":{"name":"RMSprop","learning_rate":0.001,"rho":0.9}}})";
   const nlohmann::ordered_json doc = nlohmann::ordered_json::parse(with_keras_schedule(base, s, lr));
   EXPECT_EQ(doc["optimizer_config"]["config"].begin().key(), "name");  // the field keeps its place
   EXPECT_EQ(doc["optimizer_config"]["config"]["rho"], 0.9);
@@ -390,7 +395,7 @@ nlohmann::json keras_lr(const LrSchedule& s, double lr) {
 
 TEST(Schedule, KerasFormGivesTheSameRateAtEveryStepOfTheRun) {
   const double lr = 0.003;
-  for (ScheduleKind kind : {ScheduleKind::constant, ScheduleKind::cosine, ScheduleKind::exponential, ScheduleKind::step})
+  for (ScheduleKind kind : kAllKinds)
     for (std::int64_t warmup : {0, 2}) {
       const LrSchedule s = planned(kind, warmup, 12);
       const nlohmann::json k = keras_lr(s, lr);

@@ -285,7 +285,8 @@ CallbackState initial_callback_state(const CallbackConfig& config, double lr) {
 EpochDecision end_of_epoch(const CallbackConfig& config, const History& history, CallbackState& state) {
   EpochDecision d;
   const std::int64_t epoch = static_cast<std::int64_t>(history.epochs());
-  if (config.plateau.enabled) reduce_on_plateau(config.plateau, monitored_value(history, config.plateau.monitor), state, d);
+  if (config.plateau.enabled)
+    reduce_on_plateau(config.plateau, monitored_value(history, config.plateau.monitor), state, d);
   if (config.early_stopping.enabled)
     early_stopping(config.early_stopping, monitored_value(history, config.early_stopping.monitor), epoch, state, d);
   d.lr = state.lr;

@@ -93,8 +93,10 @@ double scheduled_lr(const LrSchedule& schedule, double base_lr, std::int64_t ste
 // Training-config text with optimizer_config.config.learning_rate replaced by the schedule as Keras
 // serializes it ({"class_name": "CosineDecay", "config": {...}}), or left a number for a constant rate
 // without warmup. Exact at every step for cosine, for constant with warmup (a CosineDecay with alpha 1)
-// and for exponential and step without warmup; exponential and step with warmup are written as they run
-// after the warmup (Keras has no warmup for them). Throws Error(Exit::internal) on text without that field.
+// and for exponential and step without warmup (ExponentialDecay, staircase for step). Keras has no warmup
+// for the others, so exponential with warmup is an ExponentialDecay exact from the warmup's end on, and
+// step with warmup a PiecewiseConstantDecay exact from there to the run's end (its falls within the run).
+// Throws Error(Exit::internal) on text without that field.
 std::string with_keras_schedule(const std::string& training_config, const LrSchedule& schedule, double base_lr);
 
 // Everything the callbacks remember between epochs; the checkpoint and the resume broadcast carry it
