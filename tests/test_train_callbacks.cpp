@@ -143,12 +143,12 @@ TEST(ReduceLROnPlateau, ReducesWhenWaitReachesPatienceAndCountsAgain) {
   for (std::size_t e = 0; e < reduced.size(); ++e)
     EXPECT_EQ(r.decisions[e].lr_reduced, reduced[e]) << "epoch " << e + 1;
   const double once = keras_reduced(0.001), twice = keras_reduced(once), thrice = keras_reduced(twice);
-  EXPECT_EQ(r.decisions[2].lr, once);
-  EXPECT_EQ(r.decisions[3].lr, once);  // applies from the next epoch and stays
-  EXPECT_EQ(r.decisions[4].lr, twice);
-  EXPECT_EQ(r.state.lr, thrice);
+  EXPECT_EQ(r.decisions[2].base_lr, once);
+  EXPECT_EQ(r.decisions[3].base_lr, once);  // applies from the next epoch and stays
+  EXPECT_EQ(r.decisions[4].base_lr, twice);
+  EXPECT_EQ(r.state.base_lr, thrice);
   EXPECT_NEAR(thrice, 1e-6, 1e-12);
-  EXPECT_EQ(static_cast<double>(static_cast<float>(r.state.lr)), r.state.lr);  // a float32 value, like Keras's variable
+  EXPECT_EQ(static_cast<double>(static_cast<float>(r.state.base_lr)), r.state.base_lr);  // a float32 value, like Keras's variable
   EXPECT_FALSE(r.decisions.back().stop);
 }
 
@@ -179,11 +179,11 @@ TEST(ReduceLROnPlateau, AnImprovementDuringCooldownStillCounts) {
 
 TEST(ReduceLROnPlateau, StopsAtMinLrAndThenNeitherCoolsDownNorResetsWait) {
   const Trace r = run(plateau(1, 2, 5e-5), Monitor::val_loss, {1, 1, 1, 1, 1, 1, 1, 1});
-  EXPECT_EQ(r.decisions[1].lr, keras_reduced(0.001));  // 1e-4
+  EXPECT_EQ(r.decisions[1].base_lr, keras_reduced(0.001));  // 1e-4
   EXPECT_TRUE(r.decisions[3].lr_reduced);              // after cooldown 2: epoch 4
-  EXPECT_EQ(r.decisions[3].lr, static_cast<double>(static_cast<float>(5e-5)));  // max(1e-5, min_lr)
+  EXPECT_EQ(r.decisions[3].base_lr, static_cast<double>(static_cast<float>(5e-5)));  // max(1e-5, min_lr)
   for (std::size_t e = 4; e < r.decisions.size(); ++e) EXPECT_FALSE(r.decisions[e].lr_reduced) << e + 1;
-  EXPECT_EQ(r.state.lr, static_cast<double>(static_cast<float>(5e-5)));
+  EXPECT_EQ(r.state.base_lr, static_cast<double>(static_cast<float>(5e-5)));
   EXPECT_EQ(r.state.plateau_cooldown, 0);
   EXPECT_EQ(r.state.plateau_wait, 3);  // epochs 6, 7, 8 (epoch 5 left the cooldown)
 }
@@ -231,7 +231,7 @@ TEST(Callbacks, BothRunTogetherOnTheirOwnMonitors) {
   d = end_of_epoch(c, h, s);
   EXPECT_TRUE(d.stop);
   EXPECT_EQ(s.stopped_epoch, 5);
-  EXPECT_EQ(d.lr, keras_reduced(0.001));
+  EXPECT_EQ(d.base_lr, keras_reduced(0.001));
   const EpochDecision off = end_of_epoch(CallbackConfig{}, h, s);
   EXPECT_FALSE(off.stop || off.lr_reduced || off.keep_weights);
   EXPECT_EQ(off.best_epoch, 0);
@@ -240,7 +240,7 @@ TEST(Callbacks, BothRunTogetherOnTheirOwnMonitors) {
 TEST(Callbacks, MessagesAreKeras) {
   EpochDecision d;
   d.lr_reduced = true;
-  d.lr = keras_reduced(0.001);
+  d.base_lr = keras_reduced(0.001);
   d.stop = true;
   EXPECT_EQ(decision_messages(d, 7), (std::vector<std::string>{
                                          "Epoch 7: ReduceLROnPlateau reducing learning rate to 0.0001.",
@@ -448,7 +448,7 @@ TEST(CallbackState, RoundTripsThroughTheVisitor) {
     field = std::get<std::remove_reference_t<decltype(field)>>(saved.at(name));
   });
   EXPECT_EQ(fields_of(restored), saved);
-  EXPECT_EQ(restored.lr, keras_reduced(keras_reduced(0.001)));  // epochs 2 and 3
+  EXPECT_EQ(restored.base_lr, keras_reduced(keras_reduced(0.001)));  // epochs 2 and 3
   EXPECT_EQ(restored.stop_best_epoch, 1);
   EXPECT_EQ(restored.plateau_best, 1.0);
   EXPECT_EQ(restored.stop_best, 0.5);  // val_accuracy of history_of's filler
@@ -456,7 +456,7 @@ TEST(CallbackState, RoundTripsThroughTheVisitor) {
   History h = history_of(Monitor::val_loss, {1, 1, 1, 1});
   CallbackState a = r.state, b = restored;
   const EpochDecision da = end_of_epoch(c, h, a), db = end_of_epoch(c, h, b);
-  EXPECT_EQ(da.lr, db.lr);
+  EXPECT_EQ(da.base_lr, db.base_lr);
   EXPECT_EQ(da.stop, db.stop);
   EXPECT_EQ(fields_of(a), fields_of(b));
 }
@@ -465,7 +465,7 @@ TEST(CallbackState, StartsAtKerasInfinities) {
   CallbackConfig c;
   c.plateau.monitor = Monitor::accuracy;
   const CallbackState s = initial_callback_state(c, 0.002);
-  EXPECT_EQ(s.lr, 0.002);
+  EXPECT_EQ(s.base_lr, 0.002);
   EXPECT_EQ(s.stop_best, std::numeric_limits<double>::infinity());
   EXPECT_EQ(s.plateau_best, -std::numeric_limits<double>::infinity());
   EXPECT_EQ(s.stop_best_epoch + s.stop_wait + s.stopped_epoch + s.plateau_wait + s.plateau_cooldown, 0);

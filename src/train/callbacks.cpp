@@ -92,9 +92,9 @@ void reduce_on_plateau(const PlateauConfig& c, double current, CallbackState& s,
   if (s.plateau_cooldown > 0) return;
   s.plateau_wait += 1;
   if (s.plateau_wait < c.patience) return;
-  const float old_lr = static_cast<float>(s.lr);
+  const float old_lr = static_cast<float>(s.base_lr);
   if (!(old_lr > static_cast<float>(c.min_lr))) return;
-  s.lr = static_cast<double>(static_cast<float>(std::max(static_cast<double>(old_lr) * c.factor, c.min_lr)));
+  s.base_lr = static_cast<double>(static_cast<float>(std::max(static_cast<double>(old_lr) * c.factor, c.min_lr)));
   s.plateau_cooldown = c.cooldown;
   s.plateau_wait = 0;
   d.lr_reduced = true;
@@ -276,7 +276,7 @@ std::string with_keras_schedule(const std::string& training_config, const LrSche
 
 CallbackState initial_callback_state(const CallbackConfig& config, double lr) {
   CallbackState s;
-  s.lr = lr;
+  s.base_lr = lr;
   s.stop_best = worst_value(config.early_stopping.monitor);
   s.plateau_best = worst_value(config.plateau.monitor);
   return s;
@@ -289,7 +289,7 @@ EpochDecision end_of_epoch(const CallbackConfig& config, const History& history,
     reduce_on_plateau(config.plateau, monitored_value(history, config.plateau.monitor), state, d);
   if (config.early_stopping.enabled)
     early_stopping(config.early_stopping, monitored_value(history, config.early_stopping.monitor), epoch, state, d);
-  d.lr = state.lr;
+  d.base_lr = state.base_lr;
   return d;
 }
 
@@ -297,7 +297,7 @@ std::vector<std::string> decision_messages(const EpochDecision& decision, std::i
   std::vector<std::string> lines;
   const std::string at = "Epoch " + std::to_string(epoch) + ": ";
   if (decision.lr_reduced)
-    lines.push_back(at + "ReduceLROnPlateau reducing learning rate to " + float_text(decision.lr) + ".");
+    lines.push_back(at + "ReduceLROnPlateau reducing learning rate to " + float_text(decision.base_lr) + ".");
   if (decision.stop) lines.push_back(at + "early stopping");
   return lines;
 }

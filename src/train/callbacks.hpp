@@ -102,7 +102,7 @@ std::string with_keras_schedule(const std::string& training_config, const LrSche
 // Everything the callbacks remember between epochs; the checkpoint and the resume broadcast carry it
 // (visit_callback_fields). Epochs are counted from 1 as printed; 0 is "none yet".
 struct CallbackState {
-  double lr = 0.001;                     // the base rate: --lr, times ReduceLROnPlateau's reductions
+  double base_lr = 0.001;                // the base rate: --lr, times ReduceLROnPlateau's reductions
   double stop_best = 0;                  // EarlyStopping: best monitored value (+-inf before the first epoch)
   std::int64_t stop_best_epoch = 0;      // EarlyStopping: the epoch of stop_best, whose weights are restored
   std::int64_t stop_wait = 0;            // EarlyStopping: epochs since stop_best
@@ -118,7 +118,7 @@ CallbackState initial_callback_state(const CallbackConfig& config, double lr);
 // Calls visit(name, field) for every field of CallbackState (double or std::int64_t), in a fixed order.
 template <typename State, typename Visit>
 void visit_callback_fields(State& s, Visit&& visit) {
-  visit("callback_lr", s.lr);
+  visit("base_lr", s.base_lr);
   visit("early_stopping_best", s.stop_best);
   visit("early_stopping_best_epoch", s.stop_best_epoch);
   visit("early_stopping_wait", s.stop_wait);
@@ -130,7 +130,7 @@ void visit_callback_fields(State& s, Visit&& visit) {
 
 // What the trainer does after an epoch.
 struct EpochDecision {
-  double lr = 0;                // the base rate from the next epoch on (== state.lr)
+  double base_lr = 0;           // the base rate from the next epoch on (== state.base_lr)
   bool lr_reduced = false;      // ReduceLROnPlateau lowered it this epoch
   bool stop = false;            // EarlyStopping ends the run now (then restore best_epoch's weights)
   bool keep_weights = false;    // this epoch is EarlyStopping's best so far: keep its weights to restore
