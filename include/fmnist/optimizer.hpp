@@ -42,14 +42,21 @@ class Optimizer {
   // w (n) -= update from g (n), the mean gradient over the global batch.
   virtual void step(float* w, const float* g) = 0;
 
+  // The learning rate of the next steps (a schedule or ReduceLROnPlateau changes it between steps);
+  // each step rounds it to float32 once, so the same double gives the same bytes on every rank.
+  // Throws Error(Exit::internal) for a negative or non-finite rate.
+  void set_lr(double lr);
+  double lr() const { return lr_; }
+
   const OptimizerState& state() const { return state_; }
   // Restores slots and step count from a checkpoint; throws Error(Exit::checkpoint) on mismatch.
   void restore(const OptimizerState& s);
 
  protected:
-  Optimizer(std::string name, std::size_t n, std::vector<std::string> slot_names);
+  Optimizer(std::string name, std::size_t n, std::vector<std::string> slot_names, double lr);
   std::vector<float>& slot(std::size_t i) { return state_.slots[i].data; }
   OptimizerState state_;
+  double lr_;  // OptimizerConfig::lr until set_lr
 };
 
 std::unique_ptr<Optimizer> make_optimizer(const OptimizerConfig& config, std::size_t n);
