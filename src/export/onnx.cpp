@@ -193,6 +193,10 @@ class Emitter {
         return;
       }
       case LayerKind::dropout:  // the identity at inference
+      case LayerKind::random_flip:
+      case LayerKind::random_translation:
+      case LayerKind::random_rotation:
+      case LayerKind::random_zoom:
         return;
       case LayerKind::activation:
         activation(l, l.name + "/");
