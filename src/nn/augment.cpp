@@ -86,8 +86,20 @@ AxisTaps axis_taps(float coordinate, int len, const AugmentSpec& s) {
 }
 
 // Calls visit(ty, tx) for each output pixel in row-major order, with its row and column taps.
+// Without rotation (a1 = b0 = 0: flips, translations, zooms) a column's taps are the same on
+// every row: they are computed once per image, on the stack (no allocation).
 template <typename Visit>
 void for_each_pixel(const ImageTransform& t, const AugmentSpec& s, int h, int w, Visit&& visit) {
+  if (w > kMaxWindow || h > kMaxWindow) throw std::invalid_argument("warp_image: image larger than kMaxWindow");
+  if (t.a1 == 0 && t.b0 == 0) {
+    std::array<AxisTaps, kMaxWindow> columns;
+    for (int ox = 0; ox < w; ++ox) columns[std::size_t(ox)] = axis_taps(t.a0 * float(ox) + t.a2, w, s);
+    for (int oy = 0; oy < h; ++oy) {
+      const AxisTaps ty = axis_taps(t.b1 * float(oy) + t.b2, h, s);
+      for (int ox = 0; ox < w; ++ox) visit(ty, columns[std::size_t(ox)]);
+    }
+    return;
+  }
   for (int oy = 0; oy < h; ++oy) {
     for (int ox = 0; ox < w; ++ox) {
       const float x = float(ox), y = float(oy);
