@@ -41,8 +41,8 @@ AugmentSpec settings(FillMode fill, Interpolation interpolation, double fill_val
 
 // The image x (h, w, c) through the draw's transform.
 std::vector<double> warp(const AugmentDraw& d, const AugmentSpec& s, std::array<int, 3> shape, const std::vector<double>& x) {
-  std::vector<double> y(x.size());
-  warp_image(transform_of(d, shape[0], shape[1]), s, shape, x.data(), y.data());
+  std::vector<double> y(x.size()), scratch(warp_scratch_size(shape));
+  warp_image(transform_of(d, shape[0], shape[1]), s, shape, x.data(), y.data(), scratch.data());
   return y;
 }
 

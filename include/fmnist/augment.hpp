@@ -40,14 +40,19 @@ AugmentDraw draw_augment(const LayerSpec& layer, const DropoutContext& at, std::
 // and y -> h - 1 - y. The fields of one kind compose as flip, then the rest (one kind per layer).
 ImageTransform transform_of(const AugmentDraw& draw, int h, int w);
 
+// Values of scratch that warp_image and warp_image_backward need for an image of `shape`: (h + 1) w c.
+std::size_t warp_scratch_size(const std::array<int, 3>& shape);
+
 // y (h, w, c) = x (h, w, c) resampled through t with the layer's fill mode, fill value and
-// interpolation, as TensorFlow's ImageProjectiveTransformV3 computes it.
+// interpolation, as TensorFlow's ImageProjectiveTransformV3 computes it. h, w <= kMaxWindow;
+// scratch: warp_scratch_size(shape) values, overwritten.
 template <typename T>
-void warp_image(const ImageTransform& t, const AugmentSpec& settings, const std::array<int, 3>& shape, const T* x, T* y);
+void warp_image(const ImageTransform& t, const AugmentSpec& settings, const std::array<int, 3>& shape, const T* x, T* y,
+                T* scratch);
 // dx (h, w, c) = A^T dy, where y = A x + (fill terms) is warp_image's map: overwritten.
 template <typename T>
 void warp_image_backward(const ImageTransform& t, const AugmentSpec& settings, const std::array<int, 3>& shape,
-                         const T* dy, T* dx);
+                         const T* dy, T* dx, T* scratch);
 
 // The layer: per image, draw_augment, transform_of and warp_image in training; y = x in evaluation.
 template <typename T>
@@ -66,6 +71,7 @@ class Augment final : public Layer<T> {
   int max_batch_;
   bool trained_ = false;                      // the last forward transformed the images
   std::vector<ImageTransform> transforms_;    // (max_batch): each image's transform in the last forward
+  std::vector<T> scratch_;                    // (h + 1, w, c): warp_image's
 };
 
 extern template class Augment<float>;

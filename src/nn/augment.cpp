@@ -85,27 +85,90 @@ AxisTaps axis_taps(float coordinate, int len, const AugmentSpec& s) {
   return taps;
 }
 
-// Calls visit(ty, tx) for each output pixel in row-major order, with its row and column taps.
-// Without rotation (a1 = b0 = 0: flips, translations, zooms) a column's taps are the same on
-// every row: they are computed once per image, on the stack (no allocation).
+// Calls visit(ty, tx) for each output pixel in row-major order, with its row and column taps:
+// the general (rotated) case, where every pixel maps on its own.
 template <typename Visit>
 void for_each_pixel(const ImageTransform& t, const AugmentSpec& s, int h, int w, Visit&& visit) {
-  if (w > kMaxWindow || h > kMaxWindow) throw std::invalid_argument("warp_image: image larger than kMaxWindow");
-  if (t.a1 == 0 && t.b0 == 0) {
-    std::array<AxisTaps, kMaxWindow> columns;
-    for (int ox = 0; ox < w; ++ox) columns[std::size_t(ox)] = axis_taps(t.a0 * float(ox) + t.a2, w, s);
-    for (int oy = 0; oy < h; ++oy) {
-      const AxisTaps ty = axis_taps(t.b1 * float(oy) + t.b2, h, s);
-      for (int ox = 0; ox < w; ++ox) visit(ty, columns[std::size_t(ox)]);
-    }
-    return;
-  }
   for (int oy = 0; oy < h; ++oy) {
     for (int ox = 0; ox < w; ++ox) {
       const float x = float(ox), y = float(oy);
       const AxisTaps tx = axis_taps(t.a0 * x + t.a1 * y + t.a2, w, s);
       const AxisTaps ty = axis_taps(t.b0 * x + t.b1 * y + t.b2, h, s);
       visit(ty, tx);
+    }
+  }
+}
+
+// Without rotation (a1 = b0 = 0: flips, translations, zooms) the map is separable: a column's
+// taps are the same on every row and a row's on every column. Computed once per image, on the
+// stack (no allocation).
+bool separable(const ImageTransform& t) { return t.a1 == 0 && t.b0 == 0; }
+
+struct AxesTaps {
+  std::array<AxisTaps, kMaxWindow> rows, columns;
+};
+
+void separable_taps(const ImageTransform& t, const AugmentSpec& s, int h, int w, AxesTaps& taps) {
+  for (int ox = 0; ox < w; ++ox) taps.columns[std::size_t(ox)] = axis_taps(t.a0 * float(ox) + t.a2, w, s);
+  for (int oy = 0; oy < h; ++oy) taps.rows[std::size_t(oy)] = axis_taps(t.b1 * float(oy) + t.b2, h, s);
+}
+
+// The separable map in two passes, in TensorFlow's order (x first, then y): tmp (h + 1, w, c)
+// holds every input row resampled along x, and row h the fill value's (read for rows outside).
+template <typename T>
+void warp_separable(const ImageTransform& t, const AugmentSpec& s, const std::array<int, 3>& shape, const T* x, T* y,
+                    T* tmp) {
+  const int h = shape[0], w = shape[1], c = shape[2];
+  const std::size_t row = std::size_t(w) * c;
+  const T fill = T(s.fill_value);
+  AxesTaps taps;
+  separable_taps(t, s, h, w, taps);
+  for (int r = 0; r <= h; ++r) {
+    const T* in = x + std::size_t(r) * row;
+    T* out = tmp + std::size_t(r) * row;
+    for (int ox = 0; ox < w; ++ox, out += c) {
+      const AxisTaps& tx = taps.columns[std::size_t(ox)];
+      const T* p0 = r < h && tx.at0 >= 0 ? in + std::size_t(tx.at0) * c : nullptr;
+      const T* p1 = r < h && tx.at1 >= 0 ? in + std::size_t(tx.at1) * c : nullptr;
+      for (int k = 0; k < c; ++k) out[k] = T(tx.weight0) * (p0 ? p0[k] : fill) + T(tx.weight1) * (p1 ? p1[k] : fill);
+    }
+  }
+  for (int oy = 0; oy < h; ++oy, y += row) {
+    const AxisTaps& ty = taps.rows[std::size_t(oy)];
+    const T* r0 = tmp + std::size_t(ty.at0 >= 0 ? ty.at0 : h) * row;
+    const T* r1 = tmp + std::size_t(ty.at1 >= 0 ? ty.at1 : h) * row;
+    const T w0 = T(ty.weight0), w1 = T(ty.weight1);
+    for (std::size_t j = 0; j < row; ++j) y[j] = w0 * r0[j] + w1 * r1[j];
+  }
+}
+
+// Its transpose: dtmp (h, w, c) = the y pass transposed, then dx = the x pass transposed.
+template <typename T>
+void warp_separable_backward(const ImageTransform& t, const AugmentSpec& s, const std::array<int, 3>& shape,
+                             const T* dy, T* dx, T* dtmp) {
+  const int h = shape[0], w = shape[1], c = shape[2];
+  const std::size_t row = std::size_t(w) * c;
+  AxesTaps taps;
+  separable_taps(t, s, h, w, taps);
+  std::fill(dtmp, dtmp + std::size_t(h) * row, T(0));
+  for (int oy = 0; oy < h; ++oy, dy += row) {
+    const AxisTaps& ty = taps.rows[std::size_t(oy)];
+    for (const auto& [at, weight] : {std::pair{ty.at0, ty.weight0}, std::pair{ty.at1, ty.weight1}}) {
+      if (at < 0 || weight == 0) continue;
+      T* d = dtmp + std::size_t(at) * row;
+      for (std::size_t j = 0; j < row; ++j) d[j] += T(weight) * dy[j];
+    }
+  }
+  std::fill(dx, dx + std::size_t(h) * row, T(0));
+  for (int r = 0; r < h; ++r) {
+    const T* g = dtmp + std::size_t(r) * row;
+    T* d = dx + std::size_t(r) * row;
+    for (int ox = 0; ox < w; ++ox, g += c) {
+      const AxisTaps& tx = taps.columns[std::size_t(ox)];
+      for (const auto& [at, weight] : {std::pair{tx.at0, tx.weight0}, std::pair{tx.at1, tx.weight1}}) {
+        if (at < 0 || weight == 0) continue;
+        for (int k = 0; k < c; ++k) d[std::size_t(at) * c + k] += T(weight) * g[k];
+      }
     }
   }
 }
@@ -156,9 +219,16 @@ ImageTransform transform_of(const AugmentDraw& d, int h, int w) {
   return t;
 }
 
+std::size_t warp_scratch_size(const std::array<int, 3>& shape) {
+  return std::size_t(shape[0] + 1) * shape[1] * shape[2];
+}
+
 template <typename T>
-void warp_image(const ImageTransform& t, const AugmentSpec& s, const std::array<int, 3>& shape, const T* x, T* y) {
+void warp_image(const ImageTransform& t, const AugmentSpec& s, const std::array<int, 3>& shape, const T* x, T* y,
+                T* scratch) {
   const int w = shape[1], c = shape[2];
+  if (shape[0] > kMaxWindow || w > kMaxWindow) throw std::invalid_argument("warp_image: image larger than kMaxWindow");
+  if (separable(t)) return warp_separable(t, s, shape, x, y, scratch);
   const T fill = T(s.fill_value);
   for_each_pixel(t, s, shape[0], w, [&](const AxisTaps& ty, const AxisTaps& tx) {
     auto read = [&](int row, int col, int k) { return row < 0 || col < 0 ? fill : x[(std::size_t(row) * w + col) * c + k]; };
@@ -173,8 +243,10 @@ void warp_image(const ImageTransform& t, const AugmentSpec& s, const std::array<
 
 template <typename T>
 void warp_image_backward(const ImageTransform& t, const AugmentSpec& s, const std::array<int, 3>& shape, const T* dy,
-                         T* dx) {
+                         T* dx, T* scratch) {
   const int w = shape[1], c = shape[2];
+  if (shape[0] > kMaxWindow || w > kMaxWindow) throw std::invalid_argument("warp_image: image larger than kMaxWindow");
+  if (separable(t)) return warp_separable_backward(t, s, shape, dy, dx, scratch);
   std::fill(dx, dx + std::size_t(shape[0]) * w * c, T(0));
   for_each_pixel(t, s, shape[0], w, [&](const AxisTaps& ty, const AxisTaps& tx) {
     auto add = [&](int row, int col, T weight) {
@@ -192,7 +264,12 @@ void warp_image_backward(const ImageTransform& t, const AugmentSpec& s, const st
 
 template <typename T>
 Augment<T>::Augment(const LayerSpec& spec, const std::array<int, 3>& shape, std::size_t layer, int max_batch)
-    : spec_(spec), shape_(shape), layer_(layer), max_batch_(max_batch), transforms_(std::size_t(std::max(max_batch, 0))) {
+    : spec_(spec),
+      shape_(shape),
+      layer_(layer),
+      max_batch_(max_batch),
+      transforms_(std::size_t(std::max(max_batch, 0))),
+      scratch_(warp_scratch_size(shape)) {
   if (!is_augmentation(spec.kind) || shape[0] < 1 || shape[1] < 1 || shape[2] < 1 || max_batch < 1)
     throw std::invalid_argument("Augment: not an augmentation layer, or a bad shape");
 }
@@ -209,7 +286,7 @@ void Augment<T>::forward(const T* x, T* y, int n, const DropoutContext* train) {
   for (int i = 0; i < n; ++i) {
     const AugmentDraw d = draw_augment(spec_, *train, train->first_sample + i, layer_, shape_[0], shape_[1]);
     transforms_[std::size_t(i)] = transform_of(d, shape_[0], shape_[1]);
-    warp_image(transforms_[std::size_t(i)], spec_.augment, shape_, x + size * i, y + size * i);
+    warp_image(transforms_[std::size_t(i)], spec_.augment, shape_, x + size * i, y + size * i, scratch_.data());
   }
 }
 
@@ -223,16 +300,18 @@ void Augment<T>::backward(const T*, const T*, T* dy, T* dx, int n) {
     return;
   }
   for (int i = 0; i < n; ++i)
-    warp_image_backward(transforms_[std::size_t(i)], spec_.augment, shape_, dy + size * i, dx + size * i);
+    warp_image_backward(transforms_[std::size_t(i)], spec_.augment, shape_, dy + size * i, dx + size * i,
+                        scratch_.data());
 }
 
-template void warp_image<float>(const ImageTransform&, const AugmentSpec&, const std::array<int, 3>&, const float*, float*);
+template void warp_image<float>(const ImageTransform&, const AugmentSpec&, const std::array<int, 3>&, const float*,
+                                float*, float*);
 template void warp_image<double>(const ImageTransform&, const AugmentSpec&, const std::array<int, 3>&, const double*,
-                                 double*);
+                                 double*, double*);
 template void warp_image_backward<float>(const ImageTransform&, const AugmentSpec&, const std::array<int, 3>&,
-                                         const float*, float*);
+                                         const float*, float*, float*);
 template void warp_image_backward<double>(const ImageTransform&, const AugmentSpec&, const std::array<int, 3>&,
-                                          const double*, double*);
+                                          const double*, double*, double*);
 template class Augment<float>;
 template class Augment<double>;
 
