@@ -1,8 +1,7 @@
 // Dropout as Keras computes it (inverted: kept values scaled by 1 / (1 - rate), off in
 // evaluation), with masks from a counter-based hash instead of a random generator: the mask of
 // value j of a sample is splitmix64 over (seed, step, the sample's position in the global batch,
-// layer, j) (sample_hash.hpp), so it is the same on any rank, for any split of the batch and
-// after a resume.
+// layer, j) (sample_hash.hpp): the same on any rank, for any split of the batch, after a resume.
 #include <algorithm>
 #include <stdexcept>
 
