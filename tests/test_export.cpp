@@ -1,8 +1,8 @@
 // Tests of the ONNX export, read back with ONNX's own protobuf classes: the graph's interface
 // (names, NHWC float32 input, dynamic batch, two outputs), the operators each spec becomes, the
 // weights rearranged for ONNX (Conv (out, in, kh, kw), Gemm's kernel transposed with transB=1),
-// TensorFlow's padding as explicit pads, and the refusals. The numbers themselves are checked by
-// two independent runtimes in tests/interop/ (OpenCV's dnn and ONNX Runtime).
+// TensorFlow's padding as explicit pads, augmentation left out, and the refusals. The numbers
+// themselves are checked by two independent runtimes in tests/interop/ (OpenCV's dnn and ONNX Runtime).
 #include <gtest/gtest.h>
 #include <onnx/onnx_pb.h>
 
@@ -190,6 +190,19 @@ TEST(OnnxExport, LogitsOutputDropoutAndActivationLayers) {
   EXPECT_EQ(op_types(m), (std::vector<std::string>{"Flatten", "Gemm", "Softmax"}));
   EXPECT_EQ(node(m, "logits").input_size(), 2);  // no bias
   EXPECT_EQ(node(m, "output").input(0), "logits");
+}
+
+// The augmentation layers are the identity at inference: the graph leaves them out, first layer
+// or between a Conv2D and its pooling alike, and equals the graph of the model without them.
+TEST(OnnxExport, LeavesOutTheAugmentationLayers) {
+  const ModelSpec spec = read_keras_json(std::string(FMNIST_FIXTURES) + "/models/small_augment.json");
+  ModelSpec plain = spec;
+  std::erase_if(plain.layers, [](const LayerSpec& l) { return is_augmentation(l.kind); });
+  ASSERT_EQ(plain.layers.size() + 4, spec.layers.size());
+  const onnx::ModelProto m = exported(spec);
+  EXPECT_EQ(op_types(m), (std::vector<std::string>{"Transpose", "Conv", "Relu", "MaxPool", "Transpose", "Flatten", "Gemm",
+                                                     "Identity"}));
+  EXPECT_EQ(m.graph().SerializeAsString(), exported(plain).graph().SerializeAsString());
 }
 
 TEST(OnnxExport, NegativeControlLeavesOutTheTransposeBeforeFlatten) {

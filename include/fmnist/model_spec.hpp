@@ -14,22 +14,51 @@
 
 namespace fmnist {
 
-enum class LayerKind { conv2d, max_pooling2d, average_pooling2d, flatten, dense, dropout, activation };
+enum class LayerKind {
+  conv2d, max_pooling2d, average_pooling2d, flatten, dense, dropout, activation,
+  random_flip, random_translation, random_rotation, random_zoom  // augmentation (training only)
+};
 enum class Activation { linear, relu, softmax };
 enum class Padding { valid, same };
 enum class Initializer { glorot_uniform, he_uniform, he_normal, zeros };
+// Augmentation settings, as Keras names them (src/nn/augment.cpp: their exact meaning).
+enum class FlipMode { horizontal, vertical, horizontal_and_vertical };
+enum class FillMode { reflect, wrap, constant, nearest };
+enum class Interpolation { bilinear, nearest };
 
 // Keras's names: "Conv2D", "relu", "same", "glorot_uniform".
 const char* keras_name(LayerKind kind);
 const char* keras_name(Activation activation);
 const char* keras_name(Padding padding);
 const char* keras_name(Initializer initializer);
+const char* keras_name(FlipMode mode);
+const char* keras_name(FillMode mode);
+const char* keras_name(Interpolation interpolation);
+
+// Whether the kind is one of the augmentation layers (RandomFlip, RandomTranslation,
+// RandomRotation, RandomZoom): identity in evaluation, random per image in training.
+bool is_augmentation(LayerKind kind);
+
+// The settings of an augmentation layer (Keras's defaults). A factor range is (lower, upper),
+// lower <= upper, each in [-1, 1]: Keras's float f means (-|f|, |f|).
+struct AugmentSpec {
+  FlipMode mode = FlipMode::horizontal_and_vertical;  // RandomFlip
+  std::array<double, 2> height{0, 0};  // RandomTranslation/RandomZoom height_factor; RandomRotation factor (of 2 pi)
+  std::array<double, 2> width{0, 0};   // RandomTranslation/RandomZoom width_factor
+  bool width_is_height = false;        // RandomZoom width_factor None: the width zoom is the height zoom
+  FillMode fill_mode = FillMode::reflect;
+  Interpolation interpolation = Interpolation::bilinear;
+  double fill_value = 0;  // read where fill_mode is constant
+
+  bool operator==(const AugmentSpec&) const = default;
+};
 
 // One layer after the InputLayer. Which fields count depends on the kind (the rest keep their
 // defaults): Conv2D: units (filters), kernel, strides, padding, activation, use_bias,
 // kernel_initializer; MaxPooling2D/AveragePooling2D: kernel (pool_size), strides, padding; Dense:
 // units, activation, use_bias, kernel_initializer; Dropout: rate; Activation: activation.
 // Biases always start at zero (Keras's bias_initializer "zeros", the only one supported).
+// RandomFlip, RandomTranslation, RandomRotation, RandomZoom: augment.
 struct LayerSpec {
   LayerKind kind = LayerKind::dense;
   std::string name;                 // Keras's layer name: "conv2d", "dense_1", ...
@@ -41,6 +70,7 @@ struct LayerSpec {
   bool use_bias = true;
   Initializer kernel_initializer = Initializer::glorot_uniform;
   double rate = 0;                  // Dropout
+  AugmentSpec augment;              // the augmentation layers
 
   bool operator==(const LayerSpec&) const = default;
 };

@@ -193,6 +193,10 @@ class Emitter {
         return;
       }
       case LayerKind::dropout:  // the identity at inference
+      case LayerKind::random_flip:
+      case LayerKind::random_translation:
+      case LayerKind::random_rotation:
+      case LayerKind::random_zoom:
         return;
       case LayerKind::activation:
         activation(l, l.name + "/");
@@ -244,6 +248,7 @@ void check_inferred_shapes(const onnx::ModelProto& model, const ModelPlan& plan,
     for (const auto& d : v.type().tensor_type().shape().dim()) dims.push_back(d.has_dim_value() ? d.dim_value() : -1);
     inferred[v.name()] = dims;
   };
+  for (const auto& v : model.graph().input()) collect(v);  // a first layer that is the identity outputs the input
   for (const auto& v : model.graph().value_info()) collect(v);
   for (const auto& v : model.graph().output()) collect(v);
   for (std::size_t i = 0; i < plan.layers.size(); ++i) {

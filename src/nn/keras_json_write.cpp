@@ -20,6 +20,27 @@ ordered_json initializer_json(Initializer i) {
   return {{"class_name", "Zeros"}, {"config", ordered_json::object()}};
 }
 
+// A factor range as Keras reads it back: the number f for [-f, f], else the pair.
+ordered_json factor_json(const std::array<double, 2>& r) {
+  if (r[0] == -r[1] && r[1] >= 0) return r[1];
+  return ordered_json::array({r[0], r[1]});
+}
+
+// RandomTranslation, RandomRotation, RandomZoom's fields in Keras 2's order (seed null: --seed decides).
+void augment_json(const LayerSpec& l, ordered_json& c) {
+  const AugmentSpec& a = l.augment;
+  if (l.kind == LayerKind::random_rotation) {
+    c["factor"] = factor_json(a.height);
+  } else {
+    c["height_factor"] = factor_json(a.height);
+    c["width_factor"] = l.kind == LayerKind::random_zoom && a.width_is_height ? ordered_json(nullptr) : factor_json(a.width);
+  }
+  c["fill_mode"] = keras_name(a.fill_mode);
+  c["fill_value"] = a.fill_value;
+  c["interpolation"] = keras_name(a.interpolation);
+  c["seed"] = nullptr;
+}
+
 // One layer's config in Keras 2's field order.
 ordered_json layer_json(const LayerSpec& l) {
   ordered_json c = {{"name", l.name}, {"trainable", true}, {"dtype", "float32"}};
@@ -48,6 +69,13 @@ ordered_json layer_json(const LayerSpec& l) {
       c["seed"] = nullptr;
       break;
     case LayerKind::activation: c["activation"] = keras_name(l.activation); break;
+    case LayerKind::random_flip:
+      c["mode"] = keras_name(l.augment.mode);
+      c["seed"] = nullptr;
+      break;
+    case LayerKind::random_translation:
+    case LayerKind::random_rotation:
+    case LayerKind::random_zoom: augment_json(l, c); break;
   }
   if (l.kind == LayerKind::conv2d || l.kind == LayerKind::dense) {
     c["activation"] = keras_name(l.activation);

@@ -7,6 +7,7 @@
 #include <random>
 #include <stdexcept>
 
+#include "fmnist/augment.hpp"
 #include "fmnist/model.hpp"
 
 namespace fmnist {
@@ -96,6 +97,12 @@ struct Model<T>::Impl {
         if (act == Activation::relu) return std::make_unique<Relu<T>>(per_image(lp.input_shape));
         return nullptr;
       case LayerKind::flatten: return nullptr;
+      case LayerKind::random_flip:
+      case LayerKind::random_translation:
+      case LayerKind::random_rotation:
+      case LayerKind::random_zoom:
+        return std::make_unique<Augment<T>>(l, std::array<int, 3>{lp.input_shape[0], lp.input_shape[1], lp.input_shape[2]},
+                                            i, max_batch);
     }
     return nullptr;
   }

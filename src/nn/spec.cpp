@@ -2,7 +2,9 @@
 // tensors in Keras's order with their arena offsets, the checks that keep a spec sane (limits,
 // softmax only at the end, unique names), and the summary table. The tutorial's model is here.
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <set>
 #include <sstream>
 
@@ -24,6 +26,16 @@ std::string with_commas(std::size_t value) {
   for (std::size_t i = 0; i < digits.size(); ++i) {
     if (i > 0 && (digits.size() - i) % 3 == 0) text += ',';
     text += digits[i];
+  }
+  return text;
+}
+
+// A double as messages and summaries print it: the shortest text that reads back the same.
+std::string number_text(double value) {
+  char text[32];
+  for (int digits = 1; digits <= 17; ++digits) {
+    std::snprintf(text, sizeof text, "%.*g", digits, value);
+    if (std::strtod(text, nullptr) == value) break;
   }
   return text;
 }
@@ -110,8 +122,36 @@ class Planner {
         if (!(l.rate >= 0 && l.rate < 1)) fail("rate", std::to_string(l.rate), "is out of range [0, 1)");
         return in;
       case LayerKind::activation: return in;
+      case LayerKind::random_flip:
+      case LayerKind::random_translation:
+      case LayerKind::random_rotation:
+      case LayerKind::random_zoom: check_augment(l, in); return in;
     }
     return in;
+  }
+
+  // An augmentation layer transforms images: (h, w, c) inputs, factors within Keras's ranges.
+  void check_augment(const LayerSpec& l, const std::vector<int>& in) const {
+    const AugmentSpec& a = l.augment;
+    const bool flip = l.kind == LayerKind::random_flip, rotation = l.kind == LayerKind::random_rotation;
+    const std::string first = flip ? "mode" : rotation ? "factor" : "height_factor";
+    auto range_text = [](const std::array<double, 2>& r) {
+      std::string text = "[";  // (in steps, as above)
+      text += number_text(r[0]) + ", " + number_text(r[1]) + "]";
+      return text;
+    };
+    if (in.size() != 3)
+      fail(first, flip ? std::string(1, '"') + keras_name(a.mode) + '"' : range_text(a.height),
+           "needs an input of (height, width, channels), but the input is " + shape_text(in, false) +
+               " (put augmentation layers before Flatten)");
+    if (flip) return;
+    auto check_range = [&](const std::string& field, const std::array<double, 2>& r) {
+      if (!(r[0] >= -1 && r[0] <= r[1] && r[1] <= 1))
+        fail(field, range_text(r), "is out of range (lower <= upper, each in [-1, 1])");
+    };
+    check_range(first, a.height);
+    if (!rotation && !(l.kind == LayerKind::random_zoom && a.width_is_height)) check_range("width_factor", a.width);
+    if (!std::isfinite(a.fill_value)) fail("fill_value", number_text(a.fill_value), "is not a finite number");
   }
 
   std::vector<int> window_shape(const LayerSpec& l, const std::vector<int>& in) const {
@@ -200,8 +240,40 @@ const char* keras_name(LayerKind kind) {
     case LayerKind::dense: return "Dense";
     case LayerKind::dropout: return "Dropout";
     case LayerKind::activation: return "Activation";
+    case LayerKind::random_flip: return "RandomFlip";
+    case LayerKind::random_translation: return "RandomTranslation";
+    case LayerKind::random_rotation: return "RandomRotation";
+    case LayerKind::random_zoom: return "RandomZoom";
   }
   return "?";
+}
+
+bool is_augmentation(LayerKind kind) {
+  return kind == LayerKind::random_flip || kind == LayerKind::random_translation ||
+         kind == LayerKind::random_rotation || kind == LayerKind::random_zoom;
+}
+
+const char* keras_name(FlipMode mode) {
+  switch (mode) {
+    case FlipMode::horizontal: return "horizontal";
+    case FlipMode::vertical: return "vertical";
+    case FlipMode::horizontal_and_vertical: return "horizontal_and_vertical";
+  }
+  return "?";
+}
+
+const char* keras_name(FillMode mode) {
+  switch (mode) {
+    case FillMode::reflect: return "reflect";
+    case FillMode::wrap: return "wrap";
+    case FillMode::constant: return "constant";
+    case FillMode::nearest: return "nearest";
+  }
+  return "?";
+}
+
+const char* keras_name(Interpolation interpolation) {
+  return interpolation == Interpolation::nearest ? "nearest" : "bilinear";
 }
 
 const char* keras_name(Activation activation) {
@@ -273,6 +345,27 @@ void require_data_shape(const ModelPlan& plan, const std::array<int, 3>& input, 
                                std::to_string(classes) + " classes");
 }
 
+namespace {
+
+// "height [-0.1, 0.1] width [-0.2, 0.2] reflect bilinear": a geometric augmentation's settings.
+void describe_augment(std::ostringstream& out, const LayerSpec& l) {
+  const AugmentSpec& a = l.augment;
+  auto range = [&](const std::array<double, 2>& r) { out << "[" << number_text(r[0]) << ", " << number_text(r[1]) << "]"; };
+  out << (l.kind == LayerKind::random_rotation ? " factor " : " height ");
+  range(a.height);
+  if (l.kind != LayerKind::random_rotation) {
+    out << " width ";
+    if (a.width_is_height && l.kind == LayerKind::random_zoom)
+      out << "as height";
+    else
+      range(a.width);
+  }
+  out << " " << keras_name(a.fill_mode) << " " << keras_name(a.interpolation);
+  if (a.fill_mode == FillMode::constant) out << " fill " << number_text(a.fill_value);
+}
+
+}  // namespace
+
 std::string describe(const LayerSpec& l) {
   std::ostringstream out;
   out << keras_name(l.kind);
@@ -292,6 +385,10 @@ std::string describe(const LayerSpec& l) {
     case LayerKind::dropout: out << " rate " << l.rate; break;
     case LayerKind::flatten:
     case LayerKind::activation: break;
+    case LayerKind::random_flip: out << " " << keras_name(l.augment.mode); break;
+    case LayerKind::random_translation:
+    case LayerKind::random_rotation:
+    case LayerKind::random_zoom: describe_augment(out, l); break;
   }
   if (l.kind == LayerKind::conv2d || l.kind == LayerKind::dense || l.kind == LayerKind::activation)
     out << " " << keras_name(l.activation);
