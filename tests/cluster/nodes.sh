@@ -125,3 +125,34 @@ cluster_opts() {
     "--mca btl tcp,self --mca btl_tcp_if_include $NET.0/24 --mca oob_tcp_if_include $NET.0/24" \
     "--bind-to none --mca mpi_yield_when_idle 1"
 }
+
+# ssh_up: a real remote shell on every node, for tests whose probe must be able to fail (a
+# frozen node must not answer, a killed one must refuse): an OpenSSH sshd inside each node's
+# namespaces on its own address, port 22, with a host key and an authorized key made for this
+# run; AGENT then becomes an ssh client with that key (no user or system ssh configuration is
+# read or written). Skips the test (77) without sshd. Call after cluster_up.
+ssh_up() {
+  local n
+  command -v sshd >/dev/null || { echo "SKIP: sshd is not installed (apt-get install openssh-server)"; exit 77; }
+  mkdir -p "$WORK/ssh" /run/sshd
+  ssh-keygen -q -t ed25519 -N '' -f "$WORK/ssh/host" </dev/null
+  ssh-keygen -q -t ed25519 -N '' -f "$WORK/ssh/id" </dev/null
+  cp "$WORK/ssh/id.pub" "$WORK/ssh/authorized_keys"
+  for n in "${NODES[@]}"; do
+    on "$n" /usr/sbin/sshd -D -e -f /dev/null -o ListenAddress="$(addr_of "$n")" -o HostKey="$WORK/ssh/host" \
+      -o AuthorizedKeysFile="$WORK/ssh/authorized_keys" -o StrictModes=no -o UsePAM=no -o PidFile=none \
+      -o PermitRootLogin=prohibit-password -o PasswordAuthentication=no -o KbdInteractiveAuthentication=no \
+      >>"$WORK/ssh/sshd.node$n.log" 2>&1 &
+  done
+  AGENT=$WORK/ssh/agent
+  cat >"$AGENT" <<AGENT_EOF
+#!/bin/sh
+exec ssh -F /dev/null -i $WORK/ssh/id -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=no \\
+  -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o ConnectTimeout=5 "\$@"
+AGENT_EOF
+  chmod +x "$AGENT"
+  for n in "${NODES[@]}"; do
+    for _ in $(seq 100); do on 1 "$AGENT" "$(addr_of "$n")" true 2>/dev/null && continue 2; sleep 0.1; done
+    fail "no ssh to node$n after 10 s: $(cat "$WORK/ssh/sshd.node$n.log")"
+  done
+}
