@@ -32,7 +32,7 @@ probe_timeout=${FMNIST_PROBE_TIMEOUT:-10}
 abort_grace=${FMNIST_ABORT_GRACE:-20}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/fmnist_mpirun.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
-say() { echo "launch/mpirun.sh: $*" >&2; }
+say() { echo "launch/mpirun.sh: $(date -u +%T) $*" >&2; }
 
 # lost_rank CODE: true when mpirun's exit code says a rank or a node was lost.
 lost_rank() { [ "$1" -eq 6 ] || [ "$1" -eq 205 ] || { [ "$1" -gt 128 ] && [ "$1" -lt 192 ]; }; }
@@ -166,15 +166,22 @@ run_mpirun() {
     if [ "$aborted" -lt 0 ] && grep -qE '^fmnist_dist: .*aborting' "$err"; then aborted=$SECONDS; fi
     if [ "$aborted" -ge 0 ] && [ $((SECONDS - aborted)) -ge "$abort_grace" ]; then
       say "mpirun is still running ${abort_grace} s after the watchdog aborted the job; ending it"
-      kill -TERM "$pid" 2>/dev/null || true
-      sleep 5
-      kill -KILL "$pid" 2>/dev/null || true
+      end_mpirun
     fi
     sleep 0.5
   done
   code=0
   wait "$pid" || code=$?
   [ "$aborted" -lt 0 ] || code=6
+}
+
+# end_mpirun: SIGTERM to mpirun, SIGKILL 5 s later if it is still there (its daemons on the
+# healthy hosts end with it: they lose their connection to it).
+end_mpirun() {
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 10); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.5; done
+  say "mpirun ignored SIGTERM for 5 s; sending SIGKILL"
+  kill -KILL "$pid" 2>/dev/null || true
 }
 
 stopping=0
@@ -191,9 +198,9 @@ while :; do
     exit "$code"
   fi
   attempt=$((attempt + 1))
-  say "restart $attempt of $restarts: the job ended with exit $code (a rank or node was lost) at $(date -u +%T)"
+  say "restart $attempt of $restarts: the job ended with exit $code (a rank or node was lost)"
   drop_lost_hosts || exit "$code"
   [ "$stopping" -eq 0 ] || exit "$code"
   resume_auto
-  say "restart $attempt of $restarts: $np rank(s) on ${hosts[*]:-this machine} with --resume auto at $(date -u +%T)"
+  say "restart $attempt of $restarts: $np rank(s) on ${hosts[*]:-this machine} with --resume auto"
 done

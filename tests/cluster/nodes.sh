@@ -138,12 +138,7 @@ ssh_up() {
   ssh-keygen -q -t ed25519 -N '' -f "$WORK/ssh/host" </dev/null
   ssh-keygen -q -t ed25519 -N '' -f "$WORK/ssh/id" </dev/null
   cp "$WORK/ssh/id.pub" "$WORK/ssh/authorized_keys"
-  for n in "${NODES[@]}"; do
-    on "$n" /usr/sbin/sshd -D -e -f /dev/null -o ListenAddress="$(addr_of "$n")" -o HostKey="$WORK/ssh/host" \
-      -o AuthorizedKeysFile="$WORK/ssh/authorized_keys" -o StrictModes=no -o UsePAM=no -o PidFile=none \
-      -o PermitRootLogin=prohibit-password -o PasswordAuthentication=no -o KbdInteractiveAuthentication=no \
-      >>"$WORK/ssh/sshd.node$n.log" 2>&1 &
-  done
+  for n in "${NODES[@]}"; do start_sshd "$n"; done
   AGENT=$WORK/ssh/agent
   cat >"$AGENT" <<AGENT_EOF
 #!/bin/sh
@@ -151,8 +146,18 @@ exec ssh -F /dev/null -i $WORK/ssh/id -o IdentitiesOnly=yes -o BatchMode=yes -o 
   -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o ConnectTimeout=5 "\$@"
 AGENT_EOF
   chmod +x "$AGENT"
-  for n in "${NODES[@]}"; do
-    for _ in $(seq 100); do on 1 "$AGENT" "$(addr_of "$n")" true 2>/dev/null && continue 2; sleep 0.1; done
-    fail "no ssh to node$n after 10 s: $(cat "$WORK/ssh/sshd.node$n.log")"
-  done
+  for n in "${NODES[@]}"; do wait_for_sshd "$n"; done
+}
+
+# start_sshd N: node N's sshd (in the background, inside the node); wait_for_sshd N: until node1
+# reaches it through AGENT (10 s at most).
+start_sshd() {
+  on "$1" /usr/sbin/sshd -D -e -f /dev/null -o ListenAddress="$(addr_of "$1")" -o HostKey="$WORK/ssh/host" \
+    -o AuthorizedKeysFile="$WORK/ssh/authorized_keys" -o StrictModes=no -o UsePAM=no -o PidFile=none \
+    -o PermitRootLogin=prohibit-password -o PasswordAuthentication=no -o KbdInteractiveAuthentication=no \
+    >>"$WORK/ssh/sshd.node$1.log" 2>&1 &
+}
+wait_for_sshd() {
+  for _ in $(seq 100); do on 1 "$AGENT" "$(addr_of "$1")" true 2>/dev/null && return 0; sleep 0.1; done
+  fail "no ssh to node$1 after 10 s: $(cat "$WORK/ssh/sshd.node$1.log")"
 }
