@@ -9,9 +9,10 @@
 #     FMNIST_MPIRUN_OPTS, no batch allocation), --oversubscribe and yield when idle;
 #   - FMNIST_RESTARTS=K (default 0: mpirun is exec'd, nothing else changes): when the job ends
 #     because a rank or node was lost (exit 6 from the stall watchdog, 205 from Open MPI losing a
-#     daemon, 129-191 a rank killed by a signal), the hosts of --hostfile/--host that no longer
-#     answer a short probe through the launch agent are dropped and the job runs again with
-#     --resume auto on the ranks left, at most K times. FMNIST_PROBE_TIMEOUT (s, default 10)
+#     daemon, 129-191 a rank killed by a signal), the hosts of --hostfile/--host (or of the Slurm
+#     allocation) that no longer answer a short probe through the launch agent (plm_rsh_agent,
+#     srun in Slurm, pbsdsh in PBS, else ssh) are dropped and the job runs again with --resume
+#     auto on the ranks left, at most K times. FMNIST_PROBE_TIMEOUT (s, default 10)
 #     bounds each probe; FMNIST_ABORT_GRACE (s, default 20) is how long mpirun may take to end
 #     after the watchdog aborted the job (a frozen node's daemon never answers the abort).
 set -euo pipefail
@@ -61,6 +62,21 @@ read_hosts() {
         done ;;
     esac
   done
+  [ "${#hosts[@]}" -gt 0 ] || [ -z "${SLURM_JOB_NODELIST:-}" ] || slurm_hosts
+}
+
+# slurm_hosts: the nodes of this Slurm allocation with their tasks (SLURM_TASKS_PER_NODE: "2(x3),1").
+slurm_hosts() {
+  local names counts=() part i
+  mapfile -t names < <(scontrol show hostnames "$SLURM_JOB_NODELIST")
+  for part in ${SLURM_TASKS_PER_NODE//,/ }; do
+    if [[ $part =~ ^([0-9]+)\(x([0-9]+)\)$ ]]; then
+      for ((i = 0; i < BASH_REMATCH[2]; i++)); do counts+=("${BASH_REMATCH[1]}"); done
+    else
+      counts+=("$part")
+    fi
+  done
+  for i in "${!names[@]}"; do add_host "${names[i]}" "${counts[i]:-1}"; done
 }
 
 add_host() {
@@ -72,9 +88,12 @@ add_host() {
   slots+=("$2")
 }
 
-# launch_agent: the command mpirun reaches other hosts with (plm_rsh_agent, else ssh), as words.
+# launch_agent: the command mpirun reaches other hosts with, as words: plm_rsh_agent, else srun
+# inside a Slurm allocation, pbsdsh inside a PBS one (Open MPI's tm launcher), else ssh.
 launch_agent() {
   local i agent=${OMPI_MCA_plm_rsh_agent:-ssh}
+  [ -z "${SLURM_JOB_ID:-}" ] || agent="srun --nodes=1 --ntasks=1 --overlap --nodelist"
+  [ -z "${PBS_JOBID:-}" ] || agent="pbsdsh -h"
   for ((i = 0; i < ${#extra[@]}; i++)); do
     case ${extra[i]} in
       --mca | -mca) [ "${extra[i + 1]}" = plm_rsh_agent ] && agent=${extra[i + 2]} ;;
