@@ -117,7 +117,8 @@ probe_hosts() {
   why=()
   for i in "${!hosts[@]}"; do
     if is_local "${hosts[i]}"; then pids+=(""); continue; fi
-    timeout -k 2 "$probe_timeout" "${agent_words[@]}" "${hosts[i]}" true </dev/null >"$tmp/probe.$i" 2>&1 &
+    # In a subshell: bash then reports no "Killed" when timeout has to SIGKILL (srun ignores one SIGTERM).
+    (timeout -k 2 "$probe_timeout" "${agent_words[@]}" "${hosts[i]}" true </dev/null >"$tmp/probe.$i" 2>&1 || exit $?) &
     pids+=("$!")
   done
   for i in "${!hosts[@]}"; do
