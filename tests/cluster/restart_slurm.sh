@@ -67,4 +67,5 @@ expect_text "$LOG" "slurm.sbatch: fmnist_dist exited with 0"
 expect_exit 0 "$WORK/reference.log" mpi 1 "${args[@]}" --out-dir "$WORK/reference"
 same_weights "$WORK/reference/checkpoint.h5" "$OUT/checkpoint.h5" 0
 [ -z "$(job_pids_on 1 "$OUT")" ] || fail "processes of the job left on node1"
+echo "  restart_slurm: JobState=$(job_field JobState) NodeList=$(job_field NodeList), node2 $(on 0 sinfo -h -n node2 -o %t)"
 echo "1 passed, 0 failed"
