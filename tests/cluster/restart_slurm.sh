@@ -12,35 +12,7 @@ source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/../mpi/slurm_lib.sh"
 AT=(on 0)
 cluster_up 2 head
-start_munged
-{
-  slurm_conf_common
-  cat <<CONF
-ClusterName=fmnistrestart
-SlurmctldHost=head($(addr_of 0))
-SlurmctldPort=6817
-SlurmdPort=6818
-SlurmdSpoolDir=$SLURM/spool/%n
-SlurmctldPidFile=$SLURM/slurmctld.pid
-SlurmdPidFile=$SLURM/slurmd.%n.pid
-SlurmctldLogFile=$SLURM/slurmctld.log
-SlurmdLogFile=$SLURM/slurmd.%n.log
-NodeName=node1 NodeAddr=$(addr_of 1) CPUs=2 State=UNKNOWN
-NodeName=node2 NodeAddr=$(addr_of 2) CPUs=2 State=UNKNOWN
-PartitionName=test Nodes=node[1-2] Default=YES MaxTime=INFINITE State=UP
-CONF
-} >"$SLURM_CONF"
-on_failure() {
-  [ -n "$JOB" ] && on 0 scontrol show job "$JOB" >&2
-  [ -f "$LOG" ] && { echo "--- $LOG" >&2; cat "$LOG" >&2; }
-  for log in "$SLURM"/*.log; do echo "--- tail of $log" >&2; tail -n 15 "$log" >&2; done
-}
-CLEANUP_HOOKS+=('[ "$code" -eq 0 ] || on_failure')
-on 0 slurmctld || fail "slurmctld did not start"
-on 1 slurmd || fail "slurmd on node1 did not start"
-on 2 slurmd || fail "slurmd on node2 did not start"
-nodes_idle() { [ "$(on 0 sinfo -h -o %t | sort -u)" = idle ]; }
-wait_for 30 "both nodes idle in sinfo" nodes_idle
+cluster_slurm_up fmnistrestart
 
 steps=200
 args=("${SMALL[@]}" --batch-size 16 --micro-batch 4 --seed 3 --epochs 100 --max-steps "$steps" --checkpoint-every 5)
