@@ -51,8 +51,9 @@ read_hosts() {
           line=${line%%#*}
           read -r name _ <<<"$line" || true
           [ -n "$name" ] || continue
-          count=$(grep -oE 'slots=[0-9]+' <<<"$line" | cut -d= -f2 || true)
-          add_host "$name" "${count:-1}"
+          count=1
+          [[ ! $line =~ [[:space:]]slots=([0-9]+) ]] || count=${BASH_REMATCH[1]}
+          add_host "$name" "$count"
         done <"${extra[i + 1]}" ;;
       --host | -host | -H)
         for name in ${extra[i + 1]//,/ }; do
