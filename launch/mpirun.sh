@@ -27,6 +27,9 @@ if [ "${#extra[@]}" -eq 0 ] && [ -z "${SLURM_JOB_ID:-}${PBS_JOBID:-}" ] && [ "$n
 fi
 export OMP_NUM_THREADS=1
 restarts=${FMNIST_RESTARTS:-0}
+for setting in FMNIST_RESTARTS FMNIST_PROBE_TIMEOUT FMNIST_ABORT_GRACE; do
+  [[ ${!setting:-0} =~ ^[0-9]+$ ]] || { echo "launch/mpirun.sh: $setting=${!setting} is not a whole number" >&2; exit 2; }
+done
 [ "$restarts" -gt 0 ] || exec mpirun -np "$np" "${flags[@]}" "${extra[@]}" "$@"
 
 probe_timeout=${FMNIST_PROBE_TIMEOUT:-10}
