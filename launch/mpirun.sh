@@ -12,9 +12,9 @@
 #     daemon, 129-191 a rank killed by a signal), the hosts of --hostfile/--host (or of the Slurm
 #     allocation) that no longer answer a short probe through the launch agent (plm_rsh_agent,
 #     srun in Slurm, pbsdsh in PBS, else ssh) are dropped and the job runs again with --resume
-#     auto on the ranks left, at most K times. FMNIST_PROBE_TIMEOUT (s, default 10)
-#     bounds each probe; FMNIST_ABORT_GRACE (s, default 20) is how long mpirun may take to end
-#     after the watchdog aborted the job (a frozen node's daemon never answers the abort).
+#     auto on the ranks left, at most K times. FMNIST_PROBE_TIMEOUT (s, default 10) bounds each
+#     probe; FMNIST_ABORT_GRACE (s, default 20) is how long mpirun may take to end after the
+#     watchdog aborted the job (a frozen node's daemon never answers the abort).
 set -euo pipefail
 np=$1
 shift
@@ -26,14 +26,18 @@ if [ "${#extra[@]}" -eq 0 ] && [ -z "${SLURM_JOB_ID:-}${PBS_JOBID:-}" ] && [ "$n
   flags+=(--oversubscribe --mca mpi_yield_when_idle 1)
 fi
 export OMP_NUM_THREADS=1
-restarts=${FMNIST_RESTARTS:-0}
-for setting in FMNIST_RESTARTS FMNIST_PROBE_TIMEOUT FMNIST_ABORT_GRACE; do
-  [[ ${!setting:-0} =~ ^[0-9]+$ ]] || { echo "launch/mpirun.sh: $setting=${!setting} is not a whole number" >&2; exit 2; }
-done
+# setting NAME DEFAULT MIN: the environment variable NAME (DEFAULT when unset), a whole number >= MIN.
+setting() {
+  local value=${!1:-$2}
+  [[ $value =~ ^[0-9]+$ ]] && [ "$value" -ge "$3" ] && { echo "$value"; return; }
+  echo "launch/mpirun.sh: $1=$value: a whole number of at least $3 expected" >&2
+  return 2
+}
+restarts=$(setting FMNIST_RESTARTS 0 0)
+probe_timeout=$(setting FMNIST_PROBE_TIMEOUT 10 1)
+abort_grace=$(setting FMNIST_ABORT_GRACE 20 1)
 [ "$restarts" -gt 0 ] || exec mpirun -np "$np" "${flags[@]}" "${extra[@]}" "$@"
 
-probe_timeout=${FMNIST_PROBE_TIMEOUT:-10}
-abort_grace=${FMNIST_ABORT_GRACE:-20}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/fmnist_mpirun.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 say() { echo "launch/mpirun.sh: $(date -u +%T) $*" >&2; }
