@@ -101,7 +101,7 @@ stall_case() {
 # one-process run, bit for bit; nodes 1 and 2 must keep no process but their sshd. Prints the
 # time from the fault to the restart.
 restart_case() {
-  local name=$1 fault=$2 steps=200
+  local name=$1 fault=$2 steps=300
   local out=$WORK/$name/out log=$WORK/$name.log pid got=0 start took
   local args=("${SMALL[@]}" --batch-size 16 --micro-batch 4 --seed 3 --checkpoint-every 5 --stall-timeout "$STALL"
               --epochs 100 --max-steps "$steps" --out-dir "$out")

@@ -14,7 +14,7 @@ AT=(on 0)
 cluster_up 2 head
 cluster_slurm_up fmnistrestart
 
-steps=200
+steps=300
 args=("${SMALL[@]}" --batch-size 16 --micro-batch 4 --seed 3 --epochs 100 --max-steps "$steps" --checkpoint-every 5)
 opts="--mca btl tcp,self --mca btl_tcp_if_include $NET.0/24 --mca oob_tcp_if_include $NET.0/24 --bind-to none"
 opts+=" --mca mpi_yield_when_idle 1"
