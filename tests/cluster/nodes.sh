@@ -1,10 +1,10 @@
 # The emulated nodes (README: Tests): each node is a network namespace with its own UTS namespace
 # (host name nodeN) and address 10.77.0.(10+N) on a bridge that has no address, so every packet
 # stays between namespaces made here. mpirun runs inside node1 and reaches the others through a
-# launch agent that enters their namespaces instead of ssh (or, after ssh_up, through a real sshd
-# on each node, for tests where a node must be able not to answer). Names carry the pid of the shell that
-# sources this file, so two runs never collide; cluster_up's EXIT trap kills every process in the
-# namespaces and removes them. Needs root, WORK (a private folder) and fail(); used by
+# launch agent that enters their namespaces instead of ssh (or, after ssh_up, through a real
+# sshd on each node, for tests where a node must be able not to answer). Names carry the pid of
+# the shell that sources this file, so two runs never collide; cluster_up's EXIT trap kills every
+# process in the namespaces and removes them. Needs root, WORK (a private folder) and fail(); used by
 # tests/cluster/lib.sh and launch/bench.sh.
 TAG=fm$$                 # prefix of every namespace and link of this run
 NET=10.77.0              # the private /24 inside this run's namespaces
