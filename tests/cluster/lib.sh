@@ -93,3 +93,53 @@ stall_case() {
   verified "$out/checkpoint.h5"
   echo "1 passed, 0 failed"
 }
+
+# restart_case NAME FAULT: a 3-node job (one rank per node, ssh as the launch agent: nodes.sh
+# ssh_up) with FMNIST_RESTARTS=2 is trained until it has written a checkpoint; then `FAULT` runs
+# on node3 ($MARK is the job's out-dir). launch/mpirun.sh must drop node3 (and only it), restart
+# on nodes 1 and 2 with --resume auto, and end with exit 0 and the weights of an uninterrupted
+# one-process run, bit for bit; nodes 1 and 2 must keep no process but their sshd. Prints the
+# time from the fault to the restart.
+restart_case() {
+  local name=$1 fault=$2 steps=300
+  local out=$WORK/$name/out log=$WORK/$name.log pid got=0 start took
+  local args=("${SMALL[@]}" --batch-size 16 --micro-batch 4 --seed 3 --checkpoint-every 5 --stall-timeout "$STALL"
+              --epochs 100 --max-steps "$steps" --out-dir "$out")
+  cluster_up 3
+  ssh_up
+  FMNIST_RESTARTS=2 FMNIST_PROBE_TIMEOUT=5 FMNIST_ABORT_GRACE=10 cluster_mpi 3 "${args[@]}" >"$log" 2>&1 &
+  pid=$!
+  wait_for_checkpoint "$out/checkpoint.h5"
+  MARK=$out
+  eval "$fault"
+  start=$(now)
+  for _ in $(seq 900); do grep -q "restart 1 of 2: [0-9]* rank" "$log" && break; sleep 0.1; done
+  took=$(elapsed_ms "$start")
+  wait "$pid" || got=$?
+  echo "  $name: restart $took ms after the fault; $(grep -m1 "dropping host" "$log" | cut -c1-160)"
+  [ -z "${SHOW_LOG:-}" ] || cat "$log"
+  [ "$got" -eq 0 ] || { cat "$log" >&2; fail "the job exited $got"; }
+  expect_text "$log" "restart 1 of 2: 2 rank\(s\) on $NET.11 $NET.12 with --resume auto"
+  [ "$(grep -c "dropping host" "$log")" -eq 1 ] || { cat "$log" >&2; fail "not exactly one host dropped"; }
+  expect_text "$log" "dropping host $NET.13 "
+  expect_text "$log" "Resumed at epoch"
+  expect_text "$log" "Reached --max-steps $steps"
+  expect_exit 0 "$WORK/$name.reference.log" mpi 1 "${args[@]}" --out-dir "$WORK/$name/reference"
+  same_weights "$WORK/$name/reference/checkpoint.h5" "$out/checkpoint.h5" 0
+  only_sshd_left 1 2
+}
+
+# only_sshd_left N...: nodes N... run no process but their sshd (the job ended).
+only_sshd_left() {
+  local n left=""
+  for n in "$@"; do
+    for _ in $(seq 100); do [ -z "$(non_sshd_on "$n")" ] && continue 2; sleep 0.1; done
+    left+=" node$n: $(non_sshd_on "$n" | xargs -r ps -o pid=,args= -p | tr '\n' ';')"
+  done
+  [ -z "$left" ] || fail "processes left 10 s after the job ended:$left"
+}
+
+non_sshd_on() {
+  local p
+  for p in $(pids_on "$1"); do [ "$(cat "/proc/$p/comm" 2>/dev/null)" = sshd ] || echo "$p"; done
+}
