@@ -1,0 +1,39 @@
+// How numbers and shapes read in every message, table and file name of the project, written once:
+// shapes as Python tuples ("(3, 3, 1, 32)", "(10,)", Keras's "(None, 26, 26, 32)") and counts with
+// thousands separators ("93,322"). Header-only, so every module (nn, checkpoint, export, predict,
+// the programs and the tests) uses the same text without a link dependency.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+namespace fmnist {
+
+// A shape as a Python tuple: "(3, 3, 1, 32)", "(10,)", "()". Any integer type (int, hsize_t).
+template <typename Int>
+std::string shape_text(const std::vector<Int>& shape) {
+  std::string text = "(";
+  for (std::size_t i = 0; i < shape.size(); ++i) text += (i ? ", " : "") + std::to_string(shape[i]);
+  return text + (shape.size() == 1 ? ",)" : ")");
+}
+
+// A layer output's shape as Keras's summary prints it, with the batch first: "(None, 26, 26, 32)".
+inline std::string batch_shape_text(const std::vector<int>& shape) {
+  std::string text = "(None";
+  for (int d : shape) text += ", " + std::to_string(d);
+  return text + ")";
+}
+
+// 93322 -> "93,322".
+inline std::string with_commas(std::size_t value) {
+  const std::string digits = std::to_string(value);
+  std::string text;
+  for (std::size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) text += ',';
+    text += digits[i];
+  }
+  return text;
+}
+
+}  // namespace fmnist
