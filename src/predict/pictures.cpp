@@ -10,6 +10,7 @@
 #include "fmnist/atomic_file.hpp"
 #include "fmnist/error.hpp"
 #include "fmnist/report.hpp"
+#include "fmnist/text.hpp"
 #include "pictures.hpp"
 #include "ranking.hpp"
 
@@ -92,15 +93,6 @@ std::string grid_svg(const std::vector<ErrorTile>& tiles, const std::string& tit
                         t.source});
   }
   return picture_grid_svg(pictures, title, kColumns);
-}
-
-std::string with_commas(std::size_t n) {
-  std::string digits = std::to_string(n), out;
-  for (std::size_t i = 0; i < digits.size(); ++i) {
-    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
-    out += digits[i];
-  }
-  return out;
 }
 
 }  // namespace
