@@ -156,13 +156,6 @@ TEST_F(Pictures, TheConfusionHeatMapHasTheCountsAndClassNames) {
   EXPECT_NE(svg.find("Confusion matrix of a test (100 images, accuracy 0."), std::string::npos);
 }
 
-TEST(PictureNames, TheErrorGridMustBePngOrSvg) {
-  EXPECT_NO_THROW(check_pictures({"c.svg", "e.PNG"}));
-  EXPECT_NO_THROW(check_pictures({"", ""}));
-  EXPECT_EQ(error_of(Exit::usage, [] { check_pictures({"", "errors.jpg"}); }),
-            "--plot-errors errors.jpg: the file name must end in .png or .svg");
-}
-
 TEST(Predict, TheCsvHasOneRowPerImageWithTheTopThree) {
   TempDir dir;
   Classifier classifier = load_classifier(random_checkpoint(5));

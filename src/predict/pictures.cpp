@@ -97,13 +97,6 @@ std::string grid_svg(const std::vector<ErrorTile>& tiles, const std::string& tit
 
 }  // namespace
 
-void check_pictures(const Pictures& pictures) {
-  const std::string ext = lower_extension(pictures.errors);
-  if (!pictures.errors.empty() && ext != ".png" && ext != ".svg") {
-    throw Error(Exit::usage, "--plot-errors " + pictures.errors + ": the file name must end in .png or .svg");
-  }
-}
-
 namespace detail {
 
 std::vector<std::size_t> most_confident_errors(const std::vector<float>& logits, const std::vector<int>& labels,
