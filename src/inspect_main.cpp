@@ -45,16 +45,6 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 
-// The epoch (from 1) with the lowest val_loss, the first on ties (the trainer's rule for best.h5:
-// val_loss < best); 0 without history.
-std::size_t best_epoch(const History& h) {
-  std::size_t best = 0;
-  for (std::size_t e = 0; e < h.epochs(); ++e) {
-    if (best == 0 || h.val_loss[e] < h.val_loss[best - 1]) best = e + 1;
-  }
-  return best;
-}
-
 void print_model(const ModelPlan& plan) {
   std::printf("%s\nWeight tensors (HDF5 /model_weights/<layer>/<name>):\n", model_summary(plan).c_str());
   for (const TensorSpec& t : plan.tensors) {
