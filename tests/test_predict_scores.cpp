@@ -156,6 +156,15 @@ TEST_F(Pictures, TheConfusionHeatMapHasTheCountsAndClassNames) {
   EXPECT_NE(svg.find("Confusion matrix of a test (100 images, accuracy 0."), std::string::npos);
 }
 
+TEST(PictureTitles, TheErrorGridSaysHowManyItShows) {
+  EXPECT_EQ(detail::errors_title(6, 6, "m.h5 on x", "→"),
+            "The 6 errors of m.h5 on x, most confident first: true → predicted (probability)");
+  EXPECT_EQ(detail::errors_title(36, 1411, "m.h5 on x", "->"),
+            "The 36 most confident of the 1,411 errors of m.h5 on x: true -> predicted (probability)");
+  EXPECT_EQ(detail::errors_title(1, 1, "m.h5 on x", "->"), "The one error of m.h5 on x: true -> predicted (probability)");
+  EXPECT_EQ(detail::errors_title(0, 0, "m.h5 on x", "->"), "No errors of m.h5 on x");
+}
+
 TEST(Predict, TheCsvHasOneRowPerImageWithTheTopThree) {
   TempDir dir;
   Classifier classifier = load_classifier(random_checkpoint(5));

@@ -115,6 +115,14 @@ std::vector<std::size_t> most_confident_errors(const std::vector<float>& logits,
   return images;
 }
 
+std::string errors_title(std::size_t shown, std::size_t errors, const std::string& what, const char* arrow) {
+  const std::string key = std::string(": true ") + arrow + " predicted (probability)";
+  if (errors == 0) return "No errors of " + what;
+  if (errors == 1) return "The one error of " + what + key;
+  if (shown == errors) return "The " + with_commas(errors) + " errors of " + what + ", most confident first" + key;
+  return "The " + with_commas(shown) + " most confident of the " + with_commas(errors) + " errors of " + what + key;
+}
+
 void draw_pictures(const ImageSet& images, const std::vector<float>& logits, const Scores& scores,
                    const ModelInput& input, const std::vector<std::string>& class_names, const Pictures& pictures,
                    const std::string& what) {
@@ -138,13 +146,11 @@ void draw_pictures(const ImageSet& images, const std::vector<float>& logits, con
     tiles.push_back({picture.clone(), class_names[std::size_t(images.labels[i])], class_names[std::size_t(predicted)],
                      probabilities(row, input.classes)[std::size_t(predicted)], images.sources[i]});
   }
-  const auto title = [&](const char* arrow) {
-    return "The " + std::to_string(tiles.size()) + " most confident of the " + with_commas(std::size_t(wrong)) +
-           " errors of " + what + ": true " + arrow + " predicted (probability)";
-  };
+  const std::size_t shown = tiles.size(), errors = std::size_t(wrong);
   write_file_atomically(pictures.errors, lower_extension(pictures.errors) == ".png"
-                                             ? grid_png(tiles, title("->"), input.width, input.height)
-                                             : grid_svg(tiles, title("→")));
+                                             ? grid_png(tiles, errors_title(shown, errors, what, "->"), input.width,
+                                                        input.height)
+                                             : grid_svg(tiles, errors_title(shown, errors, what, "→")));
 }
 
 }  // namespace detail
