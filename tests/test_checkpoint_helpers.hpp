@@ -22,7 +22,6 @@
 
 namespace fmnist::test {
 
-
 // Exactly representable values, so Python can recompute them: w[i] = (i % 1000 - 500) / 1024.
 inline float weight_value(std::size_t i) { return static_cast<float>(static_cast<int>(i % 1000) - 500) / 1024.0f; }
 
