@@ -66,6 +66,7 @@ TEST(InspectOptions, PictureNamesOfTheWrongKindAreRefused) {
   expect_refused({"a.h5", "--evaluate", "--plot-confusion", "c.png"}, "--plot-confusion c.png: the file name must end in .svg");
   expect_refused({"a.h5", "--evaluate", "--plot-confusion", "confusion"}, "--plot-confusion confusion:");
   expect_refused({"a.h5", "--evaluate", "--plot-errors", "e.jpg"}, "--plot-errors e.jpg: the file name must end in .png or .svg");
+  expect_refused({"a.h5", "--evaluate", "--plot-errors", "out.svg/errors"}, "--plot-errors out.svg/errors:");
 }
 
 TEST(InspectOptions, CombinationsThatCannotWorkAreRefused) {

@@ -1,9 +1,10 @@
-// How numbers and shapes read in every message, table and file name of the project, written once:
-// shapes as Python tuples ("(3, 3, 1, 32)", "(10,)", Keras's "(None, 26, 26, 32)") and counts with
-// thousands separators ("93,322"). Header-only, so every module (nn, checkpoint, export, predict,
-// the programs and the tests) uses the same text without a link dependency.
+// How numbers, shapes and file endings read in every message and table of the project, written
+// once: shapes as Python tuples ("(3, 3, 1, 32)", "(10,)", Keras's "(None, 26, 26, 32)"), counts
+// with thousands separators ("93,322") and a file's extension in lower case (".png"). Header-only,
+// so every module, the programs and the tests use the same text without a link dependency.
 #pragma once
 
+#include <cctype>
 #include <cstddef>
 #include <string>
 #include <vector>
@@ -23,6 +24,14 @@ inline std::string batch_shape_text(const std::vector<int>& shape) {
   std::string text = "(None";
   for (int d : shape) text += ", " + std::to_string(d);
   return text + ")";
+}
+
+// A file name's extension in lower case, with its dot: "Errors.PNG" -> ".png"; "" without one.
+inline std::string lower_extension(const std::string& path) {
+  const auto dot = path.rfind('.');
+  std::string ext = dot == std::string::npos || path.find('/', dot) != std::string::npos ? "" : path.substr(dot);
+  for (char& ch : ext) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return ext;
 }
 
 // 93322 -> "93,322".

@@ -3,12 +3,11 @@
 // becomes Error(Exit::usage) naming the option, before any file is read.
 #include "fmnist/inspect_options.hpp"
 
-#include <algorithm>
-#include <cctype>
 #include <cxxopts.hpp>
 #include <utility>
 
 #include "fmnist/error.hpp"
+#include "fmnist/text.hpp"
 
 namespace fmnist {
 namespace {
@@ -55,13 +54,6 @@ cxxopts::Options option_spec(const InspectOptions& defaults) {
       "file", "Checkpoint", cxxopts::value<std::string>());
   spec.parse_positional({"file"});
   return spec;
-}
-
-std::string lower_extension(const std::string& path) {
-  const auto dot = path.rfind('.');
-  std::string ext = dot == std::string::npos ? "" : path.substr(dot);
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char ch) { return std::tolower(ch); });
-  return ext;
 }
 
 // --plot-confusion writes SVG only; --plot-errors PNG or SVG, chosen by the name.

@@ -21,13 +21,6 @@ constexpr int kColumns = 6, kZoom = 5;
 constexpr int kMargin = 20, kTitle = 44, kCaption = 30, kMinTileWidth = 210;  // the PNG's layout, as the SVG's
 constexpr int kFont = cv::FONT_HERSHEY_SIMPLEX;
 
-std::string lower_extension(const std::string& path) {
-  const auto dot = path.rfind('.');
-  std::string ext = dot == std::string::npos ? "" : path.substr(dot);
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char ch) { return std::tolower(ch); });
-  return ext;
-}
-
 struct ErrorTile {
   cv::Mat picture;  // (height, width) grey, as the model saw it
   std::string true_name, predicted_name;
