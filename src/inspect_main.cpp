@@ -101,8 +101,8 @@ void print_evaluation(const Checkpoint& c, const std::string& file) {
                 "  evaluation at the end of the run (which goes into checkpoint.h5).\n%s",
                 h.epochs(), (long long)t.epochs, h.val_loss.back(), how.c_str());
   } else if (t.epoch < t.epochs || t.step_in_epoch > 0) {
-    std::printf("\nEvaluation: none yet: training had not finished (epoch %lld of %lld, step %lld) when this was "
-                "written.\n%s",
+    std::printf("\nEvaluation: none yet: training had not finished when this was written (%lld of %lld epochs "
+                "completed, step %lld).\n%s",
                 (long long)t.epoch, (long long)t.epochs, (long long)t.step, how.c_str());
   } else {
     std::printf("\nEvaluation: none: the run had no test set.\n%s", how.c_str());
