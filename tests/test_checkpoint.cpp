@@ -116,7 +116,7 @@ TEST(Checkpoint, FlippedWeightByteIsCaughtByReadAndVerify) {
   EXPECT_EQ(extent.size, 3u * 3 * 32 * 64 * sizeof(float) + 4);  // data + Fletcher32
   flip_byte(path, extent.offset + 1000);
 
-  const std::string message = checkpoint_error([&] { read_checkpoint(path); });
+  const std::string message = expect_error(Exit::checkpoint, [&] { read_checkpoint(path); });
   EXPECT_EQ(message, path + ": dataset " + kKernel1 + ": checksum mismatch (Fletcher32) or unreadable");
   const auto problems = verify_checkpoint(path);
   ASSERT_EQ(problems.size(), 1u);
@@ -144,7 +144,7 @@ TEST(Checkpoint, FlippedAttributeByteIsCaughtByTheHeaderChecksum) {
   const auto at = std::search(bytes.begin(), bytes.end(), name.begin(), name.end());
   ASSERT_NE(at, bytes.end());
   flip_byte(path, static_cast<std::uint64_t>(at - bytes.begin()));
-  const std::string message = checkpoint_error([&] { read_checkpoint(path); });
+  const std::string message = expect_error(Exit::checkpoint, [&] { read_checkpoint(path); });
   EXPECT_NE(message.find("/training"), std::string::npos) << message;
   EXPECT_FALSE(verify_checkpoint(path).empty());
 }
@@ -156,7 +156,7 @@ TEST(Checkpoint, TruncatedFileIsRefused) {
   auto bytes = read_bytes(path);
   bytes.resize(bytes.size() / 2);
   write_bytes(path, bytes);
-  const std::string message = checkpoint_error([&] { read_checkpoint(path); });
+  const std::string message = expect_error(Exit::checkpoint, [&] { read_checkpoint(path); });
   EXPECT_EQ(message.rfind(path + ": ", 0), 0u) << message;
   EXPECT_NE(message.find("truncated"), std::string::npos) << message;
   EXPECT_EQ(verify_checkpoint(path).size(), 1u);
@@ -164,9 +164,9 @@ TEST(Checkpoint, TruncatedFileIsRefused) {
 
 TEST(Checkpoint, MissingFileAndNonHdf5FileAreRefused) {
   TempDir dir;
-  EXPECT_EQ(checkpoint_error([&] { read_checkpoint(dir.file("none.h5")); }), dir.file("none.h5") + ": no such file");
+  EXPECT_EQ(expect_error(Exit::checkpoint, [&] { read_checkpoint(dir.file("none.h5")); }), dir.file("none.h5") + ": no such file");
   write_bytes(dir.file("text.h5"), {'h', 'e', 'l', 'l', 'o'});
-  EXPECT_EQ(checkpoint_error([&] { read_checkpoint(dir.file("text.h5")); }),
+  EXPECT_EQ(expect_error(Exit::checkpoint, [&] { read_checkpoint(dir.file("text.h5")); }),
             dir.file("text.h5") + ": not an HDF5 file");
   EXPECT_EQ(verify_checkpoint(dir.file("none.h5")), std::vector<std::string>{dir.file("none.h5") + ": no such file"});
 }
@@ -176,7 +176,7 @@ TEST(Checkpoint, WrongKernelShapeIsRefused) {
   const std::string path = dir.file("c.h5");
   write_checkpoint(path, sample_checkpoint(1, false));
   probe::replace_dataset(path, "/model_weights/conv2d/conv2d/kernel:0", {3, 3, 1, 16}, std::vector<float>(144, 0.5f));
-  EXPECT_EQ(checkpoint_error([&] { read_checkpoint(path); }),
+  EXPECT_EQ(expect_error(Exit::checkpoint, [&] { read_checkpoint(path); }),
             path + ": dataset /model_weights/conv2d/conv2d/kernel:0: shape (3, 3, 1, 16), expected (3, 3, 1, 32)");
 }
 
@@ -186,7 +186,7 @@ TEST(Checkpoint, MissingDatasetAndGroupAreNamed) {
   write_checkpoint(path, sample_checkpoint(1, true));
   probe::remove_object(path, "/model_weights/dense/dense/bias:0");
   probe::remove_object(path, "/training");
-  EXPECT_EQ(checkpoint_error([&] { read_checkpoint(path); }),
+  EXPECT_EQ(expect_error(Exit::checkpoint, [&] { read_checkpoint(path); }),
             path + ": dataset /model_weights/dense/dense/bias:0: missing");
   const auto problems = verify_checkpoint(path);
   ASSERT_EQ(problems.size(), 2u);
@@ -199,7 +199,7 @@ TEST(Checkpoint, NonFiniteWeightIsRefused) {
   Checkpoint c = sample_checkpoint(1, false);
   c.weights[plan_model(c.model).tensors[6].offset + 5] = std::numeric_limits<float>::quiet_NaN();
   write_checkpoint(path, c);
-  const std::string message = checkpoint_error([&] { read_checkpoint(path); });
+  const std::string message = expect_error(Exit::checkpoint, [&] { read_checkpoint(path); });
   EXPECT_NE(message.find("/model_weights/dense/dense/kernel:0: non-finite value"), std::string::npos) << message;
   EXPECT_NE(message.find("at element 5"), std::string::npos) << message;
 }
@@ -257,7 +257,7 @@ TEST(Checkpoint, BadModelConfigIsNamed) {
   const std::string path = dir.file("c.h5");
   write_checkpoint(path, sample_checkpoint(1, false));
   probe::replace_string_attribute(path, "/", "model_config", "{\"class_name\": \"Sequential\", ");
-  const std::string message = checkpoint_error([&] { read_checkpoint(path); });
+  const std::string message = expect_error(Exit::checkpoint, [&] { read_checkpoint(path); });
   EXPECT_EQ(message.rfind(path + ": attribute model_config: line 1, column", 0), 0u) << message;
   EXPECT_NE(message.find("malformed JSON"), std::string::npos) << message;
   EXPECT_EQ(verify_checkpoint(path), std::vector<std::string>{message});
@@ -265,7 +265,7 @@ TEST(Checkpoint, BadModelConfigIsNamed) {
   Checkpoint other = sample_checkpoint(1, false);
   other.model.layers[6].units = 32;
   probe::replace_string_attribute(path, "/", "model_config", to_keras_json(other.model));
-  EXPECT_NE(checkpoint_error([&] { read_checkpoint(path); }).find("dense/kernel:0: shape (576, 64), expected (576, 32)"),
+  EXPECT_NE(expect_error(Exit::checkpoint, [&] { read_checkpoint(path); }).find("dense/kernel:0: shape (576, 64), expected (576, 32)"),
             std::string::npos);
 }
 

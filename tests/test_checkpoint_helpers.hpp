@@ -15,12 +15,12 @@
 #include <vector>
 
 #include "fmnist/checkpoint.hpp"
+#include "expect_error.hpp"
 #include "temp_dir.hpp"
 #include "fmnist/error.hpp"
 #include "fmnist/model_spec.hpp"
 
 namespace fmnist::test {
-
 
 // Exactly representable values, so Python can recompute them: w[i] = (i % 1000 - 500) / 1024.
 inline float weight_value(std::size_t i) { return static_cast<float>(static_cast<int>(i % 1000) - 500) / 1024.0f; }
@@ -83,19 +83,6 @@ inline void flip_byte(const std::string& path, std::uint64_t offset) {
   ASSERT_LT(offset, bytes.size());
   bytes[offset] = static_cast<char>(bytes[offset] ^ 0x5A);
   write_bytes(path, bytes);
-}
-
-// Runs f, which must throw Error(Exit::checkpoint); returns its message ("" if it did not throw).
-template <typename F>
-std::string checkpoint_error(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    EXPECT_EQ(e.code(), Exit::checkpoint) << e.what();
-    return e.what();
-  }
-  ADD_FAILURE() << "expected fmnist::Error(Exit::checkpoint)";
-  return "";
 }
 
 }  // namespace fmnist::test

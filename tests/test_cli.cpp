@@ -5,9 +5,12 @@
 
 #include "fmnist/config.hpp"
 #include "fmnist/error.hpp"
+#include "expect_error.hpp"
 
 namespace fmnist {
 namespace {
+
+using test::expect_error;
 
 Config parse(std::vector<const char*> args) {
   args.insert(args.begin(), "fmnist_dist");
@@ -16,13 +19,8 @@ Config parse(std::vector<const char*> args) {
 
 // Parsing must fail with exit code 2 and a message that contains `names`.
 void expect_usage_error(std::vector<const char*> args, const std::string& names) {
-  try {
-    parse(args);
-    FAIL() << "accepted bad arguments; expected an error naming " << names;
-  } catch (const Error& e) {
-    EXPECT_EQ(e.code(), Exit::usage);
-    EXPECT_NE(std::string(e.what()).find(names), std::string::npos) << e.what();
-  }
+  const std::string message = expect_error(Exit::usage, [&] { parse(args); });
+  EXPECT_NE(message.find(names), std::string::npos) << "expected an error naming " << names << ", got: " << message;
 }
 
 TEST(Config, DefaultsAreTheTutorials) {

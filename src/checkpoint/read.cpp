@@ -8,6 +8,7 @@
 #include <type_traits>
 
 #include "fmnist/error.hpp"
+#include "fmnist/text.hpp"
 #include "hdf5.hpp"
 #include "layout.hpp"
 
@@ -40,12 +41,6 @@ class Reader {
   bool collect_;
   std::vector<std::string> problems_;
 };
-
-std::string shape_text(const std::vector<hsize_t>& dims) {
-  std::string text = "(";
-  for (std::size_t i = 0; i < dims.size(); ++i) text += (i ? ", " : "") + std::to_string(dims[i]);
-  return text + (dims.size() == 1 ? ",)" : ")");
-}
 
 // The values of one dataset, or nothing after recording a problem. `expected`: the shape
 // required, or nothing for any 1-D shape.

@@ -19,6 +19,7 @@
 #include "fmnist/atomic_file.hpp"
 #include "fmnist/error.hpp"
 #include "fmnist/export.hpp"
+#include "fmnist/text.hpp"
 
 namespace fmnist {
 namespace {
@@ -106,9 +107,7 @@ class Emitter {
     t->set_data_type(onnx::TensorProto::FLOAT);
     for (std::int64_t d : dims) t->add_dims(d);
     t->set_raw_data(values.data(), values.size() * sizeof(float));  // float32, little-endian
-    std::string shape;
-    for (int d : keras.shape) shape += (shape.empty() ? "" : ", ") + std::to_string(d);
-    t->set_doc_string("Keras " + keras.name + " (" + shape + (keras.shape.size() == 1 ? ",)" : ")"));
+    t->set_doc_string("Keras " + keras.name + " " + shape_text(keras.shape));
     return name;
   }
 

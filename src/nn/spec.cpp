@@ -10,25 +10,10 @@
 
 #include "fmnist/error.hpp"
 #include "fmnist/model_spec.hpp"
+#include "fmnist/text.hpp"
 
 namespace fmnist {
 namespace {
-
-std::string shape_text(const std::vector<int>& shape, bool with_batch) {
-  std::string text = with_batch ? "(None" : "(";
-  for (std::size_t i = 0; i < shape.size(); ++i) text += (with_batch || i ? ", " : "") + std::to_string(shape[i]);
-  return text + (!with_batch && shape.size() == 1 ? ",)" : ")");
-}
-
-std::string with_commas(std::size_t value) {
-  const std::string digits = std::to_string(value);
-  std::string text;
-  for (std::size_t i = 0; i < digits.size(); ++i) {
-    if (i > 0 && (digits.size() - i) % 3 == 0) text += ',';
-    text += digits[i];
-  }
-  return text;
-}
 
 // A double as messages and summaries print it: the shortest text that reads back the same.
 std::string number_text(double value) {
@@ -59,7 +44,7 @@ class Planner {
       fail_model(std::to_string(spec_.layers.size()) + " layers is more than the limit of " +
                  std::to_string(kMaxLayers));
     for (int d : spec_.input_shape) {
-      if (d < 1 || d > kMaxWindow) fail_model("input shape " + shape_text(input(), false) + " is out of range");
+      if (d < 1 || d > kMaxWindow) fail_model("input shape " + shape_text(input()) + " is out of range");
     }
     std::vector<int> shape = input();
     std::set<std::string> names{spec_.input_name};
@@ -79,7 +64,7 @@ class Planner {
     i_ = spec_.layers.size() - 1;
     if (shape.size() != 1)
       fail_model("the model must end in a flat output of class scores (Flatten and Dense), not " +
-                 shape_text(shape, false));
+                 shape_text(shape));
     if (plan.num_params > kMaxParams)
       fail_model(with_commas(plan.num_params) + " parameters is more than the limit of " + with_commas(kMaxParams));
     if (plan.activations_per_image > kMaxActivationsPerImage)
@@ -115,7 +100,7 @@ class Planner {
       case LayerKind::dense:
         if (in.size() != 1)
           fail("units", std::to_string(l.units),
-               "needs a flat input, but the input is " + shape_text(in, false) + " (add a Flatten before it)");
+               "needs a flat input, but the input is " + shape_text(in) + " (add a Flatten before it)");
         check_count("units", l.units, kMaxUnits);
         return {l.units};
       case LayerKind::dropout:
@@ -142,7 +127,7 @@ class Planner {
     };
     if (in.size() != 3)
       fail(first, flip ? std::string(1, '"') + keras_name(a.mode) + '"' : range_text(a.height),
-           "needs an input of (height, width, channels), but the input is " + shape_text(in, false) +
+           "needs an input of (height, width, channels), but the input is " + shape_text(in) +
                " (put augmentation layers before Flatten)");
     if (flip) return;
     auto check_range = [&](const std::string& field, const std::array<double, 2>& r) {
@@ -160,13 +145,13 @@ class Planner {
     std::string size_text = "[";  // (built in steps: GCC 12 warns falsely about "[" + std::string)
     size_text += std::to_string(l.kernel[0]) + ", " + std::to_string(l.kernel[1]) + "]";
     if (in.size() != 3)
-      fail(size_field, size_text, "needs an input of (height, width, channels), but the input is " + shape_text(in, false));
+      fail(size_field, size_text, "needs an input of (height, width, channels), but the input is " + shape_text(in));
     for (int a = 0; a < 2; ++a) {
       check_count(size_field, l.kernel[a], kMaxWindow);
       check_count("strides", l.strides[a], kMaxWindow);
     }
     if (l.kernel[0] > in[0] || l.kernel[1] > in[1])
-      fail(size_field, size_text, "is larger than the input " + shape_text(in, false));
+      fail(size_field, size_text, "is larger than the input " + shape_text(in));
     int channels = in[2];
     if (conv) {
       check_count("filters", l.units, kMaxUnits);
@@ -329,7 +314,7 @@ ModelPlan plan_model(const ModelSpec& spec) { return Planner(spec).run(); }
 
 void require_data_shape(const ModelPlan& plan, const std::array<int, 3>& input, int classes) {
   const ModelSpec& s = plan.spec;
-  auto text = [](const std::array<int, 3>& a) { return shape_text({a.begin(), a.end()}, false); };
+  auto text = [](const std::array<int, 3>& a) { return shape_text(std::vector<int>(a.begin(), a.end())); };
   if (s.input_shape != input) {
     const std::string where = s.explicit_input ? "layer 0 '" + s.input_name + "' (InputLayer)" : layer_label(s, 0);
     throw Error(Exit::usage, s.source + ": " + where + ": input shape " + text(s.input_shape) +
@@ -403,7 +388,7 @@ std::string layer_label(const ModelSpec& spec, std::size_t i) {
 }
 
 std::string first_difference(const ModelSpec& a, const ModelSpec& b) {
-  auto shape = [](const std::array<int, 3>& s) { return shape_text({s.begin(), s.end()}, false); };
+  auto shape = [](const std::array<int, 3>& s) { return shape_text(std::vector<int>(s.begin(), s.end())); };
   if (a.input_shape != b.input_shape)
     return "the input shape is " + shape(a.input_shape) + " in " + a.source + " but " + shape(b.input_shape) + " in " + b.source;
   for (std::size_t i = 0; i < std::max(a.layers.size(), b.layers.size()); ++i) {
@@ -434,7 +419,7 @@ std::string model_summary(const ModelPlan& plan) {
     const LayerSpec& l = plan.spec.layers[i];
     const std::string name = l.name + " (" + keras_name(l.kind) + ")";
     std::snprintf(line, sizeof line, " %-33s %-25s %-12s\n", name.c_str(),
-                  shape_text(plan.layers[i].output_shape, true).c_str(), with_commas(plan.layers[i].params).c_str());
+                  batch_shape_text(plan.layers[i].output_shape).c_str(), with_commas(plan.layers[i].params).c_str());
     out << line << (i + 1 < plan.layers.size() ? "\n" : "");
   }
   out << double_rule << "\n"

@@ -1,6 +1,6 @@
 // The per-step allreduce under mpirun, plain (MPI_Allreduce) against watched (the stall
 // watchdog's polled MPI_Iallreduce and its words to and from rank 0), on the real buffer size
-// (93,322 gradients and 5 statistics as int64). Rounds alternate the two so that both see the same
+// (the tutorial model's gradients and 5 statistics as int64). Rounds alternate the two so that both see the same
 // noise; rank 0 prints one JSON line with the median milliseconds per call of each.
 //   mpirun -np 2 build/bench_allreduce [ROUNDS] [CALLS_PER_ROUND]
 #include <algorithm>
@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "fmnist/comm.hpp"
+#include "fmnist/model_spec.hpp"
 
 namespace {
 
@@ -25,7 +26,7 @@ int main(int argc, char** argv) {
   fmnist::Comm comm(&argc, &argv);
   const int rounds = argc > 1 ? std::atoi(argv[1]) : 20;
   const int calls = argc > 2 ? std::atoi(argv[2]) : 50;
-  std::vector<std::int64_t> buffer(93322 + 5, 1);
+  std::vector<std::int64_t> buffer(fmnist::plan_model(fmnist::tutorial_model_spec()).num_params + 5, 1);
   comm.start_watchdog(60);
   std::vector<double> plain, watched;
   for (int round = 0; round < rounds; ++round) {
