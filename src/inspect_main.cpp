@@ -219,8 +219,8 @@ void print_report(const Checkpoint& c) {
               (long long)t.batch_size);
   std::printf("  seed               %llu (split seed %u, validation split %g)\n", (unsigned long long)t.seed,
               t.split_seed, t.val_split);
-  std::printf("  optimizer          %s%s, lr %g, %lld iterations, slots:", t.optimizer.c_str(),
-              t.optimizer == "rmsprop" ? (" (" + t.rmsprop_form + " form)").c_str() : "", t.lr,
+  std::printf("  optimizer          %s%s, lr %g, %lld iterations, slots:", to_text(t.optimizer).c_str(),
+              t.optimizer == OptimizerKind::rmsprop ? (" (" + to_text(t.rmsprop_form) + " form)").c_str() : "", t.lr,
               (long long)c.optimizer.iterations);
   for (const OptimizerSlot& s : c.optimizer.slots) std::printf(" %s", s.name.c_str());
   std::printf("\n  training samples   %lld (data fingerprint %016llx)\n", (long long)t.num_train,
@@ -295,8 +295,8 @@ std::string to_json(const Options& o, const Checkpoint& c, const std::optional<S
        ", \"step_in_epoch\": " + std::to_string(t.step_in_epoch) + ", \"world_size\": " + std::to_string(t.world_size) +
        ", \"batch_size\": " + std::to_string(t.batch_size) + ", \"epochs\": " + std::to_string(t.epochs) +
        ", \"seed\": " + std::to_string(t.seed) + ", \"split_seed\": " + std::to_string(t.split_seed) +
-       ", \"val_split\": " + json_number(t.val_split) + ", \"optimizer\": " + json_string(t.optimizer) +
-       ", \"rmsprop_form\": " + json_string(t.rmsprop_form) +
+       ", \"val_split\": " + json_number(t.val_split) + ", \"optimizer\": " + json_string(to_text(t.optimizer)) +
+       ", \"rmsprop_form\": " + json_string(to_text(t.rmsprop_form)) +
        ", \"lr\": " + json_number(t.lr) + ", \"num_train\": " + std::to_string(t.num_train) +
        ", \"data_fingerprint\": " + std::to_string(t.data_fingerprint) + ", \"epoch_loss_sum\": " +
        json_number(t.epoch_loss_sum) + ", \"epoch_correct\": " + std::to_string(t.epoch_correct) +
