@@ -22,23 +22,26 @@ namespace {
   throw Error(Exit::checkpoint, path + ": incompatible checkpoint: " + what);
 }
 
-// The recorded settings and facts against this run's, as the table's resume policies say.
+// The recorded settings, then the recorded facts of the data, against this run's, as the table's
+// resume policies say (the options first: a changed option also changes the data's fingerprint).
 void check_training(const std::string& path, const TrainingState& recorded, const TrainingState& run) {
   std::vector<std::string> texts;  // this run's, in visiting order
   visit_training_fields(run, [&](const SettingInfo&, const auto& value) { texts.push_back(to_text(value)); });
-  std::size_t i = 0;
   std::vector<std::string> notes;  // printed once every check has passed
-  visit_training_fields(recorded, [&](const SettingInfo& info, const auto& value) {
-    const std::string here = texts[i++], there = to_text(value);
-    if (here == there || !info.when(run)) return;
-    const std::string source = info.group == Group::state ? info.help : "--" + option_name(info);
-    if (info.checkpoint == Ckpt::must_match)
-      incompatible(path, std::string(info.key) + " is " + there + " in the checkpoint but " + here + " in this run (" +
-                             source + ")");
-    if (info.checkpoint == Ckpt::note)
-      notes.push_back("Note: the checkpoint was trained with " + std::string(info.key) + " " + there +
-                      "; continuing with " + source + " " + here + ".");
-  });
+  for (const bool options : {true, false}) {
+    std::size_t i = 0;
+    visit_training_fields(recorded, [&](const SettingInfo& info, const auto& value) {
+      const std::string here = texts[i++], there = to_text(value);
+      if ((info.group != Group::state) != options || here == there || !info.when(run)) return;
+      const std::string source = options ? "--" + option_name(info) : info.help;
+      if (info.checkpoint == Ckpt::must_match)
+        incompatible(path, std::string(info.key) + " is " + there + " in the checkpoint but " + here +
+                               " in this run (" + source + ")");
+      if (info.checkpoint == Ckpt::note)
+        notes.push_back("Note: the checkpoint was trained with " + std::string(info.key) + " " + there +
+                        "; continuing with " + source + " " + here + ".");
+    });
+  }
   for (const std::string& note : notes) std::printf("%s\n", note.c_str());
 }
 
