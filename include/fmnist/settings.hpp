@@ -1,8 +1,7 @@
-// The one table of fmnist_dist's run settings (README: Options). Each entry gives a setting's type,
-// name, default, --help group and text, whether the ranks must agree on it, whether and how the
-// checkpoint's /training records it, and how a resume treats a difference. The command line, Config,
-// describe(), the /training attributes, the resume checks and fmnist_inspect's report all derive
-// from it: adding an option is one entry here (plus its validation, if it needs one).
+// The one table of run settings (README: Options): per setting its type, name, default, --help group
+// and text, whether the ranks must agree on it, whether /training records it and how a resume treats a
+// difference. The command line, Config, describe(), /training, the resume checks and fmnist_inspect's
+// report derive from it: adding an option is one entry here (plus its validation, if it needs one).
 #pragma once
 
 #include <array>

@@ -1,9 +1,7 @@
-// The training job on one rank (README: How it computes): every rank derives the epoch's permutation
-// from (seed, epoch), trains on its contiguous run of the micro-batches of each global batch, and
-// joins one in-place allreduce per step over [gradients | loss sum | correct | samples | stop |
-// diverged] in fixed point; then all ranks divide by the global sample count and take the same
-// optimizer step. Set-up and resume (resume.cpp), evaluation (evaluation.cpp), the lines printed
-// (reporter.cpp) and the files written (outputs.cpp) live beside it; this file is the loop.
+// The training loop on one rank (README: How it computes): each rank trains on its contiguous run of
+// the micro-batches of each global batch of the epoch's permutation, one in-place allreduce per step
+// sums [gradients | loss | correct | samples | stop | diverged] in fixed point, and every rank takes
+// the same step. Set-up: resume.cpp; evaluation.cpp; lines printed: reporter.cpp; files: outputs.cpp.
 #include "fmnist/trainer.hpp"
 
 #include <cmath>
