@@ -12,7 +12,9 @@ namespace fmnist {
 namespace {
 
 std::string not_valid(std::string_view text, const char* what) {
-  return "'" + std::string(text) + "' is not a valid " + what;
+  std::string message = "'";
+  message.append(text).append("' is not a valid ").append(what);
+  return message;
 }
 
 template <typename T>
