@@ -70,12 +70,12 @@ OptimizerState check_optimizer(const std::string& path, const OptimizerState& re
     ordered.slots.push_back(*found);
   }
   for (const OptimizerSlot& s : recorded.slots) {
-    const bool known = std::any_of(expected.slots.begin(), expected.slots.end(),
-                                   [&](const OptimizerSlot& want) { return want.name == s.name; });
-    if (!known || std::count_if(recorded.slots.begin(), recorded.slots.end(),
-                                [&](const OptimizerSlot& o) { return o.name == s.name; }) > 1)
+    const auto same_name = [&](const OptimizerSlot& o) { return o.name == s.name; };
+    if (std::none_of(expected.slots.begin(), expected.slots.end(), same_name))
       incompatible(path, "/optimizer: unexpected slot '" + s.name + "' (" + expected.name + " keeps " +
                              slot_list(expected) + "; the file lists " + slot_list(recorded) + ")");
+    if (std::count_if(recorded.slots.begin(), recorded.slots.end(), same_name) > 1)
+      incompatible(path, "/optimizer: slot '" + s.name + "' is listed more than once");
   }
   if (recorded.iterations < 0)
     incompatible(path, "/optimizer: iterations is " + std::to_string(recorded.iterations));
