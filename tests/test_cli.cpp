@@ -127,5 +127,18 @@ TEST(Config, DescribeChangesWithTheMathematics) {
   EXPECT_NE(describe(parse({})), describe(parse({"--batch-size", "256"})));
 }
 
+// describe() holds exactly the settings the table marks Ranks::agree, as key=value lines.
+TEST(Config, DescribeListsTheSettingsRanksShare) {
+  const Config c = parse({"--eval-ranks", "all", "--rmsprop-form", "keras3"});
+  const std::string text = describe(c);
+  visit_settings(c, [&](const SettingInfo& info, const auto& value) {
+    const std::string line = std::string(info.key) + "=" + to_text(value) + "\n";
+    EXPECT_EQ(text.find(line) != std::string::npos, info.ranks == Ranks::agree) << info.key;
+  });
+  EXPECT_NE(text.find("eval_ranks=all\n"), std::string::npos);
+  EXPECT_NE(text.find("profile=false\n"), std::string::npos);  // a collective per epoch: every rank must agree
+  EXPECT_EQ(text.find("data_dir="), std::string::npos);       // ranks compare the data's fingerprints instead
+}
+
 }  // namespace
 }  // namespace fmnist
