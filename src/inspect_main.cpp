@@ -11,11 +11,9 @@
 //             "layers": [{"name": string, "type": string (Keras class), "output_shape": [int] (no batch),
 //                         "params": int}],
 //             "tensors": [{"name": string ("conv2d/kernel:0"), "shape": [int], "size": int}]}
-//   "training": {"epoch", "step", "step_in_epoch", "world_size", "batch_size", "epochs": int,
-//                "seed": int (uint64), "split_seed": int, "val_split": number, "optimizer": string,
-//                "rmsprop_form": string, "lr": number, "num_train": int, "data_fingerprint": int (uint64),
-//                "epoch_loss_sum": number, "epoch_correct", "epoch_samples": int, "epoch_seconds": number,
-//                "best_val_loss": number}          the /training attributes
+//   "training": {name: value}         every /training attribute in file order (the settings table,
+//                                     include/fmnist/settings.hpp and checkpoint.hpp): numbers as
+//                                     numbers, choices and text as strings
 //   "optimizer": {"name": string, "iterations": int, "slots": [string]}
 //   "history": {"loss", "accuracy", "val_loss", "val_accuracy", "seconds": [number]}  one per epoch
 //   "best_epoch": int or null         the epoch (from 1) of the lowest val_loss, the one best.h5 holds
@@ -27,6 +25,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <type_traits>
 
 #include "fmnist/atomic_file.hpp"
 #include "fmnist/checkpoint.hpp"
@@ -52,19 +51,14 @@ void print_model(const ModelPlan& plan) {
   }
 }
 
-// The /training section: the run's settings and where it stands.
+// The /training section: where the run stands, then every recorded setting from the settings table.
 void print_training(const Checkpoint& c) {
   const TrainingState& t = c.training;
   std::printf("\nTraining state\n");
   std::printf("  epochs completed   %lld of %lld\n", (long long)t.epoch, (long long)t.epochs);
   std::printf("  optimizer steps    %lld (%lld in the current epoch)\n", (long long)t.step, (long long)t.step_in_epoch);
-  std::printf("  world size         %lld\n  batch size         %lld (global)\n", (long long)t.world_size,
-              (long long)t.batch_size);
-  std::printf("  seed               %llu (split seed %u, validation split %g)\n", (unsigned long long)t.seed,
-              t.split_seed, t.val_split);
-  std::printf("  optimizer          %s%s, lr %g, %lld iterations, slots:", t.optimizer.c_str(),
-              t.optimizer == "rmsprop" ? (" (" + t.rmsprop_form + " form)").c_str() : "", t.lr,
-              (long long)c.optimizer.iterations);
+  std::printf("  world size         %lld\n", (long long)t.world_size);
+  std::printf("  optimizer state    %lld iterations, slots:", (long long)c.optimizer.iterations);
   for (const OptimizerSlot& s : c.optimizer.slots) std::printf(" %s", s.name.c_str());
   std::printf("\n  training samples   %lld (data fingerprint %016llx)\n", (long long)t.num_train,
               (unsigned long long)t.data_fingerprint);
@@ -73,6 +67,8 @@ void print_training(const Checkpoint& c) {
                 t.epoch_loss_sum / double(t.epoch_samples), double(t.epoch_correct) / double(t.epoch_samples));
   }
   if (c.history.epochs() > 0) std::printf("  best val_loss      %.4f\n", t.best_val_loss);
+  std::printf("\nSettings of the run\n");
+  for (const auto& [name, text] : training_settings_text(t)) std::printf("  %-18s %s\n", name.c_str(), text.c_str());
 }
 
 void print_history(const History& h) {
@@ -128,26 +124,17 @@ Json model_json(const ModelPlan& plan) {
   return {{"total_params", plan.num_params}, {"layers", layers}, {"tensors", tensors}};
 }
 
+// Every /training attribute, in file order: numbers as numbers, choices and text as strings.
 Json training_json(const TrainingState& t) {
-  return {{"epoch", t.epoch},
-          {"step", t.step},
-          {"step_in_epoch", t.step_in_epoch},
-          {"world_size", t.world_size},
-          {"batch_size", t.batch_size},
-          {"epochs", t.epochs},
-          {"seed", t.seed},
-          {"split_seed", t.split_seed},
-          {"val_split", t.val_split},
-          {"optimizer", t.optimizer},
-          {"rmsprop_form", t.rmsprop_form},
-          {"lr", t.lr},
-          {"num_train", t.num_train},
-          {"data_fingerprint", t.data_fingerprint},
-          {"epoch_loss_sum", t.epoch_loss_sum},
-          {"epoch_correct", t.epoch_correct},
-          {"epoch_samples", t.epoch_samples},
-          {"epoch_seconds", t.epoch_seconds},
-          {"best_val_loss", t.best_val_loss}};
+  Json j = Json::object();
+  visit_training_fields(t, [&](const SettingInfo& info, const auto& value) {
+    if constexpr (Choice<std::decay_t<decltype(value)>>) {
+      j[info.key] = to_text(value);
+    } else {
+      j[info.key] = value;
+    }
+  });
+  return j;
 }
 
 Json test_json(const Scores& s) {

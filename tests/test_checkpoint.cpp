@@ -37,6 +37,7 @@ void expect_equal(const Checkpoint& a, const Checkpoint& b) {
   EXPECT_EQ(s.val_split, t.val_split);
   EXPECT_EQ(s.optimizer, t.optimizer);
   EXPECT_EQ(s.lr, t.lr);
+  EXPECT_EQ(s.momentum, t.momentum);
   EXPECT_EQ(s.rmsprop_form, t.rmsprop_form);
   EXPECT_EQ(s.num_train, t.num_train);
   EXPECT_EQ(s.data_fingerprint, t.data_fingerprint);
@@ -238,18 +239,47 @@ TEST(Checkpoint, OldCheckpointsReadAsTheTutorialsModel) {
   TempDir dir;
   const std::string path = dir.file("old.h5");
   Checkpoint written = sample_checkpoint(1, false);
-  written.training.rmsprop_form = "keras2";
+  written.training.rmsprop_form = RmspropForm::keras2;
   write_checkpoint(path, written);
   probe::remove_attribute(path, "/", "model_config");
   probe::remove_attribute(path, "/", "training_config");
   probe::remove_attribute(path, "/training", "rmsprop_form");
+  probe::remove_attribute(path, "/training", "momentum");
   const Checkpoint read = read_checkpoint(path);
   EXPECT_EQ(first_difference(read.model, tutorial_model_spec()), "");
   EXPECT_EQ(read.model.layers[7].name, "dense_1");
-  EXPECT_EQ(read.training.rmsprop_form, "keras3");
+  EXPECT_EQ(read.training.rmsprop_form, RmspropForm::keras3);
+  EXPECT_EQ(read.training.momentum, 0.9);  // recorded since the settings table; older files imply the default
   EXPECT_EQ(read.training_config, "");
   EXPECT_EQ(read.weights, written.weights);
   EXPECT_TRUE(verify_checkpoint(path).empty());
+}
+
+// fmnist_inspect's report of /training: every attribute, in file order, as the table's text.
+TEST(Checkpoint, TrainingAttributesAsText) {
+  const TrainingState t = sample_checkpoint(1, false).training;
+  const auto all = training_attributes_text(t);
+  ASSERT_GE(all.size(), 20u);
+  EXPECT_EQ(all.front(), (std::pair<std::string, std::string>("epoch", "1")));
+  const auto settings = training_settings_text(t);
+  const std::vector<std::pair<std::string, std::string>> expected{
+      {"val_split", "0.25"},  {"split_seed", "4000000000"}, {"epochs", "20"},
+      {"batch_size", "500"},  {"optimizer", "rmsprop"},     {"lr", "0.00125"},
+      {"momentum", "0.5"},    {"rmsprop_form", "keras3"},   {"seed", "18364758544493064720"}};
+  EXPECT_EQ(settings, expected);
+  for (const auto& pair : settings) EXPECT_NE(std::find(all.begin(), all.end(), pair), all.end()) << pair.first;
+}
+
+// A /training attribute with a choice the table does not know is a bad checkpoint, named.
+TEST(Checkpoint, UnknownChoiceIsNamed) {
+  TempDir dir;
+  const std::string path = dir.file("c.h5");
+  write_checkpoint(path, sample_checkpoint(1, false));
+  probe::replace_string_attribute(path, "/training", "optimizer", "adagrad");
+  const std::string message = expect_error(Exit::checkpoint, [&] { read_checkpoint(path); });
+  EXPECT_NE(message.find("/training: attribute optimizer: must be rmsprop, adam or sgd, got 'adagrad'"),
+            std::string::npos)
+      << message;
 }
 
 TEST(Checkpoint, BadModelConfigIsNamed) {

@@ -51,9 +51,10 @@ inline Checkpoint sample_checkpoint(int epochs, bool evaluated, const ModelSpec&
   t.seed = 0xFEDCBA9876543210ull;  // needs all 64 bits
   t.split_seed = 4000000000u;      // needs all 32 bits
   t.val_split = 0.25;
-  t.optimizer = "rmsprop";
+  t.optimizer = OptimizerKind::rmsprop;
   t.lr = 0.00125;
-  t.rmsprop_form = "keras3";  // not the default, so a reader that ignores it is caught
+  t.momentum = 0.5;  // not the default, so a reader that ignores it is caught
+  t.rmsprop_form = RmspropForm::keras3;  // not the default, so a reader that ignores it is caught
   t.num_train = 42000;
   t.data_fingerprint = 0x8000000000000001ull;
   t.epoch_loss_sum = 1234.5678;

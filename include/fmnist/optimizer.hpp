@@ -16,9 +16,7 @@
 
 namespace fmnist {
 
-// Where RMSprop puts epsilon: keras2 (Keras 2.x and PyTorch) lr * g / (sqrt(v) + eps), the
-// tutorial's; keras3 (Keras 2.11+ and 3) lr * g / sqrt(v + eps).
-enum class RmspropForm { keras2, keras3 };
+// RmspropForm (where RMSprop puts epsilon) is a setting: include/fmnist/settings.hpp.
 const char* rmsprop_form_name(RmspropForm form);  // "keras2", "keras3"
 
 // Hyper-parameters as Keras's defaults (the arithmetic is float32: each is rounded once).

@@ -54,8 +54,8 @@ void write_optimizer(hid_t file, const OptimizerState& optimizer) {
 
 void write_training(hid_t file, const TrainingState& training) {
   const h5::Group group = h5::create_group(file, layout::kTraining);
-  layout::visit_training_fields(training, [&](const char* name, const auto& value) {
-    h5::write_attribute(group.get(), name, value);
+  visit_training_fields(training, [&](const SettingInfo& info, const auto& value) {
+    h5::write_attribute(group.get(), info.key, layout::stored_value(value));
   });
 }
 

@@ -111,7 +111,7 @@ class Sgd final : public Optimizer {
 
 }  // namespace
 
-const char* rmsprop_form_name(RmspropForm form) { return form == RmspropForm::keras2 ? "keras2" : "keras3"; }
+const char* rmsprop_form_name(RmspropForm form) { return EnumNames<RmspropForm>::names[static_cast<std::size_t>(form)]; }
 
 KerasOptimizerConfig keras_optimizer_config(const OptimizerConfig& c) {
   if (c.name == "adam")

@@ -42,6 +42,19 @@ no_process_left() {
   [ -z "$left" ] || fail "processes left:$left"
 }
 
+# wait_until_no_process SECONDS: polls until no node runs a process of the test, then returns;
+# after SECONDS, no_process_left names what is left.
+wait_until_no_process() {
+  local n busy
+  for _ in $(seq $(($1 * 10))); do
+    busy=""
+    for n in "${NODES[@]}"; do [ -z "$(pids_on "$n")" ] || busy=1; done
+    [ -n "$busy" ] || return 0
+    sleep 0.1
+  done
+  no_process_left
+}
+
 # checkpoint_field FILE NAME: an attribute of /training in a checkpoint (h5py).
 checkpoint_field() {
   /usr/bin/python3 -c "import h5py, sys; print(int(h5py.File(sys.argv[1], 'r')['training'].attrs[sys.argv[2]]))" "$1" "$2"
@@ -59,7 +72,7 @@ STALL=${STALL:-5}  # --stall-timeout of the fault cases, seconds
 # trained until it has written a checkpoint; then `FAULT` runs (a shell command; $MARK is the
 # job's out-dir, unique to it). The job must end within $STALL + 15 s with exit CODE (or any
 # non-zero code for CODE "nonzero"), its output must match REGEX, no process may be left in any
-# node 10 s later, checkpoint.h5 must verify, and --resume auto on nodes 1 and 2 must finish the run.
+# node 30 s later (polled), checkpoint.h5 must verify, and --resume auto on nodes 1 and 2 must finish the run.
 stall_case() {
   local name=$1 code=$2 regex=$3 fault=$4
   local out=$WORK/$name/out log=$WORK/$name.log pid got=0 start took epoch
@@ -81,8 +94,7 @@ stall_case() {
   if [ "$code" != nonzero ] && [ "$got" -ne "$code" ]; then cat "$log" >&2; fail "exit code $got, expected $code"; fi
   [ "$took" -lt $(((STALL + 15) * 1000)) ] || { cat "$log" >&2; fail "the job took $took ms to end"; }
   expect_text "$log" "$regex"
-  sleep 10
-  no_process_left
+  wait_until_no_process 30
   verified "$out/checkpoint.h5"
   # The healthy nodes finish the run: one epoch beyond the checkpoint's.
   epoch=$(checkpoint_field "$out/checkpoint.h5" epoch)
