@@ -31,6 +31,7 @@ struct TrainingState {
   std::string rmsprop_form = "keras2";    // where RMSprop's epsilon goes (README: Options)
   std::int64_t num_train = 0;             // size of the training split
   std::uint64_t data_fingerprint = 0;     // fingerprint() of the training split
+  std::string isa = "unknown";            // the kernels' instruction set that wrote it (kernel_isa())
   // Running sums of the incomplete epoch, so the resumed epoch reports the same means.
   double epoch_loss_sum = 0;
   std::int64_t epoch_correct = 0;

@@ -62,6 +62,7 @@ void visit_training_fields(State& t, Visit&& visit) {
   visit("rmsprop_form", t.rmsprop_form);
   visit("num_train", t.num_train);
   visit("data_fingerprint", t.data_fingerprint);
+  visit("isa", t.isa);
   visit("epoch_loss_sum", t.epoch_loss_sum);
   visit("epoch_correct", t.epoch_correct);
   visit("epoch_samples", t.epoch_samples);
@@ -73,7 +74,7 @@ void visit_training_fields(State& t, Visit&& visit) {
 // files imply (before rmsprop_form was recorded, RMSprop's default was the Keras 3 form);
 // null for every other attribute, which must be present.
 inline const char* implied_training_value(const std::string& name) {
-  return name == "rmsprop_form" ? "keras3" : nullptr;
+  return name == "rmsprop_form" ? "keras3" : name == "isa" ? "unknown" : nullptr;
 }
 
 }  // namespace fmnist::layout

@@ -24,6 +24,7 @@
 #include "exact_sum.hpp"
 #include "resume.hpp"
 #include "stop_signal.hpp"
+#include "test_hooks.hpp"
 
 namespace fmnist {
 namespace {
@@ -42,7 +43,7 @@ double peak_rss_mb() {
 
 // Runs f on every rank; if any rank fails, every rank throws the same CollectiveError.
 template <typename F>
-void collectively(const Comm& comm, F&& f) {
+void collectively(const Comm& comm, const WatchPoint& at, F&& f) {
   int code = 0;
   std::string message;
   try {
@@ -51,7 +52,7 @@ void collectively(const Comm& comm, F&& f) {
     code = e.exit_code();
     message = e.what();
   }
-  code = comm.agree(code, message);
+  code = comm.agree(code, message, at);
   if (code != 0) throw CollectiveError(static_cast<Exit>(code), message);
 }
 
@@ -144,6 +145,7 @@ int Job::run() {
   if (comm_.is_root()) {
     evaluation_ = Evaluation{test->loss, test->accuracy};
     comm_.keep_alive();
+    test_hooks::freeze_at(comm_.rank(), "last_checkpoint");
     save_checkpoint();
     char line[128];
     std::snprintf(line, sizeof line, "test_loss: %.4f - test_accuracy: %.4f", test->loss, test->accuracy);
@@ -154,10 +156,9 @@ int Job::run() {
 
 void Job::setup() {
   const std::string model_hash = std::to_string(std::hash<std::string>()(to_keras_json(model_.plan().spec)));
-  const std::string difference = comm_.compare_with_root(describe(config_) + "model (hash of its Keras JSON)=" + model_hash + "\n");
+  const std::string difference = comm_.compare_with_root(describe(config_) + "model (hash of its Keras JSON)=" + model_hash + "\n", WatchPoint{"in the start-up check of the options"});
   if (!difference.empty()) throw CollectiveError(Exit::usage, "ranks disagree on the options: " + difference);
-  comm_.start_watchdog(config_.stall_timeout);
-  collectively(comm_, [&] { inputs_ = load_inputs(config_); });
+  collectively(comm_, WatchPoint{"in the start-up check of the data"}, [&] { inputs_ = load_inputs(config_); });
   check_same_data();
   steps_per_epoch_ = (static_cast<std::int64_t>(inputs_.train.size()) + config_.batch_size - 1) / config_.batch_size;
   OptimizerConfig oc;
@@ -187,32 +188,32 @@ void Job::check_same_data() {
                            "\nvalidation_fingerprint=" + std::to_string(fingerprint(inputs_.validation)) +
                            "\ntest_fingerprint=" + std::to_string(fingerprint(inputs_.test)) +
                            "\nparameters=" + std::to_string(model_.num_params()) + "\n";
-  const std::string difference = comm_.compare_with_root(data);
+  const std::string difference = comm_.compare_with_root(data, WatchPoint{"in the start-up check of the data"});
   if (!difference.empty()) throw CollectiveError(Exit::data, "ranks read different data: " + difference);
 }
 
 void Job::start_or_resume() {
   std::optional<Checkpoint> ckpt;
-  collectively(comm_, [&] {
+  collectively(comm_, WatchPoint{"in the start-up check of the checkpoint"}, [&] {
     if (!comm_.is_root()) return;
     prepare_out_dir(config_.out_dir);
     ckpt = load_resume_checkpoint(config_, inputs_, model_.plan().spec);
   });
   std::int64_t resumed = ckpt.has_value();
-  comm_.broadcast(&resumed, 1);
+  comm_.broadcast(&resumed, 1, WatchPoint{"in the start-up check of the checkpoint"});
   if (!resumed) {
     model_.init(config_.seed);
-    comm_.broadcast(model_.params(), model_.num_params());
+    comm_.broadcast(model_.params(), model_.num_params(), WatchPoint{"in the broadcast of the initial weights"});
     state_ = initial_state(config_, inputs_, comm_.size());
     return;
   }
   // Rank 0 holds the checkpoint; every rank needs the weights, optimizer state and counters.
   std::vector<float> weights = comm_.is_root() ? ckpt->weights : std::vector<float>();
-  comm_.broadcast(weights);
+  comm_.broadcast(weights, WatchPoint{"in the broadcast of the resumed weights"});
   std::copy(weights.begin(), weights.end(), model_.params());
   OptimizerState opt = comm_.is_root() ? ckpt->optimizer : optimizer_->state();
-  comm_.broadcast(&opt.iterations, 1);
-  for (auto& slot : opt.slots) comm_.broadcast(slot.data);
+  comm_.broadcast(&opt.iterations, 1, WatchPoint{"in the broadcast of the resumed optimizer state"});
+  for (auto& slot : opt.slots) comm_.broadcast(slot.data, WatchPoint{"in the broadcast of the resumed optimizer state"});
   optimizer_->restore(opt);
   if (comm_.is_root()) {
     state_ = ckpt->training;
@@ -221,8 +222,8 @@ void Job::start_or_resume() {
   std::int64_t counters[] = {state_.epoch, state_.step, state_.step_in_epoch, state_.epoch_correct,
                              state_.epoch_samples};
   double sums[] = {state_.epoch_loss_sum, state_.epoch_seconds, state_.best_val_loss};
-  comm_.broadcast(counters, 5);
-  comm_.broadcast(sums, 3);
+  comm_.broadcast(counters, 5, WatchPoint{"in the broadcast of the resumed counters"});
+  comm_.broadcast(sums, 3, WatchPoint{"in the broadcast of the resumed counters"});
   TrainingState fresh = initial_state(config_, inputs_, comm_.size());
   fresh.epoch = counters[0];
   fresh.step = counters[1];
@@ -264,15 +265,14 @@ Job::Outcome Job::train_epoch(std::int64_t epoch) {
   const Clock::time_point start = Clock::now();
   const double seconds_before = state_.epoch_seconds;
   for (std::int64_t b = state_.step_in_epoch; b < steps_per_epoch_; ++b) {
-    if (!config_.fail_at.empty() && config_.fail_at == std::to_string(comm_.rank()) + ":" + std::to_string(state_.step))
-      throw Error(Exit::internal, "injected failure (--fail-at " + config_.fail_at + ")");
+    test_hooks::before_step(comm_.rank(), state_.step);
     const std::size_t first = static_cast<std::size_t>(b) * batch, len = std::min(batch, n - first);
     const auto [lo, hi] = my_share(first, len);
     Clock::time_point t0 = Clock::now();
     step_gradients(perm, first, lo, hi);
     profile_.compute += seconds_since(t0);
     t0 = Clock::now();
-    comm_.watched_allreduce_sum(buffer_.data(), buffer_.size(), WatchPoint{"at", state_.step + 1, epoch + 1});
+    comm_.allreduce_sum(buffer_.data(), buffer_.size(), WatchPoint{"at", state_.step + 1, epoch + 1});
     profile_.allreduce += seconds_since(t0);
     t0 = Clock::now();
     const std::int64_t* tail = buffer_.data() + model_.num_params();
@@ -318,6 +318,7 @@ std::optional<Figures> Job::evaluate(const Dataset& d) {
   const double limit = fixed_limit((n + static_cast<std::size_t>(config_.micro_batch) - 1) /
                                    static_cast<std::size_t>(config_.micro_batch));
   std::int64_t sums[3] = {0, 0, 0};  // loss sum (fixed point), correct, terms beyond the limit
+  test_hooks::freeze_at(comm_.rank(), &d == &inputs_.test ? "test_evaluation" : "evaluation");
   for (std::size_t at = lo; at < hi; at += static_cast<std::size_t>(config_.micro_batch)) {
     comm_.keep_alive();  // the other ranks may be waiting for rank 0 alone
     const std::size_t m = std::min(hi - at, static_cast<std::size_t>(config_.micro_batch));
@@ -328,7 +329,7 @@ std::optional<Figures> Job::evaluate(const Dataset& d) {
     sums[1] += s.correct;
   }
   const WatchPoint at{"in the evaluation after", state_.step, std::min<std::int64_t>(state_.epoch + 1, config_.epochs)};
-  if (config_.eval_all_ranks) comm_.watched_allreduce_sum(sums, 3, at);
+  if (config_.eval_all_ranks) comm_.allreduce_sum(sums, 3, at);
   const double loss = sums[2] > 0 ? std::numeric_limits<double>::infinity() : from_fixed(sums[0]) / static_cast<double>(n);
   return Figures{loss, static_cast<double>(sums[1]) / static_cast<double>(n)};
 }
@@ -382,7 +383,7 @@ void Job::save_checkpoint() const {
 void Job::print_profile(double seconds) {
   std::vector<double> rss(static_cast<std::size_t>(comm_.size()), 0.0);
   rss[static_cast<std::size_t>(comm_.rank())] = peak_rss_mb();
-  comm_.watched_allreduce_sum(rss.data(), rss.size(), WatchPoint{"in the profile after", state_.step, state_.epoch + 1});
+  comm_.allreduce_sum(rss.data(), rss.size(), WatchPoint{"in the profile after", state_.step, state_.epoch + 1});
   std::string peaks;
   for (double mb : rss) {
     if (!peaks.empty()) peaks += ' ';
@@ -412,7 +413,7 @@ void Job::print_progress(std::int64_t epoch, std::int64_t step, std::int64_t ste
 
 int run_training(const Config& config, const Comm& comm) {
   ModelSpec model;
-  collectively(comm, [&] { model = load_model_spec(config); });
+  collectively(comm, WatchPoint{"in the start-up check of the model"}, [&] { model = load_model_spec(config); });
   if (config.print_model) {
     if (comm.is_root()) std::printf("%s\n", to_keras_json(model).c_str());
     return 0;
