@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <sstream>
@@ -68,6 +69,10 @@ Comm::Comm(int* argc, char*** argv, double stall_timeout) : deadline_(deadline_f
 
 Comm::~Comm() {
   finish();
+  // Past the last collective nothing is left to checkpoint: should a rank stop responding now,
+  // mpirun's SIGCONT + SIGTERM must end the others at once, not the training's stop handlers.
+  std::signal(SIGTERM, SIG_DFL);
+  std::signal(SIGINT, SIG_DFL);
   const Deadline guard(deadline_, "fmnist_dist: rank " + std::to_string(rank_) + " (" + host() +
                                       "): MPI_Finalize has not completed in " + seconds_text(deadline_) +
                                       ": another rank stopped responding at the end of the run (--stall-timeout); "
