@@ -83,7 +83,9 @@ std::optional<Checkpoint> load_resume_checkpoint(const Config& config, const Inp
   require_equal(path, "data_fingerprint", t.data_fingerprint, run.data_fingerprint, "the training data");
   if (t.lr != run.lr)
     std::printf("Note: the checkpoint was trained with lr %g; continuing with --lr %g.\n", t.lr, run.lr);
-  if (t.isa != run.isa) std::printf("Note: %s was written by kernels built for %s, these are built for %s: the run continues, but not to the same bytes as without the change.\n", path.c_str(), t.isa.c_str(), run.isa.c_str());
+  if (t.isa != run.isa)
+    std::printf("Note: %s was written by kernels built for %s, these are built for %s: the run continues, but "
+                "not to the same bytes as on the first kind.\n", path.c_str(), t.isa.c_str(), run.isa.c_str());
   std::printf("Resuming from %s (written by %lld rank(s)).\n", path.c_str(), static_cast<long long>(t.world_size));
   return ckpt;
 }
