@@ -31,6 +31,8 @@ namespace fmnist {
     .checkpoint = Ckpt::free)                                                                        \
   X(std::int64_t, num_train, 0, .help = "the training data", .checkpoint = Ckpt::must_match)         \
   X(std::uint64_t, data_fingerprint, 0, .help = "the training data", .checkpoint = Ckpt::must_match) \
+  X(std::string, isa, "unknown", .help = "the instruction set of the kernels that wrote it (kernel_isa())", \
+    .checkpoint = Ckpt::free, .older = "unknown")                                                      \
   /* running sums of the incomplete epoch, so the resumed epoch reports the same means */            \
   X(double, epoch_loss_sum, 0, .help = "loss sum of the current epoch", .checkpoint = Ckpt::restore) \
   X(std::int64_t, epoch_correct, 0, .help = "correct predictions of the current epoch",              \

@@ -11,8 +11,9 @@
 namespace fmnist {
 
 // Runs f on every rank; if any rank fails, every rank throws the same CollectiveError.
+// `at` names the phase for the stall watchdog ("in the start-up check of the data").
 template <typename F>
-void collectively(const Comm& comm, F&& f) {
+void collectively(const Comm& comm, const WatchPoint& at, F&& f) {
   int code = 0;
   std::string message;
   try {
@@ -21,7 +22,7 @@ void collectively(const Comm& comm, F&& f) {
     code = e.exit_code();
     message = e.what();
   }
-  code = comm.agree(code, message);
+  code = comm.agree(code, message, at);
   if (code != 0) throw CollectiveError(static_cast<Exit>(code), message);
 }
 

@@ -34,7 +34,7 @@ std::optional<Figures> evaluate(Model<float>& model, const Dataset& d, const Con
     sums[2] += add_fixed(s.loss_sum, &sums[0], limit) ? 0 : 1;
     sums[1] += s.correct;
   }
-  if (all) comm.watched_allreduce_sum(sums, 3, at);
+  if (all) comm.allreduce_sum(sums, 3, at);
   const double loss = sums[2] > 0 ? std::numeric_limits<double>::infinity() : from_fixed(sums[0]) / static_cast<double>(n);
   return Figures{loss, static_cast<double>(sums[1]) / static_cast<double>(n)};
 }

@@ -79,7 +79,7 @@ void Reporter::epoch(std::int64_t epoch, std::int64_t steps, const EpochFigures&
 void Reporter::print_profile(double seconds, std::size_t images, const WatchPoint& at) {
   std::vector<double> rss(static_cast<std::size_t>(comm_.size()), 0.0);
   rss[static_cast<std::size_t>(comm_.rank())] = peak_rss_mb();
-  comm_.watched_allreduce_sum(rss.data(), rss.size(), at);
+  comm_.allreduce_sum(rss.data(), rss.size(), at);
   std::string peaks;
   for (double mb : rss) {
     if (!peaks.empty()) peaks += ' ';

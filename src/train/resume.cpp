@@ -14,6 +14,7 @@
 
 #include "collective.hpp"
 #include "fmnist/error.hpp"
+#include "fmnist/kernel_isa.hpp"
 
 namespace fmnist {
 namespace {
@@ -83,16 +84,16 @@ OptimizerState check_optimizer(const std::string& path, const OptimizerState& re
 }
 
 template <typename T>
-void broadcast_field(const Comm& comm, T& field) {
+void broadcast_field(const Comm& comm, T& field, const WatchPoint& at) {
   if constexpr (std::is_same_v<T, std::string>) {
-    comm.broadcast(field);
+    comm.broadcast(field, at);
   } else if constexpr (std::is_same_v<T, double>) {
-    comm.broadcast(&field, 1);
+    comm.broadcast(&field, 1, at);
   } else {  // integers and choices travel as int64 (uint64 bit for bit)
     static_assert(sizeof(T) <= sizeof(std::int64_t));
     std::int64_t bits = 0;
     std::memcpy(&bits, &field, sizeof(T));
-    comm.broadcast(&bits, 1);
+    comm.broadcast(&bits, 1, at);
     std::memcpy(&field, &bits, sizeof(T));
   }
 }
@@ -118,6 +119,7 @@ TrainingState initial_state(const Config& config, const Inputs& inputs, int worl
   s.world_size = world_size;
   s.num_train = static_cast<std::int64_t>(inputs.train.size());
   s.data_fingerprint = inputs.train_fingerprint;
+  s.isa = kernel_isa();
   return s;
 }
 
@@ -137,6 +139,10 @@ std::optional<Checkpoint> load_resume_checkpoint(const Config& config, const Inp
   if (!difference.empty()) incompatible(path, "another model: " + difference);
   check_training(path, ckpt.training, initial_state(config, inputs, 1));
   ckpt.optimizer = check_optimizer(path, ckpt.optimizer, expected);
+  const TrainingState& t = ckpt.training;
+  if (t.isa != "unknown" && t.isa != kernel_isa())
+    std::printf("Note: %s was written by kernels built for %s, these are built for %s: the run continues, but "
+                "not to the same bytes as on the first kind.\n", path.c_str(), t.isa.c_str(), kernel_isa().c_str());
   std::printf("Resuming from %s (written by %lld rank(s)).\n", path.c_str(),
               static_cast<long long>(ckpt.training.world_size));
   return ckpt;
@@ -145,7 +151,8 @@ std::optional<Checkpoint> load_resume_checkpoint(const Config& config, const Inp
 Start start_or_resume(const Config& config, const Comm& comm, const Inputs& inputs, Model<float>& model,
                       Optimizer& optimizer) {
   std::optional<Checkpoint> ckpt;
-  collectively(comm, [&] {
+  const WatchPoint checking{"in the start-up check of the checkpoint"};
+  collectively(comm, checking, [&] {
     if (!comm.is_root()) return;
     prepare_out_dir(config.out_dir);
     ckpt = load_resume_checkpoint(config, inputs, model.plan().spec, optimizer.state());
@@ -153,24 +160,25 @@ Start start_or_resume(const Config& config, const Comm& comm, const Inputs& inpu
   Start start;
   start.state = initial_state(config, inputs, comm.size());
   std::int64_t resumed = ckpt.has_value();
-  comm.broadcast(&resumed, 1);
+  comm.broadcast(&resumed, 1, checking);
   start.resumed = resumed != 0;
   if (!start.resumed) {
     model.init(config.seed);
-    comm.broadcast(model.params(), model.num_params());
+    comm.broadcast(model.params(), model.num_params(), WatchPoint{"in the broadcast of the initial weights"});
     return start;
   }
   // Every rank now expects what rank 0 checked: the model's weights and this optimizer's slots.
   const std::size_t n = model.num_params();
   if (comm.is_root()) std::copy(ckpt->weights.begin(), ckpt->weights.end(), model.params());
-  comm.broadcast(model.params(), n);
+  comm.broadcast(model.params(), n, WatchPoint{"in the broadcast of the resumed weights"});
   OptimizerState opt = comm.is_root() ? ckpt->optimizer : optimizer.state();
-  comm.broadcast(&opt.iterations, 1);
-  for (OptimizerSlot& slot : opt.slots) comm.broadcast(slot.data.data(), n);
+  const WatchPoint sending_state{"in the broadcast of the resumed optimizer state"};
+  comm.broadcast(&opt.iterations, 1, sending_state);
+  for (OptimizerSlot& slot : opt.slots) comm.broadcast(slot.data.data(), n, sending_state);
   optimizer.restore(opt);
   TrainingState recorded = comm.is_root() ? ckpt->training : start.state;
   visit_training_fields(recorded, [&](const SettingInfo& info, auto& field) {
-    if (info.checkpoint == Ckpt::restore) broadcast_field(comm, field);
+    if (info.checkpoint == Ckpt::restore) broadcast_field(comm, field, WatchPoint{"in the broadcast of the resumed counters"});
   });
   copy_restored_fields(recorded, start.state);
   if (comm.is_root()) start.history = ckpt->history;

@@ -20,6 +20,7 @@
 #include "resume.hpp"
 #include "share.hpp"
 #include "stop_signal.hpp"
+#include "test_hooks.hpp"
 
 namespace fmnist {
 namespace {
@@ -95,9 +96,11 @@ int Job::run() {
     report_.say("No test data given (--test-csv): no test evaluation.");
     return 0;
   }
+  test_hooks::freeze_at(comm_.rank(), "test_evaluation");
   const std::optional<Figures> test = evaluate(model_, inputs_.test, config_, comm_, after_epoch("in the evaluation after"));
   if (comm_.is_root()) {
     comm_.keep_alive();
+    test_hooks::freeze_at(comm_.rank(), "last_checkpoint");
     files_.save_checkpoint(state_, history_, Evaluation{test->loss, test->accuracy});
     report_.test(test->loss, test->accuracy);
   }
@@ -106,8 +109,7 @@ int Job::run() {
 
 void Job::setup() {
   check_same_settings();
-  comm_.start_watchdog(config_.stall_timeout);
-  collectively(comm_, [&] { inputs_ = load_inputs(config_); });
+  collectively(comm_, WatchPoint{"in the start-up check of the data"}, [&] { inputs_ = load_inputs(config_); });
   check_same_data();
   steps_per_epoch_ = (static_cast<std::int64_t>(inputs_.train.size()) + config_.batch_size - 1) / config_.batch_size;
   Start start = start_or_resume(config_, comm_, inputs_, model_, *optimizer_);
@@ -122,7 +124,8 @@ void Job::setup() {
 void Job::check_same_settings() const {
   const std::uint64_t model_digest = fingerprint(to_keras_json(model_.plan().spec));
   const std::string difference =
-      comm_.compare_with_root(describe(config_) + "model (FNV-1a of its Keras JSON)=" + std::to_string(model_digest) + "\n");
+      comm_.compare_with_root(describe(config_) + "model (FNV-1a of its Keras JSON)=" + std::to_string(model_digest) + "\n",
+                              WatchPoint{"in the start-up check of the options"});
   if (!difference.empty()) throw CollectiveError(Exit::usage, "ranks disagree on the options: " + difference);
 }
 
@@ -131,7 +134,7 @@ void Job::check_same_data() const {
                            "\nvalidation_fingerprint=" + std::to_string(fingerprint(inputs_.validation)) +
                            "\ntest_fingerprint=" + std::to_string(fingerprint(inputs_.test)) +
                            "\nparameters=" + std::to_string(model_.num_params()) + "\n";
-  const std::string difference = comm_.compare_with_root(data);
+  const std::string difference = comm_.compare_with_root(data, WatchPoint{"in the start-up check of the data"});
   if (!difference.empty()) throw CollectiveError(Exit::data, "ranks read different data: " + difference);
 }
 
@@ -145,13 +148,14 @@ Job::Outcome Job::train_epoch(std::int64_t epoch) {
   const double seconds_before = state_.epoch_seconds;
   Profile& timers = report_.timers;
   for (std::int64_t b = state_.step_in_epoch; b < steps_per_epoch_; ++b) {
+    test_hooks::before_step(comm_.rank(), state_.step);
     const std::size_t first = static_cast<std::size_t>(b) * batch, len = std::min(batch, n - first);
     const auto [lo, hi] = rank_share(first, len, static_cast<std::size_t>(config_.micro_batch), comm_.rank(), comm_.size());
     Clock::time_point t0 = Clock::now();
     step_gradients(perm, first, lo, hi);
     timers.compute += seconds_since(t0);
     t0 = Clock::now();
-    comm_.watched_allreduce_sum(buffer_.data(), buffer_.size(), WatchPoint{"at", state_.step + 1, epoch + 1});
+    comm_.allreduce_sum(buffer_.data(), buffer_.size(), WatchPoint{"at", state_.step + 1, epoch + 1});
     timers.allreduce += seconds_since(t0);
     t0 = Clock::now();
     apply_step(epoch);
@@ -216,6 +220,7 @@ void Job::apply_step(std::int64_t epoch) {
 }
 
 void Job::end_epoch(std::int64_t epoch) {
+  test_hooks::freeze_at(comm_.rank(), "evaluation");
   const std::optional<Figures> val = evaluate(model_, inputs_.validation, config_, comm_, after_epoch("in the evaluation after"));
   const double seconds = state_.epoch_seconds;
   const double loss = state_.epoch_loss_sum / static_cast<double>(state_.epoch_samples);
@@ -238,7 +243,7 @@ void Job::end_epoch(std::int64_t epoch) {
 
 int run_training(const Config& config, const Comm& comm) {
   ModelSpec model;
-  collectively(comm, [&] { model = load_model_spec(config); });
+  collectively(comm, WatchPoint{"in the start-up check of the model"}, [&] { model = load_model_spec(config); });
   if (config.print_model) {
     if (comm.is_root()) std::printf("%s\n", to_keras_json(model).c_str());
     return 0;
