@@ -129,6 +129,59 @@ class FlattenNHWC(nn.Module):
         return x.permute(0, 2, 3, 1).reshape(x.shape[0], -1) if x.dim() == 4 else x
 
 
+def factor_range(f):
+    """Keras's factor: a float f is [-f, f], a pair is [lower, upper]."""
+    return (float(f[0]), float(f[1])) if isinstance(f, (list, tuple)) else (-float(f), float(f))
+
+
+class RandomAugment(nn.Module):
+    """Keras's RandomFlip, RandomTranslation, RandomRotation and RandomZoom: in training, one random
+    transform per image (drawn from the layer's generator), resampled with grid_sample; identity in
+    inference. 'reflect' is PyTorch's reflection padding, 'constant' fills zeros, 'nearest' the border."""
+
+    def __init__(self, kind, c):
+        super().__init__()
+        self.kind, self.c = kind, c
+        self.generator = None  # set per rank by main(), so that the ranks draw different transforms
+        modes = {"reflect": "reflection", "wrap": "reflection", "constant": "zeros", "nearest": "border"}
+        self.padding = modes[c.get("fill_mode", "reflect")]
+        self.interpolation = "nearest" if c.get("interpolation", "bilinear") == "nearest" else "bilinear"
+        if kind != "RandomFlip" and c.get("fill_value", 0.0) != 0.0:
+            sys.exit(f"torch_ref: {kind}: only fill_value 0 is supported")
+
+    def uniform(self, n, lo, hi):
+        return torch.rand(n, generator=self.generator) * (hi - lo) + lo
+
+    def forward(self, x):
+        if not self.training:
+            return x
+        n, c = x.shape[0], self.c
+        if self.kind == "RandomFlip":
+            mode = c.get("mode", "horizontal_and_vertical")
+            for dim, flips in ((3, "horizontal"), (2, "vertical")):
+                if flips in mode:
+                    chosen = torch.rand(n, generator=self.generator) < 0.5
+                    x = torch.where(chosen[:, None, None, None], x.flip(dim), x)
+            return x
+        theta = torch.zeros(n, 2, 3)  # input coordinates = theta . (output x, output y, 1), normalised
+        theta[:, 0, 0] = theta[:, 1, 1] = 1
+        if self.kind == "RandomTranslation":
+            dy = self.uniform(n, *factor_range(c["height_factor"]))
+            dx = self.uniform(n, *factor_range(c["width_factor"]))
+            theta[:, 0, 2], theta[:, 1, 2] = -2 * dx, -2 * dy  # a shift of dx * width pixels
+        elif self.kind == "RandomRotation":
+            angle = self.uniform(n, *factor_range(c["factor"])) * 2 * math.pi
+            theta[:, 0, 0], theta[:, 0, 1] = torch.cos(angle), -torch.sin(angle)
+            theta[:, 1, 0], theta[:, 1, 1] = torch.sin(angle), torch.cos(angle)
+        else:  # RandomZoom: a negative factor zooms in
+            zy = 1 + self.uniform(n, *factor_range(c["height_factor"]))
+            width = c.get("width_factor")
+            zx = zy if width is None else 1 + self.uniform(n, *factor_range(width))
+            theta[:, 0, 0], theta[:, 1, 1] = zx, zy
+        grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+        return F.grid_sample(x, grid, mode=self.interpolation, padding_mode=self.padding, align_corners=False)
+
+
 def init_kernel(weight, name):
     name = (name or {}).get("class_name", "GlorotUniform") if isinstance(name, dict) else (name or "glorot_uniform")
     key = name.replace("_", "").lower()
@@ -185,6 +238,8 @@ def build_model(spec):
             modules.append(nn.Dropout(c["rate"]))
         elif kind == "Activation":
             modules.append(Activation(c["activation"], last))
+        elif kind in ("RandomFlip", "RandomTranslation", "RandomRotation", "RandomZoom"):
+            modules.append(RandomAugment(kind, c))
         elif kind == "BatchNormalization":  # Keras: momentum 0.99, epsilon 1e-3 on the channels
             bn = (nn.BatchNorm2d if len(shape) == 3 else nn.BatchNorm1d)(
                 shape[0], eps=c.get("epsilon", 1e-3), momentum=1 - c.get("momentum", 0.99))
@@ -195,7 +250,7 @@ def build_model(spec):
             sys.exit(f"torch_ref: layer {index} ({kind}) is not supported by the reference")
         with torch.no_grad():
             shape = list(nn.Sequential(*modules).eval()(torch.zeros(1, 1, 28, 28)).shape[1:])
-    return nn.Sequential(*modules)
+    return nn.Sequential(*modules).train()  # the shape probe above left the layers in eval mode
 
 
 # ---- training ------------------------------------------------------------------------------------------
@@ -288,6 +343,9 @@ def main():
     if a.channels_last:
         model = model.to(memory_format=torch.channels_last)
         x_train, x_val, x_test = (t.contiguous(memory_format=torch.channels_last) for t in (x_train, x_val, x_test))
+    for m in model.modules():
+        if isinstance(m, RandomAugment):  # each rank draws its own transforms
+            m.generator = torch.Generator().manual_seed(1000003 * rank + a.seed)
     net = model
     if world > 1:
         import torch.distributed as dist
