@@ -4,6 +4,7 @@
            the same default, and every row names an option --help prints (options whose help starts with
            "testing aid" are test hooks and need no row)
   exit-codes README.md error.hpp: the codes of README's exit-code table are the Exit enum's (1 included)
+  environment README.md ROOT: README's "Environment variables" names exactly the FMNIST_* that launch/ reads
   paths    ROOT: no file of the repository climbs out of it with ../ or names a folder beside it, and every
            relative Markdown link points at a file that exists"""
 import os
@@ -118,6 +119,23 @@ def check_exit_codes(readme, header):
     print(f"check_docs: README's exit codes {sorted(documented)} match {os.path.basename(header)}")
 
 
+def check_environment(readme, root):
+    """Every FMNIST_* variable a launch script reads has a row in README's "Environment variables"
+    (a row may name several), and every variable there is read by some launch script."""
+    read = set()
+    launch = os.path.join(root, "launch")
+    for name in os.listdir(launch):
+        read |= set(re.findall(r"\$\{?(FMNIST_[A-Z0-9_]+)", open(os.path.join(launch, name), encoding="utf-8").read()))
+    documented = set()
+    for cells in table_rows(section(readme, "Environment variables")):
+        documented |= set(re.findall(r"FMNIST_[A-Z0-9_]+", cells[0]))
+    problems = [f"{v} is read by launch/ but has no row" for v in sorted(read - documented)]
+    problems += [f"{v} has a row but no launch script reads it" for v in sorted(documented - read)]
+    if problems:
+        fail("README 'Environment variables' against launch/:\n  " + "\n  ".join(problems))
+    print(f"check_docs: README's environment variables {sorted(documented)} match launch/")
+
+
 def repository_files(root):
     listed = subprocess.run(["git", "-C", root, "ls-files", "-co", "--exclude-standard"], capture_output=True, text=True)
     if listed.returncode == 0 and listed.stdout.strip():
@@ -166,10 +184,13 @@ def main():
         check_options(*sys.argv[2:])
     elif len(sys.argv) >= 2 and sys.argv[1] == "exit-codes" and len(sys.argv) == 4:
         check_exit_codes(*sys.argv[2:])
+    elif len(sys.argv) >= 2 and sys.argv[1] == "environment" and len(sys.argv) == 4:
+        check_environment(sys.argv[2], os.path.abspath(sys.argv[3]))
     elif len(sys.argv) >= 2 and sys.argv[1] == "paths" and len(sys.argv) == 3:
         check_paths(os.path.abspath(sys.argv[2]))
     else:
-        fail("usage: check_docs.py options README PROGRAM HEADING | exit-codes README error.hpp | paths ROOT")
+        fail("usage: check_docs.py options README PROGRAM HEADING | exit-codes README error.hpp | "
+             "environment README ROOT | paths ROOT")
 
 
 if __name__ == "__main__":
