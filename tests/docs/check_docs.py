@@ -20,7 +20,10 @@ def fail(message):
 
 def section(readme, heading):
     """The lines under the Markdown heading `heading` (any level) up to the next heading."""
-    lines = open(readme, encoding="utf-8").read().splitlines()
+    lines, fenced = [], False
+    for line in open(readme, encoding="utf-8").read().splitlines():  # code blocks blanked: '# x' is no heading
+        fenced ^= line.startswith("```")
+        lines.append("" if fenced or line.startswith("```") else line)
     for i, line in enumerate(lines):
         if re.fullmatch(r"#+ " + re.escape(heading), line.strip()):
             end = next((j for j in range(i + 1, len(lines)) if lines[j].startswith("#")), len(lines))
