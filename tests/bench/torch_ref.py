@@ -305,6 +305,26 @@ class Callbacks:
         return False
 
 
+def train_epoch(a, net, optimizer, x, y, perm, step, rank, world):
+    """One epoch over the global batches perm[i:i + batch_size], this rank taking its contiguous share
+    of each. Returns ([loss sum, correct, samples] of this rank, the optimizer steps taken so far)."""
+    sums = torch.zeros(3, dtype=torch.float64)
+    for i in range(0, len(x), a.batch_size):
+        if a.max_steps and step == a.max_steps:
+            break
+        batch = perm[i:i + a.batch_size]
+        mine = batch[len(batch) * rank // world: len(batch) * (rank + 1) // world]
+        out = net(x[mine])
+        loss_sum = F.cross_entropy(out, y[mine], reduction="sum")
+        optimizer.zero_grad()
+        (loss_sum * world / len(batch)).backward()  # DDP averages over ranks: the global batch mean
+        optimizer.step()
+        step += 1
+        sums += torch.tensor([loss_sum.item(), (out.argmax(1) == y[mine]).sum().item(), len(mine)],
+                             dtype=torch.float64)
+    return sums, step
+
+
 def options():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--model", help="a Keras Sequential model JSON (model.to_json()); default: the tutorial's CNN")
@@ -360,20 +380,7 @@ def main():
     for epoch in range(1, a.epochs + 1):
         t0 = time.time()
         perm = torch.randperm(len(x_train), generator=shuffle)
-        sums = torch.zeros(3, dtype=torch.float64)  # loss sum, correct, samples of this rank
-        for i in range(0, len(x_train), a.batch_size):
-            if a.max_steps and step == a.max_steps:
-                break
-            batch = perm[i:i + a.batch_size]
-            mine = batch[len(batch) * rank // world: len(batch) * (rank + 1) // world]
-            out = net(x_train[mine])
-            loss_sum = F.cross_entropy(out, y_train[mine], reduction="sum")
-            optimizer.zero_grad()
-            (loss_sum * world / len(batch)).backward()  # DDP averages over ranks: the global batch mean
-            optimizer.step()
-            step += 1
-            sums += torch.tensor([loss_sum.item(), (out.argmax(1) == y_train[mine]).sum().item(), len(mine)],
-                                 dtype=torch.float64)
+        sums, step = train_epoch(a, net, optimizer, x_train, y_train, perm, step, rank, world)
         train_s = time.time() - t0
         if world > 1:
             dist.all_reduce(sums)
