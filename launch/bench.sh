@@ -10,7 +10,8 @@
 # (tests/fixtures/models/wide_tutorial.json: 64/128/128 filters, padding='same', two Dropouts).
 # Usage: launch/bench.sh [--with-torch]     (about five minutes after the build, torch included)
 # FMNIST_BUILD=DIR uses an existing build folder instead of building build/; FMNIST_TORCH_REF=FILE
-# points at torch_ref.py when the checkout does not sit beside shared/.
+# runs another PyTorch reference than tests/bench/torch_ref.py. --with-torch needs Debian's
+# python3-torch (apt-get install python3-torch: several hundred MB), which launch/setup.sh does not install.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,7 +19,7 @@ with_torch=0
 for arg in "$@"; do
   case "$arg" in
     --with-torch) with_torch=1 ;;
-    -h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench: unknown option $arg (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -83,8 +84,10 @@ fi
 
 if ((with_torch)); then
   echo "bench: PyTorch DDP, 2 ranks x 1 thread, channels-last, one epoch ..." >&2
-  ref=${FMNIST_TORCH_REF:-../shared/peers/torch_ref.py}  # the peer, beside the repository
+  ref=${FMNIST_TORCH_REF:-tests/bench/torch_ref.py}
   [ -f "$ref" ] || { echo "bench: $ref not found" >&2; exit 1; }
+  "$py" -c "import torch" 2>/dev/null ||
+    { echo "bench: --with-torch needs PyTorch: apt-get install python3-torch" >&2; exit 1; }
   torch_ddp() {  # NAME [torch_ref.py options]: one epoch, 2 ranks x 1 thread, rank 0's log in NAME0.log
     local name=$1 port=$((29600 + RANDOM % 300)) rank
     shift

@@ -1,4 +1,4 @@
-// Using a trained model (README: Classifying your own pictures): the classifier built from a
+// Using a trained model (docs/predicting.md): the classifier built from a
 // checkpoint, images from IDX, Kaggle CSV and picture files (decoded by OpenCV, the only module that
 // sees it), one evaluation (loss, accuracy, confusion matrix) shared by --evaluate and --predict,
 // and the pictures: the confusion matrix as a heat map and the most confident errors as a grid.

@@ -1,4 +1,4 @@
-// write_checkpoint: the layout of README's Checkpoints section built as an HDF5 image in memory, then written
+// write_checkpoint: the layout of docs/models.md's Checkpoints section built as an HDF5 image in memory, then written
 // with write_file_atomically (temporary file, fsync, rename), so readers and a crash see the
 // old file or the new one, never a mixture, and HDF5 itself never writes to the disk.
 #include "fmnist/atomic_file.hpp"

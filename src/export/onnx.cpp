@@ -1,4 +1,4 @@
-// The ONNX export (README: Exporting to ONNX): one pass over the spec's plan emits an opset-13
+// The ONNX export (docs/onnx.md): one pass over the spec's plan emits an opset-13
 // graph with ONNX's own protobuf classes: NHWC input, a Transpose to NCHW before the first Conv or
 // pooling, TensorFlow's padding as explicit (asymmetric) pads, average pooling over real pixels
 // only, a Transpose back to NHWC before Flatten (Keras's flat order), Gemm with the kernel stored
