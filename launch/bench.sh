@@ -3,7 +3,7 @@
 # table: every layer's forward/backward time and GFLOP/s at the per-rank batch of 256 (Google
 # Benchmark), the GEMM ceiling measured now (Eigen sgemm, one core and both cores at once), one
 # training epoch with -np 1 and -np 2 (seconds, images/s, share of the 2-core ceiling, allreduce
-# share, peak RSS per rank), the per-step allreduce plain and watched (the stall watchdog's cost)
+# share, peak RSS per rank), the per-step allreduce plain (--stall-timeout 0) and watched (the watchdog's cost)
 # over shared memory and, as root, over TCP between 2 and 3 emulated nodes (tests/cluster/nodes.sh),
 # and, with --with-torch, PyTorch DDP 2 ranks x 1 thread in the same run. All of it for the tutorial's
 # model, and the layers, a -np 2 epoch and PyTorch's epoch for a wider model on the same Keras JSON
@@ -189,8 +189,8 @@ for key in ("sm2", "sm3", "tcp2", "tcp3"):
     path = f"{tmp}/ar_{key}.json"
     if os.path.exists(path) and os.path.getsize(path) > 0:
         ar[key] = json.loads(open(path).read().strip().splitlines()[-1])
-print(f"Per-step allreduce ({ar['sm2']['bytes']:,} bytes of int64; median ms per call; plain MPI_Allreduce,"
-      " then watched: polled MPI_Iallreduce with the stall watchdog's words):")
+print(f"Per-step allreduce ({ar['sm2']['bytes']:,} bytes of int64; median ms per call; plain (--stall-timeout 0:"
+      " MPI_Iallreduce completed by MPI_Wait), then watched: polled MPI_Iallreduce with the stall watchdog's words):")
 labels = {"sm2": "shared memory, 2 ranks", "sm3": "shared memory, 3 ranks (2 cores)",
           "tcp2": "TCP, 2 emulated nodes", "tcp3": "TCP, 3 emulated nodes (2 cores)"}
 for key, label in labels.items():

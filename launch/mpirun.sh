@@ -4,7 +4,7 @@
 #   - extra mpirun options from FMNIST_MPIRUN_OPTS (a hostfile, a launch agent, transport settings),
 #     split on spaces, e.g. FMNIST_MPIRUN_OPTS="--hostfile hosts --mca btl tcp,self";
 #   - the out-of-band TCP keepalive that makes mpirun notice a lost or cut-off node in about
-#     10 s instead of Open MPI's default of about 8 minutes (README: Running on several machines);
+#     10 s instead of Open MPI's default of about 8 minutes (docs/clusters.md: Several machines);
 #   - --allow-run-as-root when run as root; on one machine with more ranks than cores (no
 #     FMNIST_MPIRUN_OPTS, no batch allocation), --oversubscribe and yield when idle;
 #   - FMNIST_RESTARTS=K (default 0: mpirun is exec'd, nothing else changes): when the job ends

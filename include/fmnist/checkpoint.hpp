@@ -1,4 +1,4 @@
-// The only HDF5-facing interface: checkpoints in the layout of README's Checkpoints section
+// The only HDF5-facing interface: checkpoints in the layout of docs/models.md's Checkpoints section
 // (/model_weights in Keras's legacy layout, /optimizer, /training, /history, /evaluation),
 // every dataset chunked with a Fletcher32 checksum that is verified on load.
 // Errors throw Error(Exit::checkpoint, "<file>: <dataset or attribute>: <what>").
@@ -107,7 +107,7 @@ void write_checkpoint(const std::string& path, const Checkpoint& ckpt);
 
 // Reads and verifies (checksums, shapes, finiteness of the weights) a checkpoint. The model comes
 // from model_config; a checkpoint without it (written before models were data) holds the
-// tutorial's model (README: Checkpoints, resume and fmnist_inspect).
+// tutorial's model (docs/models.md: Checkpoints, resume and fmnist_inspect).
 Checkpoint read_checkpoint(const std::string& path);
 
 // Checks every dataset's checksum, shape and finiteness; returns the problems found (empty: good),

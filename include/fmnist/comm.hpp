@@ -1,4 +1,4 @@
-// The only MPI-facing interface (README: How it computes): start-up and shut-down, the broadcasts
+// The only MPI-facing interface (docs/computing.md): start-up and shut-down, the broadcasts
 // of the start, the one in-place allreduce per step, collective agreement on errors, gathers, and
 // MPI_Abort for failures in mid-training. Every collective is watched against stalls from right
 // after MPI_Init to MPI_Finalize, and those two under an MPI-free deadline. Nothing else includes <mpi.h>.
@@ -37,7 +37,7 @@ class Comm {
   bool is_root() const { return rank_ == 0; }
   std::string host() const;  // MPI_Get_processor_name
 
-  // The value the ranks agreed on (README: When a rank stops responding): from now on every
+  // The value the ranks agreed on (docs/clusters.md: When a rank stops responding): from now on every
   // collective waits at most `seconds` (0: off), then the ranks that were waiting name whom they
   // waited for and where, and the job ends with exit 6. Local; does not communicate.
   void set_stall_timeout(double seconds) const;

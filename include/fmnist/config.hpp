@@ -1,4 +1,4 @@
-// The command line of fmnist_dist (README: Options): every setting of the table in settings.hpp
+// The command line of fmnist_dist (README: fmnist_dist options): every setting of the table in settings.hpp
 // becomes an option with its default, parsed with cxxopts and validated; a bad value throws
 // Error(Exit::usage) naming the option.
 #pragma once

@@ -1,4 +1,4 @@
-// The command line of fmnist_inspect (README: fmnist_inspect): what to show, check, compute and
+// The command line of fmnist_inspect (README: fmnist_inspect options): what to show, check, compute and
 // write for one checkpoint, parsed with cxxopts and validated in src/cli. A bad command line
 // throws Error(Exit::usage) naming the option. Its exit codes, shown by --help, are below.
 #pragma once

@@ -1,6 +1,6 @@
 // Which instruction set the neural-network kernels were compiled for (src/nn/simd.hpp): ranks built
-// differently sum floats in another order, so their results are not the same bytes (README: Running
-// on several machines). Recorded in checkpoints (/training attribute `isa`) and compared at start-up.
+// differently sum floats in another order, so their results are not the same bytes (docs/clusters.md:
+// Nodes with different processors). Recorded in checkpoints (/training attribute `isa`) and compared at start-up.
 #pragma once
 
 #include <string>

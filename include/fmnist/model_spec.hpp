@@ -1,4 +1,4 @@
-// The model as data (README: Models): a Keras Sequential model as a list of layer specs, read
+// The model as data (docs/models.md: Models): a Keras Sequential model as a list of layer specs, read
 // from and written back as the JSON of Keras's model.to_json(), and the one planning pass that
 // derives everything else from it: each layer's output shape, the weight tensors with their Keras
 // names, shapes and offsets in the parameter and gradient arenas, and the parameter count.
@@ -84,7 +84,7 @@ struct ModelSpec {
   bool explicit_input = true;           // the JSON had an InputLayer: layer i is JSON layer i + 1
 };
 
-// The tutorial's model (README: How it computes): conv2d 32 -> max_pooling2d -> conv2d_1 64 ->
+// The tutorial's model (docs/computing.md): conv2d 32 -> max_pooling2d -> conv2d_1 64 ->
 // max_pooling2d_1 -> conv2d_2 64 -> flatten -> dense 64 -> dense_1 10 softmax; 93,322 parameters.
 ModelSpec tutorial_model_spec();
 

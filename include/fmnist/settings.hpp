@@ -1,4 +1,4 @@
-// The one table of run settings (README: Options): per setting its type, name, default, --help group
+// The one table of run settings (README: fmnist_dist options): per setting its type, name, default, --help group
 // and text, whether the ranks must agree on it, whether /training records it and how a resume treats a
 // difference. The command line, Config, describe(), /training, the resume checks and fmnist_inspect's
 // report derive from it: adding an option is one entry here (plus its validation, if it needs one).

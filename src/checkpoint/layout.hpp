@@ -1,6 +1,6 @@
-// Private to the checkpoint module: the names of the HDF5 layout (README: Checkpoints, resume and fmnist_inspect) shared by the
-// writer and the reader, and how /training stores each field (the fields: visit_training_fields), so both
-// sides cannot drift.
+// Private to the checkpoint module: the names of the HDF5 layout (docs/models.md: Checkpoints, resume and
+// fmnist_inspect) shared by the writer and the reader, and how /training stores each field (the fields:
+// visit_training_fields), so both sides cannot drift.
 #pragma once
 
 #include <array>

@@ -51,7 +51,7 @@ void complete(Watchdog* watchdog, MPI_Request& request, const WatchPoint& at) {
 Comm::Comm(int* argc, char*** argv, double stall_timeout) : deadline_(deadline_for(stall_timeout)) {
   // The watched allreduce is Open MPI's MPI_Iallreduce (libnbc). For an in-place sum, or fewer
   // than 4 ranks, libnbc picks reduce-then-broadcast, two full transfers in a row; its reduce-
-  // scatter + allgather (algorithm 3) is as fast as the blocking MPI_Allreduce here (README:
+  // scatter + allgather (algorithm 3) is as fast as the blocking MPI_Allreduce here (docs/performance.md:
   // Scaling beyond one machine). A value the user set wins; other MPI libraries ignore it.
   setenv("OMPI_MCA_coll_libnbc_iallreduce_algorithm", "3", 0);
   {

@@ -1,6 +1,6 @@
 // The stall watchdog's decisions, apart from MPI and the clock so that they can be unit-tested:
-// when a rank waiting in a collective gives up, and whom its message names (README: When a rank
-// stops responding). Times are seconds on one rank's steady clock.
+// when a rank waiting in a collective gives up, and whom its message names (docs/clusters.md: When a
+// rank stops responding). Times are seconds on one rank's steady clock.
 #pragma once
 
 #include <cstdint>

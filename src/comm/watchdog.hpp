@@ -1,4 +1,4 @@
-// The stall watchdog, without threads (README: When a rank stops responding): every collective of
+// The stall watchdog, without threads (docs/clusters.md: When a rank stops responding): every collective of
 // Comm is a non-blocking MPI_I* call polled with MPI_Test against a deadline, beside small messages:
 // every rank tells rank 0 "I arrived at collective s", and rank 0 tells every rank "I am in
 // collective s"; both repeat it while they wait (rank 0 also while it works alone), so a rank that

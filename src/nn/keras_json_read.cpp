@@ -1,4 +1,4 @@
-// Reading Keras's JSON for Sequential models (README: Models), both forms that model.to_json()
+// Reading Keras's JSON for Sequential models (docs/models.md: Models), both forms that model.to_json()
 // writes (Keras 2.x: dict or list config, batch_input_shape, {"class_name", "config"}
 // initializers; Keras 3: module/registered_name, InputLayer batch_shape, DTypePolicy dtypes).
 // Every field is read or refused; nothing is silently ignored unless it is null or false
@@ -280,7 +280,7 @@ std::array<double, 2> factor_of(Fields& f, const std::string& key, const json& v
   return {std::min(a, b), std::max(a, b)};
 }
 
-// RandomFlip, RandomTranslation, RandomRotation, RandomZoom (README: Models). `seed` is read and
+// RandomFlip, RandomTranslation, RandomRotation, RandomZoom (docs/models.md: Models). `seed` is read and
 // ignored: the draws come from --seed, as Dropout's masks do.
 void augment_fields(Fields& f, LayerSpec& l) {
   AugmentSpec& a = l.augment;
@@ -425,7 +425,7 @@ class Parser {
         if (!rate.is_number()) f.fail("rate", value_text(rate), "is not a number");
         l.rate = rate.get<double>();
         if (!(l.rate >= 0 && l.rate < 1)) f.fail("rate", value_text(rate), "is out of range [0, 1)");
-        f.find("seed");  // masks come from --seed (README: Models)
+        f.find("seed");  // masks come from --seed (docs/models.md: Models)
         break;
       }
       case LayerKind::random_flip:

@@ -1,4 +1,4 @@
-// Writing a spec as Keras's JSON (README: Models): the Keras 2 form, with an InputLayer carrying
+// Writing a spec as Keras's JSON (docs/models.md: Models): the Keras 2 form, with an InputLayer carrying
 // batch_input_shape and without the fields one Keras version would reject, which Keras 2.x,
 // Keras 3's legacy HDF5 loader and TensorFlow.js all load; and a checkpoint's training_config.
 #include <nlohmann/json.hpp>

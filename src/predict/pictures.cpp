@@ -1,4 +1,4 @@
-// The pictures of a labelled evaluation (README: Pictures of what the model gets wrong): the
+// The pictures of a labelled evaluation (docs/predicting.md: Pictures of what the model gets wrong): the
 // confusion heat map (SVG from src/report) and the grid of the most confident errors, as PNG drawn
 // here with OpenCV (whose Hershey fonts lack "→", so the PNG captions say "->") or as SVG from src/report.
 #include <algorithm>

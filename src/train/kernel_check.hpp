@@ -1,5 +1,5 @@
-// The start-up comparison of the ranks' kernel instruction sets (README: Running on several
-// machines): ranks built for different ones train correctly together, but their results are not
+// The start-up comparison of the ranks' kernel instruction sets (docs/clusters.md: Nodes with
+// different processors): ranks built for different ones train correctly together, but their results are not
 // the same bytes as on one kind of machine; rank 0 says so once, naming the ranks and hosts.
 #pragma once
 

@@ -1,4 +1,4 @@
-// The files rank 0 writes in --out-dir (README: Output files): checkpoint.h5 (latest), best.h5
+// The files rank 0 writes in --out-dir (README: What a run writes): checkpoint.h5 (latest), best.h5
 // (lowest val_loss), history.csv and learning_curve.svg, each replaced atomically.
 #pragma once
 

@@ -1,4 +1,4 @@
-// What rank 0 prints while training (README: Output): the start-up lines, the live progress bar,
+// What rank 0 prints while training (README: The two commands): the start-up lines, the live progress bar,
 // one line per epoch, the --profile line and the closing lines. Only rank 0 prints; the profile
 // line is collective (every rank's peak memory travels in one allreduce).
 #pragma once

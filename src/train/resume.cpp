@@ -1,4 +1,4 @@
-// Starting and resuming (README: Checkpoints, resume and fmnist_inspect). Validate, then broadcast:
+// Starting and resuming (docs/models.md: Checkpoints, resume and fmnist_inspect). Validate, then broadcast:
 // rank 0 checks the whole checkpoint against this run, the ranks agree on the outcome, and only a
 // checkpoint that fits is sent, so every rank receives exactly what it expects (never an MPI error).
 #include "resume.hpp"

@@ -1,4 +1,4 @@
-// The training loop on one rank (README: How it computes): each rank trains on its contiguous run of
+// The training loop on one rank (docs/computing.md): each rank trains on its contiguous run of
 // the micro-batches of each global batch of the epoch's permutation, one in-place allreduce per step
 // sums [gradients | loss | correct | samples | stop | diverged] in fixed point, and every rank takes
 // the same step. Set-up: resume.cpp; evaluation.cpp; lines printed: reporter.cpp; files: outputs.cpp.

@@ -2,7 +2,7 @@
 // them, for the tutorial's model and the wide one (tests/fixtures/models/wide_tutorial.json), the
 // augmentation layers on 28x28x1, and of
 // each model's whole training step (4 micro-batches of 64, as a rank of -np 2 trains), one thread:
-// the per-layer figures behind README's Performance section and the table of launch/bench.sh.
+// the per-layer figures behind docs/performance.md and the table of launch/bench.sh.
 // Counters: "flop" the rate of the layer's nominal (Keras) work, "flop_per_call".
 // Run: build/bench_nn_layers --benchmark_min_time=0.5  (quote ratios: the machines are noisy).
 #include <benchmark/benchmark.h>

@@ -1,4 +1,4 @@
-# Helpers of the tests of tests/cluster/ (README: Tests), on the emulated nodes of nodes.sh:
+# Helpers of the tests of tests/cluster/ (docs/contributing.md: Tests), on the emulated nodes of nodes.sh:
 # fmnist_dist through launch/mpirun.sh inside node1, the job's processes on each node, and the
 # stall cases. Sourced after tests/mpi/lib.sh. Exits 77 (skip) where namespaces cannot be made.
 export PATH=$PATH:/usr/sbin:/sbin

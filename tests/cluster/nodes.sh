@@ -1,4 +1,4 @@
-# The emulated nodes (README: Tests): each node is a network namespace with its own UTS namespace
+# The emulated nodes (docs/contributing.md: Tests): each node is a network namespace with its own UTS namespace
 # (host name nodeN) and address 10.77.0.(10+N) on a bridge that has no address, so every packet
 # stays between namespaces made here. mpirun runs inside node1 and reaches the others through a
 # launch agent that enters their namespaces instead of ssh (or, after ssh_up, through a real

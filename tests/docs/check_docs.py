@@ -3,7 +3,8 @@
   options  README.md PROGRAM HEADING: every option PROGRAM --help prints has one row under HEADING, with
            the same default, and every row names an option --help prints (options whose help starts with
            "testing aid" are test hooks and need no row)
-  exit-codes README.md error.hpp: the codes of README's exit-code table are the Exit enum's (1 included)
+  exit-codes README.md error.hpp inspect_options.hpp: the codes of README's exit-code table are the Exit
+           enum's and fmnist_inspect's own (its kInspect* constants: --compare's 1, internal failure 70)
   environment README.md ROOT: README's "Environment variables" names exactly the FMNIST_* that launch/ reads
   paths    ROOT: no file of the repository climbs out of it with ../ or names a folder beside it, and every
            relative Markdown link points at a file that exists"""
@@ -103,13 +104,16 @@ def name_is_test_hook(text, name):
     return re.search(r"--" + re.escape(name) + r"\b[^\n]*testing aid", text, re.IGNORECASE) is not None
 
 
-def check_exit_codes(readme, header):
+def check_exit_codes(readme, header, inspect_header):
     source = open(header, encoding="utf-8").read()
     enum = re.search(r"enum class Exit[^{]*\{(.*?)\};", source, re.S)
     if not enum:
         fail(f"{header}: no 'enum class Exit'")
     codes = {int(v) for v in re.findall(r"=\s*(\d+)\s*,?", enum.group(1))}
-    codes.add(1)  # fmnist_inspect --compare: the checkpoints differ
+    inspect = re.findall(r"constexpr int kInspect\w+\s*=\s*(\d+)", open(inspect_header, encoding="utf-8").read())
+    if len(inspect) < 2:
+        fail(f"{inspect_header}: expected fmnist_inspect's kInspect* exit codes, found {inspect}")
+    codes |= {int(v) for v in inspect}  # --compare's 1 and fmnist_inspect's internal failure
     rows = table_rows(section(readme, "Exit codes"))
     documented = [int(c[0]) for c in rows if c[0].isdigit()]
     if len(documented) != len(set(documented)):
@@ -188,14 +192,14 @@ def check_paths(root):
 def main():
     if len(sys.argv) >= 2 and sys.argv[1] == "options" and len(sys.argv) == 5:
         check_options(*sys.argv[2:])
-    elif len(sys.argv) >= 2 and sys.argv[1] == "exit-codes" and len(sys.argv) == 4:
+    elif len(sys.argv) >= 2 and sys.argv[1] == "exit-codes" and len(sys.argv) == 5:
         check_exit_codes(*sys.argv[2:])
     elif len(sys.argv) >= 2 and sys.argv[1] == "environment" and len(sys.argv) == 4:
         check_environment(sys.argv[2], os.path.abspath(sys.argv[3]))
     elif len(sys.argv) >= 2 and sys.argv[1] == "paths" and len(sys.argv) == 3:
         check_paths(os.path.abspath(sys.argv[2]))
     else:
-        fail("usage: check_docs.py options README PROGRAM HEADING | exit-codes README error.hpp | "
+        fail("usage: check_docs.py options README PROGRAM HEADING | exit-codes README error.hpp inspect_options.hpp | "
              "environment README ROOT | paths ROOT")
 
 

@@ -1,5 +1,5 @@
-# Ranks whose kernels were built for different instruction sets (README: Running on several
-# machines): this build (-DFMNIST_NATIVE=ON, e.g. AVX-512) beside a portable one (-DFMNIST_NATIVE=OFF,
+# Ranks whose kernels were built for different instruction sets (docs/clusters.md: Nodes with
+# different processors): this build (-DFMNIST_NATIVE=ON, e.g. AVX-512) beside a portable one (-DFMNIST_NATIVE=OFF,
 # SSE2), launched MPMD. The run trains, rank 0 prints ONE warning naming both ranks, their hosts
 # and -DFMNIST_NATIVE=OFF; checkpoints record the writer's instruction set (/training attribute
 # isa), and a resume by the other build says so in one line. The portable build is

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Golden test of the Keras fields we write (README: Tests, label interop): TensorFlow.js ignores fields
+"""Golden test of the Keras fields we write (docs/contributing.md: Tests, label interop): TensorFlow.js ignores fields
 that Keras would reject, so this checks model_config and training_config against the fields Keras 2
 (tf.keras 2.6 to 2.15) and Keras 3 (3.0 to 3.15) require and accept, read off Keras's own source.
 
