@@ -3,14 +3,15 @@
 # table: every layer's forward/backward time and GFLOP/s at the per-rank batch of 256 (Google
 # Benchmark), the GEMM ceiling measured now (Eigen sgemm, one core and both cores at once), one
 # training epoch with -np 1 and -np 2 (seconds, images/s, share of the 2-core ceiling, allreduce
-# share, peak RSS per rank), the per-step allreduce plain and watched (the stall watchdog's cost)
+# share, peak RSS per rank), the per-step allreduce plain (--stall-timeout 0) and watched (the watchdog's cost)
 # over shared memory and, as root, over TCP between 2 and 3 emulated nodes (tests/cluster/nodes.sh),
 # and, with --with-torch, PyTorch DDP 2 ranks x 1 thread in the same run. All of it for the tutorial's
 # model, and the layers, a -np 2 epoch and PyTorch's epoch for a wider model on the same Keras JSON
 # (tests/fixtures/models/wide_tutorial.json: 64/128/128 filters, padding='same', two Dropouts).
 # Usage: launch/bench.sh [--with-torch]     (about five minutes after the build, torch included)
 # FMNIST_BUILD=DIR uses an existing build folder instead of building build/; FMNIST_TORCH_REF=FILE
-# points at torch_ref.py when the checkout does not sit beside shared/.
+# runs another PyTorch reference than tests/bench/torch_ref.py. --with-torch needs Debian's
+# python3-torch (apt-get install python3-torch: several hundred MB), which launch/setup.sh does not install.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,7 +19,7 @@ with_torch=0
 for arg in "$@"; do
   case "$arg" in
     --with-torch) with_torch=1 ;;
-    -h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench: unknown option $arg (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -83,8 +84,10 @@ fi
 
 if ((with_torch)); then
   echo "bench: PyTorch DDP, 2 ranks x 1 thread, channels-last, one epoch ..." >&2
-  ref=${FMNIST_TORCH_REF:-../shared/peers/torch_ref.py}  # the peer, beside the repository
+  ref=${FMNIST_TORCH_REF:-tests/bench/torch_ref.py}
   [ -f "$ref" ] || { echo "bench: $ref not found" >&2; exit 1; }
+  "$py" -c "import torch" 2>/dev/null ||
+    { echo "bench: --with-torch needs PyTorch: apt-get install python3-torch" >&2; exit 1; }
   torch_ddp() {  # NAME [torch_ref.py options]: one epoch, 2 ranks x 1 thread, rank 0's log in NAME0.log
     local name=$1 port=$((29600 + RANDOM % 300)) rank
     shift
@@ -186,8 +189,8 @@ for key in ("sm2", "sm3", "tcp2", "tcp3"):
     path = f"{tmp}/ar_{key}.json"
     if os.path.exists(path) and os.path.getsize(path) > 0:
         ar[key] = json.loads(open(path).read().strip().splitlines()[-1])
-print(f"Per-step allreduce ({ar['sm2']['bytes']:,} bytes of int64; median ms per call; plain MPI_Allreduce,"
-      " then watched: polled MPI_Iallreduce with the stall watchdog's words):")
+print(f"Per-step allreduce ({ar['sm2']['bytes']:,} bytes of int64; median ms per call; plain (--stall-timeout 0:"
+      " MPI_Iallreduce completed by MPI_Wait), then watched: polled MPI_Iallreduce with the stall watchdog's words):")
 labels = {"sm2": "shared memory, 2 ranks", "sm3": "shared memory, 3 ranks (2 cores)",
           "tcp2": "TCP, 2 emulated nodes", "tcp3": "TCP, 3 emulated nodes (2 cores)"}
 for key, label in labels.items():

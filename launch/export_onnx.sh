@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Export the model launch/run.sh trained to ONNX (README: Exporting to ONNX): set up and build if
-# needed, then fmnist_inspect run/best.h5 --export-onnx FILE (default run/model.onnx; a path from
-# where you are). FMNIST_CHECKPOINT picks another checkpoint. Usage: launch/export_onnx.sh [FILE.onnx]
+# Export the model launch/run.sh trained to ONNX (docs/onnx.md): set up and build if needed, then
+# fmnist_inspect run/best.h5 --export-onnx FILE (default run/model.onnx; a path from where you
+# are). run/ is the checkout's, or the current folder's when installed (launch/programs.sh).
+# FMNIST_CHECKPOINT picks another checkpoint. Usage: launch/export_onnx.sh [FILE.onnx]
 set -euo pipefail
-repo=$(cd "$(dirname "$0")/.." && pwd)
-"$repo/launch/setup.sh" >/dev/null
-checkpoint=${FMNIST_CHECKPOINT:-$repo/run/best.h5}
+source "$(dirname "$0")/programs.sh"
+find_programs quiet
+run=${checkout:-.}/run
+checkpoint=${FMNIST_CHECKPOINT:-$run/best.h5}
 [ -f "$checkpoint" ] || { echo "export_onnx: no $checkpoint: train first (launch/run.sh) or set FMNIST_CHECKPOINT" >&2; exit 4; }
-exec "$repo/build/fmnist_inspect" "$checkpoint" --export-onnx "${1:-$repo/run/model.onnx}"
+exec "$bin/fmnist_inspect" "$checkpoint" --export-onnx "${1:-$run/model.onnx}"

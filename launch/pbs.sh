@@ -19,7 +19,7 @@ launcher=${FMNIST_MPIRUN:-launch/mpirun.sh}
 
 trap '[ -n "${pid:-}" ] && kill -USR1 "$pid" 2>/dev/null' USR1 TERM
 # shellcheck disable=SC2086  # ARGS is a list of options
-"$launcher" "$np" "$program" --resume auto ${ARGS:-} &  # exec's mpirun: $! is mpirun
+"$launcher" "$np" "$program" --resume auto ${ARGS:-} &  # mpirun, or launch/mpirun.sh with FMNIST_RESTARTS
 pid=$!
 while kill -0 "$pid" 2>/dev/null; do
   wait "$pid"

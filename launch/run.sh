@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Set up, build, then train with the defaults on every core: one MPI rank per core.
+# Set up, build, then train with the defaults on every core: one MPI rank per core. In a source
+# checkout it builds first and writes run/ at the top of the checkout; installed (cmake --install),
+# it uses PREFIX/bin and writes run/ in the current folder (launch/programs.sh; FMNIST_BIN overrides).
 # Extra arguments go to fmnist_dist, e.g. launch/run.sh --epochs 3 --out-dir run3.
 # FMNIST_NP overrides the number of ranks.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-launch/setup.sh
+source "$(dirname "$0")/programs.sh"
+find_programs
+[ -z "$checkout" ] || cd "$checkout"
 progress=()
 [ -t 1 ] && progress=(--progress always)
-exec launch/mpirun.sh "${FMNIST_NP:-$(nproc)}" build/fmnist_dist "${progress[@]}" "$@"
+exec "$launch_dir/mpirun.sh" "${FMNIST_NP:-$(nproc)}" "$bin/fmnist_dist" "${progress[@]}" "$@"

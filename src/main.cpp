@@ -1,18 +1,41 @@
 // fmnist_dist: data-parallel training of the Keras Fashion-MNIST CNN under MPI.
 // main() only turns errors into messages and exit codes, the same on every rank (README: Exit codes).
+// Every collective, from MPI_Init to MPI_Finalize, is under the stall watchdog; until the options
+// are agreed it uses the --stall-timeout found by a plain scan of the command line.
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
+#include <string>
 
 #include "fmnist/comm.hpp"
 #include "fmnist/config.hpp"
 #include "fmnist/trainer.hpp"
+#include "train/kernel_check.hpp"
+#include "train/test_hooks.hpp"
 
-int main(int argc, char** argv) {
+namespace {
+
+// --stall-timeout S or --stall-timeout=S from argv, before the options are parsed; the default
+// when absent, unreadable or out of range (the parsed, agreed value replaces it soon after).
+double scan_stall_timeout(int argc, char** argv) {
+  const std::string name = "--stall-timeout";
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    const char* value = nullptr;
+    if (arg == name && i + 1 < argc) value = argv[i + 1];
+    if (arg.rfind(name + "=", 0) == 0) value = argv[i] + name.size() + 1;
+    if (!value) continue;
+    char* end = nullptr;
+    const double seconds = std::strtod(value, &end);
+    if (end != value && *end == '\0' && seconds >= 0 && seconds <= 86400) return seconds;
+  }
+  return fmnist::Settings{}.stall_timeout;  // the options table's default
+}
+
+// Parses and agrees on the options, then trains. Returns the exit code, or ends the job (MPI_Abort)
+// for a failure on one rank alone.
+int run(fmnist::Comm& comm, int argc, char** argv) {
   using namespace fmnist;
-  // Before MPI_Init: a file-size limit (ulimit -f) must make writes fail with EFBIG, reported
-  // as exit 4, instead of killing the process with SIGXFSZ.
-  std::signal(SIGXFSZ, SIG_IGN);
-  Comm comm(&argc, &argv);
   try {
     Config config;
     std::string message;
@@ -23,12 +46,14 @@ int main(int argc, char** argv) {
       code = e.exit_code();
       message = e.what();
     }
-    const int worst = comm.agree(code, message);
+    const int worst = comm.agree(code, message, WatchPoint{"in the start-up check of the options"});
     if (worst != 0) throw CollectiveError(static_cast<Exit>(worst), message);
+    comm.set_stall_timeout(config.stall_timeout);
     if (config.help) {
       if (comm.is_root()) std::printf("%s\n", config.help_text.c_str());
       return 0;
     }
+    warn_if_kernels_differ(comm);
     return run_training(config, comm);
   } catch (const CollectiveError& e) {
     if (comm.is_root()) std::fprintf(stderr, "fmnist_dist: error: %s\n", e.what());
@@ -43,4 +68,19 @@ int main(int argc, char** argv) {
     if (comm.size() > 1) comm.abort(static_cast<int>(Exit::internal));
     return static_cast<int>(Exit::internal);
   }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace fmnist;
+  // Before MPI_Init: a file-size limit (ulimit -f) must make writes fail with EFBIG, reported
+  // as exit 4, instead of killing the process with SIGXFSZ.
+  std::signal(SIGXFSZ, SIG_IGN);
+  Comm comm(&argc, &argv, scan_stall_timeout(argc, argv));
+  test_hooks::freeze_at(comm.rank(), "start");
+  const int code = run(comm, argc, argv);
+  comm.finish();
+  test_hooks::freeze_at(comm.rank(), "shutdown");
+  return code;  // ~Comm: MPI_Finalize
 }

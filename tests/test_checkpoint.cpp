@@ -37,6 +37,7 @@ void expect_equal(const Checkpoint& a, const Checkpoint& b) {
   EXPECT_EQ(s.val_split, t.val_split);
   EXPECT_EQ(s.optimizer, t.optimizer);
   EXPECT_EQ(s.lr, t.lr);
+  EXPECT_EQ(s.momentum, t.momentum);
   EXPECT_EQ(s.rmsprop_form, t.rmsprop_form);
   EXPECT_EQ(s.num_train, t.num_train);
   EXPECT_EQ(s.data_fingerprint, t.data_fingerprint);
@@ -116,7 +117,7 @@ TEST(Checkpoint, FlippedWeightByteIsCaughtByReadAndVerify) {
   EXPECT_EQ(extent.size, 3u * 3 * 32 * 64 * sizeof(float) + 4);  // data + Fletcher32
   flip_byte(path, extent.offset + 1000);
 
-  const std::string message = checkpoint_error([&] { read_checkpoint(path); });
+  const std::string message = expect_error(Exit::checkpoint, [&] { read_checkpoint(path); });
   EXPECT_EQ(message, path + ": dataset " + kKernel1 + ": checksum mismatch (Fletcher32) or unreadable");
   const auto problems = verify_checkpoint(path);
   ASSERT_EQ(problems.size(), 1u);
@@ -144,7 +145,7 @@ TEST(Checkpoint, FlippedAttributeByteIsCaughtByTheHeaderChecksum) {
   const auto at = std::search(bytes.begin(), bytes.end(), name.begin(), name.end());
   ASSERT_NE(at, bytes.end());
   flip_byte(path, static_cast<std::uint64_t>(at - bytes.begin()));
-  const std::string message = checkpoint_error([&] { read_checkpoint(path); });
+  const std::string message = expect_error(Exit::checkpoint, [&] { read_checkpoint(path); });
   EXPECT_NE(message.find("/training"), std::string::npos) << message;
   EXPECT_FALSE(verify_checkpoint(path).empty());
 }
@@ -156,7 +157,7 @@ TEST(Checkpoint, TruncatedFileIsRefused) {
   auto bytes = read_bytes(path);
   bytes.resize(bytes.size() / 2);
   write_bytes(path, bytes);
-  const std::string message = checkpoint_error([&] { read_checkpoint(path); });
+  const std::string message = expect_error(Exit::checkpoint, [&] { read_checkpoint(path); });
   EXPECT_EQ(message.rfind(path + ": ", 0), 0u) << message;
   EXPECT_NE(message.find("truncated"), std::string::npos) << message;
   EXPECT_EQ(verify_checkpoint(path).size(), 1u);
@@ -164,9 +165,9 @@ TEST(Checkpoint, TruncatedFileIsRefused) {
 
 TEST(Checkpoint, MissingFileAndNonHdf5FileAreRefused) {
   TempDir dir;
-  EXPECT_EQ(checkpoint_error([&] { read_checkpoint(dir.file("none.h5")); }), dir.file("none.h5") + ": no such file");
+  EXPECT_EQ(expect_error(Exit::checkpoint, [&] { read_checkpoint(dir.file("none.h5")); }), dir.file("none.h5") + ": no such file");
   write_bytes(dir.file("text.h5"), {'h', 'e', 'l', 'l', 'o'});
-  EXPECT_EQ(checkpoint_error([&] { read_checkpoint(dir.file("text.h5")); }),
+  EXPECT_EQ(expect_error(Exit::checkpoint, [&] { read_checkpoint(dir.file("text.h5")); }),
             dir.file("text.h5") + ": not an HDF5 file");
   EXPECT_EQ(verify_checkpoint(dir.file("none.h5")), std::vector<std::string>{dir.file("none.h5") + ": no such file"});
 }
@@ -176,7 +177,7 @@ TEST(Checkpoint, WrongKernelShapeIsRefused) {
   const std::string path = dir.file("c.h5");
   write_checkpoint(path, sample_checkpoint(1, false));
   probe::replace_dataset(path, "/model_weights/conv2d/conv2d/kernel:0", {3, 3, 1, 16}, std::vector<float>(144, 0.5f));
-  EXPECT_EQ(checkpoint_error([&] { read_checkpoint(path); }),
+  EXPECT_EQ(expect_error(Exit::checkpoint, [&] { read_checkpoint(path); }),
             path + ": dataset /model_weights/conv2d/conv2d/kernel:0: shape (3, 3, 1, 16), expected (3, 3, 1, 32)");
 }
 
@@ -186,7 +187,7 @@ TEST(Checkpoint, MissingDatasetAndGroupAreNamed) {
   write_checkpoint(path, sample_checkpoint(1, true));
   probe::remove_object(path, "/model_weights/dense/dense/bias:0");
   probe::remove_object(path, "/training");
-  EXPECT_EQ(checkpoint_error([&] { read_checkpoint(path); }),
+  EXPECT_EQ(expect_error(Exit::checkpoint, [&] { read_checkpoint(path); }),
             path + ": dataset /model_weights/dense/dense/bias:0: missing");
   const auto problems = verify_checkpoint(path);
   ASSERT_EQ(problems.size(), 2u);
@@ -199,7 +200,7 @@ TEST(Checkpoint, NonFiniteWeightIsRefused) {
   Checkpoint c = sample_checkpoint(1, false);
   c.weights[plan_model(c.model).tensors[6].offset + 5] = std::numeric_limits<float>::quiet_NaN();
   write_checkpoint(path, c);
-  const std::string message = checkpoint_error([&] { read_checkpoint(path); });
+  const std::string message = expect_error(Exit::checkpoint, [&] { read_checkpoint(path); });
   EXPECT_NE(message.find("/model_weights/dense/dense/kernel:0: non-finite value"), std::string::npos) << message;
   EXPECT_NE(message.find("at element 5"), std::string::npos) << message;
 }
@@ -238,18 +239,47 @@ TEST(Checkpoint, OldCheckpointsReadAsTheTutorialsModel) {
   TempDir dir;
   const std::string path = dir.file("old.h5");
   Checkpoint written = sample_checkpoint(1, false);
-  written.training.rmsprop_form = "keras2";
+  written.training.rmsprop_form = RmspropForm::keras2;
   write_checkpoint(path, written);
   probe::remove_attribute(path, "/", "model_config");
   probe::remove_attribute(path, "/", "training_config");
   probe::remove_attribute(path, "/training", "rmsprop_form");
+  probe::remove_attribute(path, "/training", "momentum");
   const Checkpoint read = read_checkpoint(path);
   EXPECT_EQ(first_difference(read.model, tutorial_model_spec()), "");
   EXPECT_EQ(read.model.layers[7].name, "dense_1");
-  EXPECT_EQ(read.training.rmsprop_form, "keras3");
+  EXPECT_EQ(read.training.rmsprop_form, RmspropForm::keras3);
+  EXPECT_EQ(read.training.momentum, 0.9);  // recorded since the settings table; older files imply the default
   EXPECT_EQ(read.training_config, "");
   EXPECT_EQ(read.weights, written.weights);
   EXPECT_TRUE(verify_checkpoint(path).empty());
+}
+
+// fmnist_inspect's report of /training: every attribute, in file order, as the table's text.
+TEST(Checkpoint, TrainingAttributesAsText) {
+  const TrainingState t = sample_checkpoint(1, false).training;
+  const auto all = training_attributes_text(t);
+  ASSERT_GE(all.size(), 20u);
+  EXPECT_EQ(all.front(), (std::pair<std::string, std::string>("epoch", "1")));
+  const auto settings = training_settings_text(t);
+  const std::vector<std::pair<std::string, std::string>> expected{
+      {"val_split", "0.25"},  {"split_seed", "4000000000"}, {"epochs", "20"},
+      {"batch_size", "500"},  {"optimizer", "rmsprop"},     {"lr", "0.00125"},
+      {"momentum", "0.5"},    {"rmsprop_form", "keras3"},   {"seed", "18364758544493064720"}};
+  EXPECT_EQ(settings, expected);
+  for (const auto& pair : settings) EXPECT_NE(std::find(all.begin(), all.end(), pair), all.end()) << pair.first;
+}
+
+// A /training attribute with a choice the table does not know is a bad checkpoint, named.
+TEST(Checkpoint, UnknownChoiceIsNamed) {
+  TempDir dir;
+  const std::string path = dir.file("c.h5");
+  write_checkpoint(path, sample_checkpoint(1, false));
+  probe::replace_string_attribute(path, "/training", "optimizer", "adagrad");
+  const std::string message = expect_error(Exit::checkpoint, [&] { read_checkpoint(path); });
+  EXPECT_NE(message.find("/training: attribute optimizer: must be rmsprop, adam or sgd, got 'adagrad'"),
+            std::string::npos)
+      << message;
 }
 
 TEST(Checkpoint, BadModelConfigIsNamed) {
@@ -257,7 +287,7 @@ TEST(Checkpoint, BadModelConfigIsNamed) {
   const std::string path = dir.file("c.h5");
   write_checkpoint(path, sample_checkpoint(1, false));
   probe::replace_string_attribute(path, "/", "model_config", "{\"class_name\": \"Sequential\", ");
-  const std::string message = checkpoint_error([&] { read_checkpoint(path); });
+  const std::string message = expect_error(Exit::checkpoint, [&] { read_checkpoint(path); });
   EXPECT_EQ(message.rfind(path + ": attribute model_config: line 1, column", 0), 0u) << message;
   EXPECT_NE(message.find("malformed JSON"), std::string::npos) << message;
   EXPECT_EQ(verify_checkpoint(path), std::vector<std::string>{message});
@@ -265,7 +295,7 @@ TEST(Checkpoint, BadModelConfigIsNamed) {
   Checkpoint other = sample_checkpoint(1, false);
   other.model.layers[6].units = 32;
   probe::replace_string_attribute(path, "/", "model_config", to_keras_json(other.model));
-  EXPECT_NE(checkpoint_error([&] { read_checkpoint(path); }).find("dense/kernel:0: shape (576, 64), expected (576, 32)"),
+  EXPECT_NE(expect_error(Exit::checkpoint, [&] { read_checkpoint(path); }).find("dense/kernel:0: shape (576, 64), expected (576, 32)"),
             std::string::npos);
 }
 

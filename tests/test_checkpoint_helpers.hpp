@@ -15,12 +15,12 @@
 #include <vector>
 
 #include "fmnist/checkpoint.hpp"
+#include "expect_error.hpp"
 #include "temp_dir.hpp"
 #include "fmnist/error.hpp"
 #include "fmnist/model_spec.hpp"
 
 namespace fmnist::test {
-
 
 // Exactly representable values, so Python can recompute them: w[i] = (i % 1000 - 500) / 1024.
 inline float weight_value(std::size_t i) { return static_cast<float>(static_cast<int>(i % 1000) - 500) / 1024.0f; }
@@ -51,9 +51,10 @@ inline Checkpoint sample_checkpoint(int epochs, bool evaluated, const ModelSpec&
   t.seed = 0xFEDCBA9876543210ull;  // needs all 64 bits
   t.split_seed = 4000000000u;      // needs all 32 bits
   t.val_split = 0.25;
-  t.optimizer = "rmsprop";
+  t.optimizer = OptimizerKind::rmsprop;
   t.lr = 0.00125;
-  t.rmsprop_form = "keras3";  // not the default, so a reader that ignores it is caught
+  t.momentum = 0.5;  // not the default, so a reader that ignores it is caught
+  t.rmsprop_form = RmspropForm::keras3;  // not the default, so a reader that ignores it is caught
   t.num_train = 42000;
   t.data_fingerprint = 0x8000000000000001ull;
   t.epoch_loss_sum = 1234.5678;
@@ -83,19 +84,6 @@ inline void flip_byte(const std::string& path, std::uint64_t offset) {
   ASSERT_LT(offset, bytes.size());
   bytes[offset] = static_cast<char>(bytes[offset] ^ 0x5A);
   write_bytes(path, bytes);
-}
-
-// Runs f, which must throw Error(Exit::checkpoint); returns its message ("" if it did not throw).
-template <typename F>
-std::string checkpoint_error(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    EXPECT_EQ(e.code(), Exit::checkpoint) << e.what();
-    return e.what();
-  }
-  ADD_FAILURE() << "expected fmnist::Error(Exit::checkpoint)";
-  return "";
 }
 
 }  // namespace fmnist::test

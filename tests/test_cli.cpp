@@ -5,9 +5,12 @@
 
 #include "fmnist/config.hpp"
 #include "fmnist/error.hpp"
+#include "expect_error.hpp"
 
 namespace fmnist {
 namespace {
+
+using test::expect_error;
 
 Config parse(std::vector<const char*> args) {
   args.insert(args.begin(), "fmnist_dist");
@@ -16,13 +19,8 @@ Config parse(std::vector<const char*> args) {
 
 // Parsing must fail with exit code 2 and a message that contains `names`.
 void expect_usage_error(std::vector<const char*> args, const std::string& names) {
-  try {
-    parse(args);
-    FAIL() << "accepted bad arguments; expected an error naming " << names;
-  } catch (const Error& e) {
-    EXPECT_EQ(e.code(), Exit::usage);
-    EXPECT_NE(std::string(e.what()).find(names), std::string::npos) << e.what();
-  }
+  const std::string message = expect_error(Exit::usage, [&] { parse(args); });
+  EXPECT_NE(message.find(names), std::string::npos) << "expected an error naming " << names << ", got: " << message;
 }
 
 TEST(Config, DefaultsAreTheTutorials) {
@@ -31,23 +29,23 @@ TEST(Config, DefaultsAreTheTutorials) {
   EXPECT_EQ(c.batch_size, 512);
   EXPECT_DOUBLE_EQ(c.val_split, 0.3);
   EXPECT_EQ(c.split_seed, 42u);
-  EXPECT_EQ(c.optimizer, "rmsprop");
+  EXPECT_EQ(c.optimizer, OptimizerKind::rmsprop);
   EXPECT_DOUBLE_EQ(c.lr, 0.001);
   EXPECT_EQ(c.out_dir, "run");
   EXPECT_EQ(c.data_dir, "/usr/share/datasets/fashion-mnist");
   EXPECT_TRUE(c.resume.empty());
-  EXPECT_FALSE(c.eval_all_ranks);
+  EXPECT_EQ(c.eval_ranks, EvalRanks::root);
   EXPECT_TRUE(c.model.empty());  // the tutorial's model
   EXPECT_FALSE(c.print_model);
-  EXPECT_EQ(c.rmsprop_form, "keras2");  // the tutorial's RMSprop: epsilon outside the square root
+  EXPECT_EQ(c.rmsprop_form, RmspropForm::keras2);  // the tutorial's RMSprop: epsilon outside the square root
 }
 
 TEST(Config, ModelAndRmspropForm) {
   const Config c = parse({"--model", "my.json", "--print-model", "--rmsprop-form", "keras3"});
   EXPECT_EQ(c.model, "my.json");
   EXPECT_TRUE(c.print_model);
-  EXPECT_EQ(c.rmsprop_form, "keras3");
-  EXPECT_EQ(parse({"--rmsprop-keras2"}).rmsprop_form, "keras2");  // the former option, now the default
+  EXPECT_EQ(c.rmsprop_form, RmspropForm::keras3);
+  EXPECT_EQ(parse({"--rmsprop-keras2"}).rmsprop_form, RmspropForm::keras2);  // the former option, now the default
   expect_usage_error({"--rmsprop-form", "keras1"}, "--rmsprop-form");
   expect_usage_error({"--rmsprop-keras2", "--rmsprop-form", "keras3"}, "--rmsprop-keras2");
   EXPECT_NE(describe(parse({})), describe(parse({"--rmsprop-form", "keras3"})));
@@ -61,13 +59,13 @@ TEST(Config, ParsesEveryOption) {
   EXPECT_EQ(c.batch_size, 64);
   EXPECT_DOUBLE_EQ(c.val_split, 0.25);
   EXPECT_EQ(c.split_seed, 7u);
-  EXPECT_EQ(c.optimizer, "adam");
+  EXPECT_EQ(c.optimizer, OptimizerKind::adam);
   EXPECT_DOUBLE_EQ(c.lr, 0.01);
   EXPECT_EQ(c.seed, 9u);
   EXPECT_EQ(c.out_dir, "x");
   EXPECT_EQ(c.checkpoint_every, 5);
   EXPECT_EQ(c.max_steps, 11);
-  EXPECT_TRUE(c.eval_all_ranks);
+  EXPECT_EQ(c.eval_ranks, EvalRanks::all);
   EXPECT_EQ(c.resume, "auto");
   EXPECT_EQ(parse({"--resume", "a.h5"}).resume, "a.h5");
 }
@@ -125,6 +123,19 @@ TEST(Config, DescribeChangesWithTheMathematics) {
   EXPECT_EQ(describe(parse({})), describe(parse({})));
   EXPECT_NE(describe(parse({})), describe(parse({"--seed", "1"})));
   EXPECT_NE(describe(parse({})), describe(parse({"--batch-size", "256"})));
+}
+
+// describe() holds exactly the settings the table marks Ranks::agree, as key=value lines.
+TEST(Config, DescribeListsTheSettingsRanksShare) {
+  const Config c = parse({"--eval-ranks", "all", "--rmsprop-form", "keras3"});
+  const std::string text = describe(c);
+  visit_settings(c, [&](const SettingInfo& info, const auto& value) {
+    const std::string line = std::string(info.key) + "=" + to_text(value) + "\n";
+    EXPECT_EQ(text.find(line) != std::string::npos, info.ranks == Ranks::agree) << info.key;
+  });
+  EXPECT_NE(text.find("eval_ranks=all\n"), std::string::npos);
+  EXPECT_NE(text.find("profile=false\n"), std::string::npos);  // a collective per epoch: every rank must agree
+  EXPECT_EQ(text.find("data_dir="), std::string::npos);       // ranks compare the data's fingerprints instead
 }
 
 }  // namespace

@@ -62,7 +62,7 @@ TEST(StallRules, RootNamesAtMostEight) {
 TEST(StallRules, RootSaysWhenEveryoneIsThereButNothingCompleted) {
   const StallRules rules(0, kHosts, 10, 5);
   const std::string m = rules.root_verdict(10, 0, {0, 4, 4, 4}, {0, 9, 9.5, 8}, 4, "at step 3 (epoch 2)");
-  EXPECT_EQ(m, "rank 0: every rank arrived, but the allreduce at step 3 (epoch 2) has not completed for 10 s "
+  EXPECT_EQ(m, "rank 0: every rank arrived, but the collective at step 3 (epoch 2) has not completed for 10 s "
                "(a network fault between ranks?); aborting");
 }
 
@@ -81,7 +81,7 @@ TEST(StallRules, MemberWaitsTheGraceForRankZerosVerdict) {
   // Rank 0 keeps talking and is in the collective: its own verdict is due at 10 s; wait 5 more.
   EXPECT_EQ(rules.member_verdict(1, 14.9, "at step 5 (epoch 1)"), "");
   EXPECT_EQ(rules.member_verdict(1, 15, "at step 5 (epoch 1)"),
-            "rank 1: rank 0 (node1) arrived, but the allreduce at step 5 (epoch 1) has not completed for 15 s; aborting");
+            "rank 1: rank 0 (node1) arrived, but the collective at step 5 (epoch 1) has not completed for 15 s; aborting");
   // Rank 0 talking but not in the collective (evaluating alone): no limit.
   EXPECT_EQ(rules.member_verdict(1, -1, "at step 5 (epoch 1)"), "");
 }
@@ -93,7 +93,22 @@ TEST(StallRules, SeveralHosts) {
 
 TEST(StallRules, UnknownRankHasAPlaceholderHost) {
   const StallRules rules(0, {"a"}, 10, 5);
-  EXPECT_EQ(rules.name(3), "rank 3 (?)");
+  EXPECT_EQ(rules.name(3), "rank 3 (host unknown)");
+}
+
+TEST(StallRules, HostsArriveOneByOne) {
+  StallRules rules(0, {"a"}, 10, 5);
+  EXPECT_EQ(rules.name(2), "rank 2 (host unknown)");
+  EXPECT_FALSE(rules.several_hosts());
+  rules.set_host(2, "b");
+  EXPECT_EQ(rules.name(2), "rank 2 (b)");
+  EXPECT_EQ(rules.name(1), "rank 1 (host unknown)");
+  EXPECT_TRUE(rules.several_hosts());
+  rules.set_timeout(20);
+  EXPECT_EQ(rules.root_verdict(19, 0, {0, 0, 0}, {0, 0, 0}, 1, "in the start-up check of the options"), "");
+  EXPECT_EQ(rules.root_verdict(20, 0, {0, 0, 0}, {0, 0, 0}, 1, "in the start-up check of the options"),
+            "rank 0: no word from rank 1 (host unknown), rank 2 (b) for 20 s in the start-up check of the options; "
+            "aborting");
 }
 
 }  // namespace

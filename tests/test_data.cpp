@@ -57,7 +57,7 @@ TEST(IdxDir, PrefersGzAndFallsBackToPlain) {
 
 TEST(IdxDir, MissingFolderNamesTheExpectedFile) {
   const std::string dir = kFixtures + "/no_such_folder";
-  const std::string m = data_error([&] { read_idx_dir(dir); });
+  const std::string m = expect_error(Exit::data, [&] { read_idx_dir(dir); });
   EXPECT_TRUE(m.starts_with(dir + "/train-images-idx3-ubyte.gz: cannot open")) << m;
   EXPECT_TRUE(contains(m, "does not exist")) << m;
 }
@@ -67,7 +67,7 @@ TEST(IdxDir, MissingFileNamesTheExpectedFile) {
   write_file(dir.file("train-images-idx3-ubyte"), idx_images(1, kImagePixels));
   write_file(dir.file("train-labels-idx1-ubyte"), idx_labels({1}));
   write_file(dir.file("t10k-images-idx3-ubyte"), idx_images(1, kImagePixels));
-  const std::string m = data_error([&] { read_idx_dir(dir.path()); });
+  const std::string m = expect_error(Exit::data, [&] { read_idx_dir(dir.path()); });
   EXPECT_TRUE(m.starts_with(dir.file("t10k-labels-idx1-ubyte.gz: cannot open"))) << m;
 }
 
@@ -77,7 +77,7 @@ class IdxErrors : public ::testing::Test {
   std::string read_error(const std::string& image_bytes, const std::string& label_bytes) {
     write_file(images, image_bytes);
     write_file(labels, label_bytes);
-    return data_error([&] { read_idx(images, labels); });
+    return expect_error(Exit::data, [&] { read_idx(images, labels); });
   }
   TempDir dir;
   std::string images = dir.file("images.idx");
@@ -131,7 +131,7 @@ TEST_F(IdxErrors, EmptyFile) {
 TEST_F(IdxErrors, EmptyGz) {
   write_gz(images, "");
   write_file(labels, idx_labels({1}));
-  const std::string m = data_error([&] { read_idx(images, labels); });
+  const std::string m = expect_error(Exit::data, [&] { read_idx(images, labels); });
   EXPECT_TRUE(m.starts_with(images + ": gzip stream holds no data")) << m;
 }
 
@@ -139,7 +139,7 @@ TEST_F(IdxErrors, TruncatedGz) {
   const std::string full = read_bytes(kIdx + "/t10k-images-idx3-ubyte.gz");
   write_file(images, full.substr(0, full.size() / 2));
   write_file(labels, read_bytes(kIdx + "/t10k-labels-idx1-ubyte"));
-  const std::string m = data_error([&] { read_idx(images, labels); });
+  const std::string m = expect_error(Exit::data, [&] { read_idx(images, labels); });
   EXPECT_TRUE(m.starts_with(images + ": corrupt or truncated gzip data")) << m;
 }
 
@@ -148,15 +148,15 @@ TEST_F(IdxErrors, CorruptGz) {
   for (std::size_t i = bytes.size() / 3; i < bytes.size() / 3 + 64; ++i) bytes[i] = char(~bytes[i]);
   write_file(images, bytes);
   write_file(labels, read_bytes(kIdx + "/t10k-labels-idx1-ubyte"));
-  const std::string m = data_error([&] { read_idx(images, labels); });
+  const std::string m = expect_error(Exit::data, [&] { read_idx(images, labels); });
   EXPECT_TRUE(m.starts_with(images + ": ")) << m;
 }
 
 TEST_F(IdxErrors, MissingFile) {
   write_file(labels, idx_labels({1}));
-  const std::string m = data_error([&] { read_idx(dir.file("nope.idx"), labels); });
+  const std::string m = expect_error(Exit::data, [&] { read_idx(dir.file("nope.idx"), labels); });
   EXPECT_TRUE(m.starts_with(dir.file("nope.idx") + ": cannot open")) << m;
-  const std::string m2 = data_error([&] { read_idx(images, dir.path()); });
+  const std::string m2 = expect_error(Exit::data, [&] { read_idx(images, dir.path()); });
   EXPECT_TRUE(m2.starts_with(dir.path() + ": cannot open")) << m2;
 }
 

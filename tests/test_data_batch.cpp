@@ -49,8 +49,9 @@ TEST(LoadBatch, RejectsAnIndexOutOfRange) {
   const std::uint32_t index = 300;
   std::vector<float> x(kImagePixels);
   std::uint8_t y = 0;
-  EXPECT_THROW(load_batch<float>(d, &index, 1, x.data(), &y), Error);
-  EXPECT_THROW(subset(d, {0, 300}), Error);
+  EXPECT_TRUE(contains(expect_error(Exit::internal, [&] { load_batch<float>(d, &index, 1, x.data(), &y); }),
+                       "sample index 300 out of range (300 samples)"));
+  EXPECT_TRUE(contains(expect_error(Exit::internal, [&] { subset(d, {0, 300}); }), "sample index 300 out of range"));
 }
 
 TEST(Fingerprint, SeesEveryLabelAndPixel) {

@@ -58,7 +58,7 @@ class CsvInput : public ::testing::Test {
   // Reads `text`, expects an error and checks it starts with "<path>:<line>: ".
   std::string error_at(const std::string& text, int line) {
     write_file(path, text);
-    const std::string m = data_error([&] { read_csv(path); });
+    const std::string m = expect_error(Exit::data, [&] { read_csv(path); });
     const std::string prefix = path + ":" + std::to_string(line) + ": ";
     EXPECT_TRUE(m.starts_with(prefix)) << m;
     return m.substr(std::min(m.size(), prefix.size()));
@@ -126,13 +126,13 @@ TEST_F(CsvInput, BlankLineInTheMiddle) {
 
 TEST_F(CsvInput, NoDataRows) {
   write_file(path, "");
-  EXPECT_EQ(data_error([&] { read_csv(path); }), path + ": no data rows (empty file)");
+  EXPECT_EQ(expect_error(Exit::data, [&] { read_csv(path); }), path + ": no data rows (empty file)");
   write_file(path, header() + "\n");
-  EXPECT_EQ(data_error([&] { read_csv(path); }), path + ": no data rows (only a header)");
+  EXPECT_EQ(expect_error(Exit::data, [&] { read_csv(path); }), path + ": no data rows (only a header)");
 }
 
 TEST_F(CsvInput, MissingFile) {
-  const std::string m = data_error([&] { read_csv(dir.file("absent.csv")); });
+  const std::string m = expect_error(Exit::data, [&] { read_csv(dir.file("absent.csv")); });
   EXPECT_TRUE(m.starts_with(dir.file("absent.csv") + ": cannot open")) << m;
 }
 

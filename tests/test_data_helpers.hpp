@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "fmnist/data.hpp"
+#include "expect_error.hpp"
 #include "temp_dir.hpp"
 #include "fmnist/error.hpp"
 
@@ -57,23 +58,6 @@ inline std::string idx_images(std::uint32_t count, std::size_t payload, std::uin
 
 inline std::string idx_labels(const std::vector<std::uint8_t>& labels, std::uint32_t magic = 0x801) {
   return be32(magic) + be32(static_cast<std::uint32_t>(labels.size())) + std::string(labels.begin(), labels.end());
-}
-
-// Runs f; expects fmnist::Error with Exit::data and returns its message ("" if none was thrown).
-template <typename F>
-std::string data_error(F&& f) {
-  try {
-    f();
-  } catch (const fmnist::Error& e) {
-    EXPECT_EQ(e.code(), fmnist::Exit::data) << e.what();
-    return e.what();
-  }
-  ADD_FAILURE() << "expected fmnist::Error(Exit::data), nothing was thrown";
-  return "";
-}
-
-inline bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
 }
 
 inline std::uint64_t pixel_sum(const Dataset& d, std::size_t i) {

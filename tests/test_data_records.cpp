@@ -53,21 +53,21 @@ TEST(CsvRecords, TheFirstLineSetsTheWidthOfEveryRow) {
   const std::string labelled = read_bytes(kCsv + "/train_noheader.csv");
   const std::string labelled_row = labelled.substr(0, labelled.find('\n') + 1);
   write_file(path, unlabelled.substr(0, unlabelled.find('\n') + 1) + labelled_row);
-  EXPECT_EQ(data_error([&] { read_csv_records(path); }), path + ":2: expected 784 fields, found 785");
+  EXPECT_EQ(expect_error(Exit::data, [&] { read_csv_records(path); }), path + ":2: expected 784 fields, found 785");
   write_file(path, labelled_row + unlabelled.substr(0, unlabelled.find('\n') + 1));
-  EXPECT_EQ(data_error([&] { read_csv_records(path); }), path + ":2: expected 785 fields, found 784");
+  EXPECT_EQ(expect_error(Exit::data, [&] { read_csv_records(path); }), path + ":2: expected 785 fields, found 784");
   write_file(path, "1,2,3\n");
-  EXPECT_EQ(data_error([&] { read_csv_records(path); }),
+  EXPECT_EQ(expect_error(Exit::data, [&] { read_csv_records(path); }),
             path + ":1: row has 3 fields, expected 785 (label and 784 pixels) or 784 (pixels only)");
   write_file(path, "a,b\n1,2\n");
-  EXPECT_EQ(data_error([&] { read_csv_records(path); }),
+  EXPECT_EQ(expect_error(Exit::data, [&] { read_csv_records(path); }),
             path + ":1: header has 2 fields, expected 785 (label and 784 pixels) or 784 (pixels only)");
 }
 
 TEST(CsvRecords, TrainingStillNeedsTheLabelColumn) {
   TempDir dir;
   write_file(dir.file("x.csv"), without_labels(false));
-  EXPECT_EQ(data_error([&] { read_csv(dir.file("x.csv")); }), dir.file("x.csv") + ":1: expected 785 fields, found 784");
+  EXPECT_EQ(expect_error(Exit::data, [&] { read_csv(dir.file("x.csv")); }), dir.file("x.csv") + ":1: expected 785 fields, found 784");
 }
 
 TEST(IdxRecords, WithAndWithoutLabels) {
@@ -90,10 +90,10 @@ TEST(IdxRecords, ImagesOfAnotherSizeAreReadAsTheyAre) {
   EXPECT_EQ(r.size(), 3u);
   EXPECT_EQ(r.pixels[1], 7);
   write_file(dir.file("flat"), idx_images(3, 0, 0, 28));
-  EXPECT_EQ(data_error([&] { read_idx_records(dir.file("flat"), ""); }),
+  EXPECT_EQ(expect_error(Exit::data, [&] { read_idx_records(dir.file("flat"), ""); }),
             dir.file("flat") + ": images are 0x28, expected 1 to 32768 pixels a side");
   write_file(dir.file("labels"), idx_labels({1, 2}));
-  EXPECT_EQ(data_error([&] { read_idx_records(dir.file("images"), dir.file("labels")); }),
+  EXPECT_EQ(expect_error(Exit::data, [&] { read_idx_records(dir.file("images"), dir.file("labels")); }),
             dir.file("images") + ": holds 3 images, but " + dir.file("labels") + " holds 2 labels");
 }
 
@@ -103,7 +103,7 @@ TEST(IdxMagic, TellsImagesFromLabelsAndOtherFiles) {
   TempDir dir;
   write_file(dir.file("short"), "ab");
   EXPECT_EQ(idx_magic(dir.file("short")), 0u);
-  EXPECT_TRUE(contains(data_error([&] { idx_magic(dir.file("absent")); }), dir.file("absent") + ": cannot open"));
+  EXPECT_TRUE(contains(expect_error(Exit::data, [&] { idx_magic(dir.file("absent")); }), dir.file("absent") + ": cannot open"));
 }
 
 }  // namespace

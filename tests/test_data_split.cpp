@@ -76,14 +76,9 @@ TEST(Split, MatchesNumpyReference) {
 
 TEST(Split, RejectsBadFractionsAndTinyInputs) {
   for (double bad : {0.0, 1.0, -0.1, 1.5}) {
-    try {
-      train_test_split(100, bad, 42);
-      ADD_FAILURE() << "no error for test_size " << bad;
-    } catch (const Error& e) {
-      EXPECT_EQ(e.code(), Exit::usage) << e.what();
-    }
+    expect_error(Exit::usage, [&] { train_test_split(100, bad, 42); });
   }
-  EXPECT_TRUE(contains(data_error([] { train_test_split(1, 0.3, 42); }), "training part would be empty"));
+  EXPECT_TRUE(contains(expect_error(Exit::data, [] { train_test_split(1, 0.3, 42); }), "training part would be empty"));
   EXPECT_EQ(train_test_split(2, 0.3, 42).train.size(), 1u);
 }
 

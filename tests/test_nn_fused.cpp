@@ -4,10 +4,13 @@
 // overlapping and gapped pools over odd inputs, linear, no bias), through its sparse and GEMM
 // backward paths, in float and double, and by the shared gradient checker in double.
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <cmath>
+#include <new>
 #include <random>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -193,6 +196,34 @@ TEST(Conv2DPool, RejectsPoolThatDoesNotFit) {
                std::invalid_argument);
   EXPECT_THROW(Conv2DPool<double>(f.conv, f.pool, Activation::softmax, 1, true, k.data(), nullptr, dk.data(), nullptr),
                std::invalid_argument);
+}
+
+// An input whose padded image exceeds 32-bit offsets is refused before any offset or buffer is
+// built. The geometry: "same" padding that reaches past a 66,000 x 66,000 image (a 66,002-square
+// padded copy, 4,356,264,004 values), a 2x2 convolution output pooled to 1x1. Run in a child
+// whose address space is capped at 2 GB, so a 17 GB padded-input buffer allocated before the
+// guard shows as bad_alloc (exit 3) instead of taking the machine's memory.
+TEST(Conv2DPool, RefusesAnInputBeyond32BitOffsetsBeforeAllocating) {
+#if defined(__SANITIZE_ADDRESS__)
+  GTEST_SKIP() << "an address-space cap leaves AddressSanitizer no room for its shadow memory";
+#endif
+  const FusedCase f = fused(66000, 66000, 1, 1, 3, 65999, same, 2, 2, valid);
+  ASSERT_EQ(f.conv.out_h(), 2);
+  ASSERT_EQ(f.pool.out_h(), 1);
+  std::vector<float> k(f.conv.kernel_size()), dk(k.size());
+  const auto construct = [&] {
+    const rlimit cap{std::size_t(2) << 30, std::size_t(2) << 30};
+    if (setrlimit(RLIMIT_AS, &cap) != 0) std::_Exit(5);
+    try {
+      Conv2DPool<float>(f.conv, f.pool, Activation::relu, 1, true, k.data(), nullptr, dk.data(), nullptr);
+    } catch (const std::invalid_argument& e) {
+      std::_Exit(std::string(e.what()).find("4356264004 values each exceed 32-bit offsets") != std::string::npos ? 0 : 2);
+    } catch (const std::bad_alloc&) {
+      std::_Exit(3);
+    }
+    std::_Exit(4);
+  };
+  EXPECT_EXIT(construct(), ::testing::ExitedWithCode(0), "");
 }
 
 }  // namespace

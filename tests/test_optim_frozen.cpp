@@ -33,7 +33,9 @@ TEST(OptimizerFrozen, ZeroGradientLeavesTheBytes) {
     for (std::size_t i = 1; i < 5; ++i) EXPECT_EQ(std::memcmp(&w[i], &start[i], sizeof(float)), 0) << i << ": " << w[i];
     // -0.0 keeps its value; SGD's w += m turns it into +0.0 (a moving statistic starts at +0 or 1).
     EXPECT_EQ(w[5], 0.0f);
-    if (c.name != "sgd") EXPECT_TRUE(std::signbit(w[5]));
+    if (c.name != "sgd") {
+      EXPECT_TRUE(std::signbit(w[5]));
+    }
     EXPECT_EQ(std::memcmp(&w[7], &start[7], sizeof(float)), 0);
     EXPECT_NE(w[0], start[0]);
     EXPECT_NE(w[6], start[6]);

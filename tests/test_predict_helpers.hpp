@@ -16,6 +16,7 @@
 #include "fmnist/data.hpp"
 #include "fmnist/error.hpp"
 #include "fmnist/predict.hpp"
+#include "expect_error.hpp"
 #include "temp_dir.hpp"
 
 namespace fmnist::test {
@@ -56,20 +57,5 @@ inline std::string read_text(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
-
-// Runs f; expects fmnist::Error with `code` and returns its message ("" if none was thrown).
-template <typename F>
-std::string error_of(Exit code, F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    EXPECT_EQ(e.code(), code) << e.what();
-    return e.what();
-  }
-  ADD_FAILURE() << "expected fmnist::Error, nothing was thrown";
-  return "";
-}
-
-inline bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 }  // namespace fmnist::test

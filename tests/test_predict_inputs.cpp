@@ -34,7 +34,7 @@ TEST(Inputs, AnIdxLabelsFileRightAfterItsImagesLabelsThem) {
   const ImageSet labelled = read_inputs({dir.file("shoes.idx"), dir.file("classes.idx")}, kTutorialInput, Invert::automatic);
   EXPECT_EQ(labelled.labels, as_ints(fixture_test_set().labels));
   EXPECT_EQ(labelled.size(), 100u);
-  EXPECT_EQ(error_of(Exit::data, [&] { read_inputs({dir.file("classes.idx")}, kTutorialInput, Invert::automatic); }),
+  EXPECT_EQ(expect_error(Exit::data, [&] { read_inputs({dir.file("classes.idx")}, kTutorialInput, Invert::automatic); }),
             dir.file("classes.idx") + ": an IDX labels file: give it right after its IDX images file");
 }
 
@@ -91,7 +91,7 @@ TEST(Inputs, MixedInputsKeepTheirOrder) {
 TEST(Inputs, BadInputsNameTheFileAndTheLineOrRecord) {
   TempDir dir;
   const auto message = [&](const std::vector<std::string>& inputs, const ModelInput& in = kTutorialInput) {
-    return error_of(Exit::data, [&] { read_inputs(inputs, in, Invert::automatic); });
+    return expect_error(Exit::data, [&] { read_inputs(inputs, in, Invert::automatic); });
   };
   EXPECT_EQ(message({dir.file("absent.png")}), dir.file("absent.png") + ": cannot open (no such file or folder)");
   write_text(dir.file("wide.csv"), "1," + read_text(kCsv + "/train_noheader.csv"));

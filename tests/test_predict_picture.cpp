@@ -180,7 +180,7 @@ TEST(Picture, NonSquarePicturesArePaddedWithTheBorderMeanBeforeResizing) {
 TEST(Picture, BadPicturesNameTheFile) {
   TempDir dir;
   const auto message = [&](const std::string& path) {
-    return error_of(Exit::data, [&] { read_picture(path, kTutorialInput, Invert::automatic); });
+    return expect_error(Exit::data, [&] { read_picture(path, kTutorialInput, Invert::automatic); });
   };
   EXPECT_EQ(message(dir.file("absent.png")), dir.file("absent.png") + ": cannot open (no such file)");
   EXPECT_EQ(message(dir.path()), dir.path() + ": cannot open (it is a folder, not a file)");
@@ -195,7 +195,7 @@ TEST(Picture, BadPicturesNameTheFile) {
   fixture_image(0).convertTo(real, CV_32F, 1 / 255.0);
   EXPECT_EQ(message(write_picture(dir, "float.tiff", real)),
             dir.file("float.tiff") + ": 32-bit float samples: the model takes 8- or 16-bit pictures");
-  EXPECT_EQ(error_of(Exit::data, [&] { read_picture(dir.file("whole.png"), {28, 28, 3, 10}, Invert::no); }),
+  EXPECT_EQ(expect_error(Exit::data, [&] { read_picture(dir.file("whole.png"), {28, 28, 3, 10}, Invert::no); }),
             dir.file("whole.png") + ": the model takes pictures of 3 channels; --predict reads grey pictures");
 }
 

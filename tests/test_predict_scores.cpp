@@ -156,11 +156,13 @@ TEST_F(Pictures, TheConfusionHeatMapHasTheCountsAndClassNames) {
   EXPECT_NE(svg.find("Confusion matrix of a test (100 images, accuracy 0."), std::string::npos);
 }
 
-TEST(PictureNames, TheErrorGridMustBePngOrSvg) {
-  EXPECT_NO_THROW(check_pictures({"c.svg", "e.PNG"}));
-  EXPECT_NO_THROW(check_pictures({"", ""}));
-  EXPECT_EQ(error_of(Exit::usage, [] { check_pictures({"", "errors.jpg"}); }),
-            "--plot-errors errors.jpg: the file name must end in .png or .svg");
+TEST(PictureTitles, TheErrorGridSaysHowManyItShows) {
+  EXPECT_EQ(detail::errors_title(6, 6, "m.h5 on x", "→"),
+            "The 6 errors of m.h5 on x, most confident first: true → predicted (probability)");
+  EXPECT_EQ(detail::errors_title(36, 1411, "m.h5 on x", "->"),
+            "The 36 most confident of the 1,411 errors of m.h5 on x: true -> predicted (probability)");
+  EXPECT_EQ(detail::errors_title(1, 1, "m.h5 on x", "->"), "The one error of m.h5 on x: true -> predicted (probability)");
+  EXPECT_EQ(detail::errors_title(0, 0, "m.h5 on x", "->"), "No errors of m.h5 on x");
 }
 
 TEST(Predict, TheCsvHasOneRowPerImageWithTheTopThree) {

@@ -1,10 +1,12 @@
 // The report module: history.csv rows and digits, the learning-curve SVG (well-formed, two
 // titled panels, one dot per training value, a line per validation series, a legend, points
-// placed by value) for 0, 1 and many epochs.
+// placed by value, ticks that enclose the data, best.h5's epoch marked) for 0, 1 and many epochs.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <iterator>
 #include <regex>
@@ -47,7 +49,7 @@ TEST(LearningCurveSvg, TwoPanelsWithDotsLinesAndLegends) {
   EXPECT_EQ(count(svg, "<polyline class=\"validation\""), 2u);
   EXPECT_EQ(count(svg, "<g class=\"legend\">"), 2u);
   for (const char* label : {"Training accuracy", "Validation accuracy", "Training loss", "Validation loss",
-                            ">Epochs<", ">Accuracy<", ">Loss<", ">15<"}) {
+                            ">Epochs<", ">Accuracy<", ">Loss<", ">16<", "best.h5: epoch 15 (lowest val_loss)"}) {
     EXPECT_NE(svg.find(label), std::string::npos) << label;
   }
 }
@@ -67,6 +69,60 @@ TEST(LearningCurveSvg, HigherValuesAreDrawnHigher) {
     EXPECT_GT(y[5 + e], y[5 + e - 1]);  // loss falls
     EXPECT_GT(x[5 + e], 500);           // the loss panel is on the right
   }
+}
+
+TEST(BestEpoch, LowestValLossFirstOnTies) {
+  EXPECT_EQ(best_epoch(History{}), 0u);
+  History h;
+  for (double v : {0.9, 0.5, 0.7, 0.5, 0.6}) h.add(1, 0.5, v, 0.5, 1);
+  EXPECT_EQ(best_epoch(h), 2u);  // epoch 4 ties with 0.5: the trainer keeps the first (val_loss < best)
+}
+
+// The x of the dashed best.h5 line in each panel, and every tick label of an axis (the text of
+// <text text-anchor="end"> is a y tick; "middle" under the plot an x tick).
+std::vector<double> best_lines(const std::string& svg) {
+  const std::regex line(R"re(<line class="best" x1="([0-9.]+)")re");
+  std::vector<double> x;
+  for (std::sregex_iterator it(svg.begin(), svg.end(), line), end; it != end; ++it) x.push_back(std::stod((*it)[1]));
+  return x;
+}
+
+std::vector<double> tick_values(const std::string& svg, const char* anchor) {
+  const std::regex label(std::string(R"re(text-anchor=")re") + anchor + R"re(">(-?[0-9.]+)</text>)re");
+  std::vector<double> v;
+  for (std::sregex_iterator it(svg.begin(), svg.end(), label), end; it != end; ++it) v.push_back(std::stod((*it)[1]));
+  return v;
+}
+
+TEST(LearningCurveSvg, MarksBestEpochAndTicksEncloseTheData) {
+  History h;
+  const std::vector<double> val_loss = {0.8, 0.6, 0.45, 0.5, 0.45, 0.7, 0.9};  // lowest at epoch 3 (and 5)
+  for (std::size_t e = 0; e < val_loss.size(); ++e) h.add(0.9 - 0.1 * e, 0.55 + 0.05 * e, val_loss[e], 0.6, 1);
+  const std::string svg = learning_curve_svg(h);
+  EXPECT_TRUE(tags_balanced(svg));
+  EXPECT_NE(svg.find("best.h5: epoch 3 (lowest val_loss)"), std::string::npos);
+  const std::vector<double> lines = best_lines(svg);
+  ASSERT_EQ(lines.size(), 2u);  // one per panel, at epoch 3: between the dots of epochs 2 and 4
+  const std::regex dot(R"re(<circle class="training" cx="([0-9.]+)")re");
+  std::vector<double> dots;
+  for (std::sregex_iterator it(svg.begin(), svg.end(), dot), end; it != end; ++it) dots.push_back(std::stod((*it)[1]));
+  ASSERT_EQ(dots.size(), 14u);
+  EXPECT_NEAR(lines[0], dots[2], 0.01);
+  EXPECT_NEAR(lines[1], dots[7 + 2], 0.01);
+  // y ticks: accuracy 0.55..0.85 and loss 0.3..0.9 each lie between a panel's first and last tick.
+  const std::vector<double> y = tick_values(svg, "end");
+  const auto split = std::adjacent_find(y.begin(), y.end(), std::greater_equal<double>()) + 1;  // the loss panel's start
+  const std::vector<double> accuracy(y.begin(), split), loss(split, y.end());
+  ASSERT_GE(accuracy.size(), 3u);
+  ASSERT_GE(loss.size(), 3u);
+  EXPECT_LE(accuracy.front(), 0.55);
+  EXPECT_GE(accuracy.back(), 0.85 - 1e-9);
+  EXPECT_LE(loss.front(), 0.3 + 1e-9);
+  EXPECT_GE(loss.back(), 0.9 - 1e-9);
+  const std::vector<double> x = tick_values(svg, "middle");  // epochs 1..7 at step 1
+  EXPECT_EQ(std::count(x.begin(), x.end(), 1.0), 2);
+  EXPECT_EQ(std::count(x.begin(), x.end(), 7.0), 2);
+  EXPECT_EQ(learning_curve_svg(History{}).find("class=\"best\""), std::string::npos);
 }
 
 TEST(LearningCurveSvg, ZeroAndOneEpochStillGiveAxes) {

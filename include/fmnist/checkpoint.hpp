@@ -1,4 +1,4 @@
-// The only HDF5-facing interface: checkpoints in the layout of README's Checkpoints section
+// The only HDF5-facing interface: checkpoints in the layout of docs/models.md's Checkpoints section
 // (/model_weights in Keras's legacy layout, /optimizer, /training, /history, /evaluation),
 // every dataset chunked with a Fletcher32 checksum that is verified on load.
 // Errors throw Error(Exit::checkpoint, "<file>: <dataset or attribute>: <what>").
@@ -8,36 +8,73 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "fmnist/history.hpp"
 #include "fmnist/model_spec.hpp"
+#include "fmnist/settings.hpp"
 
 namespace fmnist {
 
-// Everything needed to continue a run exactly (attributes of /training).
-struct TrainingState {
-  std::int64_t epoch = 0;          // completed epochs
-  std::int64_t step = 0;           // optimizer steps taken in total
-  std::int64_t step_in_epoch = 0;  // steps taken inside the current (incomplete) epoch
-  std::int64_t world_size = 1;     // ranks that wrote it (informational: any world size may resume)
-  std::int64_t batch_size = 512;   // global batch
-  std::int64_t epochs = 15;        // epochs the run was asked for
-  std::uint64_t seed = 0;          // init and shuffling
-  std::uint32_t split_seed = 42;
-  double val_split = 0.3;
-  std::string optimizer = "rmsprop";
-  double lr = 0.001;
-  std::string rmsprop_form = "keras2";    // where RMSprop's epsilon goes (README: Options)
-  std::int64_t num_train = 0;             // size of the training split
-  std::uint64_t data_fingerprint = 0;     // fingerprint() of the training split
-  // Running sums of the incomplete epoch, so the resumed epoch reports the same means.
-  double epoch_loss_sum = 0;
-  std::int64_t epoch_correct = 0;
-  std::int64_t epoch_samples = 0;
-  double epoch_seconds = 0;
-  double best_val_loss = 0;  // lowest val_loss so far (meaningful when history is not empty)
+// The attributes of /training besides the settings: X(type, name, default, SettingInfo fields).
+// Ckpt::restore: progress that a resume continues from (read, then sent to every rank);
+// Ckpt::must_match: a fact of this run that the checkpoint must share; Ckpt::free: recorded only.
+// Callback state (early stopping, LR schedules) belongs here, as Ckpt::restore with .older.
+// clang-format off
+#define FMNIST_TRAINING_FIELDS(X)                                                                    \
+  X(std::int64_t, epoch, 0, .help = "completed epochs", .checkpoint = Ckpt::restore)                 \
+  X(std::int64_t, step, 0, .help = "optimizer steps taken in total", .checkpoint = Ckpt::restore)    \
+  X(std::int64_t, step_in_epoch, 0, .help = "steps taken inside the current (incomplete) epoch",     \
+    .checkpoint = Ckpt::restore)                                                                     \
+  X(std::int64_t, world_size, 1, .help = "ranks that wrote it (any world size may resume)",          \
+    .checkpoint = Ckpt::free)                                                                        \
+  X(std::int64_t, num_train, 0, .help = "the training data", .checkpoint = Ckpt::must_match)         \
+  X(std::uint64_t, data_fingerprint, 0, .help = "the training data", .checkpoint = Ckpt::must_match) \
+  X(std::string, isa, "unknown", .help = "the instruction set of the kernels that wrote it (kernel_isa())", \
+    .checkpoint = Ckpt::free, .older = "unknown")                                                      \
+  /* running sums of the incomplete epoch, so the resumed epoch reports the same means */            \
+  X(double, epoch_loss_sum, 0, .help = "loss sum of the current epoch", .checkpoint = Ckpt::restore) \
+  X(std::int64_t, epoch_correct, 0, .help = "correct predictions of the current epoch",              \
+    .checkpoint = Ckpt::restore)                                                                     \
+  X(std::int64_t, epoch_samples, 0, .help = "samples of the current epoch", .checkpoint = Ckpt::restore) \
+  X(double, epoch_seconds, 0, .help = "training seconds of the current epoch", .checkpoint = Ckpt::restore) \
+  X(double, best_val_loss, 0, .help = "lowest val_loss so far (meaningful when history is not empty)", \
+    .checkpoint = Ckpt::restore)
+// clang-format on
+
+// Everything needed to continue a run exactly (the attributes of /training): the run's settings
+// (those the table records: Ckpt other than none) and the fields above.
+struct TrainingState : Settings {
+  FMNIST_TRAINING_FIELDS(FMNIST_DECLARE_SETTING)
 };
+
+#define FMNIST_VISIT_TRAINING_FIELD(type, name, default_value, ...) \
+  visit(SettingInfo{.key = #name, __VA_ARGS__}, t.name);
+
+// Calls visit(const SettingInfo&, field) for every attribute of /training, in file order: the
+// fields above, then the recorded settings. The checkpoint reads and writes with it; a resume
+// sends the Ckpt::restore fields to every rank with it.
+template <typename State, typename Visit>
+void visit_training_fields(State& t, Visit&& visit) {
+  FMNIST_TRAINING_FIELDS(FMNIST_VISIT_TRAINING_FIELD)
+  visit_settings(t, [&](const SettingInfo& info, auto& field) {
+    if (info.checkpoint != Ckpt::none) visit(info, field);
+  });
+}
+
+#define FMNIST_COPY_RESTORED_FIELD(type, name, default_value, ...) \
+  if (SettingInfo{.key = #name, __VA_ARGS__}.checkpoint == Ckpt::restore) to.name = from.name;
+
+// A resume: copies the Ckpt::restore fields (the progress) of `from` into `to`, which holds this run's.
+inline void copy_restored_fields(const TrainingState& from, TrainingState& to) {
+  FMNIST_TRAINING_FIELDS(FMNIST_COPY_RESTORED_FIELD)
+}
+
+// fmnist_inspect's report: every attribute of /training as (name, text), in file order.
+std::vector<std::pair<std::string, std::string>> training_attributes_text(const TrainingState& t);
+// The recorded settings alone (batch_size, seed, optimizer, lr, ...) as (name, text).
+std::vector<std::pair<std::string, std::string>> training_settings_text(const TrainingState& t);
 
 struct OptimizerSlot {
   std::string name;         // "velocity", "momentum", ...
@@ -70,7 +107,7 @@ void write_checkpoint(const std::string& path, const Checkpoint& ckpt);
 
 // Reads and verifies (checksums, shapes, finiteness of the weights) a checkpoint. The model comes
 // from model_config; a checkpoint without it (written before models were data) holds the
-// tutorial's model (README: Checkpoints, resume and fmnist_inspect).
+// tutorial's model (docs/models.md: Checkpoints, resume and fmnist_inspect).
 Checkpoint read_checkpoint(const std::string& path);
 
 // Checks every dataset's checksum, shape and finiteness; returns the problems found (empty: good),

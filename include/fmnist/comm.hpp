@@ -1,6 +1,7 @@
-// The only MPI-facing interface (README: How it computes): start-up and shut-down, the broadcast of the
-// initial weights, the one in-place allreduce per step (watched against stalls), collective
-// agreement on errors, and MPI_Abort for failures in mid-training. Nothing else includes <mpi.h>.
+// The only MPI-facing interface (docs/computing.md): start-up and shut-down, the broadcasts
+// of the start, the one in-place allreduce per step, collective agreement on errors, gathers, and
+// MPI_Abort for failures in mid-training. Every collective is watched against stalls from right
+// after MPI_Init to MPI_Finalize, and those two under an MPI-free deadline. Nothing else includes <mpi.h>.
 #pragma once
 
 #include <cstddef>
@@ -11,42 +12,50 @@
 
 namespace fmnist {
 
-// Where the training loop is, for the stall watchdog's message: "<what> step <step> (epoch <epoch>)".
+// Where the program is, for the stall watchdog's message: "<what>" outside the step loop ("in the
+// broadcast of the initial weights"), else "<what> step <step> (epoch <epoch>)".
 struct WatchPoint {
-  const char* what;  // "at", "in the evaluation after", ...
-  std::int64_t step;
-  std::int64_t epoch;
+  const char* what;         // "in the start-up check of the options", "at", "in the evaluation after", ...
+  std::int64_t step = -1;   // -1: no step to name
+  std::int64_t epoch = -1;
 };
 
 class Watchdog;
 
 class Comm {
  public:
-  Comm(int* argc, char*** argv);  // MPI_Init; errors on communicators are fatal (never a hang)
-  ~Comm();                        // the watchdog's last collective (if started), MPI_Finalize
+  // MPI_Init, under a deadline of `stall_timeout` + 5 s (0: none); errors on communicators are fatal
+  // (never a hang). The watchdog starts here with `stall_timeout` (0: off), read from the command
+  // line before the options are parsed and agreed (then set_stall_timeout).
+  Comm(int* argc, char*** argv, double stall_timeout);
+  ~Comm();  // finish(), then MPI_Finalize under the same deadline
   Comm(const Comm&) = delete;
   Comm& operator=(const Comm&) = delete;
 
   int rank() const { return rank_; }
   int size() const { return size_; }
   bool is_root() const { return rank_ == 0; }
+  std::string host() const;  // MPI_Get_processor_name
 
-  void broadcast(float* data, std::size_t n) const;  // from rank 0
-  void broadcast(double* data, std::size_t n) const;
-  void broadcast(std::int64_t* data, std::size_t n) const;
-  void broadcast(std::string& text) const;
-  void broadcast(std::vector<float>& data) const;    // resizes on the receivers
+  // The value the ranks agreed on (docs/clusters.md: When a rank stops responding): from now on every
+  // collective waits at most `seconds` (0: off), then the ranks that were waiting name whom they
+  // waited for and where, and the job ends with exit 6. Local; does not communicate.
+  void set_stall_timeout(double seconds) const;
 
-  void allreduce_sum(float* data, std::size_t n) const;  // in place
-  void allreduce_sum(double* data, std::size_t n) const;
-  void allreduce_sum(std::int64_t* data, std::size_t n) const;
+  // Every collective below is watched and names `at` when it stalls.
+  void broadcast(float* data, std::size_t n, const WatchPoint& at) const;  // from rank 0
+  void broadcast(double* data, std::size_t n, const WatchPoint& at) const;
+  void broadcast(std::int64_t* data, std::size_t n, const WatchPoint& at) const;
+  void broadcast(std::string& text, const WatchPoint& at) const;
+  void broadcast(std::vector<float>& data, const WatchPoint& at) const;  // resizes on the receivers
 
-  // The stall watchdog (README: When a rank stops responding). Collective; call it once. From then
-  // on the watched calls wait at most `seconds` (0: off, as with one rank): then the ranks that
-  // were waiting name whom they waited for and `at`, and the job ends with exit 6.
-  void start_watchdog(double seconds) const;
-  void watched_allreduce_sum(std::int64_t* data, std::size_t n, const WatchPoint& at) const;
-  void watched_allreduce_sum(double* data, std::size_t n, const WatchPoint& at) const;
+  void allreduce_sum(float* data, std::size_t n, const WatchPoint& at) const;  // in place
+  void allreduce_sum(double* data, std::size_t n, const WatchPoint& at) const;
+  void allreduce_sum(std::int64_t* data, std::size_t n, const WatchPoint& at) const;
+
+  // Every rank's `text` on rank 0, indexed by rank; an empty vector on the other ranks.
+  std::vector<std::string> gather(const std::string& text, const WatchPoint& at) const;
+
   // Rank 0, during work that only rank 0 does (evaluation, checkpoints): tells the ranks waiting
   // for it that it is alive, when that is due. Cheap enough to call once per micro-batch.
   void keep_alive() const;
@@ -54,11 +63,15 @@ class Comm {
   // Every rank passes its error code (0 = fine) and message. Returns the largest code on every
   // rank; on rank 0 `message` becomes the first non-empty message, prefixed "rank R: " when it
   // came from another rank.
-  int agree(int code, std::string& message) const;
+  int agree(int code, std::string& message, const WatchPoint& at) const;
 
   // Every rank compares `text` with rank 0's (lines "key=value"); returns on every rank the
   // first difference as "rank R: key is X here but Y on rank 0", or "" when all agree.
-  std::string compare_with_root(const std::string& text) const;
+  std::string compare_with_root(const std::string& text, const WatchPoint& at) const;
+
+  // The last watched collective (every rank reached the end), then the watchdog's messages are
+  // dropped. Collective; called once (again: nothing), by ~Comm at the latest.
+  void finish() const;
 
   // True when standard output is a terminal the user sees. Under mpirun it is a pseudo-terminal
   // even when mpirun's own output goes to a batch log, so there the answer is false.
@@ -70,8 +83,10 @@ class Comm {
  private:
   int rank_ = 0;
   int size_ = 1;
-  // null while off; mutable like the MPI state behind every const call here
+  mutable double deadline_ = 0;  // for MPI_Finalize: the stall timeout + 5 s (0: none)
+  // null with one rank; mutable like the MPI state behind every const call here
   mutable std::unique_ptr<Watchdog> watchdog_;
+  mutable bool finished_ = false;
 };
 
 }  // namespace fmnist

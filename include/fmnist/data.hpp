@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace fmnist {
@@ -90,5 +91,7 @@ void load_batch(const Dataset& source, const std::uint32_t* indices, std::size_t
 
 // A 64-bit FNV-1a digest of labels and images: ranks compare it at start-up.
 std::uint64_t fingerprint(const Dataset& d);
+// The same digest of any bytes (the ranks' model JSON), the same on every machine and build.
+std::uint64_t fingerprint(std::string_view bytes);
 
 }  // namespace fmnist

@@ -1,4 +1,4 @@
-// Exporting a trained model to ONNX (README: Exporting to ONNX), for ONNX Runtime, OpenCV's dnn,
+// Exporting a trained model to ONNX (docs/onnx.md), for ONNX Runtime, OpenCV's dnn,
 // TensorRT and serving stacks: the graph is derived from the spec's plan, built with ONNX's own
 // protobuf classes, checked by ONNX's checker and shape inference, and written atomically.
 // No ONNX or protobuf type crosses this header: src/export is the only module that sees them.
@@ -11,7 +11,7 @@
 
 namespace fmnist {
 
-// The graph's fixed names and version (README: Exporting to ONNX).
+// The graph's fixed names and version (docs/onnx.md).
 inline constexpr const char* kOnnxInput = "input";    // float32 (N, h, w, c), NHWC, pixels in [0, 1]
 inline constexpr const char* kOnnxOutput = "output";  // (N, classes): the model's output as Keras computes it
 inline constexpr const char* kOnnxLogits = "logits";  // (N, classes): the logits before a final softmax

@@ -39,7 +39,7 @@ struct BatchStats {
   std::int64_t correct = 0;  // argmax(logits) == label
 };
 
-// Where a training batch sits (README: How it computes, Dropout): a sample's Dropout mask depends
+// Where a training batch sits (docs/computing.md, Dropout): a sample's Dropout mask depends
 // only on (seed, step, the sample's position in the global batch, the layer's index).
 struct DropoutContext {
   std::uint64_t seed = 0;          // --seed

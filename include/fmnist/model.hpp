@@ -1,4 +1,4 @@
-// A planned Keras Sequential model (README: Models) over two contiguous arenas: parameters and
+// A planned Keras Sequential model (docs/models.md: Models) over two contiguous arenas: parameters and
 // gradients in Keras weight order (ModelPlan::tensors), so a start is one broadcast and a step
 // one allreduce. The layers are views into the arenas, built from the plan: a Conv2D followed by a
 // MaxPooling2D becomes the fused Conv2DPool, a BatchNormalization followed by Activation(relu) one

@@ -1,4 +1,4 @@
-// The model as data (README: Models): a Keras Sequential model as a list of layer specs, read
+// The model as data (docs/models.md: Models): a Keras Sequential model as a list of layer specs, read
 // from and written back as the JSON of Keras's model.to_json(), and the one planning pass that
 // derives everything else from it: each layer's output shape, the weight tensors with their Keras
 // names, shapes and offsets in the parameter and gradient arenas, and the parameter count.
@@ -15,24 +15,43 @@
 namespace fmnist {
 
 enum class LayerKind {
-  conv2d,
-  max_pooling2d,
-  average_pooling2d,
-  flatten,
-  dense,
-  dropout,
-  activation,
-  batch_normalization,
+  conv2d, max_pooling2d, average_pooling2d, flatten, dense, dropout, activation, batch_normalization,
+  random_flip, random_translation, random_rotation, random_zoom  // augmentation (training only)
 };
 enum class Activation { linear, relu, softmax };
 enum class Padding { valid, same };
 enum class Initializer { glorot_uniform, he_uniform, he_normal, zeros, ones };
+// Augmentation settings, as Keras names them (src/nn/augment.cpp: their exact meaning).
+enum class FlipMode { horizontal, vertical, horizontal_and_vertical };
+enum class FillMode { reflect, wrap, constant, nearest };
+enum class Interpolation { bilinear, nearest };
 
 // Keras's names: "Conv2D", "relu", "same", "glorot_uniform".
 const char* keras_name(LayerKind kind);
 const char* keras_name(Activation activation);
 const char* keras_name(Padding padding);
 const char* keras_name(Initializer initializer);
+const char* keras_name(FlipMode mode);
+const char* keras_name(FillMode mode);
+const char* keras_name(Interpolation interpolation);
+
+// Whether the kind is one of the augmentation layers (RandomFlip, RandomTranslation,
+// RandomRotation, RandomZoom): identity in evaluation, random per image in training.
+bool is_augmentation(LayerKind kind);
+
+// The settings of an augmentation layer (Keras's defaults). A factor range is (lower, upper),
+// lower <= upper, each in [-1, 1]: Keras's float f means (-|f|, |f|).
+struct AugmentSpec {
+  FlipMode mode = FlipMode::horizontal_and_vertical;  // RandomFlip
+  std::array<double, 2> height{0, 0};  // RandomTranslation/RandomZoom height_factor; RandomRotation factor (of 2 pi)
+  std::array<double, 2> width{0, 0};   // RandomTranslation/RandomZoom width_factor
+  bool width_is_height = false;        // RandomZoom width_factor None: the width zoom is the height zoom
+  FillMode fill_mode = FillMode::reflect;
+  Interpolation interpolation = Interpolation::bilinear;
+  double fill_value = 0;  // read where fill_mode is constant
+
+  bool operator==(const AugmentSpec&) const = default;
+};
 
 // One layer after the InputLayer. Which fields count depends on the kind (the rest keep their
 // defaults): Conv2D: units (filters), kernel, strides, padding, activation, use_bias,
@@ -40,6 +59,7 @@ const char* keras_name(Initializer initializer);
 // units, activation, use_bias, kernel_initializer; Dropout: rate; Activation: activation;
 // BatchNormalization: axis, momentum, epsilon, center, scale, norm_initializers.
 // Biases always start at zero (Keras's bias_initializer "zeros", the only one supported).
+// RandomFlip, RandomTranslation, RandomRotation, RandomZoom: augment.
 struct LayerSpec {
   LayerKind kind = LayerKind::dense;
   std::string name;                 // Keras's layer name: "conv2d", "dense_1", ...
@@ -61,6 +81,7 @@ struct LayerSpec {
   // gamma, beta, moving_mean, moving_variance initializers: zeros or ones.
   std::array<Initializer, 4> norm_initializers{Initializer::ones, Initializer::zeros, Initializer::zeros,
                                                Initializer::ones};
+  AugmentSpec augment;              // the augmentation layers
 
   bool operator==(const LayerSpec&) const = default;
 };
@@ -74,7 +95,7 @@ struct ModelSpec {
   bool explicit_input = true;           // the JSON had an InputLayer: layer i is JSON layer i + 1
 };
 
-// The tutorial's model (README: How it computes): conv2d 32 -> max_pooling2d -> conv2d_1 64 ->
+// The tutorial's model (docs/computing.md): conv2d 32 -> max_pooling2d -> conv2d_1 64 ->
 // max_pooling2d_1 -> conv2d_2 64 -> flatten -> dense 64 -> dense_1 10 softmax; 93,322 parameters.
 ModelSpec tutorial_model_spec();
 

@@ -16,9 +16,7 @@
 
 namespace fmnist {
 
-// Where RMSprop puts epsilon: keras2 (Keras 2.x and PyTorch) lr * g / (sqrt(v) + eps), the
-// tutorial's; keras3 (Keras 2.11+ and 3) lr * g / sqrt(v + eps).
-enum class RmspropForm { keras2, keras3 };
+// RmspropForm (where RMSprop puts epsilon) is a setting: include/fmnist/settings.hpp.
 const char* rmsprop_form_name(RmspropForm form);  // "keras2", "keras3"
 
 // Hyper-parameters as Keras's defaults (the arithmetic is float32: each is rounded once).
@@ -42,14 +40,21 @@ class Optimizer {
   // w (n) -= update from g (n), the mean gradient over the global batch.
   virtual void step(float* w, const float* g) = 0;
 
+  // The learning rate of the next steps (a schedule or ReduceLROnPlateau changes it between steps);
+  // each step rounds it to float32 once, so the same double gives the same bytes on every rank.
+  // Throws Error(Exit::internal) for a negative or non-finite rate.
+  void set_lr(double lr);
+  double lr() const { return lr_; }
+
   const OptimizerState& state() const { return state_; }
   // Restores slots and step count from a checkpoint; throws Error(Exit::checkpoint) on mismatch.
   void restore(const OptimizerState& s);
 
  protected:
-  Optimizer(std::string name, std::size_t n, std::vector<std::string> slot_names);
+  Optimizer(std::string name, std::size_t n, std::vector<std::string> slot_names, double lr);
   std::vector<float>& slot(std::size_t i) { return state_.slots[i].data; }
   OptimizerState state_;
+  double lr_;  // OptimizerConfig::lr until set_lr
 };
 
 std::unique_ptr<Optimizer> make_optimizer(const OptimizerConfig& config, std::size_t n);

@@ -1,4 +1,4 @@
-// Using a trained model (README: Classifying your own pictures): the classifier built from a
+// Using a trained model (docs/predicting.md): the classifier built from a
 // checkpoint, images from IDX, Kaggle CSV and picture files (decoded by OpenCV, the only module that
 // sees it), one evaluation (loss, accuracy, confusion matrix) shared by --evaluate and --predict,
 // and the pictures: the confusion matrix as a heat map and the most confident errors as a grid.
@@ -66,14 +66,13 @@ Scores score(const std::vector<float>& logits, const std::vector<int>& labels, i
 // The confusion matrix as a table, rows the true class, one line per class.
 std::string confusion_text(const Scores& s, const std::vector<std::string>& class_names);
 
-// Pictures of a labelled evaluation; an empty path means "not asked for".
+// Pictures of a labelled evaluation; an empty path means "not asked for". fmnist_inspect's
+// options check the names (src/cli/inspect_options.cpp).
 struct Pictures {
-  std::string confusion_svg;  // the confusion matrix as a heat map
+  std::string confusion_svg;  // the confusion matrix as a heat map: .svg
   std::string errors;         // the 36 most confidently wrong images as a grid: .png or .svg
   bool any() const { return !confusion_svg.empty() || !errors.empty(); }
 };
-// Throws Error(Exit::usage) when a file name cannot work (errors must end in .png or .svg).
-void check_pictures(const Pictures& pictures);
 
 // --evaluate: scores the test set and draws the pictures asked for.
 Scores evaluate_test_set(Classifier& classifier, const Dataset& test, const Pictures& pictures,

@@ -13,7 +13,11 @@ namespace fmnist {
 
 // "epoch,loss,accuracy,val_loss,val_accuracy,seconds" and one row per epoch (epochs from 1).
 std::string history_csv(const History& h);
-// A standalone SVG document with two panels (accuracy, loss), axes, ticks, labels and legend.
+// The epoch (from 1) with the lowest val_loss, the first on ties: the one best.h5 holds (the
+// trainer replaces best.h5 when val_loss < the best so far). 0 without history.
+std::size_t best_epoch(const History& h);
+// A standalone SVG document with two panels (accuracy, loss), axes whose ticks span all the
+// data, labels, a legend, and a dashed line at best_epoch(h).
 std::string learning_curve_svg(const History& h);
 
 // The confusion matrix as a heat map: counts (k, k) [true][predicted] in the cells, each cell

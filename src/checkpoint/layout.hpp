@@ -1,8 +1,12 @@
-// Private to the checkpoint module: the names of the HDF5 layout (README: Checkpoints, resume and fmnist_inspect) shared by the
-// writer and the reader, and the one list of /training attributes, so both sides cannot drift.
+// Private to the checkpoint module: the names of the HDF5 layout (docs/models.md: Checkpoints, resume and
+// fmnist_inspect) shared by the writer and the reader, and how /training stores each field (the fields:
+// visit_training_fields), so both sides cannot drift.
 #pragma once
 
 #include <array>
+#include <cstdint>
+#include <type_traits>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -45,35 +49,19 @@ auto history_columns(H& h) {
   return std::array{&h.loss, &h.accuracy, &h.val_loss, &h.val_accuracy, &h.seconds};
 }
 
-// Calls visit(name, field) for every attribute of /training, in file order.
-template <typename State, typename Visit>
-void visit_training_fields(State& t, Visit&& visit) {
-  visit("epoch", t.epoch);
-  visit("step", t.step);
-  visit("step_in_epoch", t.step_in_epoch);
-  visit("world_size", t.world_size);
-  visit("batch_size", t.batch_size);
-  visit("epochs", t.epochs);
-  visit("seed", t.seed);
-  visit("split_seed", t.split_seed);
-  visit("val_split", t.val_split);
-  visit("optimizer", t.optimizer);
-  visit("lr", t.lr);
-  visit("rmsprop_form", t.rmsprop_form);
-  visit("num_train", t.num_train);
-  visit("data_fingerprint", t.data_fingerprint);
-  visit("epoch_loss_sum", t.epoch_loss_sum);
-  visit("epoch_correct", t.epoch_correct);
-  visit("epoch_samples", t.epoch_samples);
-  visit("epoch_seconds", t.epoch_seconds);
-  visit("best_val_loss", t.best_val_loss);
+// How a /training field is stored: choices as their text, int as int64 (the files' type since
+// the first version), every other type as itself.
+template <typename T>
+auto stored_value(const T& value) {
+  if constexpr (Choice<T>) {
+    return to_text(value);
+  } else if constexpr (std::is_same_v<T, int>) {
+    return static_cast<std::int64_t>(value);
+  } else {
+    return value;
+  }
 }
-
-// For /training attributes added after the first checkpoints were written: the value those older
-// files imply (before rmsprop_form was recorded, RMSprop's default was the Keras 3 form);
-// null for every other attribute, which must be present.
-inline const char* implied_training_value(const std::string& name) {
-  return name == "rmsprop_form" ? "keras3" : nullptr;
-}
+template <typename T>
+using StoredType = decltype(stored_value(std::declval<T>()));
 
 }  // namespace fmnist::layout

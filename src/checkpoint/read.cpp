@@ -8,6 +8,7 @@
 #include <type_traits>
 
 #include "fmnist/error.hpp"
+#include "fmnist/text.hpp"
 #include "hdf5.hpp"
 #include "layout.hpp"
 
@@ -40,12 +41,6 @@ class Reader {
   bool collect_;
   std::vector<std::string> problems_;
 };
-
-std::string shape_text(const std::vector<hsize_t>& dims) {
-  std::string text = "(";
-  for (std::size_t i = 0; i < dims.size(); ++i) text += (i ? ", " : "") + std::to_string(dims[i]);
-  return text + (dims.size() == 1 ? ",)" : ")");
-}
 
 // The values of one dataset, or nothing after recording a problem. `expected`: the shape
 // required, or nothing for any 1-D shape.
@@ -163,21 +158,27 @@ void read_optimizer(Reader& r, hid_t file, std::size_t num_params, OptimizerStat
   }
 }
 
+// Every /training attribute through visit_training_fields; an attribute that older files lack
+// takes the value the table says they imply (SettingInfo::older).
 void read_training(Reader& r, hid_t file, TrainingState& training) {
   const auto group = open_group(r, file, layout::kTraining);
   if (!group) return;
-  layout::visit_training_fields(training, [&](const char* name, auto& field) {
-    r.attempt(std::string(layout::kTraining) + ": attribute " + name, [&] {
-      const char* implied = layout::implied_training_value(name);
-      if (implied != nullptr && FMNIST_H5(H5Aexists(group->get(), name)) == 0) {
-        if constexpr (std::is_same_v<std::decay_t<decltype(field)>, std::string>) field = implied;
-        return;
-      }
-      if constexpr (std::is_same_v<std::decay_t<decltype(field)>, std::string>) {
-        field = h5::read_string_attribute(group->get(), name);
+  visit_training_fields(training, [&](const SettingInfo& info, auto& field) {
+    const std::string what = std::string(layout::kTraining) + ": attribute " + info.key;
+    r.attempt(what, [&] {
+      using T = std::decay_t<decltype(field)>;
+      using Stored = layout::StoredType<T>;
+      std::optional<std::string> problem;
+      if (info.older != nullptr && FMNIST_H5(H5Aexists(group->get(), info.key)) == 0) {
+        problem = from_text(info.older, field);
+      } else if constexpr (std::is_same_v<Stored, std::string>) {
+        problem = from_text(h5::read_string_attribute(group->get(), info.key), field);
       } else {
-        field = h5::read_attribute<std::decay_t<decltype(field)>>(group->get(), name);
+        const Stored value = h5::read_attribute<Stored>(group->get(), info.key);
+        field = static_cast<T>(value);
+        if (std::is_integral_v<T> && static_cast<Stored>(field) != value) problem = "value " + to_text(value) + " out of range";
       }
+      if (problem) r.problem(what + ": " + *problem);
     });
   });
 }

@@ -1,4 +1,4 @@
-// write_checkpoint: the layout of README's Checkpoints section built as an HDF5 image in memory, then written
+// write_checkpoint: the layout of docs/models.md's Checkpoints section built as an HDF5 image in memory, then written
 // with write_file_atomically (temporary file, fsync, rename), so readers and a crash see the
 // old file or the new one, never a mixture, and HDF5 itself never writes to the disk.
 #include "fmnist/atomic_file.hpp"
@@ -54,8 +54,8 @@ void write_optimizer(hid_t file, const OptimizerState& optimizer) {
 
 void write_training(hid_t file, const TrainingState& training) {
   const h5::Group group = h5::create_group(file, layout::kTraining);
-  layout::visit_training_fields(training, [&](const char* name, const auto& value) {
-    h5::write_attribute(group.get(), name, value);
+  visit_training_fields(training, [&](const SettingInfo& info, const auto& value) {
+    h5::write_attribute(group.get(), info.key, layout::stored_value(value));
   });
 }
 

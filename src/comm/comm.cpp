@@ -1,31 +1,29 @@
-// Thin RAII layer over MPI_COMM_WORLD. Every call is checked in one place (check_mpi); MPI
-// errors are fatal (MPI_ERRORS_ARE_FATAL), so a lost peer ends the job instead of hanging it.
+// Thin RAII layer over MPI_COMM_WORLD. Every call is checked in one place (mpi_check.hpp); MPI
+// errors are fatal (MPI_ERRORS_ARE_FATAL), so a lost peer ends the job instead of hanging it; every
+// collective is a non-blocking call completed under the stall watchdog (watchdog.hpp), and
+// MPI_Init / MPI_Finalize run under an MPI-free deadline (deadline.hpp).
 #include "fmnist/comm.hpp"
 
 #include <mpi.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstdlib>
-#include <utility>
+#include <cmath>
+#include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <sstream>
+#include <utility>
 
+#include "deadline.hpp"
 #include "fmnist/error.hpp"
+#include "mpi_check.hpp"
 #include "watchdog.hpp"
 
 namespace fmnist {
 namespace {
 
-void check_mpi(int rc, const char* call, const char* file, int line) {
-  if (rc == MPI_SUCCESS) return;
-  char text[MPI_MAX_ERROR_STRING];
-  int len = 0;
-  MPI_Error_string(rc, text, &len);
-  std::fprintf(stderr, "fmnist_dist: %s failed at %s:%d: %s\n", call, file, line, text);
-  MPI_Abort(MPI_COMM_WORLD, static_cast<int>(Exit::internal));
-}
-#define CHECK_MPI(call) check_mpi((call), #call, __FILE__, __LINE__)
+constexpr double kDeadlineSlack = 5;  // seconds MPI_Init and MPI_Finalize get beyond the stall timeout
 
 // "key=value" lines into pairs, in order.
 std::vector<std::pair<std::string, std::string>> parse_lines(const std::string& text) {
@@ -38,107 +36,153 @@ std::vector<std::pair<std::string, std::string>> parse_lines(const std::string& 
   return out;
 }
 
+double deadline_for(double stall_timeout) { return stall_timeout > 0 ? stall_timeout + kDeadlineSlack : 0; }
+
+std::string seconds_text(double s) { return std::to_string(static_cast<long long>(std::ceil(s))) + " s"; }
+
+// Completes a non-blocking collective: under the watchdog, or (one rank) at once.
+void complete(Watchdog* watchdog, MPI_Request& request, const WatchPoint& at) {
+  if (watchdog) return watchdog->wait(request, at);
+  CHECK_MPI(MPI_Wait(&request, MPI_STATUS_IGNORE));
+}
+
 }  // namespace
 
-Comm::Comm(int* argc, char*** argv) {
+Comm::Comm(int* argc, char*** argv, double stall_timeout) : deadline_(deadline_for(stall_timeout)) {
   // The watched allreduce is Open MPI's MPI_Iallreduce (libnbc). For an in-place sum, or fewer
   // than 4 ranks, libnbc picks reduce-then-broadcast, two full transfers in a row; its reduce-
-  // scatter + allgather (algorithm 3) is as fast as the blocking MPI_Allreduce here (README:
+  // scatter + allgather (algorithm 3) is as fast as the blocking MPI_Allreduce here (docs/performance.md:
   // Scaling beyond one machine). A value the user set wins; other MPI libraries ignore it.
   setenv("OMPI_MCA_coll_libnbc_iallreduce_algorithm", "3", 0);
-  CHECK_MPI(MPI_Init(argc, argv));
+  {
+    const Deadline guard(deadline_, "fmnist_dist: " + launcher_rank_name() + ": MPI_Init has not completed in " +
+                                        seconds_text(deadline_) +
+                                        ": a process of the job did not start or stopped responding (--stall-timeout); "
+                                        "aborting");
+    CHECK_MPI(MPI_Init(argc, argv));
+  }
   CHECK_MPI(MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_ARE_FATAL));
   CHECK_MPI(MPI_Comm_rank(MPI_COMM_WORLD, &rank_));
   CHECK_MPI(MPI_Comm_size(MPI_COMM_WORLD, &size_));
+  if (size_ > 1) watchdog_ = std::make_unique<Watchdog>(stall_timeout);
 }
 
 Comm::~Comm() {
-  if (watchdog_) watchdog_->finish();
+  finish();
+  // Past the last collective nothing is left to checkpoint: should a rank stop responding now,
+  // mpirun's SIGCONT + SIGTERM must end the others at once, not the training's stop handlers.
+  std::signal(SIGTERM, SIG_DFL);
+  std::signal(SIGINT, SIG_DFL);
+  const Deadline guard(deadline_, "fmnist_dist: rank " + std::to_string(rank_) + " (" + host() +
+                                      "): MPI_Finalize has not completed in " + seconds_text(deadline_) +
+                                      ": another rank stopped responding at the end of the run (--stall-timeout); "
+                                      "aborting");
   MPI_Finalize();
 }
 
-void Comm::broadcast(float* data, std::size_t n) const {
-  CHECK_MPI(MPI_Bcast(data, static_cast<int>(n), MPI_FLOAT, 0, MPI_COMM_WORLD));
+std::string Comm::host() const {
+  char name[MPI_MAX_PROCESSOR_NAME] = {};
+  int len = 0;
+  CHECK_MPI(MPI_Get_processor_name(name, &len));
+  return std::string(name, static_cast<std::size_t>(std::max(0, len)));
 }
-void Comm::broadcast(double* data, std::size_t n) const {
-  CHECK_MPI(MPI_Bcast(data, static_cast<int>(n), MPI_DOUBLE, 0, MPI_COMM_WORLD));
+
+void Comm::set_stall_timeout(double seconds) const {
+  deadline_ = deadline_for(seconds);
+  if (watchdog_) watchdog_->set_timeout(seconds);
 }
-void Comm::broadcast(std::int64_t* data, std::size_t n) const {
-  CHECK_MPI(MPI_Bcast(data, static_cast<int>(n), MPI_INT64_T, 0, MPI_COMM_WORLD));
+
+void Comm::broadcast(float* data, std::size_t n, const WatchPoint& at) const {
+  MPI_Request r;
+  CHECK_MPI(MPI_Ibcast(data, mpi_count(n, "broadcast"), MPI_FLOAT, 0, MPI_COMM_WORLD, &r));
+  complete(watchdog_.get(), r, at);
 }
-void Comm::broadcast(std::string& text) const {
+void Comm::broadcast(double* data, std::size_t n, const WatchPoint& at) const {
+  MPI_Request r;
+  CHECK_MPI(MPI_Ibcast(data, mpi_count(n, "broadcast"), MPI_DOUBLE, 0, MPI_COMM_WORLD, &r));
+  complete(watchdog_.get(), r, at);
+}
+void Comm::broadcast(std::int64_t* data, std::size_t n, const WatchPoint& at) const {
+  MPI_Request r;
+  CHECK_MPI(MPI_Ibcast(data, mpi_count(n, "broadcast"), MPI_INT64_T, 0, MPI_COMM_WORLD, &r));
+  complete(watchdog_.get(), r, at);
+}
+void Comm::broadcast(std::string& text, const WatchPoint& at) const {
   std::int64_t n = static_cast<std::int64_t>(text.size());
-  broadcast(&n, 1);
+  broadcast(&n, 1, at);
   text.resize(static_cast<std::size_t>(n));
-  CHECK_MPI(MPI_Bcast(text.data(), static_cast<int>(n), MPI_CHAR, 0, MPI_COMM_WORLD));
+  MPI_Request r;
+  CHECK_MPI(MPI_Ibcast(text.data(), mpi_count(text.size(), "broadcast"), MPI_CHAR, 0, MPI_COMM_WORLD, &r));
+  complete(watchdog_.get(), r, at);
 }
-void Comm::broadcast(std::vector<float>& data) const {
+void Comm::broadcast(std::vector<float>& data, const WatchPoint& at) const {
   std::int64_t n = static_cast<std::int64_t>(data.size());
-  broadcast(&n, 1);
+  broadcast(&n, 1, at);
   data.resize(static_cast<std::size_t>(n));
-  broadcast(data.data(), data.size());
+  broadcast(data.data(), data.size(), at);
 }
 
-void Comm::allreduce_sum(float* data, std::size_t n) const {
-  CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, data, static_cast<int>(n), MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD));
+void Comm::allreduce_sum(float* data, std::size_t n, const WatchPoint& at) const {
+  MPI_Request r;
+  CHECK_MPI(MPI_Iallreduce(MPI_IN_PLACE, data, mpi_count(n, "allreduce"), MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD, &r));
+  complete(watchdog_.get(), r, at);
 }
-void Comm::allreduce_sum(double* data, std::size_t n) const {
-  CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, data, static_cast<int>(n), MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD));
+void Comm::allreduce_sum(double* data, std::size_t n, const WatchPoint& at) const {
+  MPI_Request r;
+  CHECK_MPI(MPI_Iallreduce(MPI_IN_PLACE, data, mpi_count(n, "allreduce"), MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD, &r));
+  complete(watchdog_.get(), r, at);
 }
-
-void Comm::allreduce_sum(std::int64_t* data, std::size_t n) const {
-  CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, data, static_cast<int>(n), MPI_INT64_T, MPI_SUM, MPI_COMM_WORLD));
-}
-
-void Comm::start_watchdog(double seconds) const {
-  if (seconds > 0 && size_ > 1) watchdog_ = std::make_unique<Watchdog>(seconds);
-}
-
-void Comm::watched_allreduce_sum(std::int64_t* data, std::size_t n, const WatchPoint& at) const {
-  if (!watchdog_) return allreduce_sum(data, n);
-  watchdog_->allreduce(data, static_cast<int>(n), MPI_INT64_T, at);
+void Comm::allreduce_sum(std::int64_t* data, std::size_t n, const WatchPoint& at) const {
+  MPI_Request r;
+  CHECK_MPI(MPI_Iallreduce(MPI_IN_PLACE, data, mpi_count(n, "allreduce"), MPI_INT64_T, MPI_SUM, MPI_COMM_WORLD, &r));
+  complete(watchdog_.get(), r, at);
 }
 
-void Comm::watched_allreduce_sum(double* data, std::size_t n, const WatchPoint& at) const {
-  if (!watchdog_) return allreduce_sum(data, n);
-  watchdog_->allreduce(data, static_cast<int>(n), MPI_DOUBLE, at);
+std::vector<std::string> Comm::gather(const std::string& text, const WatchPoint& at) const {
+  const int len = mpi_count(text.size(), "gather");
+  std::vector<int> lens(rank_ == 0 ? static_cast<std::size_t>(size_) : 0);
+  MPI_Request r;
+  CHECK_MPI(MPI_Igather(&len, 1, MPI_INT, lens.data(), 1, MPI_INT, 0, MPI_COMM_WORLD, &r));
+  complete(watchdog_.get(), r, at);
+  std::vector<int> offsets(lens.size());
+  std::size_t total = 0;
+  for (std::size_t i = 0; i < lens.size(); ++i) {
+    offsets[i] = mpi_count(total, "gather");
+    total += static_cast<std::size_t>(lens[i]);
+  }
+  std::string all(total, '\0');
+  CHECK_MPI(MPI_Igatherv(text.data(), len, MPI_CHAR, all.data(), lens.data(), offsets.data(), MPI_CHAR, 0,
+                         MPI_COMM_WORLD, &r));
+  complete(watchdog_.get(), r, at);
+  std::vector<std::string> texts;
+  for (std::size_t i = 0; i < lens.size(); ++i)
+    texts.push_back(all.substr(static_cast<std::size_t>(offsets[i]), static_cast<std::size_t>(lens[i])));
+  return texts;
 }
 
 void Comm::keep_alive() const {
   if (watchdog_) watchdog_->keep_alive();
 }
 
-int Comm::agree(int code, std::string& message) const {
+int Comm::agree(int code, std::string& message, const WatchPoint& at) const {
   int worst = code;
-  CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, &worst, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD));
+  MPI_Request r;
+  CHECK_MPI(MPI_Iallreduce(MPI_IN_PLACE, &worst, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD, &r));
+  complete(watchdog_.get(), r, at);
   if (worst == 0 || size_ == 1) return worst;
-  // Gather every rank's message on rank 0 and keep the first non-empty one.
-  const int len = code != 0 ? static_cast<int>(message.size()) : 0;
-  std::vector<int> lens(rank_ == 0 ? size_ : 0);
-  CHECK_MPI(MPI_Gather(&len, 1, MPI_INT, lens.data(), 1, MPI_INT, 0, MPI_COMM_WORLD));
-  std::vector<int> offsets(lens.size());
-  std::string all;
-  if (rank_ == 0) {
-    int total = 0;
-    for (int r = 0; r < size_; ++r) offsets[r] = std::exchange(total, total + lens[r]);
-    all.resize(static_cast<std::size_t>(total));
-  }
-  CHECK_MPI(MPI_Gatherv(message.data(), len, MPI_CHAR, all.data(), lens.data(), offsets.data(), MPI_CHAR, 0,
-                        MPI_COMM_WORLD));
-  if (rank_ == 0) {
-    for (int r = 0; r < size_; ++r) {
-      if (lens[r] == 0) continue;
-      const std::string text = all.substr(static_cast<std::size_t>(offsets[r]), static_cast<std::size_t>(lens[r]));
-      message = r == 0 ? text : "rank " + std::to_string(r) + ": " + text;
-      break;
-    }
+  // Every rank's message on rank 0; keep the first non-empty one.
+  const std::vector<std::string> all = gather(code != 0 ? message : std::string(), at);
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    if (all[i].empty()) continue;
+    message = i == 0 ? all[i] : "rank " + std::to_string(i) + ": " + all[i];
+    break;
   }
   return worst;
 }
 
-std::string Comm::compare_with_root(const std::string& text) const {
+std::string Comm::compare_with_root(const std::string& text, const WatchPoint& at) const {
   std::string root_text = text;
-  broadcast(root_text);
+  broadcast(root_text, at);
   std::string difference;
   const auto mine = parse_lines(text);
   const auto theirs = parse_lines(root_text);
@@ -151,11 +195,20 @@ std::string Comm::compare_with_root(const std::string& text) const {
   }
   int code = difference.empty() ? 0 : 1;
   std::string message = difference;
-  code = agree(code, message);
+  code = agree(code, message, at);
   if (code == 0) return "";
   // agree() put the first difference, with its rank, into rank 0's message; share it.
-  broadcast(message);
+  broadcast(message, at);
   return message;
+}
+
+void Comm::finish() const {
+  if (finished_) return;
+  finished_ = true;
+  if (!watchdog_) return;
+  std::int64_t zero = 0;
+  allreduce_sum(&zero, 1, watchdog_->end_point());
+  watchdog_->close();
 }
 
 bool Comm::stdout_is_terminal() const {

@@ -24,14 +24,21 @@ std::string seconds(double s) {
 StallRules::StallRules(int rank, std::vector<std::string> hosts, double timeout, double grace)
     : rank_(rank), hosts_(std::move(hosts)), timeout_(timeout), grace_(grace) {}
 
+void StallRules::set_host(int rank, const std::string& host) {
+  if (rank < 0) return;
+  if (static_cast<std::size_t>(rank) >= hosts_.size()) hosts_.resize(static_cast<std::size_t>(rank) + 1);
+  hosts_[static_cast<std::size_t>(rank)] = host;
+}
+
 std::string StallRules::name(int rank) const {
-  const std::string host =
-      rank >= 0 && static_cast<std::size_t>(rank) < hosts_.size() ? hosts_[static_cast<std::size_t>(rank)] : "?";
-  return "rank " + std::to_string(rank) + " (" + host + ")";
+  const bool known = rank >= 0 && static_cast<std::size_t>(rank) < hosts_.size() &&
+                     !hosts_[static_cast<std::size_t>(rank)].empty();
+  return "rank " + std::to_string(rank) + " (" + (known ? hosts_[static_cast<std::size_t>(rank)] : "host unknown") + ")";
 }
 
 bool StallRules::several_hosts() const {
-  return std::any_of(hosts_.begin(), hosts_.end(), [&](const std::string& h) { return h != hosts_.front(); });
+  return std::any_of(hosts_.begin(), hosts_.end(),
+                     [&](const std::string& h) { return !h.empty() && h != hosts_.front(); });
 }
 
 std::vector<int> late_ranks(const std::vector<std::int64_t>& arrived, const std::vector<double>& heard,
@@ -49,7 +56,7 @@ std::string StallRules::root_verdict(double now, double entered, const std::vect
   const std::vector<int> late = late_ranks(arrived, heard, seq, now, timeout_ / 2);
   const std::string prefix = "rank " + std::to_string(rank_) + ": ";
   if (late.empty())
-    return prefix + "every rank arrived, but the allreduce " + where + " has not completed for " +
+    return prefix + "every rank arrived, but the collective " + where + " has not completed for " +
            seconds(now - entered) + " (a network fault between ranks?); aborting";
   std::string names;
   double silent = now - entered;  // none of the named ranks has said anything for this long
@@ -65,7 +72,7 @@ std::string StallRules::member_verdict(double silent, double since_root_in, cons
   const std::string prefix = "rank " + std::to_string(rank_) + ": ";
   if (silent >= timeout_) return prefix + "no word from " + name(0) + " for " + seconds(silent) + " " + where + "; aborting";
   if (since_root_in >= timeout_ + grace_)
-    return prefix + name(0) + " arrived, but the allreduce " + where + " has not completed for " +
+    return prefix + name(0) + " arrived, but the collective " + where + " has not completed for " +
            seconds(since_root_in) + "; aborting";
   return "";
 }

@@ -1,6 +1,6 @@
 // The stall watchdog's decisions, apart from MPI and the clock so that they can be unit-tested:
-// when a rank waiting in a collective gives up, and whom its message names (README: When a rank
-// stops responding). Times are seconds on one rank's steady clock.
+// when a rank waiting in a collective gives up, and whom its message names (docs/clusters.md: When a
+// rank stops responding). Times are seconds on one rank's steady clock.
 #pragma once
 
 #include <cstdint>
@@ -16,10 +16,13 @@ class StallRules {
   StallRules(int rank, std::vector<std::string> hosts, double timeout, double grace);
 
   double timeout() const { return timeout_; }
+  void set_timeout(double timeout) { timeout_ = timeout; }
+  // Host names arrive one by one at start-up (Watchdog); until then a rank's host is unknown.
+  void set_host(int rank, const std::string& host);
   // Rank 0 says something to every rank, and every waiting rank to rank 0, this often.
   double word_interval() const { return timeout_ / 4; }
 
-  // "rank 3 (node7)".
+  // "rank 3 (node7)", or "rank 3 (host unknown)".
   std::string name(int rank) const;
   // True when the ranks run on more than one host.
   bool several_hosts() const;

@@ -80,4 +80,10 @@ std::uint64_t fingerprint(const Dataset& d) {
   return hash.value();
 }
 
+std::uint64_t fingerprint(std::string_view bytes) {
+  Fnv1a hash;
+  hash.add(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
+  return hash.value();
+}
+
 }  // namespace fmnist

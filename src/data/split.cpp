@@ -1,4 +1,4 @@
-// The tutorial's train/validation split and the per-epoch shuffle (data/README.md: The split; README: How it computes).
+// The tutorial's train/validation split and the per-epoch shuffle (data/README.md: The split; docs/computing.md).
 // legacy_permutation is numpy's RandomState(seed).permutation(n) bit for bit: mt19937 seeded
 // like numpy's legacy integer seeding, and Fisher-Yates with masked rejection sampling.
 #include <cmath>

@@ -1,4 +1,4 @@
-// The ONNX export (README: Exporting to ONNX): one pass over the spec's plan emits an opset-13
+// The ONNX export (docs/onnx.md): one pass over the spec's plan emits an opset-13
 // graph with ONNX's own protobuf classes: NHWC input, a Transpose to NCHW before the first Conv or
 // pooling, TensorFlow's padding as explicit (asymmetric) pads, average pooling over real pixels
 // only, a Transpose back to NHWC before Flatten (Keras's flat order), Gemm with the kernel stored
@@ -20,6 +20,7 @@
 #include "fmnist/atomic_file.hpp"
 #include "fmnist/error.hpp"
 #include "fmnist/export.hpp"
+#include "fmnist/text.hpp"
 
 namespace fmnist {
 namespace {
@@ -114,9 +115,7 @@ class Emitter {
     t->set_data_type(onnx::TensorProto::FLOAT);
     for (std::int64_t d : dims) t->add_dims(d);
     t->set_raw_data(values.data(), values.size() * sizeof(float));  // float32, little-endian
-    std::string shape;
-    for (int d : keras.shape) shape += (shape.empty() ? "" : ", ") + std::to_string(d);
-    t->set_doc_string("Keras " + keras.name + " (" + shape + (keras.shape.size() == 1 ? ",)" : ")"));
+    t->set_doc_string("Keras " + keras.name + " " + shape_text(keras.shape));
     return name;
   }
 
@@ -201,6 +200,10 @@ class Emitter {
         return;
       }
       case LayerKind::dropout:  // the identity at inference
+      case LayerKind::random_flip:
+      case LayerKind::random_translation:
+      case LayerKind::random_rotation:
+      case LayerKind::random_zoom:
         return;
       case LayerKind::batch_normalization:
         batch_norm(i);
@@ -283,6 +286,7 @@ void check_inferred_shapes(const onnx::ModelProto& model, const ModelPlan& plan,
     for (const auto& d : v.type().tensor_type().shape().dim()) dims.push_back(d.has_dim_value() ? d.dim_value() : -1);
     inferred[v.name()] = dims;
   };
+  for (const auto& v : model.graph().input()) collect(v);  // a first layer that is the identity outputs the input
   for (const auto& v : model.graph().value_info()) collect(v);
   for (const auto& v : model.graph().output()) collect(v);
   for (std::size_t i = 0; i < plan.layers.size(); ++i) {

@@ -1,33 +1,21 @@
 // Dropout as Keras computes it (inverted: kept values scaled by 1 / (1 - rate), off in
 // evaluation), with masks from a counter-based hash instead of a random generator: the mask of
 // value j of a sample is splitmix64 over (seed, step, the sample's position in the global batch,
-// layer, j), so it is the same on any rank, for any split of the batch and after a resume.
+// layer, j) (sample_hash.hpp): the same on any rank, for any split of the batch, after a resume.
 #include <algorithm>
 #include <stdexcept>
 
 #include "fmnist/layers.hpp"
+#include "sample_hash.hpp"
 
 namespace fmnist {
 namespace {
 
-// splitmix64's output function: a bijective mix of 64 bits.
-std::uint64_t mix(std::uint64_t z) {
-  z += 0x9E3779B97F4A7C15ull;
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
-// The key of one sample in one layer at one step.
-std::uint64_t sample_key(const DropoutContext& at, std::int64_t sample, std::size_t layer) {
-  return mix(mix(mix(mix(at.seed) ^ std::uint64_t(at.step)) ^ std::uint64_t(sample)) ^ std::uint64_t(layer));
-}
+using sample_hash::sample_key;
 
 // A value is kept when its 53-bit uniform draw u satisfies u >= rate (as TensorFlow's dropout).
 std::uint64_t threshold(double rate) { return static_cast<std::uint64_t>(rate * 0x1.0p53); }
-bool kept(std::uint64_t key, std::size_t value, std::uint64_t limit) {
-  return (mix(key + 0x9E3779B97F4A7C15ull * (value + 1)) >> 11) >= limit;
-}
+bool kept(std::uint64_t key, std::size_t value, std::uint64_t limit) { return sample_hash::bits53(key, value) >= limit; }
 
 }  // namespace
 

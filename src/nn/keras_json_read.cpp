@@ -1,9 +1,10 @@
-// Reading Keras's JSON for Sequential models (README: Models), both forms that model.to_json()
+// Reading Keras's JSON for Sequential models (docs/models.md: Models), both forms that model.to_json()
 // writes (Keras 2.x: dict or list config, batch_input_shape, {"class_name", "config"}
 // initializers; Keras 3: module/registered_name, InputLayer batch_shape, DTypePolicy dtypes).
 // Every field is read or refused; nothing is silently ignored unless it is null or false
 // (Keras's "not used"), and every refusal names the layer, the field and the value.
 #include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -49,7 +50,9 @@ const std::map<std::string, LayerKind>& layer_kinds() {
   static const std::map<std::string, LayerKind> kinds = [] {
     std::map<std::string, LayerKind> m;
     for (LayerKind k : {LayerKind::conv2d, LayerKind::max_pooling2d, LayerKind::average_pooling2d, LayerKind::flatten,
-                        LayerKind::dense, LayerKind::dropout, LayerKind::activation, LayerKind::batch_normalization})
+                        LayerKind::dense, LayerKind::dropout, LayerKind::activation, LayerKind::batch_normalization,
+                        LayerKind::random_flip, LayerKind::random_translation, LayerKind::random_rotation,
+                        LayerKind::random_zoom})
       m[keras_name(k)] = k;
     return m;
   }();
@@ -67,6 +70,10 @@ std::string base_name(LayerKind kind) {
     case LayerKind::dropout: return "dropout";
     case LayerKind::activation: return "activation";
     case LayerKind::batch_normalization: return "batch_normalization";
+    case LayerKind::random_flip: return "random_flip";
+    case LayerKind::random_translation: return "random_translation";
+    case LayerKind::random_rotation: return "random_rotation";
+    case LayerKind::random_zoom: return "random_zoom";
   }
   return "layer";
 }
@@ -121,6 +128,13 @@ class Fields {
     const double x = v->get<double>();
     if (!(x >= lo && x <= hi)) fail(key, value_text(*v), "is out of range [" + json(lo).dump() + ", " + json(hi).dump() + "]");
     return x;
+  }
+
+  double number(const std::string& key, double fallback) {
+    const json* v = find(key);
+    if (v == nullptr) return fallback;
+    if (!v->is_number() || !std::isfinite(v->get<double>())) fail(key, value_text(*v), "is not a finite number");
+    return v->get<double>();
   }
 
   bool boolean(const std::string& key, bool fallback) {
@@ -282,6 +296,51 @@ void weight_fields(Fields& f, LayerSpec& l) {
   f.initializer("bias_initializer", Initializer::zeros, true);
 }
 
+// A Keras augmentation factor: a number f, meaning the range [-|f|, |f|], or a list of two
+// numbers (lower, upper), sorted as Keras 3 sorts them; every value within [-1, 1] (Keras 3's
+// check for all four layers; Keras 2 checked RandomTranslation and RandomZoom's height alike).
+std::array<double, 2> factor_of(Fields& f, const std::string& key, const json& v) {
+  const std::string what = "is not supported (a number or a list of two numbers, each in [-1, 1])";
+  auto value = [&](const json& e) {
+    if (!e.is_number()) f.fail(key, value_text(v), what);
+    const double x = e.get<double>();
+    if (!(x >= -1 && x <= 1)) f.fail(key, value_text(v), "is out of range (each value in [-1, 1])");
+    return x;
+  };
+  if (v.is_number()) {
+    const double x = std::abs(value(v));
+    return {-x, x};
+  }
+  if (!v.is_array() || v.size() != 2) f.fail(key, value_text(v), what);
+  const double a = value(v[0]), b = value(v[1]);
+  return {std::min(a, b), std::max(a, b)};
+}
+
+// RandomFlip, RandomTranslation, RandomRotation, RandomZoom (docs/models.md: Models). `seed` is read and
+// ignored: the draws come from --seed, as Dropout's masks do.
+void augment_fields(Fields& f, LayerSpec& l) {
+  AugmentSpec& a = l.augment;
+  f.find("seed");
+  f.only("data_format", {"channels_last"}, "only channels_last");
+  if (l.kind == LayerKind::random_flip) {
+    a.mode = f.choice("mode", {FlipMode::horizontal, FlipMode::vertical, FlipMode::horizontal_and_vertical},
+                      FlipMode::horizontal_and_vertical);
+    return;
+  }
+  if (l.kind == LayerKind::random_rotation) {
+    a.height = factor_of(f, "factor", f.require("factor"));
+  } else {
+    a.height = factor_of(f, "height_factor", f.require("height_factor"));
+    const json* width = l.kind == LayerKind::random_zoom ? f.find("width_factor") : &f.require("width_factor");
+    a.width_is_height = width == nullptr;
+    a.width = width == nullptr ? a.height : factor_of(f, "width_factor", *width);
+  }
+  a.fill_mode = f.choice("fill_mode", {FillMode::reflect, FillMode::wrap, FillMode::constant, FillMode::nearest},
+                         FillMode::reflect);
+  a.interpolation = f.choice("interpolation", {Interpolation::bilinear, Interpolation::nearest}, Interpolation::bilinear);
+  a.fill_value = f.number("fill_value", 0.0);
+}
+
 class Parser {
  public:
   Parser(const std::string& text, std::string source) : text_(text) { spec_.source = std::move(source); }
@@ -403,10 +462,14 @@ class Parser {
         if (!rate.is_number()) f.fail("rate", value_text(rate), "is not a number");
         l.rate = rate.get<double>();
         if (!(l.rate >= 0 && l.rate < 1)) f.fail("rate", value_text(rate), "is out of range [0, 1)");
-        f.find("seed");  // masks come from --seed (README: Models)
+        f.find("seed");  // masks come from --seed (docs/models.md: Models)
         break;
       }
       case LayerKind::batch_normalization: norm_fields(f, l); break;
+      case LayerKind::random_flip:
+      case LayerKind::random_translation:
+      case LayerKind::random_rotation:
+      case LayerKind::random_zoom: augment_fields(f, l); break;
       case LayerKind::activation:
         f.require("activation");
         l.activation = f.choice("activation", {Activation::relu, Activation::linear, Activation::softmax},

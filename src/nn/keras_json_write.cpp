@@ -1,4 +1,4 @@
-// Writing a spec as Keras's JSON (README: Models): the Keras 2 form, with an InputLayer carrying
+// Writing a spec as Keras's JSON (docs/models.md: Models): the Keras 2 form, with an InputLayer carrying
 // batch_input_shape and without the fields one Keras version would reject, which Keras 2.x,
 // Keras 3's legacy HDF5 loader and TensorFlow.js all load; and a checkpoint's training_config.
 #include <algorithm>
@@ -39,6 +39,27 @@ void norm_json(ordered_json& c, const LayerSpec& l, int input_rank) {
   for (const char* key : {"beta_regularizer", "gamma_regularizer", "beta_constraint", "gamma_constraint"}) c[key] = nullptr;
 }
 
+// A factor range as Keras reads it back: the number f for [-f, f], else the pair.
+ordered_json factor_json(const std::array<double, 2>& r) {
+  if (r[0] == -r[1] && r[1] >= 0) return r[1];
+  return ordered_json::array({r[0], r[1]});
+}
+
+// RandomTranslation, RandomRotation, RandomZoom's fields in Keras 2's order (seed null: --seed decides).
+void augment_json(const LayerSpec& l, ordered_json& c) {
+  const AugmentSpec& a = l.augment;
+  if (l.kind == LayerKind::random_rotation) {
+    c["factor"] = factor_json(a.height);
+  } else {
+    c["height_factor"] = factor_json(a.height);
+    c["width_factor"] = l.kind == LayerKind::random_zoom && a.width_is_height ? ordered_json(nullptr) : factor_json(a.width);
+  }
+  c["fill_mode"] = keras_name(a.fill_mode);
+  c["fill_value"] = a.fill_value;
+  c["interpolation"] = keras_name(a.interpolation);
+  c["seed"] = nullptr;
+}
+
 // One layer's config in Keras 2's field order; input_rank: of the layer's input, without the batch.
 ordered_json layer_json(const LayerSpec& l, int input_rank) {
   ordered_json c = {{"name", l.name}, {"trainable", true}, {"dtype", "float32"}};
@@ -68,6 +89,13 @@ ordered_json layer_json(const LayerSpec& l, int input_rank) {
       break;
     case LayerKind::activation: c["activation"] = keras_name(l.activation); break;
     case LayerKind::batch_normalization: norm_json(c, l, input_rank); break;
+    case LayerKind::random_flip:
+      c["mode"] = keras_name(l.augment.mode);
+      c["seed"] = nullptr;
+      break;
+    case LayerKind::random_translation:
+    case LayerKind::random_rotation:
+    case LayerKind::random_zoom: augment_json(l, c); break;
   }
   if (l.kind == LayerKind::conv2d || l.kind == LayerKind::dense) {
     c["activation"] = keras_name(l.activation);

@@ -10,6 +10,7 @@
 #include <random>
 #include <stdexcept>
 
+#include "fmnist/augment.hpp"
 #include "fmnist/model.hpp"
 
 namespace fmnist {
@@ -189,6 +190,13 @@ struct Model<T>::Impl {
         break;
       case LayerKind::flatten: break;
       case LayerKind::batch_normalization: return make_norm(i);
+      case LayerKind::random_flip:
+      case LayerKind::random_translation:
+      case LayerKind::random_rotation:
+      case LayerKind::random_zoom:
+        layer = std::make_unique<Augment<T>>(l, std::array<int, 3>{lp.input_shape[0], lp.input_shape[1], lp.input_shape[2]},
+                                             i, max_batch);
+        break;
     }
     if (layer == nullptr) return nullptr;
     lane.owned.push_back(std::move(layer));

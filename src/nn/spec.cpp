@@ -2,28 +2,25 @@
 // tensors in Keras's order with their arena offsets, the checks that keep a spec sane (limits,
 // softmax only at the end, unique names), and the summary table. The tutorial's model is here.
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <set>
 #include <sstream>
 
 #include "fmnist/error.hpp"
 #include "fmnist/model_spec.hpp"
+#include "fmnist/text.hpp"
 
 namespace fmnist {
 namespace {
 
-std::string shape_text(const std::vector<int>& shape, bool with_batch) {
-  std::string text = with_batch ? "(None" : "(";
-  for (std::size_t i = 0; i < shape.size(); ++i) text += (with_batch || i ? ", " : "") + std::to_string(shape[i]);
-  return text + (!with_batch && shape.size() == 1 ? ",)" : ")");
-}
-
-std::string with_commas(std::size_t value) {
-  const std::string digits = std::to_string(value);
-  std::string text;
-  for (std::size_t i = 0; i < digits.size(); ++i) {
-    if (i > 0 && (digits.size() - i) % 3 == 0) text += ',';
-    text += digits[i];
+// A double as messages and summaries print it: the shortest text that reads back the same.
+std::string number_text(double value) {
+  char text[32];
+  for (int digits = 1; digits <= 17; ++digits) {
+    std::snprintf(text, sizeof text, "%.*g", digits, value);
+    if (std::strtod(text, nullptr) == value) break;
   }
   return text;
 }
@@ -47,7 +44,7 @@ class Planner {
       fail_model(std::to_string(spec_.layers.size()) + " layers is more than the limit of " +
                  std::to_string(kMaxLayers));
     for (int d : spec_.input_shape) {
-      if (d < 1 || d > kMaxWindow) fail_model("input shape " + shape_text(input(), false) + " is out of range");
+      if (d < 1 || d > kMaxWindow) fail_model("input shape " + shape_text(input()) + " is out of range");
     }
     std::vector<int> shape = input();
     std::set<std::string> names{spec_.input_name};
@@ -67,7 +64,7 @@ class Planner {
     i_ = spec_.layers.size() - 1;
     if (shape.size() != 1)
       fail_model("the model must end in a flat output of class scores (Flatten and Dense), not " +
-                 shape_text(shape, false));
+                 shape_text(shape));
     if (plan.num_params > kMaxParams)
       fail_model(with_commas(plan.num_params) + " parameters is more than the limit of " + with_commas(kMaxParams));
     if (plan.activations_per_image > kMaxActivationsPerImage)
@@ -103,7 +100,7 @@ class Planner {
       case LayerKind::dense:
         if (in.size() != 1)
           fail("units", std::to_string(l.units),
-               "needs a flat input, but the input is " + shape_text(in, false) + " (add a Flatten before it)");
+               "needs a flat input, but the input is " + shape_text(in) + " (add a Flatten before it)");
         check_count("units", l.units, kMaxUnits);
         return {l.units};
       case LayerKind::dropout:
@@ -111,6 +108,10 @@ class Planner {
         return in;
       case LayerKind::activation: return in;
       case LayerKind::batch_normalization: check_norm(l, in); return in;
+      case LayerKind::random_flip:
+      case LayerKind::random_translation:
+      case LayerKind::random_rotation:
+      case LayerKind::random_zoom: check_augment(l, in); return in;
     }
     return in;
   }
@@ -120,9 +121,33 @@ class Planner {
     const int channels_axis = static_cast<int>(in.size());  // counting the batch dimension as axis 0
     if (l.axis != -1 && l.axis != channels_axis)
       fail("axis", std::to_string(l.axis), "is not supported (only the channels axis: -1 or " +
-                                               std::to_string(channels_axis) + " for an input of " + shape_text(in, false) + ")");
+                                               std::to_string(channels_axis) + " for an input of " + shape_text(in) + ")");
     if (!(l.momentum >= 0 && l.momentum <= 1)) fail("momentum", std::to_string(l.momentum), "is out of range [0, 1]");
     if (!(l.epsilon > 0 && l.epsilon <= 1)) fail("epsilon", std::to_string(l.epsilon), "is out of range (0, 1]");
+  }
+
+  // An augmentation layer transforms images: (h, w, c) inputs, factors within Keras's ranges.
+  void check_augment(const LayerSpec& l, const std::vector<int>& in) const {
+    const AugmentSpec& a = l.augment;
+    const bool flip = l.kind == LayerKind::random_flip, rotation = l.kind == LayerKind::random_rotation;
+    const std::string first = flip ? "mode" : rotation ? "factor" : "height_factor";
+    auto range_text = [](const std::array<double, 2>& r) {
+      std::string text = "[";  // (in steps, as above)
+      text += number_text(r[0]) + ", " + number_text(r[1]) + "]";
+      return text;
+    };
+    if (in.size() != 3)
+      fail(first, flip ? std::string(1, '"') + keras_name(a.mode) + '"' : range_text(a.height),
+           "needs an input of (height, width, channels), but the input is " + shape_text(in) +
+               " (put augmentation layers before Flatten)");
+    if (flip) return;
+    auto check_range = [&](const std::string& field, const std::array<double, 2>& r) {
+      if (!(r[0] >= -1 && r[0] <= r[1] && r[1] <= 1))
+        fail(field, range_text(r), "is out of range (lower <= upper, each in [-1, 1])");
+    };
+    check_range(first, a.height);
+    if (!rotation && !(l.kind == LayerKind::random_zoom && a.width_is_height)) check_range("width_factor", a.width);
+    if (!std::isfinite(a.fill_value)) fail("fill_value", number_text(a.fill_value), "is not a finite number");
   }
 
   std::vector<int> window_shape(const LayerSpec& l, const std::vector<int>& in) const {
@@ -131,13 +156,13 @@ class Planner {
     std::string size_text = "[";  // (built in steps: GCC 12 warns falsely about "[" + std::string)
     size_text += std::to_string(l.kernel[0]) + ", " + std::to_string(l.kernel[1]) + "]";
     if (in.size() != 3)
-      fail(size_field, size_text, "needs an input of (height, width, channels), but the input is " + shape_text(in, false));
+      fail(size_field, size_text, "needs an input of (height, width, channels), but the input is " + shape_text(in));
     for (int a = 0; a < 2; ++a) {
       check_count(size_field, l.kernel[a], kMaxWindow);
       check_count("strides", l.strides[a], kMaxWindow);
     }
     if (l.kernel[0] > in[0] || l.kernel[1] > in[1])
-      fail(size_field, size_text, "is larger than the input " + shape_text(in, false));
+      fail(size_field, size_text, "is larger than the input " + shape_text(in));
     int channels = in[2];
     if (conv) {
       check_count("filters", l.units, kMaxUnits);
@@ -225,8 +250,40 @@ const char* keras_name(LayerKind kind) {
     case LayerKind::dropout: return "Dropout";
     case LayerKind::activation: return "Activation";
     case LayerKind::batch_normalization: return "BatchNormalization";
+    case LayerKind::random_flip: return "RandomFlip";
+    case LayerKind::random_translation: return "RandomTranslation";
+    case LayerKind::random_rotation: return "RandomRotation";
+    case LayerKind::random_zoom: return "RandomZoom";
   }
   return "?";
+}
+
+bool is_augmentation(LayerKind kind) {
+  return kind == LayerKind::random_flip || kind == LayerKind::random_translation ||
+         kind == LayerKind::random_rotation || kind == LayerKind::random_zoom;
+}
+
+const char* keras_name(FlipMode mode) {
+  switch (mode) {
+    case FlipMode::horizontal: return "horizontal";
+    case FlipMode::vertical: return "vertical";
+    case FlipMode::horizontal_and_vertical: return "horizontal_and_vertical";
+  }
+  return "?";
+}
+
+const char* keras_name(FillMode mode) {
+  switch (mode) {
+    case FillMode::reflect: return "reflect";
+    case FillMode::wrap: return "wrap";
+    case FillMode::constant: return "constant";
+    case FillMode::nearest: return "nearest";
+  }
+  return "?";
+}
+
+const char* keras_name(Interpolation interpolation) {
+  return interpolation == Interpolation::nearest ? "nearest" : "bilinear";
 }
 
 const char* keras_name(Activation activation) {
@@ -283,7 +340,7 @@ ModelPlan plan_model(const ModelSpec& spec) { return Planner(spec).run(); }
 
 void require_data_shape(const ModelPlan& plan, const std::array<int, 3>& input, int classes) {
   const ModelSpec& s = plan.spec;
-  auto text = [](const std::array<int, 3>& a) { return shape_text({a.begin(), a.end()}, false); };
+  auto text = [](const std::array<int, 3>& a) { return shape_text(std::vector<int>(a.begin(), a.end())); };
   if (s.input_shape != input) {
     const std::string where = s.explicit_input ? "layer 0 '" + s.input_name + "' (InputLayer)" : layer_label(s, 0);
     throw Error(Exit::usage, s.source + ": " + where + ": input shape " + text(s.input_shape) +
@@ -298,6 +355,27 @@ void require_data_shape(const ModelPlan& plan, const std::array<int, 3>& input, 
   throw Error(Exit::usage, s.source + ": " + layer_label(s, i) + ": " + what + " does not match the data's " +
                                std::to_string(classes) + " classes");
 }
+
+namespace {
+
+// "height [-0.1, 0.1] width [-0.2, 0.2] reflect bilinear": a geometric augmentation's settings.
+void describe_augment(std::ostringstream& out, const LayerSpec& l) {
+  const AugmentSpec& a = l.augment;
+  auto range = [&](const std::array<double, 2>& r) { out << "[" << number_text(r[0]) << ", " << number_text(r[1]) << "]"; };
+  out << (l.kind == LayerKind::random_rotation ? " factor " : " height ");
+  range(a.height);
+  if (l.kind != LayerKind::random_rotation) {
+    out << " width ";
+    if (a.width_is_height && l.kind == LayerKind::random_zoom)
+      out << "as height";
+    else
+      range(a.width);
+  }
+  out << " " << keras_name(a.fill_mode) << " " << keras_name(a.interpolation);
+  if (a.fill_mode == FillMode::constant) out << " fill " << number_text(a.fill_value);
+}
+
+}  // namespace
 
 std::string describe(const LayerSpec& l) {
   std::ostringstream out;
@@ -323,6 +401,10 @@ std::string describe(const LayerSpec& l) {
       break;
     case LayerKind::flatten:
     case LayerKind::activation: break;
+    case LayerKind::random_flip: out << " " << keras_name(l.augment.mode); break;
+    case LayerKind::random_translation:
+    case LayerKind::random_rotation:
+    case LayerKind::random_zoom: describe_augment(out, l); break;
   }
   if (l.kind == LayerKind::conv2d || l.kind == LayerKind::dense || l.kind == LayerKind::activation)
     out << " " << keras_name(l.activation);
@@ -337,7 +419,7 @@ std::string layer_label(const ModelSpec& spec, std::size_t i) {
 }
 
 std::string first_difference(const ModelSpec& a, const ModelSpec& b) {
-  auto shape = [](const std::array<int, 3>& s) { return shape_text({s.begin(), s.end()}, false); };
+  auto shape = [](const std::array<int, 3>& s) { return shape_text(std::vector<int>(s.begin(), s.end())); };
   if (a.input_shape != b.input_shape)
     return "the input shape is " + shape(a.input_shape) + " in " + a.source + " but " + shape(b.input_shape) + " in " + b.source;
   for (std::size_t i = 0; i < std::max(a.layers.size(), b.layers.size()); ++i) {
@@ -368,7 +450,7 @@ std::string model_summary(const ModelPlan& plan) {
     const LayerSpec& l = plan.spec.layers[i];
     const std::string name = l.name + " (" + keras_name(l.kind) + ")";
     std::snprintf(line, sizeof line, " %-33s %-25s %-12s\n", name.c_str(),
-                  shape_text(plan.layers[i].output_shape, true).c_str(), with_commas(plan.layers[i].params).c_str());
+                  batch_shape_text(plan.layers[i].output_shape).c_str(), with_commas(plan.layers[i].params).c_str());
     out << line << (i + 1 < plan.layers.size() ? "\n" : "");
   }
   out << double_rule << "\n"

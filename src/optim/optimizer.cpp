@@ -8,9 +8,17 @@
 
 namespace fmnist {
 
-Optimizer::Optimizer(std::string name, std::size_t n, std::vector<std::string> slot_names) {
+Optimizer::Optimizer(std::string name, std::size_t n, std::vector<std::string> slot_names, double lr) : lr_(0) {
   state_.name = std::move(name);
+  set_lr(lr);
   for (auto& s : slot_names) state_.slots.push_back({std::move(s), std::vector<float>(n, 0.0f)});
+}
+
+void Optimizer::set_lr(double lr) {
+  if (!std::isfinite(lr) || lr < 0)
+    throw Error(Exit::internal, "optimizer '" + state_.name + "': learning rate " + std::to_string(lr) +
+                                    " is negative or not finite");
+  lr_ = lr;
 }
 
 void Optimizer::restore(const OptimizerState& s) {
@@ -36,11 +44,11 @@ namespace {
 // v = rho*v + (1-rho)*g^2; w -= lr*g / (sqrt(v) + eps)   (Keras 2; Keras 3: / sqrt(v + eps))
 class RmsProp final : public Optimizer {
  public:
-  RmsProp(const OptimizerConfig& c, std::size_t n) : Optimizer("rmsprop", n, {"velocity"}), c_(c) {}
+  RmsProp(const OptimizerConfig& c, std::size_t n) : Optimizer("rmsprop", n, {"velocity"}, c.lr), c_(c) {}
   void step(float* w, const float* g) override {
     float* v = slot(0).data();
     const std::size_t n = slot(0).size();
-    const float rho = float(c_.rho), one_minus_rho = 1.0f - rho, lr = float(c_.lr), eps = float(c_.epsilon);
+    const float rho = float(c_.rho), one_minus_rho = 1.0f - rho, lr = float(lr_), eps = float(c_.epsilon);
     if (c_.form == RmspropForm::keras2) {
       for (std::size_t i = 0; i < n; ++i) {
         v[i] = rho * v[i] + one_minus_rho * g[i] * g[i];
@@ -63,14 +71,14 @@ class RmsProp final : public Optimizer {
 // w -= lr * sqrt(1-b2^t)/(1-b1^t) * m / (sqrt(v) + eps)
 class Adam final : public Optimizer {
  public:
-  Adam(const OptimizerConfig& c, std::size_t n) : Optimizer("adam", n, {"momentum", "velocity"}), c_(c) {}
+  Adam(const OptimizerConfig& c, std::size_t n) : Optimizer("adam", n, {"momentum", "velocity"}, c.lr), c_(c) {}
   void step(float* w, const float* g) override {
     float* m = slot(0).data();
     float* v = slot(1).data();
     const std::size_t n = slot(0).size();
     const double t = static_cast<double>(++state_.iterations);
     const float b1 = float(c_.beta_1), b2 = float(c_.beta_2), eps = float(c_.epsilon);
-    const float alpha = static_cast<float>(float(c_.lr) * std::sqrt(1.0 - std::pow(b2, t)) / (1.0 - std::pow(b1, t)));
+    const float alpha = static_cast<float>(float(lr_) * std::sqrt(1.0 - std::pow(b2, t)) / (1.0 - std::pow(b1, t)));
     for (std::size_t i = 0; i < n; ++i) {
       m[i] = b1 * m[i] + (1.0f - b1) * g[i];
       v[i] = b2 * v[i] + (1.0f - b2) * g[i] * g[i];
@@ -85,11 +93,11 @@ class Adam final : public Optimizer {
 // Keras SGD with momentum: m = momentum*m - lr*g; w += m.
 class Sgd final : public Optimizer {
  public:
-  Sgd(const OptimizerConfig& c, std::size_t n) : Optimizer("sgd", n, {"momentum"}), c_(c) {}
+  Sgd(const OptimizerConfig& c, std::size_t n) : Optimizer("sgd", n, {"momentum"}, c.lr), c_(c) {}
   void step(float* w, const float* g) override {
     float* m = slot(0).data();
     const std::size_t n = slot(0).size();
-    const float momentum = float(c_.momentum), lr = float(c_.lr);
+    const float momentum = float(c_.momentum), lr = float(lr_);
     for (std::size_t i = 0; i < n; ++i) {
       m[i] = momentum * m[i] - lr * g[i];
       w[i] += m[i];
@@ -103,7 +111,7 @@ class Sgd final : public Optimizer {
 
 }  // namespace
 
-const char* rmsprop_form_name(RmspropForm form) { return form == RmspropForm::keras2 ? "keras2" : "keras3"; }
+const char* rmsprop_form_name(RmspropForm form) { return EnumNames<RmspropForm>::names[static_cast<std::size_t>(form)]; }
 
 KerasOptimizerConfig keras_optimizer_config(const OptimizerConfig& c) {
   if (c.name == "adam")

@@ -1,4 +1,4 @@
-// The inputs of --predict (README: Classifying your own pictures) as one ImageSet, in the order
+// The inputs of --predict (docs/predicting.md) as one ImageSet, in the order
 // given: an IDX images file (labelled by the IDX labels file that follows it or lies beside it),
 // a Kaggle CSV (labelled when it has the label column), a picture file, or a folder of pictures
 // whose subfolders named after a class label the pictures in them.

@@ -1,5 +1,5 @@
-// One picture file as the model's input, decoded by OpenCV's imgcodecs (README: Classifying your
-// own pictures): to 8-bit grey (alpha over white), padded to the model's aspect ratio with the
+// One picture file as the model's input, decoded by OpenCV's imgcodecs (docs/predicting.md: How a
+// picture becomes the model's input): to 8-bit grey (alpha over white), padded to the model's aspect ratio with the
 // border's mean, resized (area averaging when shrinking, bilinear when enlarging), then inverted
 // when asked or, with --invert auto, when the border is light (a dark object on a light ground).
 #include <cmath>

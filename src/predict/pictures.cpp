@@ -1,4 +1,4 @@
-// The pictures of a labelled evaluation (README: Pictures of what the model gets wrong): the
+// The pictures of a labelled evaluation (docs/predicting.md: Pictures of what the model gets wrong): the
 // confusion heat map (SVG from src/report) and the grid of the most confident errors, as PNG drawn
 // here with OpenCV (whose Hershey fonts lack "→", so the PNG captions say "->") or as SVG from src/report.
 #include <algorithm>
@@ -10,6 +10,7 @@
 #include "fmnist/atomic_file.hpp"
 #include "fmnist/error.hpp"
 #include "fmnist/report.hpp"
+#include "fmnist/text.hpp"
 #include "pictures.hpp"
 #include "ranking.hpp"
 
@@ -19,13 +20,6 @@ namespace {
 constexpr int kColumns = 6, kZoom = 5;
 constexpr int kMargin = 20, kTitle = 44, kCaption = 30, kMinTileWidth = 210;  // the PNG's layout, as the SVG's
 constexpr int kFont = cv::FONT_HERSHEY_SIMPLEX;
-
-std::string lower_extension(const std::string& path) {
-  const auto dot = path.rfind('.');
-  std::string ext = dot == std::string::npos ? "" : path.substr(dot);
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char ch) { return std::tolower(ch); });
-  return ext;
-}
 
 struct ErrorTile {
   cv::Mat picture;  // (height, width) grey, as the model saw it
@@ -94,23 +88,7 @@ std::string grid_svg(const std::vector<ErrorTile>& tiles, const std::string& tit
   return picture_grid_svg(pictures, title, kColumns);
 }
 
-std::string with_commas(std::size_t n) {
-  std::string digits = std::to_string(n), out;
-  for (std::size_t i = 0; i < digits.size(); ++i) {
-    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
-    out += digits[i];
-  }
-  return out;
-}
-
 }  // namespace
-
-void check_pictures(const Pictures& pictures) {
-  const std::string ext = lower_extension(pictures.errors);
-  if (!pictures.errors.empty() && ext != ".png" && ext != ".svg") {
-    throw Error(Exit::usage, "--plot-errors " + pictures.errors + ": the file name must end in .png or .svg");
-  }
-}
 
 namespace detail {
 
@@ -128,6 +106,14 @@ std::vector<std::size_t> most_confident_errors(const std::vector<float>& logits,
   std::vector<std::size_t> images(n);
   for (std::size_t i = 0; i < n; ++i) images[i] = wrong[i].second;
   return images;
+}
+
+std::string errors_title(std::size_t shown, std::size_t errors, const std::string& what, const char* arrow) {
+  const std::string key = std::string(": true ") + arrow + " predicted (probability)";
+  if (errors == 0) return "No errors of " + what;
+  if (errors == 1) return "The one error of " + what + key;
+  if (shown == errors) return "The " + with_commas(errors) + " errors of " + what + ", most confident first" + key;
+  return "The " + with_commas(shown) + " most confident of the " + with_commas(errors) + " errors of " + what + key;
 }
 
 void draw_pictures(const ImageSet& images, const std::vector<float>& logits, const Scores& scores,
@@ -153,13 +139,11 @@ void draw_pictures(const ImageSet& images, const std::vector<float>& logits, con
     tiles.push_back({picture.clone(), class_names[std::size_t(images.labels[i])], class_names[std::size_t(predicted)],
                      probabilities(row, input.classes)[std::size_t(predicted)], images.sources[i]});
   }
-  const auto title = [&](const char* arrow) {
-    return "The " + std::to_string(tiles.size()) + " most confident of the " + with_commas(std::size_t(wrong)) +
-           " errors of " + what + ": true " + arrow + " predicted (probability)";
-  };
+  const std::size_t shown = tiles.size(), errors = std::size_t(wrong);
   write_file_atomically(pictures.errors, lower_extension(pictures.errors) == ".png"
-                                             ? grid_png(tiles, title("->"), input.width, input.height)
-                                             : grid_svg(tiles, title("→")));
+                                             ? grid_png(tiles, errors_title(shown, errors, what, "->"), input.width,
+                                                        input.height)
+                                             : grid_svg(tiles, errors_title(shown, errors, what, "→")));
 }
 
 }  // namespace detail

@@ -17,6 +17,10 @@ constexpr std::size_t kErrorTiles = 36;  // 6 rows of 6
 std::vector<std::size_t> most_confident_errors(const std::vector<float>& logits, const std::vector<int>& labels,
                                                int classes, std::size_t count);
 
+// The title of the error grid: "The 6 errors of <what>, most confident first: true → predicted
+// (probability)" when all are shown, else "The 36 most confident of the 1,411 errors of <what>: ...".
+std::string errors_title(std::size_t shown, std::size_t errors, const std::string& what, const char* arrow);
+
 // Writes the pictures asked for; `what` names the model and the images, for the titles.
 void draw_pictures(const ImageSet& images, const std::vector<float>& logits, const Scores& scores,
                    const ModelInput& input, const std::vector<std::string>& class_names, const Pictures& pictures,

@@ -1,7 +1,8 @@
 // Google Benchmark of each layer's forward and backward at batch 256 (float), as the models run
-// them, for the tutorial's model and the wide one (tests/fixtures/models/wide_tutorial.json), and of
+// them, for the tutorial's model and the wide one (tests/fixtures/models/wide_tutorial.json), the
+// augmentation layers on 28x28x1, and of
 // each model's whole training step (4 micro-batches of 64, as a rank of -np 2 trains), one thread:
-// the per-layer figures behind README's Performance section and the table of launch/bench.sh.
+// the per-layer figures behind docs/performance.md and the table of launch/bench.sh.
 // Counters: "flop" the rate of the layer's nominal (Keras) work, "flop_per_call".
 // Run: build/bench_nn_layers --benchmark_min_time=0.5  (quote ratios: the machines are noisy).
 #include <benchmark/benchmark.h>
@@ -11,6 +12,7 @@
 #include <random>
 #include <vector>
 
+#include "fmnist/augment.hpp"
 #include "fmnist/layers.hpp"
 #include "fmnist/model.hpp"
 
@@ -163,6 +165,25 @@ void BM_DropoutForward(benchmark::State& state) { dropout_benchmark(state, false
 void BM_DropoutBackward(benchmark::State& state) { dropout_benchmark(state, true); }
 BENCHMARK(BM_DropoutForward)->DenseRange(0, 1)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_DropoutBackward)->DenseRange(0, 1)->Unit(benchmark::kMicrosecond);
+
+// The augmentation layers in training on 28x28x1 images. index: 0 RandomFlip horizontal_and_vertical,
+// 1 RandomTranslation 0.1, 2 RandomRotation 0.1, 3 RandomZoom 0.1 (reflect, bilinear).
+void augment_benchmark(benchmark::State& state, bool backward) {
+  static const LayerKind kinds[] = {LayerKind::random_flip, LayerKind::random_translation, LayerKind::random_rotation,
+                                    LayerKind::random_zoom};
+  LayerSpec l;
+  l.kind = kinds[state.range(0)];
+  l.name = keras_name(l.kind);
+  l.augment.height = l.augment.width = {-0.1, 0.1};
+  Augment<float> layer(l, {28, 28, 1}, 0, kBatch);
+  const DropoutContext at{1, 2, 3};
+  run_layer(state, layer, 784, 784, backward, true, &at);
+}
+
+void BM_AugmentForward(benchmark::State& state) { augment_benchmark(state, false); }
+void BM_AugmentBackward(benchmark::State& state) { augment_benchmark(state, true); }
+BENCHMARK(BM_AugmentForward)->DenseRange(0, 3)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_AugmentBackward)->DenseRange(0, 3)->Unit(benchmark::kMicrosecond);
 
 // index: 0 the tutorial's model, 1 the wide one.
 ModelSpec model_spec(std::int64_t index) {

@@ -1,4 +1,4 @@
-# Helpers of the tests of tests/cluster/ (README: Tests), on the emulated nodes of nodes.sh:
+# Helpers of the tests of tests/cluster/ (docs/contributing.md: Tests), on the emulated nodes of nodes.sh:
 # fmnist_dist through launch/mpirun.sh inside node1, the job's processes on each node, and the
 # stall cases. Sourced after tests/mpi/lib.sh. Exits 77 (skip) where namespaces cannot be made.
 export PATH=$PATH:/usr/sbin:/sbin
@@ -42,6 +42,19 @@ no_process_left() {
   [ -z "$left" ] || fail "processes left:$left"
 }
 
+# wait_until_no_process SECONDS: polls until no node runs a process of the test, then returns;
+# after SECONDS, no_process_left names what is left.
+wait_until_no_process() {
+  local n busy
+  for _ in $(seq $(($1 * 10))); do
+    busy=""
+    for n in "${NODES[@]}"; do [ -z "$(pids_on "$n")" ] || busy=1; done
+    [ -n "$busy" ] || return 0
+    sleep 0.1
+  done
+  no_process_left
+}
+
 # checkpoint_field FILE NAME: an attribute of /training in a checkpoint (h5py).
 checkpoint_field() {
   /usr/bin/python3 -c "import h5py, sys; print(int(h5py.File(sys.argv[1], 'r')['training'].attrs[sys.argv[2]]))" "$1" "$2"
@@ -59,7 +72,7 @@ STALL=${STALL:-5}  # --stall-timeout of the fault cases, seconds
 # trained until it has written a checkpoint; then `FAULT` runs (a shell command; $MARK is the
 # job's out-dir, unique to it). The job must end within $STALL + 15 s with exit CODE (or any
 # non-zero code for CODE "nonzero"), its output must match REGEX, no process may be left in any
-# node 10 s later, checkpoint.h5 must verify, and --resume auto on nodes 1 and 2 must finish the run.
+# node 30 s later (polled), checkpoint.h5 must verify, and --resume auto on nodes 1 and 2 must finish the run.
 stall_case() {
   local name=$1 code=$2 regex=$3 fault=$4
   local out=$WORK/$name/out log=$WORK/$name.log pid got=0 start took epoch
@@ -81,8 +94,7 @@ stall_case() {
   if [ "$code" != nonzero ] && [ "$got" -ne "$code" ]; then cat "$log" >&2; fail "exit code $got, expected $code"; fi
   [ "$took" -lt $(((STALL + 15) * 1000)) ] || { cat "$log" >&2; fail "the job took $took ms to end"; }
   expect_text "$log" "$regex"
-  sleep 10
-  no_process_left
+  wait_until_no_process 30
   verified "$out/checkpoint.h5"
   # The healthy nodes finish the run: one epoch beyond the checkpoint's.
   epoch=$(checkpoint_field "$out/checkpoint.h5" epoch)
@@ -92,4 +104,54 @@ stall_case() {
   expect_text "$WORK/$name.resume.log" "test_loss: [0-9.]+ - test_accuracy: [0-9.]+"
   verified "$out/checkpoint.h5"
   echo "1 passed, 0 failed"
+}
+
+# restart_case NAME FAULT: a 3-node job (one rank per node, ssh as the launch agent: nodes.sh
+# ssh_up) with FMNIST_RESTARTS=2 is trained until it has written a checkpoint; then `FAULT` runs
+# on node3 ($MARK is the job's out-dir). launch/mpirun.sh must drop node3 (and only it), restart
+# on nodes 1 and 2 with --resume auto, and end with exit 0 and the weights of an uninterrupted
+# one-process run, bit for bit; nodes 1 and 2 must keep no process but their sshd. Prints the
+# time from the fault to the restart.
+restart_case() {
+  local name=$1 fault=$2 steps=300
+  local out=$WORK/$name/out log=$WORK/$name.log pid got=0 start took
+  local args=("${SMALL[@]}" --batch-size 16 --micro-batch 4 --seed 3 --checkpoint-every 5 --stall-timeout "$STALL"
+              --epochs 100 --max-steps "$steps" --out-dir "$out")
+  cluster_up 3
+  ssh_up
+  FMNIST_RESTARTS=2 FMNIST_PROBE_TIMEOUT=5 FMNIST_ABORT_GRACE=10 cluster_mpi 3 "${args[@]}" >"$log" 2>&1 &
+  pid=$!
+  wait_for_checkpoint "$out/checkpoint.h5"
+  MARK=$out
+  eval "$fault"
+  start=$(now)
+  for _ in $(seq 900); do grep -q "restart 1 of 2: [0-9]* rank" "$log" && break; sleep 0.1; done
+  took=$(elapsed_ms "$start")
+  wait "$pid" || got=$?
+  echo "  $name: restart $took ms after the fault; $(grep -m1 "dropping host" "$log" | cut -c1-160)"
+  [ -z "${SHOW_LOG:-}" ] || cat "$log"
+  [ "$got" -eq 0 ] || { cat "$log" >&2; fail "the job exited $got"; }
+  expect_text "$log" "restart 1 of 2: 2 rank\(s\) on $NET.11 $NET.12 with --resume auto"
+  [ "$(grep -c "dropping host" "$log")" -eq 1 ] || { cat "$log" >&2; fail "not exactly one host dropped"; }
+  expect_text "$log" "dropping host $NET.13 "
+  expect_text "$log" "Resumed at epoch"
+  expect_text "$log" "Reached --max-steps $steps"
+  expect_exit 0 "$WORK/$name.reference.log" mpi 1 "${args[@]}" --out-dir "$WORK/$name/reference"
+  same_weights "$WORK/$name/reference/checkpoint.h5" "$out/checkpoint.h5" 0
+  only_sshd_left 1 2
+}
+
+# only_sshd_left N...: nodes N... run no process but their sshd (the job ended).
+only_sshd_left() {
+  local n left=""
+  for n in "$@"; do
+    for _ in $(seq 100); do [ -z "$(non_sshd_on "$n")" ] && continue 2; sleep 0.1; done
+    left+=" node$n: $(non_sshd_on "$n" | xargs -r ps -o pid=,args= -p | tr '\n' ';')"
+  done
+  [ -z "$left" ] || fail "processes left 10 s after the job ended:$left"
+}
+
+non_sshd_on() {
+  local p
+  for p in $(pids_on "$1"); do [ "$(cat "/proc/$p/comm" 2>/dev/null)" = sshd ] || echo "$p"; done
 }

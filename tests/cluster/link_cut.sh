@@ -3,7 +3,7 @@
 # keepalive (set by launch/mpirun.sh) notices the lost node within about 10 s and ends the job,
 # naming node3 (its address in the hostfile); node3's daemon notices it too and ends its rank,
 # although it can reach no one (tests/cluster/lib.sh: stall_case). --stall-timeout is above that
-# detection time, as README advises: should the watchdog abort first, Open MPI's abort would wait
+# detection time, as docs/clusters.md advises: should the watchdog abort first, Open MPI's abort would wait
 # for the cut node through TCP retransmissions (minutes).
 source "$(dirname "$0")/../mpi/lib.sh"
 source "$(dirname "$0")/lib.sh"

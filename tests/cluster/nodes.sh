@@ -1,9 +1,10 @@
-# The emulated nodes (README: Tests): each node is a network namespace with its own UTS namespace
+# The emulated nodes (docs/contributing.md: Tests): each node is a network namespace with its own UTS namespace
 # (host name nodeN) and address 10.77.0.(10+N) on a bridge that has no address, so every packet
 # stays between namespaces made here. mpirun runs inside node1 and reaches the others through a
-# launch agent that enters their namespaces instead of ssh. Names carry the pid of the shell that
-# sources this file, so two runs never collide; cluster_up's EXIT trap kills every process in the
-# namespaces and removes them. Needs root, WORK (a private folder) and fail(); used by
+# launch agent that enters their namespaces instead of ssh (or, after ssh_up, through a real
+# sshd on each node, for tests where a node must be able not to answer). Names carry the pid of
+# the shell that sources this file, so two runs never collide; cluster_up's EXIT trap kills every
+# process in the namespaces and removes them. Needs root, WORK (a private folder) and fail(); used by
 # tests/cluster/lib.sh and launch/bench.sh.
 TAG=fm$$                 # prefix of every namespace and link of this run
 NET=10.77.0              # the private /24 inside this run's namespaces
@@ -124,4 +125,40 @@ cluster_opts() {
   echo "--hostfile $HOSTFILE --mca plm_rsh_agent $AGENT --mca plm_rsh_no_tree_spawn 1" \
     "--mca btl tcp,self --mca btl_tcp_if_include $NET.0/24 --mca oob_tcp_if_include $NET.0/24" \
     "--bind-to none --mca mpi_yield_when_idle 1"
+}
+
+# ssh_up: a real remote shell on every node, for tests whose probe must be able to fail (a
+# frozen node must not answer, a killed one must refuse): an OpenSSH sshd inside each node's
+# namespaces on its own address, port 22, with a host key and an authorized key made for this
+# run; AGENT then becomes an ssh client with that key (no user or system ssh configuration is
+# read or written). Skips the test (77) without sshd. Call after cluster_up.
+ssh_up() {
+  local n
+  command -v sshd >/dev/null || { echo "SKIP: sshd is not installed (apt-get install openssh-server)"; exit 77; }
+  mkdir -p "$WORK/ssh" /run/sshd
+  ssh-keygen -q -t ed25519 -N '' -f "$WORK/ssh/host" </dev/null
+  ssh-keygen -q -t ed25519 -N '' -f "$WORK/ssh/id" </dev/null
+  cp "$WORK/ssh/id.pub" "$WORK/ssh/authorized_keys"
+  for n in "${NODES[@]}"; do start_sshd "$n"; done
+  AGENT=$WORK/ssh/agent
+  cat >"$AGENT" <<AGENT_EOF
+#!/bin/sh
+exec ssh -F /dev/null -i $WORK/ssh/id -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=no \\
+  -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o ConnectTimeout=5 "\$@"
+AGENT_EOF
+  chmod +x "$AGENT"
+  for n in "${NODES[@]}"; do wait_for_sshd "$n"; done
+}
+
+# start_sshd N: node N's sshd (in the background, inside the node); wait_for_sshd N: until node1
+# reaches it through AGENT (10 s at most).
+start_sshd() {
+  on "$1" /usr/sbin/sshd -D -e -f /dev/null -o ListenAddress="$(addr_of "$1")" -o HostKey="$WORK/ssh/host" \
+    -o AuthorizedKeysFile="$WORK/ssh/authorized_keys" -o StrictModes=no -o UsePAM=no -o PidFile=none \
+    -o PermitRootLogin=prohibit-password -o PasswordAuthentication=no -o KbdInteractiveAuthentication=no \
+    >>"$WORK/ssh/sshd.node$1.log" 2>&1 &
+}
+wait_for_sshd() {
+  for _ in $(seq 100); do on 1 "$AGENT" "$(addr_of "$1")" true 2>/dev/null && return 0; sleep 0.1; done
+  fail "no ssh to node$1 after 10 s: $(cat "$WORK/ssh/sshd.node$1.log")"
 }

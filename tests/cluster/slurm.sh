@@ -13,39 +13,7 @@ source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/../mpi/slurm_lib.sh"
 AT=(on 0)  # munged and Slurm's commands run on the head node
 cluster_up 2 head
-# Every daemon runs inside a node namespace, so the teardown's kill of the namespaces ends it.
-start_munged
-# As tests/mpi/slurm.sh, with per-node spool, pid and log files (%n) and the nodes' addresses;
-# ports are those of this run's namespaces, so they meet no other Slurm.
-{
-  slurm_conf_common
-  cat <<CONF
-ClusterName=fmnistcluster
-SlurmctldHost=head($(addr_of 0))
-SlurmctldPort=6817
-SlurmdPort=6818
-SlurmdSpoolDir=$SLURM/spool/%n
-SlurmctldPidFile=$SLURM/slurmctld.pid
-SlurmdPidFile=$SLURM/slurmd.%n.pid
-SlurmctldLogFile=$SLURM/slurmctld.log
-SlurmdLogFile=$SLURM/slurmd.%n.log
-NodeName=node1 NodeAddr=$(addr_of 1) CPUs=2 State=UNKNOWN
-NodeName=node2 NodeAddr=$(addr_of 2) CPUs=2 State=UNKNOWN
-PartitionName=test Nodes=node[1-2] Default=YES MaxTime=INFINITE State=UP
-CONF
-} >"$SLURM_CONF"
-on_failure() {
-  [ -n "$JOB" ] && on 0 scontrol show job "$JOB" >&2
-  [ -f "$LOG" ] && { echo "--- $LOG" >&2; cat "$LOG" >&2; }
-  for log in "$SLURM"/*.log; do echo "--- tail of $log" >&2; tail -n 15 "$log" >&2; done
-}
-CLEANUP_HOOKS+=('[ "$code" -eq 0 ] || on_failure')
-on 0 slurmctld || fail "slurmctld did not start"
-on 1 slurmd || fail "slurmd on node1 did not start"
-on 2 slurmd || fail "slurmd on node2 did not start"
-
-nodes_idle() { [ "$(on 0 sinfo -h -o %t | sort -u)" = idle ]; }
-wait_for 30 "both nodes idle in sinfo" nodes_idle
+cluster_slurm_up fmnistcluster
 
 write_wrapper
 args=("${SMALL[@]}" --batch-size 16 --micro-batch 8 --seed 9 --epochs 100000 --checkpoint-every 5)

@@ -18,11 +18,12 @@ inode() { stat -c %i "$1" 2>/dev/null || echo none; }
 
 # kill_rank NAME RANK: SIGKILL of one rank once the run has written two checkpoints (14 steps per
 # epoch, a checkpoint every 3 and after each epoch, so the kill falls inside an epoch); then
-# --resume auto, on the same out-dir, finishes the run.
+# --resume auto, on the same out-dir, finishes an 8-epoch run. The killed run asks for 100000
+# epochs, so it is still training when the kill comes, however fast the machine.
 kill_rank() {
   local name=$1 rank=$2 out=$WORK/$1 pid code=0 start took victim
-  local args=("${SMALL[@]}" --batch-size 16 --epochs 8 --seed 5 --checkpoint-every 3 --out-dir "$out")
-  mpi 2 "${args[@]}" >"$WORK/$name.log" 2>&1 &
+  local args=("${SMALL[@]}" --batch-size 16 --seed 5 --checkpoint-every 3 --out-dir "$out")
+  mpi 2 "${args[@]}" --epochs 100000 >"$WORK/$name.log" 2>&1 &
   pid=$!
   wait_for_new "$out/checkpoint.h5" none
   wait_for_new "$out/checkpoint.h5" "$(inode "$out/checkpoint.h5")"
@@ -38,7 +39,7 @@ kill_rank() {
   if pgrep -f "^$DIST .*--out-dir $out( |$)" >/dev/null; then fail "a rank of the killed job is still running"; fi
   verified "$out/checkpoint.h5"
   echo "  $name: exit $code in $took ms after the kill; $(grep -m1 -E "rank $rank .*(signal 9|Killed)" "$WORK/$name.log")"
-  expect_exit 0 "$WORK/$name.resume.log" mpi 2 "${args[@]}" --resume auto
+  expect_exit 0 "$WORK/$name.resume.log" mpi 2 "${args[@]}" --epochs 8 --resume auto
   expect_text "$WORK/$name.resume.log" "Resumed at epoch [0-9]+, step [0-9]+ of the epoch"
   expect_text "$WORK/$name.resume.log" "test_loss: [0-9.]+ - test_accuracy: [0-9.]+"
   verified "$out/checkpoint.h5"

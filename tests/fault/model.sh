@@ -1,7 +1,7 @@
 # Bad model JSONs (--model): every rank exits 2, rank 0 names the file, the layer, the field and
 # the value once, within 10 s, before any data is read; the checkpoint in the out-dir is untouched.
-# The bad files are the tutorial's Keras 2 JSON with one change each. --print-model prints the
-# model in use (the default or --model's) once, indented, and exits 0.
+# The bad files are the tutorial's Keras 2 JSON with one change each (two insert augmentation
+# layers). --print-model prints the model in use (the default or --model's) once, indented, and exits 0.
 source "$(dirname "$0")/lib.sh"
 make_base
 args=("${SMALL[@]}" --batch-size 16 --epochs 1)
@@ -43,6 +43,10 @@ model classes "layer 8 'dense_1' \(Dense\): field 'units': 12 does not match the
   "$(edit classes 'layers[8]["config"]["units"] = 12')"
 model ten_thousand_layers "ten_thousand_layers.json: 10000 layers is more than the limit of 256" \
   "$(edit ten_thousand_layers 'layers[7:7] = [{"class_name": "Dropout", "config": {"rate": 0.1}}] * 9991')"
+model augment_after_dense "layer 8 'shift' \(RandomTranslation\): field 'height_factor': \[-0.1, 0.1\] needs an input of \(height, width, channels\), but the input is \(64,\)" \
+  "$(edit augment_after_dense 'layers[8:8] = [{"class_name": "RandomTranslation", "config": {"name": "shift", "height_factor": 0.1, "width_factor": 0.1}}]')"
+model flip_mode "layer 1 'flip' \(RandomFlip\): field 'mode': \"diagonal\" is not supported \(horizontal, vertical, horizontal_and_vertical\)" \
+  "$(edit flip_mode 'layers[1:1] = [{"class_name": "RandomFlip", "config": {"name": "flip", "mode": "diagonal"}}]')"
 printf '{"class_name": "Sequential",\n "config": {"layers": [}\n}\n' >"$WORK/malformed.json"
 model malformed_json "malformed.json: line 2, column 24: malformed JSON" "$WORK/malformed.json"
 model missing_file "--model $WORK/none.json: cannot read the file" "$WORK/none.json"

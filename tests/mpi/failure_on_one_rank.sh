@@ -3,7 +3,7 @@
 # is refused collectively, naming the rank and the field.
 source "$(dirname "$0")/lib.sh"
 start=$(now)
-expect_exit 1 "$WORK/fail.log" mpi 2 "${SMALL[@]}" --batch-size 16 --epochs 50 --fail-at 1:3 --out-dir "$WORK/a"
+FMNIST_TEST_FAIL_AT=1:3 expect_exit 1 "$WORK/fail.log" mpi 2 "${SMALL[@]}" --batch-size 16 --epochs 50 --out-dir "$WORK/a"
 took=$(elapsed_ms "$start")
 expect_text "$WORK/fail.log" "rank 1: error: injected failure"
 [ "$took" -lt 10000 ] || fail "the job took ${took} ms to end after the failure"

@@ -5,8 +5,8 @@ for delay in 0.7 1.1 1.6; do
   out="$WORK/kill$delay"
   mpi 2 "${SMALL[@]}" --batch-size 8 --epochs 1000 --checkpoint-every 1 --out-dir "$out" >"$WORK/log$delay" 2>&1 &
   pid=$!
-  for _ in $(seq 100); do [ -f "$out/checkpoint.h5" ] && break; sleep 0.1; done
-  [ -f "$out/checkpoint.h5" ] || fail "no checkpoint after 10 s"
+  for _ in $(seq 600); do [ -f "$out/checkpoint.h5" ] && break; sleep 0.1; done
+  [ -f "$out/checkpoint.h5" ] || fail "no checkpoint after 60 s"
   sleep "$delay"
   rank0=$(pgrep -f "^$DIST .*--out-dir $out" | head -n 1)
   [ -n "$rank0" ] || fail "no rank process found"

@@ -1,4 +1,4 @@
-# launch/slurm.sbatch under a real single-node Slurm (see README: Running on several machines): munged, slurmctld and slurmd
+# launch/slurm.sbatch under a real single-node Slurm (docs/clusters.md: Batch systems): munged, slurmctld and slurmd
 # run from a temporary folder; scancel --signal=USR1 --batch reaches the script's trap, which forwards
 # it to mpirun; the ranks write a checkpoint and exit 75; the script requeues the job and the
 # requeued run resumes from the checkpoint and finishes. Exits 77 (skip) without Slurm or root.

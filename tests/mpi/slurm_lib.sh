@@ -1,7 +1,7 @@
-# Shared by the two Slurm tests, tests/mpi/slurm.sh (one node, this machine) and
-# tests/cluster/slurm.sh (two emulated nodes): munged, the slurm.conf lines both use, polling, the
-# program a batch job runs, the job's fields, and the preemption: scancel --signal=USR1 --batch,
-# then the requeued run to its end. AT (an array: empty, or `on 0` for the cluster's head node)
+# Shared by the Slurm tests, tests/mpi/slurm.sh (one node, this machine), tests/cluster/slurm.sh
+# and tests/cluster/restart_slurm.sh (two emulated nodes): munged, the slurm.conf lines all use,
+# the two-node cluster, polling, the program a batch job runs, the job's fields, and the
+# preemption: scancel --signal=USR1 --batch, then the requeued run to its end. AT (an array: empty, or `on 0` for the cluster's head node)
 # runs munged and Slurm's client commands where the controller is. Needs mpi/lib.sh first.
 AT=()
 SLURM=$WORK/slurm
@@ -120,4 +120,43 @@ preempt_and_requeue() {
   expect_text "$WORK/after_stop.log" "Reached --max-steps $((step + 3))"
   expect_text "$WORK/after_stop.log" "slurm.sbatch: fmnist_dist exited with 0"
   verified "$OUT/checkpoint.h5"
+}
+
+# cluster_slurm_up NAME: Slurm on the emulated nodes of tests/cluster/ (after `cluster_up 2 head`):
+# munged, slurmctld on the head node, one slurmd in each of node1 and node2, until both are idle
+# in sinfo. Every daemon runs inside a node namespace, so the teardown's kill of the namespaces
+# ends it. As tests/mpi/slurm.sh, with per-node spool, pid and log files (%n) and the nodes'
+# addresses; ports are those of this run's namespaces, so they meet no other Slurm.
+cluster_slurm_up() {
+  start_munged
+  {
+    slurm_conf_common
+    cat <<CONF
+ClusterName=$1
+SlurmctldHost=head($(addr_of 0))
+SlurmctldPort=6817
+SlurmdPort=6818
+SlurmdSpoolDir=$SLURM/spool/%n
+SlurmctldPidFile=$SLURM/slurmctld.pid
+SlurmdPidFile=$SLURM/slurmd.%n.pid
+SlurmctldLogFile=$SLURM/slurmctld.log
+SlurmdLogFile=$SLURM/slurmd.%n.log
+NodeName=node1 NodeAddr=$(addr_of 1) CPUs=2 State=UNKNOWN
+NodeName=node2 NodeAddr=$(addr_of 2) CPUs=2 State=UNKNOWN
+PartitionName=test Nodes=node[1-2] Default=YES MaxTime=INFINITE State=UP
+CONF
+  } >"$SLURM_CONF"
+  CLEANUP_HOOKS+=('[ "$code" -eq 0 ] || slurm_job_failed')
+  on 0 slurmctld || fail "slurmctld did not start"
+  on 1 slurmd || fail "slurmd on node1 did not start"
+  on 2 slurmd || fail "slurmd on node2 did not start"
+  wait_for 30 "both nodes idle in sinfo" nodes_idle
+}
+nodes_idle() { [ "$(on 0 sinfo -h -o %t | sort -u)" = idle ]; }
+
+# slurm_job_failed: the job, its log and the daemons' logs, when a cluster test failed.
+slurm_job_failed() {
+  [ -n "$JOB" ] && on 0 scontrol show job "$JOB" >&2
+  [ -f "$LOG" ] && { echo "--- $LOG" >&2; cat "$LOG" >&2; }
+  for log in "$SLURM"/*.log; do echo "--- tail of $log" >&2; tail -n 15 "$log" >&2; done
 }

@@ -1,5 +1,5 @@
-// TensorFlow.js's Keras layers as an independent reader of our checkpoints (README: Tests, label
-// interop): h5wasm reads the file as written, tf.models.modelFromJSON rebuilds the model from the
+// TensorFlow.js's Keras layers as an independent reader of our checkpoints (docs/contributing.md:
+// Tests, label interop): h5wasm reads the file as written, tf.models.modelFromJSON rebuilds the model from the
 // root attribute model_config, the weights come from /model_weights as Keras's legacy loader takes
 // them, and tfjs's predictions and compiled loss on the test images are compared with ours.
 //
@@ -13,7 +13,7 @@ import h5wasm from 'h5wasm/node';
 
 class Mismatch extends Error {}
 
-// IDX file (README: Classifying your own pictures; gzip or plain): big-endian magic, dimensions, bytes.
+// IDX file (docs/predicting.md; gzip or plain): big-endian magic, dimensions, bytes.
 function readIdx(path) {
   let bytes = fs.readFileSync(path);
   if (bytes[0] === 0x1f && bytes[1] === 0x8b) bytes = zlib.gunzipSync(bytes);
@@ -42,7 +42,7 @@ const strings = v => (Array.isArray(v) ? v : v == null ? [] : [v]).map(text);
 // Keras's legacy loader (keras/saving/legacy/hdf5_format.py, load_weights_from_hdf5_group): the
 // layers of /model_weights whose weight_names are not empty, in layer_names order, go to the model's
 // layers that have weights, in order; each layer takes its datasets in weight_names order.
-// Our layer names are also the model's (README: Models), though Keras matches by order alone.
+// Our layer names are also the model's (docs/models.md: Models), though Keras matches by order alone.
 function loadLegacyWeights(file, model) {
   const layerNames = strings(file.get('model_weights').attrs['layer_names'].value);
   const modelNames = model.layers.filter(l => l.getClassName() !== 'InputLayer').map(l => l.name);

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Golden test of the Keras fields we write (README: Tests, label interop): TensorFlow.js ignores fields
+"""Golden test of the Keras fields we write (docs/contributing.md: Tests, label interop): TensorFlow.js ignores fields
 that Keras would reject, so this checks model_config and training_config against the fields Keras 2
 (tf.keras 2.6 to 2.15) and Keras 3 (3.0 to 3.15) require and accept, read off Keras's own source.
 
@@ -78,6 +78,17 @@ LAYERS = {
                                    "beta_regularizer", "gamma_regularizer", "beta_constraint", "gamma_constraint"},
                            {"name", "axis", "momentum", "epsilon", "center", "scale", "beta_initializer",
                             "gamma_initializer", "moving_mean_initializer", "moving_variance_initializer"}),
+    # K2 keras/layers/preprocessing/image_preprocessing.py (RandomFlip(mode, seed), RandomTranslation(
+    # height_factor, width_factor, fill_mode, interpolation, seed, fill_value), RandomRotation(factor, ...),
+    # RandomZoom(height_factor, width_factor, ...)); K3 keras/src/layers/preprocessing/image_preprocessing/
+    # random_*.py take the same keywords (and data_format, which we never write: K2 lacks it).
+    "RandomFlip": (BASE | {"mode", "seed"}, {"name", "mode"}),
+    "RandomTranslation": (BASE | {"height_factor", "width_factor", "fill_mode", "interpolation", "seed", "fill_value"},
+                          {"name", "height_factor", "width_factor", "fill_mode", "interpolation", "fill_value"}),
+    "RandomRotation": (BASE | {"factor", "fill_mode", "interpolation", "seed", "fill_value"},
+                       {"name", "factor", "fill_mode", "interpolation", "fill_value"}),
+    "RandomZoom": (BASE | {"height_factor", "width_factor", "fill_mode", "interpolation", "seed", "fill_value"},
+                   {"name", "height_factor", "width_factor", "fill_mode", "interpolation", "fill_value"}),
 }
 SEQUENTIAL = ({"name", "layers", "build_input_shape"}, {"name", "layers"})
 INITIALIZERS = {"GlorotUniform": {"seed"}, "HeUniform": {"seed"}, "HeNormal": {"seed"}, "Zeros": set(), "Ones": set()}

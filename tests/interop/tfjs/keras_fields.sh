@@ -1,4 +1,4 @@
-# The golden test of our Keras fields (keras_fields.py; README: Tests, interop): --print-model of every
+# The golden test of our Keras fields (keras_fields.py; docs/contributing.md: Tests, interop): --print-model of every
 # model fixture and the root attributes of real checkpoints (RMSprop, Adam, SGD; softmax and logits
 # outputs) have every field Keras 2 and Keras 3 require and none they reject. Negative controls: one
 # field extra or missing, in each part, must fail the check.

@@ -1,4 +1,4 @@
-# TensorFlow.js reads our checkpoints (README: Tests, interop): three models trained here for real are
+# TensorFlow.js reads our checkpoints (docs/contributing.md: Tests, interop): three models trained here for real are
 # rebuilt by check_model.mjs, whose outputs on the 10,000 test images must match ours to 1e-4, with our
 # accuracy and loss; copies whose model_config computes something else must fail the same check.
 # models/wide5x5.json is written by hand in tf.keras 2.15's to_json form (an InputLayer, groups, ragged).

@@ -1,0 +1,186 @@
+// The one table of run settings (README: fmnist_dist options): per setting its type, name, default, --help group
+// and text, whether the ranks must agree on it, whether /training records it and how a resume treats a
+// difference. The command line, Config, describe(), /training, the resume checks and fmnist_inspect's
+// report derive from it: adding an option is one entry here (plus its validation, if it needs one).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+
+namespace fmnist {
+
+// ---- The choices, with their one text mapping each (EnumNames below) ----
+enum class OptimizerKind { rmsprop, adam, sgd };
+// Where RMSprop puts epsilon: keras2 (Keras 2.x and PyTorch) lr * g / (sqrt(v) + eps), the
+// tutorial's; keras3 (Keras 2.11+ and 3) lr * g / sqrt(v + eps).
+enum class RmspropForm { keras2, keras3 };
+enum class Progress { automatic, always, never };  // the live progress bar
+enum class EvalRanks { root, all };                 // who evaluates: rank 0 alone, or all ranks
+
+template <typename E>
+struct EnumNames;  // names[i]: the text of the enumerator with value i
+template <>
+struct EnumNames<OptimizerKind> {
+  static constexpr std::array names{"rmsprop", "adam", "sgd"};
+};
+template <>
+struct EnumNames<RmspropForm> {
+  static constexpr std::array names{"keras2", "keras3"};
+};
+template <>
+struct EnumNames<Progress> {
+  static constexpr std::array names{"auto", "always", "never"};
+};
+template <>
+struct EnumNames<EvalRanks> {
+  static constexpr std::array names{"0", "all"};
+};
+template <typename E>
+concept Choice = std::is_enum_v<E> && requires { EnumNames<E>::names; };
+
+// ---- What the table says about each setting ----
+enum class Group { data, model, training, output, state };  // --help sections; state: not an option
+// Resume policy, and whether the checkpoint's /training holds the value:
+//   none: not recorded; must_match: a resume with another value is refused (exit 4);
+//   note: recorded, a resume with another value says so and continues; free: recorded only;
+//   restore (training state, not options): the resumed run continues from the recorded value.
+enum class Ckpt { none, must_match, note, free, restore };
+enum class Ranks { agree, own };  // agree: every rank must have rank 0's value (checked at start-up)
+
+struct Settings;
+inline bool always(const Settings&) { return true; }
+
+struct SettingInfo {
+  const char* key;               // Config member, describe() key and /training attribute; option: '_' -> '-'
+  Group group = Group::state;
+  const char* help = "";         // --help text (training-state fields: what a mismatch concerns)
+  Ranks ranks = Ranks::own;
+  Ckpt checkpoint = Ckpt::none;
+  bool (*when)(const Settings&) = always;  // the resume policy applies only when this holds
+  const char* older = nullptr;   // the value that checkpoints written before this attribute imply
+  const char* implicit = nullptr;  // the option's value when given without one ("--resume")
+};
+
+// ---- The table: X(type, name, default, SettingInfo fields after .key, in their order) ----
+// clang-format off
+#define FMNIST_SETTINGS(X)                                                                                      \
+  X(std::string, data_dir, "/usr/share/datasets/fashion-mnist", .group = Group::data,                           \
+    .help = "folder with the four IDX files (.gz or plain)")                                                    \
+  X(std::string, train_csv, "", .group = Group::data,                                                           \
+    .help = "Kaggle training CSV (label,pixel1..pixel784) instead of IDX")                                      \
+  X(std::string, test_csv, "", .group = Group::data, .help = "Kaggle test CSV (with --train-csv)")              \
+  X(double, val_split, 0.3, .group = Group::data, .help = "fraction of the training data held out for validation", \
+    .ranks = Ranks::agree, .checkpoint = Ckpt::must_match)                                                      \
+  X(std::uint32_t, split_seed, 42, .group = Group::data, .help = "random_state of the train/validation split",  \
+    .ranks = Ranks::agree, .checkpoint = Ckpt::must_match)                                                      \
+  X(std::string, model, "", .group = Group::model,                                                              \
+    .help = "a Keras Sequential model as JSON (model.to_json()); default: the tutorial's")                      \
+  X(bool, print_model, false, .group = Group::model,                                                            \
+    .help = "print the model's Keras JSON (the default or --model's) and exit", .ranks = Ranks::agree)          \
+  X(int, epochs, 15, .group = Group::training, .help = "number of epochs", .ranks = Ranks::agree,               \
+    .checkpoint = Ckpt::free)                                                                                   \
+  X(int, batch_size, 512, .group = Group::training, .help = "global batch size, shared out across the ranks",   \
+    .ranks = Ranks::agree, .checkpoint = Ckpt::must_match)                                                      \
+  X(OptimizerKind, optimizer, OptimizerKind::rmsprop, .group = Group::training,                                 \
+    .help = "rmsprop, adam or sgd (with momentum)", .ranks = Ranks::agree, .checkpoint = Ckpt::must_match)      \
+  X(double, lr, 0.001, .group = Group::training, .help = "learning rate", .ranks = Ranks::agree,                 \
+    .checkpoint = Ckpt::note)                                                                                   \
+  X(double, momentum, 0.9, .group = Group::training, .help = "momentum of sgd", .ranks = Ranks::agree,          \
+    .checkpoint = Ckpt::note, .when = for_sgd, .older = "0.9")                                                  \
+  X(RmspropForm, rmsprop_form, RmspropForm::keras2, .group = Group::training,                                   \
+    .help = "where RMSprop's epsilon goes: keras2 (lr*g/(sqrt(v)+eps), Keras 2.x and the tutorial) or keras3 "  \
+            "(lr*g/sqrt(v+eps), Keras 2.11+ and 3)",                                                            \
+    .ranks = Ranks::agree, .checkpoint = Ckpt::must_match, .when = for_rmsprop, .older = "keras3")             \
+  X(std::uint64_t, seed, 0, .group = Group::training, .help = "seed of the initial weights and of the shuffling", \
+    .ranks = Ranks::agree, .checkpoint = Ckpt::must_match)                                                      \
+  X(int, micro_batch, 64, .group = Group::training,                                                             \
+    .help = "the global batch is cut into micro-batches of this size, shared out across the ranks; keep it at " \
+            "most batch-size / ranks",                                                                          \
+    .ranks = Ranks::agree)                                                                                      \
+  X(std::int64_t, max_steps, 0, .group = Group::training,                                                       \
+    .help = "stop after this many optimizer steps in total, checkpoint, exit 0 (0: no limit)",                  \
+    .ranks = Ranks::agree)                                                                                      \
+  X(std::string, out_dir, "run", .group = Group::output,                                                        \
+    .help = "folder for checkpoint.h5, best.h5, history.csv, learning_curve.svg")                               \
+  X(std::int64_t, checkpoint_every, 0, .group = Group::output,                                                  \
+    .help = "also checkpoint every K steps (0: only after each epoch)", .ranks = Ranks::agree)                   \
+  X(std::string, resume, "", .group = Group::output,                                                            \
+    .help = "continue from a checkpoint: 'auto' (OUT_DIR/checkpoint.h5 if present) or a file",                  \
+    .ranks = Ranks::agree, .implicit = "auto")                                                                  \
+  X(EvalRanks, eval_ranks, EvalRanks::root, .group = Group::output,                                             \
+    .help = "who evaluates: '0' (rank 0 alone) or 'all' (shared across ranks)", .ranks = Ranks::agree)          \
+  X(Progress, progress, Progress::automatic, .group = Group::output,                                            \
+    .help = "live progress bar: auto (when standard output is a terminal), always or never")                   \
+  X(bool, profile, false, .group = Group::output,                                                               \
+    .help = "after every epoch, print compute/allreduce/update seconds and peak memory", .ranks = Ranks::agree) \
+  X(double, stall_timeout, 60, .group = Group::output,                                                          \
+    .help = "a collective of the training loop waits at most this many seconds for the other ranks, then the " \
+            "job ends with exit 6 naming the ranks that did not arrive (0: off)",                               \
+    .ranks = Ranks::agree)
+// clang-format on
+
+#define FMNIST_DECLARE_SETTING(type, name, default_value, ...) type name = default_value;
+
+// One member per table entry, initialised to its default.
+struct Settings {
+  FMNIST_SETTINGS(FMNIST_DECLARE_SETTING)
+};
+
+inline bool for_rmsprop(const Settings& s) { return s.optimizer == OptimizerKind::rmsprop; }
+inline bool for_sgd(const Settings& s) { return s.optimizer == OptimizerKind::sgd; }
+
+#define FMNIST_VISIT_SETTING(type, name, default_value, ...) \
+  visit(SettingInfo{.key = #name, __VA_ARGS__}, s.name);
+
+// Calls visit(const SettingInfo&, field) for every setting, in table order (Settings or const Settings).
+template <typename S, typename Visit>
+void visit_settings(S& s, Visit&& visit) {
+  FMNIST_SETTINGS(FMNIST_VISIT_SETTING)
+}
+
+// The option's name: the key with '-' for '_' ("batch_size" -> "batch-size").
+std::string option_name(const SettingInfo& info);
+// The --help section of a group ("Data", "Model", "Training", "Output and resume").
+const char* group_name(Group group);
+
+// ---- Values as text: the one mapping used by --help, describe(), checkpoints and reports ----
+std::string to_text(const std::string& v);
+std::string to_text(bool v);
+std::string to_text(int v);
+std::string to_text(std::int64_t v);
+std::string to_text(std::uint32_t v);
+std::string to_text(std::uint64_t v);
+std::string to_text(double v);  // the shortest text that reads back as the same double
+template <Choice E>
+std::string to_text(E e) {
+  return EnumNames<E>::names[static_cast<std::size_t>(e)];
+}
+
+// Reads `text` into `v`; returns what is wrong ("'x' is not a valid integer", "must be keras2 or
+// keras3, got 'x'"), or nothing when it fits. The whole text must be used.
+std::optional<std::string> from_text(std::string_view text, std::string& v);
+std::optional<std::string> from_text(std::string_view text, bool& v);
+std::optional<std::string> from_text(std::string_view text, int& v);
+std::optional<std::string> from_text(std::string_view text, std::int64_t& v);
+std::optional<std::string> from_text(std::string_view text, std::uint32_t& v);
+std::optional<std::string> from_text(std::string_view text, std::uint64_t& v);
+std::optional<std::string> from_text(std::string_view text, double& v);
+template <Choice E>
+std::optional<std::string> from_text(std::string_view text, E& v) {
+  const auto& names = EnumNames<E>::names;
+  std::string choices;
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    if (text == names[i]) {
+      v = static_cast<E>(i);
+      return std::nullopt;
+    }
+    choices += std::string(i == 0 ? "" : i + 1 == names.size() ? " or " : ", ") + names[i];
+  }
+  return "must be " + choices + ", got '" + std::string(text) + "'";
+}
+
+}  // namespace fmnist

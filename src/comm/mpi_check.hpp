@@ -1,0 +1,20 @@
+// The one check of every MPI call in src/comm (DESIGN §8: each C library call checked in one
+// place that reports the call, file and line), and the one narrowing of element counts to MPI's
+// int: a count above INT_MAX is an Error, never a silent wrap.
+#pragma once
+
+#include <cstddef>
+
+namespace fmnist {
+
+// An MPI call that did not return MPI_SUCCESS: prints the call, file, line and MPI's text, then
+// ends the job (MPI_Abort, exit 1). Communicator errors are fatal anyway (MPI_ERRORS_ARE_FATAL);
+// this catches the rest.
+void check_mpi(int rc, const char* call, const char* file, int line);
+
+// n as MPI's int count of `what`; throws Error(Exit::internal) when n > INT_MAX.
+int mpi_count(std::size_t n, const char* what);
+
+}  // namespace fmnist
+
+#define CHECK_MPI(call) ::fmnist::check_mpi((call), #call, __FILE__, __LINE__)

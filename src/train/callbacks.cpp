@@ -1,0 +1,309 @@
+// EarlyStopping and ReduceLROnPlateau exactly as Keras 2 (tf_keras/callbacks.py) decides, including its
+// floating-point comparisons and float32 learning rate, and the learning-rate schedules of callbacks.hpp
+// with their Keras serialization (tf_keras/optimizers/schedules/learning_rate_schedule.py).
+#include "callbacks.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <limits>
+#include <nlohmann/json.hpp>
+
+#include "fmnist/error.hpp"
+
+namespace fmnist {
+namespace {
+
+using ordered_json = nlohmann::ordered_json;
+constexpr double kInf = std::numeric_limits<double>::infinity();
+constexpr double kPi = 3.14159265358979323846;
+
+[[noreturn]] void bad(const std::string& option, const std::string& what) {
+  throw Error(Exit::usage, "--" + option + ": " + what + " (see --help)");
+}
+
+// The shortest decimal text that reads back as the same double.
+std::string shortest(double value) {
+  char text[64];
+  const auto result = std::to_chars(text, text + sizeof text, value);
+  return std::string(text, result.ptr);
+}
+
+void require(bool ok, const std::string& option, const std::string& what, double value) {
+  if (!ok || std::isnan(value)) bad(option, what + ", got " + shortest(value));
+}
+
+// A float32 rate as "0.0001", "5e-05".
+std::string float_text(double lr) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.7g", static_cast<double>(static_cast<float>(lr)));
+  return text;
+}
+
+// Keras's starting best: +inf for a minimised monitor, -inf for a maximised one.
+double worst_value(Monitor monitor) { return monitor_maximises(monitor) ? -kInf : kInf; }
+
+// EarlyStopping's test, as Keras writes it: monitor_op(current - min_delta, best) with min_delta
+// negated in mode min, so min: current + delta < best; max: current - delta > best.
+bool stop_improves(const EarlyStoppingConfig& c, double current, double best) {
+  return monitor_maximises(c.monitor) ? current - c.min_delta > best : current + c.min_delta < best;
+}
+
+// ReduceLROnPlateau's test, as Keras writes it: min: current < best - delta; max: current > best + delta.
+bool plateau_improves(const PlateauConfig& c, double current, double best) {
+  return monitor_maximises(c.monitor) ? current > best + c.min_delta : current < best - c.min_delta;
+}
+
+// keras.callbacks.EarlyStopping.on_epoch_end with restore_best_weights: the first epoch's weights are
+// kept even if its value is no improvement (NaN); wait counts from 1; a stop needs epoch > 1.
+void early_stopping(const EarlyStoppingConfig& c, double current, std::int64_t epoch, CallbackState& s,
+                    EpochDecision& d) {
+  if (s.stop_best_epoch == 0) {
+    s.stop_best_epoch = epoch;
+    d.keep_weights = true;
+  }
+  s.stop_wait += 1;
+  if (stop_improves(c, current, s.stop_best)) {
+    s.stop_best = current;
+    s.stop_best_epoch = epoch;
+    s.stop_wait = 0;
+    d.keep_weights = true;
+  } else if (s.stop_wait >= c.patience && epoch > 1) {
+    s.stopped_epoch = epoch;
+    d.stop = true;
+  }
+  d.best_epoch = s.stop_best_epoch;
+}
+
+// keras.callbacks.ReduceLROnPlateau.on_epoch_end: leave cooldown (which resets wait) before the test,
+// so `cooldown` c ignores c - 1 epochs; the rate is a float32 variable in Keras, reduced only while it
+// is above float32(min_lr), to float32(max(float32(lr) * factor, min_lr)).
+void reduce_on_plateau(const PlateauConfig& c, double current, CallbackState& s, EpochDecision& d) {
+  if (s.plateau_cooldown > 0) {
+    s.plateau_cooldown -= 1;
+    s.plateau_wait = 0;
+  }
+  if (plateau_improves(c, current, s.plateau_best)) {
+    s.plateau_best = current;
+    s.plateau_wait = 0;
+    return;
+  }
+  if (s.plateau_cooldown > 0) return;
+  s.plateau_wait += 1;
+  if (s.plateau_wait < c.patience) return;
+  const float old_lr = static_cast<float>(s.base_lr);
+  if (!(old_lr > static_cast<float>(c.min_lr))) return;
+  s.base_lr = static_cast<double>(static_cast<float>(std::max(static_cast<double>(old_lr) * c.factor, c.min_lr)));
+  s.plateau_cooldown = c.cooldown;
+  s.plateau_wait = 0;
+  d.lr_reduced = true;
+}
+
+// The schedule's factor f(d) after warmup, d = steps since the warmup ended.
+double decay_factor(const LrSchedule& s, std::int64_t d) {
+  const double steps = static_cast<double>(s.decay_steps);
+  switch (s.kind) {
+    case ScheduleKind::constant: return 1.0;
+    case ScheduleKind::cosine: {
+      const double fraction = static_cast<double>(std::min(d, s.decay_steps)) / steps;
+      return (1.0 - s.alpha) * 0.5 * (1.0 + std::cos(kPi * fraction)) + s.alpha;
+    }
+    case ScheduleKind::exponential: return std::pow(s.rate, static_cast<double>(d) / steps);
+    case ScheduleKind::step: return std::pow(s.rate, static_cast<double>(d / s.decay_steps));
+  }
+  return 1.0;
+}
+
+ordered_json cosine_json(double initial, std::int64_t decay_steps, double alpha, double warmup_target,
+                         std::int64_t warmup_steps) {
+  ordered_json config = {{"initial_learning_rate", initial}, {"decay_steps", decay_steps}, {"alpha", alpha},
+                         {"name", nullptr}, {"warmup_target", nullptr}, {"warmup_steps", 0}};
+  if (warmup_steps > 0) {
+    config["warmup_target"] = warmup_target;
+    config["warmup_steps"] = warmup_steps;
+  }
+  return {{"class_name", "CosineDecay"}, {"config", config}};
+}
+
+ordered_json exponential_json(double initial, std::int64_t decay_steps, double rate, bool staircase) {
+  return {{"class_name", "ExponentialDecay"},
+          {"config",
+           {{"initial_learning_rate", initial}, {"decay_steps", decay_steps}, {"decay_rate", rate},
+            {"staircase", staircase}, {"name", nullptr}}}};
+}
+
+// Step with warmup: the rate falls at W + k*D; PiecewiseConstantDecay gives values[k] for
+// boundaries[k-1] < s <= boundaries[k], so the boundaries are W + k*D - 1, within the run.
+ordered_json step_after_warmup_json(const LrSchedule& s, double base_lr) {
+  ordered_json boundaries = ordered_json::array(), values = ordered_json::array({base_lr});
+  for (std::int64_t k = 1; s.warmup_steps + k * s.decay_steps < s.total_steps; ++k) {
+    boundaries.push_back(s.warmup_steps + k * s.decay_steps - 1);
+    values.push_back(base_lr * std::pow(s.rate, static_cast<double>(k)));
+  }
+  if (boundaries.empty()) return base_lr;
+  return {{"class_name", "PiecewiseConstantDecay"},
+          {"config", {{"boundaries", boundaries}, {"values", values}, {"name", nullptr}}}};
+}
+
+ordered_json keras_schedule(const LrSchedule& s, double base_lr) {
+  const std::int64_t w = s.warmup_steps;
+  const double start = base_lr / static_cast<double>(w + 1);  // Keras's warmup starts at initial_learning_rate
+  switch (s.kind) {
+    case ScheduleKind::constant:
+      if (w == 0) return base_lr;
+      return cosine_json(start, 1, 1.0, base_lr, w);  // alpha 1: no decay after the warmup
+    case ScheduleKind::cosine: return cosine_json(w > 0 ? start : base_lr, s.decay_steps, s.alpha, base_lr, w);
+    case ScheduleKind::exponential:
+      return exponential_json(base_lr * std::pow(s.rate, -static_cast<double>(w) / static_cast<double>(s.decay_steps)),
+                              s.decay_steps, s.rate, false);
+    case ScheduleKind::step:
+      if (w == 0) return exponential_json(base_lr, s.decay_steps, s.rate, true);
+      return step_after_warmup_json(s, base_lr);
+  }
+  return base_lr;
+}
+
+}  // namespace
+
+Monitor parse_monitor(const std::string& text, const std::string& option) {
+  for (Monitor m : {Monitor::loss, Monitor::accuracy, Monitor::val_loss, Monitor::val_accuracy})
+    if (text == monitor_name(m)) return m;
+  bad(option, "unknown monitor '" + text + "' (val_loss, val_accuracy, loss or accuracy)");
+}
+
+const char* monitor_name(Monitor monitor) {
+  switch (monitor) {
+    case Monitor::loss: return "loss";
+    case Monitor::accuracy: return "accuracy";
+    case Monitor::val_loss: return "val_loss";
+    case Monitor::val_accuracy: return "val_accuracy";
+  }
+  return "?";
+}
+
+bool monitor_maximises(Monitor monitor) { return monitor == Monitor::accuracy || monitor == Monitor::val_accuracy; }
+
+double monitored_value(const History& history, Monitor monitor) {
+  const std::vector<double>* column = &history.val_loss;
+  switch (monitor) {
+    case Monitor::loss: column = &history.loss; break;
+    case Monitor::accuracy: column = &history.accuracy; break;
+    case Monitor::val_loss: column = &history.val_loss; break;
+    case Monitor::val_accuracy: column = &history.val_accuracy; break;
+  }
+  return column->empty() ? std::numeric_limits<double>::quiet_NaN() : column->back();
+}
+
+ScheduleKind parse_schedule_kind(const std::string& text) {
+  for (ScheduleKind k : {ScheduleKind::constant, ScheduleKind::cosine, ScheduleKind::exponential, ScheduleKind::step})
+    if (text == schedule_kind_name(k)) return k;
+  bad("lr-schedule", "unknown schedule '" + text + "' (constant, cosine, exponential or step)");
+}
+
+const char* schedule_kind_name(ScheduleKind kind) {
+  switch (kind) {
+    case ScheduleKind::constant: return "constant";
+    case ScheduleKind::cosine: return "cosine";
+    case ScheduleKind::exponential: return "exponential";
+    case ScheduleKind::step: return "step";
+  }
+  return "?";
+}
+
+void check_callback_config(const CallbackConfig& config, std::int64_t epochs) {
+  const EarlyStoppingConfig& e = config.early_stopping;
+  const PlateauConfig& p = config.plateau;
+  const ScheduleConfig& s = config.schedule;
+  const auto whole = [](std::int64_t v) { return static_cast<double>(v); };
+  require(e.patience >= 0, "early-stopping", "the patience must be 0 or more epochs", whole(e.patience));
+  require(e.min_delta >= 0 && std::isfinite(e.min_delta), "min-delta", "must be a finite number >= 0", e.min_delta);
+  require(p.patience >= 0, "reduce-lr-on-plateau", "the patience must be 0 or more epochs", whole(p.patience));
+  require(p.factor > 0 && p.factor < 1, "reduce-lr-factor", "must be between 0 and 1 (exclusive)", p.factor);
+  require(p.min_delta >= 0 && std::isfinite(p.min_delta), "reduce-lr-min-delta", "must be a finite number >= 0",
+          p.min_delta);
+  require(p.cooldown >= 0, "cooldown", "must be 0 or more epochs", whole(p.cooldown));
+  require(p.min_lr >= 0 && std::isfinite(p.min_lr), "min-lr", "must be a finite number >= 0", p.min_lr);
+  require(s.warmup_epochs >= 0, "warmup-epochs", "must be 0 or more epochs", whole(s.warmup_epochs));
+  require(s.decay_epochs >= 0, "lr-decay-epochs", "must be 0 (the default) or more epochs", whole(s.decay_epochs));
+  if (s.kind == ScheduleKind::cosine && s.decay_epochs == 0)
+    require(s.warmup_epochs < epochs, "warmup-epochs",
+            "must be fewer than --epochs for a cosine schedule without --lr-decay-epochs", whole(s.warmup_epochs));
+  require(s.decay_rate > 0 && s.decay_rate <= 1, "lr-decay-rate", "must be in (0, 1]", s.decay_rate);
+  require(s.step_epochs >= 1, "lr-step-epochs", "must be 1 or more epochs", whole(s.step_epochs));
+  require(s.step_factor > 0 && s.step_factor <= 1, "lr-step-factor", "must be in (0, 1]", s.step_factor);
+  require(s.alpha >= 0 && s.alpha <= 1, "lr-alpha", "must be in [0, 1]", s.alpha);
+}
+
+LrSchedule plan_schedule(const ScheduleConfig& c, std::int64_t steps_per_epoch, std::int64_t epochs) {
+  LrSchedule s;
+  s.kind = c.kind;
+  s.warmup_steps = c.warmup_epochs * steps_per_epoch;
+  s.total_steps = epochs * steps_per_epoch;
+  s.alpha = c.alpha;
+  switch (c.kind) {
+    case ScheduleKind::constant: break;
+    case ScheduleKind::cosine:
+      s.decay_steps = (c.decay_epochs > 0 ? c.decay_epochs : epochs - c.warmup_epochs) * steps_per_epoch;
+      break;
+    case ScheduleKind::exponential:
+      s.decay_steps = (c.decay_epochs > 0 ? c.decay_epochs : 1) * steps_per_epoch;
+      s.rate = c.decay_rate;
+      break;
+    case ScheduleKind::step:
+      s.decay_steps = c.step_epochs * steps_per_epoch;
+      s.rate = c.step_factor;
+      break;
+  }
+  s.decay_steps = std::max<std::int64_t>(s.decay_steps, 1);
+  return s;
+}
+
+double scheduled_lr(const LrSchedule& s, double base_lr, std::int64_t step) {
+  if (step < s.warmup_steps)
+    return base_lr * static_cast<double>(step + 1) / static_cast<double>(s.warmup_steps + 1);
+  return base_lr * decay_factor(s, step - s.warmup_steps);
+}
+
+std::string with_keras_schedule(const std::string& training_config, const LrSchedule& schedule, double base_lr) {
+  ordered_json doc = ordered_json::parse(training_config, nullptr, false);
+  if (doc.is_discarded() || !doc.contains("optimizer_config") || !doc["optimizer_config"].contains("config") ||
+      !doc["optimizer_config"]["config"].contains("learning_rate"))
+    throw Error(Exit::internal, "training_config has no optimizer_config.config.learning_rate: " + training_config);
+  doc["optimizer_config"]["config"]["learning_rate"] = keras_schedule(schedule, base_lr);
+  return doc.dump();
+}
+
+CallbackState initial_callback_state(const CallbackConfig& config, double lr) {
+  CallbackState s;
+  s.base_lr = lr;
+  s.stop_best = worst_value(config.early_stopping.monitor);
+  s.plateau_best = worst_value(config.plateau.monitor);
+  return s;
+}
+
+EpochDecision end_of_epoch(const CallbackConfig& config, const History& history, CallbackState& state) {
+  EpochDecision d;
+  const std::int64_t epoch = static_cast<std::int64_t>(history.epochs());
+  if (config.plateau.enabled)
+    reduce_on_plateau(config.plateau, monitored_value(history, config.plateau.monitor), state, d);
+  if (config.early_stopping.enabled)
+    early_stopping(config.early_stopping, monitored_value(history, config.early_stopping.monitor), epoch, state, d);
+  d.base_lr = state.base_lr;
+  return d;
+}
+
+std::vector<std::string> decision_messages(const EpochDecision& decision, std::int64_t epoch) {
+  std::vector<std::string> lines;
+  const std::string at = "Epoch " + std::to_string(epoch) + ": ";
+  if (decision.lr_reduced)
+    lines.push_back(at + "ReduceLROnPlateau reducing learning rate to " + float_text(decision.base_lr) + ".");
+  if (decision.stop) lines.push_back(at + "early stopping");
+  return lines;
+}
+
+std::string restore_message(std::int64_t best_epoch) {
+  return "Restoring model weights from the end of the best epoch: " + std::to_string(best_epoch) + ".";
+}
+
+}  // namespace fmnist

@@ -1,0 +1,21 @@
+// Test-only hooks read from the environment (not options, not in --help), so the fault tests can
+// stop or fail a rank at a named moment with real signals (tests/fault/freeze_sweep.sh, faults.sh):
+//   FMNIST_TEST_FREEZE=RANK:POINT   that rank raises SIGSTOP at POINT: start, first_step, step=K
+//                                   (before the allreduce the watchdog calls "at step K"), evaluation,
+//                                   test_evaluation, last_checkpoint, shutdown
+//   FMNIST_TEST_FAIL_AT=RANK:STEP   that rank throws an Error before step STEP (0-based steps done)
+#pragma once
+
+#include <cstdint>
+
+namespace fmnist::test_hooks {
+
+// Stops this process (SIGSTOP) when FMNIST_TEST_FREEZE names this rank and `point`.
+void freeze_at(int rank, const char* point);
+
+// Before each training step; `steps_done` is the number of steps taken before it (0-based).
+// Freezes at first_step (the first step of this process) or step=K (steps_done + 1 == K), and
+// throws Error(Exit::internal) where FMNIST_TEST_FAIL_AT names this rank and step.
+void before_step(int rank, std::int64_t steps_done);
+
+}  // namespace fmnist::test_hooks

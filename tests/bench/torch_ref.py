@@ -1,0 +1,424 @@
+#!/usr/bin/python3
+"""The PyTorch reference for fmnist_dist: the same model (the tutorial's CNN or a Keras Sequential JSON),
+the same data, split, optimizer and global batch, trained by PyTorch (Debian's python3-torch, oneDNN), so
+that launch/bench.sh can time both in one run and accuracy can be compared (docs/performance.md).
+
+  one process:  tests/bench/torch_ref.py --epochs 1 --threads 2 --no-eval [--channels-last] [--model M.json]
+  DDP (gloo):   MASTER_ADDR=127.0.0.1 MASTER_PORT=29533 WORLD_SIZE=2 RANK=1 tests/bench/torch_ref.py --threads 1 &
+                MASTER_ADDR=127.0.0.1 MASTER_PORT=29533 WORLD_SIZE=2 RANK=0 tests/bench/torch_ref.py --threads 1
+
+Rank 0 prints one JSON line per epoch ({"epoch", "train_s", "loss", "accuracy", "val_loss", "val_accuracy",
+"lr"}; train_s is the wall time of the epoch's training steps) and a last one with the test figures of the
+last weights and of the lowest-val_loss epoch's weights, and the peak resident memory."""
+import argparse
+import gzip
+import json
+import math
+import os
+import resource
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+TUTORIAL = {"class_name": "Sequential", "config": {"name": "sequential", "layers": [
+    {"class_name": "InputLayer", "config": {"batch_input_shape": [None, 28, 28, 1]}},
+    {"class_name": "Conv2D", "config": {"name": "conv2d", "filters": 32, "kernel_size": [3, 3], "activation": "relu"}},
+    {"class_name": "MaxPooling2D", "config": {"name": "max_pooling2d"}},
+    {"class_name": "Conv2D", "config": {"name": "conv2d_1", "filters": 64, "kernel_size": [3, 3], "activation": "relu"}},
+    {"class_name": "MaxPooling2D", "config": {"name": "max_pooling2d_1"}},
+    {"class_name": "Conv2D", "config": {"name": "conv2d_2", "filters": 64, "kernel_size": [3, 3], "activation": "relu"}},
+    {"class_name": "Flatten", "config": {"name": "flatten"}},
+    {"class_name": "Dense", "config": {"name": "dense", "units": 64, "activation": "relu"}},
+    {"class_name": "Dense", "config": {"name": "dense_1", "units": 10, "activation": "softmax"}}]}}
+
+
+# ---- data: the IDX files and the tutorial's train_test_split --------------------------------------------
+
+def read_idx(path):
+    """An IDX file (.gz or plain) as a uint8 array of its dimensions."""
+    with (gzip.open if path.endswith(".gz") else open)(path, "rb") as f:
+        data = f.read()
+    ndim = data[3]
+    dims = [int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
+    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
+
+
+def find_idx(folder, stem):
+    for name in (stem + ".gz", stem):
+        if os.path.exists(os.path.join(folder, name)):
+            return os.path.join(folder, name)
+    sys.exit(f"torch_ref: {folder}: no {stem}[.gz]")
+
+
+def load_data(a):
+    """(train x, y, validation x, y, test x, y): x float (N, 1, 28, 28) in [0, 1], y int64. The split is
+    sklearn's train_test_split(test_size=val_split, random_state=split_seed): numpy's legacy permutation."""
+    x = read_idx(find_idx(a.data_dir, "train-images-idx3-ubyte"))
+    y = read_idx(find_idx(a.data_dir, "train-labels-idx1-ubyte"))
+    x_test = read_idx(find_idx(a.data_dir, "t10k-images-idx3-ubyte"))
+    y_test = read_idx(find_idx(a.data_dir, "t10k-labels-idx1-ubyte"))
+    perm = np.random.RandomState(a.split_seed).permutation(len(x))
+    n_val = math.ceil(a.val_split * len(x))
+    val, train = perm[:n_val], perm[n_val:]
+    images = lambda v: torch.from_numpy(v.reshape(-1, 1, 28, 28).astype(np.float32) / 255)  # (N, 1, 28, 28)
+    labels = lambda v: torch.from_numpy(v.astype(np.int64))                                 # (N,)
+    return images(x[train]), labels(y[train]), images(x[val]), labels(y[val]), images(x_test), labels(y_test)
+
+
+# ---- the model: a Keras Sequential JSON built as PyTorch modules (NCHW inside, Keras's order at Flatten) --
+
+def pair(v):
+    return tuple(v) if isinstance(v, (list, tuple)) else (v, v)
+
+
+def same_padding(size, kernel, stride):
+    """TensorFlow's 'same': ceil(n / s) outputs, the odd padding pixel after (bottom/right)."""
+    out = -(-size // stride)
+    total = max((out - 1) * stride + kernel - size, 0)
+    return total // 2, total - total // 2
+
+
+class Window(nn.Module):
+    """Conv2D or pooling with Keras's 'valid' or 'same' padding."""
+
+    def __init__(self, op, kernel, stride, padding, in_hw):
+        super().__init__()
+        self.op, self.kernel, self.stride = op, kernel, stride
+        self.pads = (0, 0, 0, 0)
+        if padding == "same":
+            top, bottom = same_padding(in_hw[0], kernel[0], stride[0])
+            left, right = same_padding(in_hw[1], kernel[1], stride[1])
+            self.pads = (left, right, top, bottom)
+
+    def forward(self, x):
+        if not any(self.pads):  # 'valid': no padded copy
+            if self.op == "max":
+                return F.max_pool2d(x, self.kernel, self.stride)
+            if self.op == "avg":
+                return F.avg_pool2d(x, self.kernel, self.stride)
+            return self.op(x)
+        if self.op == "max":
+            return F.max_pool2d(F.pad(x, self.pads, value=-math.inf), self.kernel, self.stride)
+        if self.op == "avg":  # divide by the real pixels a window covers, as TensorFlow does
+            total = F.avg_pool2d(F.pad(x, self.pads), self.kernel, self.stride, divisor_override=1)
+            ones = torch.ones_like(x[:1, :1])
+            count = F.avg_pool2d(F.pad(ones, self.pads), self.kernel, self.stride, divisor_override=1)
+            return total / count
+        return self.op(F.pad(x, self.pads))
+
+
+class Activation(nn.Module):
+    def __init__(self, name, last):
+        super().__init__()
+        if name not in ("relu", "linear", "softmax", None):
+            sys.exit(f"torch_ref: activation '{name}' is not supported (relu, linear, softmax)")
+        if name == "softmax" and not last:
+            sys.exit("torch_ref: softmax is supported on the last layer only")
+        self.relu = name == "relu"  # a last softmax is left out: the loss and argmax take the logits
+
+    def forward(self, x):
+        return F.relu(x) if self.relu else x
+
+
+class FlattenNHWC(nn.Module):
+    def forward(self, x):  # (N, C, H, W) -> (N, H*W*C) in Keras's (h, w, c) order
+        return x.permute(0, 2, 3, 1).reshape(x.shape[0], -1) if x.dim() == 4 else x
+
+
+def factor_range(f):
+    """Keras's factor: a float f is [-f, f], a pair is [lower, upper]."""
+    return (float(f[0]), float(f[1])) if isinstance(f, (list, tuple)) else (-float(f), float(f))
+
+
+class RandomAugment(nn.Module):
+    """Keras's RandomFlip, RandomTranslation, RandomRotation and RandomZoom: in training, one random
+    transform per image (drawn from the layer's generator), resampled with grid_sample; identity in
+    inference. 'reflect' is PyTorch's reflection padding, 'constant' fills zeros, 'nearest' the border."""
+
+    def __init__(self, kind, c):
+        super().__init__()
+        self.kind, self.c = kind, c
+        self.generator = None  # set per rank by main(), so that the ranks draw different transforms
+        modes = {"reflect": "reflection", "wrap": "reflection", "constant": "zeros", "nearest": "border"}
+        self.padding = modes[c.get("fill_mode", "reflect")]
+        self.interpolation = "nearest" if c.get("interpolation", "bilinear") == "nearest" else "bilinear"
+        if kind != "RandomFlip" and c.get("fill_value", 0.0) != 0.0:
+            sys.exit(f"torch_ref: {kind}: only fill_value 0 is supported")
+
+    def uniform(self, n, lo, hi):
+        return torch.rand(n, generator=self.generator) * (hi - lo) + lo
+
+    def forward(self, x):
+        if not self.training:
+            return x
+        n, c = x.shape[0], self.c
+        if self.kind == "RandomFlip":
+            mode = c.get("mode", "horizontal_and_vertical")
+            for dim, flips in ((3, "horizontal"), (2, "vertical")):
+                if flips in mode:
+                    chosen = torch.rand(n, generator=self.generator) < 0.5
+                    x = torch.where(chosen[:, None, None, None], x.flip(dim), x)
+            return x
+        theta = torch.zeros(n, 2, 3)  # input coordinates = theta . (output x, output y, 1), normalised
+        theta[:, 0, 0] = theta[:, 1, 1] = 1
+        if self.kind == "RandomTranslation":
+            dy = self.uniform(n, *factor_range(c["height_factor"]))
+            dx = self.uniform(n, *factor_range(c["width_factor"]))
+            theta[:, 0, 2], theta[:, 1, 2] = -2 * dx, -2 * dy  # a shift of dx * width pixels
+        elif self.kind == "RandomRotation":
+            angle = self.uniform(n, *factor_range(c["factor"])) * 2 * math.pi
+            theta[:, 0, 0], theta[:, 0, 1] = torch.cos(angle), -torch.sin(angle)
+            theta[:, 1, 0], theta[:, 1, 1] = torch.sin(angle), torch.cos(angle)
+        else:  # RandomZoom: a negative factor zooms in
+            zy = 1 + self.uniform(n, *factor_range(c["height_factor"]))
+            width = c.get("width_factor")
+            zx = zy if width is None else 1 + self.uniform(n, *factor_range(width))
+            theta[:, 0, 0], theta[:, 1, 1] = zx, zy
+        grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+        return F.grid_sample(x, grid, mode=self.interpolation, padding_mode=self.padding, align_corners=False)
+
+
+def init_kernel(weight, name):
+    name = (name or {}).get("class_name", "GlorotUniform") if isinstance(name, dict) else (name or "glorot_uniform")
+    key = name.replace("_", "").lower()
+    if key == "glorotuniform":
+        nn.init.xavier_uniform_(weight)
+    elif key == "heuniform":
+        nn.init.kaiming_uniform_(weight, nonlinearity="relu")
+    elif key == "henormal":  # Keras: truncated normal, stddev sqrt(2 / fan_in) / 0.8796, cut at 2 stddev
+        fan_in = weight[0].numel()
+        std = math.sqrt(2.0 / fan_in) / 0.87962566103423978
+        nn.init.trunc_normal_(weight, std=std, a=-2 * std, b=2 * std)
+    elif key == "zeros":
+        nn.init.zeros_(weight)
+    else:
+        sys.exit(f"torch_ref: kernel_initializer '{name}' is not supported")
+
+
+def keras_layers(spec):
+    config = spec.get("config", spec)
+    layers = config["layers"] if isinstance(config, dict) else config
+    return [(l["class_name"], l.get("config", {})) for l in layers]
+
+
+def build_model(spec):
+    """nn.Sequential of the Keras model; input (N, 1, 28, 28), output the logits (N, classes)."""
+    shape = [1, 28, 28]  # (C, H, W) or [features]
+    modules = []
+    layers = keras_layers(spec)
+    trainable = [i for i, (kind, _) in enumerate(layers) if kind not in ("InputLayer",)]
+    for index, (kind, c) in enumerate(layers):
+        last = index == trainable[-1]
+        if kind == "InputLayer":
+            continue
+        if kind == "Conv2D":
+            k, s = pair(c["kernel_size"]), pair(c.get("strides", 1))
+            conv = nn.Conv2d(shape[0], c["filters"], k, s, bias=c.get("use_bias", True))
+            init_kernel(conv.weight, c.get("kernel_initializer"))
+            if conv.bias is not None:
+                nn.init.zeros_(conv.bias)
+            modules += [Window(conv, k, s, c.get("padding", "valid"), shape[1:]), Activation(c.get("activation"), last)]
+        elif kind in ("MaxPooling2D", "AveragePooling2D"):
+            k = pair(c.get("pool_size", 2))
+            s = pair(c.get("strides") or k)
+            modules.append(Window("max" if kind == "MaxPooling2D" else "avg", k, s, c.get("padding", "valid"), shape[1:]))
+        elif kind == "Flatten":
+            modules.append(FlattenNHWC())
+        elif kind == "Dense":
+            dense = nn.Linear(math.prod(shape), c["units"], bias=c.get("use_bias", True))
+            init_kernel(dense.weight, c.get("kernel_initializer"))
+            if dense.bias is not None:
+                nn.init.zeros_(dense.bias)
+            modules += [dense, Activation(c.get("activation"), last)]
+        elif kind == "Dropout":
+            modules.append(nn.Dropout(c["rate"]))
+        elif kind == "Activation":
+            modules.append(Activation(c["activation"], last))
+        elif kind in ("RandomFlip", "RandomTranslation", "RandomRotation", "RandomZoom"):
+            modules.append(RandomAugment(kind, c))
+        elif kind == "BatchNormalization":  # Keras: momentum 0.99, epsilon 1e-3 on the channels
+            bn = (nn.BatchNorm2d if len(shape) == 3 else nn.BatchNorm1d)(
+                shape[0], eps=c.get("epsilon", 1e-3), momentum=1 - c.get("momentum", 0.99))
+            bn.weight.requires_grad_(c.get("scale", True))
+            bn.bias.requires_grad_(c.get("center", True))
+            modules.append(bn)
+        else:
+            sys.exit(f"torch_ref: layer {index} ({kind}) is not supported by the reference")
+        with torch.no_grad():
+            shape = list(nn.Sequential(*modules).eval()(torch.zeros(1, 1, 28, 28)).shape[1:])
+    return nn.Sequential(*modules).train()  # the shape probe above left the layers in eval mode
+
+
+# ---- training ------------------------------------------------------------------------------------------
+
+def evaluate(model, x, y, batch=2000):
+    """(mean loss, accuracy) in inference mode."""
+    model.eval()
+    loss, correct = 0.0, 0
+    with torch.no_grad():
+        for i in range(0, len(x), batch):
+            out = model(x[i:i + batch])
+            loss += F.cross_entropy(out, y[i:i + batch], reduction="sum").item()
+            correct += (out.argmax(1) == y[i:i + batch]).sum().item()
+    model.train()
+    return loss / len(x), correct / len(x)
+
+
+def make_optimizer(a, params):
+    if a.optimizer == "rmsprop":  # Keras 2's form: lr * g / (sqrt(v) + eps), as PyTorch computes it
+        return torch.optim.RMSprop(params, lr=a.lr, alpha=0.9, eps=1e-7)
+    if a.optimizer == "adam":
+        return torch.optim.Adam(params, lr=a.lr, betas=(0.9, 0.999), eps=1e-7)
+    return torch.optim.SGD(params, lr=a.lr, momentum=a.momentum)
+
+
+class Callbacks:
+    """Keras 2's ReduceLROnPlateau (factor, min_delta 1e-4, cooldown 0, min_lr 0) and EarlyStopping
+    (min_delta 0) on val_loss; both off when their patience is None."""
+
+    def __init__(self, a):
+        self.plateau, self.factor, self.stopping = a.reduce_lr_on_plateau, a.plateau_factor, a.early_stopping
+        self.plateau_best, self.plateau_wait = math.inf, 0
+        self.stop_best, self.stop_wait = math.inf, 0
+
+    def epoch_end(self, val_loss, optimizer):
+        """Returns True when training should stop."""
+        if self.plateau is not None:
+            if val_loss < self.plateau_best - 1e-4:
+                self.plateau_best, self.plateau_wait = val_loss, 0
+            else:
+                self.plateau_wait += 1
+                if self.plateau_wait >= self.plateau:
+                    for group in optimizer.param_groups:
+                        group["lr"] = group["lr"] * self.factor
+                    self.plateau_wait = 0
+        if self.stopping is not None:
+            if val_loss < self.stop_best:
+                self.stop_best, self.stop_wait = val_loss, 0
+            else:
+                self.stop_wait += 1
+                return self.stop_wait >= self.stopping
+        return False
+
+
+def train_epoch(a, net, optimizer, x, y, perm, step, rank, world):
+    """One epoch over the global batches perm[i:i + batch_size], this rank taking its contiguous share
+    of each. Returns ([loss sum, correct, samples] of this rank, the optimizer steps taken so far)."""
+    sums = torch.zeros(3, dtype=torch.float64)
+    for i in range(0, len(x), a.batch_size):
+        if a.max_steps and step == a.max_steps:
+            break
+        batch = perm[i:i + a.batch_size]
+        mine = batch[len(batch) * rank // world: len(batch) * (rank + 1) // world]
+        out = net(x[mine])
+        loss_sum = F.cross_entropy(out, y[mine], reduction="sum")
+        optimizer.zero_grad()
+        (loss_sum * world / len(batch)).backward()  # DDP averages over ranks: the global batch mean
+        optimizer.step()
+        step += 1
+        sums += torch.tensor([loss_sum.item(), (out.argmax(1) == y[mine]).sum().item(), len(mine)],
+                             dtype=torch.float64)
+    return sums, step
+
+
+def options():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--model", help="a Keras Sequential model JSON (model.to_json()); default: the tutorial's CNN")
+    p.add_argument("--data-dir", default="/usr/share/datasets/fashion-mnist", help="the four IDX files")
+    p.add_argument("--val-split", type=float, default=0.3)
+    p.add_argument("--split-seed", type=int, default=42)
+    p.add_argument("--epochs", type=int, default=15)
+    p.add_argument("--batch-size", type=int, default=512, help="global batch, shared out across the ranks")
+    p.add_argument("--optimizer", choices=("rmsprop", "adam", "sgd"), default="rmsprop")
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--momentum", type=float, default=0.9, help="of sgd")
+    p.add_argument("--seed", type=int, default=0, help="initial weights, shuffling, Dropout")
+    p.add_argument("--threads", type=int, default=os.cpu_count(), help="PyTorch threads per process")
+    p.add_argument("--channels-last", action="store_true", help="NHWC memory format (oneDNN's fast path)")
+    p.add_argument("--no-eval", action="store_true", help="skip validation (timing runs)")
+    p.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (0: no limit)")
+    p.add_argument("--reduce-lr-on-plateau", type=int, metavar="PATIENCE", help="ReduceLROnPlateau on val_loss")
+    p.add_argument("--plateau-factor", type=float, default=0.1)
+    p.add_argument("--early-stopping", type=int, metavar="PATIENCE", help="EarlyStopping on val_loss")
+    p.add_argument("--out", help="also write the history and results to this JSON file")
+    a = p.parse_args()
+    if a.no_eval and (a.reduce_lr_on_plateau is not None or a.early_stopping is not None):
+        p.error("--reduce-lr-on-plateau and --early-stopping watch val_loss: drop --no-eval")
+    return a
+
+
+def main():
+    a = options()
+    world, rank = int(os.environ.get("WORLD_SIZE", "1")), int(os.environ.get("RANK", "0"))
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(a.seed)
+    start = time.time()
+    x_train, y_train, x_val, y_val, x_test, y_test = load_data(a)
+    load_s = time.time() - start
+    model = build_model(json.load(open(a.model)) if a.model else TUTORIAL)
+    if a.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+        x_train, x_val, x_test = (t.contiguous(memory_format=torch.channels_last) for t in (x_train, x_val, x_test))
+    for m in model.modules():
+        if isinstance(m, RandomAugment):  # each rank draws its own transforms
+            m.generator = torch.Generator().manual_seed(1000003 * rank + a.seed)
+    net = model
+    if world > 1:
+        import torch.distributed as dist
+        dist.init_process_group("gloo")
+        net = nn.parallel.DistributedDataParallel(model)  # broadcasts rank 0's weights
+    if world > len(x_train) % a.batch_size and len(x_train) % a.batch_size:
+        sys.exit(f"torch_ref: {world} ranks but the last batch holds {len(x_train) % a.batch_size} images")
+    optimizer = make_optimizer(a, net.parameters())
+    callbacks = Callbacks(a)
+    shuffle = torch.Generator().manual_seed(a.seed)
+    history, step, best = [], 0, (math.inf, 0, None)
+    for epoch in range(1, a.epochs + 1):
+        t0 = time.time()
+        perm = torch.randperm(len(x_train), generator=shuffle)
+        sums, step = train_epoch(a, net, optimizer, x_train, y_train, perm, step, rank, world)
+        train_s = time.time() - t0
+        if world > 1:
+            dist.all_reduce(sums)
+        if sums[2] == 0:
+            break
+        record = {"epoch": epoch, "train_s": train_s, "loss": (sums[0] / sums[2]).item(),
+                  "accuracy": (sums[1] / sums[2]).item()}
+        stop = False
+        if not a.no_eval:
+            val = torch.zeros(2, dtype=torch.float64)
+            if rank == 0:
+                val[0], val[1] = evaluate(model, x_val, y_val)
+            if world > 1:
+                dist.broadcast(val, 0)  # every rank decides the callbacks alike
+            record["val_loss"], record["val_accuracy"] = val[0].item(), val[1].item()
+            if record["val_loss"] < best[0] and rank == 0:
+                best = (record["val_loss"], epoch, {k: v.clone() for k, v in model.state_dict().items()})
+            stop = callbacks.epoch_end(record["val_loss"], optimizer)
+        record["lr"] = optimizer.param_groups[0]["lr"]
+        history.append(record)
+        if rank == 0:
+            print(json.dumps(record), flush=True)
+        if stop or (a.max_steps and step == a.max_steps):
+            break
+    if rank != 0:
+        return
+    result = dict(zip(("test_loss", "test_accuracy"), evaluate(model, x_test, y_test)))
+    if best[2] is not None:
+        model.load_state_dict(best[2])
+        best_loss, best_accuracy = evaluate(model, x_test, y_test)
+        result.update(best_epoch=best[1], best_val_loss=best[0], best_test_loss=best_loss,
+                      best_test_accuracy=best_accuracy)
+    result.update(epochs=len(history), steps=step, load_s=load_s,
+                  peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    print(json.dumps(result), flush=True)
+    if a.out:
+        json.dump({"history": history, **result}, open(a.out, "w"), indent=1)
+
+
+if __name__ == "__main__":
+    main()

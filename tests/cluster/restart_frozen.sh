@@ -1,0 +1,15 @@
+# launch/mpirun.sh with FMNIST_RESTARTS=2 on 3 emulated nodes reached by ssh: every process of
+# node3 (its sshd, Open MPI daemon and rank) frozen with SIGSTOP in mid-epoch. The watchdog ends
+# the job (exit 6; mpirun, which waits for the frozen daemon forever, is ended after
+# FMNIST_ABORT_GRACE), the probe of node3 times out, node3 is dropped; the job resumes on nodes 1
+# and 2 with the uninterrupted run's weights, bit for bit (tests/cluster/lib.sh: restart_case).
+# Thawed afterwards, node3's daemon and rank find their job gone and end by themselves.
+source "$(dirname "$0")/../mpi/lib.sh"
+source "$(dirname "$0")/lib.sh"
+freeze_node() { local p; for p in $(pids_on 3); do kill -STOP "$p"; done; }
+restart_case restart_frozen freeze_node
+expect_text "$WORK/restart_frozen.log" "ended with exit 6"
+expect_text "$WORK/restart_frozen.log" "dropping host $NET.13 \(1 slot\(s\)\): no answer within 5 s"
+for p in $(pids_on 3); do kill -CONT "$p"; done
+only_sshd_left 3
+echo "1 passed, 0 failed"
