@@ -226,5 +226,30 @@ TEST(Conv2DPool, RefusesAnInputBeyond32BitOffsetsBeforeAllocating) {
   EXPECT_EXIT(construct(), ::testing::ExitedWithCode(0), "");
 }
 
+// The same guard in Conv2D: with stride 1 the old order built 4.4e9 patch offsets (17 GB) before it.
+TEST(Conv2D, RefusesAnInputBeyond32BitOffsetsBeforeAllocating) {
+#if defined(__SANITIZE_ADDRESS__)
+  GTEST_SKIP() << "an address-space cap leaves AddressSanitizer no room for its shadow memory";
+#endif
+  ConvShape s;
+  s.in_h = s.in_w = 66000;
+  s.in_c = s.out_c = 1;
+  s.padding = Padding::same;
+  std::vector<float> k(s.kernel_size()), dk(k.size());
+  const auto construct = [&] {
+    const rlimit cap{std::size_t(2) << 30, std::size_t(2) << 30};
+    if (setrlimit(RLIMIT_AS, &cap) != 0) std::_Exit(5);
+    try {
+      Conv2D<float>(s, Activation::relu, 1, true, k.data(), nullptr, dk.data(), nullptr);
+    } catch (const std::invalid_argument& e) {
+      std::_Exit(std::string(e.what()).find("exceed 32-bit offsets") != std::string::npos ? 0 : 2);
+    } catch (const std::bad_alloc&) {
+      std::_Exit(3);
+    }
+    std::_Exit(4);
+  };
+  EXPECT_EXIT(construct(), ::testing::ExitedWithCode(0), "");
+}
+
 }  // namespace
 }  // namespace fmnist

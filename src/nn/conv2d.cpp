@@ -49,17 +49,22 @@ Conv2D<T>::Conv2D(ConvShape shape, Activation activation, int max_batch, bool ne
       activation == Activation::softmax || (bias == nullptr) != (dbias == nullptr)) {
     throw std::invalid_argument("Conv2D: bad shape, activation or max_batch");
   }
-  const PaddedInput g(shape);
+  const PaddedInput padded(shape);
+  const std::size_t pixels = std::size_t(shape.out_h()) * std::size_t(shape.out_w());
+  const int chunk = std::min(max_batch, detail::gemm_chunk_images(pixels, shape.patch()));
+  // The patch offsets (bases_) are 32-bit and lie inside one chunk of padded images: refuse a
+  // geometry that does not fit before building anything.
+  if (std::size_t(chunk) * padded.image > UINT32_MAX)
+    throw std::invalid_argument("Conv2D: " + std::to_string(chunk) + " padded image(s) of " +
+                                std::to_string(padded.image) + " values each exceed 32-bit offsets");
   for (int oh = 0; oh < shape.out_h(); ++oh)
-    for (int ow = 0; ow < shape.out_w(); ++ow) bases_.push_back(g.base(oh, ow));
+    for (int ow = 0; ow < shape.out_w(); ++ow) bases_.push_back(padded.base(oh, ow));
   const std::size_t cp = detail::padded_channels<T>(shape.out_c);
   packed_.resize(shape.patch() * cp);
-  if (cp != std::size_t(shape.out_c)) z_.resize(bases_.size() * cp);
-  const int chunk = std::min(max_batch, detail::gemm_chunk_images(bases_.size(), shape.patch()));
-  if (std::size_t(chunk) * g.image > UINT32_MAX) throw std::invalid_argument("Conv2D: input too large");
-  if (g.copy) xp_.resize(chunk * g.image);
-  if (g.copy && need_dx) dxp_.resize(chunk * g.image);
-  col_.resize(chunk * bases_.size() * shape.patch());
+  if (cp != std::size_t(shape.out_c)) z_.resize(pixels * cp);
+  if (padded.copy) xp_.resize(chunk * padded.image);
+  if (padded.copy && need_dx) dxp_.resize(chunk * padded.image);
+  col_.resize(chunk * pixels * shape.patch());
   if (need_dx) dcol_.resize(col_.size());
 }
 
