@@ -219,9 +219,11 @@ void check_callback_config(const CallbackConfig& config, std::int64_t epochs) {
   const PlateauConfig& p = config.plateau;
   const ScheduleConfig& s = config.schedule;
   const auto whole = [](std::int64_t v) { return static_cast<double>(v); };
-  require(e.patience >= 0, "early-stopping", "the patience must be 0 or more epochs", whole(e.patience));
+  require(!e.enabled || e.patience >= 0, "early-stopping", "the patience must be 0 or more epochs (-1: off)",
+          whole(e.patience));
   require(e.min_delta >= 0 && std::isfinite(e.min_delta), "min-delta", "must be a finite number >= 0", e.min_delta);
-  require(p.patience >= 0, "reduce-lr-on-plateau", "the patience must be 0 or more epochs", whole(p.patience));
+  require(!p.enabled || p.patience >= 0, "reduce-lr-on-plateau", "the patience must be 0 or more epochs (-1: off)",
+          whole(p.patience));
   require(p.factor > 0 && p.factor < 1, "reduce-lr-factor", "must be between 0 and 1 (exclusive)", p.factor);
   require(p.min_delta >= 0 && std::isfinite(p.min_delta), "reduce-lr-min-delta", "must be a finite number >= 0",
           p.min_delta);
