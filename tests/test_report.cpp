@@ -28,6 +28,18 @@ History sample_history(int epochs) {
   return h;
 }
 
+// A rate that changed gets a third panel; the dashed line and its legend follow the given best epoch.
+TEST(LearningCurve, RatePanelAndEarlyStoppingsBest) {
+  History h = sample_history(5);
+  EXPECT_EQ(learning_curve_svg(h).find("Learning rate"), std::string::npos);
+  h.lr = {0.001, 0.001, 0.0005, 0.0005, 0.00025};
+  const std::string svg = learning_curve_svg(h, {3, "EarlyStopping's best val_accuracy"});
+  EXPECT_NE(svg.find("width=\"1500\""), std::string::npos);
+  EXPECT_NE(svg.find(">Learning rate</text>"), std::string::npos);
+  EXPECT_NE(svg.find("best.h5: epoch 3 (EarlyStopping's best val_accuracy)"), std::string::npos);
+  EXPECT_EQ(svg.find("lowest val_loss"), std::string::npos);
+}
+
 TEST(HistoryCsv, HeaderAndOneRowPerEpoch) {
   EXPECT_EQ(history_csv(History{}), "epoch,loss,accuracy,val_loss,val_accuracy,lr,seconds\n");
   History h;

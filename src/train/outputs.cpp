@@ -29,7 +29,11 @@ void RunFiles::save_epoch(const TrainingState& state, const History& history, bo
                      make_checkpoint(model_, training_config_, optimizer_, state, history, std::nullopt));
   comm_.keep_alive();
   write_file_atomically(out_dir_ + "/history.csv", history_csv(history));
-  write_file_atomically(out_dir_ + "/learning_curve.svg", learning_curve_svg(history));
+  BestMark mark{best_epoch(history), "lowest val_loss"};
+  if (state.early_stopping >= 0)
+    mark = {static_cast<std::size_t>(state.early_stopping_best_epoch),
+            std::string("EarlyStopping's best ") + to_text(state.monitor)};
+  write_file_atomically(out_dir_ + "/learning_curve.svg", learning_curve_svg(history, mark));
   comm_.keep_alive();
 }
 
