@@ -141,7 +141,7 @@ struct SettingInfo {
             "(ExponentialDecay with staircase)",                                                               \
     .ranks = Ranks::agree, .checkpoint = Ckpt::note, .older = "constant")                                       \
   X(std::int64_t, warmup_epochs, 0, .group = Group::training,                                                   \
-    .help = "raise the rate linearly from lr/(W+1) to --lr over this many epochs first (Goyal et al.)",        \
+    .help = "linear warmup: over this many epochs first, the rate rises step by step to --lr (Goyal et al.)",  \
     .ranks = Ranks::agree, .checkpoint = Ckpt::note, .older = "0")                                              \
   X(std::int64_t, lr_decay_epochs, 0, .group = Group::training,                                                 \
     .help = "cosine: its length in epochs (0: the rest of the run); exponential: epochs per --lr-decay-rate "   \
