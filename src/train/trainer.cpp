@@ -91,7 +91,8 @@ class Job {
 int Job::run() {
   install_stop_handlers();
   setup();
-  for (std::int64_t epoch = state_.epoch; epoch < config_.epochs && state_.early_stopping_stopped_epoch == 0; ++epoch) {
+  const auto stopped_early = [&] { return callbacks_.early_stopping.enabled && state_.early_stopping_stopped_epoch > 0; };
+  for (std::int64_t epoch = state_.epoch; epoch < config_.epochs && !stopped_early(); ++epoch) {
     const Outcome outcome = train_epoch(epoch);
     if (outcome == Outcome::completed) continue;
     if (state_.step_in_epoch != 0) files_.save_checkpoint(state_, history_, std::nullopt);  // else end_epoch did
