@@ -508,5 +508,74 @@ TEST(OptimizerLr, RejectsNegativeOrNonFiniteRates) {
   EXPECT_EQ(w, 1.0f);  // a rate of 0 (cosine's end with alpha 0) leaves the weights
 }
 
+// ---- the settings table's options as the callbacks' configuration ----
+
+TEST(CallbackConfigFromSettings, MinusOneIsOffAndEveryOptionLandsInItsField) {
+  Settings s;
+  const CallbackConfig off = callback_config(s);
+  EXPECT_FALSE(off.early_stopping.enabled);
+  EXPECT_FALSE(off.plateau.enabled);
+  EXPECT_EQ(off.schedule.kind, ScheduleKind::constant);
+  EXPECT_NO_THROW(check_callback_config(off, s.epochs));
+  s.early_stopping = 0;
+  s.monitor = Monitor::val_accuracy;
+  s.min_delta = 0.01;
+  s.reduce_lr_on_plateau = 3;
+  s.reduce_lr_factor = 0.5;
+  s.reduce_lr_min_delta = 0.02;
+  s.cooldown = 2;
+  s.min_lr = 1e-5;
+  s.lr_schedule = ScheduleKind::step;
+  s.warmup_epochs = 1;
+  s.lr_decay_epochs = 4;
+  s.lr_decay_rate = 0.8;
+  s.lr_step_epochs = 6;
+  s.lr_step_factor = 0.25;
+  s.lr_alpha = 0.1;
+  const CallbackConfig c = callback_config(s);
+  EXPECT_TRUE(c.early_stopping.enabled);
+  EXPECT_EQ(c.early_stopping.patience, 0);
+  EXPECT_EQ(c.early_stopping.monitor, Monitor::val_accuracy);
+  EXPECT_EQ(c.early_stopping.min_delta, 0.01);
+  EXPECT_TRUE(c.plateau.enabled);
+  EXPECT_EQ(c.plateau.patience, 3);
+  EXPECT_EQ(c.plateau.monitor, Monitor::val_accuracy);
+  EXPECT_EQ(c.plateau.factor, 0.5);
+  EXPECT_EQ(c.plateau.min_delta, 0.02);
+  EXPECT_EQ(c.plateau.cooldown, 2);
+  EXPECT_EQ(c.plateau.min_lr, 1e-5);
+  EXPECT_EQ(c.schedule.kind, ScheduleKind::step);
+  EXPECT_EQ(c.schedule.warmup_epochs, 1);
+  EXPECT_EQ(c.schedule.decay_epochs, 4);
+  EXPECT_EQ(c.schedule.decay_rate, 0.8);
+  EXPECT_EQ(c.schedule.step_epochs, 6);
+  EXPECT_EQ(c.schedule.step_factor, 0.25);
+  EXPECT_EQ(c.schedule.alpha, 0.1);
+  s.early_stopping = -2;  // not -1: on, with a patience the check refuses
+  EXPECT_THROW(check_callback_config(callback_config(s), s.epochs), Error);
+}
+
+// A checkpoint older than the callbacks reads NaN where a fresh run's value depends on the options.
+TEST(CallbackState, CompletedWhereAnOlderFileLeftNaN) {
+  CallbackConfig c;
+  c.early_stopping = {true, Monitor::val_accuracy, 0, 2};
+  CallbackState s;
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  s.base_lr = nan;
+  s.early_stopping_best = nan;
+  s.plateau_best = nan;
+  s.early_stopping_wait = 1;
+  complete_callback_state(s, c, 0.003);
+  EXPECT_EQ(s.base_lr, 0.003);
+  EXPECT_EQ(s.early_stopping_best, -std::numeric_limits<double>::infinity());
+  EXPECT_EQ(s.plateau_best, std::numeric_limits<double>::infinity());
+  EXPECT_EQ(s.early_stopping_wait, 1);
+  CallbackState kept = initial_callback_state(c, 0.5);
+  kept.early_stopping_best = 0.7;
+  complete_callback_state(kept, c, 0.003);
+  EXPECT_EQ(kept.base_lr, 0.5);
+  EXPECT_EQ(kept.early_stopping_best, 0.7);
+}
+
 }  // namespace
 }  // namespace fmnist
