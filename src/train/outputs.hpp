@@ -23,6 +23,8 @@ class RunFiles {
   // checkpoint.h5 with the live state (rank 0; nothing elsewhere).
   void save_checkpoint(const TrainingState& state, const History& history,
                        const std::optional<Evaluation>& evaluation) const;
+  // best.h5 with the live state (rank 0; nothing elsewhere).
+  void save_best(const TrainingState& state, const History& history) const;
   // After an epoch (rank 0): checkpoint.h5, best.h5 when `best`, history.csv, learning_curve.svg.
   void save_epoch(const TrainingState& state, const History& history, bool best) const;
 

@@ -282,10 +282,18 @@ Figures Job::validation_figures() {
   return {figures[0], figures[1]};
 }
 
-// A resumed run with EarlyStopping: the best epoch's weights from best.h5 (rank 0 reads, all receive).
+// A resumed run with EarlyStopping: the best epoch's weights. A checkpoint written at the end of the
+// best epoch holds them itself (a kill between checkpoint.h5 and best.h5, which the epoch's end writes
+// in that order, may have left an older best.h5: it is written again); otherwise best.h5 holds them
+// (rank 0 reads, all receive).
 void Job::load_best_weights() {
   const std::int64_t best_epoch = state_.early_stopping_best_epoch;
   if (!callbacks_.early_stopping.enabled || best_epoch == 0) return;
+  if (best_epoch == state_.epoch && state_.step_in_epoch == 0) {
+    best_weights_.assign(model_.params(), model_.params() + model_.num_params());
+    files_.save_best(state_, history_);
+    return;
+  }
   best_weights_.resize(model_.num_params());
   const WatchPoint reading{"in the start-up check of the checkpoint"};
   collectively(comm_, reading, [&] {

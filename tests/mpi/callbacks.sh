@@ -21,11 +21,20 @@ grep -q "^Epoch 12/12" "$WORK/whole.log" && fail "the run went on after the earl
 expect_exit 0 "$WORK/one.log" mpi 1 "${run[@]}" --out-dir "$WORK/one"
 same_weights "$WORK/whole/checkpoint.h5" "$WORK/one/checkpoint.h5" 0
 
-# (a, b) Stopped inside epoch 5 (after the first drop), then at the end of epoch 10 (after the best
-# epoch 9 and the drop of epoch 10, before the stop), each time resumed with --resume auto.
+# (a, b) Stopped inside epoch 5 (after the first drop), at the end of the best epoch 9, and at the end
+# of epoch 10 (after its drop, before the stop: the best weights come from best.h5), each time resumed
+# with --resume auto. At epoch 9 an older best.h5 (epoch 3's) is put back, as a kill between
+# checkpoint.h5 and best.h5 leaves it: the checkpoint holds the best weights itself and best.h5 is
+# written again.
 expect_exit 0 "$WORK/p1.log" mpi 2 "${run[@]}" --out-dir "$WORK/parts" --max-steps 63
-expect_exit 0 "$WORK/p2.log" mpi 1 "${run[@]}" --out-dir "$WORK/parts" --max-steps 140 --resume auto
+cp "$WORK/parts/best.h5" "$WORK/best3.h5"
+expect_exit 0 "$WORK/p2.log" mpi 1 "${run[@]}" --out-dir "$WORK/parts" --max-steps 126 --resume auto
 expect_text "$WORK/p2.log" "Resumed at epoch 5, step 7 of the epoch"
+cp "$WORK/parts/best.h5" "$WORK/best9.h5"
+cp "$WORK/best3.h5" "$WORK/parts/best.h5"
+expect_exit 0 "$WORK/p2b.log" mpi 2 "${run[@]}" --out-dir "$WORK/parts" --max-steps 140 --resume auto
+h5diff "$WORK/parts/best.h5" "$WORK/best9.h5" /model_weights /model_weights >/dev/null ||
+  fail "best.h5 after the resume at the end of epoch 9 is not epoch 9's"
 expect_exit 0 "$WORK/p3.log" mpi 2 "${run[@]}" --out-dir "$WORK/parts" --resume auto
 expect_text "$WORK/p3.log" "^Epoch 11: early stopping$"
 expect_text "$WORK/p3.log" "^Restoring model weights from the end of the best epoch: 9\.$"
