@@ -2,6 +2,7 @@
 // damaged or incompatible files: flipped bytes (data and metadata), truncation, missing
 // datasets, wrong shapes, non-finite weights. Write failures are in test_checkpoint_write.cpp.
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <limits>
 
@@ -106,7 +107,7 @@ TEST(Checkpoint, VerifyCountsEveryDatasetOfAGoodFile) {
   write_checkpoint(dir.file("c.h5"), sample_checkpoint(2, true));
   std::size_t checked = 0;
   EXPECT_TRUE(verify_checkpoint(dir.file("c.h5"), &checked).empty());
-  EXPECT_EQ(checked, plan_model(tutorial_model_spec()).tensors.size() + 1 + 5 + 2);  // weights, velocity, history, evaluation
+  EXPECT_EQ(checked, plan_model(tutorial_model_spec()).tensors.size() + 1 + 6 + 2);  // weights, velocity, history, evaluation
 }
 
 TEST(Checkpoint, FlippedWeightByteIsCaughtByReadAndVerify) {
@@ -255,6 +256,30 @@ TEST(Checkpoint, OldCheckpointsReadAsTheTutorialsModel) {
   EXPECT_TRUE(verify_checkpoint(path).empty());
 }
 
+// Files written before the callbacks lack /history/lr (read as /training's lr for every epoch), the
+// callbacks' options (their defaults: off) and their state (NaN where a fresh run's value depends on
+// the options; the trainer fills it).
+TEST(Checkpoint, OlderFilesWithoutLrOrCallbacks) {
+  TempDir dir;
+  const std::string path = dir.file("old.h5");
+  Checkpoint written = sample_checkpoint(2, true);
+  written.training.early_stopping_wait = 3;
+  write_checkpoint(path, written);
+  probe::remove_object(path, "/history/lr");
+  for (const char* name : {"base_lr", "early_stopping_best", "early_stopping_wait", "plateau_best", "early_stopping",
+                           "monitor", "lr_schedule"})
+    probe::remove_attribute(path, "/training", name);
+  const Checkpoint read = read_checkpoint(path);
+  EXPECT_EQ(read.history.lr, std::vector<double>(written.history.epochs(), written.training.lr));
+  EXPECT_TRUE(std::isnan(read.training.base_lr));
+  EXPECT_TRUE(std::isnan(read.training.early_stopping_best));
+  EXPECT_TRUE(std::isnan(read.training.plateau_best));
+  EXPECT_EQ(read.training.early_stopping_wait, 0);
+  EXPECT_EQ(read.training.early_stopping, -1);
+  EXPECT_EQ(read.training.monitor, Monitor::val_loss);
+  EXPECT_TRUE(verify_checkpoint(path).empty());
+}
+
 // fmnist_inspect's report of /training: every attribute, in file order, as the table's text.
 TEST(Checkpoint, TrainingAttributesAsText) {
   const TrainingState t = sample_checkpoint(1, false).training;
@@ -265,7 +290,12 @@ TEST(Checkpoint, TrainingAttributesAsText) {
   const std::vector<std::pair<std::string, std::string>> expected{
       {"val_split", "0.25"},  {"split_seed", "4000000000"}, {"epochs", "20"},
       {"batch_size", "500"},  {"optimizer", "rmsprop"},     {"lr", "0.00125"},
-      {"momentum", "0.5"},    {"rmsprop_form", "keras3"},   {"seed", "18364758544493064720"}};
+      {"momentum", "0.5"},    {"rmsprop_form", "keras3"},   {"seed", "18364758544493064720"},
+      {"early_stopping", "-1"}, {"monitor", "val_loss"},    {"min_delta", "0"},
+      {"reduce_lr_on_plateau", "-1"}, {"reduce_lr_factor", "0.1"}, {"reduce_lr_min_delta", "1e-04"},
+      {"cooldown", "0"},      {"min_lr", "0"},              {"lr_schedule", "constant"},
+      {"warmup_epochs", "0"}, {"lr_decay_epochs", "0"},     {"lr_decay_rate", "0.9"},
+      {"lr_step_epochs", "5"}, {"lr_step_factor", "0.5"},   {"lr_alpha", "0"}};
   EXPECT_EQ(settings, expected);
   for (const auto& pair : settings) EXPECT_NE(std::find(all.begin(), all.end(), pair), all.end()) << pair.first;
 }

@@ -28,15 +28,27 @@ History sample_history(int epochs) {
   return h;
 }
 
+// A rate that changed gets a third panel; the dashed line and its legend follow the given best epoch.
+TEST(LearningCurve, RatePanelAndEarlyStoppingsBest) {
+  History h = sample_history(5);
+  EXPECT_EQ(learning_curve_svg(h).find("Learning rate"), std::string::npos);
+  h.lr = {0.001, 0.001, 0.0005, 0.0005, 0.00025};
+  const std::string svg = learning_curve_svg(h, {3, "EarlyStopping's best val_accuracy"});
+  EXPECT_NE(svg.find("width=\"1500\""), std::string::npos);
+  EXPECT_NE(svg.find(">Learning rate</text>"), std::string::npos);
+  EXPECT_NE(svg.find("best.h5: epoch 3 (EarlyStopping's best val_accuracy)"), std::string::npos);
+  EXPECT_EQ(svg.find("lowest val_loss"), std::string::npos);
+}
+
 TEST(HistoryCsv, HeaderAndOneRowPerEpoch) {
-  EXPECT_EQ(history_csv(History{}), "epoch,loss,accuracy,val_loss,val_accuracy,seconds\n");
+  EXPECT_EQ(history_csv(History{}), "epoch,loss,accuracy,val_loss,val_accuracy,lr,seconds\n");
   History h;
-  h.add(0.5123456, 0.8, 0.45, 0.8333333, 12.3456);
-  h.add(0.25, 0.9, 0.4, 0.85, 11);
+  h.add(0.5123456, 0.8, 0.45, 0.8333333, 12.3456, static_cast<float>(0.001));
+  h.add(0.25, 0.9, 0.4, 0.85, 11, static_cast<float>(0.0001));
   EXPECT_EQ(history_csv(h),
-            "epoch,loss,accuracy,val_loss,val_accuracy,seconds\n"
-            "1,0.512346,0.800000,0.450000,0.833333,12.346\n"
-            "2,0.250000,0.900000,0.400000,0.850000,11.000\n");
+            "epoch,loss,accuracy,val_loss,val_accuracy,lr,seconds\n"
+            "1,0.512346,0.800000,0.450000,0.833333,0.001,12.346\n"
+            "2,0.250000,0.900000,0.400000,0.850000,0.0001,11.000\n");
 }
 
 TEST(LearningCurveSvg, TwoPanelsWithDotsLinesAndLegends) {

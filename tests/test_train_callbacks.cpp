@@ -72,8 +72,8 @@ TEST(EarlyStopping, PatienceZeroStopsAtTheFirstEpochWithoutImprovement) {
   ASSERT_EQ(r.decisions.size(), 3u);
   EXPECT_TRUE(r.decisions[2].stop);
   EXPECT_EQ(r.decisions[2].best_epoch, 2);
-  EXPECT_EQ(r.state.stopped_epoch, 3);
-  EXPECT_EQ(r.state.stop_best, 0.9);
+  EXPECT_EQ(r.state.early_stopping_stopped_epoch, 3);
+  EXPECT_EQ(r.state.early_stopping_best, 0.9);
   EXPECT_TRUE(r.decisions[0].keep_weights && r.decisions[1].keep_weights);
   EXPECT_FALSE(r.decisions[2].keep_weights);
 }
@@ -84,7 +84,7 @@ TEST(EarlyStopping, ATieIsNoImprovementAndWaitCountsToPatience) {
   EXPECT_FALSE(r.decisions[2].stop);
   EXPECT_TRUE(r.decisions[3].stop);
   EXPECT_EQ(r.decisions[3].best_epoch, 2);
-  EXPECT_EQ(r.state.stop_wait, 2);
+  EXPECT_EQ(r.state.early_stopping_wait, 2);
 }
 
 TEST(EarlyStopping, AnImprovementResetsTheWait) {
@@ -99,7 +99,7 @@ TEST(EarlyStopping, NeverStopsAfterTheFirstEpochAndKeepsItsWeightsEvenIfNaN) {
   EXPECT_FALSE(r.decisions[0].stop);
   EXPECT_TRUE(r.decisions[0].keep_weights);
   EXPECT_EQ(r.decisions[0].best_epoch, 1);
-  EXPECT_EQ(r.state.stop_best, std::numeric_limits<double>::infinity());
+  EXPECT_EQ(r.state.early_stopping_best, std::numeric_limits<double>::infinity());
   r = run(stopping(0), Monitor::val_loss, {kNaN, kNaN});
   EXPECT_TRUE(r.decisions[1].stop);
   EXPECT_EQ(r.decisions[1].best_epoch, 1);
@@ -111,11 +111,11 @@ TEST(EarlyStopping, NeverStopsAfterTheFirstEpochAndKeepsItsWeightsEvenIfNaN) {
 TEST(EarlyStopping, MinDeltaIsKerasCurrentPlusDeltaBelowBest) {
   // 0.3 + 0.1 == 0.4 in double: no improvement (ReduceLROnPlateau's 0.3 < 0.4 - 0.1 would say yes).
   Trace r = run(stopping(5, 0.1), Monitor::val_loss, {0.4, 0.3});
-  EXPECT_EQ(r.state.stop_best, 0.4);
-  EXPECT_EQ(r.state.stop_wait, 1);
+  EXPECT_EQ(r.state.early_stopping_best, 0.4);
+  EXPECT_EQ(r.state.early_stopping_wait, 1);
   r = run(stopping(5, 0.1), Monitor::val_loss, {0.4, 0.29});
-  EXPECT_EQ(r.state.stop_best, 0.29);
-  EXPECT_EQ(r.state.stop_wait, 0);
+  EXPECT_EQ(r.state.early_stopping_best, 0.29);
+  EXPECT_EQ(r.state.early_stopping_wait, 0);
 }
 
 TEST(EarlyStopping, AccuracyMonitorsAreMaximised) {
@@ -123,7 +123,7 @@ TEST(EarlyStopping, AccuracyMonitorsAreMaximised) {
   ASSERT_EQ(r.decisions.size(), 3u);
   EXPECT_TRUE(r.decisions[2].stop);
   EXPECT_EQ(r.decisions[2].best_epoch, 2);
-  EXPECT_EQ(r.state.stop_best, 0.85);
+  EXPECT_EQ(r.state.early_stopping_best, 0.85);
   // With min_delta: current - delta > best.
   const Trace d = run(stopping(1, 0.05, Monitor::accuracy), Monitor::accuracy, {0.8, 0.84, 0.9});
   EXPECT_TRUE(d.decisions[1].stop);  // 0.84 - 0.05 is not above 0.8
@@ -134,7 +134,7 @@ TEST(EarlyStopping, WatchesOnlyItsMonitorColumn) {
   const Trace r = run(stopping(0, 0, Monitor::loss), Monitor::loss, {1.0, 0.9, 0.8, 0.7});
   EXPECT_EQ(r.decisions.size(), 4u);  // val_loss is 0.5 throughout and is ignored
   EXPECT_FALSE(r.decisions.back().stop);
-  EXPECT_EQ(r.state.stop_best, 0.7);
+  EXPECT_EQ(r.state.early_stopping_best, 0.7);
 }
 
 TEST(ReduceLROnPlateau, ReducesWhenWaitReachesPatienceAndCountsAgain) {
@@ -230,7 +230,7 @@ TEST(Callbacks, BothRunTogetherOnTheirOwnMonitors) {
   h.add(0.3, 0.5, 0.95, 0.5, 1);
   d = end_of_epoch(c, h, s);
   EXPECT_TRUE(d.stop);
-  EXPECT_EQ(s.stopped_epoch, 5);
+  EXPECT_EQ(s.early_stopping_stopped_epoch, 5);
   EXPECT_EQ(d.base_lr, keras_reduced(0.001));
   const EpochDecision off = end_of_epoch(CallbackConfig{}, h, s);
   EXPECT_FALSE(off.stop || off.lr_reduced || off.keep_weights);
@@ -449,9 +449,9 @@ TEST(CallbackState, RoundTripsThroughTheVisitor) {
   });
   EXPECT_EQ(fields_of(restored), saved);
   EXPECT_EQ(restored.base_lr, keras_reduced(keras_reduced(0.001)));  // epochs 2 and 3
-  EXPECT_EQ(restored.stop_best_epoch, 1);
+  EXPECT_EQ(restored.early_stopping_best_epoch, 1);
   EXPECT_EQ(restored.plateau_best, 1.0);
-  EXPECT_EQ(restored.stop_best, 0.5);  // val_accuracy of history_of's filler
+  EXPECT_EQ(restored.early_stopping_best, 0.5);  // val_accuracy of history_of's filler
   // A restored state decides as the original would.
   History h = history_of(Monitor::val_loss, {1, 1, 1, 1});
   CallbackState a = r.state, b = restored;
@@ -466,9 +466,9 @@ TEST(CallbackState, StartsAtKerasInfinities) {
   c.plateau.monitor = Monitor::accuracy;
   const CallbackState s = initial_callback_state(c, 0.002);
   EXPECT_EQ(s.base_lr, 0.002);
-  EXPECT_EQ(s.stop_best, std::numeric_limits<double>::infinity());
+  EXPECT_EQ(s.early_stopping_best, std::numeric_limits<double>::infinity());
   EXPECT_EQ(s.plateau_best, -std::numeric_limits<double>::infinity());
-  EXPECT_EQ(s.stop_best_epoch + s.stop_wait + s.stopped_epoch + s.plateau_wait + s.plateau_cooldown, 0);
+  EXPECT_EQ(s.early_stopping_best_epoch + s.early_stopping_wait + s.early_stopping_stopped_epoch + s.plateau_wait + s.plateau_cooldown, 0);
 }
 
 // ---- Optimizer::set_lr ----
@@ -506,6 +506,75 @@ TEST(OptimizerLr, RejectsNegativeOrNonFiniteRates) {
   const float g = 1.0f;
   opt->step(&w, &g);
   EXPECT_EQ(w, 1.0f);  // a rate of 0 (cosine's end with alpha 0) leaves the weights
+}
+
+// ---- the settings table's options as the callbacks' configuration ----
+
+TEST(CallbackConfigFromSettings, MinusOneIsOffAndEveryOptionLandsInItsField) {
+  Settings s;
+  const CallbackConfig off = callback_config(s);
+  EXPECT_FALSE(off.early_stopping.enabled);
+  EXPECT_FALSE(off.plateau.enabled);
+  EXPECT_EQ(off.schedule.kind, ScheduleKind::constant);
+  EXPECT_NO_THROW(check_callback_config(off, s.epochs));
+  s.early_stopping = 0;
+  s.monitor = Monitor::val_accuracy;
+  s.min_delta = 0.01;
+  s.reduce_lr_on_plateau = 3;
+  s.reduce_lr_factor = 0.5;
+  s.reduce_lr_min_delta = 0.02;
+  s.cooldown = 2;
+  s.min_lr = 1e-5;
+  s.lr_schedule = ScheduleKind::step;
+  s.warmup_epochs = 1;
+  s.lr_decay_epochs = 4;
+  s.lr_decay_rate = 0.8;
+  s.lr_step_epochs = 6;
+  s.lr_step_factor = 0.25;
+  s.lr_alpha = 0.1;
+  const CallbackConfig c = callback_config(s);
+  EXPECT_TRUE(c.early_stopping.enabled);
+  EXPECT_EQ(c.early_stopping.patience, 0);
+  EXPECT_EQ(c.early_stopping.monitor, Monitor::val_accuracy);
+  EXPECT_EQ(c.early_stopping.min_delta, 0.01);
+  EXPECT_TRUE(c.plateau.enabled);
+  EXPECT_EQ(c.plateau.patience, 3);
+  EXPECT_EQ(c.plateau.monitor, Monitor::val_accuracy);
+  EXPECT_EQ(c.plateau.factor, 0.5);
+  EXPECT_EQ(c.plateau.min_delta, 0.02);
+  EXPECT_EQ(c.plateau.cooldown, 2);
+  EXPECT_EQ(c.plateau.min_lr, 1e-5);
+  EXPECT_EQ(c.schedule.kind, ScheduleKind::step);
+  EXPECT_EQ(c.schedule.warmup_epochs, 1);
+  EXPECT_EQ(c.schedule.decay_epochs, 4);
+  EXPECT_EQ(c.schedule.decay_rate, 0.8);
+  EXPECT_EQ(c.schedule.step_epochs, 6);
+  EXPECT_EQ(c.schedule.step_factor, 0.25);
+  EXPECT_EQ(c.schedule.alpha, 0.1);
+  s.early_stopping = -2;  // not -1: on, with a patience the check refuses
+  EXPECT_THROW(check_callback_config(callback_config(s), s.epochs), Error);
+}
+
+// A checkpoint older than the callbacks reads NaN where a fresh run's value depends on the options.
+TEST(CallbackState, CompletedWhereAnOlderFileLeftNaN) {
+  CallbackConfig c;
+  c.early_stopping = {true, Monitor::val_accuracy, 0, 2};
+  CallbackState s;
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  s.base_lr = nan;
+  s.early_stopping_best = nan;
+  s.plateau_best = nan;
+  s.early_stopping_wait = 1;
+  complete_callback_state(s, c, 0.003);
+  EXPECT_EQ(s.base_lr, 0.003);
+  EXPECT_EQ(s.early_stopping_best, -std::numeric_limits<double>::infinity());
+  EXPECT_EQ(s.plateau_best, std::numeric_limits<double>::infinity());
+  EXPECT_EQ(s.early_stopping_wait, 1);
+  CallbackState kept = initial_callback_state(c, 0.5);
+  kept.early_stopping_best = 0.7;
+  complete_callback_state(kept, c, 0.003);
+  EXPECT_EQ(kept.base_lr, 0.5);
+  EXPECT_EQ(kept.early_stopping_best, 0.7);
 }
 
 }  // namespace

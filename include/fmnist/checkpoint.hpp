@@ -20,7 +20,7 @@ namespace fmnist {
 // The attributes of /training besides the settings: X(type, name, default, SettingInfo fields).
 // Ckpt::restore: progress that a resume continues from (read, then sent to every rank);
 // Ckpt::must_match: a fact of this run that the checkpoint must share; Ckpt::free: recorded only.
-// Callback state (early stopping, LR schedules) belongs here, as Ckpt::restore with .older.
+// The callbacks' state follows (FMNIST_CALLBACK_FIELDS).
 // clang-format off
 #define FMNIST_TRAINING_FIELDS(X)                                                                    \
   X(std::int64_t, epoch, 0, .help = "completed epochs", .checkpoint = Ckpt::restore)                 \
@@ -43,9 +43,37 @@ namespace fmnist {
     .checkpoint = Ckpt::restore)
 // clang-format on
 
+// What Keras's callbacks remember between epochs (src/train/callbacks.hpp decides with it), stored in
+// /training and sent to every rank on a resume. Epochs count from 1 as printed; 0 is "none yet". A
+// file written before callbacks existed lacks them: NaN there means "as a fresh run has it"
+// (complete_callback_state).
+// clang-format off
+#define FMNIST_CALLBACK_FIELDS(X)                                                                     \
+  X(double, base_lr, 0.001, .help = "the base rate: --lr times ReduceLROnPlateau's reductions",        \
+    .checkpoint = Ckpt::restore, .older = "nan")                                                       \
+  X(double, early_stopping_best, 0, .help = "EarlyStopping's best monitored value (+-inf: none yet)",  \
+    .checkpoint = Ckpt::restore, .older = "nan")                                                       \
+  X(std::int64_t, early_stopping_best_epoch, 0, .help = "EarlyStopping's best epoch (its weights are restored)", \
+    .checkpoint = Ckpt::restore, .older = "0")                                                         \
+  X(std::int64_t, early_stopping_wait, 0, .help = "EarlyStopping's epochs since the best",             \
+    .checkpoint = Ckpt::restore, .older = "0")                                                         \
+  X(std::int64_t, early_stopping_stopped_epoch, 0, .help = "the epoch after which EarlyStopping stopped (0: not)", \
+    .checkpoint = Ckpt::restore, .older = "0")                                                         \
+  X(double, plateau_best, 0, .help = "ReduceLROnPlateau's best monitored value (+-inf: none yet)",     \
+    .checkpoint = Ckpt::restore, .older = "nan")                                                       \
+  X(std::int64_t, plateau_wait, 0, .help = "ReduceLROnPlateau's epochs without improvement",           \
+    .checkpoint = Ckpt::restore, .older = "0")                                                         \
+  X(std::int64_t, plateau_cooldown, 0, .help = "ReduceLROnPlateau's cooldown epochs left",             \
+    .checkpoint = Ckpt::restore, .older = "0")
+// clang-format on
+
+struct CallbackState {
+  FMNIST_CALLBACK_FIELDS(FMNIST_DECLARE_SETTING)
+};
+
 // Everything needed to continue a run exactly (the attributes of /training): the run's settings
-// (those the table records: Ckpt other than none) and the fields above.
-struct TrainingState : Settings {
+// (those the table records: Ckpt other than none), the fields above and the callbacks' state.
+struct TrainingState : Settings, CallbackState {
   FMNIST_TRAINING_FIELDS(FMNIST_DECLARE_SETTING)
 };
 
@@ -58,6 +86,7 @@ struct TrainingState : Settings {
 template <typename State, typename Visit>
 void visit_training_fields(State& t, Visit&& visit) {
   FMNIST_TRAINING_FIELDS(FMNIST_VISIT_TRAINING_FIELD)
+  FMNIST_CALLBACK_FIELDS(FMNIST_VISIT_TRAINING_FIELD)
   visit_settings(t, [&](const SettingInfo& info, auto& field) {
     if (info.checkpoint != Ckpt::none) visit(info, field);
   });
@@ -69,6 +98,7 @@ void visit_training_fields(State& t, Visit&& visit) {
 // A resume: copies the Ckpt::restore fields (the progress) of `from` into `to`, which holds this run's.
 inline void copy_restored_fields(const TrainingState& from, TrainingState& to) {
   FMNIST_TRAINING_FIELDS(FMNIST_COPY_RESTORED_FIELD)
+  FMNIST_CALLBACK_FIELDS(FMNIST_COPY_RESTORED_FIELD)
 }
 
 // fmnist_inspect's report: every attribute of /training as (name, text), in file order.

@@ -11,14 +11,21 @@
 
 namespace fmnist {
 
-// "epoch,loss,accuracy,val_loss,val_accuracy,seconds" and one row per epoch (epochs from 1).
+// "epoch,loss,accuracy,val_loss,val_accuracy,lr,seconds" and one row per epoch (epochs from 1).
 std::string history_csv(const History& h);
 // The epoch (from 1) with the lowest val_loss, the first on ties: the one best.h5 holds (the
 // trainer replaces best.h5 when val_loss < the best so far). 0 without history.
 std::size_t best_epoch(const History& h);
+// The epoch best.h5 holds and what made it best, for the figure's dashed line and legend.
+struct BestMark {
+  std::size_t epoch = 0;     // from 1; 0: none
+  std::string what;          // "lowest val_loss", "EarlyStopping's best val_accuracy"
+};
 // A standalone SVG document with two panels (accuracy, loss), axes whose ticks span all the
-// data, labels, a legend, and a dashed line at best_epoch(h).
+// data, labels, a legend, and a dashed line at best_epoch(h) (or `best`, when given); a third panel
+// with the learning rate per epoch when it changed during the run.
 std::string learning_curve_svg(const History& h);
+std::string learning_curve_svg(const History& h, const BestMark& best);
 
 // The confusion matrix as a heat map: counts (k, k) [true][predicted] in the cells, each cell
 // coloured by its share of the true class's images, class names on both axes, a colour scale.

@@ -20,6 +20,9 @@ enum class OptimizerKind { rmsprop, adam, sgd };
 enum class RmspropForm { keras2, keras3 };
 enum class Progress { automatic, always, never };  // the live progress bar
 enum class EvalRanks { root, all };                 // who evaluates: rank 0 alone, or all ranks
+// A History column a callback watches (Keras's mode 'auto': accuracies maximised, losses minimised).
+enum class Monitor { loss, accuracy, val_loss, val_accuracy };
+enum class ScheduleKind { constant, cosine, exponential, step };  // --lr-schedule
 
 template <typename E>
 struct EnumNames;  // names[i]: the text of the enumerator with value i
@@ -38,6 +41,14 @@ struct EnumNames<Progress> {
 template <>
 struct EnumNames<EvalRanks> {
   static constexpr std::array names{"0", "all"};
+};
+template <>
+struct EnumNames<Monitor> {
+  static constexpr std::array names{"loss", "accuracy", "val_loss", "val_accuracy"};
+};
+template <>
+struct EnumNames<ScheduleKind> {
+  static constexpr std::array names{"constant", "cosine", "exponential", "step"};
 };
 template <typename E>
 concept Choice = std::is_enum_v<E> && requires { EnumNames<E>::names; };
@@ -101,6 +112,52 @@ struct SettingInfo {
     .help = "the global batch is cut into micro-batches of this size, shared out across the ranks; keep it at " \
             "most batch-size / ranks",                                                                          \
     .ranks = Ranks::agree)                                                                                      \
+  X(std::int64_t, early_stopping, -1, .group = Group::training,                                                \
+    .help = "Keras's EarlyStopping(patience=N, restore_best_weights=True): stop when --monitor has not "       \
+            "improved for N epochs, then restore the best epoch's weights (always, stopped or not; -1: off)",   \
+    .ranks = Ranks::agree, .checkpoint = Ckpt::note, .older = "-1")                                            \
+  X(Monitor, monitor, Monitor::val_loss, .group = Group::training,                                              \
+    .help = "what --early-stopping and --reduce-lr-on-plateau watch: val_loss, val_accuracy, loss or accuracy", \
+    .ranks = Ranks::agree, .checkpoint = Ckpt::must_match, .when = watches_monitor, .older = "val_loss")       \
+  X(double, min_delta, 0, .group = Group::training,                                                             \
+    .help = "EarlyStopping's min_delta: a change of --monitor smaller than this is no improvement",            \
+    .ranks = Ranks::agree, .checkpoint = Ckpt::note, .older = "0")                                              \
+  X(std::int64_t, reduce_lr_on_plateau, -1, .group = Group::training,                                           \
+    .help = "Keras's ReduceLROnPlateau(patience=N): multiply the rate by --reduce-lr-factor when --monitor "    \
+            "has not improved for N epochs (-1: off)",                                                         \
+    .ranks = Ranks::agree, .checkpoint = Ckpt::note, .older = "-1")                                            \
+  X(double, reduce_lr_factor, 0.1, .group = Group::training, .help = "ReduceLROnPlateau's factor, in (0, 1)",   \
+    .ranks = Ranks::agree, .checkpoint = Ckpt::note, .older = "0.1")                                            \
+  X(double, reduce_lr_min_delta, 0.0001, .group = Group::training,                                              \
+    .help = "ReduceLROnPlateau's min_delta: the least change of --monitor that counts as an improvement",      \
+    .ranks = Ranks::agree, .checkpoint = Ckpt::note, .older = "0.0001")                                         \
+  X(std::int64_t, cooldown, 0, .group = Group::training,                                                        \
+    .help = "ReduceLROnPlateau's cooldown: epochs after a reduction before counting again",                    \
+    .ranks = Ranks::agree, .checkpoint = Ckpt::note, .older = "0")                                              \
+  X(double, min_lr, 0, .group = Group::training, .help = "ReduceLROnPlateau's min_lr: the rate's floor",        \
+    .ranks = Ranks::agree, .checkpoint = Ckpt::note, .older = "0")                                              \
+  X(ScheduleKind, lr_schedule, ScheduleKind::constant, .group = Group::training,                                \
+    .help = "the rate per step: constant, cosine (CosineDecay), exponential (ExponentialDecay) or step "       \
+            "(ExponentialDecay with staircase)",                                                               \
+    .ranks = Ranks::agree, .checkpoint = Ckpt::note, .older = "constant")                                       \
+  X(std::int64_t, warmup_epochs, 0, .group = Group::training,                                                   \
+    .help = "linear warmup: over this many epochs first, the rate rises step by step to --lr (Goyal et al.)",  \
+    .ranks = Ranks::agree, .checkpoint = Ckpt::note, .older = "0")                                              \
+  X(std::int64_t, lr_decay_epochs, 0, .group = Group::training,                                                 \
+    .help = "cosine: its length in epochs (0: the rest of the run); exponential: epochs per --lr-decay-rate "   \
+            "(0: 1)",                                                                                          \
+    .ranks = Ranks::agree, .checkpoint = Ckpt::note, .older = "0")                                              \
+  X(double, lr_decay_rate, 0.9, .group = Group::training,                                                       \
+    .help = "exponential: the factor per --lr-decay-epochs, applied smoothly per step",                        \
+    .ranks = Ranks::agree, .checkpoint = Ckpt::note, .older = "0.9")                                            \
+  X(std::int64_t, lr_step_epochs, 5, .group = Group::training,                                                  \
+    .help = "step: multiply the rate by --lr-step-factor every this many epochs",                              \
+    .ranks = Ranks::agree, .checkpoint = Ckpt::note, .older = "5")                                              \
+  X(double, lr_step_factor, 0.5, .group = Group::training, .help = "step: the factor of each step",             \
+    .ranks = Ranks::agree, .checkpoint = Ckpt::note, .older = "0.5")                                            \
+  X(double, lr_alpha, 0, .group = Group::training,                                                              \
+    .help = "cosine: the final rate as a fraction of --lr (CosineDecay's alpha)",                              \
+    .ranks = Ranks::agree, .checkpoint = Ckpt::note, .older = "0")                                              \
   X(std::int64_t, max_steps, 0, .group = Group::training,                                                       \
     .help = "stop after this many optimizer steps in total, checkpoint, exit 0 (0: no limit)",                  \
     .ranks = Ranks::agree)                                                                                      \
@@ -132,6 +189,8 @@ struct Settings {
 
 inline bool for_rmsprop(const Settings& s) { return s.optimizer == OptimizerKind::rmsprop; }
 inline bool for_sgd(const Settings& s) { return s.optimizer == OptimizerKind::sgd; }
+// The callbacks' best values are in --monitor's units: a resume that uses them must watch the same.
+inline bool watches_monitor(const Settings& s) { return s.early_stopping >= 0 || s.reduce_lr_on_plateau >= 0; }
 
 #define FMNIST_VISIT_SETTING(type, name, default_value, ...) \
   visit(SettingInfo{.key = #name, __VA_ARGS__}, s.name);

@@ -41,12 +41,13 @@ inline std::vector<std::string> weight_names(const ModelPlan& plan, std::size_t 
 }
 
 inline std::string history_path(const char* key) { return std::string(kHistory) + "/" + key; }
-inline constexpr const char* kHistoryKeys[] = {"loss", "accuracy", "val_loss", "val_accuracy", "seconds"};
+// lr: files written before it lack /history/lr; reading fills it with /training's lr.
+inline constexpr const char* kHistoryKeys[] = {"loss", "accuracy", "val_loss", "val_accuracy", "lr", "seconds"};
 
 // The History vectors in kHistoryKeys order (History or const History).
 template <typename H>
 auto history_columns(H& h) {
-  return std::array{&h.loss, &h.accuracy, &h.val_loss, &h.val_accuracy, &h.seconds};
+  return std::array{&h.loss, &h.accuracy, &h.val_loss, &h.val_accuracy, &h.lr, &h.seconds};
 }
 
 // How a /training field is stored: choices as their text, int as int64 (the files' type since

@@ -183,12 +183,18 @@ void read_training(Reader& r, hid_t file, TrainingState& training) {
   });
 }
 
-void read_history(Reader& r, hid_t file, History& history) {
-  if (!open_group(r, file, layout::kHistory)) return;
+// /history's columns; a file written before /history/lr existed gets /training's lr for every epoch.
+void read_history(Reader& r, hid_t file, History& history, double recorded_lr) {
+  const auto group = open_group(r, file, layout::kHistory);
+  if (!group) return;
   const auto columns = layout::history_columns(history);
   std::optional<std::size_t> epochs;  // of the first column read
   for (std::size_t i = 0; i < columns.size(); ++i) {
     const std::string path = layout::history_path(layout::kHistoryKeys[i]);
+    if (columns[i] == &history.lr && FMNIST_H5(H5Lexists(group->get(), "lr", H5P_DEFAULT)) == 0) {
+      history.lr.assign(history.loss.size(), recorded_lr);
+      continue;
+    }
     auto values = read_values<double>(r, file, path, std::nullopt, false);
     if (!values) continue;
     if (epochs && values->size() != *epochs) {
@@ -247,7 +253,7 @@ Checkpoint read_all(Reader& r) {
   });
   read_optimizer(r, file->get(), plan.num_params, ckpt.optimizer);
   read_training(r, file->get(), ckpt.training);
-  read_history(r, file->get(), ckpt.history);
+  read_history(r, file->get(), ckpt.history, ckpt.training.lr);
   read_evaluation(r, file->get(), ckpt.evaluation);
   return ckpt;
 }

@@ -1,7 +1,8 @@
 // learning_curve.svg: the tutorial's figure as plain SVG 1.1 -- two panels side by side,
 // "Training and validation accuracy" and "... loss" against epochs, training as blue dots,
 // validation as a blue line, with axes whose ticks span all the data, labels and a legend; a dashed
-// line marks the epoch best.h5 holds (lowest val_loss). Works for 0 and 1 epochs.
+// line marks the epoch best.h5 holds (lowest val_loss, or EarlyStopping's best); a third panel shows
+// the learning rate when a callback or schedule changed it. Works for 0 and 1 epochs.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -152,8 +153,10 @@ std::pair<double, double> legend_corner(const Plot& plot, const Panel& p, double
 }
 
 // Training (a dot), validation (a line) and, when there is one, best.h5's epoch (a dashed line).
-void draw_legend(std::string& out, const Plot& plot, const Panel& p, std::size_t best) {
-  const double width = best > 0 ? 235 : 170, height = best > 0 ? 64 : 46;
+void draw_legend(std::string& out, const Plot& plot, const Panel& p, const BestMark& mark) {
+  const std::size_t best = mark.epoch;
+  const double width = best > 0 ? std::max(235.0, 115 + 6.5 * double(mark.what.size())) : 170,
+               height = best > 0 ? 64 : 46;
   const auto [x, y] = legend_corner(plot, p, width, height);
   out += "<g class=\"legend\">\n";
   out += format("<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" fill=\"#fff\" stroke=\"#bbb\"/>\n", x, y,
@@ -167,15 +170,16 @@ void draw_legend(std::string& out, const Plot& plot, const Panel& p, std::size_t
   if (best > 0) {
     out += format("<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" ", x + 6, y + 51, x + 26, y + 51) +
            "stroke=\"" + kBestColour + "\" stroke-width=\"1.5\" stroke-dasharray=\"5,3\"/>\n" +
-           format("<text x=\"%.2f\" y=\"%.2f\">best.h5: epoch %.0f (lowest val_loss)</text>\n", x + 32, y + 55,
-                  double(best));
+           format("<text x=\"%.2f\" y=\"%.2f\">best.h5: epoch %.0f (", x + 32, y + 55, double(best)) + mark.what +
+           ")</text>\n";
   }
   out += "</g>\n";
 }
 
 // best: the epoch best.h5 holds (0: none), marked by a dashed vertical line.
-void draw_panel(std::string& out, double x0, const Panel& p, std::size_t best) {
-  const Axis x = epoch_axis(p.train.size()), y = value_axis(p.train, p.val);
+void draw_panel(std::string& out, double x0, const Panel& p, const BestMark& mark) {
+  const std::size_t best = mark.epoch;
+  const Axis x = epoch_axis(std::max(p.train.size(), p.val.size())), y = value_axis(p.train, p.val);
   const Plot plot(x0, x, y);
   out += "<g class=\"panel\">\n";
   draw_axes(out, plot, x, y, p);
@@ -184,7 +188,7 @@ void draw_panel(std::string& out, double x0, const Panel& p, std::size_t best) {
                   plot.px(double(best)), kHeight - kBottom) +
            "stroke=\"" + kBestColour + "\" stroke-width=\"1.5\" stroke-dasharray=\"5,3\"/>\n";
   }
-  draw_legend(out, plot, p, best);  // under the data: where it cannot avoid a point, the point shows
+  if (!p.train.empty()) draw_legend(out, plot, p, mark);  // under the data: where it cannot avoid a point, the point shows
   if (!p.val.empty()) {
     std::string points;
     for (std::size_t e = 0; e < p.val.size(); ++e) points += format("%.2f,%.2f ", plot.px(e + 1.0), plot.py(p.val[e]));
@@ -211,9 +215,14 @@ std::size_t best_epoch(const History& h) {
   return best;
 }
 
-std::string learning_curve_svg(const History& h) {
-  std::string out = detail::svg_open(2 * kPanelWidth, kHeight);
-  const std::size_t best = best_epoch(h);
+std::string learning_curve_svg(const History& h) { return learning_curve_svg(h, {best_epoch(h), "lowest val_loss"}); }
+
+// The rate panel: the rate per epoch as a line, only when it changed during the run (Keras logs lr then).
+std::string learning_curve_svg(const History& h, const BestMark& best) {
+  const bool rate_moves = h.lr.size() == h.epochs() && h.epochs() > 1 &&
+                          std::all_of(h.lr.begin(), h.lr.end(), [](double v) { return std::isfinite(v); }) &&
+                          std::any_of(h.lr.begin(), h.lr.end(), [&](double v) { return v != h.lr.front(); });
+  std::string out = detail::svg_open((rate_moves ? 3 : 2) * kPanelWidth, kHeight);
   draw_panel(out, 0,
              {"Training and validation accuracy", "Accuracy", "Training accuracy", "Validation accuracy", h.accuracy,
               h.val_accuracy, false},
@@ -221,6 +230,9 @@ std::string learning_curve_svg(const History& h) {
   draw_panel(out, kPanelWidth,
              {"Training and validation loss", "Loss", "Training loss", "Validation loss", h.loss, h.val_loss, true},
              best);
+  static const std::vector<double> none;
+  if (rate_moves)
+    draw_panel(out, 2 * kPanelWidth, {"Learning rate", "Learning rate", "", "", none, h.lr, true}, best);
   out += "</svg>\n";
   return out;
 }

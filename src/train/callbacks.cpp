@@ -59,21 +59,21 @@ bool plateau_improves(const PlateauConfig& c, double current, double best) {
 // kept even if its value is no improvement (NaN); wait counts from 1; a stop needs epoch > 1.
 void early_stopping(const EarlyStoppingConfig& c, double current, std::int64_t epoch, CallbackState& s,
                     EpochDecision& d) {
-  if (s.stop_best_epoch == 0) {
-    s.stop_best_epoch = epoch;
+  if (s.early_stopping_best_epoch == 0) {
+    s.early_stopping_best_epoch = epoch;
     d.keep_weights = true;
   }
-  s.stop_wait += 1;
-  if (stop_improves(c, current, s.stop_best)) {
-    s.stop_best = current;
-    s.stop_best_epoch = epoch;
-    s.stop_wait = 0;
+  s.early_stopping_wait += 1;
+  if (stop_improves(c, current, s.early_stopping_best)) {
+    s.early_stopping_best = current;
+    s.early_stopping_best_epoch = epoch;
+    s.early_stopping_wait = 0;
     d.keep_weights = true;
-  } else if (s.stop_wait >= c.patience && epoch > 1) {
-    s.stopped_epoch = epoch;
+  } else if (s.early_stopping_wait >= c.patience && epoch > 1) {
+    s.early_stopping_stopped_epoch = epoch;
     d.stop = true;
   }
-  d.best_epoch = s.stop_best_epoch;
+  d.best_epoch = s.early_stopping_best_epoch;
 }
 
 // keras.callbacks.ReduceLROnPlateau.on_epoch_end: leave cooldown (which resets wait) before the test,
@@ -172,15 +172,7 @@ Monitor parse_monitor(const std::string& text, const std::string& option) {
   bad(option, "unknown monitor '" + text + "' (val_loss, val_accuracy, loss or accuracy)");
 }
 
-const char* monitor_name(Monitor monitor) {
-  switch (monitor) {
-    case Monitor::loss: return "loss";
-    case Monitor::accuracy: return "accuracy";
-    case Monitor::val_loss: return "val_loss";
-    case Monitor::val_accuracy: return "val_accuracy";
-  }
-  return "?";
-}
+const char* monitor_name(Monitor monitor) { return EnumNames<Monitor>::names[static_cast<std::size_t>(monitor)]; }
 
 bool monitor_maximises(Monitor monitor) { return monitor == Monitor::accuracy || monitor == Monitor::val_accuracy; }
 
@@ -202,13 +194,24 @@ ScheduleKind parse_schedule_kind(const std::string& text) {
 }
 
 const char* schedule_kind_name(ScheduleKind kind) {
-  switch (kind) {
-    case ScheduleKind::constant: return "constant";
-    case ScheduleKind::cosine: return "cosine";
-    case ScheduleKind::exponential: return "exponential";
-    case ScheduleKind::step: return "step";
-  }
-  return "?";
+  return EnumNames<ScheduleKind>::names[static_cast<std::size_t>(kind)];
+}
+
+CallbackConfig callback_config(const Settings& t) {
+  CallbackConfig c;
+  c.early_stopping = {t.early_stopping != -1, t.monitor, t.min_delta, t.early_stopping};
+  c.plateau = {t.reduce_lr_on_plateau != -1, t.monitor, t.reduce_lr_factor, t.reduce_lr_on_plateau,
+               t.reduce_lr_min_delta, t.cooldown, t.min_lr};
+  c.schedule = {t.lr_schedule, t.warmup_epochs, t.lr_decay_epochs, t.lr_decay_rate, t.lr_step_epochs,
+                t.lr_step_factor, t.lr_alpha};
+  return c;
+}
+
+void complete_callback_state(CallbackState& state, const CallbackConfig& config, double lr) {
+  const CallbackState fresh = initial_callback_state(config, lr);
+  if (std::isnan(state.base_lr)) state.base_lr = fresh.base_lr;
+  if (std::isnan(state.early_stopping_best)) state.early_stopping_best = fresh.early_stopping_best;
+  if (std::isnan(state.plateau_best)) state.plateau_best = fresh.plateau_best;
 }
 
 void check_callback_config(const CallbackConfig& config, std::int64_t epochs) {
@@ -216,9 +219,11 @@ void check_callback_config(const CallbackConfig& config, std::int64_t epochs) {
   const PlateauConfig& p = config.plateau;
   const ScheduleConfig& s = config.schedule;
   const auto whole = [](std::int64_t v) { return static_cast<double>(v); };
-  require(e.patience >= 0, "early-stopping", "the patience must be 0 or more epochs", whole(e.patience));
+  require(!e.enabled || e.patience >= 0, "early-stopping", "the patience must be 0 or more epochs (-1: off)",
+          whole(e.patience));
   require(e.min_delta >= 0 && std::isfinite(e.min_delta), "min-delta", "must be a finite number >= 0", e.min_delta);
-  require(p.patience >= 0, "reduce-lr-on-plateau", "the patience must be 0 or more epochs", whole(p.patience));
+  require(!p.enabled || p.patience >= 0, "reduce-lr-on-plateau", "the patience must be 0 or more epochs (-1: off)",
+          whole(p.patience));
   require(p.factor > 0 && p.factor < 1, "reduce-lr-factor", "must be between 0 and 1 (exclusive)", p.factor);
   require(p.min_delta >= 0 && std::isfinite(p.min_delta), "reduce-lr-min-delta", "must be a finite number >= 0",
           p.min_delta);
@@ -277,7 +282,7 @@ std::string with_keras_schedule(const std::string& training_config, const LrSche
 CallbackState initial_callback_state(const CallbackConfig& config, double lr) {
   CallbackState s;
   s.base_lr = lr;
-  s.stop_best = worst_value(config.early_stopping.monitor);
+  s.early_stopping_best = worst_value(config.early_stopping.monitor);
   s.plateau_best = worst_value(config.plateau.monitor);
   return s;
 }

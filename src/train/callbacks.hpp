@@ -8,12 +8,13 @@
 #include <string>
 #include <vector>
 
+#include "fmnist/checkpoint.hpp"
 #include "fmnist/history.hpp"
+#include "fmnist/settings.hpp"
 
 namespace fmnist {
 
-// A History column a callback watches. Keras's mode 'auto': the accuracies are maximised, the losses minimised.
-enum class Monitor { loss, accuracy, val_loss, val_accuracy };
+// Monitor (a History column) and ScheduleKind are choices of the settings table (settings.hpp).
 // "val_loss" -> Monitor::val_loss; anything else throws Error(Exit::usage) naming `option`.
 Monitor parse_monitor(const std::string& text, const std::string& option);
 const char* monitor_name(Monitor monitor);
@@ -40,7 +41,6 @@ struct PlateauConfig {
   double min_lr = 0;          // >= 0
 };
 
-enum class ScheduleKind { constant, cosine, exponential, step };
 // "cosine" -> ScheduleKind::cosine; anything else throws Error(Exit::usage) naming --lr-schedule.
 ScheduleKind parse_schedule_kind(const std::string& text);
 const char* schedule_kind_name(ScheduleKind kind);
@@ -99,34 +99,26 @@ double scheduled_lr(const LrSchedule& schedule, double base_lr, std::int64_t ste
 // Throws Error(Exit::internal) on text without that field.
 std::string with_keras_schedule(const std::string& training_config, const LrSchedule& schedule, double base_lr);
 
-// Everything the callbacks remember between epochs; the checkpoint and the resume broadcast carry it
-// (visit_callback_fields). Epochs are counted from 1 as printed; 0 is "none yet".
-struct CallbackState {
-  double base_lr = 0.001;                // the base rate: --lr, times ReduceLROnPlateau's reductions
-  double stop_best = 0;                  // EarlyStopping: best monitored value (+-inf before the first epoch)
-  std::int64_t stop_best_epoch = 0;      // EarlyStopping: the epoch of stop_best, whose weights are restored
-  std::int64_t stop_wait = 0;            // EarlyStopping: epochs since stop_best
-  std::int64_t stopped_epoch = 0;        // the epoch after which EarlyStopping stopped the run (0: not stopped)
-  double plateau_best = 0;               // ReduceLROnPlateau: best monitored value (+-inf at the start)
-  std::int64_t plateau_wait = 0;         // ReduceLROnPlateau: epochs without improvement outside cooldown
-  std::int64_t plateau_cooldown = 0;     // ReduceLROnPlateau: cooldown epochs left
-};
+// CallbackState (checkpoint.hpp: FMNIST_CALLBACK_FIELDS) is everything the callbacks remember between
+// epochs; the checkpoint's /training and the resume broadcast carry it.
 
 // The state at the start of a run with base rate `lr`.
 CallbackState initial_callback_state(const CallbackConfig& config, double lr);
 
-// Calls visit(name, field) for every field of CallbackState (double or std::int64_t), in a fixed order.
+#define FMNIST_VISIT_CALLBACK_FIELD(type, name, default_value, ...) visit(#name, s.name);
+
+// Calls visit(name, field) for every field of CallbackState (double or std::int64_t), in table order.
 template <typename State, typename Visit>
 void visit_callback_fields(State& s, Visit&& visit) {
-  visit("base_lr", s.base_lr);
-  visit("early_stopping_best", s.stop_best);
-  visit("early_stopping_best_epoch", s.stop_best_epoch);
-  visit("early_stopping_wait", s.stop_wait);
-  visit("early_stopping_stopped_epoch", s.stopped_epoch);
-  visit("plateau_best", s.plateau_best);
-  visit("plateau_wait", s.plateau_wait);
-  visit("plateau_cooldown", s.plateau_cooldown);
+  FMNIST_CALLBACK_FIELDS(FMNIST_VISIT_CALLBACK_FIELD)
 }
+
+// The options of the settings table as the callbacks' configuration (-1: off).
+CallbackConfig callback_config(const Settings& settings);
+
+// A checkpoint written before callbacks existed leaves NaN (its .older) where a fresh run has a
+// value: fills those as initial_callback_state(config, lr) has them.
+void complete_callback_state(CallbackState& state, const CallbackConfig& config, double lr);
 
 // What the trainer does after an epoch.
 struct EpochDecision {

@@ -20,16 +20,23 @@ void RunFiles::save_checkpoint(const TrainingState& state, const History& histor
                    make_checkpoint(model_, training_config_, optimizer_, state, history, evaluation));
 }
 
+void RunFiles::save_best(const TrainingState& state, const History& history) const {
+  if (!comm_.is_root()) return;
+  write_checkpoint(out_dir_ + "/best.h5", make_checkpoint(model_, training_config_, optimizer_, state, history, std::nullopt));
+}
+
 void RunFiles::save_epoch(const TrainingState& state, const History& history, bool best) const {
   if (!comm_.is_root()) return;
   save_checkpoint(state, history, std::nullopt);
   comm_.keep_alive();
-  if (best)
-    write_checkpoint(out_dir_ + "/best.h5",
-                     make_checkpoint(model_, training_config_, optimizer_, state, history, std::nullopt));
+  if (best) save_best(state, history);
   comm_.keep_alive();
   write_file_atomically(out_dir_ + "/history.csv", history_csv(history));
-  write_file_atomically(out_dir_ + "/learning_curve.svg", learning_curve_svg(history));
+  BestMark mark{best_epoch(history), "lowest val_loss"};
+  if (state.early_stopping >= 0)
+    mark = {static_cast<std::size_t>(state.early_stopping_best_epoch),
+            std::string("EarlyStopping's best ") + to_text(state.monitor)};
+  write_file_atomically(out_dir_ + "/learning_curve.svg", learning_curve_svg(history, mark));
   comm_.keep_alive();
 }
 

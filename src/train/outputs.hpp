@@ -1,5 +1,6 @@
 // The files rank 0 writes in --out-dir (README: What a run writes): checkpoint.h5 (latest), best.h5
-// (lowest val_loss), history.csv and learning_curve.svg, each replaced atomically.
+// (lowest val_loss, or EarlyStopping's best epoch), history.csv and learning_curve.svg, each replaced
+// atomically.
 #pragma once
 
 #include <optional>
@@ -18,9 +19,13 @@ class RunFiles {
   RunFiles(const std::string& out_dir, const Comm& comm, std::string training_config, const Model<float>& model,
            const Optimizer& optimizer);
 
+  // Replaces the training_config stored from now on (the learning-rate schedule is known after the data).
+  void set_training_config(std::string training_config) { training_config_ = std::move(training_config); }
   // checkpoint.h5 with the live state (rank 0; nothing elsewhere).
   void save_checkpoint(const TrainingState& state, const History& history,
                        const std::optional<Evaluation>& evaluation) const;
+  // best.h5 with the live state (rank 0; nothing elsewhere).
+  void save_best(const TrainingState& state, const History& history) const;
   // After an epoch (rank 0): checkpoint.h5, best.h5 when `best`, history.csv, learning_curve.svg.
   void save_epoch(const TrainingState& state, const History& history, bool best) const;
 

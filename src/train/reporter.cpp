@@ -73,6 +73,14 @@ void Reporter::epoch(std::int64_t epoch, std::int64_t steps, const EpochFigures&
                 "Epoch %lld/%d - %lld steps - %.1fs - loss: %.4f - accuracy: %.4f - val_loss: %.4f - val_accuracy: %.4f",
                 static_cast<long long>(epoch + 1), config_.epochs, static_cast<long long>(steps), f.seconds, f.loss,
                 f.accuracy, f.val_loss, f.val_accuracy);
+  const bool rate_moves = config_.reduce_lr_on_plateau >= 0 || config_.lr_schedule != ScheduleKind::constant ||
+                          config_.warmup_epochs > 0;
+  if (rate_moves) {
+    char rate[48];
+    std::snprintf(rate, sizeof rate, " - lr: %.7g", f.lr);
+    say(line + std::string(rate));
+    return;
+  }
   say(line);
 }
 

@@ -26,6 +26,7 @@ struct Profile {
 // The figures of one finished epoch.
 struct EpochFigures {
   double loss, accuracy, val_loss, val_accuracy, seconds;
+  double lr;  // shown when a callback or schedule changes it, as Keras logs it then
 };
 
 class Reporter {

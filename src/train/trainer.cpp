@@ -2,12 +2,15 @@
 // the micro-batches of each global batch of the epoch's permutation, one in-place allreduce per step
 // sums [gradients | loss | correct | samples | stop | diverged] in fixed point, and every rank takes
 // the same step. Set-up: resume.cpp; evaluation.cpp; lines printed: reporter.cpp; files: outputs.cpp.
+// Keras's callbacks (callbacks.cpp) decide at each epoch's end on every rank from the same figures.
 #include "fmnist/trainer.hpp"
 
 #include <cmath>
 #include <cstdio>
+#include <limits>
 #include <optional>
 
+#include "callbacks.hpp"
 #include "collective.hpp"
 #include "evaluation.hpp"
 #include "exact_sum.hpp"
@@ -68,6 +71,9 @@ class Job {
   void step_gradients(const std::vector<std::uint32_t>& perm, std::size_t first, std::size_t lo, std::size_t hi);
   void apply_step(std::int64_t epoch);
   void end_epoch(std::int64_t epoch);
+  Figures validation_figures();
+  void load_best_weights();
+  void restore_best_weights();
   WatchPoint after_epoch(const char* what) const {
     return {what, state_.step, std::min<std::int64_t>(state_.epoch + 1, config_.epochs)};
   }
@@ -83,14 +89,19 @@ class Job {
   std::vector<std::uint8_t> y_;        // (micro_batch_slots)
   std::vector<std::int64_t> buffer_;   // (num_params + kTailSize): the one allreduce per step, fixed point
   TrainingState state_;
-  History history_;                    // rank 0
+  History history_;                    // rank 0; elsewhere only what the callbacks read (NaN before a resume)
   std::int64_t steps_per_epoch_ = 0;
+  CallbackConfig callbacks_;
+  LrSchedule schedule_;
+  std::vector<float> best_weights_;    // (num_params): EarlyStopping's best epoch's weights, every rank
+  double last_lr_ = 0;                 // the rate of the last step, as the optimizer applied it (float32)
 };
 
 int Job::run() {
   install_stop_handlers();
   setup();
-  for (std::int64_t epoch = state_.epoch; epoch < config_.epochs; ++epoch) {
+  const auto stopped_early = [&] { return callbacks_.early_stopping.enabled && state_.early_stopping_stopped_epoch > 0; };
+  for (std::int64_t epoch = state_.epoch; epoch < config_.epochs && !stopped_early(); ++epoch) {
     const Outcome outcome = train_epoch(epoch);
     if (outcome == Outcome::completed) continue;
     if (state_.step_in_epoch != 0) files_.save_checkpoint(state_, history_, std::nullopt);  // else end_epoch did
@@ -101,6 +112,7 @@ int Job::run() {
     report_.reached_max_steps();
     return 0;
   }
+  restore_best_weights();
   if (inputs_.test.size() == 0) {
     report_.say("No test data given (--test-csv): no test evaluation.");
     return 0;
@@ -121,10 +133,21 @@ void Job::setup() {
   collectively(comm_, WatchPoint{"in the start-up check of the data"}, [&] { inputs_ = load_inputs(config_); });
   check_same_data();
   steps_per_epoch_ = (static_cast<std::int64_t>(inputs_.train.size()) + config_.batch_size - 1) / config_.batch_size;
+  callbacks_ = callback_config(config_);
+  schedule_ = plan_schedule(callbacks_.schedule, steps_per_epoch_, config_.epochs);
+  files_.set_training_config(with_keras_schedule(
+      keras_training_config(model_.plan().spec, keras_optimizer_config(optimizer_config(config_))), schedule_,
+      config_.lr));
   Start start = start_or_resume(config_, comm_, inputs_, model_, *optimizer_);
   state_ = start.state;
   history_ = std::move(start.history);
+  if (!start.resumed) static_cast<CallbackState&>(state_) = initial_callback_state(callbacks_, config_.lr);
+  complete_callback_state(state_, callbacks_, config_.lr);
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  for (std::int64_t e = static_cast<std::int64_t>(history_.epochs()); e < state_.epoch; ++e)
+    history_.add(nan, nan, nan, nan, nan);  // ranks but 0: the callbacks count epochs from the history
   if (start.resumed) report_.resumed(state_);
+  load_best_weights();
   if (comm_.is_root() && state_.step == 0) std::printf("%s\n", model_summary(model_.plan()).c_str());
   report_.start(inputs_.train.size(), inputs_.validation.size(), inputs_.source, steps_per_epoch_);
 }
@@ -230,6 +253,8 @@ void Job::apply_step(std::int64_t epoch) {
   const double scale = 1.0 / (kFixedScale * static_cast<double>(tail[kSamples]));
   float* mean = model_.grads();
   for (std::size_t i = 0; i < model_.num_params(); ++i) mean[i] = static_cast<float>(static_cast<double>(buffer_[i]) * scale);
+  optimizer_->set_lr(scheduled_lr(schedule_, state_.base_lr, state_.step));
+  last_lr_ = static_cast<float>(optimizer_->lr());
   optimizer_->step(model_.params(), mean);
   state_.step += 1;
   state_.epoch_loss_sum += loss_sum;
@@ -237,9 +262,12 @@ void Job::apply_step(std::int64_t epoch) {
   state_.epoch_samples += tail[kSamples];
 }
 
+// After the epoch's last step: validation, the figures every rank's callbacks read, their decision
+// (every rank alike), then rank 0's line and files. best.h5 follows EarlyStopping's best epoch when it
+// is on (its monitor), else the lowest val_loss.
 void Job::end_epoch(std::int64_t epoch) {
   test_hooks::freeze_at(comm_.rank(), "evaluation");
-  const std::optional<Figures> val = evaluate(model_, inputs_.validation, config_, comm_, after_epoch("in the evaluation after"));
+  const Figures val = validation_figures();
   const double seconds = state_.epoch_seconds;
   const double loss = state_.epoch_loss_sum / static_cast<double>(state_.epoch_samples);
   const double accuracy = static_cast<double>(state_.epoch_correct) / static_cast<double>(state_.epoch_samples);
@@ -249,19 +277,72 @@ void Job::end_epoch(std::int64_t epoch) {
   state_.epoch_correct = 0;
   state_.epoch_samples = 0;
   state_.epoch_seconds = 0;
+  const bool lowest = history_.epochs() == 0 || val.loss < state_.best_val_loss;
+  history_.add(loss, accuracy, val.loss, val.accuracy, seconds, last_lr_);
+  const EpochDecision d = end_of_epoch(callbacks_, history_, state_);
+  if (d.keep_weights) best_weights_.assign(model_.params(), model_.params() + model_.num_params());
   if (!comm_.is_root()) return;
-  const bool best = history_.epochs() == 0 || val->loss < state_.best_val_loss;
-  history_.add(loss, accuracy, val->loss, val->accuracy, seconds);
-  if (best) state_.best_val_loss = val->loss;
-  report_.epoch(epoch, steps_per_epoch_, {loss, accuracy, val->loss, val->accuracy, seconds});
-  files_.save_epoch(state_, history_, best);
+  if (lowest) state_.best_val_loss = val.loss;
+  report_.epoch(epoch, steps_per_epoch_, {loss, accuracy, val.loss, val.accuracy, seconds, last_lr_});
+  for (const std::string& line : decision_messages(d, epoch + 1)) report_.say(line);
+  files_.save_epoch(state_, history_, callbacks_.early_stopping.enabled ? d.keep_weights : lowest);
+}
+
+// The epoch's validation figures on every rank that needs them: with --eval-ranks 0 and a callback
+// watching them, rank 0 sends them in one broadcast; otherwise the ranks but 0 hold NaN (unread).
+Figures Job::validation_figures() {
+  const std::optional<Figures> val = evaluate(model_, inputs_.validation, config_, comm_, after_epoch("in the evaluation after"));
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  double figures[2] = {val ? val->loss : nan, val ? val->accuracy : nan};
+  const bool watched = callbacks_.early_stopping.enabled || callbacks_.plateau.enabled;
+  if (watched && config_.eval_ranks == EvalRanks::root)
+    comm_.broadcast(figures, 2, after_epoch("in the end-of-epoch figures after"));
+  return {figures[0], figures[1]};
+}
+
+// A resumed run with EarlyStopping: the best epoch's weights. A checkpoint written at the end of the
+// best epoch holds them itself (a kill between checkpoint.h5 and best.h5, which the epoch's end writes
+// in that order, may have left an older best.h5: it is written again); otherwise best.h5 holds them
+// (rank 0 reads, all receive).
+void Job::load_best_weights() {
+  const std::int64_t best_epoch = state_.early_stopping_best_epoch;
+  if (!callbacks_.early_stopping.enabled || best_epoch == 0) return;
+  if (best_epoch == state_.epoch && state_.step_in_epoch == 0) {
+    best_weights_.assign(model_.params(), model_.params() + model_.num_params());
+    files_.save_best(state_, history_);
+    return;
+  }
+  best_weights_.resize(model_.num_params());
+  const WatchPoint reading{"in the start-up check of the checkpoint"};
+  collectively(comm_, reading, [&] {
+    if (!comm_.is_root()) return;
+    const std::string path = config_.out_dir + "/best.h5";
+    const Checkpoint best = read_checkpoint(path);
+    if (best.training.epoch != best_epoch || best.weights.size() != best_weights_.size())
+      throw Error(Exit::checkpoint, path + ": holds epoch " + std::to_string(best.training.epoch) +
+                                        " but the checkpoint's EarlyStopping best epoch is " +
+                                        std::to_string(best_epoch) + ": its weights cannot be restored");
+    best_weights_ = best.weights;
+  });
+  comm_.broadcast(best_weights_.data(), best_weights_.size(), WatchPoint{"in the broadcast of the resumed weights"});
+}
+
+// After the last epoch with EarlyStopping on: its best epoch's weights, whether it stopped early or
+// not (Keras restores only after an early stop; keras#12511).
+void Job::restore_best_weights() {
+  if (!callbacks_.early_stopping.enabled || best_weights_.empty()) return;
+  report_.say(restore_message(state_.early_stopping_best_epoch));
+  std::copy(best_weights_.begin(), best_weights_.end(), model_.params());
 }
 
 }  // namespace
 
 int run_training(const Config& config, const Comm& comm) {
   ModelSpec model;
-  collectively(comm, WatchPoint{"in the start-up check of the model"}, [&] { model = load_model_spec(config); });
+  collectively(comm, WatchPoint{"in the start-up check of the model"}, [&] {
+    check_callback_config(callback_config(config), config.epochs);
+    model = load_model_spec(config);
+  });
   if (config.print_model) {
     if (comm.is_root()) std::printf("%s\n", to_keras_json(model, 2).c_str());
     return 0;

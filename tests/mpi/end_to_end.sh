@@ -8,7 +8,7 @@ tail -n 1 "$WORK/run.log" | grep -Eq "^test_loss: [0-9]+\.[0-9]{4} - test_accura
 for f in checkpoint.h5 best.h5 history.csv learning_curve.svg; do
   [ -s "$WORK/run/$f" ] || fail "missing $f"
 done
-head -n 1 "$WORK/run/history.csv" | grep -qx "epoch,loss,accuracy,val_loss,val_accuracy,seconds" || fail "history.csv header"
+head -n 1 "$WORK/run/history.csv" | grep -qx "epoch,loss,accuracy,val_loss,val_accuracy,lr,seconds" || fail "history.csv header"
 [ "$(wc -l <"$WORK/run/history.csv")" -eq 7 ] || fail "history.csv should have 6 epochs"
 first=$(sed -n 2p "$WORK/run/history.csv" | cut -d, -f2)
 last=$(sed -n 7p "$WORK/run/history.csv" | cut -d, -f2)
