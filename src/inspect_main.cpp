@@ -15,8 +15,9 @@
 //                                     include/fmnist/settings.hpp and checkpoint.hpp): numbers as
 //                                     numbers, choices and text as strings
 //   "optimizer": {"name": string, "iterations": int, "slots": [string]}
-//   "history": {"loss", "accuracy", "val_loss", "val_accuracy", "seconds": [number]}  one per epoch
-//   "best_epoch": int or null         the epoch (from 1) of the lowest val_loss, the one best.h5 holds
+//   "history": {"loss", "accuracy", "val_loss", "val_accuracy", "lr", "seconds": [number]}  one per epoch
+//   "best_epoch": int or null         the epoch (from 1) best.h5 holds: EarlyStopping's best when it was
+//                                     on, else the lowest val_loss
 //   "evaluation": {"test_loss": number, "test_accuracy": number} or null   /evaluation of the file
 //   "test": {"samples": int, "test_loss": number, "test_accuracy": number,
 //            "confusion": [[int]] ([true][predicted])}   only with --evaluate
@@ -71,11 +72,19 @@ void print_training(const Checkpoint& c) {
   for (const auto& [name, text] : training_settings_text(t)) std::printf("  %-18s %s\n", name.c_str(), text.c_str());
 }
 
+// The epoch best.h5 holds (from 1): EarlyStopping's best epoch when it was on, else the lowest val_loss.
+std::size_t best_h5_epoch(const Checkpoint& c) {
+  const TrainingState& t = c.training;
+  if (t.early_stopping >= 0 && t.early_stopping_best_epoch > 0) return static_cast<std::size_t>(t.early_stopping_best_epoch);
+  return best_epoch(c.history);
+}
+
 void print_history(const History& h) {
-  std::printf("\nHistory (%zu epochs)\n  epoch    loss  accuracy  val_loss  val_accuracy  seconds\n", h.epochs());
+  std::printf("\nHistory (%zu epochs)\n  epoch    loss  accuracy  val_loss  val_accuracy         lr  seconds\n",
+              h.epochs());
   for (std::size_t e = 0; e < h.epochs(); ++e) {
-    std::printf("  %5zu  %6.4f  %8.4f  %8.4f  %12.4f  %7.2f\n", e + 1, h.loss[e], h.accuracy[e], h.val_loss[e],
-                h.val_accuracy[e], h.seconds[e]);
+    std::printf("  %5zu  %6.4f  %8.4f  %8.4f  %12.4f  %9.3g  %7.2f\n", e + 1, h.loss[e], h.accuracy[e], h.val_loss[e],
+                h.val_accuracy[e], h.lr[e], h.seconds[e]);
   }
 }
 
@@ -91,11 +100,13 @@ void print_evaluation(const Checkpoint& c, const std::string& file) {
   const TrainingState& t = c.training;
   const History& h = c.history;
   const std::string how = "  For the test figures of these weights: fmnist_inspect " + file + " --evaluate\n";
-  if (t.step_in_epoch == 0 && h.epochs() > 0 && best_epoch(h) == h.epochs()) {
-    std::printf("\nEvaluation: none in this file. It holds the weights after epoch %zu of %lld, the epoch with the\n"
-                "  lowest val_loss so far (%.4f), as best.h5 does: best.h5 is written at that epoch, before the test\n"
-                "  evaluation at the end of the run (which goes into checkpoint.h5).\n%s",
-                h.epochs(), (long long)t.epochs, h.val_loss.back(), how.c_str());
+  if (t.step_in_epoch == 0 && h.epochs() > 0 && best_h5_epoch(c) == h.epochs()) {
+    std::printf("\nEvaluation: none in this file. It holds the weights after epoch %zu of %lld, the best epoch so\n"
+                "  far (%s), as best.h5 does: best.h5 is written at that epoch, before the test evaluation at\n"
+                "  the end of the run (which goes into checkpoint.h5).\n%s",
+                h.epochs(), (long long)t.epochs,
+                t.early_stopping >= 0 ? ("EarlyStopping's best " + to_text(t.monitor)).c_str() : "lowest val_loss",
+                how.c_str());
   } else if (t.epoch < t.epochs || t.step_in_epoch > 0) {
     std::printf("\nEvaluation: none yet: training had not finished when this was written (%lld of %lld epochs "
                 "completed, step %lld).\n%s",
@@ -161,8 +172,9 @@ Json to_json(const std::string& file, const Checkpoint& c, const std::optional<S
               {"accuracy", h.accuracy},
               {"val_loss", h.val_loss},
               {"val_accuracy", h.val_accuracy},
+              {"lr", h.lr},
               {"seconds", h.seconds}}}};
-  j["best_epoch"] = h.epochs() > 0 ? Json(best_epoch(h)) : Json(nullptr);
+  j["best_epoch"] = h.epochs() > 0 ? Json(best_h5_epoch(c)) : Json(nullptr);
   j["evaluation"] = c.evaluation ? Json{{"test_loss", c.evaluation->test_loss},
                                         {"test_accuracy", c.evaluation->test_accuracy}}
                                  : Json(nullptr);
