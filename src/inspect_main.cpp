@@ -101,12 +101,16 @@ void print_evaluation(const Checkpoint& c, const std::string& file) {
   const History& h = c.history;
   const std::string how = "  For the test figures of these weights: fmnist_inspect " + file + " --evaluate\n";
   if (t.step_in_epoch == 0 && h.epochs() > 0 && best_h5_epoch(c) == h.epochs()) {
-    std::printf("\nEvaluation: none in this file. It holds the weights after epoch %zu of %lld, the best epoch so\n"
-                "  far (%s), as best.h5 does: best.h5 is written at that epoch, before the test evaluation at\n"
-                "  the end of the run (which goes into checkpoint.h5).\n%s",
-                h.epochs(), (long long)t.epochs,
-                t.early_stopping >= 0 ? ("EarlyStopping's best " + to_text(t.monitor)).c_str() : "lowest val_loss",
-                how.c_str());
+    char best[96];
+    if (t.early_stopping >= 0) {
+      std::snprintf(best, sizeof best, "best %s so far (EarlyStopping's)", to_text(t.monitor).c_str());
+    } else {
+      std::snprintf(best, sizeof best, "lowest val_loss so far (%.4f)", h.val_loss.back());
+    }
+    std::printf("\nEvaluation: none in this file. It holds the weights after epoch %zu of %lld, the epoch with the\n"
+                "  %s, as best.h5 does: best.h5 is written at that epoch, before the test\n"
+                "  evaluation at the end of the run (which goes into checkpoint.h5).\n%s",
+                h.epochs(), (long long)t.epochs, best, how.c_str());
   } else if (t.epoch < t.epochs || t.step_in_epoch > 0) {
     std::printf("\nEvaluation: none yet: training had not finished when this was written (%lld of %lld epochs "
                 "completed, step %lld).\n%s",
