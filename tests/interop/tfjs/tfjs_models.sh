@@ -1,6 +1,8 @@
-# TensorFlow.js reads our checkpoints (docs/contributing.md: Tests, interop): three models trained here for real are
+# TensorFlow.js reads our checkpoints (docs/contributing.md: Tests, interop): four models trained here for real are
 # rebuilt by check_model.mjs, whose outputs on the 10,000 test images must match ours to 1e-4, with our
-# accuracy and loss; copies whose model_config computes something else must fail the same check.
+# accuracy and loss; copies whose model_config computes something else, or whose BatchNormalization moving
+# statistics are the initial ones, must fail the same check. tfjs 4.22 has no RandomFlip, RandomTranslation,
+# RandomRotation or RandomZoom (of Keras's augmentation layers only RandomWidth), so small_augment is not here.
 # models/wide5x5.json is written by hand in tf.keras 2.15's to_json form (an InputLayer, groups, ragged).
 set -euo pipefail
 BUILD=${FMNIST_BUILD:?set by ctest}
@@ -44,7 +46,8 @@ check() {
   node "$NODE_DIR/check_model.mjs" "$ckpt" "$IMAGES" "$LABELS" "$WORK/$name.npy" $figures
 }
 
-# alter CKPT COPY PYTHON: COPY is CKPT with model_config changed by PYTHON (acting on `layers`).
+# alter CKPT COPY PYTHON: COPY is CKPT with model_config changed by PYTHON (acting on `layers`, or on the
+# open file `f`).
 alter() {
   cp "$1" "$2"
   /usr/bin/python3 - "$2" "$3" <<'PY'
@@ -59,12 +62,15 @@ PY
 
 # The tutorial's model with RMSprop; wide5x5 with Adam: 5x5 kernels, "same" padding, a strided Conv2D
 # without bias, an Activation layer, MaxPooling2D 3x3 "same", AveragePooling2D, Dropout, he
-# initializers; small_dropout (a Keras 3 JSON ending in logits) with SGD: strides, AveragePooling2D 3x3.
+# initializers; small_dropout (a Keras 3 JSON ending in logits) with SGD: strides, AveragePooling2D 3x3;
+# small_bn with Adam: BatchNormalization after two Conv2D and a Dense, center or scale off in two of them;
+# 150 steps, for its moving statistics (momentum 0.99) to leave their initial values.
 train tutorial --max-steps 20
 train wide5x5 --model "$HERE/models/wide5x5.json" --optimizer adam --max-steps 20
 train small_dropout --model "$SRC/tests/fixtures/models/small_dropout.json" --optimizer sgd --lr 0.1 --max-steps 60
+train small_bn --model "$SRC/tests/fixtures/models/small_bn.json" --optimizer adam --max-steps 150
 
-for name in tutorial wide5x5 small_dropout; do
+for name in tutorial wide5x5 small_dropout small_bn; do
   check "$name" "$WORK/$name/checkpoint.h5" || fail "tfjs does not reproduce $name (above)"
 done
 
@@ -73,12 +79,22 @@ alter "$WORK/wide5x5/checkpoint.h5" "$WORK/pool_swapped.h5" \
   'layers[2]["class_name"] = "AveragePooling2D"; assert layers[2]["config"]["name"] == "pool_same"'
 alter "$WORK/small_dropout/checkpoint.h5" "$WORK/activation_changed.h5" \
   'layers[5]["config"]["activation"] = "linear"; assert layers[5]["class_name"] == "Activation"'
-for control in wide5x5:pool_swapped small_dropout:activation_changed; do
+# The same model_config and weights, but every moving_mean 0 and moving_variance 1: a reader that ignored them.
+alter "$WORK/small_bn/checkpoint.h5" "$WORK/bn_initial_statistics.h5" '
+reset = []
+def visit(name, obj):
+    leaf = name.rsplit("/", 1)[-1]
+    if leaf.startswith(("moving_mean", "moving_variance")):
+        obj[...] = 0.0 if leaf.startswith("moving_mean") else 1.0
+        reset.append(name)
+f["model_weights"].visititems(visit)
+assert len(reset) == 6, reset'
+for control in wide5x5:pool_swapped small_dropout:activation_changed small_bn:bn_initial_statistics; do
   got=0
   check "${control%%:*}" "$WORK/${control#*:}.h5" >"$WORK/control.log" 2>&1 || got=$?
   cat "$WORK/control.log"
   [ "$got" -eq 1 ] && grep -q "^MISMATCH: outputs differ" "$WORK/control.log" ||
     fail "negative control ${control#*:}: expected the comparison to fail (exit 1), got exit $got"
 done
-echo "tfjs reproduced the 3 models, and the 2 negative controls failed the same check"
-echo "3 passed, 0 failed"
+echo "tfjs reproduced the 4 models, and the 3 negative controls failed the same check"
+echo "4 passed, 0 failed"
