@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include "fmnist/model_spec.hpp"
+
 namespace fmnist::test {
 
 inline std::vector<double> random_vector(std::size_t size, std::mt19937_64& rng, double lo = -1, double hi = 1) {
@@ -22,6 +24,15 @@ inline std::vector<double> random_vector(std::size_t size, std::mt19937_64& rng,
   std::vector<double> v(size);
   for (double& x : v) x = dist(rng);
   return v;
+}
+
+// Values per image of a spec's input, and n images of uniform [0, 1) pixels drawn from `seed`.
+inline std::size_t image_size(const ModelSpec& spec) {
+  return std::size_t(spec.input_shape[0]) * spec.input_shape[1] * spec.input_shape[2];
+}
+inline std::vector<double> random_images(const ModelSpec& spec, int n, std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  return random_vector(std::size_t(n) * image_size(spec), rng, 0, 1);
 }
 
 template <typename T>

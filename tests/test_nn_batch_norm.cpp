@@ -21,6 +21,8 @@ namespace fmnist {
 namespace {
 
 using test::GradientChecker;
+using test::image_size;
+using test::random_images;
 
 LayerSpec norm(const std::string& name, bool center = true, bool scale = true, double momentum = 0.99) {
   LayerSpec l = test::simple(LayerKind::batch_normalization, name);
@@ -41,16 +43,6 @@ ModelSpec conv_and_dense(bool center, bool scale) {
                                  norm("batch_normalization_1", center, scale),
                                  test::simple(LayerKind::dropout, "dropout", 0.3),
                                  test::dense("dense_1", 5, Activation::linear)});
-}
-
-std::vector<double> random_images(const ModelSpec& spec, int n, std::uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  const auto& s = spec.input_shape;
-  return test::random_vector(std::size_t(n) * s[0] * s[1] * s[2], rng, 0, 1);
-}
-
-std::size_t image_size(const ModelSpec& spec) {
-  return std::size_t(spec.input_shape[0]) * spec.input_shape[1] * spec.input_shape[2];
 }
 
 // Non-trivial gamma, beta, biases and moving statistics.

@@ -22,16 +22,8 @@ namespace {
 
 using test::cast;
 using test::GradientChecker;
-
-std::vector<double> random_images(const ModelSpec& spec, int n, std::uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  const auto& s = spec.input_shape;
-  return test::random_vector(std::size_t(n) * s[0] * s[1] * s[2], rng, 0, 1);
-}
-
-std::size_t image_size(const ModelSpec& spec) {
-  return std::size_t(spec.input_shape[0]) * spec.input_shape[1] * spec.input_shape[2];
-}
+using test::image_size;
+using test::random_images;
 
 TEST(ModelPlan, TutorialWeightTensorsInKerasOrder) {
   const ModelPlan plan = plan_model(tutorial_model_spec());

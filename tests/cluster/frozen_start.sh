@@ -19,18 +19,6 @@ node_stopped() {
   fail "no process of the job stopped on node$1 within 60 s"
 }
 
-# all_gone: waits (bounded, 15 s) until no process is left on any node, then checks it.
-all_gone() {
-  local n busy
-  for _ in $(seq 150); do
-    busy=""
-    for n in "${NODES[@]}"; do [ -z "$(pids_on "$n")" ] || busy=1; done
-    [ -n "$busy" ] || return 0
-    sleep 0.1
-  done
-  no_process_left
-}
-
 # frozen_start NAME WHEN REGEX: WHEN is before_init or start.
 frozen_start() {
   local name=$1 when=$2 regex=$3 out=$WORK/$1/out log=$WORK/$1.log pid code=0 stopped took
@@ -54,7 +42,7 @@ frozen_start() {
   [ "$code" -eq 6 ] || grep -q "lost communication\|ORTE has lost" "$log" || { cat "$log" >&2; fail "exit code $code, expected 6"; }
   [ "$took" -lt "$LIMIT_MS" ] || { cat "$log" >&2; fail "the job took $took ms to end after the freeze"; }
   expect_text "$log" "$regex"
-  all_gone
+  wait_until_no_process 15
 }
 
 cluster_up 3
