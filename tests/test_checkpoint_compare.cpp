@@ -32,7 +32,7 @@ TEST(CompareCheckpoints, SameCheckpointsAgreeExactly) {
 TEST(CompareCheckpoints, ATensorBeyondTheToleranceDiffers) {
   const Checkpoint a = sample_checkpoint(2, true);
   Checkpoint b = a;
-  const TensorSpec& dense = plan_model(a.model).tensors[6];  // dense/kernel:0, largest |a| 500/1024
+  const TensorSpec dense = plan_model(a.model).tensors[6];  // dense/kernel:0, largest |a| 500/1024
   b.weights[dense.offset] += 0.001f;
   const Comparison loose = compare_checkpoints(a, b, 1e-2), tight = compare_checkpoints(a, b, 1e-3);
   EXPECT_TRUE(loose.same());
