@@ -1,4 +1,4 @@
-// The one check of every MPI call in src/comm (DESIGN §8: each C library call checked in one
+// The one check of every MPI call in src/comm (as for every C library here: each call checked in one
 // place that reports the call, file and line), and the one narrowing of element counts to MPI's
 // int: a count above INT_MAX is an Error, never a silent wrap.
 #pragma once

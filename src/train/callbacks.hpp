@@ -1,4 +1,4 @@
-// Keras's training callbacks as pure functions (DESIGN: callbacks): EarlyStopping and ReduceLROnPlateau
+// Keras's training callbacks as pure functions (docs/training.md): EarlyStopping and ReduceLROnPlateau
 // with Keras 2's rules on the history every rank holds, and learning-rate schedules (constant, cosine,
 // exponential, step, each with an optional linear warmup) as functions of the optimizer step only, so
 // every rank computes the same rate and the same decisions without communicating. No MPI, no HDF5.

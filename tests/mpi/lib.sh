@@ -64,3 +64,36 @@ verified() {
 # now: milliseconds since the epoch; elapsed_ms START: milliseconds since START.
 now() { echo $(($(date +%s%N) / 1000000)); }
 elapsed_ms() { echo $(($(now) - $1)); }
+
+# The N-invariance checks of a model (tests/mpi/*_n_invariance.sh); each trains the caller's "${run[@]}"
+# (options, --seed included) for 6 steps. same_over_ranks NP...: one run per NP into WORK/npNP,
+# every checkpoint with the first NP's weight bytes.
+same_over_ranks() {
+  local np
+  for np in "$@"; do
+    expect_exit 0 "$WORK/np$np.log" mpi "$np" "${run[@]}" --max-steps 6 --out-dir "$WORK/np$np"
+    expect_text "$WORK/np$np.log" "Reached --max-steps 6"
+  done
+  for np in "${@:2}"; do same_weights "$WORK/np$1/checkpoint.h5" "$WORK/np$np/checkpoint.h5" 0; done
+}
+
+# resume_same_as REF: stopped after step 2 (inside epoch 1) and resumed on 2 ranks, the run ends
+# with REF's weight bytes (never stopped).
+resume_same_as() {
+  expect_exit 0 "$WORK/a.log" mpi 2 "${run[@]}" --max-steps 2 --out-dir "$WORK/parts"
+  expect_exit 0 "$WORK/b.log" mpi 2 "${run[@]}" --max-steps 6 --out-dir "$WORK/parts" --resume auto
+  expect_text "$WORK/b.log" "Resumed at epoch 1, step 2 of the epoch"
+  same_weights "$1" "$WORK/parts/checkpoint.h5" 0
+}
+
+# weights_differ REF NAME...: each WORK/NAME/checkpoint.h5 differs from REF (the controls: the
+# comparison can fail).
+weights_differ() {
+  local ref=$1 other
+  shift
+  for other in "$@"; do
+    if "$INSPECT" "$ref" --compare "$WORK/$other/checkpoint.h5" --tolerance 1e-6 >/dev/null 2>&1; then
+      fail "$other gave the same weights: the comparison cannot fail"
+    fi
+  done
+}
