@@ -125,8 +125,9 @@ probe_hosts() {
   why=()
   for i in "${!hosts[@]}"; do
     if is_local "${hosts[i]}"; then pids+=(""); continue; fi
-    # In a subshell: bash then reports no "Killed" when timeout has to SIGKILL (srun ignores one SIGTERM).
-    (timeout -k 2 "$probe_timeout" "${agent_words[@]}" "${hosts[i]}" true </dev/null >"$tmp/probe.$i" 2>&1 || exit $?) &
+    # In a subshell with its stderr closed: no "Killed" from bash when timeout has to SIGKILL
+    # (srun ignores one SIGTERM; timeout then ends by the same signal).
+    (timeout -k 2 "$probe_timeout" "${agent_words[@]}" "${hosts[i]}" true </dev/null >"$tmp/probe.$i" 2>&1 || exit $?) 2>/dev/null &
     pids+=("$!")
   done
   for i in "${!hosts[@]}"; do

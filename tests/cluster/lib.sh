@@ -19,7 +19,7 @@ cluster_mpi() {
 job_pids_on() {
   local p
   for p in $(pids_on "$1"); do
-    tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -qF -- "$2" && echo "$p"
+    tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline" | grep -qF -- "$2" && echo "$p"
   done
   return 0
 }

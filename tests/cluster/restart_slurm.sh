@@ -31,7 +31,9 @@ took=$(elapsed_ms "$start")
 wait_for 120 "the end of the job script" grep -q "slurm.sbatch: fmnist_dist exited with" "$LOG"
 echo "  restart_slurm: restart $took ms after the fault; $(grep -m1 "dropping host" "$LOG" | cut -c1-160)"
 [ -z "${SHOW_LOG:-}" ] || cat "$LOG"
-expect_text "$LOG" "ended with exit 205"
+# How the loss shows depends on timing: Open MPI's lost-daemon exit 205, or rank 0 killed by SIGPIPE
+# (141) when it wrote to node2's closed socket first; launch/mpirun.sh treats both as a lost rank.
+expect_text "$LOG" "ended with exit [0-9]+ \\(a rank or node was lost\\)"
 expect_text "$LOG" "dropping host node2 \(1 slot\(s\)\)"
 expect_text "$LOG" "Resumed at epoch"
 expect_text "$LOG" "Reached --max-steps $steps"
