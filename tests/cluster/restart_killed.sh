@@ -1,12 +1,13 @@
 # launch/mpirun.sh with FMNIST_RESTARTS=2 on 3 emulated nodes reached by ssh: every process of
-# node3 (its sshd, Open MPI daemon and rank) killed in mid-epoch. mpirun exits 205 (lost daemon),
-# the probe is refused by node3, which is dropped; the job resumes on nodes 1 and 2 and ends with
-# the uninterrupted run's weights, bit for bit (tests/cluster/lib.sh: restart_case). Then, with
-# FMNIST_RESTARTS unset, the same loss ends the job as before: exit 205, no restart.
+# node3 (its sshd, Open MPI daemon and rank) killed in mid-epoch. mpirun ends with a lost-rank code
+# (205 for the lost daemon, or 141 when a rank wrote to node3's closed socket first), the probe is
+# refused by node3, which is dropped; the job resumes on nodes 1 and 2 and ends with the
+# uninterrupted run's weights, bit for bit (tests/cluster/lib.sh: restart_case). Without
+# FMNIST_RESTARTS the same loss ends the job as before (tests/cluster/killed_node.sh).
 source "$(dirname "$0")/../mpi/lib.sh"
 source "$(dirname "$0")/lib.sh"
 restart_case restart_killed 'kill_node 3'
-expect_text "$WORK/restart_killed.log" "ended with exit 205"
+expect_text "$WORK/restart_killed.log" "ended with exit [0-9]+ \\(a rank or node was lost\\)"
 expect_text "$WORK/restart_killed.log" "dropping host $NET.13 \(1 slot\(s\)\): the agent failed with exit 255"
 only_sshd_left 3
 
