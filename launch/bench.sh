@@ -7,8 +7,9 @@
 # over shared memory and, as root, over TCP between 2 and 3 emulated nodes (tests/cluster/nodes.sh),
 # and, with --with-torch, PyTorch DDP 2 ranks x 1 thread in the same run. All of it for the tutorial's
 # model, and the layers, a -np 2 epoch and PyTorch's epoch for a wider model on the same Keras JSON
-# (tests/fixtures/models/wide_tutorial.json: 64/128/128 filters, padding='same', two Dropouts).
-# Usage: launch/bench.sh [--with-torch]     (about five minutes after the build, torch included)
+# (tests/fixtures/models/wide_tutorial.json: 64/128/128 filters, padding='same', two Dropouts), and
+# the same for launch/recipe.json (augmentation and BatchNormalization; Adam, as launch/recipe.sh).
+# Usage: launch/bench.sh [--with-torch]     (about four minutes after the build, torch included)
 # FMNIST_BUILD=DIR uses an existing build folder instead of building build/; FMNIST_TORCH_REF=FILE
 # runs another PyTorch reference than tests/bench/torch_ref.py. --with-torch needs Debian's
 # python3-torch (apt-get install python3-torch: several hundred MB), which launch/setup.sh does not install.
@@ -60,6 +61,11 @@ echo "bench: one training epoch of the wide model with -np 2 ..." >&2
 launch/mpirun.sh 2 "$build/fmnist_dist" --model "$wide" --epochs 1 --progress never --profile \
   --out-dir "$tmp/wide" >"$tmp/wide.log" 2>&1 || { cat "$tmp/wide.log" >&2; exit 1; }
 
+recipe=launch/recipe.json
+echo "bench: one training epoch of the recipe's model (launch/recipe.json) with -np 2 ..." >&2
+launch/mpirun.sh 2 "$build/fmnist_dist" --model "$recipe" --optimizer adam --epochs 1 --progress never --profile \
+  --out-dir "$tmp/recipe" >"$tmp/recipe.log" 2>&1 || { cat "$tmp/recipe.log" >&2; exit 1; }
+
 # The per-step allreduce: shared memory with 2 and 3 ranks, then TCP between emulated nodes.
 echo "bench: the per-step allreduce, plain and watched (shared memory, 2 and 3 ranks) ..." >&2
 for np in 2 3; do
@@ -100,6 +106,8 @@ if ((with_torch)); then
   torch_ddp torch
   echo "bench: PyTorch DDP on the wide model's JSON ..." >&2
   torch_ddp torchwide --model "$wide"
+  echo "bench: PyTorch DDP on the recipe's JSON ..." >&2
+  torch_ddp torchrecipe --model "$recipe" --optimizer adam
 fi
 
 "$py" - "$tmp" "$with_torch" <<'EOF'
@@ -172,6 +180,7 @@ def profile(name):
             "rss": m.group(7).split()}
 epochs = {np_: profile(f"np{np_}") for np_ in (1, 2)}
 wide = profile("wide")
+recipe = profile("recipe")
 print("Training epoch (42,000 images, 83 steps of global batch 512, one thread per rank):")
 print(f"  {'ranks':<7}{'epoch s':>9}{'images/s':>10}{'GFLOP/s':>9}{'of 2-core ceiling':>19}"
       f"{'allreduce':>11}   peak RSS per rank (MB)")
@@ -182,6 +191,8 @@ for np_, e in epochs.items():
 print(f"  speed-up of -np 2 over -np 1: {epochs[1]['s'] / epochs[2]['s']:.2f}x")
 print(f"  wide model, -np 2: {wide['s']:.2f} s, {wide['ips']:,.0f} images/s, allreduce {wide['allreduce']:.1f}%,"
       f" peak RSS per rank (MB) {' '.join(wide['rss'])}")
+print(f"  recipe's model, -np 2: {recipe['s']:.2f} s, {recipe['ips']:,.0f} images/s, allreduce {recipe['allreduce']:.1f}%,"
+      f" peak RSS per rank (MB) {' '.join(recipe['rss'])}")
 print()
 import os
 ar = {}
@@ -209,8 +220,9 @@ if with_torch:
         sys.exit("bench: no epoch line from torch_ref.py:\n" + open(f"{tmp}/{name}0.log").read())
     print()
     print("PyTorch DDP 2 ranks x 1 thread (channels-last, gloo), one epoch, against ours with -np 2:")
-    for label, ours, name in (("tutorial model", epochs[2]["s"], "torch"), ("wide model (same JSON)", wide["s"], "torchwide")):
+    for label, ours, name in (("tutorial model", epochs[2]["s"], "torch"), ("wide model (same JSON)", wide["s"], "torchwide"),
+                              ("recipe's model (same JSON)", recipe["s"], "torchrecipe")):
         torch_s = torch_epoch(name)
-        print(f"  {label:<24} PyTorch {torch_s:6.2f} s, ours {ours:6.2f} s: ratio ours / PyTorch {ours / torch_s:.2f}"
+        print(f"  {label:<27} PyTorch {torch_s:6.2f} s, ours {ours:6.2f} s: ratio ours / PyTorch {ours / torch_s:.2f}"
               f"  (PyTorch takes {torch_s / ours:.2f}x as long)")
 EOF

@@ -305,6 +305,19 @@ class Callbacks:
         return False
 
 
+def scheduled_lr(a, step, total):
+    """fmnist_dist's --lr-schedule constant|cosine with --warmup-epochs (docs/training.md: Schedules):
+    the rate of the step that follows `step` steps, `total` the run's steps."""
+    per_epoch = -(-(a.train_size) // a.batch_size)
+    warmup = a.warmup_epochs * per_epoch
+    if step < warmup:
+        return a.lr * (step + 1) / (warmup + 1)
+    if a.lr_schedule == "constant":
+        return a.lr
+    d, decay = step - warmup, max(1, total - warmup)
+    return a.lr * ((1 - a.lr_alpha) * (1 + math.cos(math.pi * min(d, decay) / decay)) / 2 + a.lr_alpha)
+
+
 def train_epoch(a, net, optimizer, x, y, perm, step, rank, world):
     """One epoch over the global batches perm[i:i + batch_size], this rank taking its contiguous share
     of each. Returns ([loss sum, correct, samples] of this rank, the optimizer steps taken so far)."""
@@ -317,6 +330,9 @@ def train_epoch(a, net, optimizer, x, y, perm, step, rank, world):
         out = net(x[mine])
         loss_sum = F.cross_entropy(out, y[mine], reduction="sum")
         optimizer.zero_grad()
+        if a.lr_schedule != "constant" or a.warmup_epochs:
+            for group in optimizer.param_groups:
+                group["lr"] = scheduled_lr(a, step, a.epochs * -(-len(x) // a.batch_size))
         (loss_sum * world / len(batch)).backward()  # DDP averages over ranks: the global batch mean
         optimizer.step()
         step += 1
@@ -344,8 +360,14 @@ def options():
     p.add_argument("--reduce-lr-on-plateau", type=int, metavar="PATIENCE", help="ReduceLROnPlateau on val_loss")
     p.add_argument("--plateau-factor", type=float, default=0.1)
     p.add_argument("--early-stopping", type=int, metavar="PATIENCE", help="EarlyStopping on val_loss")
+    p.add_argument("--lr-schedule", choices=("constant", "cosine"), default="constant",
+                   help="per-step rate after the warmup, as fmnist_dist's --lr-schedule")
+    p.add_argument("--warmup-epochs", type=int, default=0, help="linear warmup, as fmnist_dist's")
+    p.add_argument("--lr-alpha", type=float, default=0.0, help="cosine's final fraction of --lr")
     p.add_argument("--out", help="also write the history and results to this JSON file")
     a = p.parse_args()
+    if (a.lr_schedule != "constant" or a.warmup_epochs) and a.reduce_lr_on_plateau is not None:
+        p.error("--reduce-lr-on-plateau with a schedule or warmup is not supported here")
     if a.no_eval and (a.reduce_lr_on_plateau is not None or a.early_stopping is not None):
         p.error("--reduce-lr-on-plateau and --early-stopping watch val_loss: drop --no-eval")
     return a
@@ -359,6 +381,7 @@ def main():
     start = time.time()
     x_train, y_train, x_val, y_val, x_test, y_test = load_data(a)
     load_s = time.time() - start
+    a.train_size = len(x_train)
     model = build_model(json.load(open(a.model)) if a.model else TUTORIAL)
     if a.channels_last:
         model = model.to(memory_format=torch.channels_last)

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # cmake --install into a temporary prefix, then what README's "Installing" shows: the installed
 # fmnist_inspect --help, a 1-step run on 2 ranks through the installed launch/run.sh (programs
-# from PREFIX/bin, run/ in the current folder), and the installed predict.sh on its checkpoint.
+# from PREFIX/bin, run/ in the current folder), the installed predict.sh on its checkpoint, and a
+# 1-step run of the installed recipe.sh (launch/recipe.json found beside it, recipe/ written here).
 source "$(dirname "$0")/../mpi/lib.sh"
 prefix=$WORK/prefix
 cmake --install "$BUILD" --prefix "$prefix" >"$WORK/install.log" 2>&1 || { cat "$WORK/install.log" >&2; fail "cmake --install"; }
 launch=$prefix/share/fmnist_dist/launch
 for f in "$prefix/bin/fmnist_dist" "$prefix/bin/fmnist_inspect" "$launch/run.sh" "$launch/mpirun.sh" \
-         "$launch/predict.sh" "$launch/export_onnx.sh"; do
+         "$launch/predict.sh" "$launch/export_onnx.sh" "$launch/recipe.sh"; do
   [ -x "$f" ] || fail "cmake --install did not install $f as a program"
 done
 [ -f "$prefix/share/doc/fmnist_dist/docs/computing.md" ] || fail "docs/ not installed"
@@ -22,4 +23,9 @@ env -u FMNIST_BIN FMNIST_NP=2 timeout -k 5 120 "$launch/run.sh" "${SMALL[@]}" --
 FMNIST_CHECKPOINT=run/checkpoint.h5 "$launch/predict.sh" "$FIXTURES/idx/t10k-images-idx3-ubyte.gz" \
   >"$WORK/predict.log" 2>&1 || { cat "$WORK/predict.log" >&2; fail "installed predict.sh failed"; }
 grep -q "Labelled images: 100 of 100" "$WORK/predict.log" || { cat "$WORK/predict.log" >&2; fail "predict.sh output"; }
+env -u FMNIST_BIN FMNIST_NP=2 timeout -k 5 120 "$launch/recipe.sh" "${SMALL[@]}" --batch-size 16 --micro-batch 8 \
+  --max-steps 1 >"$WORK/recipe.log" 2>&1 || { cat "$WORK/recipe.log" >&2; fail "installed recipe.sh failed"; }
+[ -f recipe/checkpoint.h5 ] || fail "installed recipe.sh wrote no ./recipe/checkpoint.h5"
+expect_text "$WORK/recipe.log" "random_flip \\(RandomFlip\\)"
+expect_text "$WORK/recipe.log" "BatchNormalization"
 echo "install: $prefix holds working programs and launch scripts"
