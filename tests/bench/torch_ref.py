@@ -305,11 +305,11 @@ class Callbacks:
         return False
 
 
-def scheduled_lr(a, step, total):
+def scheduled_lr(a, step):
     """fmnist_dist's --lr-schedule constant|cosine with --warmup-epochs (docs/training.md: Schedules):
-    the rate of the step that follows `step` steps, `total` the run's steps."""
-    per_epoch = -(-(a.train_size) // a.batch_size)
-    warmup = a.warmup_epochs * per_epoch
+    the rate of the step that follows `step` steps (a.train_size images an epoch)."""
+    per_epoch = -(-a.train_size // a.batch_size)
+    warmup, total = a.warmup_epochs * per_epoch, a.epochs * per_epoch
     if step < warmup:
         return a.lr * (step + 1) / (warmup + 1)
     if a.lr_schedule == "constant":
@@ -332,7 +332,7 @@ def train_epoch(a, net, optimizer, x, y, perm, step, rank, world):
         optimizer.zero_grad()
         if a.lr_schedule != "constant" or a.warmup_epochs:
             for group in optimizer.param_groups:
-                group["lr"] = scheduled_lr(a, step, a.epochs * -(-len(x) // a.batch_size))
+                group["lr"] = scheduled_lr(a, step)
         (loss_sum * world / len(batch)).backward()  # DDP averages over ranks: the global batch mean
         optimizer.step()
         step += 1
