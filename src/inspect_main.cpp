@@ -72,13 +72,6 @@ void print_training(const Checkpoint& c) {
   for (const auto& [name, text] : training_settings_text(t)) std::printf("  %-18s %s\n", name.c_str(), text.c_str());
 }
 
-// The epoch best.h5 holds (from 1): EarlyStopping's best epoch when it was on, else the lowest val_loss.
-std::size_t best_h5_epoch(const Checkpoint& c) {
-  const TrainingState& t = c.training;
-  if (t.early_stopping >= 0 && t.early_stopping_best_epoch > 0) return static_cast<std::size_t>(t.early_stopping_best_epoch);
-  return best_epoch(c.history);
-}
-
 void print_history(const History& h) {
   std::printf("\nHistory (%zu epochs)\n  epoch    loss  accuracy  val_loss  val_accuracy         lr  seconds\n",
               h.epochs());
@@ -100,7 +93,7 @@ void print_evaluation(const Checkpoint& c, const std::string& file) {
   const TrainingState& t = c.training;
   const History& h = c.history;
   const std::string how = "  For the test figures of these weights: fmnist_inspect " + file + " --evaluate\n";
-  if (t.step_in_epoch == 0 && h.epochs() > 0 && best_h5_epoch(c) == h.epochs()) {
+  if (t.step_in_epoch == 0 && h.epochs() > 0 && best_h5_mark(t, h).epoch == h.epochs()) {
     char best[96];
     if (t.early_stopping >= 0) {
       std::snprintf(best, sizeof best, "best %s so far (EarlyStopping's)", to_text(t.monitor).c_str());
@@ -178,7 +171,7 @@ Json to_json(const std::string& file, const Checkpoint& c, const std::optional<S
               {"val_accuracy", h.val_accuracy},
               {"lr", h.lr},
               {"seconds", h.seconds}}}};
-  j["best_epoch"] = h.epochs() > 0 ? Json(best_h5_epoch(c)) : Json(nullptr);
+  j["best_epoch"] = h.epochs() > 0 ? Json(best_h5_mark(c.training, h).epoch) : Json(nullptr);
   j["evaluation"] = c.evaluation ? Json{{"test_loss", c.evaluation->test_loss},
                                         {"test_accuracy", c.evaluation->test_accuracy}}
                                  : Json(nullptr);
@@ -221,7 +214,7 @@ int run(const InspectOptions& o) {
     if (!o.json) std::printf("%s\n", written.c_str());
   }
   if (!o.csv.empty()) write_file_atomically(o.csv, history_csv(c.history));
-  if (!o.plot.empty()) write_file_atomically(o.plot, learning_curve_svg(c.history));
+  if (!o.plot.empty()) write_file_atomically(o.plot, learning_curve_svg(c.history, best_h5_mark(c.training, c.history)));
   if (o.json) {
     std::printf("%s\n", to_json(o.file, c, test, verified).dump(2).c_str());
   } else if (o.show_report()) {

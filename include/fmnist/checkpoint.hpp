@@ -13,6 +13,7 @@
 
 #include "fmnist/history.hpp"
 #include "fmnist/model_spec.hpp"
+#include "fmnist/report.hpp"
 #include "fmnist/settings.hpp"
 
 namespace fmnist {
@@ -105,6 +106,9 @@ inline void copy_restored_fields(const TrainingState& from, TrainingState& to) {
 std::vector<std::pair<std::string, std::string>> training_attributes_text(const TrainingState& t);
 // The recorded settings alone (batch_size, seed, optimizer, lr, ...) as (name, text).
 std::vector<std::pair<std::string, std::string>> training_settings_text(const TrainingState& t);
+// The epoch best.h5 holds after this history, and why: EarlyStopping's best epoch when it was on
+// (its monitor), else the lowest val_loss (best_epoch). For the learning curve and fmnist_inspect.
+BestMark best_h5_mark(const TrainingState& t, const History& h);
 
 struct OptimizerSlot {
   std::string name;         // "velocity", "momentum", ...

@@ -1,5 +1,5 @@
 // The /training attributes of a TrainingState as (name, text) pairs, in file order, with the
-// settings table's one text mapping: what fmnist_inspect reports.
+// settings table's one text mapping: what fmnist_inspect reports; and which epoch best.h5 holds.
 #include "fmnist/checkpoint.hpp"
 
 namespace fmnist {
@@ -16,6 +16,12 @@ std::vector<std::pair<std::string, std::string>> training_settings_text(const Tr
     if (info.group != Group::state) pairs.emplace_back(info.key, to_text(value));
   });
   return pairs;
+}
+
+BestMark best_h5_mark(const TrainingState& t, const History& h) {
+  if (t.early_stopping >= 0 && t.early_stopping_best_epoch > 0)
+    return {static_cast<std::size_t>(t.early_stopping_best_epoch), "EarlyStopping's best " + to_text(t.monitor)};
+  return {best_epoch(h), "lowest val_loss"};
 }
 
 }  // namespace fmnist

@@ -32,11 +32,7 @@ void RunFiles::save_epoch(const TrainingState& state, const History& history, bo
   if (best) save_best(state, history);
   comm_.keep_alive();
   write_file_atomically(out_dir_ + "/history.csv", history_csv(history));
-  BestMark mark{best_epoch(history), "lowest val_loss"};
-  if (state.early_stopping >= 0)
-    mark = {static_cast<std::size_t>(state.early_stopping_best_epoch),
-            std::string("EarlyStopping's best ") + to_text(state.monitor)};
-  write_file_atomically(out_dir_ + "/learning_curve.svg", learning_curve_svg(history, mark));
+  write_file_atomically(out_dir_ + "/learning_curve.svg", learning_curve_svg(history, best_h5_mark(state, history)));
   comm_.keep_alive();
 }
 
