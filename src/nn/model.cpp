@@ -208,21 +208,15 @@ struct Model<T>::Impl {
     const LayerSpec& l = plan.spec.layers[i];
     const LayerPlan& lp = plan.layers[i];
     std::size_t k = 0;  // gamma (if scale), beta (if center), moving_mean, moving_variance
-    auto next = [&](bool present, AlignedVector<T>& arena) {
-      return present ? arena.data() + plan.tensors[lp.tensors[k++]].offset : nullptr;
-    };
-    T* gamma = next(l.scale, params);
-    k -= l.scale ? 1 : 0;
-    T* dgamma = next(l.scale, grads);
-    T* beta = next(l.center, params);
-    k -= l.center ? 1 : 0;
-    T* dbeta = next(l.center, grads);
-    T* moving_mean = next(true, params);
-    T* moving_variance = next(true, params);
+    constexpr std::size_t absent = std::size_t(-1);
+    auto next = [&](bool present) { return present ? plan.tensors[lp.tensors[k++]].offset : absent; };
+    auto in = [](AlignedVector<T>& arena, std::size_t offset) { return offset == absent ? nullptr : arena.data() + offset; };
+    const std::size_t gamma = next(l.scale), beta = next(l.center), moving_mean = next(true), moving_variance = next(true);
     const std::size_t channels = std::size_t(lp.input_shape.back());
     norms[i] = std::make_unique<BatchNorm<T>>(int(channels), per_image(lp.input_shape) / channels, l.momentum, l.epsilon,
-                                              fuses_with_next(plan.spec, i), gamma, beta, moving_mean, moving_variance,
-                                              dgamma, dbeta);
+                                              fuses_with_next(plan.spec, i), in(params, gamma), in(params, beta),
+                                              in(params, moving_mean), in(params, moving_variance), in(grads, gamma),
+                                              in(grads, beta));
     return norms[i].get();
   }
 
