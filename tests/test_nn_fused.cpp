@@ -198,6 +198,23 @@ TEST(Conv2DPool, RejectsPoolThatDoesNotFit) {
                std::invalid_argument);
 }
 
+// Runs build() with the address space capped at 2 GB and exits (the death-test child): 0 if it
+// threw invalid_argument containing `words`, 2 for another message, 3 for bad_alloc (it allocated
+// before refusing), 4 if it did not throw, 5 if the cap could not be set.
+template <typename Build>
+[[noreturn]] void exit_by_how_refused(Build build, const std::string& words) {
+  const rlimit cap{std::size_t(2) << 30, std::size_t(2) << 30};
+  if (setrlimit(RLIMIT_AS, &cap) != 0) std::_Exit(5);
+  try {
+    build();
+  } catch (const std::invalid_argument& e) {
+    std::_Exit(std::string(e.what()).find(words) != std::string::npos ? 0 : 2);
+  } catch (const std::bad_alloc&) {
+    std::_Exit(3);
+  }
+  std::_Exit(4);
+}
+
 // An input whose padded image exceeds 32-bit offsets is refused before any offset or buffer is
 // built. The geometry: "same" padding that reaches past a 66,000 x 66,000 image (a 66,002-square
 // padded copy, 4,356,264,004 values), a 2x2 convolution output pooled to 1x1. Run in a child
@@ -211,19 +228,10 @@ TEST(Conv2DPool, RefusesAnInputBeyond32BitOffsetsBeforeAllocating) {
   ASSERT_EQ(f.conv.out_h(), 2);
   ASSERT_EQ(f.pool.out_h(), 1);
   std::vector<float> k(f.conv.kernel_size()), dk(k.size());
-  const auto construct = [&] {
-    const rlimit cap{std::size_t(2) << 30, std::size_t(2) << 30};
-    if (setrlimit(RLIMIT_AS, &cap) != 0) std::_Exit(5);
-    try {
-      Conv2DPool<float>(f.conv, f.pool, Activation::relu, 1, true, k.data(), nullptr, dk.data(), nullptr);
-    } catch (const std::invalid_argument& e) {
-      std::_Exit(std::string(e.what()).find("4356264004 values each exceed 32-bit offsets") != std::string::npos ? 0 : 2);
-    } catch (const std::bad_alloc&) {
-      std::_Exit(3);
-    }
-    std::_Exit(4);
-  };
-  EXPECT_EXIT(construct(), ::testing::ExitedWithCode(0), "");
+  EXPECT_EXIT(exit_by_how_refused(
+                  [&] { Conv2DPool<float>(f.conv, f.pool, Activation::relu, 1, true, k.data(), nullptr, dk.data(), nullptr); },
+                  "4356264004 values each exceed 32-bit offsets"),
+              ::testing::ExitedWithCode(0), "");
 }
 
 // The same guard in Conv2D: with stride 1 the old order built 4.4e9 patch offsets (17 GB) before it.
@@ -236,19 +244,9 @@ TEST(Conv2D, RefusesAnInputBeyond32BitOffsetsBeforeAllocating) {
   s.in_c = s.out_c = 1;
   s.padding = Padding::same;
   std::vector<float> k(s.kernel_size()), dk(k.size());
-  const auto construct = [&] {
-    const rlimit cap{std::size_t(2) << 30, std::size_t(2) << 30};
-    if (setrlimit(RLIMIT_AS, &cap) != 0) std::_Exit(5);
-    try {
-      Conv2D<float>(s, Activation::relu, 1, true, k.data(), nullptr, dk.data(), nullptr);
-    } catch (const std::invalid_argument& e) {
-      std::_Exit(std::string(e.what()).find("exceed 32-bit offsets") != std::string::npos ? 0 : 2);
-    } catch (const std::bad_alloc&) {
-      std::_Exit(3);
-    }
-    std::_Exit(4);
-  };
-  EXPECT_EXIT(construct(), ::testing::ExitedWithCode(0), "");
+  EXPECT_EXIT(exit_by_how_refused([&] { Conv2D<float>(s, Activation::relu, 1, true, k.data(), nullptr, dk.data(), nullptr); },
+                                  "exceed 32-bit offsets"),
+              ::testing::ExitedWithCode(0), "");
 }
 
 }  // namespace
