@@ -29,4 +29,9 @@ class Error : public std::runtime_error {
   Exit code_;
 };
 
+// A bad option value: Error(Exit::usage, "--<option>: <what> (see --help)"), the one form of every such message.
+[[noreturn]] inline void usage_error(const std::string& option, const std::string& what) {
+  throw Error(Exit::usage, "--" + option + ": " + what + " (see --help)");
+}
+
 }  // namespace fmnist

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cctype>
+#include <charconv>
 #include <cstddef>
 #include <string>
 #include <vector>
@@ -32,6 +33,14 @@ inline std::string lower_extension(const std::string& path) {
   std::string ext = dot == std::string::npos || path.find('/', dot) != std::string::npos ? "" : path.substr(dot);
   for (char& ch : ext) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
   return ext;
+}
+
+// A double as every message, table and file prints it: the shortest text that reads back as the
+// same double ("0.001", "1e-07", "inf", "nan").
+inline std::string number_text(double value) {
+  char text[32];
+  const auto result = std::to_chars(text, text + sizeof text, value);
+  return std::string(text, result.ptr);
 }
 
 // 93322 -> "93,322".

@@ -16,21 +16,17 @@
 namespace fmnist {
 namespace {
 
-[[noreturn]] void bad(const std::string& option, const std::string& what) {
-  throw Error(Exit::usage, "--" + option + ": " + what + " (see --help)");
-}
-
 // Ranges and combinations the table cannot say; the text-to-value errors come from from_text.
 void validate(const Config& c) {
-  if (c.epochs <= 0) bad("epochs", "must be a positive integer, got " + std::to_string(c.epochs));
-  if (c.batch_size <= 0) bad("batch-size", "must be a positive integer, got " + std::to_string(c.batch_size));
+  if (c.epochs <= 0) usage_error("epochs", "must be a positive integer, got " + std::to_string(c.epochs));
+  if (c.batch_size <= 0) usage_error("batch-size", "must be a positive integer, got " + std::to_string(c.batch_size));
   if (!(c.val_split > 0.0 && c.val_split < 1.0))
-    bad("val-split", "must lie strictly between 0 and 1, got " + std::to_string(c.val_split));
-  if (!(c.lr > 0.0) || !std::isfinite(c.lr)) bad("lr", "must be a positive number, got " + std::to_string(c.lr));
-  if (!(c.momentum >= 0.0 && c.momentum < 1.0)) bad("momentum", "must lie in [0, 1)");
-  if (c.checkpoint_every < 0) bad("checkpoint-every", "must be 0 (off) or a positive number of steps");
-  if (c.max_steps < 0) bad("max-steps", "must be 0 (no limit) or a positive number of steps");
-  if (c.micro_batch <= 0 || c.micro_batch > 4096) bad("micro-batch", "must lie in 1..4096");
+    usage_error("val-split", "must lie strictly between 0 and 1, got " + std::to_string(c.val_split));
+  if (!(c.lr > 0.0) || !std::isfinite(c.lr)) usage_error("lr", "must be a positive number, got " + std::to_string(c.lr));
+  if (!(c.momentum >= 0.0 && c.momentum < 1.0)) usage_error("momentum", "must lie in [0, 1)");
+  if (c.checkpoint_every < 0) usage_error("checkpoint-every", "must be 0 (off) or a positive number of steps");
+  if (c.max_steps < 0) usage_error("max-steps", "must be 0 (no limit) or a positive number of steps");
+  if (c.micro_batch <= 0 || c.micro_batch > 4096) usage_error("micro-batch", "must lie in 1..4096");
   const long long micro_batches = (static_cast<long long>(c.batch_size) + c.micro_batch - 1) / c.micro_batch;
   if (micro_batches > kMaxMicroBatches)
     throw Error(Exit::usage, "--batch-size " + std::to_string(c.batch_size) + " with --micro-batch " +
@@ -40,9 +36,9 @@ void validate(const Config& c) {
                                  std::to_string((c.batch_size + kMaxMicroBatches - 1) / kMaxMicroBatches) +
                                  " (see --help)");
   if (!(c.stall_timeout >= 0 && c.stall_timeout <= 86400))
-    bad("stall-timeout", "must be 0 (off) or a number of seconds up to 86400");
-  if (c.out_dir.empty()) bad("out-dir", "must not be empty");
-  if (!c.test_csv.empty() && c.train_csv.empty()) bad("test-csv", "needs --train-csv as well");
+    usage_error("stall-timeout", "must be 0 (off) or a number of seconds up to 86400");
+  if (c.out_dir.empty()) usage_error("out-dir", "must not be empty");
+  if (!c.test_csv.empty() && c.train_csv.empty()) usage_error("test-csv", "needs --train-csv as well");
 }
 
 // One cxxopts option per table entry, in the --help sections of the table's groups. Flags (bool)
@@ -111,14 +107,14 @@ Config parse_config(int argc, const char* const* argv) {
       if constexpr (std::is_same_v<std::decay_t<decltype(value)>, bool>) {
         value = result[name].as<bool>();
       } else if (const auto problem = from_text(result[name].as<std::string>(), value)) {
-        bad(name, *problem);
+        usage_error(name, *problem);
       }
     });
   } catch (const cxxopts::exceptions::exception& e) {
     throw Error(Exit::usage, std::string(e.what()) + " (see --help)");
   }
   if (rmsprop_keras2 && c.rmsprop_form != RmspropForm::keras2)
-    bad("rmsprop-keras2", "contradicts --rmsprop-form " + to_text(c.rmsprop_form));
+    usage_error("rmsprop-keras2", "contradicts --rmsprop-form " + to_text(c.rmsprop_form));
   validate(c);
   return c;
 }

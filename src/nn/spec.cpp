@@ -15,16 +15,6 @@
 namespace fmnist {
 namespace {
 
-// A double as messages and summaries print it: the shortest text that reads back the same.
-std::string number_text(double value) {
-  char text[32];
-  for (int digits = 1; digits <= 17; ++digits) {
-    std::snprintf(text, sizeof text, "%.*g", digits, value);
-    if (std::strtod(text, nullptr) == value) break;
-  }
-  return text;
-}
-
 std::size_t product(const std::vector<int>& shape) {
   std::size_t n = 1;
   for (int d : shape) n *= static_cast<std::size_t>(d);

@@ -3,6 +3,8 @@
 // doubles print as the shortest text that reads back as the same value.
 #include "fmnist/settings.hpp"
 
+#include "fmnist/text.hpp"
+
 #include <charconv>
 #include <cmath>
 #include <limits>
@@ -52,11 +54,7 @@ std::string to_text(int v) { return std::to_string(v); }
 std::string to_text(std::int64_t v) { return std::to_string(v); }
 std::string to_text(std::uint32_t v) { return std::to_string(v); }
 std::string to_text(std::uint64_t v) { return std::to_string(v); }
-std::string to_text(double v) {
-  char text[32];
-  const auto result = std::to_chars(text, text + sizeof text, v);
-  return std::string(text, result.ptr);
-}
+std::string to_text(double v) { return number_text(v); }
 
 std::optional<std::string> from_text(std::string_view text, std::string& v) {
   v = text;

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "fmnist/error.hpp"
+#include "fmnist/text.hpp"
 
 namespace fmnist {
 namespace {
@@ -19,19 +20,8 @@ using ordered_json = nlohmann::ordered_json;
 constexpr double kInf = std::numeric_limits<double>::infinity();
 constexpr double kPi = 3.14159265358979323846;
 
-[[noreturn]] void bad(const std::string& option, const std::string& what) {
-  throw Error(Exit::usage, "--" + option + ": " + what + " (see --help)");
-}
-
-// The shortest decimal text that reads back as the same double.
-std::string shortest(double value) {
-  char text[64];
-  const auto result = std::to_chars(text, text + sizeof text, value);
-  return std::string(text, result.ptr);
-}
-
 void require(bool ok, const std::string& option, const std::string& what, double value) {
-  if (!ok || std::isnan(value)) bad(option, what + ", got " + shortest(value));
+  if (!ok || std::isnan(value)) usage_error(option, what + ", got " + number_text(value));
 }
 
 // A float32 rate as "0.0001", "5e-05".
@@ -169,7 +159,7 @@ ordered_json keras_schedule(const LrSchedule& s, double base_lr) {
 Monitor parse_monitor(const std::string& text, const std::string& option) {
   for (Monitor m : {Monitor::loss, Monitor::accuracy, Monitor::val_loss, Monitor::val_accuracy})
     if (text == monitor_name(m)) return m;
-  bad(option, "unknown monitor '" + text + "' (val_loss, val_accuracy, loss or accuracy)");
+  usage_error(option, "unknown monitor '" + text + "' (val_loss, val_accuracy, loss or accuracy)");
 }
 
 const char* monitor_name(Monitor monitor) { return EnumNames<Monitor>::names[static_cast<std::size_t>(monitor)]; }
@@ -190,7 +180,7 @@ double monitored_value(const History& history, Monitor monitor) {
 ScheduleKind parse_schedule_kind(const std::string& text) {
   for (ScheduleKind k : {ScheduleKind::constant, ScheduleKind::cosine, ScheduleKind::exponential, ScheduleKind::step})
     if (text == schedule_kind_name(k)) return k;
-  bad("lr-schedule", "unknown schedule '" + text + "' (constant, cosine, exponential or step)");
+  usage_error("lr-schedule", "unknown schedule '" + text + "' (constant, cosine, exponential or step)");
 }
 
 const char* schedule_kind_name(ScheduleKind kind) {
