@@ -7,6 +7,9 @@
 // --json prints one object (nlohmann::ordered_json, keys in this order; numbers that are not
 // finite print as null):
 //   "file": string                    the checkpoint
+//   "written_by": {"version": string, "commit": string} or null   the fmnist_dist that wrote it
+//                                     (root attributes fmnist_dist_version, fmnist_dist_commit; null
+//                                     for files written before 1.0.0)
 //   "model": {"total_params": int,
 //             "layers": [{"name": string, "type": string (Keras class), "output_shape": [int] (no batch),
 //                         "params": int}],
@@ -39,6 +42,7 @@
 #include "fmnist/predict.hpp"
 #include "fmnist/report.hpp"
 #include "fmnist/text.hpp"
+#include "fmnist/version.hpp"
 
 namespace fmnist {
 namespace {
@@ -52,10 +56,18 @@ void print_model(const ModelPlan& plan) {
   }
 }
 
-// The /training section: where the run stands, then every recorded setting from the settings table.
+// "fmnist_dist 1.0.0, commit 55646ff4d6f6": the build that wrote the file (its root attributes).
+std::string writer_text(const Checkpoint& c) {
+  if (c.written_by_version.empty()) return "fmnist_dist before 1.0.0 (no fmnist_dist_version attribute)";
+  return "fmnist_dist " + c.written_by_version + ", commit " + c.written_by_commit;
+}
+
+// The /training section: who wrote the file, where the run stands, then every recorded setting from
+// the settings table.
 void print_training(const Checkpoint& c) {
   const TrainingState& t = c.training;
   std::printf("\nTraining state\n");
+  std::printf("  written by         %s; kernels %s\n", writer_text(c).c_str(), t.isa.c_str());
   std::printf("  epochs completed   %lld of %lld\n", (long long)t.epoch, (long long)t.epochs);
   std::printf("  optimizer steps    %lld (%lld in the current epoch)\n", (long long)t.step, (long long)t.step_in_epoch);
   std::printf("  world size         %lld\n", (long long)t.world_size);
@@ -160,7 +172,11 @@ Json to_json(const std::string& file, const Checkpoint& c, const std::optional<S
   const History& h = c.history;
   Json slots = Json::array();
   for (const OptimizerSlot& s : c.optimizer.slots) slots.push_back(s.name);
+  const Json written_by = c.written_by_version.empty()
+                              ? Json(nullptr)
+                              : Json{{"version", c.written_by_version}, {"commit", c.written_by_commit}};
   Json j = {{"file", file},
+            {"written_by", written_by},
             {"model", model_json(plan_model(c.model))},
             {"training", training_json(c.training)},
             {"optimizer", {{"name", c.optimizer.name}, {"iterations", c.optimizer.iterations}, {"slots", slots}}},
@@ -232,8 +248,8 @@ int run(const InspectOptions& o) {
 int main(int argc, char** argv) {
   try {
     const fmnist::InspectOptions options = fmnist::parse_inspect_options(argc, argv);
-    if (options.help) {
-      std::fputs(options.help_text.c_str(), stdout);
+    if (options.help || options.version) {
+      std::fputs(options.help ? options.help_text.c_str() : fmnist::version_text("fmnist_inspect").c_str(), stdout);
       return 0;
     }
     return fmnist::run(options);

@@ -10,6 +10,7 @@
 #include "fmnist/comm.hpp"
 #include "fmnist/config.hpp"
 #include "fmnist/trainer.hpp"
+#include "fmnist/version.hpp"
 #include "train/kernel_check.hpp"
 #include "train/test_hooks.hpp"
 
@@ -49,8 +50,10 @@ int run(fmnist::Comm& comm, int argc, char** argv) {
     const int worst = comm.agree(code, message, WatchPoint{"in the start-up check of the options"});
     if (worst != 0) throw CollectiveError(static_cast<Exit>(worst), message);
     comm.set_stall_timeout(config.stall_timeout);
-    if (config.help) {
-      if (comm.is_root()) std::printf("%s\n", config.help_text.c_str());
+    if (config.help || config.version) {
+      if (comm.is_root()) {
+        std::fputs(config.help ? (config.help_text + "\n").c_str() : version_text("fmnist_dist").c_str(), stdout);
+      }
       return 0;
     }
     warn_if_kernels_differ(comm);

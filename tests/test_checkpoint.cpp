@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "../src/checkpoint/probe.hpp"
+#include "fmnist/version.hpp"
 #include "test_checkpoint_helpers.hpp"
 
 namespace fmnist::test {
@@ -253,6 +254,28 @@ TEST(Checkpoint, OldCheckpointsReadAsTheTutorialsModel) {
   EXPECT_EQ(read.training.momentum, 0.9);  // recorded since the settings table; older files imply the default
   EXPECT_EQ(read.training_config, "");
   EXPECT_EQ(read.weights, written.weights);
+  EXPECT_TRUE(verify_checkpoint(path).empty());
+}
+
+// Every file records the release and commit of the build that wrote it (root attributes
+// fmnist_dist_version and fmnist_dist_commit); files written before 1.0.0 have neither and read as
+// empty, and verify as before.
+TEST(Checkpoint, WriterVersionIsRecordedAndOlderFilesLackIt) {
+  TempDir dir;
+  const std::string path = dir.file("ckpt.h5");
+  Checkpoint written = sample_checkpoint(1, false);
+  written.written_by_version = "0.0.1";  // ignored: the writer records its own build
+  write_checkpoint(path, written);
+  const Checkpoint read = read_checkpoint(path);
+  EXPECT_EQ(read.written_by_version, version());
+  EXPECT_EQ(read.written_by_commit, git_commit());
+  EXPECT_NE(read.written_by_version, "0.0.1");
+  probe::remove_attribute(path, "/", "fmnist_dist_version");
+  probe::remove_attribute(path, "/", "fmnist_dist_commit");
+  const Checkpoint old = read_checkpoint(path);
+  EXPECT_EQ(old.written_by_version, "");
+  EXPECT_EQ(old.written_by_commit, "");
+  EXPECT_EQ(old.weights, written.weights);
   EXPECT_TRUE(verify_checkpoint(path).empty());
 }
 

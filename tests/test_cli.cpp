@@ -80,6 +80,14 @@ TEST(Config, HelpListsEveryOptionWithDefaults) {
     EXPECT_NE(c.help_text.find(option), std::string::npos) << option;
 }
 
+TEST(Config, VersionIsAFlagBesideHelp) {
+  const Config c = parse({"--version"});
+  EXPECT_TRUE(c.version);
+  EXPECT_FALSE(c.help);
+  EXPECT_FALSE(parse({}).version);
+  EXPECT_NE(parse({"--help"}).help_text.find("--version"), std::string::npos);
+}
+
 TEST(Config, BadValuesNameTheOption) {
   expect_usage_error({"--bogus"}, "bogus");
   expect_usage_error({"--epochs", "ten"}, "--epochs");

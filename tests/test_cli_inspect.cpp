@@ -62,6 +62,15 @@ TEST(InspectOptions, HelpListsEveryExitCodeAndWhatTheToleranceIsRelativeTo) {
   }
 }
 
+// --version needs no checkpoint FILE, as --help; without it the FILE is required.
+TEST(InspectOptions, VersionNeedsNoFile) {
+  const InspectOptions o = parse({"--version"});
+  EXPECT_TRUE(o.version);
+  EXPECT_FALSE(o.help);
+  EXPECT_FALSE(parse({"a.h5"}).version);
+  expect_refused({"--verify"}, "checkpoint FILE");
+}
+
 TEST(InspectOptions, PictureNamesOfTheWrongKindAreRefused) {
   expect_refused({"a.h5", "--evaluate", "--plot-confusion", "c.png"}, "--plot-confusion c.png: the file name must end in .svg");
   expect_refused({"a.h5", "--evaluate", "--plot-confusion", "confusion"}, "--plot-confusion confusion:");

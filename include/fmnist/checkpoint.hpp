@@ -134,6 +134,11 @@ struct Checkpoint {
   TrainingState training;
   History history;
   std::optional<Evaluation> evaluation;  // present once training has finished
+  // The root attributes fmnist_dist_version and fmnist_dist_commit: the release and Git commit of the
+  // build that wrote the file (version.hpp); empty for files written before 1.0.0. Reading fills
+  // them; write_checkpoint ignores them and records the writing build's own.
+  std::string written_by_version;
+  std::string written_by_commit;
 };
 
 // Writes `path` atomically: a temporary file beside it, flushed and fsynced, then renamed.

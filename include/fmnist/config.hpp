@@ -13,9 +13,10 @@ namespace fmnist {
 // fixed-point sum of a step inside int64 (src/train/exact_sum.hpp).
 constexpr int kMaxMicroBatches = 1024;
 
-// The run's settings (one member per entry of FMNIST_SETTINGS), and whether --help was asked.
+// The run's settings (one member per entry of FMNIST_SETTINGS), and whether --help or --version was asked.
 struct Config : Settings {
   bool help = false;
+  bool version = false;
   std::string help_text;
 };
 

@@ -32,6 +32,7 @@ struct InspectOptions {
   PredictOptions predict_options;    // --predict's inputs, --invert, --outputs, --logits, csv, pictures
   bool help = false;
   std::string help_text;             // the options and the exit codes
+  bool version = false;              // --version: print version_text("fmnist_inspect") and exit
 
   // Nothing but the file was asked for: print the report (model, training state, history, evaluation).
   bool show_report() const {

@@ -25,6 +25,9 @@ inline constexpr const char* kKerasVersion = "2.15.0";
 // Root attributes of a Keras model file (Keras's legacy load_model reads them).
 inline constexpr const char* kModelConfig = "model_config";
 inline constexpr const char* kTrainingConfig = "training_config";
+// Root attributes of fmnist_dist's own: the release and the Git commit of the build that wrote the file.
+inline constexpr const char* kWriterVersion = "fmnist_dist_version";
+inline constexpr const char* kWriterCommit = "fmnist_dist_commit";
 
 // "/model_weights/conv2d" for layer "conv2d".
 inline std::string layer_path(const LayerSpec& l) { return std::string(kModelWeights) + "/" + l.name; }

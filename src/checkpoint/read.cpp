@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <optional>
 #include <type_traits>
+#include <utility>
 
 #include "fmnist/error.hpp"
 #include "fmnist/text.hpp"
@@ -141,6 +142,17 @@ std::optional<ModelSpec> read_model_spec(Reader& r, hid_t file) {
   return spec;
 }
 
+// The root attributes fmnist_dist_version and fmnist_dist_commit; files written before 1.0.0 have
+// neither (the fields stay empty).
+void read_writer(Reader& r, hid_t file, Checkpoint& ckpt) {
+  for (auto [name, field] : {std::pair{layout::kWriterVersion, &ckpt.written_by_version},
+                             std::pair{layout::kWriterCommit, &ckpt.written_by_commit}}) {
+    r.attempt(std::string("attribute ") + name, [&] {
+      if (FMNIST_H5(H5Aexists(file, name)) > 0) *field = h5::read_string_attribute(file, name);
+    });
+  }
+}
+
 void read_optimizer(Reader& r, hid_t file, std::size_t num_params, OptimizerState& optimizer) {
   const auto group = open_group(r, file, layout::kOptimizer);
   if (!group) return;
@@ -251,6 +263,7 @@ Checkpoint read_all(Reader& r) {
     if (FMNIST_H5(H5Aexists(file->get(), layout::kTrainingConfig)) > 0)
       ckpt.training_config = h5::read_string_attribute(file->get(), layout::kTrainingConfig);
   });
+  read_writer(r, file->get(), ckpt);
   read_optimizer(r, file->get(), plan.num_params, ckpt.optimizer);
   read_training(r, file->get(), ckpt.training);
   read_history(r, file->get(), ckpt.history, ckpt.training.lr);

@@ -3,6 +3,7 @@
 // old file or the new one, never a mixture, and HDF5 itself never writes to the disk.
 #include "fmnist/atomic_file.hpp"
 #include "fmnist/error.hpp"
+#include "fmnist/version.hpp"
 #include "hdf5.hpp"
 #include "layout.hpp"
 
@@ -13,7 +14,7 @@ std::vector<hsize_t> dims_of(const std::vector<int>& shape) {
   return {shape.begin(), shape.end()};
 }
 
-// The root attributes of a Keras model file, then /model_weights in Keras's legacy layout: the
+// The root attributes of a Keras model file and the writer's version and commit, then /model_weights in Keras's legacy layout: the
 // attribute layer_names, one group per layer (weightless ones included) with weight_names, and
 // the datasets under /model_weights/<layer>/<layer>/<kernel:0|bias:0>.
 void write_model(hid_t file, const Checkpoint& ckpt, const ModelPlan& plan) {
@@ -21,6 +22,8 @@ void write_model(hid_t file, const Checkpoint& ckpt, const ModelPlan& plan) {
   if (!ckpt.training_config.empty()) h5::write_attribute(file, layout::kTrainingConfig, ckpt.training_config);
   h5::write_attribute(file, "keras_version", std::string(layout::kKerasVersion));
   h5::write_attribute(file, "backend", std::string(layout::kBackend));
+  h5::write_attribute(file, layout::kWriterVersion, std::string(version()));
+  h5::write_attribute(file, layout::kWriterCommit, std::string(git_commit()));
   const h5::Group root = h5::create_group(file, layout::kModelWeights);
   std::vector<std::string> layer_names;
   for (const LayerSpec& l : plan.spec.layers) layer_names.push_back(l.name);

@@ -60,7 +60,10 @@ void add_options(cxxopts::Options& options, bool& rmsprop_keras2) {
       if (std::string_view(info.key) == "rmsprop_form")  // the former option, listed beside the current one
         adder("rmsprop-keras2", "the same as --rmsprop-form keras2 (the default)", cxxopts::value(rmsprop_keras2));
     });
-    if (group == Group::output) adder("h,help", "print this help and exit");
+    if (group == Group::output) {
+      adder("h,help", "print this help and exit");
+      adder("version", "print the version, the Git commit and the kernels' instruction set, and exit");
+    }
   }
 }
 
@@ -99,8 +102,9 @@ Config parse_config(int argc, const char* const* argv) {
     if (!result.unmatched().empty())
       throw Error(Exit::usage, "unexpected argument '" + result.unmatched().front() + "' (see --help)");
     c.help = result.count("help") > 0;
+    c.version = result.count("version") > 0;
     c.help_text = options.help();
-    if (c.help) return c;
+    if (c.help || c.version) return c;
     visit_settings(c, [&](const SettingInfo& info, auto& value) {
       const std::string name = option_name(info);
       if (result.count(name) == 0) return;

@@ -51,6 +51,7 @@ cxxopts::Options option_spec(const InspectOptions& defaults) {
       "tolerance", "For --compare: the largest relative difference allowed per tensor, relative meaning the "
       "largest |a - b| over the largest |a| of the tensor (0: identical bytes)",
       cxxopts::value<double>()->default_value("0"))("h,help", "Show this help")(
+      "version", "Print the version, the Git commit and the kernels' instruction set")(
       "file", "Checkpoint", cxxopts::value<std::string>());
   spec.parse_positional({"file"});
   return spec;
@@ -147,6 +148,11 @@ InspectOptions parse_inspect_options(int argc, const char* const* argv) {
       InspectOptions o;
       o.help = true;
       o.help_text = spec.help() + "\n" + kExitCodes;
+      return o;
+    }
+    if (args.count("version")) {
+      InspectOptions o;
+      o.version = true;
       return o;
     }
     return from_args(args);

@@ -52,14 +52,13 @@ void BatchNorm<T>::batch_sums(const T* x, int n, double* sums) const {
   }
 }
 
-// The moving variance takes the BIASED batch variance (divide by n). Found in the sources: Keras
-// 2.x (keras/layers/normalization/batch_normalization.py, BatchNormalizationBase._fused_batch_norm;
-// the same in 2.13-2.15 under keras/src/) passes moving_variance * n/(n-1) to TensorFlow's fused
-// kernel and multiplies what it returns by (n-1)/n; the kernel (tensorflow/core/kernels/
-// fused_batch_norm_op.cc) returns (1-f)*old + f*batch_var*n/(n-1), f = 1 - momentum; so the stored
-// value is moving*momentum + biased_var*(1 - momentum), as the unfused path (2-D inputs:
-// tf.nn.moments, biased) and Keras 3 (keras/src/layers/normalization/batch_normalization.py:
-// ops.moments) compute it too.
+// The moving variance takes the BIASED batch variance (divide by n), as Keras 3 does (keras/src/
+// layers/normalization/batch_normalization.py: ops.moments) and tf.keras 2.x for 2-D inputs (the
+// unfused path, tf.nn.moments). tf.keras 2.x's fused path for 4-D inputs differs: TensorFlow's
+// kernel (tensorflow/core/kernels/fused_batch_norm_op.cc) updates with batch_var * n/(n-1), and
+// _maybe_add_or_remove_bessels_correction, which would undo that, is a no-op because every layer
+// sets _bessels_correction_test_only = True (Keras 2.12-2.15, tf-keras 2.15.0): there the moving
+// variance is larger by a factor of about 1 + 1/n (docs/models.md: BatchNormalization).
 template <typename T>
 void BatchNorm<T>::set_batch(const double* sums, double count, bool update_moving) {
   const std::size_t c = std::size_t(channels_);

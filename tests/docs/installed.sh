@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # cmake --install into a temporary prefix, then what README's "Installing" shows: the installed
-# fmnist_inspect --help, a 1-step run on 2 ranks through the installed launch/run.sh (programs
-# from PREFIX/bin, run/ in the current folder), the installed predict.sh on its checkpoint, and a
-# 1-step run of the installed recipe.sh (launch/recipe.json found beside it, recipe/ written here).
+# fmnist_inspect --help and --version, LICENSE and CHANGELOG.md, a 1-step run on 2 ranks through
+# the installed launch/run.sh (programs from PREFIX/bin, run/ in the current folder), the installed
+# predict.sh on its checkpoint, and a 1-step run of the installed recipe.sh (launch/recipe.json found
+# beside it, recipe/ written here).
 source "$(dirname "$0")/../mpi/lib.sh"
 prefix=$WORK/prefix
 cmake --install "$BUILD" --prefix "$prefix" >"$WORK/install.log" 2>&1 || { cat "$WORK/install.log" >&2; fail "cmake --install"; }
@@ -12,6 +13,8 @@ for f in "$prefix/bin/fmnist_dist" "$prefix/bin/fmnist_inspect" "$launch/run.sh"
   [ -x "$f" ] || fail "cmake --install did not install $f as a program"
 done
 [ -f "$prefix/share/doc/fmnist_dist/docs/computing.md" ] || fail "docs/ not installed"
+for f in LICENSE CHANGELOG.md; do [ -f "$prefix/share/doc/fmnist_dist/$f" ] || fail "$f not installed"; done
+"$prefix/bin/fmnist_inspect" --version | grep -q "^fmnist_inspect [0-9]" || fail "installed fmnist_inspect --version"
 "$prefix/bin/fmnist_inspect" --help >"$WORK/help.txt" || fail "installed fmnist_inspect --help failed"
 grep -q -- "--export-onnx" "$WORK/help.txt" || fail "installed fmnist_inspect --help lacks --export-onnx"
 

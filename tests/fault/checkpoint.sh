@@ -78,13 +78,14 @@ PY
 bad other_model "base/checkpoint.h5: incompatible checkpoint: another model: layer 3 'conv2d_1' \(Conv2D\) is Conv2D 64 .* in .*base/checkpoint.h5 but Conv2D 48 .* in .*narrow.json" \
   --resume "$BASE" --model "$WORK/narrow.json"
 
-# A checkpoint from before models were data (no model_config, no rmsprop_form) holds the
-# tutorial's model trained with the then-default Keras 3 form of RMSprop: it resumes with that form.
+# A checkpoint from before models were data (no model_config, no rmsprop_form, no fmnist_dist_version)
+# holds the tutorial's model trained with the then-default Keras 3 form of RMSprop: it resumes with that form.
 cp "$BASE" "$WORK/old.h5"
 "$PYTHON" - "$WORK/old.h5" <<'PY'
 import sys, h5py
 with h5py.File(sys.argv[1], "r+") as f:
     del f.attrs["model_config"], f.attrs["training_config"], f["training"].attrs["rmsprop_form"]
+    del f.attrs["fmnist_dist_version"], f.attrs["fmnist_dist_commit"]
 PY
 bad old_checkpoint_form "old.h5: incompatible checkpoint: rmsprop_form is keras3 in the checkpoint but keras2 in this run" \
   --resume "$WORK/old.h5"

@@ -22,8 +22,9 @@ best_epoch=$("$PYTHON" - "$WORK/ckpt.json" "$WORK/best.json" <<'PY'
 import json, sys
 c = json.load(open(sys.argv[1]))
 b = json.load(open(sys.argv[2]))
-assert list(c) == ["file", "model", "training", "optimizer", "history", "best_epoch", "evaluation",
+assert list(c) == ["file", "written_by", "model", "training", "optimizer", "history", "best_epoch", "evaluation",
                    "verified_datasets"], list(c)
+assert set(c["written_by"]) == {"version", "commit"} and c["written_by"]["version"].count(".") == 2, c["written_by"]
 m = c["model"]
 assert m["total_params"] == sum(l["params"] for l in m["layers"]) == sum(t["size"] for t in m["tensors"])
 assert m["layers"][0] == {"name": "conv2d", "type": "Conv2D", "output_shape": [26, 26, 32], "params": 320}, m["layers"][0]
