@@ -1,9 +1,7 @@
-// Order-independent sums: values converted to 64-bit fixed point and added as integers, which is
-// associative, so a sum is the same bit for bit whatever the number of ranks and whichever rank
-// holds which term. Every conversion is bounded so that no sum of the allowed number of terms can
-// overflow int64. One codec for the whole project: the step's gradients and loss (src/train,
-// 32 fractional bits, one int64) and BatchNormalization's statistics (src/nn, 56 fractional bits
-// in two int64 limbs, double's precision).
+// Order-independent sums, the one codec of the project: values in 64-bit fixed point added as
+// integers (associative: the same bits whatever the ranks and whichever rank holds which term),
+// each conversion bounded so that no sum of the allowed terms overflows. One limb (2^-32) for the
+// step's gradients and loss (src/train); two limbs (2^-56) for BatchNormalization's statistics (src/nn).
 #pragma once
 
 #include <bit>

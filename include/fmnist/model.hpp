@@ -1,8 +1,8 @@
 // A planned Keras Sequential model (docs/models.md: Models) over two contiguous arenas: parameters and
 // gradients in Keras weight order (ModelPlan::tensors), so a start is one broadcast and a step
-// one allreduce. The layers are views into the arenas, built from the plan: a Conv2D followed by a
-// MaxPooling2D becomes the fused Conv2DPool, a BatchNormalization followed by Activation(relu) one
-// layer, everything else its generic layer.
+// one allreduce. The layers are views into the arenas, each built by its kind's registry row: a
+// Conv2D followed by a MaxPooling2D becomes the fused Conv2DPool, a BatchNormalization followed by
+// Activation(relu) one layer, everything else its generic layer.
 // A training step (train_step) runs every micro-batch a rank holds; with BatchNormalization it
 // runs them side by side, segment by segment, so that each BatchNormalization sees the statistics
 // of the whole global batch through the caller's exchange (src/nn never sees MPI).

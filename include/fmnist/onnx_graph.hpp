@@ -35,7 +35,8 @@ class OnnxGraph {
   // The current tensor as an NCHW image (a Transpose "<layer>/Transpose" if it is NHWC now).
   virtual std::string input_nchw() = 0;
   // The current tensor as the plan has it: an NCHW image is transposed back to NHWC
-  // ("<layer>/Transpose"), so that a Flatten after it reads Keras's order.
+  // ("<layer>/Transpose"), so that a Flatten after it reads Keras's order (unless the export's
+  // option keras_flatten_order is off: the tests' negative control).
   virtual std::string input_nhwc() = 0;
 
   // Keras's values of one of the model's weight tensors, as the arena holds them.

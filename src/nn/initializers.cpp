@@ -47,7 +47,8 @@ void he_normal(std::span<double> w, Fans f, Uniform& u) {
   for (double& v : w) {
     double z;
     do {
-      z = std::sqrt(-2.0 * std::log(1.0 - u())) * std::cos(2.0 * std::numbers::pi * u());
+      const double radius = std::sqrt(-2.0 * std::log(1.0 - u()));  // drawn first
+      z = radius * std::cos(2.0 * std::numbers::pi * u());
     } while (std::abs(z) > 2.0);
     v = z * stddev;
   }

@@ -5,7 +5,6 @@
 // (src/nn/kinds/). Every field is read or refused; nothing is silently ignored unless it is null
 // or false (Keras's "not used"), and every refusal names the layer, the field and the value.
 #include <algorithm>
-#include <cmath>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>

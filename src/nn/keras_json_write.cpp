@@ -6,7 +6,6 @@
 #include <nlohmann/json.hpp>
 
 #include "fmnist/model_spec.hpp"
-#include "keras_fields.hpp"
 #include "registry.hpp"
 
 namespace fmnist {

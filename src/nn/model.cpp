@@ -1,8 +1,7 @@
-// Model<T>: builds the layer list from the plan, each layer by its kind's registry row (which may
-// fuse the next layer in: Conv2D + MaxPooling2D, BatchNormalization + ReLU; Flatten, linear
-// activations and the final softmax are views, whose outputs alias their inputs), owns the two
-// arenas and every activation buffer, and runs forward, the loss and backward over them; a step
-// with BatchNormalization runs its micro-batches side by side ("lanes") around the exchanges.
+// Model<T>: the layer list built by the kinds' registry rows (which may fuse the next layer in, or
+// make no layer: a view), the two arenas and every activation buffer, and the one training path:
+// forward, the loss and backward; a step with BatchNormalization runs its micro-batches side by
+// side ("lanes") around the exchanges.
 #include <algorithm>
 #include <stdexcept>
 

@@ -1,9 +1,7 @@
-// The layer registry (docs/contributing.md: Adding a layer kind): one row per LayerKind holding
-// everything about that kind: Keras's class and automatic name, its fields read from and written
-// to Keras JSON, its shape rule and weights, its describe text, its ONNX nodes and the factory of
-// its forward/backward object. Each row is defined in its kind's file under src/nn/kinds/; the
-// table is src/nn/registry.cpp. The planner, the JSON reader and writer, the model and the ONNX
-// export only ask the row: no code elsewhere switches over LayerKind.
+// The layer registry (docs/contributing.md: Adding a layer kind): one row per LayerKind with all
+// there is to know about the kind (Keras's names, JSON fields, shape rule, weights, describe text,
+// ONNX nodes, the factory of its forward/backward object), defined in its file under src/nn/kinds/.
+// The planner, the JSON reader and writer, the model and the ONNX export ask the row, nothing else.
 #pragma once
 
 #include <cstddef>

@@ -3,10 +3,9 @@
 // sane (limits, softmax only at the end, unique names), and the summary table. The tutorial's
 // model is here.
 #include <algorithm>
-#include <cmath>
 #include <cstdio>
-#include <cstdlib>
 #include <set>
+#include <span>
 #include <sstream>
 
 #include "fmnist/error.hpp"
