@@ -10,6 +10,7 @@
 #include <nlohmann/json_fwd.hpp>
 #include <span>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "fmnist/layers.hpp"
