@@ -239,6 +239,28 @@ TEST(OnnxExport, BatchNormalizationUsesTheMovingStatistics) {
   EXPECT_FLOAT_EQ(b.attribute(0).f(), 0.01f);
 }
 
+// Every layer kind's nodes (its registry row's), walked through the kinds' examples: ONNX's checker
+// accepts the graph and shape inference agrees with the plan at every layer (onnx_model throws
+// otherwise); a kind with nodes names them after its layer, one without is the identity.
+TEST(OnnxExport, EveryLayerKindExports) {
+  for (std::size_t k = 0; k < kLayerKindCount; ++k) {
+    const auto kind = static_cast<LayerKind>(k);
+    SCOPED_TRACE(keras_name(kind));
+    const auto e = std::find_if(kind_examples().begin(), kind_examples().end(),
+                                [&](const KindExample& x) { return x.kind == kind; });
+    ASSERT_NE(e, kind_examples().end()) << "no example in kind_examples() (test_nn_specs.hpp)";
+    const ModelSpec spec = parse_keras_json(kind_example_json(*e, e->config), "example.json");
+    const onnx::ModelProto m = exported(spec);
+    std::size_t own = 0;
+    for (const auto& n : m.graph().node()) own += n.name().rfind("example/", 0) == 0;
+    ModelSpec without = spec;
+    without.layers.erase(without.layers.begin() + std::ptrdiff_t(kind_example_index(*e)));
+    if (own == 0) {  // the identity at inference: the same graph as without the layer
+      EXPECT_EQ(m.graph().SerializeAsString(), exported(without).graph().SerializeAsString());
+    }
+  }
+}
+
 TEST(OnnxExport, WritesAtomicallyAndDescribesWhatItWrote) {
   TempDir dir;
   const ModelSpec spec = tutorial_model_spec();

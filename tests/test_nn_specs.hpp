@@ -4,7 +4,10 @@
 #pragma once
 
 #include <array>
+#include <cstddef>
+#include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "fmnist/model_spec.hpp"
 
@@ -94,6 +97,72 @@ inline ModelSpec strided_average() {
 inline ModelSpec mlp() {
   return model({28, 28, 1}, {simple(LayerKind::flatten, "flatten"), dense("dense", 128, Activation::relu),
                              simple(LayerKind::dropout, "dropout", 0.2), dense("dense_1", 10, Activation::softmax)});
+}
+
+// ---- One example of every layer kind, for the tests that walk the layer registry ----------------
+
+// A layer of one kind in a small model: InputLayer (6, 5, 3) -> Conv2D 3 1x1 -> Activation linear
+// (a view, so that nothing is fused with the example) -> [Flatten] -> the example -> Flatten ->
+// Dense 4 softmax: a weight on either side, so that gradient checks pass through the example both
+// ways. A new kind adds its line here (test_nn_registry fails until it does).
+struct KindExample {
+  LayerKind kind;
+  const char* config;       // its Keras config, without the name
+  bool flat_input;          // a Flatten before it (Dense)
+  std::vector<int> output;  // its output shape
+  std::size_t params;       // its parameter count
+  const char* describe;     // describe() of it
+  const char* changed;      // the config with one field changed ("": no field to change)
+};
+
+inline const std::vector<KindExample>& kind_examples() {
+  static const std::vector<KindExample> examples = {
+      {LayerKind::conv2d, R"({"filters": 4, "kernel_size": [3, 2], "activation": "relu"})", false, {4, 4, 4}, 76,
+       "Conv2D 4 3x2 stride 1x1 valid relu glorot_uniform",
+       R"({"filters": 4, "kernel_size": [3, 2], "activation": "relu", "padding": "same"})"},
+      {LayerKind::max_pooling2d, R"({"pool_size": 2})", false, {3, 2, 3}, 0, "MaxPooling2D 2x2 stride 2x2 valid",
+       R"({"pool_size": 2, "padding": "same"})"},
+      {LayerKind::average_pooling2d, R"({"pool_size": [2, 3], "strides": 1, "padding": "same"})", false, {6, 5, 3}, 0,
+       "AveragePooling2D 2x3 stride 1x1 same", R"({"pool_size": [2, 3], "strides": 1})"},
+      {LayerKind::flatten, R"({})", false, {90}, 0, "Flatten", ""},
+      {LayerKind::dense, R"({"units": 7, "activation": "relu"})", true, {7}, 637, "Dense 7 relu glorot_uniform",
+       R"({"units": 7, "activation": "relu", "use_bias": false})"},
+      {LayerKind::dropout, R"({"rate": 0.25})", false, {6, 5, 3}, 0, "Dropout rate 0.25", R"({"rate": 0.5})"},
+      {LayerKind::activation, R"({"activation": "relu"})", false, {6, 5, 3}, 0, "Activation relu",
+       R"({"activation": "linear"})"},
+      {LayerKind::batch_normalization, R"({"momentum": 0.9})", false, {6, 5, 3}, 12,
+       "BatchNormalization momentum 0.9 epsilon 0.001 ones zeros zeros ones", R"({"momentum": 0.9, "center": false})"},
+      {LayerKind::random_flip, R"({"mode": "horizontal"})", false, {6, 5, 3}, 0, "RandomFlip horizontal",
+       R"({"mode": "vertical"})"},
+      {LayerKind::random_translation, R"({"height_factor": 0.2, "width_factor": [-0.1, 0.3]})", false, {6, 5, 3}, 0,
+       "RandomTranslation height [-0.2, 0.2] width [-0.1, 0.3] reflect bilinear",
+       R"({"height_factor": 0.2, "width_factor": [-0.1, 0.3], "fill_mode": "constant"})"},
+      {LayerKind::random_rotation, R"({"factor": 0.1})", false, {6, 5, 3}, 0, "RandomRotation factor [-0.1, 0.1] reflect bilinear",
+       R"({"factor": 0.1, "interpolation": "nearest"})"},
+      {LayerKind::random_zoom, R"({"height_factor": [-0.3, 0.2]})", false, {6, 5, 3}, 0,
+       "RandomZoom height [-0.3, 0.2] width as height reflect bilinear",
+       R"({"height_factor": [-0.3, 0.2], "width_factor": 0.1})"},
+  };
+  return examples;
+}
+
+// The example's model as Keras JSON, with `config` (the example's, or its changed one) for the
+// layer named "example", at kind_example_index(e) of the spec's layers.
+inline std::size_t kind_example_index(const KindExample& e) { return e.flat_input ? 3 : 2; }
+
+inline std::string kind_example_json(const KindExample& e, const std::string& config) {
+  using nlohmann::json;
+  json layers = json::array();
+  layers.push_back({{"class_name", "InputLayer"}, {"config", {{"name", "input"}, {"batch_input_shape", {nullptr, 6, 5, 3}}}}});
+  layers.push_back({{"class_name", "Conv2D"}, {"config", {{"name", "before"}, {"filters", 3}, {"kernel_size", 1}}}});
+  layers.push_back({{"class_name", "Activation"}, {"config", {{"name", "spacer"}, {"activation", "linear"}}}});
+  if (e.flat_input) layers.push_back({{"class_name", "Flatten"}, {"config", {{"name", "flat_input"}}}});
+  json c = json::parse(config);
+  c["name"] = "example";
+  layers.push_back({{"class_name", keras_name(e.kind)}, {"config", c}});
+  layers.push_back({{"class_name", "Flatten"}, {"config", {{"name", "flatten"}}}});
+  layers.push_back({{"class_name", "Dense"}, {"config", {{"name", "dense"}, {"units", 4}, {"activation", "softmax"}}}});
+  return json{{"class_name", "Sequential"}, {"config", {{"name", "example"}, {"layers", layers}}}}.dump();
 }
 
 }  // namespace fmnist::test

@@ -1,8 +1,8 @@
 // A planned Keras Sequential model (docs/models.md: Models) over two contiguous arenas: parameters and
 // gradients in Keras weight order (ModelPlan::tensors), so a start is one broadcast and a step
-// one allreduce. The layers are views into the arenas, built from the plan: a Conv2D followed by a
-// MaxPooling2D becomes the fused Conv2DPool, a BatchNormalization followed by Activation(relu) one
-// layer, everything else its generic layer.
+// one allreduce. The layers are views into the arenas, each built by its kind's registry row: a
+// Conv2D followed by a MaxPooling2D becomes the fused Conv2DPool, a BatchNormalization followed by
+// Activation(relu) one layer, everything else its generic layer.
 // A training step (train_step) runs every micro-batch a rank holds; with BatchNormalization it
 // runs them side by side, segment by segment, so that each BatchNormalization sees the statistics
 // of the whole global batch through the caller's exchange (src/nn never sees MPI).
@@ -45,13 +45,11 @@ struct StepResult {
   bool fine = true;
 };
 
-// The fixed point of the BatchNormalization statistics exchanged by train_step: each micro-batch's
-// per-channel sum v (of x - moving_mean and its square forward, of dy and dy * xhat backward) as
-// two int64 limbs, hi = floor(v * 2^16) and lo = the rest * 2^40: 2^-56 resolution (double's
-// precision) with room for |v| < 2^36 per term and kNormMaxTerms terms (the trainer's
-// kMaxMicroBatches). A term beyond, or not finite, makes StepResult::fine false.
-inline constexpr int kNormHighBits = 16;
-inline constexpr int kNormLowBits = 40;
+// The BatchNormalization statistics exchanged by train_step are each micro-batch's per-channel
+// sums (of x - moving_mean and its square forward, of dy and dy * xhat backward) in the wide fixed
+// point of fmnist/exact_sum.hpp (2^-56 resolution, double's precision), for at most kNormMaxTerms
+// micro-batches per step (the trainer's kMaxMicroBatches): |v| < 2^36 per term. A term beyond,
+// or not finite, makes StepResult::fine false.
 inline constexpr std::size_t kNormMaxTerms = 1024;
 
 template <typename T>
@@ -86,6 +84,7 @@ class Model {
   BatchStats evaluate(const T* x, const std::uint8_t* labels, int n, const DropoutContext* train = nullptr);
   // Forward in training mode and backward: ADDS the gradient of the batch's loss SUM to grads().
   // With BatchNormalization, the batch is these n images alone and the moving statistics stay.
+  // For tests and benchmarks: train_step's path, on one micro-batch, without exchange or sink.
   BatchStats accumulate_gradients(const T* x, const std::uint8_t* labels, int n, const DropoutContext& train);
 
   // One training step over this rank's micro-batches (each n <= max_batch, any count, also none),

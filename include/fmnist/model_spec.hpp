@@ -9,31 +9,74 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
 namespace fmnist {
 
+// The layer kinds: each is one row of the layer registry (src/nn/registry.cpp), which holds all
+// there is to know about it (docs/contributing.md: Adding a layer kind). `count` is not a kind:
+// it counts them, so that a table listing every kind can be checked at compile time.
 enum class LayerKind {
   conv2d, max_pooling2d, average_pooling2d, flatten, dense, dropout, activation, batch_normalization,
-  random_flip, random_translation, random_rotation, random_zoom  // augmentation (training only)
+  random_flip, random_translation, random_rotation, random_zoom,  // augmentation (training only)
+  count
 };
-enum class Activation { linear, relu, softmax };
-enum class Padding { valid, same };
-enum class Initializer { glorot_uniform, he_uniform, he_normal, zeros, ones };
-// Augmentation settings, as Keras names them (src/nn/augment.cpp: their exact meaning).
-enum class FlipMode { horizontal, vertical, horizontal_and_vertical };
-enum class FillMode { reflect, wrap, constant, nearest };
-enum class Interpolation { bilinear, nearest };
+inline constexpr std::size_t kLayerKindCount = static_cast<std::size_t>(LayerKind::count);
 
-// Keras's names: "Conv2D", "relu", "same", "glorot_uniform".
+// The settings' choices, each ending in `count` (not a value: their number, for the name tables).
+enum class Activation { linear, relu, softmax, count };
+enum class Padding { valid, same, count };
+enum class Initializer { glorot_uniform, he_uniform, he_normal, zeros, ones, count };
+// Augmentation settings, as Keras names them (src/nn/augment.cpp: their exact meaning).
+enum class FlipMode { horizontal, vertical, horizontal_and_vertical, count };
+enum class FillMode { reflect, wrap, constant, nearest, count };
+enum class Interpolation { bilinear, nearest, count };
+
+// Keras's names of an enum's values, one table per enum: KerasNames<E>::names[i] names the value i.
+template <typename E>
+struct KerasNames;
+template <>
+struct KerasNames<Activation> {
+  static constexpr std::array names{"linear", "relu", "softmax"};
+};
+template <>
+struct KerasNames<Padding> {
+  static constexpr std::array names{"valid", "same"};
+};
+template <>
+struct KerasNames<Initializer> {
+  static constexpr std::array names{"glorot_uniform", "he_uniform", "he_normal", "zeros", "ones"};
+};
+template <>
+struct KerasNames<FlipMode> {
+  static constexpr std::array names{"horizontal", "vertical", "horizontal_and_vertical"};
+};
+template <>
+struct KerasNames<FillMode> {
+  static constexpr std::array names{"reflect", "wrap", "constant", "nearest"};
+};
+template <>
+struct KerasNames<Interpolation> {
+  static constexpr std::array names{"bilinear", "nearest"};
+};
+template <typename E>
+concept KerasNamed = std::is_enum_v<E> && requires { KerasNames<E>::names; };
+// Each table names every value of its enum.
+template <KerasNamed E>
+inline constexpr bool kNamesEveryValue = KerasNames<E>::names.size() == static_cast<std::size_t>(E::count);
+static_assert(kNamesEveryValue<Activation> && kNamesEveryValue<Padding> && kNamesEveryValue<Initializer> &&
+              kNamesEveryValue<FlipMode> && kNamesEveryValue<FillMode> && kNamesEveryValue<Interpolation>);
+
+// Keras's name of a value: "relu", "same", "glorot_uniform" ("?" for `count` or out of range).
+template <KerasNamed E>
+constexpr const char* keras_name(E value) {
+  const auto i = static_cast<std::size_t>(value);
+  return i < KerasNames<E>::names.size() ? KerasNames<E>::names[i] : "?";
+}
+// Keras's class name of a kind, from its registry row: "Conv2D".
 const char* keras_name(LayerKind kind);
-const char* keras_name(Activation activation);
-const char* keras_name(Padding padding);
-const char* keras_name(Initializer initializer);
-const char* keras_name(FlipMode mode);
-const char* keras_name(FillMode mode);
-const char* keras_name(Interpolation interpolation);
 
 // Whether the kind is one of the augmentation layers (RandomFlip, RandomTranslation,
 // RandomRotation, RandomZoom): identity in evaluation, random per image in training.

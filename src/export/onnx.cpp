@@ -1,9 +1,8 @@
-// The ONNX export (docs/onnx.md): one pass over the spec's plan emits an opset-13
-// graph with ONNX's own protobuf classes: NHWC input, a Transpose to NCHW before the first Conv or
-// pooling, TensorFlow's padding as explicit (asymmetric) pads, average pooling over real pixels
-// only, a Transpose back to NHWC before Flatten (Keras's flat order), Gemm with the kernel stored
-// transposed (transB=1, as OpenCV's importer needs), Relu, BatchNormalization (inference form),
-// and Softmax. The only ONNX code.
+// The ONNX export (docs/onnx.md): one pass over the spec's plan builds an opset-13 graph with
+// ONNX's own protobuf classes, each layer's nodes as its kind's registry row says them through
+// OnnxGraph (src/nn/kinds/: a Transpose to NCHW before the first Conv or pooling, TensorFlow's
+// padding as explicit pads, a Transpose back to NHWC before Flatten, Gemm with transB=1, ...);
+// then ONNX's checker and shape inference, and the shapes against the plan. The only ONNX code.
 #include <onnx/checker.h>
 #include <onnx/defs/schema.h>
 #include <onnx/onnx_pb.h>
@@ -20,6 +19,7 @@
 #include "fmnist/atomic_file.hpp"
 #include "fmnist/error.hpp"
 #include "fmnist/export.hpp"
+#include "fmnist/onnx_graph.hpp"
 #include "fmnist/text.hpp"
 
 namespace fmnist {
@@ -27,28 +27,7 @@ namespace {
 
 constexpr std::int64_t kIrVersion = 8;  // ONNX 1.12's IR; opset 13 needs at least 7
 static_assert(std::endian::native == std::endian::little, "ONNX's raw_data is little-endian, as the weights here");
-using Dims = std::vector<std::int64_t>;
-
-void set_ints(onnx::NodeProto& node, const char* name, const Dims& values) {
-  onnx::AttributeProto* a = node.add_attribute();
-  a->set_name(name);
-  a->set_type(onnx::AttributeProto::INTS);
-  for (std::int64_t v : values) a->add_ints(v);
-}
-
-void set_float(onnx::NodeProto& node, const char* name, float value) {
-  onnx::AttributeProto* a = node.add_attribute();
-  a->set_name(name);
-  a->set_type(onnx::AttributeProto::FLOAT);
-  a->set_f(value);
-}
-
-void set_int(onnx::NodeProto& node, const char* name, std::int64_t value) {
-  onnx::AttributeProto* a = node.add_attribute();
-  a->set_name(name);
-  a->set_type(onnx::AttributeProto::INT);
-  a->set_i(value);
-}
+using Dims = OnnxDims;
 
 // A float32 tensor of shape `dims` whose first dimension is the dynamic batch "N".
 void set_batched_type(onnx::ValueInfoProto& value, const std::string& name, const Dims& dims) {
@@ -59,30 +38,19 @@ void set_batched_type(onnx::ValueInfoProto& value, const std::string& name, cons
   for (std::int64_t d : dims) tensor->mutable_shape()->add_dim()->set_dim_value(d);
 }
 
-// Pads (begin h, begin w, end h, end w) of a window layer as TensorFlow places them: the odd
-// extra pixel after; with `valid` both are 0, since (out - 1)·s + k <= n there.
-Dims window_pads(const LayerSpec& l, const LayerPlan& lp) {
-  Dims begin, end;
-  for (int a = 0; a < 2; ++a) {
-    const int n = lp.input_shape[a], k = l.kernel[a], s = l.strides[a], out = lp.output_shape[a];
-    const int before = window_pad_before(n, k, s, l.padding);
-    begin.push_back(before);
-    end.push_back(std::max((out - 1) * s + k - n, 0) - before);
-  }
-  return {begin[0], begin[1], end[0], end[1]};
-}
-
-// Emits the graph one layer at a time. Tensors are named "<layer>/<Op>" (a layer name has no
-// '/'), so none can clash with "input", "output" or "logits"; weights "<layer>/kernel", "/bias".
-class Emitter {
+// The graph as ONNX's protobuf classes, built one layer at a time by the layers' kinds
+// (fmnist/onnx_graph.hpp). Tensors are named "<layer>/<Op>" (a layer name has no '/'), so none
+// can clash with "input", "output" or "logits"; weights "<layer>/kernel", "<layer>/bias".
+class ProtoGraph final : public OnnxGraph {
  public:
-  Emitter(const ModelPlan& plan, std::span<const float> weights, const OnnxExportOptions& options,
-          onnx::GraphProto& graph)
+  ProtoGraph(const ModelPlan& plan, std::span<const float> weights, const OnnxExportOptions& options,
+             onnx::GraphProto& graph)
       : plan_(plan), weights_(weights), options_(options), graph_(graph) {}
 
   void run() {
     for (std::size_t i = 0; i < plan_.layers.size(); ++i) {
-      layer(i);
+      layer_ = plan_.spec.layers[i].name;
+      add_onnx_nodes(*this, plan_, i);
       layer_outputs_.push_back({x_, nchw_});
     }
     if (logits_.empty()) {  // no final softmax: the output is the logits themselves
@@ -98,6 +66,50 @@ class Emitter {
   // The tensor that holds each layer's output, and whether it is NCHW (an image) or as planned.
   const std::vector<std::pair<std::string, bool>>& layer_outputs() const { return layer_outputs_; }
 
+  std::string input() override { return x_; }
+
+  std::string input_nchw() override {
+    if (!nchw_) transpose({0, 3, 1, 2});
+    nchw_ = true;
+    return x_;
+  }
+
+  // keras_flatten_order off (the tests' negative control) leaves an NCHW image as it is.
+  std::string input_nhwc() override {
+    if (nchw_ && options_.keras_flatten_order) transpose({0, 2, 3, 1});
+    nchw_ = false;
+    return x_;
+  }
+
+  std::span<const float> values(const TensorSpec& t) const override { return weights_.subspan(t.offset, t.size); }
+
+  std::string weights(const std::string& what, const OnnxDims& dims, std::span<const float> values,
+                      const TensorSpec& keras) override {
+    onnx::TensorProto* t = graph_.add_initializer();
+    t->set_name(layer_ + "/" + what);
+    t->set_data_type(onnx::TensorProto::FLOAT);
+    for (std::int64_t d : dims) t->add_dims(d);
+    t->set_raw_data(values.data(), values.size() * sizeof(float));  // float32, little-endian
+    t->set_doc_string("Keras " + keras.name + " " + shape_text(keras.shape));
+    return t->name();
+  }
+
+  std::string node(const std::string& op, const std::vector<std::string>& inputs,
+                   const std::vector<OnnxAttribute>& attributes) override {
+    onnx::NodeProto& node = add(op, layer_ + "/" + op, inputs);
+    for (const OnnxAttribute& a : attributes) set_attribute(node, a);
+    x_ = layer_ + "/" + op;
+    return x_;
+  }
+
+  void activation(Activation activation) override {
+    if (activation == Activation::relu) node("Relu", {x_}, {});
+    if (activation != Activation::softmax) return;
+    logits_ = x_;  // only on the last layer (plan_model checks)
+    set_attribute(add("Softmax", kOnnxOutput, {x_}), {"axis", std::int64_t{1}});
+    x_ = kOnnxOutput;
+  }
+
  private:
   onnx::NodeProto& add(const std::string& op, const std::string& output, const std::vector<std::string>& inputs) {
     onnx::NodeProto* node = graph_.add_node();
@@ -108,154 +120,22 @@ class Emitter {
     return *node;
   }
 
-  std::string add_weights(const std::string& name, const Dims& dims, const std::vector<float>& values,
-                          const TensorSpec& keras) {
-    onnx::TensorProto* t = graph_.add_initializer();
-    t->set_name(name);
-    t->set_data_type(onnx::TensorProto::FLOAT);
-    for (std::int64_t d : dims) t->add_dims(d);
-    t->set_raw_data(values.data(), values.size() * sizeof(float));  // float32, little-endian
-    t->set_doc_string("Keras " + keras.name + " " + shape_text(keras.shape));
-    return name;
-  }
-
-  const float* keras_values(const TensorSpec& t) const { return weights_.data() + t.offset; }
-
-  // The bias of layer i, when it has one, as an input of its node.
-  void add_bias(std::size_t i, std::vector<std::string>& inputs) {
-    const LayerPlan& lp = plan_.layers[i];
-    if (lp.tensors.size() < 2) return;
-    const TensorSpec& b = plan_.tensors[lp.tensors[1]];
-    const float* v = keras_values(b);
-    inputs.push_back(add_weights(plan_.spec.layers[i].name + "/bias", {std::int64_t(b.size)}, {v, v + b.size}, b));
-  }
-
-  void to_nchw(const std::string& layer_name) {
-    if (nchw_) return;
-    set_ints(add("Transpose", layer_name + "/Transpose", {x_}), "perm", {0, 3, 1, 2});
-    x_ = layer_name + "/Transpose";
-    nchw_ = true;
-  }
-
-  void layer(std::size_t i) {
-    const LayerSpec& l = plan_.spec.layers[i];
-    const LayerPlan& lp = plan_.layers[i];
-    switch (l.kind) {
-      case LayerKind::conv2d: {
-        to_nchw(l.name);
-        const TensorSpec& k = plan_.tensors[lp.tensors[0]];  // Keras (kh, kw, in, out)
-        const int kh = k.shape[0], kw = k.shape[1], in = k.shape[2], out = k.shape[3];
-        const float* src = keras_values(k);
-        std::vector<float> w(k.size);  // ONNX (out, in, kh, kw)
-        for (int o = 0; o < out; ++o)
-          for (int c = 0; c < in; ++c)
-            for (int y = 0; y < kh; ++y)
-              for (int x = 0; x < kw; ++x)
-                w[((std::size_t(o) * in + c) * kh + y) * kw + x] = src[((std::size_t(y) * kw + x) * in + c) * out + o];
-        std::vector<std::string> inputs{x_, add_weights(l.name + "/kernel", {out, in, kh, kw}, w, k)};
-        add_bias(i, inputs);
-        onnx::NodeProto& node = add("Conv", l.name + "/Conv", inputs);
-        set_ints(node, "kernel_shape", {kh, kw});
-        set_ints(node, "strides", {l.strides[0], l.strides[1]});
-        set_ints(node, "pads", window_pads(l, lp));
-        set_ints(node, "dilations", {1, 1});
-        x_ = l.name + "/Conv";
-        activation(l, l.name + "/");
-        return;
-      }
-      case LayerKind::max_pooling2d:
-      case LayerKind::average_pooling2d: {
-        to_nchw(l.name);
-        const bool max = l.kind == LayerKind::max_pooling2d;
-        const std::string op = max ? "MaxPool" : "AveragePool";
-        onnx::NodeProto& node = add(op, l.name + "/" + op, {x_});
-        set_ints(node, "kernel_shape", {l.kernel[0], l.kernel[1]});
-        set_ints(node, "strides", {l.strides[0], l.strides[1]});
-        set_ints(node, "pads", window_pads(l, lp));
-        if (!max) set_int(node, "count_include_pad", 0);  // divide by the real pixels, as TensorFlow
-        x_ = l.name + "/" + op;
-        return;
-      }
-      case LayerKind::flatten:
-        if (nchw_ && options_.keras_flatten_order) {
-          set_ints(add("Transpose", l.name + "/Transpose", {x_}), "perm", {0, 2, 3, 1});
-          x_ = l.name + "/Transpose";
-        }
-        set_int(add("Flatten", l.name + "/Flatten", {x_}), "axis", 1);
-        x_ = l.name + "/Flatten";
-        nchw_ = false;
-        return;
-      case LayerKind::dense: {
-        const TensorSpec& k = plan_.tensors[lp.tensors[0]];  // Keras (in, out)
-        const int in = k.shape[0], out = k.shape[1];
-        const float* src = keras_values(k);
-        std::vector<float> w(k.size);  // (out, in): Gemm's B with transB=1
-        for (int o = 0; o < out; ++o)
-          for (int c = 0; c < in; ++c) w[std::size_t(o) * in + c] = src[std::size_t(c) * out + o];
-        std::vector<std::string> inputs{x_, add_weights(l.name + "/kernel", {out, in}, w, k)};
-        add_bias(i, inputs);
-        set_int(add("Gemm", l.name + "/Gemm", inputs), "transB", 1);
-        x_ = l.name + "/Gemm";
-        activation(l, l.name + "/");
-        return;
-      }
-      case LayerKind::dropout:  // the identity at inference
-      case LayerKind::random_flip:
-      case LayerKind::random_translation:
-      case LayerKind::random_rotation:
-      case LayerKind::random_zoom:
-        return;
-      case LayerKind::batch_normalization:
-        batch_norm(i);
-        return;
-      case LayerKind::activation:
-        activation(l, l.name + "/");
-        return;
+  static void set_attribute(onnx::NodeProto& node, const OnnxAttribute& attribute) {
+    onnx::AttributeProto* a = node.add_attribute();
+    a->set_name(attribute.name);
+    if (const auto* i = std::get_if<std::int64_t>(&attribute.value)) {
+      a->set_type(onnx::AttributeProto::INT);
+      a->set_i(*i);
+    } else if (const auto* f = std::get_if<float>(&attribute.value)) {
+      a->set_type(onnx::AttributeProto::FLOAT);
+      a->set_f(*f);
+    } else {
+      a->set_type(onnx::AttributeProto::INTS);
+      for (std::int64_t v : std::get<OnnxDims>(attribute.value)) a->add_ints(v);
     }
   }
 
-  // BatchNormalization in its inference form (the moving statistics) over ONNX's channel axis 1:
-  // NCHW for an image, (N, C) after a Dense. Without scale or center, gamma 1 or beta 0 is stored.
-  void batch_norm(std::size_t i) {
-    const LayerSpec& l = plan_.spec.layers[i];
-    const LayerPlan& lp = plan_.layers[i];
-    if (lp.input_shape.size() == 3) to_nchw(l.name);
-    const std::size_t channels = std::size_t(lp.input_shape.back());
-    std::size_t k = 0;  // Keras's order: gamma (if scale), beta (if center), moving_mean, moving_variance
-    auto input = [&](bool present, const char* what, float absent) {
-      const TensorSpec& t = plan_.tensors[lp.tensors[present ? k++ : 0]];
-      if (!present) {
-        TensorSpec none = t;
-        none.name = l.name + "/" + what + " (absent: " + (absent == 0 ? "zeros" : "ones") + ")";
-        return add_weights(l.name + "/" + what, {std::int64_t(channels)}, std::vector<float>(channels, absent), none);
-      }
-      const float* v = keras_values(t);
-      return add_weights(l.name + "/" + what, {std::int64_t(channels)}, {v, v + channels}, t);
-    };
-    std::vector<std::string> inputs{x_};
-    inputs.push_back(input(l.scale, "gamma", 1.0f));
-    inputs.push_back(input(l.center, "beta", 0.0f));
-    inputs.push_back(input(true, "moving_mean", 0.0f));
-    inputs.push_back(input(true, "moving_variance", 1.0f));
-    onnx::NodeProto& node = add("BatchNormalization", l.name + "/BatchNormalization", inputs);
-    set_float(node, "epsilon", static_cast<float>(l.epsilon));
-    x_ = l.name + "/BatchNormalization";
-  }
-
-  void activation(const LayerSpec& l, const std::string& prefix) {
-    switch (l.activation) {
-      case Activation::linear: return;
-      case Activation::relu:
-        add("Relu", prefix + "Relu", {x_});
-        x_ = prefix + "Relu";
-        return;
-      case Activation::softmax:  // only on the last layer (plan_model checks)
-        logits_ = x_;
-        set_int(add("Softmax", kOnnxOutput, {x_}), "axis", 1);
-        x_ = kOnnxOutput;
-        return;
-    }
-  }
+  void transpose(const OnnxDims& perm) { node("Transpose", {x_}, {{"perm", perm}}); }
 
   void rename(const std::string& from, const std::string& to) {
     for (onnx::NodeProto& node : *graph_.mutable_node()) {
@@ -272,6 +152,7 @@ class Emitter {
   std::span<const float> weights_;
   const OnnxExportOptions& options_;
   onnx::GraphProto& graph_;
+  std::string layer_;           // the name of the layer being added
   std::string x_ = kOnnxInput;  // the current tensor
   bool nchw_ = false;           // x_ is an image in NCHW (else as the plan has it: NHWC or flat)
   std::string logits_;          // the tensor before the final softmax
@@ -279,7 +160,7 @@ class Emitter {
 };
 
 // Every layer's output shape as ONNX's shape inference found it must be the plan's.
-void check_inferred_shapes(const onnx::ModelProto& model, const ModelPlan& plan, const Emitter& emitter) {
+void check_inferred_shapes(const onnx::ModelProto& model, const ModelPlan& plan, const ProtoGraph& emitter) {
   std::map<std::string, Dims> inferred;
   auto collect = [&](const onnx::ValueInfoProto& v) {
     Dims dims;
@@ -333,7 +214,7 @@ onnx::ModelProto build_model(const ModelSpec& spec, std::span<const float> weigh
   set_batched_type(*graph.add_input(), kOnnxInput, {h, w, c});
   set_batched_type(*graph.add_output(), kOnnxOutput, {plan.classes()});
   set_batched_type(*graph.add_output(), kOnnxLogits, {plan.classes()});
-  Emitter emitter(plan, weights, options, graph);
+  ProtoGraph emitter(plan, weights, options, graph);
   emitter.run();
   try {
     onnx::checker::check_model(model);

@@ -57,6 +57,7 @@ float map_coordinate(float in, std::int64_t len, FillMode mode) {
         in -= float(len * std::int64_t(in / float(len - 1)));
       }
       return std::clamp(in, 0.0f, last);
+    case FillMode::count: break;
   }
   return in;
 }

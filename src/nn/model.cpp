@@ -1,76 +1,22 @@
-// Model<T>: builds the layer list from the plan (fused Conv2DPool where the spec has a
-// Conv2D -> MaxPooling2D pair, BatchNormalization with its ReLU, a generic layer elsewhere, no layer at all for Flatten,
-// linear activations and the final softmax, whose outputs alias their inputs), owns the two
-// arenas and every activation buffer, and runs forward, the loss and backward over them; a step
-// with BatchNormalization runs its micro-batches side by side ("lanes") around the exchanges.
+// Model<T>: the layer list built by the kinds' registry rows (which may fuse the next layer in, or
+// make no layer: a view), the two arenas and every activation buffer, and the one training path:
+// forward, the loss and backward; a step with BatchNormalization runs its micro-batches side by
+// side ("lanes") around the exchanges.
 #include <algorithm>
-#include <bit>
-#include <cmath>
-#include <numbers>
-#include <random>
 #include <stdexcept>
 
-#include "fmnist/augment.hpp"
+#include "fmnist/exact_sum.hpp"
 #include "fmnist/model.hpp"
+#include "initializers.hpp"
+#include "registry.hpp"
 
 namespace fmnist {
 namespace {
 
-ConvShape window_shape(const LayerPlan& lp, const LayerSpec& l) {
-  ConvShape s;
-  s.in_h = lp.input_shape[0];
-  s.in_w = lp.input_shape[1];
-  s.in_c = lp.input_shape[2];
-  s.out_c = lp.output_shape[2];
-  s.kernel_h = l.kernel[0];
-  s.kernel_w = l.kernel[1];
-  s.stride_h = l.strides[0];
-  s.stride_w = l.strides[1];
-  s.padding = l.padding;
-  return s;
-}
-
-// The fused layers' patterns: a Conv2D followed by a MaxPooling2D (any geometry, either
-// activation), and a BatchNormalization followed by Activation('relu').
-bool fuses_with_next(const ModelSpec& spec, std::size_t i) {
-  if (i + 1 >= spec.layers.size()) return false;
-  const LayerSpec &l = spec.layers[i], &next = spec.layers[i + 1];
-  return (l.kind == LayerKind::conv2d && next.kind == LayerKind::max_pooling2d) ||
-         (l.kind == LayerKind::batch_normalization && next.kind == LayerKind::activation &&
-          next.activation == Activation::relu);
-}
-
-std::size_t per_image(const std::vector<int>& shape) {
-  std::size_t n = 1;
-  for (int d : shape) n *= static_cast<std::size_t>(d);
-  return n;
-}
-
-// Keras's fans of a kernel (kh, kw, in, out) or (in, out).
-std::pair<double, double> fans(const std::vector<int>& shape) {
-  double receptive = 1;
-  for (std::size_t i = 0; i + 2 < shape.size(); ++i) receptive *= shape[i];
-  return {receptive * shape[shape.size() - 2], receptive * shape.back()};
-}
-
-// Adds v to the limbs (hi, lo) of a fixed-point sum (see kNormHighBits); false (and nothing
-// added) if v is not finite or too large for kNormMaxTerms such terms.
-bool add_norm_fixed(double v, std::int64_t& hi, std::int64_t& lo) {
-  const double limit = std::ldexp(1.0, 62 - kNormHighBits - std::bit_width(kNormMaxTerms - 1));
-  const bool fine = std::abs(v) < limit;  // false for NaN too
-  const double scaled = (fine ? v : 0.0) * std::ldexp(1.0, kNormHighBits), whole = std::floor(scaled);
-  hi += static_cast<std::int64_t>(whole);
-  lo += static_cast<std::int64_t>((scaled - whole) * std::ldexp(1.0, kNormLowBits));
-  return fine;
-}
-
-double from_norm_fixed(std::int64_t hi, std::int64_t lo) {
-  return std::ldexp(double(hi), -kNormHighBits) + std::ldexp(double(lo), -kNormHighBits - kNormLowBits);
-}
-
 // A BatchNormalization's per-channel sums over the micro-batches of a step: doubles in lane order
-// (one process, no exchange), or the fixed point [images, hi (2c), lo (2c)] summed by the exchange.
+// (one process, no exchange), or the wide fixed point [images, hi (2c), lo (2c)] summed by the exchange.
 struct NormSums {
+  static constexpr double kLimit = fixed_limit(kNormMaxTerms, kWideRange);  // per term: 2^36
   std::vector<double> sums, local;  // (2 * channels)
   std::vector<std::int64_t> fixed;  // (1 + 4 * channels)
   explicit NormSums(std::size_t c) : sums(2 * c, 0.0), local(2 * c), fixed(1 + 4 * c, 0) {}
@@ -81,7 +27,7 @@ struct NormSums {
     fixed[0] += n;
     for (std::size_t e = 0; e < m; ++e) {
       sums[e] += local[e];
-      if (exchanged) fine &= add_norm_fixed(local[e], fixed[1 + e], fixed[1 + m + e]);
+      if (exchanged) fine &= add_fixed_wide(local[e], fixed[1 + e], fixed[1 + m + e], kLimit);
     }
     std::fill(local.begin(), local.end(), 0.0);
     return fine;
@@ -89,7 +35,7 @@ struct NormSums {
   // The global totals after the exchange.
   void exchange(const Exchange& exchange) {
     exchange(fixed.data(), fixed.size());
-    for (std::size_t e = 0; e < sums.size(); ++e) sums[e] = from_norm_fixed(fixed[1 + e], fixed[1 + sums.size() + e]);
+    for (std::size_t e = 0; e < sums.size(); ++e) sums[e] = from_fixed_wide(fixed[1 + e], fixed[1 + sums.size() + e]);
   }
 };
 
@@ -117,7 +63,7 @@ struct Model<T>::Impl {
   };
 
   Impl(const ModelSpec& spec, int n) : plan(plan_model(spec)), max_batch(n), params(plan.num_params), grads(plan.num_params) {
-    norms.resize(plan.layers.size());
+    shared.resize(plan.layers.size());
     lanes.push_back(build_lane());
     logits = lanes[0].ops.empty() ? 0 : lanes[0].ops.back().out;
     for (const Op& op : lanes[0].ops) has_norm |= op.norm != nullptr;
@@ -130,14 +76,15 @@ struct Model<T>::Impl {
     std::size_t largest = std::size_t(plan.classes());  // the loss writes (n, classes) into dy
     for (std::size_t i = 0; i < plan.layers.size(); ++i) {
       const std::size_t first = i;
-      Layer<T>* layer = make_layer(i, lane);
-      if (layer == nullptr) continue;  // a view: the output is the input
-      if (fuses_with_next(plan.spec, i)) ++i;
-      const std::size_t size = per_image(plan.layers[i].output_shape);
+      const LayerBuild<T> build{{plan, i}, max_batch, !lane.ops.empty(), params.data(), grads.data(), shared[i]};
+      BuiltLayer<T> built = kind_row(plan.spec.layers[i].kind).template make<T>()(build);
+      if (built.layer == nullptr) continue;  // a view: the output is the input
+      if (built.owned != nullptr) lane.owned.push_back(std::move(built.owned));
+      if (built.fuses_next) ++i;
+      const std::size_t size = shape_size(plan.layers[i].output_shape);
       lane.buffers.emplace_back(size * std::size_t(max_batch));
       largest = std::max(largest, size);
-      Op op{layer, plan.spec.layers[first].kind == LayerKind::batch_normalization ? norms[first].get() : nullptr, current,
-            lane.buffers.size() - 1};
+      Op op{built.layer, built.norm, current, lane.buffers.size() - 1};
       param_range(first, i, op);
       lane.ops.push_back(op);
       current = lane.buffers.size() - 1;
@@ -158,66 +105,6 @@ struct Model<T>::Impl {
         any = true;
       }
     }
-  }
-
-  // The layer that computes spec layer i (and i + 1 when fused), owned by the lane (a
-  // BatchNormalization by the model, one for all lanes); null for views.
-  Layer<T>* make_layer(std::size_t i, Lane& lane) {
-    const LayerSpec& l = plan.spec.layers[i];
-    const LayerPlan& lp = plan.layers[i];
-    const bool need_dx = !lane.ops.empty();
-    auto param = [&](std::size_t k) { return k < lp.tensors.size() ? params.data() + plan.tensors[lp.tensors[k]].offset : nullptr; };
-    auto grad = [&](std::size_t k) { return k < lp.tensors.size() ? grads.data() + plan.tensors[lp.tensors[k]].offset : nullptr; };
-    const Activation act = l.activation == Activation::softmax ? Activation::linear : l.activation;
-    std::unique_ptr<Layer<T>> layer;
-    switch (l.kind) {
-      case LayerKind::conv2d:
-        if (fuses_with_next(plan.spec, i))
-          layer = std::make_unique<Conv2DPool<T>>(window_shape(lp, l), window_shape(plan.layers[i + 1], plan.spec.layers[i + 1]),
-                                                  act, max_batch, need_dx, param(0), param(1), grad(0), grad(1));
-        else
-          layer = std::make_unique<Conv2D<T>>(window_shape(lp, l), act, max_batch, need_dx, param(0), param(1), grad(0),
-                                              grad(1));
-        break;
-      case LayerKind::max_pooling2d: layer = std::make_unique<MaxPool2D<T>>(window_shape(lp, l), max_batch); break;
-      case LayerKind::average_pooling2d: layer = std::make_unique<AvgPool2D<T>>(window_shape(lp, l)); break;
-      case LayerKind::dense:
-        layer = std::make_unique<Dense<T>>(lp.input_shape[0], l.units, act, param(0), param(1), grad(0), grad(1));
-        break;
-      case LayerKind::dropout: layer = std::make_unique<Dropout<T>>(l.rate, per_image(lp.input_shape), i, max_batch); break;
-      case LayerKind::activation:
-        if (act == Activation::relu) layer = std::make_unique<Relu<T>>(per_image(lp.input_shape));
-        break;
-      case LayerKind::flatten: break;
-      case LayerKind::batch_normalization: return make_norm(i);
-      case LayerKind::random_flip:
-      case LayerKind::random_translation:
-      case LayerKind::random_rotation:
-      case LayerKind::random_zoom:
-        layer = std::make_unique<Augment<T>>(l, std::array<int, 3>{lp.input_shape[0], lp.input_shape[1], lp.input_shape[2]},
-                                             i, max_batch);
-        break;
-    }
-    if (layer == nullptr) return nullptr;
-    lane.owned.push_back(std::move(layer));
-    return lane.owned.back().get();
-  }
-
-  BatchNorm<T>* make_norm(std::size_t i) {
-    if (norms[i] != nullptr) return norms[i].get();
-    const LayerSpec& l = plan.spec.layers[i];
-    const LayerPlan& lp = plan.layers[i];
-    std::size_t k = 0;  // gamma (if scale), beta (if center), moving_mean, moving_variance
-    constexpr std::size_t absent = std::size_t(-1);
-    auto next = [&](bool present) { return present ? plan.tensors[lp.tensors[k++]].offset : absent; };
-    auto in = [](AlignedVector<T>& arena, std::size_t offset) { return offset == absent ? nullptr : arena.data() + offset; };
-    const std::size_t gamma = next(l.scale), beta = next(l.center), moving_mean = next(true), moving_variance = next(true);
-    const std::size_t channels = std::size_t(lp.input_shape.back());
-    norms[i] = std::make_unique<BatchNorm<T>>(int(channels), per_image(lp.input_shape) / channels, l.momentum, l.epsilon,
-                                              fuses_with_next(plan.spec, i), in(params, gamma), in(params, beta),
-                                              in(params, moving_mean), in(params, moving_variance), in(grads, gamma),
-                                              in(grads, beta));
-    return norms[i].get();
   }
 
   void check(int n) const {
@@ -340,11 +227,37 @@ struct Model<T>::Impl {
     }
   }
 
+  // The one training path: each micro-batch's forward in training mode, its loss and accuracy
+  // sums, and backward. exchange and sink null (accumulate_gradients): the batches are the whole
+  // batch, their gradients add up in grads() and the moving statistics stay; else (train_step)
+  // BatchNormalization's statistics are exchanged and its moving statistics updated, and grads()
+  // start at zero, each gradient range going to the sink and back to zero.
+  StepResult step(std::span<const MicroBatch<T>> batches, const Exchange* exchange, const GradientSink* sink) {
+    for (const MicroBatch<T>& b : batches) {
+      check(b.n);
+      check_labels(b.labels, b.n);
+    }
+    if (sink != nullptr) std::fill(grads.begin(), grads.end(), T(0));
+    StepResult result;
+    auto run = [&](std::span<const MicroBatch<T>> part) {
+      forward(part, true, exchange, exchange != nullptr, result);
+      for (std::size_t j = 0; j < part.size(); ++j)
+        result.batches.push_back(softmax_xent_forward(lanes[j].buffer(logits), part[j].labels, part[j].n, plan.classes()));
+      backward(part, exchange, sink, result);
+    };
+    if (has_norm) {
+      run(batches);  // side by side, also with none: the exchanges happen on every rank
+    } else {
+      for (const MicroBatch<T>& b : batches) run({&b, 1});  // independent: one at a time, on lane 0
+    }
+    return result;
+  }
+
   ModelPlan plan;
   int max_batch;
   AlignedVector<T> params;  // (num_params), Keras weight order
   AlignedVector<T> grads;   // (num_params)
-  std::vector<std::unique_ptr<BatchNorm<T>>> norms;  // by spec layer: the BatchNormalizations, null elsewhere
+  std::vector<std::unique_ptr<Layer<T>>> shared;     // by spec layer: the one object of every lane (BatchNormalization)
   std::vector<Lane> lanes;                           // [0] always; more for a step with BatchNormalization
   std::size_t logits = 0;                            // the buffer holding the logits (max_batch, classes)
   bool has_norm = false;
@@ -396,32 +309,7 @@ const T* Model<T>::grads() const {
 
 template <typename T>
 void Model<T>::init(std::uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  auto uniform = [&] { return double(rng() >> 11) * 0x1.0p-53; };  // [0, 1), 53 bits
-  for (const TensorSpec& t : impl_->plan.tensors) {
-    T* w = impl_->params.data() + t.offset;
-    const auto [fan_in, fan_out] = t.shape.size() > 1 ? fans(t.shape) : std::pair<double, double>(1, 1);
-    double limit = 0;
-    switch (t.initializer) {
-      case Initializer::zeros: std::fill(w, w + t.size, T(0)); continue;
-      case Initializer::ones: std::fill(w, w + t.size, T(1)); continue;
-      case Initializer::glorot_uniform: limit = std::sqrt(6.0 / (fan_in + fan_out)); break;
-      case Initializer::he_uniform: limit = std::sqrt(6.0 / fan_in); break;
-      case Initializer::he_normal: {
-        // Keras: a normal of this stddev truncated at two stddevs (redrawn beyond), Box-Muller.
-        const double stddev = std::sqrt(2.0 / fan_in) / 0.87962566103423978;
-        for (std::size_t i = 0; i < t.size; ++i) {
-          double z;
-          do {
-            z = std::sqrt(-2.0 * std::log(1.0 - uniform())) * std::cos(2.0 * std::numbers::pi * uniform());
-          } while (std::abs(z) > 2.0);
-          w[i] = T(z * stddev);
-        }
-        continue;
-      }
-    }
-    for (std::size_t i = 0; i < t.size; ++i) w[i] = T(-limit + 2.0 * limit * uniform());
-  }
+  initialize(impl_->plan, seed, impl_->params.data());
 }
 
 template <typename T>
@@ -448,35 +336,15 @@ BatchStats Model<T>::evaluate(const T* x, const std::uint8_t* labels, int n, con
 
 template <typename T>
 BatchStats Model<T>::accumulate_gradients(const T* x, const std::uint8_t* labels, int n, const DropoutContext& train) {
-  const BatchStats stats = evaluate(x, labels, n, &train);
+  impl_->check(n);
   const MicroBatch<T> batch{x, labels, n, train};
-  StepResult ignored;
-  if (n > 0) impl_->backward({&batch, 1}, nullptr, nullptr, ignored);
-  return stats;
+  const StepResult step = impl_->step({&batch, n > 0 ? 1u : 0u}, nullptr, nullptr);  // an empty batch computes nothing
+  return n > 0 ? step.batches.front() : BatchStats{};
 }
 
 template <typename T>
 StepResult Model<T>::train_step(std::span<const MicroBatch<T>> batches, const Exchange& exchange, const GradientSink& sink) {
-  Impl& m = *impl_;
-  for (const MicroBatch<T>& b : batches) {
-    m.check(b.n);
-    m.check_labels(b.labels, b.n);
-  }
-  zero_grads();
-  StepResult result;
-  auto run = [&](std::span<const MicroBatch<T>> part) {
-    m.forward(part, true, &exchange, true, result);
-    for (std::size_t j = 0; j < part.size(); ++j)
-      result.batches.push_back(
-          softmax_xent_forward(m.lanes[j].buffer(m.logits), part[j].labels, part[j].n, m.plan.classes()));
-    m.backward(part, &exchange, &sink, result);
-  };
-  if (m.has_norm) {
-    run(batches);  // side by side, also with none: the exchanges happen on every rank
-  } else {
-    for (const MicroBatch<T>& b : batches) run({&b, 1});  // independent: one at a time, on lane 0
-  }
-  return result;
+  return impl_->step(batches, &exchange, &sink);
 }
 
 template <typename T>

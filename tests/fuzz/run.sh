@@ -20,12 +20,13 @@ python=$(command -v /usr/bin/python3 || command -v python3)
 mkdir -p "$out"
 
 flags=(-std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-       -fno-omit-frame-pointer -Iinclude -Isrc/data)
+       -fno-omit-frame-pointer -Iinclude -Isrc/data -isystem /usr/include/eigen3)
 targets=(csv idx model_json)
 pids=()
 for target in "${targets[@]}"; do
   sources=(src/data/*.cpp -lz)
-  [ "$target" = model_json ] && sources=(src/nn/spec.cpp src/nn/keras_json_*.cpp)
+  # the reader asks the layer registry, whose rows hold the layer factories too: all of src/nn
+  [ "$target" = model_json ] && sources=(src/nn/*.cpp src/nn/kinds/*.cpp)
   "$cxx" "${flags[@]}" "tests/fuzz/fuzz_$target.cpp" "${sources[@]}" -o "$out/fuzz_$target" &
   pids+=($!)
 done

@@ -1,0 +1,60 @@
+// A layer's ONNX nodes, said without ONNX's headers: each layer kind's row in the registry
+// (src/nn/kinds/) adds its nodes through OnnxGraph, and src/export implements OnnxGraph with
+// ONNX's protobuf classes (docs/onnx.md). So a new kind brings its ONNX nodes in its own file, and
+// src/export stays the only code that sees ONNX or protobuf.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "fmnist/model_spec.hpp"
+
+namespace fmnist {
+
+using OnnxDims = std::vector<std::int64_t>;
+
+// A node attribute: an integer (INT), a float (FLOAT) or a list of integers (INTS).
+struct OnnxAttribute {
+  std::string name;
+  std::variant<std::int64_t, float, OnnxDims> value;
+};
+
+// The graph under construction, one layer at a time. The tensors a layer adds are named
+// "<layer>/<what>" (a layer name has no '/'). The current tensor is the layer's input until the
+// layer adds a node, then that node's output: what the layer leaves is the next layer's input.
+class OnnxGraph {
+ public:
+  virtual ~OnnxGraph() = default;
+
+  // The current tensor, in the layout the previous layer left it.
+  virtual std::string input() = 0;
+  // The current tensor as an NCHW image (a Transpose "<layer>/Transpose" if it is NHWC now).
+  virtual std::string input_nchw() = 0;
+  // The current tensor as the plan has it: an NCHW image is transposed back to NHWC
+  // ("<layer>/Transpose"), so that a Flatten after it reads Keras's order (unless the export's
+  // option keras_flatten_order is off: the tests' negative control).
+  virtual std::string input_nhwc() = 0;
+
+  // Keras's values of one of the model's weight tensors, as the arena holds them.
+  virtual std::span<const float> values(const TensorSpec& tensor) const = 0;
+  // Adds the initializer "<layer>/<what>" of `dims` holding `values` (float32), documented as
+  // Keras's tensor `keras`; returns its name.
+  virtual std::string weights(const std::string& what, const OnnxDims& dims, std::span<const float> values,
+                              const TensorSpec& keras) = 0;
+  // Adds the node "<layer>/<op>" of operator `op` on `inputs`; its output becomes the current
+  // tensor, in the current layout. Returns its name.
+  virtual std::string node(const std::string& op, const std::vector<std::string>& inputs,
+                           const std::vector<OnnxAttribute>& attributes = {}) = 0;
+  // Applies a Keras activation to the current tensor: linear adds nothing, relu a Relu node,
+  // softmax (on the last layer only) the model's output and its input as the logits.
+  virtual void activation(Activation activation) = 0;
+};
+
+// Adds layer `layer` of `plan` to `graph`, as its kind's registry row says (src/nn/registry.cpp).
+void add_onnx_nodes(OnnxGraph& graph, const ModelPlan& plan, std::size_t layer);
+
+}  // namespace fmnist

@@ -1,0 +1,18 @@
+// The weights' initial values (docs/computing.md): each tensor of a plan from its Keras
+// initializer, drawn in arena order from one generator seeded with --seed, so every rank and every
+// scalar type starts from the same numbers.
+#pragma once
+
+#include <cstdint>
+
+#include "fmnist/model_spec.hpp"
+
+namespace fmnist {
+
+// Fills params (plan.num_params) tensor by tensor: glorot_uniform (limit sqrt(6 / (fan_in +
+// fan_out))), he_uniform (sqrt(6 / fan_in)), he_normal (Keras's truncated normal), zeros, ones;
+// fans as Keras computes them for a kernel (kh, kw, in, out) or (in, out), 1 and 1 for a vector.
+template <typename T>
+void initialize(const ModelPlan& plan, std::uint64_t seed, T* params);
+
+}  // namespace fmnist

@@ -1,0 +1,195 @@
+// KerasFields: typed reads of one layer's Keras JSON config, with the refusals that name the
+// layer, the field and the value; Keras's initializer forms (names, classes and the older
+// VarianceScaling) read and written from one table.
+#include "keras_fields.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "fmnist/error.hpp"
+
+namespace fmnist {
+namespace {
+
+using json = nlohmann::json;
+using ordered_json = nlohmann::ordered_json;
+
+// Appends value as JSON, lists spaced as Python prints them ([2, 2]), until out holds 80
+// characters: each level adds a character, so a deeply nested value cannot recurse deeply.
+void append_value(const json& value, std::string& out) {
+  if (value.is_array() || value.is_object()) {
+    out += value.is_array() ? '[' : '{';
+    bool first = true;
+    for (const auto& [key, element] : value.items()) {
+      if (out.size() > 80) break;
+      out += first ? "" : value.is_array() ? ", " : ",";
+      if (value.is_object()) out += json(key).dump() + ":";
+      append_value(element, out);
+      first = false;
+    }
+    out += value.is_array() ? ']' : '}';
+  } else {
+    out += value.dump().substr(0, 81);
+  }
+}
+
+// Keras's initializer classes, by Initializer: the class name, and whether its config holds a seed.
+struct InitializerClass {
+  const char* name;
+  bool seeded;
+};
+constexpr std::array kInitializerClasses{InitializerClass{"GlorotUniform", true}, InitializerClass{"HeUniform", true},
+                                         InitializerClass{"HeNormal", true}, InitializerClass{"Zeros", false},
+                                         InitializerClass{"Ones", false}};
+static_assert(kInitializerClasses.size() == static_cast<std::size_t>(Initializer::count), "a class per Initializer");
+
+// Keras's name ("glorot_uniform") of an initializer object {"class_name", "config"}; "" if unknown.
+// refuse() is called for a known class with a setting we do not support.
+template <typename Refuse>
+std::string initializer_object_name(const json& v, Refuse&& refuse) {
+  static const json none = json::object();
+  const std::string cls = v["class_name"];
+  const json& config = v.contains("config") && v["config"].is_object() ? v["config"] : none;
+  auto field = [&](const char* key, const json& fallback) { return config.contains(key) ? config[key] : fallback; };
+  if (cls == "VarianceScaling") {
+    const json scale = field("scale", 1.0), mode = field("mode", "fan_in"), distribution = field("distribution", "");
+    if (scale == 1.0 && mode == "fan_avg" && distribution == "uniform") return "glorot_uniform";
+    if (scale == 2.0 && mode == "fan_in" && distribution == "uniform") return "he_uniform";
+    if (scale == 2.0 && mode == "fan_in" && distribution == "truncated_normal") return "he_normal";
+    return "";
+  }
+  for (std::size_t i = 0; i < kInitializerClasses.size(); ++i) {
+    if (cls != kInitializerClasses[i].name) continue;
+    for (const auto& [k, value] : config.items()) {
+      if (k != "seed" && !value.is_null()) refuse();
+    }
+    return keras_name(static_cast<Initializer>(i));
+  }
+  return "";
+}
+
+}  // namespace
+
+std::string value_text(const json& value) {
+  std::string text;
+  append_value(value, text);
+  return text.size() > 80 ? text.substr(0, 77) + "..." : text;
+}
+
+void KerasFields::fail(const std::string& field, const std::string& value, const std::string& what) const {
+  throw Error(Exit::usage, where_ + ": field '" + field + "': " + value + " " + what);
+}
+
+const nlohmann::json* KerasFields::find(const std::string& key) {
+  used_.insert(key);
+  const auto it = config_.find(key);
+  return it == config_.end() || it->is_null() ? nullptr : &*it;
+}
+
+const nlohmann::json& KerasFields::require(const std::string& key) {
+  const json* v = find(key);
+  if (v == nullptr) throw Error(Exit::usage, where_ + ": field '" + key + "': missing");
+  return *v;
+}
+
+int KerasFields::integer_of(const std::string& key, const json& v, int lo, int hi) const {
+  if (!v.is_number_integer()) fail(key, value_text(v), "is not an integer");
+  const auto n = v.get<long long>();
+  if (n < lo || n > hi) fail(key, value_text(v), "is out of range (" + std::to_string(lo) + " to " + std::to_string(hi) + ")");
+  return static_cast<int>(n);
+}
+
+std::array<int, 2> KerasFields::pair(const std::string& key, int lo, int hi, const std::array<int, 2>* fallback) {
+  const json* v = fallback ? find(key) : &require(key);
+  if (v == nullptr) return *fallback;
+  if (v->is_number_integer()) {
+    const int n = integer_of(key, *v, lo, hi);
+    return {n, n};
+  }
+  if (!v->is_array() || v->size() != 2) fail(key, value_text(*v), "is not an integer or a list of two integers");
+  return {integer_of(key, (*v)[0], lo, hi), integer_of(key, (*v)[1], lo, hi)};
+}
+
+double KerasFields::number(const std::string& key, double fallback, double lo, double hi) {
+  const json* v = find(key);
+  if (v == nullptr) return fallback;
+  if (!v->is_number()) fail(key, value_text(*v), "is not a number");
+  const double x = v->get<double>();
+  if (!(x >= lo && x <= hi)) fail(key, value_text(*v), "is out of range [" + json(lo).dump() + ", " + json(hi).dump() + "]");
+  return x;
+}
+
+double KerasFields::number(const std::string& key, double fallback) {
+  const json* v = find(key);
+  if (v == nullptr) return fallback;
+  if (!v->is_number() || !std::isfinite(v->get<double>())) fail(key, value_text(*v), "is not a finite number");
+  return v->get<double>();
+}
+
+bool KerasFields::boolean(const std::string& key, bool fallback) {
+  const json* v = find(key);
+  if (v == nullptr) return fallback;
+  if (!v->is_boolean()) fail(key, value_text(*v), "is not true or false");
+  return v->get<bool>();
+}
+
+std::string KerasFields::text(const std::string& key, const std::string& fallback) {
+  const json* v = find(key);
+  if (v == nullptr) return fallback;
+  if (!v->is_string()) fail(key, value_text(*v), "is not a string");
+  return v->get<std::string>();
+}
+
+void KerasFields::only(const std::string& key, const std::vector<json>& allowed, const std::string& note) {
+  const json* v = find(key);
+  if (v == nullptr) return;
+  for (const json& a : allowed) {
+    if (*v == a) return;
+  }
+  fail(key, value_text(*v), "is not supported (" + note + ")");
+}
+
+void KerasFields::dtype() {
+  const json* v = find("dtype");
+  if (v == nullptr) return;
+  if (v->is_string() && *v == "float32") return;
+  if (v->is_object() && v->contains("config") && (*v)["config"].is_object() && (*v)["config"].contains("name") &&
+      (*v)["config"]["name"] == "float32")
+    return;
+  fail("dtype", value_text(*v), "is not supported (only float32)");
+}
+
+Initializer KerasFields::initializer(const std::string& key, Initializer fallback, const std::vector<Initializer>& options) {
+  const json* v = find(key);
+  if (v == nullptr) return fallback;
+  std::string names;
+  for (Initializer i : options) names += std::string(names.empty() ? "" : ", ") + keras_name(i);
+  auto refuse = [&] { fail(key, value_text(*v), "is not supported (" + names + ")"); };
+  std::string name;
+  if (v->is_string()) {
+    name = v->get<std::string>();
+  } else if (v->is_object() && v->contains("class_name") && (*v)["class_name"].is_string()) {
+    name = initializer_object_name(*v, refuse);
+  }
+  for (Initializer i : options) {
+    if (name == keras_name(i)) return i;
+  }
+  refuse();
+  return fallback;
+}
+
+void KerasFields::finish() const {
+  for (const auto& [key, value] : config_.items()) {
+    if (used_.count(key) || value.is_null() || value == false) continue;
+    fail(key, value_text(value), "is not supported");
+  }
+}
+
+ordered_json initializer_json(Initializer i) {
+  const InitializerClass& c = kInitializerClasses.at(static_cast<std::size_t>(i));
+  return {{"class_name", c.name}, {"config", c.seeded ? ordered_json{{"seed", nullptr}} : ordered_json::object()}};
+}
+
+ordered_json pair_json(const std::array<int, 2>& pair) { return ordered_json::array({pair[0], pair[1]}); }
+
+}  // namespace fmnist

@@ -1,0 +1,83 @@
+// One layer's Keras JSON config, field by field (docs/models.md: Models), for the layer kinds'
+// rows (src/nn/kinds/): KerasFields reads typed fields with Keras's defaults and remembers which
+// were read, so that any other field that is not null or false is refused; every refusal names
+// the layer, the field and the value. And the few values every writer writes alike.
+#pragma once
+
+#include <array>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "fmnist/model_spec.hpp"
+
+namespace fmnist {
+
+// A JSON value as messages quote it: lists spaced as Python prints them ([2, 2]), cut at 80 characters.
+std::string value_text(const nlohmann::json& value);
+
+class KerasFields {
+ public:
+  using json = nlohmann::json;
+
+  // where: "<source>: layer 3 'conv2d_1' (Conv2D)", the start of every refusal.
+  KerasFields(const json& config, std::string where) : config_(config), where_(std::move(where)) {}
+
+  [[noreturn]] void fail(const std::string& field, const std::string& value, const std::string& what) const;
+
+  // The field's value, or nothing when it is absent or null.
+  const json* find(const std::string& key);
+  // The field's value; refused when absent or null.
+  const json& require(const std::string& key);
+
+  // An integer in [lo, hi]: v, read as field `key`, or the required field `key`.
+  int integer_of(const std::string& key, const json& v, int lo, int hi) const;
+  int integer(const std::string& key, int lo, int hi) { return integer_of(key, require(key), lo, hi); }
+  // An integer n (meaning (n, n)) or a list of two integers; `fallback` when absent (null: required).
+  std::array<int, 2> pair(const std::string& key, int lo, int hi, const std::array<int, 2>* fallback);
+  // A number in [lo, hi]; `fallback` when absent.
+  double number(const std::string& key, double fallback, double lo, double hi);
+  // A finite number; `fallback` when absent.
+  double number(const std::string& key, double fallback);
+  bool boolean(const std::string& key, bool fallback);
+  std::string text(const std::string& key, const std::string& fallback);
+  // The field must be absent or equal one of `allowed` (Keras's default first).
+  void only(const std::string& key, const std::vector<json>& allowed, const std::string& note);
+
+  // One of `options` by Keras's name; `fallback` when absent.
+  template <KerasNamed Enum>
+  Enum choice(const std::string& key, const std::vector<Enum>& options, Enum fallback) {
+    const json* v = find(key);
+    if (v == nullptr) return fallback;
+    std::string names;
+    for (Enum e : options) {
+      if (v->is_string() && v->get<std::string>() == keras_name(e)) return e;
+      names += std::string(names.empty() ? "" : ", ") + keras_name(e);
+    }
+    fail(key, value_text(*v), "is not supported (" + names + ")");
+  }
+
+  // "float32", or Keras 3's {"class_name": "DTypePolicy", "config": {"name": "float32"}}.
+  void dtype();
+  // "glorot_uniform", {"class_name": "GlorotUniform", "config": {"seed": ...}}, or the
+  // VarianceScaling that Keras 2.0-2.2 wrote for each, among `options`; the seed is ignored
+  // (--seed decides).
+  Initializer initializer(const std::string& key, Initializer fallback, const std::vector<Initializer>& options);
+
+  // Every field not read must be null or false (Keras's "unused"); anything else is refused.
+  void finish() const;
+
+ private:
+  const json& config_;
+  std::string where_;
+  std::set<std::string> used_;
+};
+
+// An initializer as Keras 2 writes it: {"class_name": "GlorotUniform", "config": {"seed": null}}.
+nlohmann::ordered_json initializer_json(Initializer initializer);
+
+// A pair of integers as a JSON list: [3, 3].
+nlohmann::ordered_json pair_json(const std::array<int, 2>& pair);
+
+}  // namespace fmnist

@@ -1,0 +1,28 @@
+// The weighted layers' shared rules (Conv2D, Dense): activation, use_bias and the initializers in
+// Keras JSON and in the describe text, their kernel and bias tensors, and the bias in ONNX.
+#pragma once
+
+#include <iosfwd>
+
+#include "../registry.hpp"
+#include "fmnist/onnx_graph.hpp"
+
+namespace fmnist {
+
+// Reads activation (relu, linear, softmax), use_bias, kernel_initializer and bias_initializer
+// (zeros only: biases always start at zero).
+void read_weighted_fields(KerasFields& f, LayerSpec& l);
+// Writes them, with the regularizers and constraints null, as Keras 2 ends a Conv2D or Dense config.
+void write_weighted_fields(const LayerSpec& l, nlohmann::ordered_json& c);
+// " relu glorot_uniform", " linear no bias he_normal".
+void describe_weighted(const LayerSpec& l, std::ostream& out);
+// The kernel of `kernel` shape, then the bias (units) if the layer has one.
+std::vector<WeightSpec> kernel_and_bias(const LayerSpec& l, Shape kernel);
+// The activation the kernels apply: a final softmax is left to the loss (trained as logits).
+inline Activation kernel_activation(const LayerSpec& l) {
+  return l.activation == Activation::softmax ? Activation::linear : l.activation;
+}
+// Adds the bias initializer "<layer>/bias" to `inputs` when the layer has a bias.
+void add_onnx_bias(OnnxGraph& graph, const PlannedLayer& layer, std::vector<std::string>& inputs);
+
+}  // namespace fmnist
