@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 
 namespace fmnist::h5 {
 namespace {
@@ -88,24 +89,37 @@ Attribute open_attribute(hid_t object, const std::string& name) {
   return Attribute{FMNIST_H5(H5Aopen(object, name.c_str(), H5P_DEFAULT))};
 }
 
-// Strings of a string attribute of any shape, fixed-length or variable-length.
-std::vector<std::string> read_strings(const Attribute& attribute, const std::string& name) {
+[[noreturn]] void too_large(const std::string& name, const std::string& what, std::size_t limit) {
+  throw Failure("attribute " + name + ": " + what + ", more than the limit of " + std::to_string(limit),
+                "too large");
+}
+
+// Strings of a string attribute of any shape, fixed-length or variable-length, within the limits.
+std::vector<std::string> read_strings(const Attribute& attribute, const std::string& name, std::size_t max_count,
+                                      std::size_t max_bytes) {
   Datatype type{FMNIST_H5(H5Aget_type(attribute.get()))};
   if (FMNIST_H5(H5Tget_class(type.get())) != H5T_STRING) {
     throw Failure("attribute " + name + " is not a string", "not a string");
   }
   Dataspace space{FMNIST_H5(H5Aget_space(attribute.get()))};
   const auto count = static_cast<std::size_t>(FMNIST_H5(H5Sget_simple_extent_npoints(space.get())));
+  if (count > max_count) too_large(name, std::to_string(count) + " strings", max_count);
   std::vector<std::string> values;
   if (count == 0) return values;
   if (FMNIST_H5(H5Tis_variable_str(type.get())) > 0) {
     std::vector<char*> pointers(count, nullptr);
     FMNIST_H5(H5Aread(attribute.get(), type.get(), pointers.data()));
-    for (char* p : pointers) values.emplace_back(p != nullptr ? p : "");
+    std::size_t total = 0;
+    for (char* p : pointers) {
+      values.emplace_back(p != nullptr ? p : "");
+      total += values.back().size();
+    }
     FMNIST_H5(H5Dvlen_reclaim(type.get(), space.get(), H5P_DEFAULT, pointers.data()));
+    if (total > max_bytes) too_large(name, std::to_string(total) + " bytes of text", max_bytes);
     return values;
   }
   const std::size_t size = H5Tget_size(type.get());
+  if (size == 0 || size > max_bytes / count) too_large(name, std::to_string(count) + " strings of " + std::to_string(size) + " bytes", max_bytes);
   std::vector<char> buffer(count * size);
   FMNIST_H5(H5Aread(attribute.get(), type.get(), buffer.data()));
   for (std::size_t i = 0; i < count; ++i) {
@@ -210,19 +224,26 @@ T read_attribute(hid_t object, const std::string& name) {
   if (FMNIST_H5(H5Sget_simple_extent_npoints(space.get())) != 1) {
     throw Failure("attribute " + name + " is not a single value", "not a single value");
   }
+  const Datatype type{FMNIST_H5(H5Aget_type(attribute.get()))};
+  const H5T_class_t want = std::is_floating_point_v<T> ? H5T_FLOAT : H5T_INTEGER;
+  if (FMNIST_H5(H5Tget_class(type.get())) != want) {
+    const std::string kind = std::is_floating_point_v<T> ? "a floating-point number" : "an integer";
+    throw Failure("attribute " + name + " is not " + kind, "wrong type");
+  }
   T value{};
   FMNIST_H5(H5Aread(attribute.get(), Types<T>::memory(), &value));
   return value;
 }
 
-std::string read_string_attribute(hid_t object, const std::string& name) {
-  const auto values = read_strings(open_attribute(object, name), name);
+std::string read_string_attribute(hid_t object, const std::string& name, std::size_t max_bytes) {
+  const auto values = read_strings(open_attribute(object, name), name, 1, max_bytes);
   if (values.size() != 1) throw Failure("attribute " + name + " is not a single string", "not a string");
   return values[0];
 }
 
-std::vector<std::string> read_strings_attribute(hid_t object, const std::string& name) {
-  return read_strings(open_attribute(object, name), name);
+std::vector<std::string> read_strings_attribute(hid_t object, const std::string& name, std::size_t max_count,
+                                                std::size_t max_bytes) {
+  return read_strings(open_attribute(object, name), name, max_count, max_bytes);
 }
 
 template <typename T>
@@ -254,6 +275,8 @@ DatasetInfo dataset_info(hid_t dataset) {
   FMNIST_H5(H5Sget_simple_extent_dims(space.get(), info.dims.data(), nullptr));
   const Datatype type{FMNIST_H5(H5Dget_type(dataset))};
   info.type_class = FMNIST_H5(H5Tget_class(type.get()));
+  info.type_size = H5Tget_size(type.get());
+  info.stored_bytes = H5Dget_storage_size(dataset);
   const PropertyList dcpl{FMNIST_H5(H5Dget_create_plist(dataset))};
   const int filters = FMNIST_H5(H5Pget_nfilters(dcpl.get()));
   for (int i = 0; i < filters; ++i) {

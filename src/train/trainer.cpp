@@ -318,6 +318,9 @@ void Job::load_best_weights() {
     if (!comm_.is_root()) return;
     const std::string path = config_.out_dir + "/best.h5";
     const Checkpoint best = read_checkpoint(path);
+    if (!best.training.run_id.empty() && best.training.run_id != state_.run_id)
+      throw Error(Exit::checkpoint, path + ": belongs to run " + best.training.run_id + ", not to run " + state_.run_id +
+                                        " which this run continues: its weights cannot be restored");
     if (best.training.epoch != best_epoch || best.weights.size() != best_weights_.size())
       throw Error(Exit::checkpoint, path + ": holds epoch " + std::to_string(best.training.epoch) +
                                         " but the checkpoint's EarlyStopping best epoch is " +

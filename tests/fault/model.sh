@@ -49,7 +49,7 @@ model flip_mode "layer 1 'flip' \(RandomFlip\): field 'mode': \"diagonal\" is no
   "$(edit flip_mode 'layers[1:1] = [{"class_name": "RandomFlip", "config": {"name": "flip", "mode": "diagonal"}}]')"
 printf '{"class_name": "Sequential",\n "config": {"layers": [}\n}\n' >"$WORK/malformed.json"
 model malformed_json "malformed.json: line 2, column 24: malformed JSON" "$WORK/malformed.json"
-model missing_file "--model $WORK/none.json: cannot read the file" "$WORK/none.json"
+model missing_file "--model $WORK/none.json: cannot open \(no such file\)" "$WORK/none.json"
 
 # --print-model: the JSON once (rank 0), of the default model or of --model's.
 print_model() {

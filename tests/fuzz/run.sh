@@ -24,8 +24,8 @@ flags=(-std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recov
 targets=(csv idx model_json)
 pids=()
 for target in "${targets[@]}"; do
-  sources=(src/data/*.cpp -lz)
-  [ "$target" = model_json ] && sources=(src/nn/spec.cpp src/nn/keras_json_*.cpp)
+  sources=(src/data/*.cpp src/io/regular_file.cpp -lz)
+  [ "$target" = model_json ] && sources=(src/nn/spec.cpp src/nn/keras_json_*.cpp src/io/regular_file.cpp)
   "$cxx" "${flags[@]}" "tests/fuzz/fuzz_$target.cpp" "${sources[@]}" -o "$out/fuzz_$target" &
   pids+=($!)
 done
