@@ -289,6 +289,50 @@ DatasetInfo dataset_info(hid_t dataset) {
   return info;
 }
 
+ChunkLayout chunk_layout(hid_t dataset, const std::vector<hsize_t>& dims, std::uint64_t max_chunks) {
+  ChunkLayout layout;
+  const PropertyList dcpl{FMNIST_H5(H5Dget_create_plist(dataset))};
+  if (FMNIST_H5(H5Pget_layout(dcpl.get())) != H5D_CHUNKED) return layout;
+  layout.chunked = true;
+  layout.chunk_dims.resize(dims.size());
+  if (FMNIST_H5(H5Pget_chunk(dcpl.get(), static_cast<int>(dims.size()), layout.chunk_dims.data())) !=
+      static_cast<int>(dims.size()))
+    throw Failure("H5Pget_chunk: the chunk's rank differs from the dataset's", "chunk rank");
+  std::vector<std::uint64_t> per_axis(dims.size());
+  bool empty = false;
+  layout.count = 1;  // saturates at max_chunks + 1
+  for (std::size_t i = 0; i < dims.size(); ++i) {
+    if (layout.chunk_dims[i] == 0) throw Failure("H5Pget_chunk: a chunk dimension of 0", "chunk of 0");
+    per_axis[i] = dims[i] / layout.chunk_dims[i] + (dims[i] % layout.chunk_dims[i] != 0 ? 1 : 0);
+    empty = empty || per_axis[i] == 0;
+    layout.count = layout.count > max_chunks || per_axis[i] > max_chunks ? max_chunks + 1
+                                                                          : std::min(layout.count * per_axis[i], max_chunks + 1);
+  }
+  if (empty) layout.count = 0;
+  if (layout.count > max_chunks) return layout;
+  std::vector<hsize_t> index(dims.size(), 0);  // the chunk's position along each axis
+  for (std::uint64_t c = 0; c < layout.count; ++c) {
+    ChunkEntry e;
+    for (std::size_t i = 0; i < dims.size(); ++i) e.offset.push_back(index[i] * layout.chunk_dims[i]);
+    haddr_t address = HADDR_UNDEF;
+    hsize_t size = 0, stored = 0;
+    // H5Dget_chunk_storage_size looks the chunk up as H5Dread does (all of the key's offsets);
+    // H5Dget_chunk_info_by_coord, which gives its address, may find a chunk that H5Dread would not.
+    e.listed = H5Dget_chunk_storage_size(dataset, e.offset.data(), &stored) >= 0 && stored > 0 &&
+               H5Dget_chunk_info_by_coord(dataset, e.offset.data(), &e.filter_mask, &address, &size) >= 0 &&
+               address != HADDR_UNDEF && size == stored;
+    H5Eclear2(H5E_DEFAULT);
+    e.address = e.listed ? address : 0;
+    e.size = e.listed ? size : 0;
+    layout.entries.push_back(std::move(e));
+    for (std::size_t i = dims.size(); i-- > 0;) {  // the next position, last axis fastest
+      if (++index[i] < per_axis[i]) break;
+      index[i] = 0;
+    }
+  }
+  return layout;
+}
+
 template <typename T>
 std::vector<T> read_dataset(hid_t dataset, std::size_t count) {
   std::vector<T> values(count);

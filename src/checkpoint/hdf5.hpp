@@ -138,6 +138,24 @@ struct DatasetInfo {
   std::uint64_t stored_bytes = 0;  // the chunks' bytes as the chunk index lists them (H5Dget_storage_size)
 };
 DatasetInfo dataset_info(hid_t dataset);
+
+// The chunks a chunked dataset's shape implies, each looked up in its chunk index by its offset as
+// H5Dread looks it up: a chunk the index does not list (never written, or a damaged index) reads as
+// fill values without any error, and a chunk whose filter mask skips a filter is read without its
+// checksum.
+struct ChunkEntry {
+  std::vector<hsize_t> offset;  // of its first element
+  bool listed = false;          // found in the index (then address, size, filter_mask hold)
+  std::uint64_t address = 0, size = 0;
+  unsigned filter_mask = 0;
+};
+struct ChunkLayout {
+  bool chunked = false;
+  std::vector<hsize_t> chunk_dims;
+  std::uint64_t count = 0;          // chunks the shape implies
+  std::vector<ChunkEntry> entries;  // one per chunk, filled only when count <= max_chunks
+};
+ChunkLayout chunk_layout(hid_t dataset, const std::vector<hsize_t>& dims, std::uint64_t max_chunks);
 // Reads the whole dataset converted to T; fails (HDF5's checksum error) if a chunk is corrupt.
 template <typename T>
 std::vector<T> read_dataset(hid_t dataset, std::size_t count);

@@ -50,6 +50,27 @@ std::optional<std::string> storage_problem(const h5::DatasetInfo& info, std::uin
   return std::nullopt;
 }
 
+std::optional<std::string> chunk_problem(const h5::DatasetInfo& info, const h5::ChunkLayout& layout,
+                                         std::uint64_t file_size) {
+  if (!layout.chunked) return std::nullopt;
+  if (layout.count > kMaxChunks)
+    return "stored in more than " + with_commas(kMaxChunks) + " chunks (chunk shape " + shape_text(layout.chunk_dims) + ")";
+  std::uint64_t chunk_bytes = info.type_size;
+  for (hsize_t d : layout.chunk_dims) chunk_bytes *= d;  // (bounded: the dims were checked first)
+  const std::uint64_t expected = chunk_bytes + (info.fletcher32 ? 4 : 0);
+  for (const h5::ChunkEntry& e : layout.entries) {
+    const std::string which = "the chunk at " + shape_text(e.offset);
+    if (!e.listed) return which + " is missing from the chunk index (never written, or the index is damaged)";
+    if (e.filter_mask != 0) return which + " skips filters (mask " + std::to_string(e.filter_mask) + "): its checksum would not be verified";
+    if (e.size != expected)
+      return which + " stores " + with_commas(e.size) + " bytes, expected " + with_commas(expected) +
+             " (a damaged chunk index, or compressed)";
+    if (e.address > file_size || e.size > file_size - e.address)
+      return which + " lies past the end of the file (a damaged chunk index)";
+  }
+  return std::nullopt;
+}
+
 std::int64_t steps_per_epoch(const TrainingState& t) {
   return t.num_train / t.batch_size + (t.num_train % t.batch_size != 0 ? 1 : 0);
 }

@@ -25,10 +25,18 @@ inline constexpr std::size_t kMaxShownText = 160;                     // a value
 // `text` cut to kMaxShownText characters, with how long it was ("... (20,000,000 bytes)").
 std::string shortened(const std::string& text);
 
+inline constexpr std::uint64_t kMaxChunks = 65536;                    // chunks of one dataset
+
 // What is wrong with a dataset's storage, or nothing: its declared values must all be stored (no
 // chunks left unwritten, no compression: checkpoints are written uncompressed) and its chunk index
 // must not list more bytes than the file has. So reading it needs at most the file's size.
 std::optional<std::string> storage_problem(const h5::DatasetInfo& info, std::uint64_t file_size);
+
+// What is wrong with a dataset's chunk index, or nothing: every chunk its shape implies must be
+// listed (else HDF5 reads fill values, silently), within the file, of its full size plus the
+// Fletcher32 checksum, with no filter skipped (else its checksum is not verified).
+std::optional<std::string> chunk_problem(const h5::DatasetInfo& info, const h5::ChunkLayout& layout,
+                                         std::uint64_t file_size);
 
 // The problems of /training's counters, each "/training: attribute <name>: <what>": every one
 // non-negative, step_in_epoch inside an epoch, step = epoch x steps per epoch + step_in_epoch, the

@@ -67,7 +67,8 @@ std::optional<std::vector<T>> read_values(Reader& r, hid_t file, const std::stri
       return r.problem(what + ": shape " + shape_text(info.dims) + ", expected " +
                        (expected ? shape_text(*expected) : "1-D"));
     }
-    const std::optional<std::string> storage = limits::storage_problem(info, r.file_size);
+    std::optional<std::string> storage = limits::storage_problem(info, r.file_size);
+    if (!storage) storage = limits::chunk_problem(info, h5::chunk_layout(dataset.get(), info.dims, limits::kMaxChunks), r.file_size);
     if (storage) return r.problem(what + ": " + *storage);
     std::size_t count = 1;
     for (hsize_t d : info.dims) count *= d;
