@@ -6,7 +6,7 @@
 # disagree, and --resume auto brings them back to the bytes of an uninterrupted run (all but the
 # wall times: history.csv's seconds, /history/seconds and /training's epoch_seconds); a restart by
 # launch/mpirun.sh (FMNIST_RESTARTS) keeps the run id and, before the first checkpoint of a
-# --resume FILE run, resumes from FILE again.
+# --resume FILE run, resumes from FILE again; FIFOs given as --resume, --model or data are refused.
 source "$(dirname "$0")/lib.sh"
 run=("${SMALL[@]}" --batch-size 16)
 
@@ -140,4 +140,28 @@ restarted_from_file() {
   same_weights "$whole/checkpoint.h5" "$out/checkpoint.h5" 0
 }
 case_ restart_before_the_first_checkpoint restarted_from_file
+
+# FIFOs where files are expected (--resume, --model, the data): each job is refused at once with its
+# code and a message naming the file, instead of waiting forever for a writer. The three run at once.
+fifos() {
+  local f code
+  mkdir -p "$WORK/fifo_data"
+  mkfifo "$WORK/fifo.h5" "$WORK/fifo.json"
+  for f in train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte t10k-labels-idx1-ubyte; do
+    mkfifo "$WORK/fifo_data/$f"
+  done
+  mpi 2 "${run[@]}" --out-dir "$WORK/fifo1" --resume "$WORK/fifo.h5" >"$WORK/fifo1.log" 2>&1 & local p1=$!
+  mpi 2 "${run[@]}" --out-dir "$WORK/fifo2" --model "$WORK/fifo.json" >"$WORK/fifo2.log" 2>&1 & local p2=$!
+  mpi 2 --progress never --data-dir "$WORK/fifo_data" --out-dir "$WORK/fifo3" >"$WORK/fifo3.log" 2>&1 & local p3=$!
+  for f in "1 $p1 4" "2 $p2 2" "3 $p3 3"; do
+    set -- $f
+    code=0
+    wait "$2" || code=$?
+    [ "$code" -eq "$3" ] || { cat "$WORK/fifo$1.log" >&2; fail "fifo$1: exit $code, expected $3"; }
+  done
+  expect_text "$WORK/fifo1.log" "error: $WORK/fifo.h5: it is a FIFO \\(named pipe\\), not a regular file"
+  expect_text "$WORK/fifo2.log" "error: --model $WORK/fifo.json: cannot open \\(it is a FIFO \\(named pipe\\), not a regular file\\)"
+  expect_text "$WORK/fifo3.log" "error: $WORK/fifo_data/[a-z0-9-]+: cannot open \\(it is a FIFO \\(named pipe\\)"
+}
+case_ fifos_are_refused fifos
 summary
