@@ -88,10 +88,11 @@ csv_case empty_csv "empty.csv: no data rows \(empty file\)" "$WORK/empty.csv"
 head -n 1 "$CSV/fashion-mnist_train.csv" >"$WORK/header_only.csv"
 csv_case header_only_csv "header_only.csv: no data rows \(only a header\)" "$WORK/header_only.csv"
 
-# Accepted: CRLF line endings, no header (10 rows: 7 train, 3 validation).
+# Accepted: CRLF line endings, no header (10 rows: 7 train, 3 validation). Each in a folder of its
+# own: a fresh run does not replace another run's checkpoint.
 ok_case() {
   check "$1" 0 "test_loss: [0-9.]+ - test_accuracy: [0-9.]+" 2 --train-csv "$2" --test-csv "$CSV/fashion-mnist_test.csv" \
-    "${train[@]}" --out-dir "$(seeded_out "$1")"
+    "${train[@]}" --out-dir "$WORK/$1/out"
 }
 ok_case crlf_accepted "$CSV/train_crlf.csv"
 ok_case no_header_accepted "$CSV/train_noheader.csv"

@@ -73,8 +73,12 @@ single_error() {
   [ "$n" -eq 1 ] || { cat "$1" >&2; fail "expected one error message, found $n"; }
 }
 
+# RUN_FILES: what a run writes in its out-dir (a run owns the folder: a second run there sees them).
+RUN_FILES=(checkpoint.h5 best.h5 history.csv learning_curve.svg)
+
 # run_case NAME CODE REGEX NP ARGS...: one case, run by `case_` (so a failure is counted, not fatal).
-# Runs the job twice. First with ranks_mpi: every rank must leave on its own with CODE (ABORT=1:
+# Runs the job twice, each time from the same out-dir (the first run's files are put back as they
+# were). First with ranks_mpi: every rank must leave on its own with CODE (ABORT=1:
 # skipped, for failures that end the job through MPI_Abort). Then as users run it (`mpi`): mpirun
 # exits with CODE. Both times the output matches REGEX and (CODE != 0) holds exactly one error
 # message, the job takes < 10 s, and the checkpoint.h5 that was in --out-dir before still
@@ -82,9 +86,11 @@ single_error() {
 run_case() {
   local name=$1 code=$2 regex=$3 np=$4
   shift 4
-  local out before="" start took got n log
+  local out before="" start took got n log f saved=$WORK/$1.saved
   out=$(out_dir_of "$@")
   if [ -n "$out" ] && [ -f "$out/checkpoint.h5" ]; then before=$(sha256sum <"$out/checkpoint.h5"); fi
+  mkdir -p "$saved"
+  for f in "${RUN_FILES[@]}"; do [ -z "$out" ] || [ ! -f "$out/$f" ] || cp -p "$out/$f" "$saved/"; done
   if [ "${ABORT:-0}" != 1 ]; then
     log=$WORK/$name.ranks.log
     RC_DIR=$WORK/$name.rc
@@ -101,6 +107,8 @@ run_case() {
     [ "$took" -lt "$FAULT_LIMIT_MS" ] || fail "the ranks took $took ms to end"
     expect_text "$log" "$regex"
     if [ "$code" -ne 0 ]; then single_error "$log"; fi
+    for f in "${RUN_FILES[@]}"; do [ -z "$out" ] || rm -f "$out/$f"; done
+    [ -z "$out" ] || [ -z "$(ls -A "$saved")" ] || cp -p "$saved"/* "$out/"
   fi
   log=$WORK/$name.log
   start=$(now)
