@@ -58,7 +58,7 @@ const std::string& kill_point() {
 bool may_act() {
   const char* once = std::getenv("FMNIST_TEST_HOOK_ONCE");
   if (once == nullptr || *once == '\0') return true;
-  const int fd = ::open(once, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  const int fd = ::open(once, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
   if (fd < 0) return false;
   ::close(fd);
   return true;

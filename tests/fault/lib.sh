@@ -86,7 +86,7 @@ RUN_FILES=(checkpoint.h5 best.h5 history.csv learning_curve.svg)
 run_case() {
   local name=$1 code=$2 regex=$3 np=$4
   shift 4
-  local out before="" start took got n log f saved=$WORK/$1.saved
+  local out before="" start took got n log f saved=$WORK/$name.saved
   out=$(out_dir_of "$@")
   if [ -n "$out" ] && [ -f "$out/checkpoint.h5" ]; then before=$(sha256sum <"$out/checkpoint.h5"); fi
   mkdir -p "$saved"
@@ -152,6 +152,44 @@ case_() {
 
 # check NAME CODE REGEX NP ARGS...: case_ around run_case.
 check() { case_ "$1" run_case "$@"; }
+
+# later NAME COMMAND...: case_ NAME COMMAND..., queued; run_queued runs the queue PARALLEL_CASES
+# (default 2) at a time, each in a subshell with its output kept, then counts each as case_ does.
+# For cases that share nothing: each has an out-dir of its own and reads only files that no later
+# command changes. Most of a case's time is its jobs' start-up, not work. check_later: `check`, queued
+# (the two runs of one case stay one after the other).
+QUEUED=()
+later() { QUEUED+=("$(printf '%q ' "$@")"); }
+check_later() { later "$1" run_case "$@"; }
+run_queued() {
+  local i j n=${#QUEUED[@]} k=${PARALLEL_CASES:-2} pids rc
+  for ((i = 0; i < n; i += k)); do
+    pids=()
+    for ((j = i; j < i + k && j < n; j++)); do
+      (
+        set -e
+        eval "set -- ${QUEUED[j]}"
+        shift
+        "$@"
+      ) >"$WORK/queued.$j.log" 2>&1 &
+      pids+=($!)
+    done
+    for ((j = i; j < i + k && j < n; j++)); do
+      rc=0
+      wait "${pids[j - i]}" || rc=$?
+      echo "$rc" >"$WORK/queued.$j.rc"
+    done
+  done
+  for ((j = 0; j < n; j++)); do
+    eval "set -- ${QUEUED[j]}"
+    case_ "$1" replay_queued "$j"
+  done
+  QUEUED=()
+}
+replay_queued() {
+  cat "$WORK/queued.$1.log"
+  return "$(cat "$WORK/queued.$1.rc")"
+}
 
 # summary: the closing line ctest-style runners read; exit 1 if any case failed.
 summary() {

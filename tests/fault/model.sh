@@ -20,7 +20,7 @@ PY
   echo "$WORK/$1.json"
 }
 model() {  # model NAME REGEX FILE: one bad --model on 2 ranks
-  check "$1" 2 "$2" 2 "${args[@]}" --out-dir "$(seeded_out "$1")" --model "$3"
+  check_later "$1" 2 "$2" 2 "${args[@]}" --out-dir "$(seeded_out "$1")" --model "$3"
 }
 
 model dilation "dilation.json: layer 3 'conv2d_1' \(Conv2D\): field 'dilation_rate': \[2, 2\] is not supported \(only 1\)" \
@@ -62,4 +62,5 @@ print_model() {
   grep -q '"name": "small_dropout"' "$WORK/print_small.log" || fail "--model's JSON is not printed"
 }
 case_ print_model print_model
+run_queued
 summary

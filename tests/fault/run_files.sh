@@ -93,7 +93,7 @@ same_files() {
   cmp -s "$1/learning_curve.svg" "$2/learning_curve.svg"
 }
 same_files "$WORK/reference" "$WORK/reference" || fail "same_files does not accept a run's own files"
-case_ one_run_per_out_dir owned
+later one_run_per_out_dir owned
 
 # killed_at FILE: rank 0 killed right after replacing FILE at the end of epoch 3; then --resume auto.
 killed_at() {
@@ -110,7 +110,7 @@ killed_at() {
   same_files "$WORK/reference" "$out" || fail "after the kill after $file and --resume auto, the files differ from the uninterrupted run's"
   echo "  after $file (exit $code): resumed to the uninterrupted run's files"
 }
-for f in checkpoint.h5 best.h5 history.csv learning_curve.svg; do case_ "kill_after_$f" killed_at "$f"; done
+for f in checkpoint.h5 best.h5 history.csv learning_curve.svg; do later "kill_after_$f" killed_at "$f"; done
 
 # launch/mpirun.sh restarting a lost job (FMNIST_RESTARTS=1; the kill acts once, FMNIST_TEST_HOOK_ONCE):
 # a fresh run gets a run id before its first attempt and keeps it; a --resume FILE run that lost rank
@@ -126,7 +126,7 @@ restarted_fresh() {
   [ "$(file_id "$out/checkpoint.h5")" = "$id" ] && [ "$(file_id "$out/best.h5")" = "$id" ] || fail "the files lost run id $id"
   same_weights "$WORK/reference/checkpoint.h5" "$out/checkpoint.h5" 0
 }
-case_ restart_keeps_the_run_id restarted_fresh
+later restart_keeps_the_run_id restarted_fresh
 
 restarted_from_file() {
   local out=$WORK/restart_file whole=$WORK/from_file id
@@ -139,7 +139,7 @@ restarted_from_file() {
   [ "$(grep -c "Resuming run $id from $BASE" "$WORK/restart_file.log")" -eq 2 ] || fail "both attempts should resume from $BASE"
   same_weights "$whole/checkpoint.h5" "$out/checkpoint.h5" 0
 }
-case_ restart_before_the_first_checkpoint restarted_from_file
+later restart_before_the_first_checkpoint restarted_from_file
 
 # FIFOs where files are expected (--resume, --model, the data): each job is refused at once with its
 # code and a message naming the file, instead of waiting forever for a writer. The three run at once.
@@ -163,5 +163,8 @@ fifos() {
   expect_text "$WORK/fifo2.log" "error: --model $WORK/fifo.json: cannot open \\(it is a FIFO \\(named pipe\\), not a regular file\\)"
   expect_text "$WORK/fifo3.log" "error: $WORK/fifo_data/[a-z0-9-]+: cannot open \\(it is a FIFO \\(named pipe\\)"
 }
-case_ fifos_are_refused fifos
+later fifos_are_refused fifos
+
+# The cases after the reference share nothing but its files, which none changes: three at a time.
+PARALLEL_CASES=3 run_queued
 summary
