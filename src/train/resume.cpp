@@ -113,9 +113,13 @@ OutDirLock& held_lock() {
 }
 
 // Rank 0, first of all: the folder exists and this run holds its lock (exit 2 naming the holder).
+// Once taken, the lock stays: a second call for the same folder does nothing.
 void lock_out_dir(const std::string& dir) {
+  static std::string locked;
+  if (locked == dir) return;
   prepare_out_dir(dir);
   held_lock() = OutDirLock::take(dir);
+  locked = dir;
   if (!held_lock().warning().empty()) std::fprintf(stderr, "fmnist_dist: warning: %s\n", held_lock().warning().c_str());
 }
 
@@ -216,6 +220,12 @@ void bring_files_to_agree(const Config& config, const Checkpoint& ckpt) {
 }
 
 }  // namespace
+
+void take_out_dir(const Config& config, const Comm& comm) {
+  collectively(comm, WatchPoint{"in the start-up check of the checkpoint"}, [&] {
+    if (comm.is_root()) lock_out_dir(config.out_dir);
+  });
+}
 
 void prepare_out_dir(const std::string& dir) {
   std::error_code ec;

@@ -33,6 +33,11 @@ struct Start {
 Start start_or_resume(const Config& config, const Comm& comm, const Inputs& inputs, Model<float>& model,
                       Optimizer& optimizer);
 
+// Collective, first of the start-up (before the data is read, so a second job is refused at once):
+// rank 0 creates --out-dir and takes its lock, held until the process ends; another run holding it
+// is CollectiveError(Exit::usage) naming it, on every rank. start_or_resume takes it if not yet taken.
+void take_out_dir(const Config& config, const Comm& comm);
+
 // Creates --out-dir; throws Error(Exit::checkpoint) naming the folder (the lock file that follows
 // proves it writable).
 void prepare_out_dir(const std::string& dir);

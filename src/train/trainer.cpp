@@ -130,6 +130,7 @@ int Job::run() {
 
 void Job::setup() {
   check_same_settings();
+  take_out_dir(config_, comm_);
   collectively(comm_, WatchPoint{"in the start-up check of the data"}, [&] { inputs_ = load_inputs(config_); });
   check_same_data();
   steps_per_epoch_ = (static_cast<std::int64_t>(inputs_.train.size()) + config_.batch_size - 1) / config_.batch_size;
