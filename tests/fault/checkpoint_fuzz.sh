@@ -31,7 +31,9 @@ CAPPED='ulimit -v "$CAP_KB"; exec ${MEASURE:+/usr/bin/time -f %M -o "$MEASURE.$O
 resume() {
   local rc=0 mem=""
   [ ${#measure[@]} -eq 0 ] || mem=$WORK/mem.resume.$1
-  CAP_KB=$CAP_KB MEASURE=$mem timeout -k 5 "$CASE_LIMIT" "$SRC/launch/mpirun.sh" 2 -x CAP_KB -x MEASURE \
+  mkdir -p "$WORK/ompi.$1"  # a session folder of its own: mpiruns started at once race on a shared one
+  OMPI_MCA_orte_tmpdir_base=$WORK/ompi.$1 CAP_KB=$CAP_KB MEASURE=$mem timeout -k 5 "$CASE_LIMIT" \
+    "$SRC/launch/mpirun.sh" 2 -x CAP_KB -x MEASURE \
     bash -c "$CAPPED" "$DIST" "${SMALL[@]}" --batch-size 16 --max-steps 4 --out-dir "$WORK/out.$1" \
     --resume "$cases/$1.h5" </dev/null >"$WORK/$1.resume.log" 2>&1 || rc=$?
   echo "$rc" >"$WORK/$1.resume.rc"

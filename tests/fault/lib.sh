@@ -156,8 +156,9 @@ check() { case_ "$1" run_case "$@"; }
 # later NAME COMMAND...: case_ NAME COMMAND..., queued; run_queued runs the queue PARALLEL_CASES
 # (default 2) at a time, each in a subshell with its output kept, then counts each as case_ does.
 # For cases that share nothing: each has an out-dir of its own and reads only files that no later
-# command changes. Most of a case's time is its jobs' start-up, not work. check_later: `check`, queued
-# (the two runs of one case stay one after the other).
+# command changes. Most of a case's time is its jobs' start-up, not work. Each queued case gets an
+# Open MPI session folder of its own. check_later: `check`, queued (the two runs of one case stay
+# one after the other).
 QUEUED=()
 later() { QUEUED+=("$(printf '%q ' "$@")"); }
 check_later() { later "$1" run_case "$@"; }
@@ -168,6 +169,9 @@ run_queued() {
     for ((j = i; j < i + k && j < n; j++)); do
       (
         set -e
+        # A session folder of its own: mpiruns started at once race on a shared one (orte_init fails).
+        export OMPI_MCA_orte_tmpdir_base=$WORK/ompi.$j
+        mkdir -p "$OMPI_MCA_orte_tmpdir_base"
         eval "set -- ${QUEUED[j]}"
         shift
         "$@"

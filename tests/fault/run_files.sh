@@ -150,9 +150,16 @@ fifos() {
   for f in train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte t10k-labels-idx1-ubyte; do
     mkfifo "$WORK/fifo_data/$f"
   done
-  mpi 2 "${run[@]}" --out-dir "$WORK/fifo1" --resume "$WORK/fifo.h5" >"$WORK/fifo1.log" 2>&1 & local p1=$!
-  mpi 2 "${run[@]}" --out-dir "$WORK/fifo2" --model "$WORK/fifo.json" >"$WORK/fifo2.log" 2>&1 & local p2=$!
-  mpi 2 --progress never --data-dir "$WORK/fifo_data" --out-dir "$WORK/fifo3" >"$WORK/fifo3.log" 2>&1 & local p3=$!
+  mkdir -p "$WORK/ompi.fifo1" "$WORK/ompi.fifo2" "$WORK/ompi.fifo3"  # a session folder for each mpirun
+  OMPI_MCA_orte_tmpdir_base=$WORK/ompi.fifo1 mpi 2 "${run[@]}" --out-dir "$WORK/fifo1" --resume "$WORK/fifo.h5" \
+    >"$WORK/fifo1.log" 2>&1 &
+  local p1=$!
+  OMPI_MCA_orte_tmpdir_base=$WORK/ompi.fifo2 mpi 2 "${run[@]}" --out-dir "$WORK/fifo2" --model "$WORK/fifo.json" \
+    >"$WORK/fifo2.log" 2>&1 &
+  local p2=$!
+  OMPI_MCA_orte_tmpdir_base=$WORK/ompi.fifo3 mpi 2 --progress never --data-dir "$WORK/fifo_data" --out-dir "$WORK/fifo3" \
+    >"$WORK/fifo3.log" 2>&1 &
+  local p3=$!
   for f in "1 $p1 4" "2 $p2 2" "3 $p3 3"; do
     set -- $f
     code=0
