@@ -157,7 +157,7 @@ void read_writer(Reader& r, hid_t file, Checkpoint& ckpt) {
   for (auto [name, field] : {std::pair{layout::kWriterVersion, &ckpt.written_by_version},
                              std::pair{layout::kWriterCommit, &ckpt.written_by_commit}}) {
     r.attempt(std::string("attribute ") + name, [&] {
-      if (FMNIST_H5(H5Aexists(file, name)) > 0) *field = h5::read_string_attribute(file, name);
+      if (FMNIST_H5(H5Aexists(file, name)) > 0) *field = h5::read_string_attribute(file, name, limits::kMaxTextBytes);
     });
   }
 }
