@@ -24,7 +24,9 @@ using test::tags_balanced;
 
 History sample_history(int epochs) {
   History h;
-  for (int e = 0; e < epochs; ++e) h.add(0.9 - 0.05 * e, 0.6 + 0.02 * e, 0.8 - 0.04 * e, 0.62 + 0.015 * e, 5.25 + e);
+  for (int e = 0; e < epochs; ++e)
+    h.add({.loss = 0.9 - 0.05 * e, .accuracy = 0.6 + 0.02 * e, .val_loss = 0.8 - 0.04 * e,
+           .val_accuracy = 0.62 + 0.015 * e, .seconds = 5.25 + e});
   return h;
 }
 
@@ -43,8 +45,10 @@ TEST(LearningCurve, RatePanelAndEarlyStoppingsBest) {
 TEST(HistoryCsv, HeaderAndOneRowPerEpoch) {
   EXPECT_EQ(history_csv(History{}), "epoch,loss,accuracy,val_loss,val_accuracy,lr,seconds\n");
   History h;
-  h.add(0.5123456, 0.8, 0.45, 0.8333333, 12.3456, static_cast<float>(0.001));
-  h.add(0.25, 0.9, 0.4, 0.85, 11, static_cast<float>(0.0001));
+  h.add({.loss = 0.5123456, .accuracy = 0.8, .val_loss = 0.45, .val_accuracy = 0.8333333,
+         .lr = static_cast<float>(0.001), .seconds = 12.3456});
+  h.add({.loss = 0.25, .accuracy = 0.9, .val_loss = 0.4, .val_accuracy = 0.85, .lr = static_cast<float>(0.0001),
+         .seconds = 11});
   EXPECT_EQ(history_csv(h),
             "epoch,loss,accuracy,val_loss,val_accuracy,lr,seconds\n"
             "1,0.512346,0.800000,0.450000,0.833333,0.001,12.346\n"
@@ -86,7 +90,7 @@ TEST(LearningCurveSvg, HigherValuesAreDrawnHigher) {
 TEST(BestEpoch, LowestValLossFirstOnTies) {
   EXPECT_EQ(best_epoch(History{}), 0u);
   History h;
-  for (double v : {0.9, 0.5, 0.7, 0.5, 0.6}) h.add(1, 0.5, v, 0.5, 1);
+  for (double v : {0.9, 0.5, 0.7, 0.5, 0.6}) h.add({.loss = 1, .accuracy = 0.5, .val_loss = v, .val_accuracy = 0.5, .seconds = 1});
   EXPECT_EQ(best_epoch(h), 2u);  // epoch 4 ties with 0.5: the trainer keeps the first (val_loss < best)
 }
 
@@ -109,7 +113,8 @@ std::vector<double> tick_values(const std::string& svg, const char* anchor) {
 TEST(LearningCurveSvg, MarksBestEpochAndTicksEncloseTheData) {
   History h;
   const std::vector<double> val_loss = {0.8, 0.6, 0.45, 0.5, 0.45, 0.7, 0.9};  // lowest at epoch 3 (and 5)
-  for (std::size_t e = 0; e < val_loss.size(); ++e) h.add(0.9 - 0.1 * e, 0.55 + 0.05 * e, val_loss[e], 0.6, 1);
+  for (std::size_t e = 0; e < val_loss.size(); ++e)
+    h.add({.loss = 0.9 - 0.1 * e, .accuracy = 0.55 + 0.05 * e, .val_loss = val_loss[e], .val_accuracy = 0.6, .seconds = 1});
   const std::string svg = learning_curve_svg(h);
   EXPECT_TRUE(tags_balanced(svg));
   EXPECT_NE(svg.find("best.h5: epoch 3 (lowest val_loss)"), std::string::npos);

@@ -116,7 +116,7 @@ struct OptimizerSlot {
 };
 
 struct OptimizerState {
-  std::string name;              // "rmsprop", "adam", "sgd"
+  OptimizerKind kind = OptimizerKind::rmsprop;  // /optimizer's attribute name: its text (EnumNames)
   std::int64_t iterations = 0;   // steps taken
   std::vector<OptimizerSlot> slots;
 };
@@ -143,6 +143,11 @@ void write_checkpoint(const std::string& path, const Checkpoint& ckpt);
 // from model_config; a checkpoint without it (written before models were data) holds the
 // tutorial's model (docs/models.md: Checkpoints, resume and fmnist_inspect).
 Checkpoint read_checkpoint(const std::string& path);
+
+// The weights of best.h5 for a resumed run with EarlyStopping: read and verified as read_checkpoint
+// does, and refused with Error(Exit::checkpoint) naming the file unless the file holds `epoch` (the
+// checkpoint's EarlyStopping best epoch) and `num_params` weights.
+std::vector<float> read_weights_of_epoch(const std::string& path, std::int64_t epoch, std::size_t num_params);
 
 // Checks every dataset's checksum, shape and finiteness; returns the problems found (empty: good),
 // each "<file>: <dataset or attribute>: <what>". datasets_checked (optional) receives the number

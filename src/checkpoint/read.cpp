@@ -145,7 +145,10 @@ void read_optimizer(Reader& r, hid_t file, std::size_t num_params, OptimizerStat
   const auto group = open_group(r, file, layout::kOptimizer);
   if (!group) return;
   const std::string where = layout::kOptimizer;
-  r.attempt(where + ": attribute name", [&] { optimizer.name = h5::read_string_attribute(group->get(), "name"); });
+  r.attempt(where + ": attribute name", [&] {
+    if (const auto problem = from_text(h5::read_string_attribute(group->get(), "name"), optimizer.kind))
+      r.problem(where + ": attribute name: " + *problem);
+  });
   r.attempt(where + ": attribute iterations",
             [&] { optimizer.iterations = h5::read_attribute<std::int64_t>(group->get(), "iterations"); });
   std::vector<std::string> slot_names;
@@ -187,11 +190,10 @@ void read_training(Reader& r, hid_t file, TrainingState& training) {
 void read_history(Reader& r, hid_t file, History& history, double recorded_lr) {
   const auto group = open_group(r, file, layout::kHistory);
   if (!group) return;
-  const auto columns = layout::history_columns(history);
   std::optional<std::size_t> epochs;  // of the first column read
-  for (std::size_t i = 0; i < columns.size(); ++i) {
-    const std::string path = layout::history_path(layout::kHistoryKeys[i]);
-    if (columns[i] == &history.lr && FMNIST_H5(H5Lexists(group->get(), "lr", H5P_DEFAULT)) == 0) {
+  for (const HistoryColumn& column : kHistoryColumns) {
+    const std::string path = layout::history_path(column.key);
+    if (column.values == &History::lr && FMNIST_H5(H5Lexists(group->get(), "lr", H5P_DEFAULT)) == 0) {
       history.lr.assign(history.loss.size(), recorded_lr);
       continue;
     }
@@ -202,7 +204,7 @@ void read_history(Reader& r, hid_t file, History& history, double recorded_lr) {
                 std::to_string(*epochs) + " as in the other history datasets");
     }
     if (!epochs) epochs = values->size();
-    *columns[i] = std::move(*values);
+    history.*column.values = std::move(*values);
   }
 }
 

@@ -19,7 +19,7 @@ std::vector<std::pair<std::string, std::string>> training_settings_text(const Tr
 }
 
 BestMark best_h5_mark(const TrainingState& t, const History& h) {
-  if (t.early_stopping >= 0 && t.early_stopping_best_epoch > 0)
+  if (early_stopping_on(t) && t.early_stopping_best_epoch > 0)
     return {static_cast<std::size_t>(t.early_stopping_best_epoch), "EarlyStopping's best " + to_text(t.monitor)};
   return {best_epoch(h), "lowest val_loss"};
 }
