@@ -15,6 +15,14 @@ namespace {
 
 const std::string kKernel1 = "/model_weights/conv2d_1/conv2d_1/kernel:0";
 
+// Every /training attribute as (name, text), in file order, through the checkpoint's visitor (exact:
+// doubles print as their shortest round-trip text).
+std::vector<std::pair<std::string, std::string>> attributes_text(const TrainingState& t) {
+  std::vector<std::pair<std::string, std::string>> pairs;
+  visit_training_fields(t, [&](const SettingInfo& info, const auto& value) { pairs.emplace_back(info.key, to_text(value)); });
+  return pairs;
+}
+
 void expect_equal(const Checkpoint& a, const Checkpoint& b) {
   EXPECT_EQ(to_keras_json(a.model), to_keras_json(b.model));
   EXPECT_EQ(a.training_config, b.training_config);
@@ -29,7 +37,7 @@ void expect_equal(const Checkpoint& a, const Checkpoint& b) {
   }
   // Every /training attribute, settings included, from the tables (exact: doubles print as their
   // shortest round-trip text).
-  EXPECT_EQ(training_attributes_text(a.training), training_attributes_text(b.training));
+  EXPECT_EQ(attributes_text(a.training), attributes_text(b.training));
   EXPECT_EQ(a.history.loss, b.history.loss);
   EXPECT_EQ(a.history.accuracy, b.history.accuracy);
   EXPECT_EQ(a.history.val_loss, b.history.val_loss);
@@ -267,7 +275,7 @@ TEST(Checkpoint, OlderFilesWithoutLrOrCallbacks) {
 // settings are those the table records (Ckpt other than none), in its order.
 TEST(Checkpoint, TrainingAttributesAsText) {
   const TrainingState t = sample_checkpoint(1, false).training;
-  const auto all = training_attributes_text(t);
+  const auto all = attributes_text(t);
   ASSERT_GE(all.size(), 20u);
   EXPECT_EQ(all.front(), (std::pair<std::string, std::string>("epoch", "1")));
   const auto settings = training_settings_text(t);

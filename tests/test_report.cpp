@@ -22,6 +22,9 @@ namespace {
 using test::count;
 using test::tags_balanced;
 
+// The figure with best.h5's mark at the lowest val_loss (no EarlyStopping).
+std::string curve(const History& h) { return learning_curve_svg(h, {best_epoch(h), "lowest val_loss"}); }
+
 History sample_history(int epochs) {
   History h;
   for (int e = 0; e < epochs; ++e)
@@ -33,7 +36,7 @@ History sample_history(int epochs) {
 // A rate that changed gets a third panel; the dashed line and its legend follow the given best epoch.
 TEST(LearningCurve, RatePanelAndEarlyStoppingsBest) {
   History h = sample_history(5);
-  EXPECT_EQ(learning_curve_svg(h).find("Learning rate"), std::string::npos);
+  EXPECT_EQ(curve(h).find("Learning rate"), std::string::npos);
   h.lr = {0.001, 0.001, 0.0005, 0.0005, 0.00025};
   const std::string svg = learning_curve_svg(h, {3, "EarlyStopping's best val_accuracy"});
   EXPECT_NE(svg.find("width=\"1500\""), std::string::npos);
@@ -56,7 +59,7 @@ TEST(HistoryCsv, HeaderAndOneRowPerEpoch) {
 }
 
 TEST(LearningCurveSvg, TwoPanelsWithDotsLinesAndLegends) {
-  const std::string svg = learning_curve_svg(sample_history(15));
+  const std::string svg = curve(sample_history(15));
   EXPECT_EQ(svg.rfind("<svg xmlns=\"http://www.w3.org/2000/svg\"", 0), 0u);
   EXPECT_TRUE(tags_balanced(svg));
   EXPECT_EQ(count(svg, ">Training and validation accuracy</text>"), 1u);
@@ -71,7 +74,7 @@ TEST(LearningCurveSvg, TwoPanelsWithDotsLinesAndLegends) {
 }
 
 TEST(LearningCurveSvg, HigherValuesAreDrawnHigher) {
-  const std::string svg = learning_curve_svg(sample_history(5));
+  const std::string svg = curve(sample_history(5));
   const std::regex dot(R"re(<circle class="training" cx="([0-9.]+)" cy="([0-9.]+)")re");
   std::vector<double> x, y;
   for (std::sregex_iterator it(svg.begin(), svg.end(), dot), end; it != end; ++it) {
@@ -115,7 +118,7 @@ TEST(LearningCurveSvg, MarksBestEpochAndTicksEncloseTheData) {
   const std::vector<double> val_loss = {0.8, 0.6, 0.45, 0.5, 0.45, 0.7, 0.9};  // lowest at epoch 3 (and 5)
   for (std::size_t e = 0; e < val_loss.size(); ++e)
     h.add({.loss = 0.9 - 0.1 * e, .accuracy = 0.55 + 0.05 * e, .val_loss = val_loss[e], .val_accuracy = 0.6, .seconds = 1});
-  const std::string svg = learning_curve_svg(h);
+  const std::string svg = curve(h);
   EXPECT_TRUE(tags_balanced(svg));
   EXPECT_NE(svg.find("best.h5: epoch 3 (lowest val_loss)"), std::string::npos);
   const std::vector<double> lines = best_lines(svg);
@@ -139,18 +142,18 @@ TEST(LearningCurveSvg, MarksBestEpochAndTicksEncloseTheData) {
   const std::vector<double> x = tick_values(svg, "middle");  // epochs 1..7 at step 1
   EXPECT_EQ(std::count(x.begin(), x.end(), 1.0), 2);
   EXPECT_EQ(std::count(x.begin(), x.end(), 7.0), 2);
-  EXPECT_EQ(learning_curve_svg(History{}).find("class=\"best\""), std::string::npos);
+  EXPECT_EQ(curve(History{}).find("class=\"best\""), std::string::npos);
 }
 
 TEST(LearningCurveSvg, ZeroAndOneEpochStillGiveAxes) {
-  const std::string empty = learning_curve_svg(History{});
+  const std::string empty = curve(History{});
   EXPECT_TRUE(tags_balanced(empty));
   EXPECT_EQ(count(empty, "<circle class=\"training\""), 0u);
   EXPECT_EQ(count(empty, "<polyline"), 0u);
   EXPECT_EQ(count(empty, "Training and validation"), 2u);
   EXPECT_EQ(empty.find("nan"), std::string::npos);
 
-  const std::string one = learning_curve_svg(sample_history(1));
+  const std::string one = curve(sample_history(1));
   EXPECT_TRUE(tags_balanced(one));
   EXPECT_EQ(count(one, "<circle class=\"training\""), 2u);
   EXPECT_EQ(count(one, "<polyline class=\"validation\""), 2u);

@@ -525,9 +525,7 @@ TEST(OptimizerLr, SetLrGivesTheBytesOfAnOptimizerMadeWithThatRate) {
     Settings c;
     c.optimizer = kind;
     auto unchanged = make_optimizer(c, 3), changed = make_optimizer(c, 3);
-    EXPECT_EQ(changed->lr(), 0.001);
     changed->set_lr(rate);
-    EXPECT_EQ(changed->lr(), rate);
     c.lr = rate;
     auto made = make_optimizer(c, 3);
     float a[3] = {1.0f, -2.0f, 0.5f}, b[3] = {1.0f, -2.0f, 0.5f}, u[3] = {1.0f, -2.0f, 0.5f};

@@ -102,9 +102,8 @@ inline void copy_restored_fields(const TrainingState& from, TrainingState& to) {
   FMNIST_CALLBACK_FIELDS(FMNIST_COPY_RESTORED_FIELD)
 }
 
-// fmnist_inspect's report: every attribute of /training as (name, text), in file order.
-std::vector<std::pair<std::string, std::string>> training_attributes_text(const TrainingState& t);
-// The recorded settings alone (batch_size, seed, optimizer, lr, ...) as (name, text).
+// fmnist_inspect's report: the recorded settings (batch_size, seed, optimizer, lr, ...) as (name, text),
+// in file order.
 std::vector<std::pair<std::string, std::string>> training_settings_text(const TrainingState& t);
 // The epoch best.h5 holds after this history, and why: EarlyStopping's best epoch when it was on
 // (its monitor), else the lowest val_loss (best_epoch). For the learning curve and fmnist_inspect.

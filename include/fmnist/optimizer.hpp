@@ -40,7 +40,6 @@ class Optimizer {
   // each step rounds it to float32 once, so the same double gives the same bytes on every rank.
   // Throws Error(Exit::internal) for a negative or non-finite rate.
   void set_lr(double lr);
-  double lr() const { return lr_; }
 
   const OptimizerState& state() const { return state_; }
   // Restores slots and step count from a checkpoint; throws Error(Exit::checkpoint) on mismatch.
