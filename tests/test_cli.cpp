@@ -2,7 +2,9 @@
 // named.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "fmnist/config.hpp"
@@ -70,6 +72,47 @@ TEST(Config, ParsesEveryOption) {
   EXPECT_EQ(c.eval_ranks, EvalRanks::all);
   EXPECT_EQ(c.resume, "auto");
   EXPECT_EQ(parse({"--resume", "a.h5"}).resume, "a.h5");
+}
+
+// Another valid value than the default for a setting: the next choice, the flag set, text, or the first
+// of a few numbers near the default that passes the entry's check.
+template <typename T>
+T another_value(const SettingInfo& info, const T& value) {
+  if constexpr (std::is_same_v<T, bool>) {
+    return !value;
+  } else if constexpr (Choice<T>) {
+    return static_cast<T>((static_cast<std::size_t>(value) + 1) % EnumNames<T>::names.size());
+  } else if constexpr (std::is_same_v<T, std::string>) {
+    return value + "x";
+  } else {
+    for (const T candidate : {static_cast<T>(value + 1), static_cast<T>(value / 2), static_cast<T>(value * 2)})
+      if (candidate != value && !check_problem(info.check, candidate)) return candidate;
+    ADD_FAILURE() << info.key << ": no other valid value near " << to_text(value);
+    return value;
+  }
+}
+
+// Every entry of the table is an option whose text lands in its field; nothing else changes.
+TEST(Config, EveryOptionOfTheTableLandsInItsField) {
+  Settings expected;
+  std::vector<std::string> words;
+  visit_settings(expected, [&](const SettingInfo& info, auto& field) {
+    field = another_value(info, field);
+    words.push_back("--" + option_name(info));
+    if constexpr (!std::is_same_v<std::decay_t<decltype(field)>, bool>) words.push_back(to_text(field));
+  });
+  ASSERT_NO_THROW(check_settings(expected));
+  std::vector<const char*> args;
+  for (const std::string& w : words) args.push_back(w.c_str());
+  const Config parsed = parse(args);
+  std::vector<std::string> want, got;
+  visit_settings(expected, [&](const SettingInfo& info, const auto& v) { want.push_back(info.key + ("=" + to_text(v))); });
+  visit_settings(parsed, [&](const SettingInfo& info, const auto& v) { got.push_back(info.key + ("=" + to_text(v))); });
+  EXPECT_EQ(got, want);
+  const Config defaults = parse({});
+  visit_settings(defaults, [&](const SettingInfo& info, const auto& v) {  // the control: every field moved
+    EXPECT_EQ(std::find(want.begin(), want.end(), info.key + ("=" + to_text(v))), want.end()) << info.key;
+  });
 }
 
 TEST(Config, HelpListsEveryOptionWithDefaults) {

@@ -72,7 +72,6 @@ TEST(Settings, TheTableIsConsistent) {
     }
   });
   EXPECT_TRUE(keys.count("batch_size"));
-  EXPECT_TRUE(keys.count("lr_step_factor"));
   EXPECT_FALSE(keys.count("fail_at"));  // a test hook, not an option (FMNIST_TEST_FAIL_AT)
   EXPECT_EQ(option_name(SettingInfo{.key = "split_seed"}), "split-seed");
 }

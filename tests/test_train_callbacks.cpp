@@ -26,8 +26,7 @@ History history_of(Monitor monitor, const std::vector<double>& values) {
   History h;
   for (double v : values) {
     h.add({.loss = 0.5, .accuracy = 0.5, .val_loss = 0.5, .val_accuracy = 0.5, .seconds = 1.0});
-    std::vector<double>* column[] = {&h.loss, &h.accuracy, &h.val_loss, &h.val_accuracy};
-    column[static_cast<int>(monitor)]->back() = v;
+    (h.*kHistoryColumns[static_cast<std::size_t>(monitor)].values).back() = v;  // a monitor is a column
   }
   return h;
 }

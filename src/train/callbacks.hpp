@@ -27,7 +27,7 @@ struct LrSchedule {
   ScheduleKind kind = ScheduleKind::constant;
   std::int64_t warmup_steps = 0;  // W
   std::int64_t decay_steps = 1;   // D
-  double rate = 1;                // exponential's decay_rate, step's step_factor
+  double rate = 1;                // exponential's decay rate, step's factor
   double alpha = 0;               // cosine
   std::int64_t total_steps = 0;   // the run's steps (epochs * steps per epoch), for step's Keras form
 };
