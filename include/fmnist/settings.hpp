@@ -57,6 +57,10 @@ concept Choice = std::is_enum_v<E> && requires { EnumNames<E>::names; };
 
 // ---- What the table says about each setting ----
 enum class Group { data, model, training, output, state };  // --help sections; state: not an option
+template <>
+struct EnumNames<Group> {  // the sections' titles
+  static constexpr std::array names{"Data", "Model", "Training", "Output and resume", "Training state"};
+};
 // Resume policy, and whether the checkpoint's /training holds the value:
 //   none: not recorded; must_match: a resume with another value is refused (exit 4);
 //   note: recorded, a resume with another value says so and continues; free: recorded only;
@@ -246,8 +250,6 @@ void visit_settings(S& s, Visit&& visit) {
 
 // The option's name: the key with '-' for '_' ("batch_size" -> "batch-size").
 std::string option_name(const SettingInfo& info);
-// The --help section of a group ("Data", "Model", "Training", "Output and resume").
-const char* group_name(Group group);
 
 // ---- Values as text: the one mapping used by --help, describe(), checkpoints and reports ----
 std::string to_text(const std::string& v);

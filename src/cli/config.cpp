@@ -19,7 +19,7 @@ namespace {
 void add_options(cxxopts::Options& options, bool& rmsprop_keras2) {
   const Settings defaults;
   for (Group group : {Group::data, Group::model, Group::training, Group::output}) {
-    auto adder = options.add_options(group_name(group));
+    auto adder = options.add_options(to_text(group));
     visit_settings(defaults, [&](const SettingInfo& info, const auto& value) {
       if (info.group != group) return;
       if constexpr (std::is_same_v<std::decay_t<decltype(value)>, bool>) {

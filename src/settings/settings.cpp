@@ -39,17 +39,6 @@ std::string option_name(const SettingInfo& info) {
   return name;
 }
 
-const char* group_name(Group group) {
-  switch (group) {
-    case Group::data: return "Data";
-    case Group::model: return "Model";
-    case Group::training: return "Training";
-    case Group::output: return "Output and resume";
-    case Group::state: break;
-  }
-  return "Training state";
-}
-
 std::string to_text(const std::string& v) { return v; }
 std::string to_text(bool v) { return v ? "true" : "false"; }
 std::string to_text(int v) { return std::to_string(v); }
