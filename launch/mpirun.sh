@@ -1,21 +1,46 @@
 #!/usr/bin/env bash
-# mpirun with the settings fmnist_dist is tested with, the one place for them (launch/slurm.sbatch
-# and launch/pbs.sh call this script too). Usage: launch/mpirun.sh NP program [args]
+# mpirun with the settings fmnist_dist is tested with, the one place for them, and its supervisor
+# (launch/slurm.sbatch and launch/pbs.sh call this script too). Usage: launch/mpirun.sh NP program [args]
 #   - extra mpirun options from FMNIST_MPIRUN_OPTS (a hostfile, a launch agent, transport settings),
-#     split on spaces, e.g. FMNIST_MPIRUN_OPTS="--hostfile hosts --mca btl tcp,self";
+#     split on spaces, e.g. FMNIST_MPIRUN_OPTS="--hostfile hosts --mca btl tcp,self"; host names and
+#     counts of --hostfile/--host are checked first (exit 2);
 #   - the out-of-band TCP keepalive that makes mpirun notice a lost or cut-off node in about
 #     10 s instead of Open MPI's default of about 8 minutes (docs/clusters.md: Several machines);
 #   - --allow-run-as-root when run as root; on one machine with more ranks than cores (no
-#     FMNIST_MPIRUN_OPTS, no batch allocation), --oversubscribe and yield when idle;
-#   - FMNIST_RESTARTS=K (default 0: mpirun is exec'd, nothing else changes): when the job ends
-#     because a rank or node was lost (exit 6 from the stall watchdog, 205 from Open MPI losing a
-#     daemon, 129-191 a rank killed by a signal), the hosts of --hostfile/--host (or of the Slurm
-#     allocation) that no longer answer a short probe through the launch agent (plm_rsh_agent,
-#     srun in Slurm, pbsdsh in PBS, else ssh) are dropped and the job runs again with --resume
-#     auto on the ranks left, at most K times. FMNIST_PROBE_TIMEOUT (s, default 10) bounds each
-#     probe; FMNIST_ABORT_GRACE (s, default 20) is how long mpirun may take to end after the
-#     watchdog aborted the job (a frozen node's daemon never answers the abort).
+#     FMNIST_MPIRUN_OPTS, no batch allocation), --oversubscribe and yield when idle.
+# It always watches mpirun (docs/clusters.md: What launch/mpirun.sh watches), through files the ranks
+# write into a folder of their own (FMNIST_RANK_STATUS), never through mpirun's output:
+#   - the launch: when the ranks have not all started (their first exchange) within
+#     FMNIST_LAUNCH_TIMEOUT seconds (default 120, 0: no limit), mpirun is ended: exit 6;
+#   - an abort: FMNIST_ABORT_GRACE seconds (default 10) after a rank ended the job (the stall
+#     watchdog, an error on one rank), a mpirun still waiting for a frozen node's daemon is ended
+#     with that rank's code;
+#   - SIGUSR1 or SIGTERM: forwarded to the ranks as SIGUSR1 (they checkpoint and exit 75); during
+#     the launch, or between attempts, mpirun is ended and the script exits 75 at once;
+#   - FMNIST_RESTARTS=K (default 0): when the job ends because a rank or node was lost (exit 6,
+#     205 from Open MPI losing a daemon, 129-191 a rank killed by a signal), the hosts of
+#     --hostfile/--host (or of the Slurm allocation) that fail a probe twice are dropped and the job
+#     runs again with --resume auto on the ranks left, at most K times. The probe: the launch agent
+#     (plm_rsh_agent, srun in Slurm, pbsdsh in PBS, else ssh) runs `true` there, then mpirun starts
+#     `true` there (its daemon must call back over MPI's network), each within FMNIST_PROBE_TIMEOUT
+#     seconds (default 10).
+# The status folder is made in FMNIST_STATUS_DIR (default TMPDIR or /tmp); without a rank on this
+# machine the ranks can only reach it when it is on a file system every node shares.
 set -euo pipefail
+# Stop signals from the very start: recorded here, acted on by the loops below.
+stop_signal="" interrupted="" pid=""
+trap 'stop_signal=${stop_signal:-USR1}' USR1
+trap 'stop_signal=${stop_signal:-TERM}' TERM
+trap 'interrupted=1' INT
+
+refuse() {
+  echo "launch/mpirun.sh: $*" >&2
+  exit 2
+}
+say() { echo "launch/mpirun.sh: $(date -u +%T) $*" >&2; }
+
+[ "$#" -ge 2 ] || refuse "usage: launch/mpirun.sh NP program [args]"
+if ! [[ $1 =~ ^[0-9]+$ ]] || [ "$1" -lt 1 ]; then refuse "NP '$1': a number of ranks (digits, at least 1) expected"; fi
 np=$1
 shift
 flags=()
@@ -35,42 +60,74 @@ setting() {
 }
 restarts=$(setting FMNIST_RESTARTS 0 0)
 probe_timeout=$(setting FMNIST_PROBE_TIMEOUT 10 1)
-abort_grace=$(setting FMNIST_ABORT_GRACE 20 1)
-[ "$restarts" -gt 0 ] || exec mpirun -np "$np" "${flags[@]}" "${extra[@]}" "$@"
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/fmnist_mpirun.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-say() { echo "launch/mpirun.sh: $(date -u +%T) $*" >&2; }
+abort_grace=$(setting FMNIST_ABORT_GRACE 10 1)
+launch_timeout=$(setting FMNIST_LAUNCH_TIMEOUT 120 0)
 
 # lost_rank CODE: true when mpirun's exit code says a rank or a node was lost.
 lost_rank() { [ "$1" -eq 6 ] || [ "$1" -eq 205 ] || { [ "$1" -gt 128 ] && [ "$1" -lt 192 ]; }; }
 
-# read_hosts: fills hosts/slots (one entry per host, slots summed over repeated entries) from
-# --hostfile/--machinefile FILE and --host/-H LIST in extra; a host without a count has 1 slot.
+# add_host WHERE NAME COUNT: one more entry of hosts/slots (slots summed over repeated names),
+# after checking NAME (letters, digits, '.', '_', '-'; not starting with '-' or '.') and COUNT
+# (digits): nothing else reaches a shell, a glob or an agent's command line.
+add_host() {
+  local i
+  [[ $2 =~ ^[A-Za-z0-9_][A-Za-z0-9._-]*$ ]] ||
+    refuse "$1: host name '$2': only letters, digits, '.', '_' and '-' are allowed"
+  [[ $3 =~ ^[0-9]+$ ]] || refuse "$1: host $2: slot count '$3': digits expected"
+  for i in "${!hosts[@]}"; do
+    [ "${hosts[i]}" = "$2" ] && { slots[i]=$((slots[i] + $3)); return; }
+  done
+  hosts+=("$2")
+  slots+=("$3")
+}
+
+# read_hostfile FILE: its hosts (a line: NAME [slots=N] [other key=value]; '#' starts a comment).
+read_hostfile() {
+  local line name count key word words
+  if ! [ -f "$1" ] || ! [ -r "$1" ]; then refuse "--hostfile '$1': no such readable file"; fi
+  while IFS= read -r line || [ -n "$line" ]; do
+    line=${line%%#*}
+    read -r name _ <<<"$line" || true
+    [ -n "$name" ] || continue
+    count=1
+    read -r -a words <<<"${line#*"$name"}"
+    for word in "${words[@]}"; do
+      key=${word%%=*}
+      case $key in
+        slots | max_slots | max-slots)
+          [[ ${word#*=} =~ ^[0-9]+$ ]] || refuse "--hostfile $1: host $name: $key '${word#*=}': digits expected"
+          [ "$key" != slots ] || count=${word#*=} ;;
+      esac
+    done
+    add_host "--hostfile $1" "$name" "$count"
+  done <"$1"
+}
+
+# read_hosts: fills hosts/slots (one entry per host) from --hostfile/--machinefile FILE and
+# --host/-H LIST (NAME[:COUNT],...; COUNT 1 when absent) in extra, checking every name and count.
 read_hosts() {
-  local i word name count line
+  local i list entry entries
   hosts=() slots=()
   for ((i = 0; i < ${#extra[@]}; i++)); do
-    word=${extra[i]}
-    case $word in
-      --hostfile | -hostfile | --machinefile | -machinefile)
-        while read -r line || [ -n "$line" ]; do
-          line=${line%%#*}
-          read -r name _ <<<"$line" || true
-          [ -n "$name" ] || continue
-          count=1
-          [[ ! $line =~ [[:space:]]slots=([0-9]+) ]] || count=${BASH_REMATCH[1]}
-          add_host "$name" "$count"
-        done <"${extra[i + 1]}" ;;
+    case ${extra[i]} in
+      --hostfile | -hostfile | --machinefile | -machinefile | --host | -host | -H)
+        [ $((i + 1)) -lt ${#extra[@]} ] || refuse "${extra[i]} without a value in FMNIST_MPIRUN_OPTS" ;;
+    esac
+    case ${extra[i]} in
+      --hostfile | -hostfile | --machinefile | -machinefile) read_hostfile "${extra[i + 1]}" ;;
       --host | -host | -H)
-        for name in ${extra[i + 1]//,/ }; do
-          count=${name#*:}
-          [ "$count" != "$name" ] || count=1
-          add_host "${name%%:*}" "$count"
+        list=${extra[i + 1]}
+        IFS=, read -r -a entries <<<"$list"
+        [ "${#entries[@]}" -gt 0 ] || refuse "${extra[i]} '$list': no host"
+        for entry in "${entries[@]}"; do
+          if [[ $entry == *:* ]]; then
+            add_host "${extra[i]} $list" "${entry%%:*}" "${entry#*:}"
+          else
+            add_host "${extra[i]} $list" "$entry" 1
+          fi
         done ;;
     esac
   done
-  [ "${#hosts[@]}" -gt 0 ] || [ -z "${SLURM_JOB_NODELIST:-}" ] || slurm_hosts
 }
 
 # slurm_hosts: the nodes of this Slurm allocation with their tasks (SLURM_TASKS_PER_NODE: "2(x3),1").
@@ -80,20 +137,13 @@ slurm_hosts() {
   for part in ${SLURM_TASKS_PER_NODE//,/ }; do
     if [[ $part =~ ^([0-9]+)\(x([0-9]+)\)$ ]]; then
       for ((i = 0; i < BASH_REMATCH[2]; i++)); do counts+=("${BASH_REMATCH[1]}"); done
-    else
+    elif [[ $part =~ ^[0-9]+$ ]]; then
       counts+=("$part")
+    else
+      refuse "SLURM_TASKS_PER_NODE=$SLURM_TASKS_PER_NODE: '$part' is not a count"
     fi
   done
-  for i in "${!names[@]}"; do add_host "${names[i]}" "${counts[i]:-1}"; done
-}
-
-add_host() {
-  local i
-  for i in "${!hosts[@]}"; do
-    [ "${hosts[i]}" = "$1" ] && { slots[i]=$((slots[i] + $2)); return; }
-  done
-  hosts+=("$1")
-  slots+=("$2")
+  for i in "${!names[@]}"; do add_host "the Slurm allocation" "${names[i]}" "${counts[i]:-1}"; done
 }
 
 # launch_agent: the command mpirun reaches other hosts with, as words: plm_rsh_agent, else srun
@@ -118,37 +168,118 @@ is_local() {
   return 1
 }
 
-# probe_hosts: runs `AGENT HOST true` on every remote host at once, each bounded by
-# probe_timeout; fills why[i] (empty when host i answered).
-probe_hosts() {
-  local i code pids=()
-  why=()
+# ranks_here: true when a rank will run on this machine, so that the status folder is in its reach:
+# no host list (this machine, or a batch allocation whose first node runs this script), or a host
+# of this machine among those that np ranks fill slot by slot (mpirun's default mapping).
+ranks_here() {
+  local i filled=0
+  [ "${#hosts[@]}" -gt 0 ] || return 0
   for i in "${!hosts[@]}"; do
-    if is_local "${hosts[i]}"; then pids+=(""); continue; fi
-    # In a subshell with its stderr closed: no "Killed" from bash when timeout has to SIGKILL
-    # (srun ignores one SIGTERM; timeout then ends by the same signal).
-    (timeout -k 2 "$probe_timeout" "${agent_words[@]}" "${hosts[i]}" true </dev/null >"$tmp/probe.$i" 2>&1 || exit $?) 2>/dev/null &
-    pids+=("$!")
+    is_local "${hosts[i]}" && return 0
+    filled=$((filled + slots[i]))
+    [ "$filled" -lt "$np" ] || return 1
   done
-  for i in "${!hosts[@]}"; do
-    why[i]=""
-    [ -n "${pids[i]}" ] || continue
-    code=0
-    wait "${pids[i]}" || code=$?
-    case $code in
-      0) ;;
-      124 | 137) why[i]="no answer within ${probe_timeout} s" ;;
-      *) why[i]="the agent failed with exit $code: $(tr '\n' ' ' <"$tmp/probe.$i" | cut -c1-160)" ;;
+  return 1
+}
+
+# without_hosts: extra without its host options (for the probe's mpirun and the restarts' hostfile).
+without_hosts() {
+  local i
+  kept=()
+  for ((i = 0; i < ${#extra[@]}; i++)); do
+    case ${extra[i]} in
+      --hostfile | -hostfile | --machinefile | -machinefile | --host | -host | -H) i=$((i + 1)) ;;
+      *) kept+=("${extra[i]}") ;;
     esac
   done
 }
 
+# probe_once HOST LOG: prints why HOST cannot run ranks, nothing when it can: the launch agent runs
+# `true` there, then mpirun starts `true` there (its daemon calls back over MPI's network), each
+# within probe_timeout. Subshells with stderr closed: no "Killed" from bash when timeout must SIGKILL.
+probe_once() {
+  local code=0
+  (timeout -k 2 "$probe_timeout" "${agent_words[@]}" "$1" true </dev/null >"$2" 2>&1 || exit $?) 2>/dev/null || code=$?
+  case $code in
+    0) ;;
+    124 | 137) echo "no answer within ${probe_timeout} s"; return ;;
+    *) echo "the agent failed with exit $code: $(tr '\n' ' ' <"$2" | cut -c1-160)"; return ;;
+  esac
+  (timeout -k 2 "$probe_timeout" mpirun -np 1 "${flags[@]}" "${kept[@]}" --host "$1" true </dev/null >"$2" 2>&1 ||
+    exit $?) 2>/dev/null || code=$?
+  case $code in
+    0) ;;
+    124 | 137) echo "its launch agent answers, but its Open MPI daemon did not call back within ${probe_timeout} s" \
+      "(MPI's network to it cut off?)" ;;
+    *) echo "mpirun could not start a process there (exit $code): $(tr '\n' ' ' <"$2" | cut -c1-160)" ;;
+  esac
+}
+
+# probe_host I: probes host I, and once more a second later if it failed; writes the verdict
+# (empty: it answered) to $tmp/why.I and a first failure that the second probe cleared to $tmp/retried.I.
+probe_host() {
+  local why
+  why=$(probe_once "${hosts[$1]}" "$tmp/probe.$1")
+  if [ -n "$why" ]; then
+    sleep 1
+    echo "$why" >"$tmp/retried.$1"
+    why=$(probe_once "${hosts[$1]}" "$tmp/probe.$1")
+  fi
+  echo "$why" >"$tmp/why.$1"
+}
+
+# probe_hosts: probes every remote host at once; fills why[i] (empty when host i answered). A stop
+# signal ends the probes and returns false.
+probe_hosts() {
+  local i pids=()
+  without_hosts
+  rm -f "$tmp"/why.* "$tmp"/retried.*
+  for i in "${!hosts[@]}"; do
+    if is_local "${hosts[i]}"; then pids+=(""); continue; fi
+    probe_host "$i" &
+    pids+=("$!")
+  done
+  why=()
+  for i in "${!hosts[@]}"; do
+    why[i]=""
+    [ -n "${pids[i]}" ] || continue
+    while kill -0 "${pids[i]}" 2>/dev/null; do
+      if [ -n "$stop_signal$interrupted" ]; then end_probes "${pids[@]}"; return 1; fi
+      sleep 0.2
+    done
+    wait "${pids[i]}" || true
+    why[i]=$(cat "$tmp/why.$i" 2>/dev/null || echo "no verdict from the probe")
+    if [ -z "${why[i]}" ] && [ -f "$tmp/retried.$i" ]; then
+      say "host ${hosts[i]} failed a probe ($(cat "$tmp/retried.$i")), then answered the second: kept"
+    fi
+  done
+}
+
+# descendants PID: the processes PID started, and theirs, depth first.
+descendants() {
+  local child
+  for child in $(pgrep -P "$1" || true); do
+    echo "$child"
+    descendants "$child"
+  done
+}
+
+# end_probes PID...: ends the probes and what they run (timeout ends its agent or mpirun too).
+end_probes() {
+  local p
+  for p in "$@"; do
+    # shellcheck disable=SC2046  # a list of pids
+    [ -z "$p" ] || kill -TERM $(descendants "$p") "$p" 2>/dev/null || true
+  done
+}
+
 # drop_lost_hosts: probes the hosts, writes the ones that answered to a new hostfile that
-# replaces every host option in extra, and shrinks np to their slots. False when none is left.
+# replaces every host option in extra, and shrinks np to their slots. False when none is left
+# or a stop signal came.
 drop_lost_hosts() {
-  local i kept=() total=0 file=$tmp/hostfile.$attempt
+  local i total=0 file=$tmp/hostfile.$attempt
   [ "${#hosts[@]}" -gt 0 ] || { say "no host list: restarting on this machine"; return 0; }
-  probe_hosts
+  probe_hosts || return 1
   : >"$file"
   for i in "${!hosts[@]}"; do
     if [ -n "${why[i]}" ]; then
@@ -159,12 +290,7 @@ drop_lost_hosts() {
     fi
   done
   [ "$total" -gt 0 ] || { say "no host answered"; return 1; }
-  for ((i = 0; i < ${#extra[@]}; i++)); do
-    case ${extra[i]} in
-      --hostfile | -hostfile | --machinefile | -machinefile | --host | -host | -H) i=$((i + 1)) ;;
-      *) kept+=("${extra[i]}") ;;
-    esac
-  done
+  without_hosts
   extra=("${kept[@]}" --hostfile "$file")
   read_hosts
   [ "$np" -le "$total" ] || np=$total
@@ -183,53 +309,104 @@ resume_auto() {
   args=("${kept[@]}" --resume auto)
 }
 
-# run_mpirun: one mpirun in the background, signals forwarded to it; sets code. Its stderr is
-# copied to a file: once the watchdog's "...; aborting" is there, mpirun gets abort_grace seconds
-# to end before it is ended (then code is 6, the watchdog's verdict).
-run_mpirun() {
-  local err=$tmp/stderr.$attempt aborted=-1
-  : >"$err"
-  mpirun -np "$np" "${flags[@]}" "${extra[@]}" "${args[@]}" 2> >(tee -i "$err" >&2) &
+# run_attempt: one mpirun in the background, watched until it ends; sets code (see the header:
+# the launch deadline, the abort grace, stop signals).
+run_attempt() {
+  local dir=$tmp/attempt.$attempt begin=$SECONDS started="" verdict="" verdict_at=-1 forwarded=""
+  mkdir -p "$dir"
+  FMNIST_RANK_STATUS=$dir mpirun -np "$np" "${flags[@]}" -x FMNIST_RANK_STATUS "${extra[@]}" "${args[@]}" <&0 &
   pid=$!
   while kill -0 "$pid" 2>/dev/null; do
-    if [ "$aborted" -lt 0 ] && grep -qE '^fmnist_dist: .*aborting' "$err"; then aborted=$SECONDS; fi
-    if [ "$aborted" -ge 0 ] && [ $((SECONDS - aborted)) -ge "$abort_grace" ]; then
-      say "mpirun is still running ${abort_grace} s after the watchdog aborted the job; ending it"
-      end_mpirun
+    [ -n "$started" ] || [ ! -e "$dir/started" ] || started=1
+    if [ -n "$interrupted" ] && [ "$forwarded" != INT ]; then kill -INT "$pid" 2>/dev/null || true; forwarded=INT; fi
+    if [ -n "$stop_signal" ] && [ -z "$forwarded" ]; then
+      if [ -z "$started" ] && [ -n "$watch" ]; then
+        say "SIG$stop_signal during the launch, before the ranks started: ending mpirun; exit 75"
+        end_mpirun
+        code=75
+        return
+      fi
+      kill -USR1 "$pid" 2>/dev/null || true
+      forwarded=USR1
     fi
-    sleep 0.5
+    if [ -z "$started" ] && [ -n "$watch" ] && [ "$launch_timeout" -gt 0 ] &&
+      [ $((SECONDS - begin)) -ge "$launch_timeout" ]; then
+      say "the ranks have not all started within FMNIST_LAUNCH_TIMEOUT=$launch_timeout s (a host whose Open MPI" \
+        "daemon cannot call back?): ending mpirun"
+      end_mpirun
+      code=6
+      return
+    fi
+    if [ "$verdict_at" -lt 0 ] && [ -s "$dir/verdict" ]; then
+      read -r verdict _ <"$dir/verdict" || true
+      [[ $verdict =~ ^[0-9]+$ ]] || verdict=6
+      verdict_at=$SECONDS
+    fi
+    if [ "$verdict_at" -ge 0 ] && [ $((SECONDS - verdict_at)) -ge "$abort_grace" ]; then
+      say "mpirun is still running ${abort_grace} s after rank $(cut -d' ' -f2 <"$dir/verdict") ended the job" \
+        "with exit $verdict (a node that does not answer?): ending it"
+      end_mpirun
+      code=$verdict
+      return
+    fi
+    sleep 0.2
   done
   code=0
   wait "$pid" || code=$?
-  [ "$aborted" -lt 0 ] || code=6
 }
 
-# end_mpirun: SIGTERM to mpirun, SIGKILL 5 s later if it is still there (its daemons on the
-# healthy hosts end with it: they lose their connection to it).
+# end_mpirun: SIGTERM to mpirun, SIGKILL 5 s later should it still be there; then SIGKILL to what
+# it had started on this machine and is left (the launch agents, and a daemon that never called
+# back). Its daemons on healthy hosts end with it.
 end_mpirun() {
+  local left
+  left=$(descendants "$pid" | tr '\n' ' ')
   kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq 10); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.5; done
-  say "mpirun ignored SIGTERM for 5 s; sending SIGKILL"
-  kill -KILL "$pid" 2>/dev/null || true
+  for _ in $(seq 25); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+  if kill -0 "$pid" 2>/dev/null; then
+    say "mpirun ignored SIGTERM for 5 s; sending SIGKILL to it and its launch agents"
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  wait "$pid" 2>/dev/null || true
+  # shellcheck disable=SC2086  # a list of pids
+  [ -z "$left" ] || kill -KILL $left 2>/dev/null || true
 }
 
-stopping=0
-trap 'stopping=1; [ -n "${pid:-}" ] && kill -USR1 "$pid" 2>/dev/null' USR1
-trap 'stopping=1; [ -n "${pid:-}" ] && kill -TERM "$pid" 2>/dev/null' TERM
-trap 'stopping=1; [ -n "${pid:-}" ] && kill -INT "$pid" 2>/dev/null' INT
+# stopped CODE: the exit code of a job a stop signal came to: 75 (resume later) unless it ended
+# for good by itself (0, or 1-5: done, or a failure that a resume would meet again).
+stopped() {
+  if [ "$1" -eq 75 ] || lost_rank "$1"; then echo 75; else echo "$1"; fi
+}
+
 args=("$@")
 read_hosts
 launch_agent
+[ "$restarts" -eq 0 ] || [ "${#hosts[@]}" -gt 0 ] || [ -z "${SLURM_JOB_NODELIST:-}" ] || slurm_hosts
+tmp=$(mktemp -d "${FMNIST_STATUS_DIR:-${TMPDIR:-/tmp}}/fmnist_mpirun.XXXXXX") ||
+  refuse "cannot make a status folder in ${FMNIST_STATUS_DIR:-${TMPDIR:-/tmp}} (FMNIST_STATUS_DIR)"
+trap 'rm -rf "$tmp"' EXIT
+watch=1
+if [ -z "${FMNIST_STATUS_DIR:-}" ] && ! ranks_here; then
+  watch=""
+  say "note: no rank runs on this machine: the launch deadline and stop signals during the launch need" \
+    "FMNIST_STATUS_DIR, a folder every node shares (docs/clusters.md: What launch/mpirun.sh watches)"
+fi
 attempt=0
 while :; do
-  run_mpirun
-  if [ "$code" -eq 0 ] || [ "$stopping" -eq 1 ] || ! lost_rank "$code" || [ "$attempt" -ge "$restarts" ]; then
+  if [ -n "$stop_signal" ]; then say "SIG$stop_signal before the attempt: no new attempt; exit 75"; exit 75; fi
+  run_attempt
+  [ -z "$interrupted" ] || exit "$code"
+  [ -z "$stop_signal" ] || exit "$(stopped "$code")"
+  if [ "$code" -eq 0 ] || ! lost_rank "$code" || [ "$attempt" -ge "$restarts" ]; then
     exit "$code"
   fi
   attempt=$((attempt + 1))
   say "restart $attempt of $restarts: the job ended with exit $code (a rank or node was lost)"
-  drop_lost_hosts || exit "$code"
-  [ "$stopping" -eq 0 ] || exit "$code"
+  if ! drop_lost_hosts; then
+    [ -z "$interrupted" ] || exit 130
+    if [ -n "$stop_signal" ]; then say "SIG$stop_signal while probing the hosts: no new attempt; exit 75"; exit 75; fi
+    exit "$code"
+  fi
   resume_auto
   say "restart $attempt of $restarts: $np rank(s) on ${hosts[*]:-this machine} with --resume auto"
 done

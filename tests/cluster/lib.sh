@@ -8,11 +8,29 @@ done
 [ "$(id -u)" -eq 0 ] || { echo "SKIP: network namespaces need root"; exit 77; }
 source "$(dirname "${BASH_SOURCE[0]}")/nodes.sh"
 
-# cluster_mpi NP ARGS...: fmnist_dist through launch/mpirun.sh inside node1, with a hard time limit.
+# cluster_mpi NP ARGS...: fmnist_dist through launch/mpirun.sh inside node1, with a hard time limit;
+# EXTRA_OPTS are more mpirun options.
 cluster_mpi() {
   local np=$1
   shift
-  FMNIST_MPIRUN_OPTS="$(cluster_opts)" on 1 timeout -k 5 "${LIMIT:-120}" "$SRC/launch/mpirun.sh" "$np" "$DIST" "$@"
+  FMNIST_MPIRUN_OPTS="$(cluster_opts) ${EXTRA_OPTS:-}" on 1 timeout -k 5 "${LIMIT:-120}" "$SRC/launch/mpirun.sh" \
+    "$np" "$DIST" "$@"
+}
+
+# launcher_pid MARKER: the pid of launch/mpirun.sh running the job with MARKER (inside node1).
+launcher_pid() {
+  local p
+  for p in $(job_pids_on 1 "$1"); do
+    tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline" | grep -q "^bash $SRC/launch/mpirun.sh " && { echo "$p"; return; }
+  done
+  fail "no launch/mpirun.sh of the job '$1' on node1"
+}
+
+# wait_for_text SECONDS LOG REGEX: waits (polling) until LOG matches the extended REGEX.
+wait_for_text() {
+  for _ in $(seq $(($1 * 10))); do grep -Eq -- "$3" "$2" && return 0; sleep 0.1; done
+  cat "$2" >&2
+  fail "no /$3/ in $2 after $1 s"
 }
 
 # job_pids_on N MARKER: processes of node N whose command line contains MARKER.
@@ -106,8 +124,8 @@ stall_case() {
   echo "1 passed, 0 failed"
 }
 
-# restart_case NAME FAULT: a 3-node job (one rank per node, ssh as the launch agent: nodes.sh
-# ssh_up) with FMNIST_RESTARTS=2 is trained until it has written a checkpoint; then `FAULT` runs
+# restart_case NAME FAULT: on the 3 nodes (cluster_up 3; ssh_up: ssh as the launch agent), a job
+# with one rank per node and FMNIST_RESTARTS=2 is trained until it has written a checkpoint; then `FAULT` runs
 # on node3 ($MARK is the job's out-dir). launch/mpirun.sh must drop node3 (and only it), restart
 # on nodes 1 and 2 with --resume auto, and end with exit 0 and the weights of an uninterrupted
 # one-process run, bit for bit; nodes 1 and 2 must keep no process but their sshd. Prints the
@@ -117,8 +135,6 @@ restart_case() {
   local out=$WORK/$name/out log=$WORK/$name.log pid got=0 start took
   local args=("${SMALL[@]}" --batch-size 16 --micro-batch 4 --seed 3 --checkpoint-every 5 --stall-timeout "$STALL"
               --epochs 100 --max-steps "$steps" --out-dir "$out")
-  cluster_up 3
-  ssh_up
   FMNIST_RESTARTS=2 FMNIST_PROBE_TIMEOUT=5 FMNIST_ABORT_GRACE=10 cluster_mpi 3 "${args[@]}" >"$log" 2>&1 &
   pid=$!
   wait_for_checkpoint "$out/checkpoint.h5"
@@ -141,14 +157,15 @@ restart_case() {
   only_sshd_left 1 2
 }
 
-# only_sshd_left N...: nodes N... run no process but their sshd (the job ended).
+# only_sshd_left N...: nodes N... run no process but their sshd (the job ended), within WITHIN
+# seconds (default 10).
 only_sshd_left() {
   local n left=""
   for n in "$@"; do
-    for _ in $(seq 100); do [ -z "$(non_sshd_on "$n")" ] && continue 2; sleep 0.1; done
+    for _ in $(seq $((${WITHIN:-10} * 10))); do [ -z "$(non_sshd_on "$n")" ] && continue 2; sleep 0.1; done
     left+=" node$n: $(non_sshd_on "$n" | xargs -r ps -o pid=,args= -p | tr '\n' ';')"
   done
-  [ -z "$left" ] || fail "processes left 10 s after the job ended:$left"
+  [ -z "$left" ] || fail "processes left ${WITHIN:-10} s after the job ended:$left"
 }
 
 non_sshd_on() {

@@ -6,6 +6,8 @@
 # FMNIST_RESTARTS the same loss ends the job as before (tests/cluster/killed_node.sh).
 source "$(dirname "$0")/../mpi/lib.sh"
 source "$(dirname "$0")/lib.sh"
+cluster_up 3
+ssh_up
 restart_case restart_killed 'kill_node 3'
 expect_text "$WORK/restart_killed.log" "ended with exit [0-9]+ \\(a rank or node was lost\\)"
 expect_text "$WORK/restart_killed.log" "dropping host $NET.13 \(1 slot\(s\)\): the agent failed with exit 255"
