@@ -162,7 +162,7 @@ launch_agent() {
 
 # is_local HOST: HOST names the machine this script runs on (mpirun starts its ranks directly).
 is_local() {
-  case " localhost 127.0.0.1 $(hostname) $(hostname -s 2>/dev/null) $(hostname -I 2>/dev/null) " in
+  case " localhost 127.0.0.1 $(hostname) $(hostname -s 2>/dev/null) $(hostname -f 2>/dev/null) $(hostname -I 2>/dev/null) " in
     *" $1 "*) return 0 ;;
   esac
   return 1
@@ -255,13 +255,11 @@ probe_hosts() {
   done
 }
 
-# descendants PID: the processes PID started, and theirs, depth first.
+# descendants PID: the processes PID started, and theirs (one look at the process table).
 descendants() {
-  local child
-  for child in $(pgrep -P "$1" || true); do
-    echo "$child"
-    descendants "$child"
-  done
+  ps -e -o pid=,ppid= | awk -v root="$1" '{ kids[$2] = kids[$2] " " $1 }
+    END { todo = root; while (todo != "") { n = split(todo, q, " "); todo = ""
+      for (i = 1; i <= n; i++) { m = split(kids[q[i]], k, " "); for (j = 1; j <= m; j++) { print k[j]; todo = todo " " k[j] } } } }'
 }
 
 # end_probes PID...: ends the probes and what they run (timeout ends its agent or mpirun too).
@@ -314,7 +312,7 @@ resume_auto() {
 run_attempt() {
   local dir=$tmp/attempt.$attempt begin=$SECONDS started="" verdict="" verdict_at=-1 forwarded=""
   mkdir -p "$dir"
-  FMNIST_RANK_STATUS=$dir mpirun -np "$np" "${flags[@]}" -x FMNIST_RANK_STATUS "${extra[@]}" "${args[@]}" <&0 &
+  FMNIST_RANK_STATUS=$dir mpirun -np "$np" "${flags[@]}" -x FMNIST_RANK_STATUS "${extra[@]}" "${args[@]}" <&3 3<&- &
   pid=$!
   while kill -0 "$pid" 2>/dev/null; do
     [ -n "$started" ] || [ ! -e "$dir/started" ] || started=1
@@ -382,8 +380,12 @@ args=("$@")
 read_hosts
 launch_agent
 [ "$restarts" -eq 0 ] || [ "${#hosts[@]}" -gt 0 ] || [ -z "${SLURM_JOB_NODELIST:-}" ] || slurm_hosts
-tmp=$(mktemp -d "${FMNIST_STATUS_DIR:-${TMPDIR:-/tmp}}/fmnist_mpirun.XXXXXX") ||
+if ! tmp=$(mktemp -d "${FMNIST_STATUS_DIR:-${TMPDIR:-/tmp}}/fmnist_mpirun.XXXXXX"); then
   refuse "cannot make a status folder in ${FMNIST_STATUS_DIR:-${TMPDIR:-/tmp}} (FMNIST_STATUS_DIR)"
+fi
+tmp=$(realpath "$tmp")
+# mpirun's standard input is this script's (a background job's would be /dev/null), or /dev/null if closed.
+{ exec 3<&0; } 2>/dev/null || exec 3</dev/null
 trap 'rm -rf "$tmp"' EXIT
 watch=1
 if [ -z "${FMNIST_STATUS_DIR:-}" ] && ! ranks_here; then

@@ -1,8 +1,7 @@
-// fmnist_dist: data-parallel training of the Keras Fashion-MNIST CNN under MPI.
-// main() only turns errors into messages and exit codes, the same on every rank (README: Exit codes).
-// Every collective, from MPI_Init to MPI_Finalize, is under the stall watchdog; until the options
-// are agreed it uses the --stall-timeout found by a plain scan of the command line. The stop handlers
-// come first of all, so that SIGUSR1/SIGTERM at any moment stop the run cleanly (exit 75).
+// fmnist_dist: data-parallel training of the Keras Fashion-MNIST CNN under MPI. main() installs the stop
+// handlers first of all, then only turns errors into messages and exit codes, the same on every rank
+// (README: Exit codes). Every collective, from MPI_Init to MPI_Finalize, is under the stall watchdog; until
+// the options are agreed it uses the --stall-timeout found by a plain scan of the command line.
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>

@@ -1,8 +1,7 @@
-// Thin RAII layer over MPI_COMM_WORLD. Every call is checked in one place (mpi_check.hpp); MPI
-// errors are fatal (MPI_ERRORS_ARE_FATAL), so a lost peer ends the job instead of hanging it; every
-// collective is a non-blocking call completed under the stall watchdog (watchdog.hpp), MPI_Init /
-// MPI_Finalize run under an MPI-free deadline (deadline.hpp), and the progress guard's thread
-// (progress_guard.hpp) watches the time between the calls. Every call holds mpi_lock_.
+// Thin RAII layer over MPI_COMM_WORLD. Every call is checked (mpi_check.hpp) and holds mpi_lock_; MPI
+// errors are fatal, so a lost peer ends the job instead of hanging it; collectives are non-blocking calls
+// completed under the stall watchdog (watchdog.hpp), MPI_Init / MPI_Finalize under an MPI-free deadline
+// (deadline.hpp), and the progress guard's thread (progress_guard.hpp) watches the time between calls.
 #include "fmnist/comm.hpp"
 
 #include <mpi.h>

@@ -1,8 +1,7 @@
-// Deadlines that need no MPI. MPI_Init and MPI_Finalize wait for every process of the job, so one
-// frozen process would hang them forever; and MPI_Abort itself may wait for a launcher daemon that
-// no longer answers. While a Deadline lives, SIGALRM after `seconds` writes the message and ends the
-// process with exit 6; exit_after() ends it with a given code (async-signal-safe: write and _exit).
-// Either way the verdict goes to launch/mpirun.sh (launch_status.hpp) and mpirun ends the job's other processes.
+// Deadlines that need no MPI, for MPI_Init and MPI_Finalize (they wait for every process, so one frozen
+// process would hang them) and MPI_Abort (it may wait for a launcher daemon that no longer answers):
+// SIGALRM then writes a prepared message and the verdict (launch_status.hpp) and calls _exit with the
+// code (async-signal-safe); mpirun ends the job's other processes.
 #pragma once
 
 #include <string>

@@ -1,8 +1,7 @@
-// What a rank tells launch/mpirun.sh through files, whatever mpirun's output options
-// (docs/clusters.md: What launch/mpirun.sh watches): "started" once the first exchange between all
-// ranks has completed (the launch is over), and "verdict" with the exit code when a rank ends the job
-// (MPI_Abort, a deadline, a hung rank). The folder is FMNIST_RANK_STATUS, which launch/mpirun.sh sets
-// for each attempt; without it nothing is written. Errors are ignored: the files only inform.
+// What a rank tells launch/mpirun.sh through files in FMNIST_RANK_STATUS, whatever mpirun's output
+// options (docs/clusters.md: What launch/mpirun.sh watches): "started" once the ranks' first exchange has
+// completed (the launch is over), "verdict" with the exit code when a rank ends the job. Without the
+// variable nothing is written; errors are ignored: the files only inform.
 #pragma once
 
 namespace fmnist {

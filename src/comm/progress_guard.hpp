@@ -1,10 +1,7 @@
-// The progress guard: a thread beside each rank's main thread (docs/clusters.md: When a rank stops
-// responding). The stall watchdog sees only the exchanges between ranks, so a rank stuck outside them
-// (a read or write on a hung file system) would wait forever, and a slow but healthy write on rank 0
-// would look like silence to the ranks waiting for it. So, every ProgressRules::kLookEvery seconds, the
-// thread looks at the main thread's CPU time: on rank 0, while it moves, the thread says "still here"
-// to the waiting ranks; on any rank, when it has not moved outside MPI for ProgressRules::hang_limit,
-// the thread prints why and ends the process with exit 6.
+// The progress guard (docs/clusters.md: When a rank stops responding): a thread that watches the main
+// thread's CPU time, which the stall watchdog cannot, as it sees only the exchanges. On rank 0, while it
+// moves, the thread says "still here" to the waiting ranks (a slow checkpoint write); on any rank, when it
+// has not moved outside MPI for ProgressRules::hang_limit (a hung file system), it ends the process: exit 6.
 #pragma once
 
 #include <pthread.h>

@@ -56,7 +56,7 @@ lone_daemon() {
 }
 
 # Cut in mid-training, with restarts.
-steps=300
+steps=120
 FMNIST_RESTARTS=2 FMNIST_PROBE_TIMEOUT=3 job cut --epochs 100 --max-steps "$steps"
 wait_for_checkpoint "$WORK/cut/checkpoint.h5"
 ip link set "${TAG}v3" down
@@ -88,11 +88,11 @@ only_sshd_left 1 2 3
 echo "  SIGUSR1 during the launch: exit 75 after $took ms"
 
 # The launch deadline, then a stop while the hosts are probed.
-FMNIST_RESTARTS=1 FMNIST_LAUNCH_TIMEOUT=8 FMNIST_PROBE_TIMEOUT=60 job stop_in_probe --epochs 1
+FMNIST_RESTARTS=1 FMNIST_LAUNCH_TIMEOUT=5 FMNIST_PROBE_TIMEOUT=60 job stop_in_probe --epochs 1
 start=$(now)
 wait_for_text 40 "$WORK/stop_in_probe.log" "restart 1 of 1: the job ended with exit 6"
 took=$(elapsed_ms "$start")
-expect_text "$WORK/stop_in_probe.log" "the ranks have not all started within FMNIST_LAUNCH_TIMEOUT=8 s"
+expect_text "$WORK/stop_in_probe.log" "the ranks have not all started within FMNIST_LAUNCH_TIMEOUT=5 s"
 kill -USR1 "$(launcher_pid "$WORK/stop_in_probe")"
 start=$(now)
 ended stop_in_probe 75

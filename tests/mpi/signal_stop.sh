@@ -53,13 +53,14 @@ in_training term_to_launcher TERM "bash $SRC/launch/mpirun.sh"
 is_stopped() { [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" = T ]; }
 rank1_pid() { pgrep -f "^$DIST .*--out-dir $1( |$)" | while read -r p; do
   tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=1" && echo "$p"; done; }
+has_rank1() { [ -n "$(rank1_pid "$1")" ]; }
 # Rank 1 held before MPI_Init; with SIGNAL, SIGUSR1 arrives there, before it is continued.
 before_init() {
   local name=$1 signal=$2 out=$WORK/$1 pid rank
   code=0
   FMNIST_TEST_FREEZE=1:init mpi 2 "${ARGS[@]}" --max-steps 3 --out-dir "$out" >"$WORK/$name.log" 2>&1 &
   pid=$!
-  wait_until 30 "rank 1 held before MPI_Init" test -n "$(rank1_pid "$out")"
+  wait_until 30 "rank 1 held before MPI_Init" has_rank1 "$out"
   rank=$(rank1_pid "$out")
   wait_until 30 "rank 1 stopped" is_stopped "$rank"
   [ -z "$signal" ] || kill "-$signal" "$rank"
