@@ -182,7 +182,20 @@ ranks_here() {
   return 1
 }
 
-# without_hosts: extra without its host options (for the probe's mpirun and the restarts' hostfile).
+# probe_options: the options of extra that reach a host and its daemon (--mca/--gmca KEY VALUE,
+# -x VAR, --prefix DIR), for the probe's mpirun; mapping, binding and output options stay out.
+probe_options() {
+  local i
+  probe_opts=()
+  for ((i = 0; i < ${#extra[@]}; i++)); do
+    case ${extra[i]} in
+      --mca | -mca | --gmca | -gmca) probe_opts+=("${extra[@]:i:3}"); i=$((i + 2)) ;;
+      -x | --prefix | -prefix) probe_opts+=("${extra[@]:i:2}"); i=$((i + 1)) ;;
+    esac
+  done
+}
+
+# without_hosts: extra without its host options (for the restarts' hostfile).
 without_hosts() {
   local i
   kept=()
@@ -205,7 +218,7 @@ probe_once() {
     124 | 137) echo "no answer within ${probe_timeout} s"; return ;;
     *) echo "the agent failed with exit $code: $(tr '\n' ' ' <"$2" | cut -c1-160)"; return ;;
   esac
-  (timeout -k 2 "$probe_timeout" mpirun -np 1 "${flags[@]}" "${kept[@]}" --host "$1" true </dev/null >"$2" 2>&1 ||
+  (timeout -k 2 "$probe_timeout" mpirun -np 1 "${flags[@]}" "${probe_opts[@]}" --host "$1" true </dev/null >"$2" 2>&1 ||
     exit $?) 2>/dev/null || code=$?
   case $code in
     0) ;;
@@ -232,7 +245,7 @@ probe_host() {
 # signal ends the probes and returns false.
 probe_hosts() {
   local i pids=()
-  without_hosts
+  probe_options
   rm -f "$tmp"/why.* "$tmp"/retried.*
   for i in "${!hosts[@]}"; do
     if is_local "${hosts[i]}"; then pids+=(""); continue; fi

@@ -103,7 +103,7 @@ only_sshd_left 1 2 3
 echo "  launch deadline: exit 6 after $took ms; SIGUSR1 while probing: exit 75"
 
 # The launch deadline, then the probe drops node3 and the job completes.
-FMNIST_RESTARTS=1 FMNIST_LAUNCH_TIMEOUT=8 FMNIST_PROBE_TIMEOUT=3 job deadline --epochs 1 --max-steps 6
+FMNIST_RESTARTS=1 FMNIST_LAUNCH_TIMEOUT=6 FMNIST_PROBE_TIMEOUT=3 job deadline --epochs 1 --max-steps 6
 ended deadline 0
 expect_text "$WORK/deadline.log" "dropping host $NET.13 \(1 slot\(s\)\): its launch agent answers, but its Open MPI daemon did not call back"
 expect_text "$WORK/deadline.log" "restart 1 of 1: 2 rank\(s\) on $NET.11 $NET.12 with --resume auto"
