@@ -360,7 +360,7 @@ run_attempt() {
       code=$verdict
       return
     fi
-    sleep 0.2
+    sleep 0.1
   done
   code=0
   wait "$pid" || code=$?

@@ -87,7 +87,8 @@ ended() {
   if pgrep -f -- "--out-dir $WORK/$name( |$)" >/dev/null; then fail "a process of the job is still there 10 s after it ended"; fi
   echo "  $name: exit $code in $took ms: $(grep -m1 -E "no progress|no word|test_loss" "$WORK/$name.log" | cut -c1-160)"
 }
-hang_ms=$(((STALL * 5 / 4 + 5 + 10) * 1000))  # the progress guard's limit, plus 10 s for mpirun to end the job
+QUICK=3  # --stall-timeout of the cases below: the progress guard ends a stuck rank after 1.25 x 3 + 5 s
+hang_ms=$(((QUICK * 5 / 4 + 5 + 10) * 1000))  # the progress guard's limit, plus 10 s for mpirun to end the job
 
 # Every rank blocks opening the training images (a FIFO nobody writes): no exchange ever starts, so
 # only the ranks' own progress guards can end them.
@@ -97,7 +98,7 @@ stuck_data() {
   for f in "$FIXTURES"/idx/*; do ln -s "$f" "$data/"; done
   rm "$data/train-images-idx3-ubyte.gz"
   mkfifo "$data/train-images-idx3-ubyte.gz"
-  ended stuck_data 6 "$hang_ms" mpi 2 --data-dir "$data" --progress never --batch-size 16 --stall-timeout $STALL \
+  ended stuck_data 6 "$hang_ms" mpi 2 --data-dir "$data" --progress never --batch-size 16 --stall-timeout $QUICK \
     --out-dir "$WORK/stuck_data"
   expect_text "$WORK/stuck_data.log" \
     "^fmnist_dist: rank [01] \($(hostname)\): no progress for [0-9]+ s outside the exchanges with the other ranks"
@@ -105,17 +106,17 @@ stuck_data() {
 case_ hung_data_read stuck_data
 
 # Rank 0 writing the last checkpoint while rank 1 waits in the run's last exchange: a write that makes
-# progress for 12 s (> 2 x the timeout) trips nothing; one that never returns is named by rank 1.
+# progress for 8 s (> 2 x the timeout) trips nothing; one that never returns is named by rank 1.
 slow_checkpoint() {
-  FMNIST_TEST_SLOW=0:last_checkpoint:12 ended slow_checkpoint 0 60000 mpi 2 "${SMALL[@]}" --batch-size 16 --epochs 1 \
-    --stall-timeout $STALL --out-dir "$WORK/slow_checkpoint"
+  FMNIST_TEST_SLOW=0:last_checkpoint:8 ended slow_checkpoint 0 60000 mpi 2 "${SMALL[@]}" --batch-size 16 --epochs 1 \
+    --stall-timeout $QUICK --out-dir "$WORK/slow_checkpoint"
   ! grep -Eq "no word from|no progress|has not completed" "$WORK/slow_checkpoint.log" || fail "a slow write tripped the watchdog"
   expect_text "$WORK/slow_checkpoint.log" "test_loss: [0-9.]+ - test_accuracy: [0-9.]+"
   verified "$WORK/slow_checkpoint/checkpoint.h5"
 }
 hung_checkpoint() {
-  FMNIST_TEST_HANG=0:last_checkpoint ended hung_checkpoint 6 $(((STALL + 10) * 1000)) mpi 2 "${SMALL[@]}" \
-    --batch-size 16 --epochs 1 --stall-timeout $STALL --out-dir "$WORK/hung_checkpoint"
+  FMNIST_TEST_HANG=0:last_checkpoint ended hung_checkpoint 6 $(((QUICK + 10) * 1000)) mpi 2 "${SMALL[@]}" \
+    --batch-size 16 --epochs 1 --stall-timeout $QUICK --out-dir "$WORK/hung_checkpoint"
   expect_text "$WORK/hung_checkpoint.log" \
     "^fmnist_dist: rank 1: no word from rank 0 \($(hostname)\) for [0-9]+ s at the end of the run, after step 14 \(epoch 1\); aborting"
   verified "$WORK/hung_checkpoint/checkpoint.h5"
