@@ -332,7 +332,7 @@ run_attempt() {
     if [ -n "$interrupted" ] && [ "$forwarded" != INT ]; then kill -INT "$pid" 2>/dev/null || true; forwarded=INT; fi
     if [ -n "$stop_signal" ] && [ -z "$forwarded" ]; then
       if [ -z "$started" ] && [ -n "$watch" ]; then
-        say "SIG$stop_signal during the launch, before the ranks started: ending mpirun; exit 75"
+        say "SIG$stop_signal during the launch, before the ranks' first exchange: ending mpirun; exit 75"
         end_mpirun
         code=75
         return
@@ -372,13 +372,17 @@ run_attempt() {
 end_mpirun() {
   local left
   left=$(descendants "$pid" | tr '\n' ' ')
-  kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq 25); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-  if kill -0 "$pid" 2>/dev/null; then
-    say "mpirun ignored SIGTERM for 5 s; sending SIGKILL to it and its launch agents"
-    kill -KILL "$pid" 2>/dev/null || true
+  # Until it is reaped, this shell's stderr is closed: no line from bash on how mpirun ended (SIGKILL,
+  # or a segmentation fault: Open MPI 4.1's mpirun may crash on SIGTERM while a daemon is frozen).
+  exec 4>&2 2>/dev/null
+  kill -TERM "$pid" || true
+  for _ in $(seq 25); do kill -0 "$pid" || break; sleep 0.2; done
+  if kill -0 "$pid"; then
+    say "mpirun ignored SIGTERM for 5 s; sending SIGKILL to it and its launch agents" 2>&4
+    kill -KILL "$pid" || true
   fi
-  wait "$pid" 2>/dev/null || true
+  wait "$pid" || true
+  exec 2>&4 4>&-
   # shellcheck disable=SC2086  # a list of pids
   [ -z "$left" ] || kill -KILL $left 2>/dev/null || true
 }

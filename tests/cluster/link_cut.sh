@@ -83,7 +83,7 @@ start=$(now)
 ended stop_in_launch 75
 took=$(elapsed_ms "$start")
 [ "$took" -lt 10000 ] || fail "the launcher took $took ms to stop"
-expect_text "$WORK/stop_in_launch.log" "SIGUSR1 during the launch, before the ranks started: ending mpirun; exit 75"
+expect_text "$WORK/stop_in_launch.log" "SIGUSR1 during the launch, before the ranks' first exchange: ending mpirun; exit 75"
 only_sshd_left 1 2 3
 echo "  SIGUSR1 during the launch: exit 75 after $took ms"
 
