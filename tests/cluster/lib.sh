@@ -136,7 +136,7 @@ restart_case() {
   local out=$WORK/$name/out log=$WORK/$name.log pid got=0 start took
   local args=("${SMALL[@]}" --batch-size 16 --micro-batch 4 --seed 3 --checkpoint-every 5 --stall-timeout "$STALL"
               --epochs 100 --max-steps "$steps" --out-dir "$out")
-  FMNIST_RESTARTS=2 FMNIST_PROBE_TIMEOUT=3 cluster_mpi 3 "${args[@]}" >"$log" 2>&1 &
+  FMNIST_RESTARTS=2 FMNIST_PROBE_TIMEOUT=5 cluster_mpi 3 "${args[@]}" >"$log" 2>&1 &
   pid=$!
   wait_for_checkpoint "$out/checkpoint.h5"
   MARK=$out

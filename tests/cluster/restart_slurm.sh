@@ -18,7 +18,7 @@ steps=300
 args=("${SMALL[@]}" --batch-size 16 --micro-batch 4 --seed 3 --epochs 100 --max-steps "$steps" --checkpoint-every 5)
 opts="--mca btl tcp,self --mca btl_tcp_if_include $NET.0/24 --mca oob_tcp_if_include $NET.0/24 --bind-to none"
 opts+=" --mca mpi_yield_when_idle 1"
-JOB=$(cd "$SRC" && FMNIST_RESTARTS=1 FMNIST_PROBE_TIMEOUT=3 FMNIST_DIST=$DIST FMNIST_MPIRUN_OPTS="$opts" on 0 \
+JOB=$(cd "$SRC" && FMNIST_RESTARTS=1 FMNIST_PROBE_TIMEOUT=5 FMNIST_DIST=$DIST FMNIST_MPIRUN_OPTS="$opts" on 0 \
   sbatch --parsable --no-kill -N 2 --ntasks-per-node=1 --time=10 --output="$LOG" launch/slurm.sbatch "${args[@]}" \
   --out-dir "$OUT") || fail "sbatch failed"
 JOB=${JOB%%;*}
