@@ -126,7 +126,8 @@ stall_case() {
 }
 
 # restart_case NAME FAULT: on the 3 nodes (cluster_up 3; ssh_up: ssh as the launch agent), a job
-# with one rank per node and FMNIST_RESTARTS=2 is trained until it has written a checkpoint; then `FAULT` runs
+# with one rank per node and FMNIST_RESTARTS=2 is trained until it has written a checkpoint (the probe's
+# 8 s leave a healthy node's mpirun over ssh room on a loaded machine); then `FAULT` runs
 # on node3 ($MARK is the job's out-dir). launch/mpirun.sh must drop node3 (and only it), restart
 # on nodes 1 and 2 with --resume auto, and end with exit 0 and the weights of an uninterrupted
 # one-process run, bit for bit; nodes 1 and 2 must keep no process but their sshd. Prints the
@@ -136,7 +137,7 @@ restart_case() {
   local out=$WORK/$name/out log=$WORK/$name.log pid got=0 start took
   local args=("${SMALL[@]}" --batch-size 16 --micro-batch 4 --seed 3 --checkpoint-every 5 --stall-timeout "$STALL"
               --epochs 100 --max-steps "$steps" --out-dir "$out")
-  FMNIST_RESTARTS=2 FMNIST_PROBE_TIMEOUT=5 cluster_mpi 3 "${args[@]}" >"$log" 2>&1 &
+  FMNIST_RESTARTS=2 FMNIST_PROBE_TIMEOUT=8 cluster_mpi 3 "${args[@]}" >"$log" 2>&1 &
   pid=$!
   wait_for_checkpoint "$out/checkpoint.h5"
   MARK=$out

@@ -57,7 +57,7 @@ lone_daemon() {
 
 # Cut in mid-training, with restarts.
 steps=120
-FMNIST_RESTARTS=2 FMNIST_PROBE_TIMEOUT=4 job cut --epochs 100 --max-steps "$steps"
+FMNIST_RESTARTS=2 FMNIST_PROBE_TIMEOUT=5 job cut --epochs 100 --max-steps "$steps"
 wait_for_checkpoint "$WORK/cut/checkpoint.h5"
 ip link set "${TAG}v3" down
 start=$(now)
@@ -66,7 +66,7 @@ took=$(elapsed_ms "$start")
 ended cut 0
 echo "  cut in mid-training: restart $took ms after the cut; $(grep -m1 "dropping host" "$WORK/cut.log" | cut -c1-200)"
 expect_text "$WORK/cut.log" "restart 1 of 2: the job ended with exit (205|6) \(a rank or node was lost\)"
-expect_text "$WORK/cut.log" "dropping host $NET.13 \(1 slot\(s\)\): its launch agent answers, but its Open MPI daemon did not call back within 4 s"
+expect_text "$WORK/cut.log" "dropping host $NET.13 \(1 slot\(s\)\): its launch agent answers, but its Open MPI daemon did not call back within 5 s"
 expect_text "$WORK/cut.log" "host $NET.12 failed a probe \(the agent failed with exit 255: flaky: Connection reset by peer.*\), then answered the second: kept"
 [ "$(grep -c "dropping host" "$WORK/cut.log")" -eq 1 ] || { cat "$WORK/cut.log" >&2; fail "not exactly one host dropped"; }
 expect_text "$WORK/cut.log" "restart 1 of 2: 2 rank\(s\) on $NET.11 $NET.12 with --resume auto"
@@ -103,7 +103,7 @@ only_sshd_left 1 2 3
 echo "  launch deadline: exit 6 after $took ms; SIGUSR1 while probing: exit 75"
 
 # The launch deadline, then the probe drops node3 and the job completes.
-FMNIST_RESTARTS=1 FMNIST_LAUNCH_TIMEOUT=6 FMNIST_PROBE_TIMEOUT=4 job deadline --epochs 1 --max-steps 6
+FMNIST_RESTARTS=1 FMNIST_LAUNCH_TIMEOUT=6 FMNIST_PROBE_TIMEOUT=5 job deadline --epochs 1 --max-steps 6
 ended deadline 0
 expect_text "$WORK/deadline.log" "dropping host $NET.13 \(1 slot\(s\)\): its launch agent answers, but its Open MPI daemon did not call back"
 expect_text "$WORK/deadline.log" "restart 1 of 1: 2 rank\(s\) on $NET.11 $NET.12 with --resume auto"
