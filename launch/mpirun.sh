@@ -27,7 +27,9 @@
 # The status folder is made in FMNIST_STATUS_DIR (default TMPDIR or /tmp); without a rank on this
 # machine the ranks can only reach it when it is on a file system every node shares.
 set -euo pipefail
-# Stop signals from the very start: recorded here, acted on by the loops below.
+# Stop signals from the very start: recorded here, acted on by the loops below. No command
+# substitution ($(...), <(...)) runs in this shell from here on: bash 5.2 may fail to run a trap
+# that comes while it expands one (a syntax error, the signal lost); capture (below) uses a file.
 stop_signal="" interrupted="" pid=""
 trap 'stop_signal=${stop_signal:-USR1}' USR1
 trap 'stop_signal=${stop_signal:-TERM}' TERM
@@ -37,31 +39,50 @@ refuse() {
   echo "launch/mpirun.sh: $*" >&2
   exit 2
 }
-say() { echo "launch/mpirun.sh: $(date -u +%T) $*" >&2; }
+say() {
+  local now
+  TZ=UTC0 printf -v now '%(%T)T' -1
+  echo "launch/mpirun.sh: $now $*" >&2
+}
+# The status folder (see the header), made first: capture needs it.
+status_base=${FMNIST_STATUS_DIR:-${TMPDIR:-/tmp}}
+[[ $status_base == /* ]] || status_base=$PWD/$status_base
+tmp=$status_base/fmnist_mpirun.$$.$RANDOM$RANDOM
+mkdir -m 700 "$tmp" 2>/dev/null || refuse "cannot make a status folder in $status_base (FMNIST_STATUS_DIR)"
+trap 'rm -rf "$tmp"' EXIT
+# capture NAME COMMAND...: the lines COMMAND prints, into the array NAME (through a file).
+capture() {
+  local name=$1
+  shift
+  "$@" >"$tmp/capture" 2>/dev/null || true
+  mapfile -t "$name" <"$tmp/capture"
+}
 
 [ "$#" -ge 2 ] || refuse "usage: launch/mpirun.sh NP program [args]"
 if ! [[ $1 =~ ^[0-9]+$ ]] || [ "$1" -lt 1 ]; then refuse "NP '$1': a number of ranks (digits, at least 1) expected"; fi
 np=$1
 shift
 flags=()
-[ "$(id -u)" -eq 0 ] && flags+=(--allow-run-as-root)
+[ "$EUID" -ne 0 ] || flags+=(--allow-run-as-root)
 flags+=(--mca oob_tcp_keepalive_time 5 --mca oob_tcp_keepalive_intvl 2 --mca oob_tcp_keepalive_probes 2)
 read -r -a extra <<<"${FMNIST_MPIRUN_OPTS:-}"
-if [ "${#extra[@]}" -eq 0 ] && [ -z "${SLURM_JOB_ID:-}${PBS_JOBID:-}" ] && [ "$np" -gt "$(nproc)" ]; then
+capture cores nproc
+if [ "${#extra[@]}" -eq 0 ] && [ -z "${SLURM_JOB_ID:-}${PBS_JOBID:-}" ] && [ "$np" -gt "${cores[0]:-1}" ]; then
   flags+=(--oversubscribe --mca mpi_yield_when_idle 1)
 fi
 export OMP_NUM_THREADS=1
-# setting NAME DEFAULT MIN: the environment variable NAME (DEFAULT when unset), a whole number >= MIN.
+# setting VAR NAME DEFAULT MIN: VAR = the environment variable NAME (DEFAULT when unset), a whole
+# number >= MIN.
 setting() {
-  local value=${!1:-$2}
-  [[ $value =~ ^[0-9]+$ ]] && [ "$value" -ge "$3" ] && { echo "$value"; return; }
-  echo "launch/mpirun.sh: $1=$value: a whole number of at least $3 expected" >&2
-  return 2
+  local value=${!2:-$3}
+  if ! [[ $value =~ ^[0-9]+$ ]] || [ "$value" -lt "$4" ]; then refuse "$2=$value: a whole number of at least $4 expected"; fi
+  printf -v "$1" '%s' "$value"
 }
-restarts=$(setting FMNIST_RESTARTS 0 0)
-probe_timeout=$(setting FMNIST_PROBE_TIMEOUT 10 1)
-abort_grace=$(setting FMNIST_ABORT_GRACE 10 1)
-launch_timeout=$(setting FMNIST_LAUNCH_TIMEOUT 120 0)
+restarts="" probe_timeout="" abort_grace="" launch_timeout=""
+setting restarts FMNIST_RESTARTS 0 0
+setting probe_timeout FMNIST_PROBE_TIMEOUT 10 1
+setting abort_grace FMNIST_ABORT_GRACE 10 1
+setting launch_timeout FMNIST_LAUNCH_TIMEOUT 120 0
 
 # lost_rank CODE: true when mpirun's exit code says a rank or a node was lost.
 lost_rank() { [ "$1" -eq 6 ] || [ "$1" -eq 205 ] || { [ "$1" -gt 128 ] && [ "$1" -lt 192 ]; }; }
@@ -132,9 +153,10 @@ read_hosts() {
 
 # slurm_hosts: the nodes of this Slurm allocation with their tasks (SLURM_TASKS_PER_NODE: "2(x3),1").
 slurm_hosts() {
-  local names counts=() part i
-  mapfile -t names < <(scontrol show hostnames "$SLURM_JOB_NODELIST")
-  for part in ${SLURM_TASKS_PER_NODE//,/ }; do
+  local names counts=() parts part i
+  capture names scontrol show hostnames "$SLURM_JOB_NODELIST"
+  IFS=, read -r -a parts <<<"${SLURM_TASKS_PER_NODE:-}"
+  for part in "${parts[@]}"; do
     if [[ $part =~ ^([0-9]+)\(x([0-9]+)\)$ ]]; then
       for ((i = 0; i < BASH_REMATCH[2]; i++)); do counts+=("${BASH_REMATCH[1]}"); done
     elif [[ $part =~ ^[0-9]+$ ]]; then
@@ -162,10 +184,23 @@ launch_agent() {
 
 # is_local HOST: HOST names the machine this script runs on (mpirun starts its ranks directly).
 is_local() {
-  case " localhost 127.0.0.1 $(hostname) $(hostname -s 2>/dev/null) $(hostname -f 2>/dev/null) $(hostname -I 2>/dev/null) " in
+  case " ${here[*]} " in
     *" $1 "*) return 0 ;;
   esac
   return 1
+}
+
+# local_names: fills here with the names and addresses of this machine.
+local_names() {
+  local option
+  local -a more
+  here=(localhost 127.0.0.1)
+  for option in "" -s -f -I; do
+    # shellcheck disable=SC2086  # no option at all for the plain name
+    capture more hostname $option
+    read -r -a more <<<"${more[*]:-}"
+    here+=("${more[@]}")
+  done
 }
 
 # ranks_here: true when a rank will run on this machine, so that the status folder is in its reach:
@@ -228,7 +263,8 @@ probe_once() {
   esac
 }
 
-# probe_host I: probes host I, and once more a second later if it failed; writes the verdict
+# probe_host I (in a background subshell, which may use command substitutions: signals go to this
+# script's own process): probes host I, and once more a second later if it failed; writes the verdict
 # (empty: it answered) to $tmp/why.I and a first failure that the second probe cleared to $tmp/retried.I.
 probe_host() {
   local why
@@ -261,9 +297,11 @@ probe_hosts() {
       sleep 0.2
     done
     wait "${pids[i]}" || true
-    why[i]=$(cat "$tmp/why.$i" 2>/dev/null || echo "no verdict from the probe")
+    why[i]="no verdict from the probe"
+    [ ! -f "$tmp/why.$i" ] || read -r "why[i]" <"$tmp/why.$i" || true
     if [ -z "${why[i]}" ] && [ -f "$tmp/retried.$i" ]; then
-      say "host ${hosts[i]} failed a probe ($(cat "$tmp/retried.$i")), then answered the second: kept"
+      read -r first <"$tmp/retried.$i" || true
+      say "host ${hosts[i]} failed a probe (${first:-}), then answered the second: kept"
     fi
   done
 }
@@ -277,10 +315,11 @@ descendants() {
 
 # end_probes PID...: ends the probes and what they run (timeout ends its agent or mpirun too).
 end_probes() {
-  local p
+  local p tree
   for p in "$@"; do
-    # shellcheck disable=SC2046  # a list of pids
-    [ -z "$p" ] || kill -TERM $(descendants "$p") "$p" 2>/dev/null || true
+    [ -n "$p" ] || continue
+    capture tree descendants "$p"
+    kill -TERM "${tree[@]}" "$p" 2>/dev/null || true
   done
 }
 
@@ -323,7 +362,7 @@ resume_auto() {
 # run_attempt: one mpirun in the background, watched until it ends; sets code (see the header:
 # the launch deadline, the abort grace, stop signals).
 run_attempt() {
-  local dir=$tmp/attempt.$attempt begin=$SECONDS started="" verdict="" verdict_at=-1 forwarded=""
+  local dir=$tmp/attempt.$attempt begin=$SECONDS started="" verdict="" verdict_rank="?" verdict_at=-1 forwarded=""
   mkdir -p "$dir"
   FMNIST_RANK_STATUS=$dir mpirun -np "$np" "${flags[@]}" -x FMNIST_RANK_STATUS "${extra[@]}" "${args[@]}" <&3 3<&- &
   pid=$!
@@ -349,12 +388,12 @@ run_attempt() {
       return
     fi
     if [ "$verdict_at" -lt 0 ] && [ -s "$dir/verdict" ]; then
-      read -r verdict _ <"$dir/verdict" || true
+      read -r verdict verdict_rank _ <"$dir/verdict" || true
       [[ $verdict =~ ^[0-9]+$ ]] || verdict=6
       verdict_at=$SECONDS
     fi
     if [ "$verdict_at" -ge 0 ] && [ $((SECONDS - verdict_at)) -ge "$abort_grace" ]; then
-      say "mpirun is still running ${abort_grace} s after rank $(cut -d' ' -f2 <"$dir/verdict") ended the job" \
+      say "mpirun is still running ${abort_grace} s after rank $verdict_rank ended the job" \
         "with exit $verdict (a node that does not answer?): ending it"
       end_mpirun
       code=$verdict
@@ -370,40 +409,36 @@ run_attempt() {
 # it had started on this machine and is left (the launch agents, and a daemon that never called
 # back). Its daemons on healthy hosts end with it.
 end_mpirun() {
-  local left
-  left=$(descendants "$pid" | tr '\n' ' ')
+  local left k
+  capture left descendants "$pid"
   # Until it is reaped, this shell's stderr is closed: no line from bash on how mpirun ended (SIGKILL,
   # or a segmentation fault: Open MPI 4.1's mpirun may crash on SIGTERM while a daemon is frozen).
   exec 4>&2 2>/dev/null
   kill -TERM "$pid" || true
-  for _ in $(seq 25); do kill -0 "$pid" || break; sleep 0.2; done
+  for ((k = 0; k < 25; k++)); do kill -0 "$pid" || break; sleep 0.2; done
   if kill -0 "$pid"; then
     say "mpirun ignored SIGTERM for 5 s; sending SIGKILL to it and its launch agents" 2>&4
     kill -KILL "$pid" || true
   fi
   wait "$pid" || true
   exec 2>&4 4>&-
-  # shellcheck disable=SC2086  # a list of pids
-  [ -z "$left" ] || kill -KILL $left 2>/dev/null || true
+  [ "${#left[@]}" -eq 0 ] || kill -KILL "${left[@]}" 2>/dev/null || true
 }
 
-# stopped CODE: the exit code of a job a stop signal came to: 75 (resume later) unless it ended
-# for good by itself (0, or 1-5: done, or a failure that a resume would meet again).
+# stopped CODE: exits with the code of a job a stop signal came to: 75 (resume later) unless it
+# ended for good by itself (0, or 1-5: done, or a failure that a resume would meet again).
 stopped() {
-  if [ "$1" -eq 75 ] || lost_rank "$1"; then echo 75; else echo "$1"; fi
+  if [ "$1" -eq 75 ] || lost_rank "$1"; then exit 75; fi
+  exit "$1"
 }
 
 args=("$@")
 read_hosts
 launch_agent
 [ "$restarts" -eq 0 ] || [ "${#hosts[@]}" -gt 0 ] || [ -z "${SLURM_JOB_NODELIST:-}" ] || slurm_hosts
-if ! tmp=$(mktemp -d "${FMNIST_STATUS_DIR:-${TMPDIR:-/tmp}}/fmnist_mpirun.XXXXXX"); then
-  refuse "cannot make a status folder in ${FMNIST_STATUS_DIR:-${TMPDIR:-/tmp}} (FMNIST_STATUS_DIR)"
-fi
-tmp=$(realpath "$tmp")
+local_names
 # mpirun's standard input is this script's (a background job's would be /dev/null), or /dev/null if closed.
 { exec 3<&0; } 2>/dev/null || exec 3</dev/null
-trap 'rm -rf "$tmp"' EXIT
 watch=1
 if [ -z "${FMNIST_STATUS_DIR:-}" ] && ! ranks_here; then
   watch=""
@@ -415,7 +450,7 @@ while :; do
   if [ -n "$stop_signal" ]; then say "SIG$stop_signal before the attempt: no new attempt; exit 75"; exit 75; fi
   run_attempt
   [ -z "$interrupted" ] || exit "$code"
-  [ -z "$stop_signal" ] || exit "$(stopped "$code")"
+  [ -z "$stop_signal" ] || stopped "$code"
   if [ "$code" -eq 0 ] || ! lost_rank "$code" || [ "$attempt" -ge "$restarts" ]; then
     exit "$code"
   fi

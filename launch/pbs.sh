@@ -16,8 +16,15 @@ stop=""
 trap 'stop=1; [ -z "${pid:-}" ] || kill -USR1 "$pid" 2>/dev/null || true' USR1 TERM
 cd "${PBS_O_WORKDIR:-.}" || exit 1
 program=${FMNIST_DIST:-build/fmnist_dist}
-np=$(wc -l <"${PBS_NODEFILE:-/dev/null}")
-[ "$np" -gt 0 ] || np=$(nproc)
+# The ranks: one per line of the node file, else one per processor. No command substitution after the
+# trap: bash 5.2 may lose a signal that comes while it expands one (launch/mpirun.sh says more).
+nodes=()
+[ -z "${PBS_NODEFILE:-}" ] || [ ! -r "$PBS_NODEFILE" ] || mapfile -t nodes <"$PBS_NODEFILE"
+np=${#nodes[@]}
+if [ "$np" -eq 0 ]; then
+  while read -r key _; do [ "$key" != processor ] || np=$((np + 1)); done </proc/cpuinfo
+fi
+[ "$np" -gt 0 ] || np=1
 launcher=${FMNIST_MPIRUN:-launch/mpirun.sh}
 [ -n "${PBS_NODEFILE:-}" ] && export FMNIST_MPIRUN_OPTS="--hostfile $PBS_NODEFILE ${FMNIST_MPIRUN_OPTS:-}"
 
