@@ -5,8 +5,9 @@
 # RandomRotation or RandomZoom (of Keras's augmentation layers only RandomWidth), so small_augment is not here.
 # models/wide5x5.json and models/relu6_globalmax.json are written by hand in tf.keras 2.15's to_json form
 # (an InputLayer, groups, ragged). tfjs 4.22's ReLU layer reads max_value only (it ignores negative_slope
-# and threshold) and it has no leaky_relu, silu or exponential activation, so tests/fixtures/models/
-# onnx_relu_forms.json is not here; ONNX Runtime runs it (tests/interop/onnx).
+# and threshold), its global poolings ignore keepdims (always (N, C)), and it has no leaky_relu, silu or
+# exponential activation, so tests/fixtures/models/onnx_relu_forms.json is not here; ONNX Runtime runs it
+# (tests/interop/onnx).
 set -euo pipefail
 BUILD=${FMNIST_BUILD:?set by ctest}
 SRC=${FMNIST_SOURCE_DIR:?set by ctest}
