@@ -1,9 +1,11 @@
 // Conv2D (docs/models.md: Models): Keras's cross-correlation with a (kh, kw, in, out) kernel, a
-// bias and relu or linear; fused with a MaxPooling2D right after it into Conv2DPool. Its row of
-// the layer registry; the kernels are src/nn/conv2d.cpp and src/nn/conv2d_pool.cpp.
+// bias and an activation (relu in the kernel; others after it); with relu or linear, fused with a
+// MaxPooling2D right after it into Conv2DPool. Its row of the layer registry; the kernels are
+// src/nn/conv2d.cpp and src/nn/conv2d_pool.cpp.
 #include <ostream>
 
 #include "../keras_fields.hpp"
+#include "activations.hpp"
 #include "weighted.hpp"
 #include "window.hpp"
 
@@ -56,23 +58,25 @@ void onnx(OnnxGraph& g, const PlannedLayer& layer) {
   std::vector<OnnxAttribute> attributes = onnx_window_attributes(layer.spec(), layer.plan());
   attributes.push_back({"dilations", OnnxDims{1, 1}});
   g.node("Conv", inputs, attributes);
-  g.activation(layer.spec().activation);
+  add_onnx_activation(g, layer.spec());
 }
 
-// Conv2D, or Conv2DPool computing the MaxPooling2D after it too.
+// Conv2D, or Conv2DPool computing the MaxPooling2D after it too (when the kernel computes the
+// activation: relu or linear); an activation the kernel does not fuse runs after it.
 template <typename T>
 BuiltLayer<T> make(const LayerBuild<T>& b) {
   const LayerSpec& l = b.layer.spec();
   const ConvShape conv = conv_shape(l, b.layer.plan());
   const LayerSpec* next = b.next();
-  if (next != nullptr && next->kind == LayerKind::max_pooling2d) {
+  if (next != nullptr && next->kind == LayerKind::max_pooling2d && !runs_after_kernel(l)) {
     const ConvShape pool = conv_shape(*next, b.layer.model.layers[b.layer.index + 1]);
     return own<T>(std::make_unique<Conv2DPool<T>>(conv, pool, kernel_activation(l), b.max_batch, b.need_dx, b.param(0),
                                                   b.param(1), b.grad(0), b.grad(1)),
                   true);
   }
-  return own<T>(std::make_unique<Conv2D<T>>(conv, kernel_activation(l), b.max_batch, b.need_dx, b.param(0), b.param(1),
-                                            b.grad(0), b.grad(1)));
+  return with_activation(own<T>(std::make_unique<Conv2D<T>>(conv, kernel_activation(l), b.max_batch, b.need_dx,
+                                                            b.param(0), b.param(1), b.grad(0), b.grad(1))),
+                         b);
 }
 
 }  // namespace
