@@ -13,6 +13,7 @@ namespace fmnist {
 
 extern const LayerKindRow conv2d_row, max_pooling2d_row, average_pooling2d_row, flatten_row, dense_row, dropout_row,
     activation_row, batch_normalization_row, random_flip_row, random_translation_row, random_rotation_row, random_zoom_row;
+extern const LayerKindRow add_row, subtract_row, multiply_row, average_row, maximum_row, minimum_row, concatenate_row;
 
 namespace {
 
@@ -20,6 +21,8 @@ constexpr const LayerKindRow* kRegistry[] = {
     &conv2d_row,       &max_pooling2d_row,      &average_pooling2d_row, &flatten_row,
     &dense_row,        &dropout_row,            &activation_row,        &batch_normalization_row,
     &random_flip_row,  &random_translation_row, &random_rotation_row,   &random_zoom_row,
+    &add_row,          &subtract_row,           &multiply_row,          &average_row,
+    &maximum_row,      &minimum_row,            &concatenate_row,
 };
 static_assert(std::size(kRegistry) == kLayerKindCount, "one row per LayerKind");
 

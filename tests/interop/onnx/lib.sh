@@ -5,8 +5,9 @@
 source "$(dirname "${BASH_SOURCE[0]}")/../../mpi/lib.sh"
 MODELS_DIR=$BUILD/interop-onnx
 # The tutorial's and tests/fixtures/models/<name>.json; small_bn: BatchNormalization after a Conv2D and a
-# Dense, center or scale off; small_augment: augmentation layers, which the export leaves out.
-MODELS=(tutorial onnx_strided_avgpool onnx_rect_logits small_bn small_augment)
+# Dense, center or scale off; small_augment: augmentation layers, which the export leaves out;
+# small_residual: a Functional model (Add, Concatenate on the channels, a tensor taken by three layers).
+MODELS=(tutorial onnx_strided_avgpool onnx_rect_logits small_bn small_augment small_residual)
 DATA=/usr/share/datasets/fashion-mnist
 IMAGES=$DATA/t10k-images-idx3-ubyte.gz
 LABELS=$DATA/t10k-labels-idx1-ubyte.gz
