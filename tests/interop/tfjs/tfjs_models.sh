@@ -81,13 +81,14 @@ alter "$WORK/wide5x5/checkpoint.h5" "$WORK/pool_swapped.h5" \
   'layers[2]["class_name"] = "AveragePooling2D"; assert layers[2]["config"]["name"] == "pool_same"'
 alter "$WORK/small_dropout/checkpoint.h5" "$WORK/activation_changed.h5" \
   'layers[5]["config"]["activation"] = "linear"; assert layers[5]["class_name"] == "Activation"'
-alter "$WORK/small_residual/checkpoint.h5" "$WORK/add_subtracts.h5" \
-  'assert layers[7]["class_name"] == "Add"; layers[7]["class_name"] = "Subtract"'
+# (the Add made a Maximum: tfjs 4.22 has no Subtract layer, see docs/models.md)
+alter "$WORK/small_residual/checkpoint.h5" "$WORK/add_maximum.h5" \
+  'assert layers[7]["class_name"] == "Add"; layers[7]["class_name"] = "Maximum"'
 # The same model_config and weights, but every moving_mean 0 and moving_variance 1: a reader that ignored them.
 cp "$WORK/small_bn/checkpoint.h5" "$WORK/bn_initial_statistics.h5"
 /usr/bin/python3 "$SRC/tests/interop/reset_bn_statistics.py" "$WORK/bn_initial_statistics.h5" 6 ||
   fail "could not reset the moving statistics of small_bn"
-for control in wide5x5:pool_swapped small_dropout:activation_changed small_residual:add_subtracts \
+for control in wide5x5:pool_swapped small_dropout:activation_changed small_residual:add_maximum \
   small_bn:bn_initial_statistics; do
   got=0
   check "${control%%:*}" "$WORK/${control#*:}.h5" >"$WORK/control.log" 2>&1 || got=$?
