@@ -229,7 +229,7 @@ int run(const InspectOptions& o) {
     const std::string written = export_onnx(c.model, c.weights, o.onnx);
     if (!o.json) std::printf("%s\n", written.c_str());
   }
-  if (!o.csv.empty()) write_file_atomically(o.csv, history_csv(c.history));
+  if (!o.csv.empty()) write_file_atomically(o.csv, history_csv(c.history, c.training.run_id));
   if (!o.plot.empty()) write_file_atomically(o.plot, learning_curve_svg(c.history, best_h5_mark(c.training, c.history)));
   if (o.json) {
     std::printf("%s\n", to_json(o.file, c, test, verified).dump(2).c_str());

@@ -48,6 +48,7 @@ void expect_equal(const Checkpoint& a, const Checkpoint& b) {
   EXPECT_EQ(s.epoch_samples, t.epoch_samples);
   EXPECT_EQ(s.epoch_seconds, t.epoch_seconds);
   EXPECT_EQ(s.best_val_loss, t.best_val_loss);
+  EXPECT_EQ(s.run_id, t.run_id);
   EXPECT_EQ(a.history.loss, b.history.loss);
   EXPECT_EQ(a.history.accuracy, b.history.accuracy);
   EXPECT_EQ(a.history.val_loss, b.history.val_loss);
@@ -305,7 +306,8 @@ TEST(Checkpoint, OlderFilesWithoutLrOrCallbacks) {
 
 // fmnist_inspect's report of /training: every attribute, in file order, as the table's text.
 TEST(Checkpoint, TrainingAttributesAsText) {
-  const TrainingState t = sample_checkpoint(1, false).training;
+  TrainingState t = sample_checkpoint(1, false).training;
+  t.run_id = "3c0ffee0";
   const auto all = training_attributes_text(t);
   ASSERT_GE(all.size(), 20u);
   EXPECT_EQ(all.front(), (std::pair<std::string, std::string>("epoch", "1")));
@@ -318,7 +320,8 @@ TEST(Checkpoint, TrainingAttributesAsText) {
       {"reduce_lr_on_plateau", "-1"}, {"reduce_lr_factor", "0.1"}, {"reduce_lr_min_delta", "1e-04"},
       {"cooldown", "0"},      {"min_lr", "0"},              {"lr_schedule", "constant"},
       {"warmup_epochs", "0"}, {"lr_decay_epochs", "0"},     {"lr_decay_rate", "0.9"},
-      {"lr_step_epochs", "5"}, {"lr_step_factor", "0.5"},   {"lr_alpha", "0"}};
+      {"lr_step_epochs", "5"}, {"lr_step_factor", "0.5"},   {"lr_alpha", "0"},
+      {"run_id", "3c0ffee0"}};
   EXPECT_EQ(settings, expected);
   for (const auto& pair : settings) EXPECT_NE(std::find(all.begin(), all.end(), pair), all.end()) << pair.first;
 }

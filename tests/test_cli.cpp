@@ -108,6 +108,17 @@ TEST(Config, BadValuesNameTheOption) {
   expect_usage_error({"stray"}, "stray");
 }
 
+TEST(Config, RunIdAndOverwrite) {
+  EXPECT_EQ(parse({}).run_id, "");
+  EXPECT_FALSE(parse({}).overwrite);
+  const Config c = parse({"--run-id", "exp-3_b.2", "--overwrite"});
+  EXPECT_EQ(c.run_id, "exp-3_b.2");
+  EXPECT_TRUE(c.overwrite);
+  expect_usage_error({"--run-id", "a b"}, "--run-id");
+  expect_usage_error({"--run-id", "a/b"}, "--run-id");
+  expect_usage_error({"--run-id", std::string(65, 'x').c_str()}, "--run-id");
+}
+
 TEST(Config, StallTimeout) {
   EXPECT_EQ(parse({}).stall_timeout, 60);
   EXPECT_EQ(parse({"--stall-timeout", "0"}).stall_timeout, 0);

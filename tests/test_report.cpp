@@ -41,14 +41,16 @@ TEST(LearningCurve, RatePanelAndEarlyStoppingsBest) {
 }
 
 TEST(HistoryCsv, HeaderAndOneRowPerEpoch) {
-  EXPECT_EQ(history_csv(History{}), "epoch,loss,accuracy,val_loss,val_accuracy,lr,seconds\n");
+  EXPECT_EQ(history_csv(History{}, "r1"), "epoch,loss,accuracy,val_loss,val_accuracy,lr,seconds,run_id\n");
   History h;
   h.add(0.5123456, 0.8, 0.45, 0.8333333, 12.3456, static_cast<float>(0.001));
   h.add(0.25, 0.9, 0.4, 0.85, 11, static_cast<float>(0.0001));
-  EXPECT_EQ(history_csv(h),
-            "epoch,loss,accuracy,val_loss,val_accuracy,lr,seconds\n"
-            "1,0.512346,0.800000,0.450000,0.833333,0.001,12.346\n"
-            "2,0.250000,0.900000,0.400000,0.850000,0.0001,11.000\n");
+  EXPECT_EQ(history_csv(h, "0f1e2d3c"),
+            "epoch,loss,accuracy,val_loss,val_accuracy,lr,seconds,run_id\n"
+            "1,0.512346,0.800000,0.450000,0.833333,0.001,12.346,0f1e2d3c\n"
+            "2,0.250000,0.900000,0.400000,0.850000,0.0001,11.000,0f1e2d3c\n");
+  const std::string without_id = history_csv(h, "");  // a checkpoint from before run ids: an empty last field
+  EXPECT_NE(without_id.find("\n1,0.512346,0.800000,0.450000,0.833333,0.001,12.346,\n"), std::string::npos) << without_id;
 }
 
 TEST(LearningCurveSvg, TwoPanelsWithDotsLinesAndLegends) {

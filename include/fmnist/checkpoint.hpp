@@ -144,10 +144,20 @@ struct Checkpoint {
 // Writes `path` atomically: a temporary file beside it, flushed and fsynced, then renamed.
 void write_checkpoint(const std::string& path, const Checkpoint& ckpt);
 
-// Reads and verifies (checksums, shapes, finiteness of the weights) a checkpoint. The model comes
+// Reads and verifies (checksums, shapes, finiteness of the weights, the counters of /training
+// against each other, every declared size against the file's before allocating) a checkpoint. The model comes
 // from model_config; a checkpoint without it (written before models were data) holds the
 // tutorial's model (docs/models.md: Checkpoints, resume and fmnist_inspect).
 Checkpoint read_checkpoint(const std::string& path);
+
+// /training alone, checked as read_checkpoint checks it, and whether /evaluation is there: what a
+// run needs to know of a checkpoint it does not resume (whose run, how far it got). Throws as
+// read_checkpoint does.
+struct CheckpointSummary {
+  TrainingState training;
+  bool evaluated = false;
+};
+CheckpointSummary read_checkpoint_summary(const std::string& path);
 
 // Checks every dataset's checksum, shape and finiteness; returns the problems found (empty: good),
 // each "<file>: <dataset or attribute>: <what>". datasets_checked (optional) receives the number

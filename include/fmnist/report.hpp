@@ -11,8 +11,9 @@
 
 namespace fmnist {
 
-// "epoch,loss,accuracy,val_loss,val_accuracy,lr,seconds" and one row per epoch (epochs from 1).
-std::string history_csv(const History& h);
+// "epoch,loss,accuracy,val_loss,val_accuracy,lr,seconds,run_id" and one row per epoch (epochs from
+// 1), each ending with the run's id (empty for checkpoints written before run ids).
+std::string history_csv(const History& h, const std::string& run_id);
 // The epoch (from 1) with the lowest val_loss, the first on ties: the one best.h5 holds (the
 // trainer replaces best.h5 when val_loss < the best so far). 0 without history.
 std::size_t best_epoch(const History& h);

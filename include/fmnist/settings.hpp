@@ -168,6 +168,13 @@ struct SettingInfo {
   X(std::string, resume, "", .group = Group::output,                                                            \
     .help = "continue from a checkpoint: 'auto' (OUT_DIR/checkpoint.h5 if present) or a file",                  \
     .ranks = Ranks::agree, .implicit = "auto")                                                                  \
+  X(std::string, run_id, "", .group = Group::output,                                                            \
+    .help = "the run's id (1-64 letters, digits, '-', '_', '.'); default: the checkpoint's when resuming, else "\
+            "128 random bits; with --resume, only the checkpoint of this run is continued",                     \
+    .ranks = Ranks::agree, .checkpoint = Ckpt::free, .older = "")                                               \
+  X(bool, overwrite, false, .group = Group::output,                                                             \
+    .help = "start afresh even where --out-dir holds another run's checkpoint: its files are deleted first",   \
+    .ranks = Ranks::agree)                                                                                      \
   X(EvalRanks, eval_ranks, EvalRanks::root, .group = Group::output,                                             \
     .help = "who evaluates: '0' (rank 0 alone) or 'all' (shared across ranks)", .ranks = Ranks::agree)          \
   X(Progress, progress, Progress::automatic, .group = Group::output,                                            \

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "fmnist/error.hpp"
+#include "fmnist/run_dir.hpp"
 
 namespace fmnist {
 namespace {
@@ -38,6 +39,8 @@ void validate(const Config& c) {
   if (!(c.stall_timeout >= 0 && c.stall_timeout <= 86400))
     usage_error("stall-timeout", "must be 0 (off) or a number of seconds up to 86400");
   if (c.out_dir.empty()) usage_error("out-dir", "must not be empty");
+  if (!c.run_id.empty() && !valid_run_id(c.run_id))
+    usage_error("run-id", "must be 1 to 64 letters, digits, '-', '_' or '.', got '" + c.run_id.substr(0, 80) + "'");
   if (!c.test_csv.empty() && c.train_csv.empty()) usage_error("test-csv", "needs --train-csv as well");
 }
 

@@ -130,6 +130,7 @@ int Job::run() {
 
 void Job::setup() {
   check_same_settings();
+  take_out_dir(config_, comm_);
   collectively(comm_, WatchPoint{"in the start-up check of the data"}, [&] { inputs_ = load_inputs(config_); });
   check_same_data();
   steps_per_epoch_ = (static_cast<std::int64_t>(inputs_.train.size()) + config_.batch_size - 1) / config_.batch_size;
@@ -318,6 +319,9 @@ void Job::load_best_weights() {
     if (!comm_.is_root()) return;
     const std::string path = config_.out_dir + "/best.h5";
     const Checkpoint best = read_checkpoint(path);
+    if (!best.training.run_id.empty() && best.training.run_id != state_.run_id)
+      throw Error(Exit::checkpoint, path + ": belongs to run " + best.training.run_id + ", not to run " + state_.run_id +
+                                        " which this run continues: its weights cannot be restored");
     if (best.training.epoch != best_epoch || best.weights.size() != best_weights_.size())
       throw Error(Exit::checkpoint, path + ": holds epoch " + std::to_string(best.training.epoch) +
                                         " but the checkpoint's EarlyStopping best epoch is " +
