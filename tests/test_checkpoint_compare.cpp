@@ -50,7 +50,7 @@ TEST(CompareCheckpoints, ModelOptimizerAndStepsAreNamed) {
   other_model.model.layers[2].units = 48;
   EXPECT_NE(compare_checkpoints(a, other_model, 1).mismatch.find("model: layer"), std::string::npos);
   Checkpoint adam = a;
-  adam.optimizer.name = "adam";
+  adam.optimizer.kind = OptimizerKind::adam;
   EXPECT_EQ(compare_checkpoints(a, adam, 1).mismatch, "optimizer: rmsprop against adam");
   Checkpoint later = a;
   later.training.step += 1;

@@ -37,7 +37,7 @@ inline Checkpoint sample_checkpoint(int epochs, bool evaluated, const ModelSpec&
   const std::size_t n = num_params(c);
   c.weights.resize(n);
   for (std::size_t i = 0; i < n; ++i) c.weights[i] = weight_value(i);
-  c.optimizer.name = "rmsprop";
+  c.optimizer.kind = OptimizerKind::rmsprop;
   c.optimizer.iterations = 84 * epochs + 7;
   OptimizerSlot velocity{"velocity", std::vector<float>(n)};
   for (std::size_t i = 0; i < n; ++i) velocity.data[i] = 1e-8f * static_cast<float>(i % 977);
@@ -65,7 +65,8 @@ inline Checkpoint sample_checkpoint(int epochs, bool evaluated, const ModelSpec&
   t.best_val_loss = 0.3125;
   t.run_id = "5eed0123";
   for (int e = 0; e < epochs; ++e) {
-    c.history.add(0.9 - 0.1 * e, 0.6 + 0.05 * e, 0.8 - 0.07 * e, 0.65 + 0.04 * e, 5.5 + e);
+    c.history.add({.loss = 0.9 - 0.1 * e, .accuracy = 0.6 + 0.05 * e, .val_loss = 0.8 - 0.07 * e,
+                   .val_accuracy = 0.65 + 0.04 * e, .seconds = 5.5 + e});
   }
   if (evaluated) c.evaluation = Evaluation{0.3689, 0.8589};
   return c;

@@ -23,9 +23,8 @@ struct BestMark {
   std::string what;          // "lowest val_loss", "EarlyStopping's best val_accuracy"
 };
 // A standalone SVG document with two panels (accuracy, loss), axes whose ticks span all the
-// data, labels, a legend, and a dashed line at best_epoch(h) (or `best`, when given); a third panel
-// with the learning rate per epoch when it changed during the run.
-std::string learning_curve_svg(const History& h);
+// data, labels, a legend, and a dashed line at the epoch best.h5 holds (`best`; none for epoch 0);
+// a third panel with the learning rate per epoch when it changed during the run.
 std::string learning_curve_svg(const History& h, const BestMark& best);
 
 // The confusion matrix as a heat map: counts (k, k) [true][predicted] in the cells, each cell

@@ -166,12 +166,16 @@ void read_writer(Reader& r, hid_t file, Checkpoint& ckpt) {
   }
 }
 
-void read_optimizer(Reader& r, hid_t file, std::size_t num_params, OptimizerState& optimizer) {
+// /optimizer: its name, iterations and slots; false when the file has no /optimizer group.
+bool read_optimizer(Reader& r, hid_t file, std::size_t num_params, OptimizerState& optimizer) {
   const auto group = open_group(r, file, layout::kOptimizer);
-  if (!group) return;
+  if (!group) return false;
   const std::string where = layout::kOptimizer;
-  r.attempt(where + ": attribute name",
-            [&] { optimizer.name = h5::read_string_attribute(group->get(), "name", limits::kMaxTextBytes); });
+  r.attempt(where + ": attribute name", [&] {
+    if (const auto problem =
+            from_text(h5::read_string_attribute(group->get(), "name", limits::kMaxTextBytes), optimizer.kind))
+      r.problem(where + ": attribute name: " + *problem);
+  });
   r.attempt(where + ": attribute iterations",
             [&] { optimizer.iterations = h5::read_attribute<std::int64_t>(group->get(), "iterations"); });
   std::vector<std::string> slot_names;
@@ -184,6 +188,7 @@ void read_optimizer(Reader& r, hid_t file, std::size_t num_params, OptimizerStat
       optimizer.slots.push_back({name, std::move(*values)});
     }
   }
+  return true;
 }
 
 // Every /training attribute through visit_training_fields; an attribute that older files lack
@@ -217,13 +222,12 @@ void read_training(Reader& r, hid_t file, TrainingState& training) {
 void read_history(Reader& r, hid_t file, History& history, double recorded_lr, std::optional<std::int64_t> epochs) {
   const auto group = open_group(r, file, layout::kHistory);
   if (!group) return;
-  const auto columns = layout::history_columns(history);
   std::optional<std::vector<hsize_t>> shape;
   if (epochs) shape = std::vector<hsize_t>{static_cast<hsize_t>(*epochs)};
   std::optional<std::size_t> length;  // of the first column read
-  for (std::size_t i = 0; i < columns.size(); ++i) {
-    const std::string path = layout::history_path(layout::kHistoryKeys[i]);
-    if (columns[i] == &history.lr && FMNIST_H5(H5Lexists(group->get(), "lr", H5P_DEFAULT)) == 0) {
+  for (const HistoryColumn& column : kHistoryColumns) {
+    const std::string path = layout::history_path(column.key);
+    if (column.values == &History::lr && FMNIST_H5(H5Lexists(group->get(), "lr", H5P_DEFAULT)) == 0) {
       history.lr.assign(history.loss.size(), recorded_lr);
       continue;
     }
@@ -234,7 +238,7 @@ void read_history(Reader& r, hid_t file, History& history, double recorded_lr, s
                 std::to_string(*length) + " as in the other history datasets");
     }
     if (!length) length = values->size();
-    *columns[i] = std::move(*values);
+    history.*column.values = std::move(*values);
   }
 }
 
@@ -304,9 +308,9 @@ Checkpoint read_all(Reader& r) {
       ckpt.training_config = h5::read_string_attribute(file->get(), layout::kTrainingConfig, limits::kMaxConfigBytes);
   });
   read_writer(r, file->get(), ckpt);
-  read_optimizer(r, file->get(), plan.num_params, ckpt.optimizer);
+  const bool has_optimizer = read_optimizer(r, file->get(), plan.num_params, ckpt.optimizer);
   const std::optional<std::int64_t> epochs = read_checked_training(r, file->get(), ckpt.training);
-  if (epochs && !ckpt.optimizer.name.empty() && ckpt.optimizer.iterations != ckpt.training.step)
+  if (epochs && has_optimizer && ckpt.optimizer.iterations != ckpt.training.step)
     r.problem(std::string(layout::kOptimizer) + ": attribute iterations: " + std::to_string(ckpt.optimizer.iterations) +
               " but /training step is " + std::to_string(ckpt.training.step) + " (one iteration per step)");
   read_history(r, file->get(), ckpt.history, ckpt.training.lr, epochs);

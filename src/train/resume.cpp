@@ -59,14 +59,15 @@ std::string slot_list(const OptimizerState& s) {
 // arena's length. Returns the slots in the order this run's optimizer keeps them.
 OptimizerState check_optimizer(const std::string& path, const OptimizerState& recorded,
                                const OptimizerState& expected) {
-  if (recorded.name != expected.name)
-    incompatible(path, "/optimizer is '" + recorded.name + "' but this run uses '" + expected.name + "'");
-  OptimizerState ordered{recorded.name, recorded.iterations, {}};
+  const std::string name = to_text(expected.kind);
+  if (recorded.kind != expected.kind)
+    incompatible(path, "/optimizer is '" + to_text(recorded.kind) + "' but this run uses '" + name + "'");
+  OptimizerState ordered{recorded.kind, recorded.iterations, {}};
   for (const OptimizerSlot& want : expected.slots) {
     const auto found = std::find_if(recorded.slots.begin(), recorded.slots.end(),
                                     [&](const OptimizerSlot& s) { return s.name == want.name; });
     if (found == recorded.slots.end())
-      incompatible(path, "/optimizer: slot '" + want.name + "' of " + expected.name + " is missing (the file lists " +
+      incompatible(path, "/optimizer: slot '" + want.name + "' of " + name + " is missing (the file lists " +
                              slot_list(recorded) + ")");
     if (found->data.size() != want.data.size())
       incompatible(path, "/optimizer/" + want.name + ": " + std::to_string(found->data.size()) +
@@ -76,7 +77,7 @@ OptimizerState check_optimizer(const std::string& path, const OptimizerState& re
   for (const OptimizerSlot& s : recorded.slots) {
     const auto same_name = [&](const OptimizerSlot& o) { return o.name == s.name; };
     if (std::none_of(expected.slots.begin(), expected.slots.end(), same_name))
-      incompatible(path, "/optimizer: unexpected slot '" + s.name + "' (" + expected.name + " keeps " +
+      incompatible(path, "/optimizer: unexpected slot '" + s.name + "' (" + name + " keeps " +
                              slot_list(expected) + "; the file lists " + slot_list(recorded) + ")");
     if (std::count_if(recorded.slots.begin(), recorded.slots.end(), same_name) > 1)
       incompatible(path, "/optimizer: slot '" + s.name + "' is listed more than once");
