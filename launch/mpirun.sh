@@ -24,8 +24,8 @@
 #     (plm_rsh_agent, srun in Slurm, pbsdsh in PBS, else ssh) runs `true` there, then mpirun starts
 #     `true` there (its daemon must call back over MPI's network), each within FMNIST_PROBE_TIMEOUT
 #     seconds (default 10).
-#     Every attempt continues the same run: a fresh run gets its --run-id here, before the first
-#     attempt; a --resume run's id is read from OUT_DIR/fmnist_dist.lock, where rank 0 records it. A
+#     Every attempt continues the same run: a fresh run of fmnist_dist gets its --run-id here, before
+#     the first attempt; a --resume run's id is read from OUT_DIR/fmnist_dist.lock, where rank 0 records it. A
 #     restart resumes with --resume auto, or with the original --resume FILE again when the job had
 #     not yet written a checkpoint (auto would then start afresh). docs/training.md: One run per out-dir.
 # The status folder is made in FMNIST_STATUS_DIR (default TMPDIR or /tmp); without a rank on this
@@ -371,9 +371,9 @@ has_option() { [[ " ${args[*]:1} " =~ \ --$1[\ =] ]]; }
 # checkpoint_stamp VAR: VAR = inode and time of OUT_DIR/checkpoint.h5 (replaced by rename: a new
 # inode), or none.
 checkpoint_stamp() {
-  local stamp
-  capture stamp stat -c '%i %y' "$out_dir/checkpoint.h5"
-  printf -v "$1" '%s' "${stamp[0]:-none}"
+  local stat_lines
+  capture stat_lines stat -c '%i %y' "$out_dir/checkpoint.h5"
+  printf -v "$1" '%s' "${stat_lines[0]:-none}"
 }
 
 # lock_run_id: run_id = the run id rank 0 recorded in OUT_DIR/fmnist_dist.lock during this job, if any.
@@ -485,7 +485,8 @@ option_value out-dir out_dir
 out_dir=${out_dir:-run}
 option_value resume resume_file
 option_value run-id run_id
-if [ -z "$run_id" ] && ! has_option resume; then  # a fresh run: its id, for every attempt
+# A fresh run of fmnist_dist that may be restarted: its id, for every attempt.
+if [ "$restarts" -gt 0 ] && [[ ${args[0]##*/} == fmnist_dist* ]] && [ -z "$run_id" ] && ! has_option resume; then
   capture random_bytes od -An -tx1 -N16 /dev/urandom
   run_id=${random_bytes[*]}
   run_id=${run_id// /}

@@ -28,11 +28,12 @@ std::string refused(const std::string& name, Edit&& edit, int epochs = 2) {
 void set(const std::string& path, const char* name, std::int64_t value) { probe::replace_attribute(path, "/training", name, value); }
 
 TEST(CheckpointLimits, StepInEpochOutsideAnEpoch) {
-  // 42,000 samples in batches of 500: 84 steps per epoch.
+  // 42,000 samples in batches of 500: 84 steps per epoch; 84 itself is an epoch whose steps are all
+  // taken and whose end is not (a stop in its last step), 85 is past it.
   EXPECT_EQ(refused("a.h5", [](const std::string& p) { set(p, "step_in_epoch", -100000000); }),
-            "/training: attribute step_in_epoch: -100000000 is out of range (0 to 83: the steps of an epoch: 42000 "
+            "/training: attribute step_in_epoch: -100000000 is out of range (0 to 84: the steps of an epoch: 42000 "
             "training samples in batches of 500)");
-  EXPECT_NE(refused("b.h5", [](const std::string& p) { set(p, "step_in_epoch", 84); }).find("84 is out of range (0 to 83"),
+  EXPECT_NE(refused("b.h5", [](const std::string& p) { set(p, "step_in_epoch", 85); }).find("85 is out of range (0 to 84"),
             std::string::npos);
 }
 

@@ -86,7 +86,9 @@ std::vector<std::string> counter_problems(const TrainingState& t) {
   const std::string epoch_text = "the steps of an epoch: " + std::to_string(t.num_train) + " training samples in batches of " +
                                  std::to_string(t.batch_size);
   p.range("epoch", t.epoch, 0, kMaxCount / per_epoch, "");
-  p.range("step_in_epoch", t.step_in_epoch, 0, per_epoch - 1, epoch_text);
+  // per_epoch itself: every step of the epoch taken, its end (evaluation, files) not yet, as a stop
+  // signal in the epoch's last step leaves it; a resume then ends the epoch.
+  p.range("step_in_epoch", t.step_in_epoch, 0, per_epoch, epoch_text);
   if (!p.list.empty()) return p.list;
   const std::int64_t step = t.epoch * per_epoch + t.step_in_epoch;
   if (t.step != step)

@@ -261,6 +261,21 @@ std::string first_difference(const ModelSpec& a, const ModelSpec& b) {
 
 namespace {
 
+// The end of Keras 2's summary: the parameter counts between rules `width` characters wide.
+std::string summary_totals(const ModelPlan& plan, std::size_t width) {
+  std::string text(width, '=');
+  text += "\nTotal params: ";
+  text += with_commas(plan.num_params);
+  text += "\nTrainable params: ";
+  text += with_commas(plan.trainable_params);
+  text += "\nNon-trainable params: ";
+  text += with_commas(plan.num_params - plan.trainable_params);
+  text += '\n';
+  text.append(width, '_');
+  text += '\n';
+  return text;
+}
+
 // Keras 2's summary of a Functional model: its InputLayer first, and "Connected to": each
 // layer's inputs as name[node][tensor], one a line.
 std::string functional_summary(const ModelPlan& plan) {
@@ -292,12 +307,7 @@ std::string functional_summary(const ModelPlan& plan) {
       }
     }
   }
-  out << double_rule << "\n"
-      << "Total params: " << with_commas(plan.num_params) << "\n"
-      << "Trainable params: " << with_commas(plan.trainable_params) << "\n"
-      << "Non-trainable params: " << with_commas(plan.num_params - plan.trainable_params) << "\n"
-      << rule << "\n";
-  return out.str();
+  return out.str() + summary_totals(plan, rule.size());
 }
 
 }  // namespace
@@ -319,12 +329,7 @@ std::string model_summary(const ModelPlan& plan) {
                   batch_shape_text(plan.layers[i].output_shape).c_str(), with_commas(plan.layers[i].params).c_str());
     out << line << (i + 1 < plan.layers.size() ? "\n" : "");
   }
-  out << double_rule << "\n"
-      << "Total params: " << with_commas(plan.num_params) << "\n"
-      << "Trainable params: " << with_commas(plan.trainable_params) << "\n"
-      << "Non-trainable params: " << with_commas(plan.num_params - plan.trainable_params) << "\n"
-      << rule << "\n";
-  return out.str();
+  return out.str() + summary_totals(plan, rule.size());
 }
 
 }  // namespace fmnist

@@ -19,7 +19,10 @@ namespace {
 // "RANK:REST" from an environment variable; rank -1 when unset or malformed.
 struct Target {
   int rank = -1;
+  bool every_rank = false;  // "*:REST"
   std::string rest;
+
+  bool at(int r, const std::string& point) const { return (every_rank || rank == r) && rest == point; }
 };
 
 Target target_of(const char* variable) {
@@ -29,10 +32,14 @@ Target target_of(const char* variable) {
   const std::string text = value;
   const auto colon = text.find(':');
   if (colon == std::string::npos || colon == 0) return t;
-  try {
-    t.rank = std::stoi(text.substr(0, colon));
-  } catch (const std::exception&) {
-    return t;
+  if (text.substr(0, colon) == "*") {
+    t.every_rank = true;
+  } else {
+    try {
+      t.rank = std::stoi(text.substr(0, colon));
+    } catch (const std::exception&) {
+      return t;
+    }
   }
   t.rest = text.substr(colon + 1);
   return t;
@@ -122,11 +129,11 @@ void raise_if_allowed(int signal) {
 
 void freeze_at(int rank, const char* point) {
   const Target& t = freeze_target();
-  if (t.rank == rank && t.rest == point) raise_if_allowed(SIGSTOP);
+  if (t.at(rank, point)) raise_if_allowed(SIGSTOP);
   const Target& h = hang_target();
-  if (h.rank == rank && h.rest == point) hang();
+  if (h.at(rank, point)) hang();
   const SlowTarget& s = slow_target();
-  if (s.rank == rank && s.rest == point) slow_writes(s.seconds);
+  if (s.at(rank, point)) slow_writes(s.seconds);
 }
 
 void before_init() {
@@ -150,7 +157,7 @@ void before_step(int rank, std::int64_t steps_done) {
   if (std::exchange(first, false)) freeze_at(rank, "first_step");
   const Target& freeze = freeze_target();
   const std::string step = "step=" + std::to_string(steps_done + 1);
-  if (freeze.rank == rank && freeze.rest == step) raise_if_allowed(SIGSTOP);
+  if (freeze.at(rank, step)) raise_if_allowed(SIGSTOP);
   if (rank == 0 && kill_point() == step) raise_if_allowed(SIGKILL);
   const Target& fail = fail_target();
   if (fail.rank == rank && fail.rest == std::to_string(steps_done))

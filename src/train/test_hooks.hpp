@@ -2,8 +2,9 @@
 // stop, hang, slow down, kill or fail a rank at a named moment with real signals and system calls
 // (tests/fault/freeze_sweep.sh, stall.sh, faults.sh, run_files.sh, tests/mpi/signal_stop.sh):
 //   FMNIST_TEST_FREEZE=RANK:POINT     that rank raises SIGSTOP at POINT: init (before MPI_Init), start,
-//                                     first_step, step=K (before the allreduce the watchdog calls "at step
-//                                     K"), evaluation, test_evaluation, last_checkpoint, shutdown
+//                                     data (before reading the data), first_step, step=K (before the
+//                                     allreduce the watchdog calls "at step K"), evaluation,
+//                                     test_evaluation, last_checkpoint, shutdown; RANK * is every rank
 //   FMNIST_TEST_HANG=RANK:POINT       that rank blocks at POINT in a read that never returns (a hung file
 //                                     system: the process stays alive, unlike with SIGSTOP)
 //   FMNIST_TEST_SLOW=RANK:POINT:SECS  that rank spends SECS seconds at POINT writing 4 KiB and syncing it to

@@ -232,7 +232,10 @@ int run_training(const Config& config, const Comm& comm) {
   check_same_settings(config, comm, model);
   take_out_dir(config, comm);
   Inputs inputs;
-  collectively(comm, WatchPoint{"in the start-up check of the data"}, [&] { inputs = load_inputs(config); });
+  collectively(comm, WatchPoint{"in the start-up check of the data"}, [&] {
+    test_hooks::freeze_at(comm.rank(), "data");
+    inputs = load_inputs(config);
+  });
   check_same_data(comm, inputs, plan_model(model).num_params);
   Job job(config, comm, model, std::move(inputs));
   return job.run();

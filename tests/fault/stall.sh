@@ -3,9 +3,8 @@
 # the silent rank, its host and the step, the checkpoint verifies and --resume auto finishes the
 # run; a rank merely slowed by SIGSTOP/SIGCONT pulses shorter than the timeout trips nothing.
 # Every run here has 100000 epochs: the test ends it (a fault, SIGUSR1), never the machine's speed.
-# A hung file system outside the exchanges (docs/clusters.md: When a rank stops responding): a data
-# file that blocks every rank's read (a FIFO nobody writes) ends the job with exit 6 through each
-# rank's progress guard; rank 0 stuck in a read while writing the last checkpoint is named by rank 1;
+# A hung file system outside the exchanges (docs/clusters.md: When a rank stops responding): every
+# rank's read of its data blocking for good ends the job with exit 6 through each rank's progress guard; rank 0 stuck in a read while writing the last checkpoint is named by rank 1;
 # and rank 0 writing slowly but steadily for twice the timeout keeps rank 1 waiting without a trip.
 source "$(dirname "$0")/lib.sh"
 STALL=5
@@ -90,16 +89,12 @@ ended() {
 QUICK=3  # --stall-timeout of the cases below: the progress guard ends a stuck rank after 1.25 x 3 + 5 s
 hang_ms=$(((QUICK * 5 / 4 + 5 + 10) * 1000))  # the progress guard's limit, plus 10 s for mpirun to end the job
 
-# Every rank blocks opening the training images (a FIFO nobody writes): no exchange ever starts, so
+# Every rank blocks reading its data (FMNIST_TEST_HANG at the point "data": a read that never returns,
+# as on a hung mount; a FIFO would be refused as not a regular file): no exchange ever starts, so
 # only the ranks' own progress guards can end them.
 stuck_data() {
-  local data=$WORK/stuck_data.idx f
-  mkdir -p "$data"
-  for f in "$FIXTURES"/idx/*; do ln -s "$f" "$data/"; done
-  rm "$data/train-images-idx3-ubyte.gz"
-  mkfifo "$data/train-images-idx3-ubyte.gz"
-  ended stuck_data 6 "$hang_ms" mpi 2 --data-dir "$data" --progress never --batch-size 16 --stall-timeout $QUICK \
-    --out-dir "$WORK/stuck_data"
+  FMNIST_TEST_HANG='*:data' ended stuck_data 6 "$hang_ms" mpi 2 "${SMALL[@]}" --progress never --batch-size 16 \
+    --stall-timeout $QUICK --out-dir "$WORK/stuck_data"
   expect_text "$WORK/stuck_data.log" \
     "^fmnist_dist: rank [01] \($(hostname)\): no progress for [0-9]+ s outside the exchanges with the other ranks"
 }

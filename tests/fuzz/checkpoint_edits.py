@@ -50,7 +50,7 @@ def training(name, value, what):
 
 # ---- Counters of /training: negative, huge, inconsistent ----
 training("step_in_epoch:negative", np.int64(-100000000), "step_in_epoch = -100000000")
-training("step_in_epoch:end", np.int64(14), "step_in_epoch = 14, one past the epoch's last step")
+training("step_in_epoch:end", np.int64(15), "step_in_epoch = 15, past the epoch's 14 steps")
 training("epoch:huge", np.int64(10**12), "epoch = 10^12")
 training("epoch:negative", np.int64(-1), "epoch = -1")
 training("step:huge", np.int64(2**62), "step = 2^62")

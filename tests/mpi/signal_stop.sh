@@ -5,7 +5,7 @@
 # - SIGTERM to launch/mpirun.sh in mid-training: it forwards SIGUSR1 (mpirun's own reaction to
 #   SIGTERM would kill the ranks a second later, without a checkpoint);
 # - SIGUSR1 to rank 1 before MPI_Init (held there by the test-only hook FMNIST_TEST_FREEZE=1:init),
-#   and SIGTERM to the only rank while it reads its data (a FIFO the test fills afterwards): the stop
+#   and SIGTERM to the only rank as it starts reading its data (held there by FMNIST_TEST_FREEZE=0:data): the stop
 #   handlers come first in main, so the signal is recorded, not fatal, and the run stops after its
 #   first step. Control: the same freeze without the signal trains on.
 source "$(dirname "$0")/lib.sh"
@@ -74,25 +74,18 @@ before_init held_without_signal ""
 [ "$code" -eq 0 ] || { cat "$WORK/held_without_signal.log" >&2; fail "the control exited $code"; }
 expect_text "$WORK/held_without_signal.log" "Reached --max-steps 3"
 
-# The only rank blocked reading its training images (a FIFO); SIGTERM, then the data.
-data=$WORK/fifo.idx
-mkdir -p "$data"
-for f in "$FIXTURES"/idx/*; do ln -s "$f" "$data/"; done
-rm "$data/train-images-idx3-ubyte.gz"
-mkfifo "$data/train-images-idx3-ubyte.gz"
+# The only rank held just before it reads its data (FMNIST_TEST_FREEZE=0:data); SIGTERM arrives
+# there, then it is continued: it reads the data with the signal recorded and stops after step 1.
 out=$WORK/term_in_data
-# The writer: opens the FIFO (which returns once the rank has opened it for reading), says so, and
-# writes the images once the rank has had its signal.
-# shellcheck disable=SC2016  # the writer's own arguments
-timeout 90 bash -c 'exec 3>"$1"; touch "$2"; for _ in $(seq 600); do [ -f "$3" ] && break; sleep 0.1; done
-  cat "$4" >&3' _ "$data/train-images-idx3-ubyte.gz" "$WORK/fifo.opened" "$WORK/fifo.signalled" \
-  "$FIXTURES/idx/train-images-idx3-ubyte.gz" &
-mpi 1 --data-dir "$data" --progress never --batch-size 16 --epochs 100000 --out-dir "$out" \
+FMNIST_TEST_FREEZE=0:data mpi 1 "${SMALL[@]}" --batch-size 16 --epochs 100000 --out-dir "$out" \
   >"$WORK/term_in_data.log" 2>&1 &
 pid=$!
-wait_until 60 "the rank reading its images" test -f "$WORK/fifo.opened"
-pkill -TERM -f "^$DIST .*--out-dir $out( |$)" || fail "the rank was not found"
-touch "$WORK/fifo.signalled"
+rank0_pid() { pgrep -f "^$DIST .*--out-dir $out( |$)" | head -1; }
+has_rank0() { [ -n "$(rank0_pid)" ] && is_stopped "$(rank0_pid)"; }
+wait_until 60 "the rank held before reading its data" has_rank0
+rank=$(rank0_pid)
+kill -TERM "$rank"
+kill -CONT "$rank"
 code=0
 wait "$pid" || code=$?
 stopped_after "$WORK/term_in_data.log" "$code" 1 "$out"
