@@ -45,10 +45,11 @@ class OnnxGraph {
   // Keras's tensor `keras`; returns its name.
   virtual std::string weights(const std::string& what, const OnnxDims& dims, std::span<const float> values,
                               const TensorSpec& keras) = 0;
-  // Adds the node "<layer>/<op>" of operator `op` on `inputs`; its output becomes the current
-  // tensor, in the current layout. Returns its name.
+  // Adds the node "<layer>/<what>" (what: op when empty; a layer of two nodes of one operator
+  // names them apart) of operator `op` on `inputs`; its output becomes the current tensor, in the
+  // current layout. Returns its name.
   virtual std::string node(const std::string& op, const std::vector<std::string>& inputs,
-                           const std::vector<OnnxAttribute>& attributes = {}) = 0;
+                           const std::vector<OnnxAttribute>& attributes = {}, const std::string& what = "") = 0;
   // Applies a Keras activation to the current tensor: linear adds nothing, relu a Relu node,
   // softmax (on the last layer only) the model's output and its input as the logits.
   virtual void activation(Activation activation) = 0;

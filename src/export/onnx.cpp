@@ -95,10 +95,11 @@ class ProtoGraph final : public OnnxGraph {
   }
 
   std::string node(const std::string& op, const std::vector<std::string>& inputs,
-                   const std::vector<OnnxAttribute>& attributes) override {
-    onnx::NodeProto& node = add(op, layer_ + "/" + op, inputs);
+                   const std::vector<OnnxAttribute>& attributes, const std::string& what = "") override {
+    const std::string name = layer_ + "/" + (what.empty() ? op : what);
+    onnx::NodeProto& node = add(op, name, inputs);
     for (const OnnxAttribute& a : attributes) set_attribute(node, a);
-    x_ = layer_ + "/" + op;
+    x_ = name;
     return x_;
   }
 

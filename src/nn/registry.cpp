@@ -13,6 +13,7 @@ namespace fmnist {
 
 extern const LayerKindRow conv2d_row, max_pooling2d_row, average_pooling2d_row, flatten_row, dense_row, dropout_row,
     activation_row, batch_normalization_row, random_flip_row, random_translation_row, random_rotation_row, random_zoom_row;
+extern const LayerKindRow depthwise_conv2d_row, separable_conv2d_row;  // kinds/depthwise.cpp
 
 namespace {
 
@@ -20,6 +21,7 @@ constexpr const LayerKindRow* kRegistry[] = {
     &conv2d_row,       &max_pooling2d_row,      &average_pooling2d_row, &flatten_row,
     &dense_row,        &dropout_row,            &activation_row,        &batch_normalization_row,
     &random_flip_row,  &random_translation_row, &random_rotation_row,   &random_zoom_row,
+    &depthwise_conv2d_row, &separable_conv2d_row,
 };
 static_assert(std::size(kRegistry) == kLayerKindCount, "one row per LayerKind");
 

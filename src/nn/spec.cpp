@@ -49,7 +49,7 @@ class Planner {
       lp.output_shape = row.shape(check, l, inputs);
       if (row.weights != nullptr) add_tensors(plan, lp, i, row.weights(l, inputs));
       if (plan.num_params > kMaxParams)
-        check.fail(row.width_field ? row.width_field : "units", std::to_string(l.units),
+        check.fail(row.width_field ? row.width_field : "units", std::to_string(l.*row.width_value),
                    "makes more than the limit of " + with_commas(kMaxParams) + " parameters");
       plan.activations_per_image += shape_size(lp.output_shape);
       shape = lp.output_shape;

@@ -1,5 +1,5 @@
-// The weighted layers' shared rules (weighted.hpp): what Conv2D and Dense read, write, describe
-// and hold alike.
+// The weighted layers' shared rules (weighted.hpp): what Conv2D, Dense and the depthwise
+// convolutions read, write, describe and hold alike.
 #include "weighted.hpp"
 
 #include <ostream>
@@ -8,13 +8,16 @@
 
 namespace fmnist {
 
-void read_weighted_fields(KerasFields& f, LayerSpec& l) {
+void read_weighted_fields(KerasFields& f, LayerSpec& l, const char* kernel_key) {
   l.activation = f.choice("activation", {Activation::relu, Activation::linear, Activation::softmax}, Activation::linear);
   l.use_bias = f.boolean("use_bias", true);
-  l.kernel_initializer =
-      f.initializer("kernel_initializer", Initializer::glorot_uniform,
-                    {Initializer::glorot_uniform, Initializer::he_uniform, Initializer::he_normal, Initializer::zeros});
+  l.kernel_initializer = read_kernel_initializer(f, kernel_key);
   f.initializer("bias_initializer", Initializer::zeros, {Initializer::zeros});
+}
+
+Initializer read_kernel_initializer(KerasFields& f, const char* key) {
+  return f.initializer(key, Initializer::glorot_uniform,
+                       {Initializer::glorot_uniform, Initializer::he_uniform, Initializer::he_normal, Initializer::zeros});
 }
 
 void write_weighted_fields(const LayerSpec& l, nlohmann::ordered_json& c) {
