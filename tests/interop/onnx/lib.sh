@@ -5,8 +5,9 @@
 source "$(dirname "${BASH_SOURCE[0]}")/../../mpi/lib.sh"
 MODELS_DIR=$BUILD/interop-onnx
 # The tutorial's and tests/fixtures/models/<name>.json; small_bn: BatchNormalization after a Conv2D and a
-# Dense, center or scale off; small_augment: augmentation layers, which the export leaves out.
-MODELS=(tutorial onnx_strided_avgpool onnx_rect_logits small_bn small_augment)
+# Dense, center or scale off; small_augment: augmentation layers, which the export leaves out;
+# small_separable: DepthwiseConv2D, SeparableConv2D and a dilated Conv2D (grouped Conv nodes, dilations).
+MODELS=(tutorial onnx_strided_avgpool onnx_rect_logits small_bn small_augment small_separable)
 DATA=/usr/share/datasets/fashion-mnist
 IMAGES=$DATA/t10k-images-idx3-ubyte.gz
 LABELS=$DATA/t10k-labels-idx1-ubyte.gz

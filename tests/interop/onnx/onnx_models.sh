@@ -1,7 +1,7 @@
-# The fixture of the ONNX interoperability tests: trains the tutorial's model and four others
+# The fixture of the ONNX interoperability tests: trains the tutorial's model and five others
 # (tests/fixtures/models/onnx_*.json: strides, 5x5 and 5x3 kernels, average and max pooling with
 # same padding, no bias, Dropout, a logits output; small_bn: BatchNormalization; small_augment:
-# augmentation layers) for 20 steps (small_bn 200) on 2 ranks, exports each with fmnist_inspect --export-onnx and,
+# augmentation layers; small_separable: depthwise, separable and dilated convolutions) for 20 steps (small_bn 200) on 2 ranks, exports each with fmnist_inspect --export-onnx and,
 # as the negative controls, without the NHWC transpose before Flatten and (a model with
 # BatchNormalization) from a copy of the checkpoint whose moving statistics are the initial ones
 # (mean 0, variance 1), i.e. an export that ignored them; records our own outputs
