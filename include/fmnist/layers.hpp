@@ -141,6 +141,9 @@ class DepthwiseConv2D final : public Layer<T> {
   void backward(const T* x, const T* y, T* dy, T* dx, int n) override;
 
  private:
+  // dx (in_h, in_w, in_c) of one image from its dz (out_h * out_w, out_c).
+  void input_gradient(const T* dz, T* dx);
+
   ConvShape shape_;
   int multiplier_;
   bool relu_;
@@ -154,10 +157,17 @@ class DepthwiseConv2D final : public Layer<T> {
   std::vector<std::uint32_t> bases_;  // (out_h * out_w): each output pixel's first value in xe_
   std::vector<std::uint32_t> taps_;   // (kh * kw): each tap's offset from its pixel's base in xe_
   AlignedVector<T> packed_;   // (kh * kw, cp_): the kernel, zeros beyond out_c
+  AlignedVector<T> bias_p_;   // (cp_): the bias, zeros beyond out_c (and without bias)
   AlignedVector<T> dpacked_;  // (kh * kw, cp_): dL/dkernel summed over a backward's images
   AlignedVector<T> xe_;       // (padded h, padded w, cp_): one image, channels repeated, zeros around
   AlignedVector<T> z_;        // (out_h * out_w, cp_): one image's sums, or its dL/dz, if out_c needs it
-  AlignedVector<T> dxe_;      // (padded h, padded w, cp_): dL/dxe of one image
+  // dX with strides 1 is the forward kernel again, its taps reversed, over dL/dz padded by the
+  // kernel's span - 1 all around (dzp_); with strides, each output pixel's gradient is scattered.
+  std::vector<std::uint32_t> dbases_;  // (pixels of xe_ holding the image): their first value in dzp_
+  std::vector<std::uint32_t> dtaps_;   // (kh * kw): the reversed taps' offsets in dzp_
+  AlignedVector<T> flipped_;  // (kh * kw, cp_): the kernel, taps reversed
+  AlignedVector<T> dzp_;      // (out_h + 2 (span_h - 1), out_w + 2 (span_w - 1), cp_): one image's dL/dz
+  AlignedVector<T> dxe_;      // dL/dxe of one image: (dbases_, cp_), or with strides (padded h, padded w, cp_)
 };
 
 // SeparableConv2D (Keras): the depthwise step of DepthwiseConv2D (no bias, linear), then a
