@@ -182,15 +182,19 @@ class RandomAugment(nn.Module):
         return F.grid_sample(x, grid, mode=self.interpolation, padding_mode=self.padding, align_corners=False)
 
 
-def init_kernel(weight, name):
+def init_kernel(weight, name, fans=None):
+    """Keras's initializer `name`; fans (fan_in, fan_out) as Keras computes them from its kernel shape,
+    by default PyTorch's own (the same for Conv2d and Linear, not for a grouped Conv2d)."""
     name = (name or {}).get("class_name", "GlorotUniform") if isinstance(name, dict) else (name or "glorot_uniform")
     key = name.replace("_", "").lower()
+    fan_in, fan_out = fans or (weight[0].numel(), weight.shape[0] * weight[0][0].numel())
     if key == "glorotuniform":
-        nn.init.xavier_uniform_(weight)
+        limit = math.sqrt(6.0 / (fan_in + fan_out))
+        nn.init.uniform_(weight, -limit, limit)
     elif key == "heuniform":
-        nn.init.kaiming_uniform_(weight, nonlinearity="relu")
+        limit = math.sqrt(6.0 / fan_in)
+        nn.init.uniform_(weight, -limit, limit)
     elif key == "henormal":  # Keras: truncated normal, stddev sqrt(2 / fan_in) / 0.8796, cut at 2 stddev
-        fan_in = weight[0].numel()
         std = math.sqrt(2.0 / fan_in) / 0.87962566103423978
         nn.init.trunc_normal_(weight, std=std, a=-2 * std, b=2 * std)
     elif key == "zeros":
@@ -205,6 +209,22 @@ def keras_layers(spec):
     return [(l["class_name"], l.get("config", {})) for l in layers]
 
 
+def depthwise(c, channels, in_hw):
+    """Keras's depthwise step as a grouped Conv2d (groups = the input channels: output channel
+    c * depth_multiplier + m, as Keras's), with Keras's padding and dilation, and its weights as Keras
+    initializes them (fans from the kernel (kh, kw, in, depth_multiplier)); a SeparableConv2D's bias
+    is its pointwise step's."""
+    k, s, d = pair(c["kernel_size"]), pair(c.get("strides", 1)), pair(c.get("dilation_rate", 1))
+    dm = c.get("depth_multiplier", 1)
+    bias = c.get("use_bias", True) and "filters" not in c
+    conv = nn.Conv2d(channels, channels * dm, k, s, dilation=d, groups=channels, bias=bias)
+    init_kernel(conv.weight, c.get("depthwise_initializer"), (k[0] * k[1] * channels, k[0] * k[1] * dm))
+    if conv.bias is not None:
+        nn.init.zeros_(conv.bias)
+    span = tuple((k[i] - 1) * d[i] + 1 for i in range(2))
+    return Window(conv, span, s, c.get("padding", "valid"), in_hw)
+
+
 def build_model(spec):
     """nn.Sequential of the Keras model; input (N, 1, 28, 28), output the logits (N, classes)."""
     shape = [1, 28, 28]  # (C, H, W) or [features]
@@ -216,12 +236,23 @@ def build_model(spec):
         if kind == "InputLayer":
             continue
         if kind == "Conv2D":
-            k, s = pair(c["kernel_size"]), pair(c.get("strides", 1))
-            conv = nn.Conv2d(shape[0], c["filters"], k, s, bias=c.get("use_bias", True))
+            k, s, d = pair(c["kernel_size"]), pair(c.get("strides", 1)), pair(c.get("dilation_rate", 1))
+            conv = nn.Conv2d(shape[0], c["filters"], k, s, dilation=d, bias=c.get("use_bias", True))
             init_kernel(conv.weight, c.get("kernel_initializer"))
             if conv.bias is not None:
                 nn.init.zeros_(conv.bias)
-            modules += [Window(conv, k, s, c.get("padding", "valid"), shape[1:]), Activation(c.get("activation"), last)]
+            span = tuple((k[i] - 1) * d[i] + 1 for i in range(2))
+            modules += [Window(conv, span, s, c.get("padding", "valid"), shape[1:]),
+                        Activation(c.get("activation"), last)]
+        elif kind == "DepthwiseConv2D":
+            modules += [depthwise(c, shape[0], shape[1:]), Activation(c.get("activation"), last)]
+        elif kind == "SeparableConv2D":  # the depthwise step, then a 1x1 Conv2d of its channels
+            mid = shape[0] * c.get("depth_multiplier", 1)
+            pointwise = nn.Conv2d(mid, c["filters"], 1, bias=c.get("use_bias", True))
+            init_kernel(pointwise.weight, c.get("pointwise_initializer"))
+            if pointwise.bias is not None:
+                nn.init.zeros_(pointwise.bias)
+            modules += [depthwise(c, shape[0], shape[1:]), pointwise, Activation(c.get("activation"), last)]
         elif kind in ("MaxPooling2D", "AveragePooling2D"):
             k = pair(c.get("pool_size", 2))
             s = pair(c.get("strides") or k)
