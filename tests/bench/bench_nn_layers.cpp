@@ -387,12 +387,12 @@ void plain_dilated_benchmark(benchmark::State& state) {  // forward: pixel, tap,
 }
 
 // index: 0 dilated, 1 the same shape undilated.
-void BM_DilatedConv2DForward(benchmark::State& state) { dilated_benchmark(state, false); }
-void BM_DilatedConv2DBackward(benchmark::State& state) { dilated_benchmark(state, true); }
-void BM_DilatedConv2DPlainForward(benchmark::State& state) { plain_dilated_benchmark(state); }
-BENCHMARK(BM_DilatedConv2DForward)->DenseRange(0, 1)->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_DilatedConv2DPlainForward)->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_DilatedConv2DBackward)->DenseRange(0, 1)->Unit(benchmark::kMillisecond);
+void BM_DilatedForward(benchmark::State& state) { dilated_benchmark(state, false); }
+void BM_DilatedBackward(benchmark::State& state) { dilated_benchmark(state, true); }
+void BM_DilatedPlainForward(benchmark::State& state) { plain_dilated_benchmark(state); }
+BENCHMARK(BM_DilatedForward)->DenseRange(0, 1)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_DilatedPlainForward)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_DilatedBackward)->DenseRange(0, 1)->Unit(benchmark::kMillisecond);
 
 // index: 0 the tutorial's model, 1 the wide one.
 ModelSpec model_spec(std::int64_t index) {
