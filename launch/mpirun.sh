@@ -14,7 +14,11 @@
 #     srun in Slurm, pbsdsh in PBS, else ssh) are dropped and the job runs again with --resume
 #     auto on the ranks left, at most K times. FMNIST_PROBE_TIMEOUT (s, default 10) bounds each
 #     probe; FMNIST_ABORT_GRACE (s, default 20) is how long mpirun may take to end after the
-#     watchdog aborted the job (a frozen node's daemon never answers the abort).
+#     watchdog aborted the job (a frozen node's daemon never answers the abort). Every attempt
+#     continues the same run: a fresh run gets its --run-id here, before the first attempt; a
+#     --resume run's id is read from OUT_DIR/fmnist_dist.lock, where rank 0 records it. A restart
+#     resumes with --resume auto, or with the original --resume FILE again when the job had not
+#     yet written a checkpoint (auto would then start afresh). docs/training.md: One run per out-dir.
 set -euo pipefail
 np=$1
 shift
@@ -170,17 +174,53 @@ drop_lost_hosts() {
   [ "$np" -le "$total" ] || np=$total
 }
 
-# resume_auto: the program's arguments with any --resume [VALUE] replaced by --resume auto.
-resume_auto() {
-  local i kept=("${args[0]}")
+# option_value NAME: the value of --NAME VALUE or --NAME=VALUE in the program's arguments ("auto"
+# for a --resume without one, as fmnist_dist takes it); has_option NAME: whether it is there.
+option_value() {
+  local i
   for ((i = 1; i < ${#args[@]}; i++)); do
     case ${args[i]} in
-      --resume=*) ;;
+      --$1=*) echo "${args[i]#*=}"; return ;;
+      --$1)
+        if [[ $((i + 1)) -lt ${#args[@]} && ${args[i + 1]} != -* ]]; then echo "${args[i + 1]}"
+        elif [ "$1" = resume ]; then echo auto; fi
+        return ;;
+    esac
+  done
+}
+has_option() { [[ " ${args[*]:1} " =~ \ --$1[\ =] ]]; }
+
+# checkpoint_stamp: inode and time of OUT_DIR/checkpoint.h5 (replaced by rename: a new inode), or none.
+checkpoint_stamp() { stat -c '%i %y' "$out_dir/checkpoint.h5" 2>/dev/null || echo none; }
+
+# lock_run_id: the run id rank 0 recorded in OUT_DIR/fmnist_dist.lock during this job, if any.
+lock_run_id() {
+  local lock=$out_dir/fmnist_dist.lock id
+  [ "$lock" -nt "$tmp/started" ] || return 0
+  id=$(sed -n 's/^run_id \([A-Za-z0-9._-]*\)$/\1/p' "$lock" 2>/dev/null)
+  echo "$id"
+}
+
+# resume_run: the program's arguments for a restart: any --resume [VALUE] and --run-id VALUE
+# replaced by --resume auto (or, before the job's first checkpoint, its --resume FILE) and the
+# run's --run-id.
+resume_run() {
+  local i kept=("${args[0]}")
+  resume=(--resume auto)
+  if [ -n "$resume_file" ] && [ "$resume_file" != auto ] && [ "$(checkpoint_stamp)" = "$stamp_before" ]; then
+    resume=(--resume "$resume_file")
+  fi
+  [ -n "$run_id" ] || run_id=$(lock_run_id)
+  for ((i = 1; i < ${#args[@]}; i++)); do
+    case ${args[i]} in
+      --resume=* | --run-id=*) ;;
       --resume) [[ $((i + 1)) -lt ${#args[@]} && ${args[i + 1]} != -* ]] && i=$((i + 1)) ;;
+      --run-id) i=$((i + 1)) ;;
       *) kept+=("${args[i]}") ;;
     esac
   done
-  args=("${kept[@]}" --resume auto)
+  args=("${kept[@]}" "${resume[@]}")
+  [ -z "$run_id" ] || args+=(--run-id "$run_id")
 }
 
 # run_mpirun: one mpirun in the background, signals forwarded to it; sets code. Its stderr is
@@ -218,6 +258,16 @@ trap 'stopping=1; [ -n "${pid:-}" ] && kill -USR1 "$pid" 2>/dev/null' USR1
 trap 'stopping=1; [ -n "${pid:-}" ] && kill -TERM "$pid" 2>/dev/null' TERM
 trap 'stopping=1; [ -n "${pid:-}" ] && kill -INT "$pid" 2>/dev/null' INT
 args=("$@")
+out_dir=$(option_value out-dir)
+out_dir=${out_dir:-run}
+resume_file=$(option_value resume)
+run_id=$(option_value run-id)
+if [ -z "$run_id" ] && ! has_option resume; then  # a fresh run: its id, for every attempt
+  run_id=$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')
+  args+=(--run-id "$run_id")
+fi
+stamp_before=$(checkpoint_stamp)
+touch "$tmp/started"
 read_hosts
 launch_agent
 attempt=0
@@ -230,6 +280,6 @@ while :; do
   say "restart $attempt of $restarts: the job ended with exit $code (a rank or node was lost)"
   drop_lost_hosts || exit "$code"
   [ "$stopping" -eq 0 ] || exit "$code"
-  resume_auto
-  say "restart $attempt of $restarts: $np rank(s) on ${hosts[*]:-this machine} with --resume auto"
+  resume_run
+  say "restart $attempt of $restarts: $np rank(s) on ${hosts[*]:-this machine} with ${resume[*]}${run_id:+ --run-id $run_id}"
 done

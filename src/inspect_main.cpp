@@ -18,7 +18,8 @@
 //                                     include/fmnist/settings.hpp and checkpoint.hpp): numbers as
 //                                     numbers, choices and text as strings
 //   "optimizer": {"name": string, "iterations": int, "slots": [string]}
-//   "history": {"loss", "accuracy", "val_loss", "val_accuracy", "lr", "seconds": [number]}  one per epoch
+//   "history": {"loss", "accuracy", "val_loss", "val_accuracy", "lr", "seconds": [number]}  one per epoch:
+//                                     the history's columns (include/fmnist/history.hpp), in their order
 //   "best_epoch": int or null         the epoch (from 1) best.h5 holds: EarlyStopping's best when it was
 //                                     on, else the lowest val_loss
 //   "evaluation": {"test_loss": number, "test_accuracy": number} or null   /evaluation of the file
@@ -84,12 +85,18 @@ void print_training(const Checkpoint& c) {
   for (const auto& [name, text] : training_settings_text(t)) std::printf("  %-18s %s\n", name.c_str(), text.c_str());
 }
 
+// The history's table (kHistoryColumns): a heading per column as wide as its values.
 void print_history(const History& h) {
-  std::printf("\nHistory (%zu epochs)\n  epoch    loss  accuracy  val_loss  val_accuracy         lr  seconds\n",
-              h.epochs());
+  std::printf("\nHistory (%zu epochs)\n  epoch", h.epochs());
+  for (const HistoryColumn& column : kHistoryColumns) std::printf("  %*s", column.table_width, column.key);
+  std::printf("\n");
   for (std::size_t e = 0; e < h.epochs(); ++e) {
-    std::printf("  %5zu  %6.4f  %8.4f  %8.4f  %12.4f  %9.3g  %7.2f\n", e + 1, h.loss[e], h.accuracy[e], h.val_loss[e],
-                h.val_accuracy[e], h.lr[e], h.seconds[e]);
+    std::printf("  %5zu", e + 1);
+    for (const HistoryColumn& column : kHistoryColumns) {
+      std::printf("  ");
+      std::printf(column.table_format, (h.*column.values)[e]);
+    }
+    std::printf("\n");
   }
 }
 
@@ -107,7 +114,7 @@ void print_evaluation(const Checkpoint& c, const std::string& file) {
   const std::string how = "  For the test figures of these weights: fmnist_inspect " + file + " --evaluate\n";
   if (t.step_in_epoch == 0 && h.epochs() > 0 && best_h5_mark(t, h).epoch == h.epochs()) {
     char best[96];
-    if (t.early_stopping >= 0) {
+    if (early_stopping_on(t)) {
       std::snprintf(best, sizeof best, "best %s so far (EarlyStopping's)", to_text(t.monitor).c_str());
     } else {
       std::snprintf(best, sizeof best, "lowest val_loss so far (%.4f)", h.val_loss.back());
@@ -170,23 +177,18 @@ Json test_json(const Scores& s) {
 Json to_json(const std::string& file, const Checkpoint& c, const std::optional<Scores>& test,
              std::optional<std::size_t> verified) {
   const History& h = c.history;
-  Json slots = Json::array();
+  Json slots = Json::array(), history = Json::object();
   for (const OptimizerSlot& s : c.optimizer.slots) slots.push_back(s.name);
   const Json written_by = c.written_by_version.empty()
                               ? Json(nullptr)
                               : Json{{"version", c.written_by_version}, {"commit", c.written_by_commit}};
+  for (const HistoryColumn& column : kHistoryColumns) history[column.key] = h.*column.values;
   Json j = {{"file", file},
             {"written_by", written_by},
             {"model", model_json(plan_model(c.model))},
             {"training", training_json(c.training)},
-            {"optimizer", {{"name", c.optimizer.name}, {"iterations", c.optimizer.iterations}, {"slots", slots}}},
-            {"history",
-             {{"loss", h.loss},
-              {"accuracy", h.accuracy},
-              {"val_loss", h.val_loss},
-              {"val_accuracy", h.val_accuracy},
-              {"lr", h.lr},
-              {"seconds", h.seconds}}}};
+            {"optimizer", {{"name", to_text(c.optimizer.kind)}, {"iterations", c.optimizer.iterations}, {"slots", slots}}},
+            {"history", history}};
   j["best_epoch"] = h.epochs() > 0 ? Json(best_h5_mark(c.training, h).epoch) : Json(nullptr);
   j["evaluation"] = c.evaluation ? Json{{"test_loss", c.evaluation->test_loss},
                                         {"test_accuracy", c.evaluation->test_accuracy}}
@@ -229,7 +231,7 @@ int run(const InspectOptions& o) {
     const std::string written = export_onnx(c.model, c.weights, o.onnx);
     if (!o.json) std::printf("%s\n", written.c_str());
   }
-  if (!o.csv.empty()) write_file_atomically(o.csv, history_csv(c.history));
+  if (!o.csv.empty()) write_file_atomically(o.csv, history_csv(c.history, c.training.run_id));
   if (!o.plot.empty()) write_file_atomically(o.plot, learning_curve_svg(c.history, best_h5_mark(c.training, c.history)));
   if (o.json) {
     std::printf("%s\n", to_json(o.file, c, test, verified).dump(2).c_str());

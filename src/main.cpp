@@ -4,7 +4,6 @@
 // are agreed it uses the --stall-timeout found by a plain scan of the command line.
 #include <csignal>
 #include <cstdio>
-#include <cstdlib>
 #include <string>
 
 #include "fmnist/comm.hpp"
@@ -17,20 +16,19 @@
 namespace {
 
 // --stall-timeout S or --stall-timeout=S from argv, before the options are parsed; the default
-// when absent, unreadable or out of range (the parsed, agreed value replaces it soon after).
+// when absent, or when the value does not pass the table's check (the parsed, agreed value replaces
+// it soon after).
 double scan_stall_timeout(int argc, char** argv) {
   const std::string name = "--stall-timeout";
+  fmnist::Settings settings;  // the options table's defaults
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     const char* value = nullptr;
     if (arg == name && i + 1 < argc) value = argv[i + 1];
     if (arg.rfind(name + "=", 0) == 0) value = argv[i] + name.size() + 1;
-    if (!value) continue;
-    char* end = nullptr;
-    const double seconds = std::strtod(value, &end);
-    if (end != value && *end == '\0' && seconds >= 0 && seconds <= 86400) return seconds;
+    if (value && !fmnist::set_setting(settings, "stall_timeout", value)) break;
   }
-  return fmnist::Settings{}.stall_timeout;  // the options table's default
+  return settings.stall_timeout;
 }
 
 // Parses and agrees on the options, then trains. Returns the exit code, or ends the job (MPI_Abort)

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <map>
 
 #include "../src/checkpoint/probe.hpp"
 #include "fmnist/version.hpp"
@@ -15,39 +16,29 @@ namespace {
 
 const std::string kKernel1 = "/model_weights/conv2d_1/conv2d_1/kernel:0";
 
+// Every /training attribute as (name, text), in file order, through the checkpoint's visitor (exact:
+// doubles print as their shortest round-trip text).
+std::vector<std::pair<std::string, std::string>> attributes_text(const TrainingState& t) {
+  std::vector<std::pair<std::string, std::string>> pairs;
+  visit_training_fields(t, [&](const SettingInfo& info, const auto& value) { pairs.emplace_back(info.key, to_text(value)); });
+  return pairs;
+}
+
 void expect_equal(const Checkpoint& a, const Checkpoint& b) {
   EXPECT_EQ(to_keras_json(a.model), to_keras_json(b.model));
   EXPECT_EQ(a.training_config, b.training_config);
   ASSERT_EQ(a.weights.size(), b.weights.size());
   EXPECT_EQ(0, std::memcmp(a.weights.data(), b.weights.data(), a.weights.size() * sizeof(float)));
-  EXPECT_EQ(a.optimizer.name, b.optimizer.name);
+  EXPECT_EQ(a.optimizer.kind, b.optimizer.kind);
   EXPECT_EQ(a.optimizer.iterations, b.optimizer.iterations);
   ASSERT_EQ(a.optimizer.slots.size(), b.optimizer.slots.size());
   for (std::size_t i = 0; i < a.optimizer.slots.size(); ++i) {
     EXPECT_EQ(a.optimizer.slots[i].name, b.optimizer.slots[i].name);
     EXPECT_EQ(a.optimizer.slots[i].data, b.optimizer.slots[i].data);
   }
-  const TrainingState &s = a.training, &t = b.training;
-  EXPECT_EQ(s.epoch, t.epoch);
-  EXPECT_EQ(s.step, t.step);
-  EXPECT_EQ(s.step_in_epoch, t.step_in_epoch);
-  EXPECT_EQ(s.world_size, t.world_size);
-  EXPECT_EQ(s.batch_size, t.batch_size);
-  EXPECT_EQ(s.epochs, t.epochs);
-  EXPECT_EQ(s.seed, t.seed);
-  EXPECT_EQ(s.split_seed, t.split_seed);
-  EXPECT_EQ(s.val_split, t.val_split);
-  EXPECT_EQ(s.optimizer, t.optimizer);
-  EXPECT_EQ(s.lr, t.lr);
-  EXPECT_EQ(s.momentum, t.momentum);
-  EXPECT_EQ(s.rmsprop_form, t.rmsprop_form);
-  EXPECT_EQ(s.num_train, t.num_train);
-  EXPECT_EQ(s.data_fingerprint, t.data_fingerprint);
-  EXPECT_EQ(s.epoch_loss_sum, t.epoch_loss_sum);
-  EXPECT_EQ(s.epoch_correct, t.epoch_correct);
-  EXPECT_EQ(s.epoch_samples, t.epoch_samples);
-  EXPECT_EQ(s.epoch_seconds, t.epoch_seconds);
-  EXPECT_EQ(s.best_val_loss, t.best_val_loss);
+  // Every /training attribute, settings included, from the tables (exact: doubles print as their
+  // shortest round-trip text).
+  EXPECT_EQ(attributes_text(a.training), attributes_text(b.training));
   EXPECT_EQ(a.history.loss, b.history.loss);
   EXPECT_EQ(a.history.accuracy, b.history.accuracy);
   EXPECT_EQ(a.history.val_loss, b.history.val_loss);
@@ -80,14 +71,14 @@ TEST(Checkpoint, RoundTripWithoutHistoryOrEvaluation) {
 TEST(Checkpoint, RoundTripKeepsSlotOrderAndEmptySlotList) {
   TempDir dir;
   Checkpoint adam = sample_checkpoint(1, false);
-  adam.optimizer.name = "adam";
+  adam.optimizer.kind = OptimizerKind::adam;
   adam.optimizer.slots = {{"velocity", std::vector<float>(num_params(adam), 2.0f)},
                           {"momentum", std::vector<float>(num_params(adam), -1.0f)}};
   write_checkpoint(dir.file("adam.h5"), adam);
   expect_equal(adam, read_checkpoint(dir.file("adam.h5")));
 
   Checkpoint sgd = sample_checkpoint(1, false);
-  sgd.optimizer.name = "sgd";
+  sgd.optimizer.kind = OptimizerKind::sgd;
   sgd.optimizer.slots.clear();
   write_checkpoint(dir.file("sgd.h5"), sgd);
   expect_equal(sgd, read_checkpoint(dir.file("sgd.h5")));
@@ -303,23 +294,29 @@ TEST(Checkpoint, OlderFilesWithoutLrOrCallbacks) {
   EXPECT_TRUE(verify_checkpoint(path).empty());
 }
 
-// fmnist_inspect's report of /training: every attribute, in file order, as the table's text.
+// fmnist_inspect's report of /training: every attribute, in file order, as the table's text; the
+// settings are those the table records (Ckpt other than none), in its order.
 TEST(Checkpoint, TrainingAttributesAsText) {
-  const TrainingState t = sample_checkpoint(1, false).training;
-  const auto all = training_attributes_text(t);
+  TrainingState t = sample_checkpoint(1, false).training;
+  t.run_id = "3c0ffee0";
+  const auto all = attributes_text(t);
   ASSERT_GE(all.size(), 20u);
   EXPECT_EQ(all.front(), (std::pair<std::string, std::string>("epoch", "1")));
   const auto settings = training_settings_text(t);
-  const std::vector<std::pair<std::string, std::string>> expected{
-      {"val_split", "0.25"},  {"split_seed", "4000000000"}, {"epochs", "20"},
-      {"batch_size", "500"},  {"optimizer", "rmsprop"},     {"lr", "0.00125"},
-      {"momentum", "0.5"},    {"rmsprop_form", "keras3"},   {"seed", "18364758544493064720"},
-      {"early_stopping", "-1"}, {"monitor", "val_loss"},    {"min_delta", "0"},
-      {"reduce_lr_on_plateau", "-1"}, {"reduce_lr_factor", "0.1"}, {"reduce_lr_min_delta", "1e-04"},
-      {"cooldown", "0"},      {"min_lr", "0"},              {"lr_schedule", "constant"},
-      {"warmup_epochs", "0"}, {"lr_decay_epochs", "0"},     {"lr_decay_rate", "0.9"},
-      {"lr_step_epochs", "5"}, {"lr_step_factor", "0.5"},   {"lr_alpha", "0"}};
+  std::vector<std::pair<std::string, std::string>> expected;
+  visit_settings(t, [&](const SettingInfo& info, const auto& value) {
+    if (info.checkpoint != Ckpt::none) expected.emplace_back(info.key, to_text(value));
+  });
   EXPECT_EQ(settings, expected);
+  // The sample's values, as the table's text: all 32 and 64 bits, a shortest double, a choice.
+  const std::map<std::string, std::string> text(settings.begin(), settings.end());
+  EXPECT_EQ(text.at("split_seed"), "4000000000");
+  EXPECT_EQ(text.at("seed"), "18364758544493064720");
+  EXPECT_EQ(text.at("lr"), "0.00125");
+  EXPECT_EQ(text.at("reduce_lr_min_delta"), "1e-04");
+  EXPECT_EQ(text.at("rmsprop_form"), "keras3");
+  EXPECT_EQ(text.at("run_id"), "3c0ffee0");
+  EXPECT_EQ(text.count("micro_batch"), 0u);  // not recorded (Ckpt::none)
   for (const auto& pair : settings) EXPECT_NE(std::find(all.begin(), all.end(), pair), all.end()) << pair.first;
 }
 

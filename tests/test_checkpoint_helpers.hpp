@@ -28,7 +28,8 @@ inline float weight_value(std::size_t i) { return static_cast<float>(static_cast
 inline std::size_t num_params(const Checkpoint& c) { return plan_model(c.model).num_params; }
 
 // A checkpoint of `model` (the tutorial's by default) with `epochs` epochs of history and
-// distinct values in every field.
+// distinct values in every field, its counters consistent as a real run's (84 steps per epoch of
+// 42,000 samples in batches of 500; 7 steps into the next epoch; one optimizer iteration per step).
 inline Checkpoint sample_checkpoint(int epochs, bool evaluated, const ModelSpec& model = tutorial_model_spec()) {
   Checkpoint c;
   c.model = model;
@@ -36,14 +37,14 @@ inline Checkpoint sample_checkpoint(int epochs, bool evaluated, const ModelSpec&
   const std::size_t n = num_params(c);
   c.weights.resize(n);
   for (std::size_t i = 0; i < n; ++i) c.weights[i] = weight_value(i);
-  c.optimizer.name = "rmsprop";
-  c.optimizer.iterations = 83 * epochs + 7;
+  c.optimizer.kind = OptimizerKind::rmsprop;
+  c.optimizer.iterations = 84 * epochs + 7;
   OptimizerSlot velocity{"velocity", std::vector<float>(n)};
   for (std::size_t i = 0; i < n; ++i) velocity.data[i] = 1e-8f * static_cast<float>(i % 977);
   c.optimizer.slots.push_back(velocity);
   TrainingState& t = c.training;
   t.epoch = epochs;
-  t.step = 83 * epochs + 7;
+  t.step = 84 * epochs + 7;
   t.step_in_epoch = 7;
   t.world_size = 3;
   t.batch_size = 500;
@@ -59,11 +60,13 @@ inline Checkpoint sample_checkpoint(int epochs, bool evaluated, const ModelSpec&
   t.data_fingerprint = 0x8000000000000001ull;
   t.epoch_loss_sum = 1234.5678;
   t.epoch_correct = 3001;
-  t.epoch_samples = 3584;
+  t.epoch_samples = 3500;
   t.epoch_seconds = 2.75;
   t.best_val_loss = 0.3125;
+  t.run_id = "5eed0123";
   for (int e = 0; e < epochs; ++e) {
-    c.history.add(0.9 - 0.1 * e, 0.6 + 0.05 * e, 0.8 - 0.07 * e, 0.65 + 0.04 * e, 5.5 + e);
+    c.history.add({.loss = 0.9 - 0.1 * e, .accuracy = 0.6 + 0.05 * e, .val_loss = 0.8 - 0.07 * e,
+                   .val_accuracy = 0.65 + 0.04 * e, .seconds = 5.5 + e});
   }
   if (evaluated) c.evaluation = Evaluation{0.3689, 0.8589};
   return c;

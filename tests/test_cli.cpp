@@ -1,6 +1,10 @@
-// Command-line parsing and validation: defaults, every option, and each bad value named.
+// Command-line parsing and validation: defaults, every option of the settings table, and each bad value
+// named.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <string>
+#include <type_traits>
 #include <vector>
 
 #include "fmnist/config.hpp"
@@ -70,14 +74,59 @@ TEST(Config, ParsesEveryOption) {
   EXPECT_EQ(parse({"--resume", "a.h5"}).resume, "a.h5");
 }
 
+// Another valid value than the default for a setting: the next choice, the flag set, text, or the first
+// of a few numbers near the default that passes the entry's check.
+template <typename T>
+T another_value(const SettingInfo& info, const T& value) {
+  if constexpr (std::is_same_v<T, bool>) {
+    return !value;
+  } else if constexpr (Choice<T>) {
+    return static_cast<T>((static_cast<std::size_t>(value) + 1) % EnumNames<T>::names.size());
+  } else if constexpr (std::is_same_v<T, std::string>) {
+    return value + "x";
+  } else {
+    for (const T candidate : {static_cast<T>(value + 1), static_cast<T>(value / 2), static_cast<T>(value * 2)})
+      if (candidate != value && !check_problem(info.check, candidate)) return candidate;
+    ADD_FAILURE() << info.key << ": no other valid value near " << to_text(value);
+    return value;
+  }
+}
+
+// Every entry of the table is an option whose text lands in its field; nothing else changes.
+TEST(Config, EveryOptionOfTheTableLandsInItsField) {
+  Settings expected;
+  std::vector<std::string> words;
+  visit_settings(expected, [&](const SettingInfo& info, auto& field) {
+    field = another_value(info, field);
+    words.push_back("--" + option_name(info));
+    if constexpr (!std::is_same_v<std::decay_t<decltype(field)>, bool>) words.push_back(to_text(field));
+  });
+  ASSERT_NO_THROW(check_settings(expected));
+  std::vector<const char*> args;
+  for (const std::string& w : words) args.push_back(w.c_str());
+  const Config parsed = parse(args);
+  std::vector<std::string> want, got;
+  visit_settings(expected, [&](const SettingInfo& info, const auto& v) { want.push_back(info.key + ("=" + to_text(v))); });
+  visit_settings(parsed, [&](const SettingInfo& info, const auto& v) { got.push_back(info.key + ("=" + to_text(v))); });
+  EXPECT_EQ(got, want);
+  const Config defaults = parse({});
+  visit_settings(defaults, [&](const SettingInfo& info, const auto& v) {  // the control: every field moved
+    EXPECT_EQ(std::find(want.begin(), want.end(), info.key + ("=" + to_text(v))), want.end()) << info.key;
+  });
+}
+
 TEST(Config, HelpListsEveryOptionWithDefaults) {
   const Config c = parse({"--help"});
   EXPECT_TRUE(c.help);
-  for (const char* option : {"--data-dir", "--train-csv", "--test-csv", "--val-split", "--split-seed", "--epochs",
-                             "--batch-size", "--optimizer", "--lr", "--seed", "--out-dir", "--checkpoint-every",
-                             "--resume", "--max-steps", "--eval-ranks", "--model", "--print-model", "--rmsprop-form",
-                             "--stall-timeout", "(default: 512)", "(default: 15)", "(default: keras2)"})
-    EXPECT_NE(c.help_text.find(option), std::string::npos) << option;
+  // Every setting of the table is an option, at the start of a line of its section.
+  std::vector<std::string> expected = {"(default: 512)", "(default: 15)", "(default: keras2)"};
+  const Settings defaults;
+  visit_settings(defaults, [&](const SettingInfo& info, const auto&) {
+    expected.push_back("\n      --" + option_name(info) + " ");
+  });
+  EXPECT_GT(expected.size(), 30u);
+  for (const std::string& text : expected) EXPECT_NE(c.help_text.find(text), std::string::npos) << text;
+  EXPECT_EQ(c.help_text.find("\n      --fail-at "), std::string::npos);  // not an option: the check can fail
 }
 
 TEST(Config, VersionIsAFlagBesideHelp) {
@@ -106,6 +155,17 @@ TEST(Config, BadValuesNameTheOption) {
   expect_usage_error({"--test-csv", "t.csv"}, "--test-csv");
   expect_usage_error({"--max-steps", "-1"}, "--max-steps");
   expect_usage_error({"stray"}, "stray");
+}
+
+TEST(Config, RunIdAndOverwrite) {
+  EXPECT_EQ(parse({}).run_id, "");
+  EXPECT_FALSE(parse({}).overwrite);
+  const Config c = parse({"--run-id", "exp-3_b.2", "--overwrite"});
+  EXPECT_EQ(c.run_id, "exp-3_b.2");
+  EXPECT_TRUE(c.overwrite);
+  expect_usage_error({"--run-id", "a b"}, "--run-id");
+  expect_usage_error({"--run-id", "a/b"}, "--run-id");
+  expect_usage_error({"--run-id", std::string(65, 'x').c_str()}, "--run-id");
 }
 
 TEST(Config, StallTimeout) {

@@ -216,7 +216,7 @@ TEST(KerasJson, RefusesMalformedAndAbsurdDocuments) {
 
 TEST(KerasJson, UnreadableFileIsAUsageError) {
   EXPECT_EQ(expect_error(Exit::usage, [] { read_keras_json("/nonexistent/my.json"); }),
-            "--model /nonexistent/my.json: cannot read the file");
+            "--model /nonexistent/my.json: cannot open (no such file)");
 }
 
 TEST(ModelSpec, FirstDifferenceNamesTheLayer) {

@@ -1,4 +1,5 @@
-// Optimizer steps against values computed by hand from Keras's update rules.
+// Optimizer steps against values computed by hand from Keras's update rules; the optimizer reads its
+// kind, rate, momentum and RMSprop's form from the settings table (settings.hpp).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -13,8 +14,8 @@ namespace {
 using test::expect_error;
 
 TEST(RmsProp, OneStepMatchesHandComputedKeras3Update) {
-  OptimizerConfig c;  // lr 1e-3, rho 0.9, eps 1e-7
-  c.form = RmspropForm::keras3;
+  Settings c;  // lr 1e-3; rho 0.9, eps 1e-7 (OptimizerConstants)
+  c.rmsprop_form = RmspropForm::keras3;
   auto opt = make_optimizer(c, 3);
   float w[3] = {1.0f, -2.0f, 0.5f};
   const float g[3] = {0.5f, -0.1f, 0.0f};
@@ -33,39 +34,40 @@ TEST(RmsProp, OneStepMatchesHandComputedKeras3Update) {
 }
 
 TEST(RmsProp, TheDefaultKeras2FormPutsEpsilonOutsideTheSqrt) {
-  OptimizerConfig c;
-  EXPECT_EQ(c.form, RmspropForm::keras2);
-  c.epsilon = 0.1;  // large, so the two forms differ clearly
-  auto opt = make_optimizer(c, 1);
+  Settings c;
+  EXPECT_EQ(c.rmsprop_form, RmspropForm::keras2);
+  OptimizerConstants k;
+  k.epsilon = 0.1;  // large, so the two forms differ clearly
+  auto opt = make_optimizer(c, 1, k);
   float w = 0.0f;
   const float g = 1.0f;
   opt->step(&w, &g);
   EXPECT_NEAR(w, -1e-3 / (std::sqrt(0.1) + 0.1), 1e-8);
-  c.form = RmspropForm::keras3;
-  auto inside = make_optimizer(c, 1);
+  c.rmsprop_form = RmspropForm::keras3;
+  auto inside = make_optimizer(c, 1, k);
   w = 0.0f;
   inside->step(&w, &g);
   EXPECT_NEAR(w, -1e-3 / std::sqrt(0.1 + 0.1), 1e-8);
 }
 
 TEST(RmsProp, KerasConfigNamesItsHyperParameters) {
-  OptimizerConfig c;
+  Settings c;
   c.lr = 0.002;
   const KerasOptimizerConfig k = keras_optimizer_config(c);
   EXPECT_EQ(k.class_name, "RMSprop");
   using Values = std::vector<std::pair<std::string, double>>;
   EXPECT_EQ(k.values, (Values{{"learning_rate", 0.002}, {"rho", 0.9}, {"momentum", 0.0}, {"epsilon", 1e-7}}));
   EXPECT_EQ(k.flags, (std::vector<std::pair<std::string, bool>>{{"centered", false}}));
-  c.name = "adam";
+  c.optimizer = OptimizerKind::adam;
   EXPECT_EQ(keras_optimizer_config(c).class_name, "Adam");
-  c.name = "sgd";
+  c.optimizer = OptimizerKind::sgd;
   EXPECT_EQ(keras_optimizer_config(c).values, (Values{{"learning_rate", 0.002}, {"momentum", 0.9}}));
-  EXPECT_STREQ(rmsprop_form_name(RmspropForm::keras3), "keras3");
+  EXPECT_EQ(to_text(RmspropForm::keras3), "keras3");
 }
 
 TEST(Adam, FirstStepIsLrTimesSign) {
-  OptimizerConfig c;
-  c.name = "adam";
+  Settings c;
+  c.optimizer = OptimizerKind::adam;
   auto opt = make_optimizer(c, 2);
   float w[2] = {0.0f, 0.0f};
   const float g[2] = {0.3f, -4.0f};
@@ -77,8 +79,8 @@ TEST(Adam, FirstStepIsLrTimesSign) {
 }
 
 TEST(Sgd, MomentumAccumulates) {
-  OptimizerConfig c;
-  c.name = "sgd";
+  Settings c;
+  c.optimizer = OptimizerKind::sgd;
   c.lr = 0.1;
   c.momentum = 0.9;
   auto opt = make_optimizer(c, 1);
@@ -91,15 +93,15 @@ TEST(Sgd, MomentumAccumulates) {
 }
 
 TEST(Optimizer, RestoreRefusesAnotherOptimizer) {
-  OptimizerConfig c;
+  Settings c;
   auto rms = make_optimizer(c, 4);
-  c.name = "adam";
+  c.optimizer = OptimizerKind::adam;
   auto adam = make_optimizer(c, 4);
   EXPECT_TRUE(test::contains(expect_error(Exit::checkpoint, [&] { rms->restore(adam->state()); }), "adam"));
 }
 
 TEST(Optimizer, RestoreThenStepContinuesExactly) {
-  OptimizerConfig c;
+  Settings c;
   auto a = make_optimizer(c, 2), b = make_optimizer(c, 2);
   float wa[2] = {1, 2}, wb[2];
   const float g[2] = {0.25f, -0.75f};
@@ -113,10 +115,14 @@ TEST(Optimizer, RestoreThenStepContinuesExactly) {
   EXPECT_EQ(b->state().iterations, 2);
 }
 
-TEST(Optimizer, UnknownNameIsAUsageError) {
-  OptimizerConfig c;
-  c.name = "adagrad";
-  expect_error(Exit::usage, [&] { make_optimizer(c, 1); });
+// The checkpoint's /optimizer name is the kind's text (EnumNames), the one the state carries.
+TEST(Optimizer, StateNamesItsKind) {
+  Settings c;
+  for (const OptimizerKind kind : {OptimizerKind::rmsprop, OptimizerKind::adam, OptimizerKind::sgd}) {
+    c.optimizer = kind;
+    EXPECT_EQ(make_optimizer(c, 1)->state().kind, kind);
+  }
+  EXPECT_EQ(to_text(OptimizerKind::sgd), "sgd");
 }
 
 }  // namespace

@@ -13,14 +13,14 @@ namespace fmnist {
 namespace {
 
 TEST(OptimizerFrozen, ZeroGradientLeavesTheBytes) {
-  std::vector<OptimizerConfig> configs(5);
-  configs[1].form = RmspropForm::keras3;
-  configs[2].name = "adam";
-  configs[3].name = "sgd";
-  configs[4].name = "sgd";
+  std::vector<Settings> configs(5);
+  configs[1].rmsprop_form = RmspropForm::keras3;
+  configs[2].optimizer = OptimizerKind::adam;
+  configs[3].optimizer = OptimizerKind::sgd;
+  configs[4].optimizer = OptimizerKind::sgd;
   configs[4].momentum = 0;
-  for (const OptimizerConfig& c : configs) {
-    SCOPED_TRACE(c.name + " " + rmsprop_form_name(c.form));
+  for (const Settings& c : configs) {
+    SCOPED_TRACE(to_text(c.optimizer) + " " + to_text(c.rmsprop_form));
     const std::vector<float> start = {0.25f, 1.0f, -3.5f, 1e-30f, 0.0f, -0.0f, 7.0f, 0.999f};
     std::vector<float> w = start;
     auto opt = make_optimizer(c, w.size());
@@ -33,7 +33,7 @@ TEST(OptimizerFrozen, ZeroGradientLeavesTheBytes) {
     for (std::size_t i = 1; i < 5; ++i) EXPECT_EQ(std::memcmp(&w[i], &start[i], sizeof(float)), 0) << i << ": " << w[i];
     // -0.0 keeps its value; SGD's w += m turns it into +0.0 (a moving statistic starts at +0 or 1).
     EXPECT_EQ(w[5], 0.0f);
-    if (c.name != "sgd") {
+    if (c.optimizer != OptimizerKind::sgd) {
       EXPECT_TRUE(std::signbit(w[5]));
     }
     EXPECT_EQ(std::memcmp(&w[7], &start[7], sizeof(float)), 0);

@@ -1,7 +1,15 @@
 // Tests of read_picture: PNG, JPEG and PGM files written here by OpenCV in several sizes and
 // colour modes (grey, RGB, RGBA, 16-bit) must come out as the 28x28 grey bytes that OpenCV's own
 // cvtColor and cv::resize give; a 28x28 grey PNG round-trips byte for byte; --invert's rule; and
-// every bad picture is Error(Exit::data) naming the file.
+// every bad picture is Error(Exit::data) naming the file. The size read from each format's header
+// before decoding is the size OpenCV decodes; too large a picture and a FIFO are refused at once.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <random>
+
+#include "picture_size.hpp"
 #include "test_predict_helpers.hpp"
 
 namespace fmnist::test {
@@ -197,6 +205,72 @@ TEST(Picture, BadPicturesNameTheFile) {
             dir.file("float.tiff") + ": 32-bit float samples: the model takes 8- or 16-bit pictures");
   EXPECT_EQ(expect_error(Exit::data, [&] { read_picture(dir.file("whole.png"), {28, 28, 3, 10}, Invert::no); }),
             dir.file("whole.png") + ": the model takes pictures of 3 channels; --predict reads grey pictures");
+}
+
+// Every format --predict reads, as OpenCV writes it at an odd size: the header's size is the decoded one.
+TEST(PictureSize, HeadersOfEveryFormatGiveTheDecodedSize) {
+  TempDir dir;
+  cv::Mat colour;
+  cv::merge(std::vector<cv::Mat>{fixture_at(1, 37, 23), fixture_at(2, 37, 23), fixture_at(4, 37, 23)}, colour);
+  for (const char* name : {"a.png", "a.jpg", "a.pgm", "a.ppm", "a.pbm", "a.pam", "a.bmp", "a.tiff", "a.webp"}) {
+    const cv::Mat image = std::string(name) == "a.pgm" || std::string(name) == "a.pbm" ? fixture_at(1, 37, 23) : colour;
+    const std::string bytes = read_text(write_picture(dir, name, image));
+    const auto size = detail::picture_size(bytes);
+    ASSERT_TRUE(size.has_value()) << name;
+    const cv::Mat decoded = cv::imread(dir.file(name), cv::IMREAD_UNCHANGED);
+    EXPECT_EQ(size->width, std::uint64_t(decoded.cols)) << name;
+    EXPECT_EQ(size->height, std::uint64_t(decoded.rows)) << name;
+    EXPECT_EQ(size->width, 37u) << name;
+  }
+  const std::string lossless = read_text(write_picture(dir, "b.webp", colour, {cv::IMWRITE_WEBP_QUALITY, 101}));
+  EXPECT_EQ(detail::picture_size(lossless)->height, 23u);  // VP8L
+}
+
+// Cut or random headers give a size or nothing, never a read past the bytes (AddressSanitizer
+// builds check that), and plain text is no picture.
+TEST(PictureSize, ShortAndRandomHeadersAreSafe) {
+  EXPECT_FALSE(detail::picture_size("this is not a picture").has_value());
+  EXPECT_FALSE(detail::picture_size("").has_value());
+  std::mt19937 random(7);
+  const std::vector<std::string> magics = {"\x89PNG\r\n\x1a\n", "\xFF\xD8\xFF", "P5", "P7", "BM", "II*", "MM\0*", "II+", "RIFF"};
+  for (int i = 0; i < 20000; ++i) {
+    std::string bytes = magics[std::size_t(i) % magics.size()];
+    const std::size_t extra = random() % 64;
+    for (std::size_t k = 0; k < extra; ++k) bytes += static_cast<char>(random() % 256);
+    if (i % 3 == 0 && bytes.size() > 12) bytes.replace(8, 4, "WEBP");
+    (void)detail::picture_size(bytes);
+  }
+}
+
+// 100,000 x 1 would be padded to 100,000 x 100,000 (10 GB): refused from the header, at once.
+TEST(Picture, TooLargeOnceAPaddedPictureIsRefusedBeforeDecoding) {
+  TempDir dir;
+  const std::string thin = write_picture(dir, "thin.png", cv::Mat(1, 100000, CV_8UC1, cv::Scalar(200)));
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(expect_error(Exit::data, [&] { read_picture(thin, kTutorialInput, Invert::automatic); }),
+            thin + ": 100000 x 1 pixels, which padded to the model's 28 x 28 aspect make 10,000,000,000: more than the "
+                   "limit of 67,108,864 pixels (crop or shrink it first)");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
+  // A header that declares 30000 x 30000 (no pixel data follows): refused without decoding.
+  std::string png = read_text(write_picture(dir, "small.png", fixture_at(0, 30, 30)));
+  png[18] = char(0x75), png[19] = char(0x30), png[22] = char(0x75), png[23] = char(0x30);  // IHDR width, height
+  write_text(dir.file("huge.png"), png);
+  EXPECT_NE(expect_error(Exit::data, [&] { read_picture(dir.file("huge.png"), kTutorialInput, Invert::no); })
+                .find("30000 x 30000 pixels"),
+            std::string::npos);
+  // 8192 x 2048 pads to 8192 x 8192, the limit itself: read.
+  EXPECT_EQ(read_picture(write_picture(dir, "wide.png", cv::Mat(2048, 8192, CV_8UC1, cv::Scalar(0))), kTutorialInput,
+                         Invert::no),
+            std::vector<std::uint8_t>(kImagePixels, 0));
+}
+
+TEST(Picture, AFifoIsRefusedWithoutWaitingForAWriter) {
+  TempDir dir;
+  ASSERT_EQ(::mkfifo(dir.file("x.png").c_str(), 0600), 0);
+  ::alarm(20);  // a hang would end the test program
+  EXPECT_EQ(expect_error(Exit::data, [&] { read_picture(dir.file("x.png"), kTutorialInput, Invert::automatic); }),
+            dir.file("x.png") + ": cannot open (it is a FIFO (named pipe), not a regular file)");
+  ::alarm(0);
 }
 
 }  // namespace

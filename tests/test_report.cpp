@@ -22,16 +22,21 @@ namespace {
 using test::count;
 using test::tags_balanced;
 
+// The figure with best.h5's mark at the lowest val_loss (no EarlyStopping).
+std::string curve(const History& h) { return learning_curve_svg(h, {best_epoch(h), "lowest val_loss"}); }
+
 History sample_history(int epochs) {
   History h;
-  for (int e = 0; e < epochs; ++e) h.add(0.9 - 0.05 * e, 0.6 + 0.02 * e, 0.8 - 0.04 * e, 0.62 + 0.015 * e, 5.25 + e);
+  for (int e = 0; e < epochs; ++e)
+    h.add({.loss = 0.9 - 0.05 * e, .accuracy = 0.6 + 0.02 * e, .val_loss = 0.8 - 0.04 * e,
+           .val_accuracy = 0.62 + 0.015 * e, .seconds = 5.25 + e});
   return h;
 }
 
 // A rate that changed gets a third panel; the dashed line and its legend follow the given best epoch.
 TEST(LearningCurve, RatePanelAndEarlyStoppingsBest) {
   History h = sample_history(5);
-  EXPECT_EQ(learning_curve_svg(h).find("Learning rate"), std::string::npos);
+  EXPECT_EQ(curve(h).find("Learning rate"), std::string::npos);
   h.lr = {0.001, 0.001, 0.0005, 0.0005, 0.00025};
   const std::string svg = learning_curve_svg(h, {3, "EarlyStopping's best val_accuracy"});
   EXPECT_NE(svg.find("width=\"1500\""), std::string::npos);
@@ -41,18 +46,22 @@ TEST(LearningCurve, RatePanelAndEarlyStoppingsBest) {
 }
 
 TEST(HistoryCsv, HeaderAndOneRowPerEpoch) {
-  EXPECT_EQ(history_csv(History{}), "epoch,loss,accuracy,val_loss,val_accuracy,lr,seconds\n");
+  EXPECT_EQ(history_csv(History{}, "r1"), "epoch,loss,accuracy,val_loss,val_accuracy,lr,seconds,run_id\n");
   History h;
-  h.add(0.5123456, 0.8, 0.45, 0.8333333, 12.3456, static_cast<float>(0.001));
-  h.add(0.25, 0.9, 0.4, 0.85, 11, static_cast<float>(0.0001));
-  EXPECT_EQ(history_csv(h),
-            "epoch,loss,accuracy,val_loss,val_accuracy,lr,seconds\n"
-            "1,0.512346,0.800000,0.450000,0.833333,0.001,12.346\n"
-            "2,0.250000,0.900000,0.400000,0.850000,0.0001,11.000\n");
+  h.add({.loss = 0.5123456, .accuracy = 0.8, .val_loss = 0.45, .val_accuracy = 0.8333333,
+         .lr = static_cast<float>(0.001), .seconds = 12.3456});
+  h.add({.loss = 0.25, .accuracy = 0.9, .val_loss = 0.4, .val_accuracy = 0.85, .lr = static_cast<float>(0.0001),
+         .seconds = 11});
+  EXPECT_EQ(history_csv(h, "0f1e2d3c"),
+            "epoch,loss,accuracy,val_loss,val_accuracy,lr,seconds,run_id\n"
+            "1,0.512346,0.800000,0.450000,0.833333,0.001,12.346,0f1e2d3c\n"
+            "2,0.250000,0.900000,0.400000,0.850000,0.0001,11.000,0f1e2d3c\n");
+  const std::string without_id = history_csv(h, "");  // a checkpoint from before run ids: an empty last field
+  EXPECT_NE(without_id.find("\n1,0.512346,0.800000,0.450000,0.833333,0.001,12.346,\n"), std::string::npos) << without_id;
 }
 
 TEST(LearningCurveSvg, TwoPanelsWithDotsLinesAndLegends) {
-  const std::string svg = learning_curve_svg(sample_history(15));
+  const std::string svg = curve(sample_history(15));
   EXPECT_EQ(svg.rfind("<svg xmlns=\"http://www.w3.org/2000/svg\"", 0), 0u);
   EXPECT_TRUE(tags_balanced(svg));
   EXPECT_EQ(count(svg, ">Training and validation accuracy</text>"), 1u);
@@ -67,7 +76,7 @@ TEST(LearningCurveSvg, TwoPanelsWithDotsLinesAndLegends) {
 }
 
 TEST(LearningCurveSvg, HigherValuesAreDrawnHigher) {
-  const std::string svg = learning_curve_svg(sample_history(5));
+  const std::string svg = curve(sample_history(5));
   const std::regex dot(R"re(<circle class="training" cx="([0-9.]+)" cy="([0-9.]+)")re");
   std::vector<double> x, y;
   for (std::sregex_iterator it(svg.begin(), svg.end(), dot), end; it != end; ++it) {
@@ -86,7 +95,7 @@ TEST(LearningCurveSvg, HigherValuesAreDrawnHigher) {
 TEST(BestEpoch, LowestValLossFirstOnTies) {
   EXPECT_EQ(best_epoch(History{}), 0u);
   History h;
-  for (double v : {0.9, 0.5, 0.7, 0.5, 0.6}) h.add(1, 0.5, v, 0.5, 1);
+  for (double v : {0.9, 0.5, 0.7, 0.5, 0.6}) h.add({.loss = 1, .accuracy = 0.5, .val_loss = v, .val_accuracy = 0.5, .seconds = 1});
   EXPECT_EQ(best_epoch(h), 2u);  // epoch 4 ties with 0.5: the trainer keeps the first (val_loss < best)
 }
 
@@ -109,8 +118,9 @@ std::vector<double> tick_values(const std::string& svg, const char* anchor) {
 TEST(LearningCurveSvg, MarksBestEpochAndTicksEncloseTheData) {
   History h;
   const std::vector<double> val_loss = {0.8, 0.6, 0.45, 0.5, 0.45, 0.7, 0.9};  // lowest at epoch 3 (and 5)
-  for (std::size_t e = 0; e < val_loss.size(); ++e) h.add(0.9 - 0.1 * e, 0.55 + 0.05 * e, val_loss[e], 0.6, 1);
-  const std::string svg = learning_curve_svg(h);
+  for (std::size_t e = 0; e < val_loss.size(); ++e)
+    h.add({.loss = 0.9 - 0.1 * e, .accuracy = 0.55 + 0.05 * e, .val_loss = val_loss[e], .val_accuracy = 0.6, .seconds = 1});
+  const std::string svg = curve(h);
   EXPECT_TRUE(tags_balanced(svg));
   EXPECT_NE(svg.find("best.h5: epoch 3 (lowest val_loss)"), std::string::npos);
   const std::vector<double> lines = best_lines(svg);
@@ -134,18 +144,18 @@ TEST(LearningCurveSvg, MarksBestEpochAndTicksEncloseTheData) {
   const std::vector<double> x = tick_values(svg, "middle");  // epochs 1..7 at step 1
   EXPECT_EQ(std::count(x.begin(), x.end(), 1.0), 2);
   EXPECT_EQ(std::count(x.begin(), x.end(), 7.0), 2);
-  EXPECT_EQ(learning_curve_svg(History{}).find("class=\"best\""), std::string::npos);
+  EXPECT_EQ(curve(History{}).find("class=\"best\""), std::string::npos);
 }
 
 TEST(LearningCurveSvg, ZeroAndOneEpochStillGiveAxes) {
-  const std::string empty = learning_curve_svg(History{});
+  const std::string empty = curve(History{});
   EXPECT_TRUE(tags_balanced(empty));
   EXPECT_EQ(count(empty, "<circle class=\"training\""), 0u);
   EXPECT_EQ(count(empty, "<polyline"), 0u);
   EXPECT_EQ(count(empty, "Training and validation"), 2u);
   EXPECT_EQ(empty.find("nan"), std::string::npos);
 
-  const std::string one = learning_curve_svg(sample_history(1));
+  const std::string one = curve(sample_history(1));
   EXPECT_TRUE(tags_balanced(one));
   EXPECT_EQ(count(one, "<circle class=\"training\""), 2u);
   EXPECT_EQ(count(one, "<polyline class=\"validation\""), 2u);

@@ -1,6 +1,7 @@
 // The callbacks' decisions on histories written out by hand against Keras 2's rules (tf_keras/callbacks.py),
 // the schedules against their closed forms and against Keras's own formulas evaluated from the JSON we
-// write, the state's round trip through its visitor, and Optimizer::set_lr.
+// write, the state's round trip through the checkpoint's visitor, and Optimizer::set_lr. The callbacks
+// read the settings table's options directly (settings.hpp).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -9,7 +10,6 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
-#include <variant>
 
 #include "callbacks.hpp"
 #include "fmnist/error.hpp"
@@ -25,11 +25,15 @@ constexpr double kPi = 3.14159265358979323846;
 History history_of(Monitor monitor, const std::vector<double>& values) {
   History h;
   for (double v : values) {
-    h.add(0.5, 0.5, 0.5, 0.5, 1.0);
-    std::vector<double>* column[] = {&h.loss, &h.accuracy, &h.val_loss, &h.val_accuracy};
-    column[static_cast<int>(monitor)]->back() = v;
+    h.add({.loss = 0.5, .accuracy = 0.5, .val_loss = 0.5, .val_accuracy = 0.5, .seconds = 1.0});
+    (h.*kHistoryColumns[static_cast<std::size_t>(monitor)].values).back() = v;  // a monitor is a column
   }
   return h;
+}
+
+// One epoch's figures with seconds 1 and no rate.
+EpochRow row(double loss, double accuracy, double val_loss, double val_accuracy) {
+  return {.loss = loss, .accuracy = accuracy, .val_loss = val_loss, .val_accuracy = val_accuracy, .seconds = 1.0};
 }
 
 // Runs end_of_epoch after each epoch of `values`, as the trainer would, until a stop.
@@ -37,29 +41,35 @@ struct Trace {
   std::vector<EpochDecision> decisions;
   CallbackState state;
 };
-Trace run(const CallbackConfig& config, Monitor monitor, const std::vector<double>& values, double lr = 0.001) {
-  Trace r{{}, initial_callback_state(config, lr)};
+Trace run(const Settings& settings, Monitor monitor, const std::vector<double>& values) {
+  Trace r{{}, initial_callback_state(settings)};
   History h;
   const History all = history_of(monitor, values);
   for (std::size_t e = 0; e < values.size(); ++e) {
-    h.add(all.loss[e], all.accuracy[e], all.val_loss[e], all.val_accuracy[e], 1.0);
-    r.decisions.push_back(end_of_epoch(config, h, r.state));
+    h.add(row(all.loss[e], all.accuracy[e], all.val_loss[e], all.val_accuracy[e]));
+    r.decisions.push_back(end_of_epoch(settings, h, r.state));
     if (r.decisions.back().stop) break;
   }
   return r;
 }
 
-CallbackConfig stopping(std::int64_t patience, double min_delta = 0, Monitor monitor = Monitor::val_loss) {
-  CallbackConfig c;
-  c.early_stopping = {true, monitor, min_delta, patience};
-  return c;
+Settings stopping(std::int64_t patience, double min_delta = 0, Monitor monitor = Monitor::val_loss) {
+  Settings s;
+  s.early_stopping = patience;
+  s.min_delta = min_delta;
+  s.monitor = monitor;
+  return s;
 }
 
-CallbackConfig plateau(std::int64_t patience, std::int64_t cooldown = 0, double min_lr = 0,
-                       Monitor monitor = Monitor::val_loss, double min_delta = 1e-4) {
-  CallbackConfig c;
-  c.plateau = {true, monitor, 0.1, patience, min_delta, cooldown, min_lr};
-  return c;
+Settings plateau(std::int64_t patience, std::int64_t cooldown = 0, double min_lr = 0,
+                 Monitor monitor = Monitor::val_loss, double min_delta = 1e-4) {
+  Settings s;
+  s.reduce_lr_on_plateau = patience;
+  s.cooldown = cooldown;
+  s.min_lr = min_lr;
+  s.monitor = monitor;
+  s.reduce_lr_min_delta = min_delta;
+  return s;
 }
 
 // Keras's reduction of a float32 rate: float32(max(float32(lr) * factor, min_lr)).
@@ -212,27 +222,35 @@ TEST(ReduceLROnPlateau, AccuracyIsMaximised) {
   EXPECT_EQ(r.state.plateau_best, 0.95);
 }
 
-TEST(Callbacks, BothRunTogetherOnTheirOwnMonitors) {
-  CallbackConfig c = plateau(1, 0, 0, Monitor::loss);
-  c.early_stopping = {true, Monitor::val_loss, 0, 2};
+// Both on --monitor (one option for both, as in the table): ReduceLROnPlateau reduces while EarlyStopping counts.
+TEST(Callbacks, BothRunTogetherOnTheMonitor) {
+  Settings c = plateau(1);
+  c.early_stopping = 2;
   History h;
-  CallbackState s = initial_callback_state(c, 0.001);
-  h.add(1.0, 0.5, 1.0, 0.5, 1);
+  CallbackState s = initial_callback_state(c);
+  h.add(row(1.0, 0.5, 1.0, 0.5));
   EXPECT_FALSE(end_of_epoch(c, h, s).lr_reduced);
-  h.add(1.0, 0.5, 0.9, 0.5, 1);  // training loss flat: reduce; val_loss better
+  h.add(row(0.9, 0.5, 1.0, 0.5));  // val_loss flat: reduce; EarlyStopping waits
   EpochDecision d = end_of_epoch(c, h, s);
   EXPECT_TRUE(d.lr_reduced);
-  EXPECT_EQ(d.best_epoch, 2);
-  h.add(0.5, 0.5, 0.95, 0.5, 1);
-  h.add(0.4, 0.5, 0.95, 0.5, 1);
+  EXPECT_FALSE(d.stop);
+  EXPECT_EQ(d.best_epoch, 1);
+  h.add(row(0.8, 0.5, 0.9, 0.5));  // better for both
+  d = end_of_epoch(c, h, s);
+  EXPECT_FALSE(d.lr_reduced);
+  EXPECT_EQ(d.best_epoch, 3);
+  h.add(row(0.5, 0.5, 0.95, 0.5));
+  h.add(row(0.4, 0.5, 0.95, 0.5));
   d = end_of_epoch(c, h, s);  // called once for two epochs: sees only the last
   EXPECT_FALSE(d.stop);
-  h.add(0.3, 0.5, 0.95, 0.5, 1);
+  EXPECT_TRUE(d.lr_reduced);
+  h.add(row(0.3, 0.5, 0.95, 0.5));
   d = end_of_epoch(c, h, s);
   EXPECT_TRUE(d.stop);
-  EXPECT_EQ(s.early_stopping_stopped_epoch, 5);
-  EXPECT_EQ(d.base_lr, keras_reduced(0.001));
-  const EpochDecision off = end_of_epoch(CallbackConfig{}, h, s);
+  EXPECT_EQ(s.early_stopping_stopped_epoch, 6);
+  EXPECT_EQ(d.best_epoch, 3);
+  EXPECT_EQ(d.base_lr, keras_reduced(keras_reduced(keras_reduced(0.001))));
+  const EpochDecision off = end_of_epoch(Settings{}, h, s);
   EXPECT_FALSE(off.stop || off.lr_reduced || off.keep_weights);
   EXPECT_EQ(off.best_epoch, 0);
 }
@@ -249,38 +267,43 @@ TEST(Callbacks, MessagesAreKeras) {
   EXPECT_EQ(restore_message(6), "Restoring model weights from the end of the best epoch: 6.");
 }
 
+// The callbacks' options are checked by the settings table (check_settings), each naming its option.
 TEST(Callbacks, ConfigChecksNameTheOption) {
-  const auto message = [](const CallbackConfig& c) {
+  const auto message = [](const Settings& c) {
     try {
-      check_callback_config(c, 15);
+      check_settings(c);
     } catch (const Error& e) {
       EXPECT_EQ(e.code(), Exit::usage);
       return std::string(e.what());
     }
     return std::string();
   };
-  EXPECT_EQ(message(CallbackConfig{}), "");
-  CallbackConfig c;
-  c.plateau.factor = 1.0;
+  EXPECT_EQ(message(Settings{}), "");
+  Settings c;
+  c.reduce_lr_factor = 1.0;
   EXPECT_NE(message(c).find("--reduce-lr-factor"), std::string::npos);
   c = {};
-  c.early_stopping.min_delta = -0.1;
+  c.min_delta = -0.1;
   EXPECT_NE(message(c).find("--min-delta"), std::string::npos);
   c = {};
-  c.plateau.min_lr = kNaN;
+  c.min_lr = kNaN;
   EXPECT_NE(message(c).find("--min-lr"), std::string::npos);
   c = {};
-  c.schedule.kind = ScheduleKind::cosine;
-  c.schedule.warmup_epochs = 15;
+  c.lr_schedule = ScheduleKind::cosine;
+  c.warmup_epochs = 15;
   EXPECT_NE(message(c).find("--warmup-epochs"), std::string::npos);
-  c.schedule.decay_epochs = 10;
+  c.lr_decay_epochs = 10;
   EXPECT_EQ(message(c), "");
-  c.schedule.alpha = 1.5;
+  c.lr_alpha = 1.5;
   EXPECT_NE(message(c).find("--lr-alpha"), std::string::npos);
-  EXPECT_THROW(parse_monitor("val_acc", "monitor"), Error);
-  EXPECT_EQ(parse_monitor("val_accuracy", "monitor"), Monitor::val_accuracy);
-  EXPECT_EQ(parse_schedule_kind("step"), ScheduleKind::step);
-  EXPECT_THROW(parse_schedule_kind("linear"), Error);
+  Monitor monitor = Monitor::loss;
+  EXPECT_TRUE(from_text("val_acc", monitor));
+  EXPECT_FALSE(from_text("val_accuracy", monitor));
+  EXPECT_EQ(monitor, Monitor::val_accuracy);
+  ScheduleKind kind = ScheduleKind::constant;
+  EXPECT_FALSE(from_text("step", kind));
+  EXPECT_EQ(kind, ScheduleKind::step);
+  EXPECT_TRUE(from_text("linear", kind));
 }
 
 // ---- schedules ----
@@ -289,12 +312,13 @@ constexpr std::int64_t kSteps = 83;  // per epoch: ceil(42000 / 512)
 constexpr ScheduleKind kAllKinds[] = {ScheduleKind::constant, ScheduleKind::cosine, ScheduleKind::exponential,
                                       ScheduleKind::step};
 
-LrSchedule planned(ScheduleKind kind, std::int64_t warmup_epochs = 0, std::int64_t epochs = 15) {
-  ScheduleConfig c;
-  c.kind = kind;
-  c.warmup_epochs = warmup_epochs;
-  c.alpha = 0.1;
-  return plan_schedule(c, kSteps, epochs);
+LrSchedule planned(ScheduleKind kind, std::int64_t warmup_epochs = 0, int epochs = 15) {
+  Settings s;
+  s.lr_schedule = kind;
+  s.warmup_epochs = warmup_epochs;
+  s.lr_alpha = 0.1;
+  s.epochs = epochs;
+  return plan_schedule(s, kSteps);
 }
 
 TEST(Schedule, ConstantIsTheBaseRateAtEveryStep) {
@@ -318,10 +342,10 @@ TEST(Schedule, CosineFollowsItsClosedFormOverTheRunAfterWarmup) {
 }
 
 TEST(Schedule, ExponentialDecaysSmoothlyByTheRatePerDecayPeriod) {
-  ScheduleConfig c;
-  c.kind = ScheduleKind::exponential;
-  c.decay_rate = 0.8;
-  const LrSchedule s = plan_schedule(c, kSteps, 15);
+  Settings c;
+  c.lr_schedule = ScheduleKind::exponential;
+  c.lr_decay_rate = 0.8;
+  const LrSchedule s = plan_schedule(c, kSteps);
   EXPECT_EQ(s.decay_steps, kSteps);
   EXPECT_EQ(scheduled_lr(s, 0.001, 0), 0.001);
   EXPECT_NEAR(scheduled_lr(s, 0.001, kSteps), 0.0008, 1e-18);
@@ -350,7 +374,7 @@ TEST(Schedule, WarmupRampsLinearlyToTheBaseRateNeverFromZero) {
     EXPECT_DOUBLE_EQ(scheduled_lr(s, 0.01, w - 1), 0.01 * static_cast<double>(w) / static_cast<double>(w + 1));
     EXPECT_DOUBLE_EQ(scheduled_lr(s, 0.01, w), 0.01);
     for (std::int64_t step = 1; step <= w; ++step)
-      ASSERT_GT(scheduled_lr(s, 0.01, step), scheduled_lr(s, 0.01, step - 1)) << schedule_kind_name(kind) << step;
+      ASSERT_GT(scheduled_lr(s, 0.01, step), scheduled_lr(s, 0.01, step - 1)) << to_text(kind) << step;
   }
 }
 
@@ -404,7 +428,7 @@ TEST(Schedule, KerasFormGivesTheSameRateAtEveryStepOfTheRun) {
       for (std::int64_t step = whole ? 0 : s.warmup_steps; step < s.total_steps + 50; ++step) {
         if (kind == ScheduleKind::step && warmup > 0 && step >= s.total_steps) break;  // a table for the run
         ASSERT_NEAR(keras_rate(k, step), scheduled_lr(s, lr, step), 1e-15)
-            << schedule_kind_name(kind) << " warmup " << warmup << " step " << step << ": " << k.dump();
+            << to_text(kind) << " warmup " << warmup << " step " << step << ": " << k.dump();
       }
     }
 }
@@ -426,47 +450,67 @@ TEST(Schedule, KerasFormNamesKerasClasses) {
 
 // ---- state ----
 
-using Field = std::variant<double, std::int64_t>;
+// The callback fields by name, as text (exact: doubles print as their shortest round-trip text),
+// through the checkpoint's visitor of /training, which the checkpoint and the resume broadcast use.
+#define FMNIST_CALLBACK_FIELD_NAME(type, name, ...) #name,
+const std::set<std::string> kCallbackFields = {FMNIST_CALLBACK_FIELDS(FMNIST_CALLBACK_FIELD_NAME)};
 
-std::map<std::string, Field> fields_of(const CallbackState& s) {
-  std::map<std::string, Field> out;
-  visit_callback_fields(s, [&](const char* name, const auto& value) {
-    EXPECT_TRUE(out.emplace(name, Field(value)).second) << "duplicate field " << name;
+std::map<std::string, std::string> fields_of(const CallbackState& s) {
+  TrainingState t;
+  static_cast<CallbackState&>(t) = s;
+  std::map<std::string, std::string> out;
+  visit_training_fields(t, [&](const SettingInfo& info, const auto& value) {
+    if (kCallbackFields.count(info.key)) {
+      EXPECT_TRUE(out.emplace(info.key, to_text(value)).second) << info.key;
+    }
   });
   return out;
 }
 
 TEST(CallbackState, RoundTripsThroughTheVisitor) {
-  CallbackConfig c = plateau(1);
-  c.early_stopping = {true, Monitor::val_accuracy, 0, 3};
+  Settings c = plateau(1);
+  c.early_stopping = 3;
   const Trace r = run(c, Monitor::val_loss, {1, 1, 1});
-  const std::map<std::string, Field> saved = fields_of(r.state);
+  const std::map<std::string, std::string> saved = fields_of(r.state);
   // Every field is visited: the struct holds exactly these 8-byte fields.
+  EXPECT_EQ(saved.size(), kCallbackFields.size());
   EXPECT_EQ(saved.size() * 8, sizeof(CallbackState));
-  CallbackState restored = initial_callback_state(CallbackConfig{}, 0.5);
-  visit_callback_fields(restored, [&](const char* name, auto& field) {
-    field = std::get<std::remove_reference_t<decltype(field)>>(saved.at(name));
+  Settings other;
+  other.lr = 0.5;
+  TrainingState t;
+  static_cast<CallbackState&>(t) = initial_callback_state(other);
+  visit_training_fields(t, [&](const SettingInfo& info, auto& field) {
+    if (kCallbackFields.count(info.key)) {
+      EXPECT_FALSE(from_text(saved.at(info.key), field)) << info.key;
+    }
   });
+  const CallbackState restored = t;
   EXPECT_EQ(fields_of(restored), saved);
   EXPECT_EQ(restored.base_lr, keras_reduced(keras_reduced(0.001)));  // epochs 2 and 3
   EXPECT_EQ(restored.early_stopping_best_epoch, 1);
   EXPECT_EQ(restored.plateau_best, 1.0);
-  EXPECT_EQ(restored.early_stopping_best, 0.5);  // val_accuracy of history_of's filler
+  EXPECT_EQ(restored.early_stopping_best, 1.0);
+  EXPECT_EQ(restored.early_stopping_wait, 2);
   // A restored state decides as the original would.
   History h = history_of(Monitor::val_loss, {1, 1, 1, 1});
   CallbackState a = r.state, b = restored;
   const EpochDecision da = end_of_epoch(c, h, a), db = end_of_epoch(c, h, b);
   EXPECT_EQ(da.base_lr, db.base_lr);
   EXPECT_EQ(da.stop, db.stop);
+  EXPECT_TRUE(da.stop);
   EXPECT_EQ(fields_of(a), fields_of(b));
 }
 
 TEST(CallbackState, StartsAtKerasInfinities) {
-  CallbackConfig c;
-  c.plateau.monitor = Monitor::accuracy;
-  const CallbackState s = initial_callback_state(c, 0.002);
+  Settings c;
+  c.lr = 0.002;
+  CallbackState s = initial_callback_state(c);
   EXPECT_EQ(s.base_lr, 0.002);
-  EXPECT_EQ(s.early_stopping_best, std::numeric_limits<double>::infinity());
+  EXPECT_EQ(s.early_stopping_best, std::numeric_limits<double>::infinity());  // val_loss, minimised
+  EXPECT_EQ(s.plateau_best, std::numeric_limits<double>::infinity());
+  c.monitor = Monitor::accuracy;
+  s = initial_callback_state(c);
+  EXPECT_EQ(s.early_stopping_best, -std::numeric_limits<double>::infinity());
   EXPECT_EQ(s.plateau_best, -std::numeric_limits<double>::infinity());
   EXPECT_EQ(s.early_stopping_best_epoch + s.early_stopping_wait + s.early_stopping_stopped_epoch + s.plateau_wait + s.plateau_cooldown, 0);
 }
@@ -476,13 +520,11 @@ TEST(CallbackState, StartsAtKerasInfinities) {
 TEST(OptimizerLr, SetLrGivesTheBytesOfAnOptimizerMadeWithThatRate) {
   const double rate = scheduled_lr(planned(ScheduleKind::cosine), 0.001, 777);
   const float g[3] = {0.5f, -0.1f, 0.25f};
-  for (const char* name : {"rmsprop", "adam", "sgd"}) {
-    OptimizerConfig c;
-    c.name = name;
+  for (const OptimizerKind kind : {OptimizerKind::rmsprop, OptimizerKind::adam, OptimizerKind::sgd}) {
+    Settings c;
+    c.optimizer = kind;
     auto unchanged = make_optimizer(c, 3), changed = make_optimizer(c, 3);
-    EXPECT_EQ(changed->lr(), 0.001);
     changed->set_lr(rate);
-    EXPECT_EQ(changed->lr(), rate);
     c.lr = rate;
     auto made = make_optimizer(c, 3);
     float a[3] = {1.0f, -2.0f, 0.5f}, b[3] = {1.0f, -2.0f, 0.5f}, u[3] = {1.0f, -2.0f, 0.5f};
@@ -491,13 +533,13 @@ TEST(OptimizerLr, SetLrGivesTheBytesOfAnOptimizerMadeWithThatRate) {
       changed->step(b, g);
       unchanged->step(u, g);
     }
-    EXPECT_EQ(std::memcmp(a, b, sizeof a), 0) << name;
-    EXPECT_NE(std::memcmp(a, u, sizeof a), 0) << name;  // the rate did change the update
+    EXPECT_EQ(std::memcmp(a, b, sizeof a), 0) << to_text(kind);
+    EXPECT_NE(std::memcmp(a, u, sizeof a), 0) << to_text(kind);  // the rate did change the update
   }
 }
 
 TEST(OptimizerLr, RejectsNegativeOrNonFiniteRates) {
-  auto opt = make_optimizer(OptimizerConfig{}, 1);
+  auto opt = make_optimizer(Settings{}, 1);
   EXPECT_THROW(opt->set_lr(-1e-3), Error);
   EXPECT_THROW(opt->set_lr(kNaN), Error);
   EXPECT_THROW(opt->set_lr(std::numeric_limits<double>::infinity()), Error);
@@ -508,71 +550,44 @@ TEST(OptimizerLr, RejectsNegativeOrNonFiniteRates) {
   EXPECT_EQ(w, 1.0f);  // a rate of 0 (cosine's end with alpha 0) leaves the weights
 }
 
-// ---- the settings table's options as the callbacks' configuration ----
+// ---- the settings table's options, read by the callbacks directly ----
 
-TEST(CallbackConfigFromSettings, MinusOneIsOffAndEveryOptionLandsInItsField) {
+TEST(CallbacksFromSettings, MinusOneIsOffAndTheTableRefusesOtherNegatives) {
   Settings s;
-  const CallbackConfig off = callback_config(s);
-  EXPECT_FALSE(off.early_stopping.enabled);
-  EXPECT_FALSE(off.plateau.enabled);
-  EXPECT_EQ(off.schedule.kind, ScheduleKind::constant);
-  EXPECT_NO_THROW(check_callback_config(off, s.epochs));
+  EXPECT_FALSE(early_stopping_on(s) || plateau_on(s) || rate_changes(s));
+  EXPECT_NO_THROW(check_settings(s));
+  CallbackState state = initial_callback_state(s);
+  const History flat = history_of(Monitor::val_loss, {1, 1, 1, 1, 1});
+  const EpochDecision off = end_of_epoch(s, flat, state);
+  EXPECT_FALSE(off.stop || off.lr_reduced || off.keep_weights);
   s.early_stopping = 0;
-  s.monitor = Monitor::val_accuracy;
-  s.min_delta = 0.01;
-  s.reduce_lr_on_plateau = 3;
-  s.reduce_lr_factor = 0.5;
-  s.reduce_lr_min_delta = 0.02;
-  s.cooldown = 2;
-  s.min_lr = 1e-5;
-  s.lr_schedule = ScheduleKind::step;
-  s.warmup_epochs = 1;
-  s.lr_decay_epochs = 4;
-  s.lr_decay_rate = 0.8;
-  s.lr_step_epochs = 6;
-  s.lr_step_factor = 0.25;
-  s.lr_alpha = 0.1;
-  const CallbackConfig c = callback_config(s);
-  EXPECT_TRUE(c.early_stopping.enabled);
-  EXPECT_EQ(c.early_stopping.patience, 0);
-  EXPECT_EQ(c.early_stopping.monitor, Monitor::val_accuracy);
-  EXPECT_EQ(c.early_stopping.min_delta, 0.01);
-  EXPECT_TRUE(c.plateau.enabled);
-  EXPECT_EQ(c.plateau.patience, 3);
-  EXPECT_EQ(c.plateau.monitor, Monitor::val_accuracy);
-  EXPECT_EQ(c.plateau.factor, 0.5);
-  EXPECT_EQ(c.plateau.min_delta, 0.02);
-  EXPECT_EQ(c.plateau.cooldown, 2);
-  EXPECT_EQ(c.plateau.min_lr, 1e-5);
-  EXPECT_EQ(c.schedule.kind, ScheduleKind::step);
-  EXPECT_EQ(c.schedule.warmup_epochs, 1);
-  EXPECT_EQ(c.schedule.decay_epochs, 4);
-  EXPECT_EQ(c.schedule.decay_rate, 0.8);
-  EXPECT_EQ(c.schedule.step_epochs, 6);
-  EXPECT_EQ(c.schedule.step_factor, 0.25);
-  EXPECT_EQ(c.schedule.alpha, 0.1);
+  EXPECT_TRUE(end_of_epoch(s, flat, state).keep_weights);  // on: the first epoch it sees is its best so far
+  s.reduce_lr_on_plateau = 0;
+  EXPECT_TRUE(rate_changes(s));
   s.early_stopping = -2;  // not -1: on, with a patience the check refuses
-  EXPECT_THROW(check_callback_config(callback_config(s), s.epochs), Error);
+  EXPECT_THROW(check_settings(s), Error);
 }
 
 // A checkpoint older than the callbacks reads NaN where a fresh run's value depends on the options.
 TEST(CallbackState, CompletedWhereAnOlderFileLeftNaN) {
-  CallbackConfig c;
-  c.early_stopping = {true, Monitor::val_accuracy, 0, 2};
+  Settings c = stopping(2, 0, Monitor::val_accuracy);
+  c.lr = 0.003;
   CallbackState s;
   const double nan = std::numeric_limits<double>::quiet_NaN();
   s.base_lr = nan;
   s.early_stopping_best = nan;
   s.plateau_best = nan;
   s.early_stopping_wait = 1;
-  complete_callback_state(s, c, 0.003);
+  complete_callback_state(s, c);
   EXPECT_EQ(s.base_lr, 0.003);
   EXPECT_EQ(s.early_stopping_best, -std::numeric_limits<double>::infinity());
-  EXPECT_EQ(s.plateau_best, std::numeric_limits<double>::infinity());
+  EXPECT_EQ(s.plateau_best, -std::numeric_limits<double>::infinity());  // the same --monitor
   EXPECT_EQ(s.early_stopping_wait, 1);
-  CallbackState kept = initial_callback_state(c, 0.5);
+  c.lr = 0.5;
+  CallbackState kept = initial_callback_state(c);
   kept.early_stopping_best = 0.7;
-  complete_callback_state(kept, c, 0.003);
+  c.lr = 0.003;
+  complete_callback_state(kept, c);
   EXPECT_EQ(kept.base_lr, 0.5);
   EXPECT_EQ(kept.early_stopping_best, 0.7);
 }

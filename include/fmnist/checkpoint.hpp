@@ -102,9 +102,8 @@ inline void copy_restored_fields(const TrainingState& from, TrainingState& to) {
   FMNIST_CALLBACK_FIELDS(FMNIST_COPY_RESTORED_FIELD)
 }
 
-// fmnist_inspect's report: every attribute of /training as (name, text), in file order.
-std::vector<std::pair<std::string, std::string>> training_attributes_text(const TrainingState& t);
-// The recorded settings alone (batch_size, seed, optimizer, lr, ...) as (name, text).
+// fmnist_inspect's report: the recorded settings (batch_size, seed, optimizer, lr, ...) as (name, text),
+// in file order.
 std::vector<std::pair<std::string, std::string>> training_settings_text(const TrainingState& t);
 // The epoch best.h5 holds after this history, and why: EarlyStopping's best epoch when it was on
 // (its monitor), else the lowest val_loss (best_epoch). For the learning curve and fmnist_inspect.
@@ -116,7 +115,7 @@ struct OptimizerSlot {
 };
 
 struct OptimizerState {
-  std::string name;              // "rmsprop", "adam", "sgd"
+  OptimizerKind kind = OptimizerKind::rmsprop;  // /optimizer's attribute name: its text (EnumNames)
   std::int64_t iterations = 0;   // steps taken
   std::vector<OptimizerSlot> slots;
 };
@@ -144,10 +143,25 @@ struct Checkpoint {
 // Writes `path` atomically: a temporary file beside it, flushed and fsynced, then renamed.
 void write_checkpoint(const std::string& path, const Checkpoint& ckpt);
 
-// Reads and verifies (checksums, shapes, finiteness of the weights) a checkpoint. The model comes
+// Reads and verifies (checksums, shapes, finiteness of the weights, the counters of /training
+// against each other, every declared size against the file's before allocating) a checkpoint. The model comes
 // from model_config; a checkpoint without it (written before models were data) holds the
 // tutorial's model (docs/models.md: Checkpoints, resume and fmnist_inspect).
 Checkpoint read_checkpoint(const std::string& path);
+
+// /training alone, checked as read_checkpoint checks it, and whether /evaluation is there: what a
+// run needs to know of a checkpoint it does not resume (whose run, how far it got). Throws as
+// read_checkpoint does.
+struct CheckpointSummary {
+  TrainingState training;
+  bool evaluated = false;
+};
+CheckpointSummary read_checkpoint_summary(const std::string& path);
+// The weights of best.h5 for a resumed run with EarlyStopping: read and verified as read_checkpoint
+// does, and refused with Error(Exit::checkpoint) naming the file unless the file holds run `run_id`
+// (or one from before run ids), `epoch` (the checkpoint's EarlyStopping best epoch) and `num_params` weights.
+std::vector<float> read_weights_of_epoch(const std::string& path, const std::string& run_id, std::int64_t epoch,
+                                         std::size_t num_params);
 
 // Checks every dataset's checksum, shape and finiteness; returns the problems found (empty: good),
 // each "<file>: <dataset or attribute>: <what>". datasets_checked (optional) receives the number

@@ -1,6 +1,6 @@
 // The command line of fmnist_dist (README: fmnist_dist options): every setting of the table in settings.hpp
-// becomes an option with its default, parsed with cxxopts and validated; a bad value throws
-// Error(Exit::usage) naming the option.
+// becomes an option with its default, parsed with cxxopts and checked by the table (check_settings); a bad
+// value throws Error(Exit::usage) naming the option.
 #pragma once
 
 #include <string>
@@ -9,10 +9,6 @@
 
 namespace fmnist {
 
-// Micro-batches per step at most (ceil(batch-size / micro-batch)): the bound that keeps the exact
-// fixed-point sum of a step inside int64 (src/train/exact_sum.hpp).
-constexpr int kMaxMicroBatches = 1024;
-
 // The run's settings (one member per entry of FMNIST_SETTINGS), and whether --help or --version was asked.
 struct Config : Settings {
   bool help = false;
@@ -20,7 +16,8 @@ struct Config : Settings {
   std::string help_text;
 };
 
-// Parses argv; throws Error(Exit::usage, "--option: what is wrong") on any bad option or value.
+// Parses argv, then check_settings; throws Error(Exit::usage, "--option: what is wrong") on any bad option
+// or value.
 Config parse_config(int argc, const char* const* argv);
 
 // The settings that every rank must share (Ranks::agree in the table), as "key=value" lines

@@ -13,26 +13,22 @@
 
 #include "fmnist/checkpoint.hpp"
 #include "fmnist/model_spec.hpp"
+#include "fmnist/settings.hpp"
 
 namespace fmnist {
 
-// RmspropForm (where RMSprop puts epsilon) is a setting: include/fmnist/settings.hpp.
-const char* rmsprop_form_name(RmspropForm form);  // "keras2", "keras3"
-
-// Hyper-parameters as Keras's defaults (the arithmetic is float32: each is rounded once).
-struct OptimizerConfig {
-  std::string name = "rmsprop";  // rmsprop | adam | sgd
-  double lr = 0.001;
-  double rho = 0.9;              // RMSprop
-  double beta_1 = 0.9;           // Adam
-  double beta_2 = 0.999;         // Adam
-  double momentum = 0.9;         // SGD
-  double epsilon = 1e-7;         // RMSprop, Adam
-  RmspropForm form = RmspropForm::keras2;
+// Keras's fixed hyper-parameters of the optimizers (not options: the rate, SGD's momentum, the kind
+// and RMSprop's form are settings, include/fmnist/settings.hpp). The arithmetic is float32: each is
+// rounded once.
+struct OptimizerConstants {
+  double rho = 0.9;       // RMSprop
+  double beta_1 = 0.9;    // Adam
+  double beta_2 = 0.999;  // Adam
+  double epsilon = 1e-7;  // RMSprop, Adam
 };
 
-// The optimizer as Keras serializes it (class and config), for the checkpoint's training_config.
-KerasOptimizerConfig keras_optimizer_config(const OptimizerConfig& config);
+// The optimizer of `settings` as Keras serializes it (class and config), for the checkpoint's training_config.
+KerasOptimizerConfig keras_optimizer_config(const Settings& settings, const OptimizerConstants& constants = {});
 
 class Optimizer {
  public:
@@ -44,19 +40,20 @@ class Optimizer {
   // each step rounds it to float32 once, so the same double gives the same bytes on every rank.
   // Throws Error(Exit::internal) for a negative or non-finite rate.
   void set_lr(double lr);
-  double lr() const { return lr_; }
 
   const OptimizerState& state() const { return state_; }
   // Restores slots and step count from a checkpoint; throws Error(Exit::checkpoint) on mismatch.
   void restore(const OptimizerState& s);
 
  protected:
-  Optimizer(std::string name, std::size_t n, std::vector<std::string> slot_names, double lr);
+  Optimizer(OptimizerKind kind, std::size_t n, std::vector<std::string> slot_names, double lr);
   std::vector<float>& slot(std::size_t i) { return state_.slots[i].data; }
   OptimizerState state_;
-  double lr_;  // OptimizerConfig::lr until set_lr
+  double lr_;  // --lr until set_lr
 };
 
-std::unique_ptr<Optimizer> make_optimizer(const OptimizerConfig& config, std::size_t n);
+// The optimizer --optimizer names, with --lr, --momentum and --rmsprop-form, over n parameters.
+std::unique_ptr<Optimizer> make_optimizer(const Settings& settings, std::size_t n,
+                                          const OptimizerConstants& constants = {});
 
 }  // namespace fmnist

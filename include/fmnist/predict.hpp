@@ -104,8 +104,14 @@ std::string npy_float32(const std::vector<float>& values, std::size_t rows, std:
 
 // The inputs of --predict as images of the model's input size (exposed for the tests).
 ImageSet read_inputs(const std::vector<std::string>& inputs, const ModelInput& input, Invert invert);
-// One picture file (PNG, JPEG, PGM, ... as OpenCV's imgcodecs reads them), as the model's
-// input: grey, padded to the model's aspect ratio, resized, inverted as `invert` says.
+// The most pixels a picture may have once padded to the model's aspect ratio (its largest copy, made
+// before resizing): 67,108,864, e.g. 8192 x 8192 for a square model. Checked from the file's header
+// before decoding, so a 100000 x 1 picture is refused at once instead of needing gigabytes.
+inline constexpr std::uint64_t kMaxPicturePixels = std::uint64_t{1} << 26;
+// One picture file (PNG, JPEG, PNM, BMP, TIFF, WebP, as OpenCV's imgcodecs reads them), as the
+// model's input: grey, padded to the model's aspect ratio, resized, inverted as `invert` says.
+// Error(Exit::data) naming the file for anything but a regular file, a size past kMaxPicturePixels,
+// or a picture OpenCV cannot decode or convert.
 std::vector<std::uint8_t> read_picture(const std::string& path, const ModelInput& input, Invert invert);
 
 }  // namespace fmnist

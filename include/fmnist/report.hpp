@@ -11,8 +11,9 @@
 
 namespace fmnist {
 
-// "epoch,loss,accuracy,val_loss,val_accuracy,lr,seconds" and one row per epoch (epochs from 1).
-std::string history_csv(const History& h);
+// "epoch,loss,accuracy,val_loss,val_accuracy,lr,seconds,run_id" and one row per epoch (epochs from
+// 1), each ending with the run's id (empty for checkpoints written before run ids).
+std::string history_csv(const History& h, const std::string& run_id);
 // The epoch (from 1) with the lowest val_loss, the first on ties: the one best.h5 holds (the
 // trainer replaces best.h5 when val_loss < the best so far). 0 without history.
 std::size_t best_epoch(const History& h);
@@ -22,9 +23,8 @@ struct BestMark {
   std::string what;          // "lowest val_loss", "EarlyStopping's best val_accuracy"
 };
 // A standalone SVG document with two panels (accuracy, loss), axes whose ticks span all the
-// data, labels, a legend, and a dashed line at best_epoch(h) (or `best`, when given); a third panel
-// with the learning rate per epoch when it changed during the run.
-std::string learning_curve_svg(const History& h);
+// data, labels, a legend, and a dashed line at the epoch best.h5 holds (`best`; none for epoch 0);
+// a third panel with the learning rate per epoch when it changed during the run.
 std::string learning_curve_svg(const History& h, const BestMark& best);
 
 // The confusion matrix as a heat map: counts (k, k) [true][predicted] in the cells, each cell

@@ -1,12 +1,14 @@
 // How numbers, shapes and file endings read in every message and table of the project, written
 // once: shapes as Python tuples ("(3, 3, 1, 32)", "(10,)", Keras's "(None, 26, 26, 32)"), counts
-// with thousands separators ("93,322") and a file's extension in lower case (".png"). Header-only,
+// with thousands separators ("93,322"), doubles (shortest) and learning rates (float32, as Keras
+// prints them) and a file's extension in lower case (".png"). Header-only,
 // so every module, the programs and the tests use the same text without a link dependency.
 #pragma once
 
 #include <cctype>
 #include <charconv>
 #include <cstddef>
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -41,6 +43,14 @@ inline std::string number_text(double value) {
   char text[32];
   const auto result = std::to_chars(text, text + sizeof text, value);
   return std::string(text, result.ptr);
+}
+
+// A learning rate as Keras prints it: rounded to float32 (Keras's variable) and printed with %.7g
+// ("0.0001", "5e-05"), as in "ReduceLROnPlateau reducing learning rate to 0.0001." and the epoch's line.
+inline std::string float32_text(double value) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.7g", static_cast<double>(static_cast<float>(value)));
+  return text;
 }
 
 // 93322 -> "93,322".

@@ -38,8 +38,8 @@ Comparison compare_checkpoints(const Checkpoint& a, const Checkpoint& b, double 
   for (const TensorSpec& t : plan_model(a.model).tensors)
     add(t.name, a.weights.data() + t.offset, b.weights.data() + t.offset, t.size);
   const OptimizerState &p = a.optimizer, &q = b.optimizer;
-  if (p.name != q.name || p.slots.size() != q.slots.size()) {
-    c.mismatch = "optimizer: " + p.name + " against " + q.name;
+  if (p.kind != q.kind || p.slots.size() != q.slots.size()) {
+    c.mismatch = "optimizer: " + to_text(p.kind) + " against " + to_text(q.kind);
     return c;
   }
   for (std::size_t i = 0; i < p.slots.size(); ++i)

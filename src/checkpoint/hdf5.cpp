@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 
 namespace fmnist::h5 {
 namespace {
@@ -88,24 +89,37 @@ Attribute open_attribute(hid_t object, const std::string& name) {
   return Attribute{FMNIST_H5(H5Aopen(object, name.c_str(), H5P_DEFAULT))};
 }
 
-// Strings of a string attribute of any shape, fixed-length or variable-length.
-std::vector<std::string> read_strings(const Attribute& attribute, const std::string& name) {
+[[noreturn]] void too_large(const std::string& name, const std::string& what, std::size_t limit) {
+  throw Failure("attribute " + name + ": " + what + ", more than the limit of " + std::to_string(limit),
+                "too large");
+}
+
+// Strings of a string attribute of any shape, fixed-length or variable-length, within the limits.
+std::vector<std::string> read_strings(const Attribute& attribute, const std::string& name, std::size_t max_count,
+                                      std::size_t max_bytes) {
   Datatype type{FMNIST_H5(H5Aget_type(attribute.get()))};
   if (FMNIST_H5(H5Tget_class(type.get())) != H5T_STRING) {
     throw Failure("attribute " + name + " is not a string", "not a string");
   }
   Dataspace space{FMNIST_H5(H5Aget_space(attribute.get()))};
   const auto count = static_cast<std::size_t>(FMNIST_H5(H5Sget_simple_extent_npoints(space.get())));
+  if (count > max_count) too_large(name, std::to_string(count) + " strings", max_count);
   std::vector<std::string> values;
   if (count == 0) return values;
   if (FMNIST_H5(H5Tis_variable_str(type.get())) > 0) {
     std::vector<char*> pointers(count, nullptr);
     FMNIST_H5(H5Aread(attribute.get(), type.get(), pointers.data()));
-    for (char* p : pointers) values.emplace_back(p != nullptr ? p : "");
+    std::size_t total = 0;
+    for (char* p : pointers) {
+      values.emplace_back(p != nullptr ? p : "");
+      total += values.back().size();
+    }
     FMNIST_H5(H5Dvlen_reclaim(type.get(), space.get(), H5P_DEFAULT, pointers.data()));
+    if (total > max_bytes) too_large(name, std::to_string(total) + " bytes of text", max_bytes);
     return values;
   }
   const std::size_t size = H5Tget_size(type.get());
+  if (size == 0 || size > max_bytes / count) too_large(name, std::to_string(count) + " strings of " + std::to_string(size) + " bytes", max_bytes);
   std::vector<char> buffer(count * size);
   FMNIST_H5(H5Aread(attribute.get(), type.get(), buffer.data()));
   for (std::size_t i = 0; i < count; ++i) {
@@ -210,19 +224,26 @@ T read_attribute(hid_t object, const std::string& name) {
   if (FMNIST_H5(H5Sget_simple_extent_npoints(space.get())) != 1) {
     throw Failure("attribute " + name + " is not a single value", "not a single value");
   }
+  const Datatype type{FMNIST_H5(H5Aget_type(attribute.get()))};
+  const H5T_class_t want = std::is_floating_point_v<T> ? H5T_FLOAT : H5T_INTEGER;
+  if (FMNIST_H5(H5Tget_class(type.get())) != want) {
+    const std::string kind = std::is_floating_point_v<T> ? "a floating-point number" : "an integer";
+    throw Failure("attribute " + name + " is not " + kind, "wrong type");
+  }
   T value{};
   FMNIST_H5(H5Aread(attribute.get(), Types<T>::memory(), &value));
   return value;
 }
 
-std::string read_string_attribute(hid_t object, const std::string& name) {
-  const auto values = read_strings(open_attribute(object, name), name);
+std::string read_string_attribute(hid_t object, const std::string& name, std::size_t max_bytes) {
+  const auto values = read_strings(open_attribute(object, name), name, 1, max_bytes);
   if (values.size() != 1) throw Failure("attribute " + name + " is not a single string", "not a string");
   return values[0];
 }
 
-std::vector<std::string> read_strings_attribute(hid_t object, const std::string& name) {
-  return read_strings(open_attribute(object, name), name);
+std::vector<std::string> read_strings_attribute(hid_t object, const std::string& name, std::size_t max_count,
+                                                std::size_t max_bytes) {
+  return read_strings(open_attribute(object, name), name, max_count, max_bytes);
 }
 
 template <typename T>
@@ -254,6 +275,8 @@ DatasetInfo dataset_info(hid_t dataset) {
   FMNIST_H5(H5Sget_simple_extent_dims(space.get(), info.dims.data(), nullptr));
   const Datatype type{FMNIST_H5(H5Dget_type(dataset))};
   info.type_class = FMNIST_H5(H5Tget_class(type.get()));
+  info.type_size = H5Tget_size(type.get());
+  info.stored_bytes = H5Dget_storage_size(dataset);
   const PropertyList dcpl{FMNIST_H5(H5Dget_create_plist(dataset))};
   const int filters = FMNIST_H5(H5Pget_nfilters(dcpl.get()));
   for (int i = 0; i < filters; ++i) {
@@ -264,6 +287,50 @@ DatasetInfo dataset_info(hid_t dataset) {
     if (id == H5Z_FILTER_FLETCHER32) info.fletcher32 = true;
   }
   return info;
+}
+
+ChunkLayout chunk_layout(hid_t dataset, const std::vector<hsize_t>& dims, std::uint64_t max_chunks) {
+  ChunkLayout layout;
+  const PropertyList dcpl{FMNIST_H5(H5Dget_create_plist(dataset))};
+  if (FMNIST_H5(H5Pget_layout(dcpl.get())) != H5D_CHUNKED) return layout;
+  layout.chunked = true;
+  layout.chunk_dims.resize(dims.size());
+  if (FMNIST_H5(H5Pget_chunk(dcpl.get(), static_cast<int>(dims.size()), layout.chunk_dims.data())) !=
+      static_cast<int>(dims.size()))
+    throw Failure("H5Pget_chunk: the chunk's rank differs from the dataset's", "chunk rank");
+  std::vector<std::uint64_t> per_axis(dims.size());
+  bool empty = false;
+  layout.count = 1;  // saturates at max_chunks + 1
+  for (std::size_t i = 0; i < dims.size(); ++i) {
+    if (layout.chunk_dims[i] == 0) throw Failure("H5Pget_chunk: a chunk dimension of 0", "chunk of 0");
+    per_axis[i] = dims[i] / layout.chunk_dims[i] + (dims[i] % layout.chunk_dims[i] != 0 ? 1 : 0);
+    empty = empty || per_axis[i] == 0;
+    layout.count = layout.count > max_chunks || per_axis[i] > max_chunks ? max_chunks + 1
+                                                                          : std::min(layout.count * per_axis[i], max_chunks + 1);
+  }
+  if (empty) layout.count = 0;
+  if (layout.count > max_chunks) return layout;
+  std::vector<hsize_t> index(dims.size(), 0);  // the chunk's position along each axis
+  for (std::uint64_t c = 0; c < layout.count; ++c) {
+    ChunkEntry e;
+    for (std::size_t i = 0; i < dims.size(); ++i) e.offset.push_back(index[i] * layout.chunk_dims[i]);
+    haddr_t address = HADDR_UNDEF;
+    hsize_t size = 0, stored = 0;
+    // H5Dget_chunk_storage_size looks the chunk up as H5Dread does (all of the key's offsets);
+    // H5Dget_chunk_info_by_coord, which gives its address, may find a chunk that H5Dread would not.
+    e.listed = H5Dget_chunk_storage_size(dataset, e.offset.data(), &stored) >= 0 && stored > 0 &&
+               H5Dget_chunk_info_by_coord(dataset, e.offset.data(), &e.filter_mask, &address, &size) >= 0 &&
+               address != HADDR_UNDEF && size == stored;
+    H5Eclear2(H5E_DEFAULT);
+    e.address = e.listed ? address : 0;
+    e.size = e.listed ? size : 0;
+    layout.entries.push_back(std::move(e));
+    for (std::size_t i = dims.size(); i-- > 0;) {  // the next position, last axis fastest
+      if (++index[i] < per_axis[i]) break;
+      index[i] = 0;
+    }
+  }
+  return layout;
 }
 
 template <typename T>

@@ -113,10 +113,15 @@ void write_attribute(hid_t object, const std::string& name, const std::string& v
 // A 1-D array of fixed-length, null-padded ASCII strings (h5py's layout for a list of bytes).
 void write_attribute(hid_t object, const std::string& name, const std::vector<std::string>& values);
 
+// A scalar attribute of T's class (integer or floating point; any width, converted by HDF5).
 template <typename T>
 T read_attribute(hid_t object, const std::string& name);
-std::string read_string_attribute(hid_t object, const std::string& name);
-std::vector<std::string> read_strings_attribute(hid_t object, const std::string& name);
+// String attributes, fixed- or variable-length. The declared sizes are checked before anything is
+// allocated: at most max_count strings and max_bytes in all (a fixed-length type's size times the
+// count; each variable-length string after reading), else Failure "... more than the limit of ...".
+std::string read_string_attribute(hid_t object, const std::string& name, std::size_t max_bytes);
+std::vector<std::string> read_strings_attribute(hid_t object, const std::string& name, std::size_t max_count,
+                                                std::size_t max_bytes);
 
 // A chunked dataset (one chunk holding everything) with the Fletcher32 checksum filter
 // (tests turn it off to build unprotected files). Zero-length datasets get an unlimited
@@ -128,9 +133,29 @@ void write_dataset(hid_t location, const std::string& name, const std::vector<hs
 struct DatasetInfo {
   std::vector<hsize_t> dims;
   H5T_class_t type_class = H5T_NO_CLASS;
+  std::size_t type_size = 0;     // bytes per element in the file
   bool fletcher32 = false;
+  std::uint64_t stored_bytes = 0;  // the chunks' bytes as the chunk index lists them (H5Dget_storage_size)
 };
 DatasetInfo dataset_info(hid_t dataset);
+
+// The chunks a chunked dataset's shape implies, each looked up in its chunk index by its offset as
+// H5Dread looks it up: a chunk the index does not list (never written, or a damaged index) reads as
+// fill values without any error, and a chunk whose filter mask skips a filter is read without its
+// checksum.
+struct ChunkEntry {
+  std::vector<hsize_t> offset;  // of its first element
+  bool listed = false;          // found in the index (then address, size, filter_mask hold)
+  std::uint64_t address = 0, size = 0;
+  unsigned filter_mask = 0;
+};
+struct ChunkLayout {
+  bool chunked = false;
+  std::vector<hsize_t> chunk_dims;
+  std::uint64_t count = 0;          // chunks the shape implies
+  std::vector<ChunkEntry> entries;  // one per chunk, filled only when count <= max_chunks
+};
+ChunkLayout chunk_layout(hid_t dataset, const std::vector<hsize_t>& dims, std::uint64_t max_chunks);
 // Reads the whole dataset converted to T; fails (HDF5's checksum error) if a chunk is corrupt.
 template <typename T>
 std::vector<T> read_dataset(hid_t dataset, std::size_t count);

@@ -3,7 +3,6 @@
 // visit_training_fields), so both sides cannot drift.
 #pragma once
 
-#include <array>
 #include <cstdint>
 #include <type_traits>
 #include <utility>
@@ -43,15 +42,9 @@ inline std::vector<std::string> weight_names(const ModelPlan& plan, std::size_t 
   return names;
 }
 
-inline std::string history_path(const char* key) { return std::string(kHistory) + "/" + key; }
+// "/history/loss": one dataset per column of the history's table (kHistoryColumns, history.hpp).
 // lr: files written before it lack /history/lr; reading fills it with /training's lr.
-inline constexpr const char* kHistoryKeys[] = {"loss", "accuracy", "val_loss", "val_accuracy", "lr", "seconds"};
-
-// The History vectors in kHistoryKeys order (History or const History).
-template <typename H>
-auto history_columns(H& h) {
-  return std::array{&h.loss, &h.accuracy, &h.val_loss, &h.val_accuracy, &h.lr, &h.seconds};
-}
+inline std::string history_path(const char* key) { return std::string(kHistory) + "/" + key; }
 
 // How a /training field is stored: choices as their text, int as int64 (the files' type since
 // the first version), every other type as itself.

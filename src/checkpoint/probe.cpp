@@ -22,6 +22,19 @@ auto guarded(const std::string& file, const std::string& path, Step&& step) {
   }
 }
 
+template <typename T>
+void replace_scalar(const std::string& file, const std::string& object, const std::string& name, T value) {
+  guarded(file, object + ": attribute " + name, [&] {
+    h5::File f = open_for_update(file);
+    {
+      const h5::Group g = h5::open_group(f.get(), object);
+      if (FMNIST_H5(H5Aexists(g.get(), name.c_str())) > 0) FMNIST_H5(H5Adelete(g.get(), name.c_str()));
+      h5::write_attribute(g.get(), name, value);
+    }
+    f.close();
+  });
+}
+
 }  // namespace
 
 StorageExtent dataset_storage(const std::string& file, const std::string& dataset) {
@@ -65,13 +78,31 @@ void remove_attribute(const std::string& file, const std::string& object, const 
 
 void replace_string_attribute(const std::string& file, const std::string& object, const std::string& name,
                               const std::string& value) {
-  guarded(file, object + ": attribute " + name, [&] {
+  replace_scalar(file, object, name, value);
+}
+
+void replace_attribute(const std::string& file, const std::string& object, const std::string& name, std::int64_t value) {
+  replace_scalar(file, object, name, value);
+}
+
+void replace_attribute(const std::string& file, const std::string& object, const std::string& name, double value) {
+  replace_scalar(file, object, name, value);
+}
+
+void declare_dataset(const std::string& file, const std::string& dataset, const std::vector<std::uint64_t>& shape,
+                     const std::vector<std::uint64_t>& chunk) {
+  guarded(file, dataset, [&] {
     h5::File f = open_for_update(file);
-    {
-      const h5::Group g = h5::open_group(f.get(), object);
-      if (FMNIST_H5(H5Aexists(g.get(), name.c_str())) > 0) FMNIST_H5(H5Adelete(g.get(), name.c_str()));
-      h5::write_attribute(g.get(), name, value);
-    }
+    if (h5::exists(f.get(), dataset)) FMNIST_H5(H5Ldelete(f.get(), dataset.c_str(), H5P_DEFAULT));
+    const std::vector<hsize_t> dims(shape.begin(), shape.end()), chunks(chunk.begin(), chunk.end());
+    const int rank = static_cast<int>(dims.size());
+    const h5::Dataspace space{FMNIST_H5(H5Screate_simple(rank, dims.data(), nullptr))};
+    const h5::PropertyList dcpl{FMNIST_H5(H5Pcreate(H5P_DATASET_CREATE))};
+    FMNIST_H5(H5Pset_chunk(dcpl.get(), rank, chunks.data()));
+    FMNIST_H5(H5Pset_fletcher32(dcpl.get()));
+    h5::Dataset{FMNIST_H5(
+        H5Dcreate2(f.get(), dataset.c_str(), H5T_IEEE_F64LE, space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT))}
+        .close();
     f.close();
   });
 }

@@ -26,5 +26,13 @@ void remove_object(const std::string& file, const std::string& path);
 void remove_attribute(const std::string& file, const std::string& object, const std::string& name);
 void replace_string_attribute(const std::string& file, const std::string& object, const std::string& name,
                               const std::string& value);
+// A scalar attribute replaced by an int64 or a float64 one, whatever it was: counters out of range,
+// or of the wrong type.
+void replace_attribute(const std::string& file, const std::string& object, const std::string& name, std::int64_t value);
+void replace_attribute(const std::string& file, const std::string& object, const std::string& name, double value);
+// `dataset` replaced by a float64 dataset of `shape` (chunks of `chunk`, Fletcher32) whose chunks are
+// never written: declared, not stored.
+void declare_dataset(const std::string& file, const std::string& dataset, const std::vector<std::uint64_t>& shape,
+                     const std::vector<std::uint64_t>& chunk);
 
 }  // namespace fmnist::probe

@@ -45,7 +45,7 @@ void write_model(hid_t file, const Checkpoint& ckpt, const ModelPlan& plan) {
 
 void write_optimizer(hid_t file, const OptimizerState& optimizer) {
   const h5::Group group = h5::create_group(file, layout::kOptimizer);
-  h5::write_attribute(group.get(), "name", optimizer.name);
+  h5::write_attribute(group.get(), "name", to_text(optimizer.kind));
   h5::write_attribute(group.get(), "iterations", optimizer.iterations);
   std::vector<std::string> slot_names;
   for (const OptimizerSlot& s : optimizer.slots) slot_names.push_back(s.name);
@@ -64,9 +64,9 @@ void write_training(hid_t file, const TrainingState& training) {
 
 void write_history(hid_t file, const History& history) {
   const h5::Group group = h5::create_group(file, layout::kHistory);
-  const auto columns = layout::history_columns(history);
-  for (std::size_t i = 0; i < columns.size(); ++i) {
-    h5::write_dataset(group.get(), layout::kHistoryKeys[i], {columns[i]->size()}, columns[i]->data());
+  for (const HistoryColumn& column : kHistoryColumns) {
+    const std::vector<double>& values = history.*column.values;
+    h5::write_dataset(group.get(), column.key, {values.size()}, values.data());
   }
 }
 
@@ -96,8 +96,8 @@ void check_input(const Checkpoint& ckpt, const ModelPlan& plan) {
       fail("bad optimizer slot name '" + s.name + "'");
     }
   }
-  for (const auto* column : layout::history_columns(ckpt.history)) {
-    if (column->size() != ckpt.history.epochs()) fail("history columns differ in length");
+  for (const HistoryColumn& column : kHistoryColumns) {
+    if ((ckpt.history.*column.values).size() != ckpt.history.epochs()) fail("history columns differ in length");
   }
 }
 

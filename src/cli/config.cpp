@@ -1,13 +1,11 @@
-// Parses and validates fmnist_dist's options with cxxopts. Every option comes from the settings
-// table (settings.hpp); every problem becomes Error(Exit::usage) with the option's name, so the user
-// knows what to change.
+// Parses fmnist_dist's options with cxxopts. Every option comes from the settings table (settings.hpp),
+// which also checks the values; every problem becomes Error(Exit::usage) with the option's name, so the
+// user knows what to change.
 #include "fmnist/config.hpp"
 
 #include <cxxopts.hpp>
 
-#include <cmath>
 #include <set>
-#include <sstream>
 #include <type_traits>
 #include <vector>
 
@@ -16,37 +14,12 @@
 namespace fmnist {
 namespace {
 
-// Ranges and combinations the table cannot say; the text-to-value errors come from from_text.
-void validate(const Config& c) {
-  if (c.epochs <= 0) usage_error("epochs", "must be a positive integer, got " + std::to_string(c.epochs));
-  if (c.batch_size <= 0) usage_error("batch-size", "must be a positive integer, got " + std::to_string(c.batch_size));
-  if (!(c.val_split > 0.0 && c.val_split < 1.0))
-    usage_error("val-split", "must lie strictly between 0 and 1, got " + std::to_string(c.val_split));
-  if (!(c.lr > 0.0) || !std::isfinite(c.lr)) usage_error("lr", "must be a positive number, got " + std::to_string(c.lr));
-  if (!(c.momentum >= 0.0 && c.momentum < 1.0)) usage_error("momentum", "must lie in [0, 1)");
-  if (c.checkpoint_every < 0) usage_error("checkpoint-every", "must be 0 (off) or a positive number of steps");
-  if (c.max_steps < 0) usage_error("max-steps", "must be 0 (no limit) or a positive number of steps");
-  if (c.micro_batch <= 0 || c.micro_batch > 4096) usage_error("micro-batch", "must lie in 1..4096");
-  const long long micro_batches = (static_cast<long long>(c.batch_size) + c.micro_batch - 1) / c.micro_batch;
-  if (micro_batches > kMaxMicroBatches)
-    throw Error(Exit::usage, "--batch-size " + std::to_string(c.batch_size) + " with --micro-batch " +
-                                 std::to_string(c.micro_batch) + " makes " + std::to_string(micro_batches) +
-                                 " micro-batches per step; at most " + std::to_string(kMaxMicroBatches) +
-                                 " keep the exact sum inside 64 bits: raise --micro-batch to at least " +
-                                 std::to_string((c.batch_size + kMaxMicroBatches - 1) / kMaxMicroBatches) +
-                                 " (see --help)");
-  if (!(c.stall_timeout >= 0 && c.stall_timeout <= 86400))
-    usage_error("stall-timeout", "must be 0 (off) or a number of seconds up to 86400");
-  if (c.out_dir.empty()) usage_error("out-dir", "must not be empty");
-  if (!c.test_csv.empty() && c.train_csv.empty()) usage_error("test-csv", "needs --train-csv as well");
-}
-
 // One cxxopts option per table entry, in the --help sections of the table's groups. Flags (bool)
 // take no value; the others are read as text and converted by from_text after parsing.
 void add_options(cxxopts::Options& options, bool& rmsprop_keras2) {
   const Settings defaults;
   for (Group group : {Group::data, Group::model, Group::training, Group::output}) {
-    auto adder = options.add_options(group_name(group));
+    auto adder = options.add_options(to_text(group));
     visit_settings(defaults, [&](const SettingInfo& info, const auto& value) {
       if (info.group != group) return;
       if constexpr (std::is_same_v<std::decay_t<decltype(value)>, bool>) {
@@ -119,7 +92,7 @@ Config parse_config(int argc, const char* const* argv) {
   }
   if (rmsprop_keras2 && c.rmsprop_form != RmspropForm::keras2)
     usage_error("rmsprop-keras2", "contradicts --rmsprop-form " + to_text(c.rmsprop_form));
-  validate(c);
+  check_settings(c);
   return c;
 }
 

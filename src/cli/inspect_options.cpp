@@ -1,15 +1,24 @@
 // Parses and validates fmnist_inspect's options with cxxopts (the only module that sees it). Every
-// problem, including a combination that cannot work or a picture file name of the wrong kind,
-// becomes Error(Exit::usage) naming the option, before any file is read.
+// option is one entry of the table below, as fmnist_dist's are of the settings table; every problem,
+// including a combination that cannot work or a picture file name of the wrong kind, becomes
+// Error(Exit::usage) naming the option, before any file is read.
 #include "fmnist/inspect_options.hpp"
 
 #include <cxxopts.hpp>
+#include <type_traits>
 #include <utility>
 
 #include "fmnist/error.hpp"
+#include "fmnist/settings.hpp"
 #include "fmnist/text.hpp"
 
 namespace fmnist {
+
+template <>
+struct EnumNames<Invert> {
+  static constexpr std::array names{"auto", "yes", "no"};
+};
+
 namespace {
 
 const char* const kExitCodes =
@@ -22,39 +31,91 @@ const char* const kExitCodes =
     "  4  bad, corrupt or incompatible checkpoint (--verify found a problem), or unwritable output\n"
     "  70 internal failure\n";
 
-cxxopts::Options option_spec(const InspectOptions& defaults) {
+// What the table says about an option: its name, its --help text and its valid values (settings.hpp's
+// Check). Its default is the field's in InspectOptions{}.
+struct InspectOptionInfo {
+  const char* name;
+  const char* help;
+  Check check = {};
+};
+
+// The table, in --help order: X(field of InspectOptions, InspectOptionInfo fields). Flags are bool.
+// clang-format off
+#define FMNIST_INSPECT_OPTIONS(X)                                                                                \
+  X(verify, "verify", "Check checksums, shapes and finiteness; exit 4 if anything is wrong")                     \
+  X(evaluate, "evaluate", "Compute test loss, accuracy and the confusion matrix from the weights")              \
+  X(data_dir, "data-dir", "IDX folder for --evaluate")                                                          \
+  X(test_csv, "test-csv", "Kaggle test CSV for --evaluate (instead of --data-dir)")                             \
+  X(predict, "predict", "Classify the INPUTs after the checkpoint: IDX or CSV files, pictures (PNG, JPEG, PGM, " \
+    "...), folders of pictures")                                                                                \
+  X(predict_options.invert, "invert",                                                                           \
+    "For --predict: invert pictures to light-on-dark: auto (when the border is light), yes, no")                \
+  X(pictures.confusion_svg, "plot-confusion",                                                                   \
+    "With --evaluate or --predict: draw the confusion matrix to this .svg file")                                \
+  X(pictures.errors, "plot-errors",                                                                             \
+    "With --evaluate or --predict: draw the 36 most confident errors to this .png or .svg file")                \
+  X(plot, "plot", "Write the learning curves to this SVG file")                                                 \
+  X(csv, "csv", "Write the history to this CSV file; with --predict, the predictions instead")                  \
+  X(predict_options.outputs, "outputs", "With --predict: write the model's outputs (softmax probabilities if "  \
+    "it ends in softmax) as a float32 (N, classes) .npy file")                                                  \
+  X(predict_options.logits, "logits", "With --predict: write the logits as a float32 (N, classes) .npy file")   \
+  X(json, "json", "Print everything as one JSON object")                                                        \
+  X(onnx, "export-onnx", "Write the model with its weights as ONNX to this file (input NHWC float32 in [0, 1]; " \
+    "outputs 'output' and 'logits')")                                                                           \
+  X(compare, "compare", "Compare the weights, optimizer state and step count with another checkpoint; exit 1 "   \
+    "if they differ")                                                                                           \
+  X(tolerance, "tolerance", "For --compare: the largest relative difference allowed per tensor, relative "       \
+    "meaning the largest |a - b| over the largest |a| of the tensor (0: identical bytes)",                      \
+    {.min = 0, .must = "must be 0 or positive"})
+// clang-format on
+
+#define FMNIST_VISIT_INSPECT_OPTION(field, ...) visit(InspectOptionInfo{__VA_ARGS__}, o.field);
+
+// Calls visit(const InspectOptionInfo&, field) for every option of the table, in its order.
+template <typename Options, typename Visit>
+void visit_inspect_options(Options& o, Visit&& visit) {
+  FMNIST_INSPECT_OPTIONS(FMNIST_VISIT_INSPECT_OPTION)
+}
+
+// One cxxopts option per table entry; flags take no value, the others are read as text (from_text).
+cxxopts::Options option_spec() {
   cxxopts::Options spec("fmnist_inspect", "Shows, verifies, evaluates and exports an fmnist_dist checkpoint.");
   spec.positional_help("FILE [--predict INPUT...]").set_width(110);
-  spec.add_options()("verify", "Check checksums, shapes and finiteness; exit 4 if anything is wrong")(
-      "evaluate", "Compute test loss, accuracy and the confusion matrix from the weights")(
-      "data-dir", "IDX folder for --evaluate", cxxopts::value<std::string>()->default_value(defaults.data_dir))(
-      "test-csv", "Kaggle test CSV for --evaluate (instead of --data-dir)", cxxopts::value<std::string>())(
-      "predict", "Classify the INPUTs after the checkpoint: IDX or CSV files, pictures (PNG, JPEG, PGM, ...), "
-      "folders of pictures")(
-      "invert", "For --predict: invert pictures to light-on-dark: auto (when the border is light), yes, no",
-      cxxopts::value<std::string>()->default_value("auto"))(
-      "plot-confusion", "With --evaluate or --predict: draw the confusion matrix to this .svg file",
-      cxxopts::value<std::string>())(
-      "plot-errors", "With --evaluate or --predict: draw the 36 most confident errors to this .png or .svg file",
-      cxxopts::value<std::string>())(
-      "plot", "Write the learning curves to this SVG file", cxxopts::value<std::string>())(
-      "csv", "Write the history to this CSV file; with --predict, the predictions instead",
-      cxxopts::value<std::string>())(
-      "outputs", "With --predict: write the model's outputs (softmax probabilities if it ends in softmax) as a "
-      "float32 (N, classes) .npy file", cxxopts::value<std::string>())(
-      "logits", "With --predict: write the logits as a float32 (N, classes) .npy file", cxxopts::value<std::string>())(
-      "json", "Print everything as one JSON object")(
-      "export-onnx", "Write the model with its weights as ONNX to this file (input NHWC float32 in [0, 1]; outputs "
-      "'output' and 'logits')", cxxopts::value<std::string>())(
-      "compare", "Compare the weights, optimizer state and step count with another checkpoint; exit 1 if they "
-      "differ", cxxopts::value<std::string>())(
-      "tolerance", "For --compare: the largest relative difference allowed per tensor, relative meaning the "
-      "largest |a - b| over the largest |a| of the tensor (0: identical bytes)",
-      cxxopts::value<double>()->default_value("0"))("h,help", "Show this help")(
-      "version", "Print the version, the Git commit and the kernels' instruction set")(
+  auto adder = spec.add_options();
+  const InspectOptions defaults;
+  visit_inspect_options(defaults, [&](const InspectOptionInfo& info, const auto& value) {
+    if constexpr (std::is_same_v<std::decay_t<decltype(value)>, bool>) {
+      adder(info.name, info.help, cxxopts::value<bool>());
+    } else {
+      auto text = cxxopts::value<std::string>();
+      if (!to_text(value).empty()) text->default_value(to_text(value));
+      adder(info.name, info.help, text);
+    }
+  });
+  adder("h,help", "Show this help")("version", "Print the version, the Git commit and the kernels' instruction set")(
       "file", "Checkpoint", cxxopts::value<std::string>());
   spec.parse_positional({"file"});
   return spec;
+}
+
+// The value given for one option, read and checked: "--invert must be auto, yes or no, not 'maybe'",
+// "--tolerance must be 0 or positive, got -1".
+template <typename T>
+void read_option(const cxxopts::ParseResult& args, const InspectOptionInfo& info, T& field) {
+  if (args.count(info.name) == 0) return;
+  if constexpr (std::is_same_v<T, bool>) {
+    field = args[info.name].as<bool>();
+  } else {
+    const std::string text = args[info.name].as<std::string>();
+    if constexpr (Choice<T>) {
+      if (from_text(text, field))
+        throw Error(Exit::usage, "--" + std::string(info.name) + " must be " + choices_text<T>() + ", not '" + text + "'");
+    } else if (const auto problem = from_text(text, field)) {
+      usage_error(info.name, *problem);
+    }
+    if (const auto problem = check_problem(info.check, field))
+      throw Error(Exit::usage, "--" + std::string(info.name) + " " + *problem);
+  }
 }
 
 // --plot-confusion writes SVG only; --plot-errors PNG or SVG, chosen by the name.
@@ -68,27 +129,16 @@ void check_picture_names(const Pictures& p) {
   }
 }
 
-Invert invert_option(const std::string& text) {
-  if (text == "auto") return Invert::automatic;
-  if (text == "yes") return Invert::yes;
-  if (text == "no") return Invert::no;
-  throw Error(Exit::usage, "--invert must be auto, yes or no, not '" + text + "'");
-}
-
-// --predict's INPUTs (the arguments after the checkpoint), --invert, --outputs and --logits.
-void parse_predict_options(const cxxopts::ParseResult& args, InspectOptions& o) {
-  o.predict = args.count("predict") > 0;
+// --predict's INPUTs (the arguments after the checkpoint), and what --predict cannot go with.
+void check_predict(const cxxopts::ParseResult& args, InspectOptions& o) {
   if (!o.predict) {
     if (!args.unmatched().empty()) throw Error(Exit::usage, "unexpected argument '" + args.unmatched()[0] + "'");
     if (args.count("outputs") || args.count("logits")) throw Error(Exit::usage, "--outputs and --logits need --predict");
     return;
   }
-  PredictOptions& p = o.predict_options;
-  p.inputs = args.unmatched();
-  if (p.inputs.empty()) throw Error(Exit::usage, "--predict needs at least one INPUT after the checkpoint FILE");
-  if (args.count("outputs")) p.outputs = args["outputs"].as<std::string>();
-  if (args.count("logits")) p.logits = args["logits"].as<std::string>();
-  p.invert = invert_option(args["invert"].as<std::string>());
+  o.predict_options.inputs = args.unmatched();
+  if (o.predict_options.inputs.empty())
+    throw Error(Exit::usage, "--predict needs at least one INPUT after the checkpoint FILE");
   if (o.evaluate || o.json || !o.compare.empty()) {
     throw Error(Exit::usage, "--predict cannot be combined with --evaluate, --json or --compare");
   }
@@ -105,30 +155,15 @@ void check_combinations(const cxxopts::ParseResult& args, const InspectOptions& 
   if (args.count("data-dir") && args.count("test-csv")) {
     throw Error(Exit::usage, "give either --data-dir or --test-csv, not both");
   }
-  if (!(o.tolerance >= 0)) throw Error(Exit::usage, "--tolerance must be 0 or positive");
   if (args.count("tolerance") && o.compare.empty()) throw Error(Exit::usage, "--tolerance needs --compare");
-}
-
-std::string text_option(const cxxopts::ParseResult& args, const char* name) {
-  return args.count(name) ? args[name].as<std::string>() : std::string();
 }
 
 InspectOptions from_args(const cxxopts::ParseResult& args) {
   InspectOptions o;
   if (!args.count("file")) throw Error(Exit::usage, "missing the checkpoint FILE (see --help)");
   o.file = args["file"].as<std::string>();
-  o.verify = args.count("verify") > 0;
-  o.evaluate = args.count("evaluate") > 0;
-  o.json = args.count("json") > 0;
-  o.data_dir = args["data-dir"].as<std::string>();
-  o.test_csv = text_option(args, "test-csv");
-  o.plot = text_option(args, "plot");
-  o.csv = text_option(args, "csv");
-  o.compare = text_option(args, "compare");
-  o.tolerance = args["tolerance"].as<double>();
-  o.onnx = text_option(args, "export-onnx");
-  o.pictures = {text_option(args, "plot-confusion"), text_option(args, "plot-errors")};
-  parse_predict_options(args, o);
+  visit_inspect_options(o, [&](const InspectOptionInfo& info, auto& field) { read_option(args, info, field); });
+  check_predict(args, o);
   check_combinations(args, o);
   check_picture_names(o.pictures);
   if (o.predict) {
@@ -141,7 +176,7 @@ InspectOptions from_args(const cxxopts::ParseResult& args) {
 }  // namespace
 
 InspectOptions parse_inspect_options(int argc, const char* const* argv) {
-  cxxopts::Options spec = option_spec(InspectOptions{});
+  cxxopts::Options spec = option_spec();
   try {
     const cxxopts::ParseResult args = spec.parse(argc, argv);
     if (args.count("help")) {

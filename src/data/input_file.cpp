@@ -3,25 +3,29 @@
 // zlib reports it only through gzerror (Z_BUF_ERROR, "unexpected end of file").
 #include "input_file.hpp"
 
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <filesystem>
-#include <zlib.h>
 
 #include "fmnist/error.hpp"
+#include "fmnist/regular_file.hpp"
 
 namespace fmnist::detail {
 
 InputFile::InputFile(std::string path) : path_(std::move(path)) {
-  std::error_code ec;
-  const auto status = std::filesystem::status(path_, ec);
-  if (!std::filesystem::exists(status)) fail("cannot open (no such file)");
-  if (std::filesystem::is_directory(status)) fail("cannot open (it is a folder, not a file)");
-  size_on_disk_ = std::filesystem::file_size(path_, ec);
-  if (ec) size_on_disk_ = 0;
-  file_ = gzopen(path_.c_str(), "rb");
-  if (file_ == nullptr) fail(std::string("cannot open (") + std::strerror(errno) + ")");
+  const RegularFile regular = open_regular_file(path_);  // a FIFO or device is refused, never waited on
+  if (regular.fd < 0) fail("cannot open (" + regular.why + ")");
+  struct stat st {};
+  size_on_disk_ = ::fstat(regular.fd, &st) == 0 ? static_cast<std::uintmax_t>(st.st_size) : 0;
+  file_ = gzdopen(regular.fd, "rb");
+  if (file_ == nullptr) {
+    ::close(regular.fd);
+    fail(std::string("cannot open (") + std::strerror(errno) + ")");
+  }
   gzbuffer(file_, 1u << 20);
 }
 

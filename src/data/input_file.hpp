@@ -1,5 +1,5 @@
 // A data file opened through zlib: gzip-compressed or plain, told apart by its magic bytes.
-// Every failure (missing, unreadable, corrupt or truncated gzip) becomes
+// Every failure (missing, not a regular file, unreadable, corrupt or truncated gzip) becomes
 // Error(Exit::data, "<path>: ..."), so the IDX and CSV readers stay short.
 #pragma once
 

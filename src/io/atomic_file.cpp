@@ -1,5 +1,6 @@
-// write_file_atomically with POSIX calls: open, write (retrying EINTR), fsync, close, rename,
-// fsync of the folder. File systems that cannot fsync a file or a folder (EINVAL) are tolerated.
+// write_file_atomically with POSIX calls: open (O_CREAT | O_EXCL | O_NOFOLLOW, a name with random
+// bits), write (retrying EINTR), fsync, close, rename, fsync of the folder. File systems that cannot
+// fsync a file or a folder (EINVAL) are tolerated.
 #include "fmnist/atomic_file.hpp"
 
 #include <fcntl.h>
@@ -11,6 +12,7 @@
 #include <filesystem>
 
 #include "fmnist/error.hpp"
+#include "random_bits.hpp"
 
 namespace fmnist {
 namespace {
@@ -21,9 +23,12 @@ struct Failure {
   int error;
 };
 
-void write_synced(const std::string& path, std::string_view bytes) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+// Creates `path` (never an existing file or symlink there) with the bytes, fsynced; `created` is
+// set as soon as the file is ours to remove.
+void write_synced(const std::string& path, std::string_view bytes, bool& created) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
   if (fd < 0) throw Failure{"cannot create " + path, errno};
+  created = true;
   for (std::size_t done = 0; done < bytes.size();) {
     const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
     if (n < 0 && errno == EINTR) continue;
@@ -56,12 +61,13 @@ void sync_folder(const std::string& path) {
 }  // namespace
 
 void write_file_atomically(const std::string& path, std::string_view bytes) {
-  const std::string temporary = path + ".tmp." + std::to_string(::getpid());
+  const std::string temporary = path + ".tmp." + std::to_string(::getpid()) + "." + io::random_hex(8);
+  bool created = false;
   try {
-    write_synced(temporary, bytes);
+    write_synced(temporary, bytes, created);
     if (std::rename(temporary.c_str(), path.c_str()) != 0) throw Failure{"cannot rename to " + path, errno};
   } catch (const Failure& f) {
-    std::remove(temporary.c_str());
+    if (created) ::unlink(temporary.c_str());  // never a file of the same name that this call did not create
     throw Error(Exit::checkpoint, path + ": cannot write: " + f.step + ": " + std::strerror(f.error));
   }
   try {

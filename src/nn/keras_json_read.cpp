@@ -5,14 +5,13 @@
 // (src/nn/kinds/). Every field is read or refused; nothing is silently ignored unless it is null
 // or false (Keras's "not used"), and every refusal names the layer, the field and the value.
 #include <algorithm>
-#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
-#include <sstream>
 
 #include "fmnist/error.hpp"
 #include "fmnist/model_spec.hpp"
+#include "fmnist/regular_file.hpp"
 #include "keras_fields.hpp"
 #include "registry.hpp"
 
@@ -195,12 +194,8 @@ ModelSpec parse_keras_json(const std::string& text, const std::string& source) {
 }
 
 ModelSpec read_keras_json(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(Exit::usage, "--model " + path + ": cannot read the file");
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) throw Error(Exit::usage, "--model " + path + ": cannot read the file");
-  return parse_keras_json(text.str(), path);
+  constexpr std::size_t kMaxModelJsonBytes = std::size_t{16} << 20;  // a FIFO or device is refused, not read
+  return parse_keras_json(read_regular_file(path, Exit::usage, kMaxModelJsonBytes, "--model " + path), path);
 }
 
 }  // namespace fmnist

@@ -5,28 +5,29 @@
 #include <cmath>
 
 #include "fmnist/error.hpp"
+#include "fmnist/text.hpp"
 
 namespace fmnist {
 
-Optimizer::Optimizer(std::string name, std::size_t n, std::vector<std::string> slot_names, double lr) : lr_(0) {
-  state_.name = std::move(name);
+Optimizer::Optimizer(OptimizerKind kind, std::size_t n, std::vector<std::string> slot_names, double lr) : lr_(0) {
+  state_.kind = kind;
   set_lr(lr);
   for (auto& s : slot_names) state_.slots.push_back({std::move(s), std::vector<float>(n, 0.0f)});
 }
 
 void Optimizer::set_lr(double lr) {
   if (!std::isfinite(lr) || lr < 0)
-    throw Error(Exit::internal, "optimizer '" + state_.name + "': learning rate " + std::to_string(lr) +
+    throw Error(Exit::internal, "optimizer '" + to_text(state_.kind) + "': learning rate " + number_text(lr) +
                                     " is negative or not finite");
   lr_ = lr;
 }
 
 void Optimizer::restore(const OptimizerState& s) {
-  if (s.name != state_.name)
-    throw Error(Exit::checkpoint, "optimizer is '" + s.name + "' in the checkpoint, '" + state_.name +
-                                      "' in this run");
+  if (s.kind != state_.kind)
+    throw Error(Exit::checkpoint, "optimizer is '" + to_text(s.kind) + "' in the checkpoint, '" +
+                                      to_text(state_.kind) + "' in this run");
   if (s.slots.size() != state_.slots.size())
-    throw Error(Exit::checkpoint, "optimizer '" + s.name + "' has " + std::to_string(s.slots.size()) +
+    throw Error(Exit::checkpoint, "optimizer '" + to_text(s.kind) + "' has " + std::to_string(s.slots.size()) +
                                       " slots in the checkpoint, expected " +
                                       std::to_string(state_.slots.size()));
   for (std::size_t i = 0; i < s.slots.size(); ++i) {
@@ -44,12 +45,13 @@ namespace {
 // v = rho*v + (1-rho)*g^2; w -= lr*g / (sqrt(v) + eps)   (Keras 2; Keras 3: / sqrt(v + eps))
 class RmsProp final : public Optimizer {
  public:
-  RmsProp(const OptimizerConfig& c, std::size_t n) : Optimizer("rmsprop", n, {"velocity"}, c.lr), c_(c) {}
+  RmsProp(const Settings& s, const OptimizerConstants& k, std::size_t n)
+      : Optimizer(OptimizerKind::rmsprop, n, {"velocity"}, s.lr), form_(s.rmsprop_form), k_(k) {}
   void step(float* w, const float* g) override {
     float* v = slot(0).data();
     const std::size_t n = slot(0).size();
-    const float rho = float(c_.rho), one_minus_rho = 1.0f - rho, lr = float(lr_), eps = float(c_.epsilon);
-    if (c_.form == RmspropForm::keras2) {
+    const float rho = float(k_.rho), one_minus_rho = 1.0f - rho, lr = float(lr_), eps = float(k_.epsilon);
+    if (form_ == RmspropForm::keras2) {
       for (std::size_t i = 0; i < n; ++i) {
         v[i] = rho * v[i] + one_minus_rho * g[i] * g[i];
         w[i] -= lr * g[i] / (std::sqrt(v[i]) + eps);
@@ -64,20 +66,22 @@ class RmsProp final : public Optimizer {
   }
 
  private:
-  OptimizerConfig c_;
+  RmspropForm form_;
+  OptimizerConstants k_;
 };
 
 // Keras Adam: m = b1*m + (1-b1)*g; v = b2*v + (1-b2)*g^2;
 // w -= lr * sqrt(1-b2^t)/(1-b1^t) * m / (sqrt(v) + eps)
 class Adam final : public Optimizer {
  public:
-  Adam(const OptimizerConfig& c, std::size_t n) : Optimizer("adam", n, {"momentum", "velocity"}, c.lr), c_(c) {}
+  Adam(const Settings& s, const OptimizerConstants& k, std::size_t n)
+      : Optimizer(OptimizerKind::adam, n, {"momentum", "velocity"}, s.lr), k_(k) {}
   void step(float* w, const float* g) override {
     float* m = slot(0).data();
     float* v = slot(1).data();
     const std::size_t n = slot(0).size();
     const double t = static_cast<double>(++state_.iterations);
-    const float b1 = float(c_.beta_1), b2 = float(c_.beta_2), eps = float(c_.epsilon);
+    const float b1 = float(k_.beta_1), b2 = float(k_.beta_2), eps = float(k_.epsilon);
     const float alpha = static_cast<float>(float(lr_) * std::sqrt(1.0 - std::pow(b2, t)) / (1.0 - std::pow(b1, t)));
     for (std::size_t i = 0; i < n; ++i) {
       m[i] = b1 * m[i] + (1.0f - b1) * g[i];
@@ -87,17 +91,17 @@ class Adam final : public Optimizer {
   }
 
  private:
-  OptimizerConfig c_;
+  OptimizerConstants k_;
 };
 
 // Keras SGD with momentum: m = momentum*m - lr*g; w += m.
 class Sgd final : public Optimizer {
  public:
-  Sgd(const OptimizerConfig& c, std::size_t n) : Optimizer("sgd", n, {"momentum"}, c.lr), c_(c) {}
+  Sgd(const Settings& s, std::size_t n) : Optimizer(OptimizerKind::sgd, n, {"momentum"}, s.lr), momentum_(s.momentum) {}
   void step(float* w, const float* g) override {
     float* m = slot(0).data();
     const std::size_t n = slot(0).size();
-    const float momentum = float(c_.momentum), lr = float(lr_);
+    const float momentum = float(momentum_), lr = float(lr_);
     for (std::size_t i = 0; i < n; ++i) {
       m[i] = momentum * m[i] - lr * g[i];
       w[i] += m[i];
@@ -106,27 +110,31 @@ class Sgd final : public Optimizer {
   }
 
  private:
-  OptimizerConfig c_;
+  double momentum_;
 };
 
 }  // namespace
 
-const char* rmsprop_form_name(RmspropForm form) { return EnumNames<RmspropForm>::names[static_cast<std::size_t>(form)]; }
-
-KerasOptimizerConfig keras_optimizer_config(const OptimizerConfig& c) {
-  if (c.name == "adam")
-    return {"Adam", {{"learning_rate", c.lr}, {"beta_1", c.beta_1}, {"beta_2", c.beta_2}, {"epsilon", c.epsilon}},
-            {{"amsgrad", false}}};
-  if (c.name == "sgd") return {"SGD", {{"learning_rate", c.lr}, {"momentum", c.momentum}}, {{"nesterov", false}}};
-  return {"RMSprop", {{"learning_rate", c.lr}, {"rho", c.rho}, {"momentum", 0.0}, {"epsilon", c.epsilon}},
+KerasOptimizerConfig keras_optimizer_config(const Settings& s, const OptimizerConstants& k) {
+  switch (s.optimizer) {
+    case OptimizerKind::adam:
+      return {"Adam", {{"learning_rate", s.lr}, {"beta_1", k.beta_1}, {"beta_2", k.beta_2}, {"epsilon", k.epsilon}},
+              {{"amsgrad", false}}};
+    case OptimizerKind::sgd:
+      return {"SGD", {{"learning_rate", s.lr}, {"momentum", s.momentum}}, {{"nesterov", false}}};
+    case OptimizerKind::rmsprop: break;
+  }
+  return {"RMSprop", {{"learning_rate", s.lr}, {"rho", k.rho}, {"momentum", 0.0}, {"epsilon", k.epsilon}},
           {{"centered", false}}};
 }
 
-std::unique_ptr<Optimizer> make_optimizer(const OptimizerConfig& config, std::size_t n) {
-  if (config.name == "rmsprop") return std::make_unique<RmsProp>(config, n);
-  if (config.name == "adam") return std::make_unique<Adam>(config, n);
-  if (config.name == "sgd") return std::make_unique<Sgd>(config, n);
-  throw Error(Exit::usage, "--optimizer: unknown optimizer '" + config.name + "' (rmsprop, adam or sgd)");
+std::unique_ptr<Optimizer> make_optimizer(const Settings& settings, std::size_t n, const OptimizerConstants& constants) {
+  switch (settings.optimizer) {
+    case OptimizerKind::adam: return std::make_unique<Adam>(settings, constants, n);
+    case OptimizerKind::sgd: return std::make_unique<Sgd>(settings, n);
+    case OptimizerKind::rmsprop: break;
+  }
+  return std::make_unique<RmsProp>(settings, constants, n);
 }
 
 }  // namespace fmnist

@@ -2,16 +2,19 @@
 // picture becomes the model's input): to 8-bit grey (alpha over white), padded to the model's aspect ratio with the
 // border's mean, resized (area averaging when shrinking, bilinear when enlarging), then inverted
 // when asked or, with --invert auto, when the border is light (a dark object on a light ground).
+// Only a regular file is read (a FIFO would block), and its header's size is checked against
+// kMaxPicturePixels before OpenCV decodes it; OpenCV's own failures are bad data (exit 3) too.
 #include <cmath>
-#include <filesystem>
-#include <fstream>
-#include <iterator>
+#include <new>
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include "fmnist/error.hpp"
 #include "fmnist/predict.hpp"
+#include "fmnist/regular_file.hpp"
+#include "fmnist/text.hpp"
+#include "picture_size.hpp"
 
 namespace fmnist {
 namespace {
@@ -20,17 +23,23 @@ constexpr double kLightBorder = 127.5;  // --invert auto inverts above this mean
 
 [[noreturn]] void fail(const std::string& path, const std::string& what) { throw Error(Exit::data, path + ": " + what); }
 
-std::vector<unsigned char> file_bytes(const std::string& path) {
-  std::error_code ec;
-  const auto status = std::filesystem::status(path, ec);
-  if (!std::filesystem::exists(status)) fail(path, "cannot open (no such file)");
-  if (std::filesystem::is_directory(status)) fail(path, "cannot open (it is a folder, not a file)");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail(path, "cannot open (permission denied or unreadable)");
-  std::vector<unsigned char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) fail(path, "read error");
+constexpr std::size_t kMaxPictureFileBytes = std::size_t{1} << 30;
+
+std::string file_bytes(const std::string& path) {
+  std::string bytes = read_regular_file(path, Exit::data, kMaxPictureFileBytes);
   if (bytes.empty()) fail(path, "empty file");
   return bytes;
+}
+
+// Refuses a picture of width x height whose padded copy (before resizing) would exceed the limit.
+void check_size(const std::string& path, std::uint64_t width, std::uint64_t height, const ModelInput& in) {
+  if (width == 0 || height == 0) fail(path, "its header declares " + std::to_string(width) + " x " + std::to_string(height) + " pixels");
+  const std::uint64_t padded = std::max(detail::padded_pixels(width, height, in.width, in.height),
+                                        detail::padded_pixels(height, width, in.width, in.height));  // JPEG may turn it
+  if (padded <= kMaxPicturePixels) return;
+  fail(path, std::to_string(width) + " x " + std::to_string(height) + " pixels, which padded to the model's " +
+                 std::to_string(in.width) + " x " + std::to_string(in.height) + " aspect make " + with_commas(padded) +
+                 ": more than the limit of " + with_commas(kMaxPicturePixels) + " pixels (crop or shrink it first)");
 }
 
 std::string depth_name(int depth) {
@@ -46,15 +55,15 @@ std::string depth_name(int depth) {
 
 // JPEG is decoded with its EXIF orientation applied (phone photos); everything else unchanged,
 // so that alpha and 16-bit samples survive. JPEG has neither.
-cv::Mat decode(const std::string& path, const std::vector<unsigned char>& bytes) {
-  const bool jpeg = bytes.size() >= 3 && bytes[0] == 0xFF && bytes[1] == 0xD8 && bytes[2] == 0xFF;
-  cv::Mat image;
-  try {
-    image = cv::imdecode(bytes, jpeg ? cv::IMREAD_ANYCOLOR | cv::IMREAD_ANYDEPTH : cv::IMREAD_UNCHANGED);
-  } catch (const cv::Exception& e) {
-    fail(path, "cannot decode the picture (OpenCV: " + e.msg + ")");
-  }
+cv::Mat decode(const std::string& path, const std::string& bytes, const ModelInput& in) {
+  const auto size = detail::picture_size(bytes);
+  if (!size) fail(path, "not a picture OpenCV can decode (PNG, JPEG, PGM, BMP, TIFF, WebP), or corrupt");
+  check_size(path, size->width, size->height, in);
+  const bool jpeg = bytes.starts_with("\xFF\xD8\xFF");
+  const cv::Mat buffer(1, static_cast<int>(bytes.size()), CV_8UC1, const_cast<char*>(bytes.data()));
+  cv::Mat image = cv::imdecode(buffer, jpeg ? cv::IMREAD_ANYCOLOR | cv::IMREAD_ANYDEPTH : cv::IMREAD_UNCHANGED);
   if (image.empty()) fail(path, "not a picture OpenCV can decode (PNG, JPEG, PGM, BMP, TIFF, WebP), or corrupt");
+  check_size(path, static_cast<std::uint64_t>(image.cols), static_cast<std::uint64_t>(image.rows), in);
   return image;
 }
 
@@ -135,7 +144,15 @@ std::vector<std::uint8_t> read_picture(const std::string& path, const ModelInput
   if (input.channels != 1) {
     fail(path, "the model takes pictures of " + std::to_string(input.channels) + " channels; --predict reads grey pictures");
   }
-  const cv::Mat image = fit_to_model(to_grey(path, decode(path, file_bytes(path))), input, invert);
+  const std::string bytes = file_bytes(path);
+  cv::Mat image;
+  try {
+    image = fit_to_model(to_grey(path, decode(path, bytes, input)), input, invert);
+  } catch (const cv::Exception& e) {
+    fail(path, "cannot decode or convert the picture (OpenCV: " + e.msg + ")");
+  } catch (const std::bad_alloc&) {
+    fail(path, "too large to decode in this machine's memory");
+  }
   std::vector<std::uint8_t> pixels(input.pixels());  // (height, width, 1)
   for (int r = 0; r < image.rows; ++r) {
     const std::uint8_t* row = image.ptr<std::uint8_t>(r);

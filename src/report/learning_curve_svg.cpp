@@ -215,8 +215,6 @@ std::size_t best_epoch(const History& h) {
   return best;
 }
 
-std::string learning_curve_svg(const History& h) { return learning_curve_svg(h, {best_epoch(h), "lowest val_loss"}); }
-
 // The rate panel: the rate per epoch as a line, only when it changed during the run (Keras logs lr then).
 std::string learning_curve_svg(const History& h, const BestMark& best) {
   const bool rate_moves = h.lr.size() == h.epochs() && h.epochs() > 1 &&

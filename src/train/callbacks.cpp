@@ -4,11 +4,10 @@
 #include "callbacks.hpp"
 
 #include <algorithm>
-#include <charconv>
 #include <cmath>
-#include <cstdio>
 #include <limits>
 #include <nlohmann/json.hpp>
+#include <string_view>
 
 #include "fmnist/error.hpp"
 #include "fmnist/text.hpp"
@@ -20,15 +19,21 @@ using ordered_json = nlohmann::ordered_json;
 constexpr double kInf = std::numeric_limits<double>::infinity();
 constexpr double kPi = 3.14159265358979323846;
 
-void require(bool ok, const std::string& option, const std::string& what, double value) {
-  if (!ok || std::isnan(value)) usage_error(option, what + ", got " + number_text(value));
+// Monitor's choices are the first history columns, in its order: a monitor is its column's index.
+constexpr bool monitors_are_columns() {
+  const auto& names = EnumNames<Monitor>::names;
+  for (std::size_t i = 0; i < names.size(); ++i)
+    if (std::string_view(names[i]) != kHistoryColumns[i].key) return false;
+  return true;
 }
+static_assert(monitors_are_columns(), "EnumNames<Monitor> must name the first columns of kHistoryColumns, in order");
 
-// A float32 rate as "0.0001", "5e-05".
-std::string float_text(double lr) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.7g", static_cast<double>(static_cast<float>(lr)));
-  return text;
+bool monitor_maximises(Monitor monitor) { return monitor == Monitor::accuracy || monitor == Monitor::val_accuracy; }
+
+// The last epoch's figure of the monitored column (NaN for an empty history).
+double monitored_value(const History& history, Monitor monitor) {
+  const std::vector<double>& column = history.*kHistoryColumns[static_cast<std::size_t>(monitor)].values;
+  return column.empty() ? std::numeric_limits<double>::quiet_NaN() : column.back();
 }
 
 // Keras's starting best: +inf for a minimised monitor, -inf for a maximised one.
@@ -36,19 +41,18 @@ double worst_value(Monitor monitor) { return monitor_maximises(monitor) ? -kInf 
 
 // EarlyStopping's test, as Keras writes it: monitor_op(current - min_delta, best) with min_delta
 // negated in mode min, so min: current + delta < best; max: current - delta > best.
-bool stop_improves(const EarlyStoppingConfig& c, double current, double best) {
+bool stop_improves(const Settings& c, double current, double best) {
   return monitor_maximises(c.monitor) ? current - c.min_delta > best : current + c.min_delta < best;
 }
 
 // ReduceLROnPlateau's test, as Keras writes it: min: current < best - delta; max: current > best + delta.
-bool plateau_improves(const PlateauConfig& c, double current, double best) {
-  return monitor_maximises(c.monitor) ? current > best + c.min_delta : current < best - c.min_delta;
+bool plateau_improves(const Settings& c, double current, double best) {
+  return monitor_maximises(c.monitor) ? current > best + c.reduce_lr_min_delta : current < best - c.reduce_lr_min_delta;
 }
 
 // keras.callbacks.EarlyStopping.on_epoch_end with restore_best_weights: the first epoch's weights are
 // kept even if its value is no improvement (NaN); wait counts from 1; a stop needs epoch > 1.
-void early_stopping(const EarlyStoppingConfig& c, double current, std::int64_t epoch, CallbackState& s,
-                    EpochDecision& d) {
+void early_stopping(const Settings& c, double current, std::int64_t epoch, CallbackState& s, EpochDecision& d) {
   if (s.early_stopping_best_epoch == 0) {
     s.early_stopping_best_epoch = epoch;
     d.keep_weights = true;
@@ -59,7 +63,7 @@ void early_stopping(const EarlyStoppingConfig& c, double current, std::int64_t e
     s.early_stopping_best_epoch = epoch;
     s.early_stopping_wait = 0;
     d.keep_weights = true;
-  } else if (s.early_stopping_wait >= c.patience && epoch > 1) {
+  } else if (s.early_stopping_wait >= c.early_stopping && epoch > 1) {
     s.early_stopping_stopped_epoch = epoch;
     d.stop = true;
   }
@@ -69,7 +73,7 @@ void early_stopping(const EarlyStoppingConfig& c, double current, std::int64_t e
 // keras.callbacks.ReduceLROnPlateau.on_epoch_end: leave cooldown (which resets wait) before the test,
 // so `cooldown` c ignores c - 1 epochs; the rate is a float32 variable in Keras, reduced only while it
 // is above float32(min_lr), to float32(max(float32(lr) * factor, min_lr)).
-void reduce_on_plateau(const PlateauConfig& c, double current, CallbackState& s, EpochDecision& d) {
+void reduce_on_plateau(const Settings& c, double current, CallbackState& s, EpochDecision& d) {
   if (s.plateau_cooldown > 0) {
     s.plateau_cooldown -= 1;
     s.plateau_wait = 0;
@@ -81,10 +85,11 @@ void reduce_on_plateau(const PlateauConfig& c, double current, CallbackState& s,
   }
   if (s.plateau_cooldown > 0) return;
   s.plateau_wait += 1;
-  if (s.plateau_wait < c.patience) return;
+  if (s.plateau_wait < c.reduce_lr_on_plateau) return;
   const float old_lr = static_cast<float>(s.base_lr);
   if (!(old_lr > static_cast<float>(c.min_lr))) return;
-  s.base_lr = static_cast<double>(static_cast<float>(std::max(static_cast<double>(old_lr) * c.factor, c.min_lr)));
+  s.base_lr =
+      static_cast<double>(static_cast<float>(std::max(static_cast<double>(old_lr) * c.reduce_lr_factor, c.min_lr)));
   s.plateau_cooldown = c.cooldown;
   s.plateau_wait = 0;
   d.lr_reduced = true;
@@ -156,98 +161,35 @@ ordered_json keras_schedule(const LrSchedule& s, double base_lr) {
 
 }  // namespace
 
-Monitor parse_monitor(const std::string& text, const std::string& option) {
-  for (Monitor m : {Monitor::loss, Monitor::accuracy, Monitor::val_loss, Monitor::val_accuracy})
-    if (text == monitor_name(m)) return m;
-  usage_error(option, "unknown monitor '" + text + "' (val_loss, val_accuracy, loss or accuracy)");
+bool rate_changes(const Settings& settings) {
+  return plateau_on(settings) || settings.lr_schedule != ScheduleKind::constant || settings.warmup_epochs > 0;
 }
 
-const char* monitor_name(Monitor monitor) { return EnumNames<Monitor>::names[static_cast<std::size_t>(monitor)]; }
-
-bool monitor_maximises(Monitor monitor) { return monitor == Monitor::accuracy || monitor == Monitor::val_accuracy; }
-
-double monitored_value(const History& history, Monitor monitor) {
-  const std::vector<double>* column = &history.val_loss;
-  switch (monitor) {
-    case Monitor::loss: column = &history.loss; break;
-    case Monitor::accuracy: column = &history.accuracy; break;
-    case Monitor::val_loss: column = &history.val_loss; break;
-    case Monitor::val_accuracy: column = &history.val_accuracy; break;
-  }
-  return column->empty() ? std::numeric_limits<double>::quiet_NaN() : column->back();
-}
-
-ScheduleKind parse_schedule_kind(const std::string& text) {
-  for (ScheduleKind k : {ScheduleKind::constant, ScheduleKind::cosine, ScheduleKind::exponential, ScheduleKind::step})
-    if (text == schedule_kind_name(k)) return k;
-  usage_error("lr-schedule", "unknown schedule '" + text + "' (constant, cosine, exponential or step)");
-}
-
-const char* schedule_kind_name(ScheduleKind kind) {
-  return EnumNames<ScheduleKind>::names[static_cast<std::size_t>(kind)];
-}
-
-CallbackConfig callback_config(const Settings& t) {
-  CallbackConfig c;
-  c.early_stopping = {t.early_stopping != -1, t.monitor, t.min_delta, t.early_stopping};
-  c.plateau = {t.reduce_lr_on_plateau != -1, t.monitor, t.reduce_lr_factor, t.reduce_lr_on_plateau,
-               t.reduce_lr_min_delta, t.cooldown, t.min_lr};
-  c.schedule = {t.lr_schedule, t.warmup_epochs, t.lr_decay_epochs, t.lr_decay_rate, t.lr_step_epochs,
-                t.lr_step_factor, t.lr_alpha};
-  return c;
-}
-
-void complete_callback_state(CallbackState& state, const CallbackConfig& config, double lr) {
-  const CallbackState fresh = initial_callback_state(config, lr);
+void complete_callback_state(CallbackState& state, const Settings& settings) {
+  const CallbackState fresh = initial_callback_state(settings);
   if (std::isnan(state.base_lr)) state.base_lr = fresh.base_lr;
   if (std::isnan(state.early_stopping_best)) state.early_stopping_best = fresh.early_stopping_best;
   if (std::isnan(state.plateau_best)) state.plateau_best = fresh.plateau_best;
 }
 
-void check_callback_config(const CallbackConfig& config, std::int64_t epochs) {
-  const EarlyStoppingConfig& e = config.early_stopping;
-  const PlateauConfig& p = config.plateau;
-  const ScheduleConfig& s = config.schedule;
-  const auto whole = [](std::int64_t v) { return static_cast<double>(v); };
-  require(!e.enabled || e.patience >= 0, "early-stopping", "the patience must be 0 or more epochs (-1: off)",
-          whole(e.patience));
-  require(e.min_delta >= 0 && std::isfinite(e.min_delta), "min-delta", "must be a finite number >= 0", e.min_delta);
-  require(!p.enabled || p.patience >= 0, "reduce-lr-on-plateau", "the patience must be 0 or more epochs (-1: off)",
-          whole(p.patience));
-  require(p.factor > 0 && p.factor < 1, "reduce-lr-factor", "must be between 0 and 1 (exclusive)", p.factor);
-  require(p.min_delta >= 0 && std::isfinite(p.min_delta), "reduce-lr-min-delta", "must be a finite number >= 0",
-          p.min_delta);
-  require(p.cooldown >= 0, "cooldown", "must be 0 or more epochs", whole(p.cooldown));
-  require(p.min_lr >= 0 && std::isfinite(p.min_lr), "min-lr", "must be a finite number >= 0", p.min_lr);
-  require(s.warmup_epochs >= 0, "warmup-epochs", "must be 0 or more epochs", whole(s.warmup_epochs));
-  require(s.decay_epochs >= 0, "lr-decay-epochs", "must be 0 (the default) or more epochs", whole(s.decay_epochs));
-  if (s.kind == ScheduleKind::cosine && s.decay_epochs == 0)
-    require(s.warmup_epochs < epochs, "warmup-epochs",
-            "must be fewer than --epochs for a cosine schedule without --lr-decay-epochs", whole(s.warmup_epochs));
-  require(s.decay_rate > 0 && s.decay_rate <= 1, "lr-decay-rate", "must be in (0, 1]", s.decay_rate);
-  require(s.step_epochs >= 1, "lr-step-epochs", "must be 1 or more epochs", whole(s.step_epochs));
-  require(s.step_factor > 0 && s.step_factor <= 1, "lr-step-factor", "must be in (0, 1]", s.step_factor);
-  require(s.alpha >= 0 && s.alpha <= 1, "lr-alpha", "must be in [0, 1]", s.alpha);
-}
-
-LrSchedule plan_schedule(const ScheduleConfig& c, std::int64_t steps_per_epoch, std::int64_t epochs) {
+LrSchedule plan_schedule(const Settings& c, std::int64_t steps_per_epoch) {
   LrSchedule s;
-  s.kind = c.kind;
+  s.kind = c.lr_schedule;
   s.warmup_steps = c.warmup_epochs * steps_per_epoch;
-  s.total_steps = epochs * steps_per_epoch;
-  s.alpha = c.alpha;
-  switch (c.kind) {
+  s.total_steps = c.epochs * steps_per_epoch;
+  s.alpha = c.lr_alpha;
+  switch (c.lr_schedule) {
     case ScheduleKind::constant: break;
     case ScheduleKind::cosine:
-      s.decay_steps = (c.decay_epochs > 0 ? c.decay_epochs : epochs - c.warmup_epochs) * steps_per_epoch;
+      s.decay_steps = (c.lr_decay_epochs > 0 ? c.lr_decay_epochs : c.epochs - c.warmup_epochs) * steps_per_epoch;
       break;
     case ScheduleKind::exponential:
-      s.decay_steps = (c.decay_epochs > 0 ? c.decay_epochs : 1) * steps_per_epoch;
-      s.rate = c.decay_rate;
+      s.decay_steps = (c.lr_decay_epochs > 0 ? c.lr_decay_epochs : 1) * steps_per_epoch;
+      s.rate = c.lr_decay_rate;
       break;
     case ScheduleKind::step:
-      s.decay_steps = c.step_epochs * steps_per_epoch;
-      s.rate = c.step_factor;
+      s.decay_steps = c.lr_step_epochs * steps_per_epoch;
+      s.rate = c.lr_step_factor;
       break;
   }
   s.decay_steps = std::max<std::int64_t>(s.decay_steps, 1);
@@ -269,21 +211,20 @@ std::string with_keras_schedule(const std::string& training_config, const LrSche
   return doc.dump();
 }
 
-CallbackState initial_callback_state(const CallbackConfig& config, double lr) {
+CallbackState initial_callback_state(const Settings& settings) {
   CallbackState s;
-  s.base_lr = lr;
-  s.early_stopping_best = worst_value(config.early_stopping.monitor);
-  s.plateau_best = worst_value(config.plateau.monitor);
+  s.base_lr = settings.lr;
+  s.early_stopping_best = worst_value(settings.monitor);
+  s.plateau_best = worst_value(settings.monitor);
   return s;
 }
 
-EpochDecision end_of_epoch(const CallbackConfig& config, const History& history, CallbackState& state) {
+EpochDecision end_of_epoch(const Settings& settings, const History& history, CallbackState& state) {
   EpochDecision d;
   const std::int64_t epoch = static_cast<std::int64_t>(history.epochs());
-  if (config.plateau.enabled)
-    reduce_on_plateau(config.plateau, monitored_value(history, config.plateau.monitor), state, d);
-  if (config.early_stopping.enabled)
-    early_stopping(config.early_stopping, monitored_value(history, config.early_stopping.monitor), epoch, state, d);
+  const double current = monitored_value(history, settings.monitor);
+  if (plateau_on(settings)) reduce_on_plateau(settings, current, state, d);
+  if (early_stopping_on(settings)) early_stopping(settings, current, epoch, state, d);
   d.base_lr = state.base_lr;
   return d;
 }
@@ -292,7 +233,7 @@ std::vector<std::string> decision_messages(const EpochDecision& decision, std::i
   std::vector<std::string> lines;
   const std::string at = "Epoch " + std::to_string(epoch) + ": ";
   if (decision.lr_reduced)
-    lines.push_back(at + "ReduceLROnPlateau reducing learning rate to " + float_text(decision.base_lr) + ".");
+    lines.push_back(at + "ReduceLROnPlateau reducing learning rate to " + float32_text(decision.base_lr) + ".");
   if (decision.stop) lines.push_back(at + "early stopping");
   return lines;
 }

@@ -4,6 +4,7 @@
 #include <numeric>
 
 #include "fmnist/error.hpp"
+#include "fmnist/text.hpp"
 
 namespace fmnist {
 
@@ -29,15 +30,14 @@ Inputs load_inputs(const Config& config) {
   const auto n = static_cast<std::uint32_t>(full_train.size());
   const Split split = train_test_split(n, config.val_split, config.split_seed);
   if (split.train.empty() || split.validation.empty())
-    throw Error(Exit::usage, "--val-split: " + std::to_string(config.val_split) + " of " + std::to_string(n) +
+    usage_error("val-split", number_text(config.val_split) + " of " + std::to_string(n) +
                                  " samples leaves an empty training or validation split");
   in.train = subset(full_train, split.train);
   in.train_fingerprint = fingerprint(in.train);
   in.validation = subset(full_train, split.validation);
   if (static_cast<std::size_t>(config.batch_size) > in.train.size())
-    throw Error(Exit::usage, "--batch-size: " + std::to_string(config.batch_size) +
-                                 " is larger than the training split (" + std::to_string(in.train.size()) +
-                                 " samples)");
+    usage_error("batch-size", std::to_string(config.batch_size) + " is larger than the training split (" +
+                                  std::to_string(in.train.size()) + " samples)");
   return in;
 }
 

@@ -19,8 +19,6 @@ class RunFiles {
   RunFiles(const std::string& out_dir, const Comm& comm, std::string training_config, const Model<float>& model,
            const Optimizer& optimizer);
 
-  // Replaces the training_config stored from now on (the learning-rate schedule is known after the data).
-  void set_training_config(std::string training_config) { training_config_ = std::move(training_config); }
   // checkpoint.h5 with the live state (rank 0; nothing elsewhere).
   void save_checkpoint(const TrainingState& state, const History& history,
                        const std::optional<Evaluation>& evaluation) const;

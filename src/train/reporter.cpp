@@ -8,6 +8,9 @@
 #include <cstdio>
 #include <vector>
 
+#include "callbacks.hpp"
+#include "fmnist/text.hpp"
+
 namespace fmnist {
 namespace {
 
@@ -67,21 +70,13 @@ void Reporter::end_progress() const {
   if (bar_) std::printf("\r\033[K");
 }
 
-void Reporter::epoch(std::int64_t epoch, std::int64_t steps, const EpochFigures& f) const {
+void Reporter::epoch(std::int64_t epoch, std::int64_t steps, const EpochRow& row) const {
   char line[256];
   std::snprintf(line, sizeof line,
                 "Epoch %lld/%d - %lld steps - %.1fs - loss: %.4f - accuracy: %.4f - val_loss: %.4f - val_accuracy: %.4f",
-                static_cast<long long>(epoch + 1), config_.epochs, static_cast<long long>(steps), f.seconds, f.loss,
-                f.accuracy, f.val_loss, f.val_accuracy);
-  const bool rate_moves = config_.reduce_lr_on_plateau >= 0 || config_.lr_schedule != ScheduleKind::constant ||
-                          config_.warmup_epochs > 0;
-  if (rate_moves) {
-    char rate[48];
-    std::snprintf(rate, sizeof rate, " - lr: %.7g", f.lr);
-    say(line + std::string(rate));
-    return;
-  }
-  say(line);
+                static_cast<long long>(epoch + 1), config_.epochs, static_cast<long long>(steps), row.seconds, row.loss,
+                row.accuracy, row.val_loss, row.val_accuracy);
+  say(rate_changes(config_) ? line + (" - lr: " + float32_text(row.lr)) : std::string(line));
 }
 
 void Reporter::print_profile(double seconds, std::size_t images, const WatchPoint& at) {

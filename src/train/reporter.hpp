@@ -10,6 +10,7 @@
 #include "fmnist/checkpoint.hpp"
 #include "fmnist/comm.hpp"
 #include "fmnist/config.hpp"
+#include "fmnist/history.hpp"
 
 namespace fmnist {
 
@@ -23,12 +24,6 @@ struct Profile {
   double update = 0;     // scaling and the optimizer step
 };
 
-// The figures of one finished epoch.
-struct EpochFigures {
-  double loss, accuracy, val_loss, val_accuracy, seconds;
-  double lr;  // shown when a callback or schedule changes it, as Keras logs it then
-};
-
 class Reporter {
  public:
   Reporter(const Config& config, const Comm& comm);
@@ -40,7 +35,8 @@ class Reporter {
   // The live bar after a step (when --progress asks for it) and its removal at the epoch's end.
   void progress(std::int64_t epoch, std::int64_t step, std::int64_t steps, const TrainingState& state) const;
   void end_progress() const;
-  void epoch(std::int64_t epoch, std::int64_t steps, const EpochFigures& f) const;
+  // The epoch's line, with its rate when a callback or schedule changes it (as Keras logs lr then).
+  void epoch(std::int64_t epoch, std::int64_t steps, const EpochRow& row) const;
   // Collective: rank 0's step time split into compute, allreduce and update, and every rank's
   // peak memory; then the timers start again.
   void print_profile(double seconds, std::size_t images, const WatchPoint& at);

@@ -1,6 +1,9 @@
-// The test-only freeze and failure points (see test_hooks.hpp). Each variable is read once;
+// The test-only freeze, kill and failure points (see test_hooks.hpp). Each variable is read once;
 // without them every call is a comparison of two cached values.
 #include "test_hooks.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <csignal>
 #include <cstdlib>
@@ -44,18 +47,52 @@ const Target& fail_target() {
   return t;
 }
 
+// FMNIST_TEST_KILL_AT, as given ("" when unset).
+const std::string& kill_point() {
+  static const std::string point = std::getenv("FMNIST_TEST_KILL_AT") ? std::getenv("FMNIST_TEST_KILL_AT") : "";
+  return point;
+}
+
+// Whether a point that matched may act: always, unless FMNIST_TEST_HOOK_ONCE names a file; then
+// only if that file does not exist yet, and it is created now (O_EXCL: one process only).
+bool may_act() {
+  const char* once = std::getenv("FMNIST_TEST_HOOK_ONCE");
+  if (once == nullptr || *once == '\0') return true;
+  const int fd = ::open(once, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (fd < 0) return false;
+  ::close(fd);
+  return true;
+}
+
+void raise_if_allowed(int signal) {
+  if (may_act()) std::raise(signal);
+}
+
 }  // namespace
 
 void freeze_at(int rank, const char* point) {
   const Target& t = freeze_target();
-  if (t.rank == rank && t.rest == point) std::raise(SIGSTOP);
+  if (t.rank == rank && t.rest == point) raise_if_allowed(SIGSTOP);
+}
+
+void after_rename(const char* file) {
+  const std::string& point = kill_point();
+  const std::string prefix = std::string("after_rename:") + file;
+  if (point.rfind(prefix, 0) != 0) return;
+  const std::string rest = point.substr(prefix.size());
+  if (!rest.empty() && rest[0] != ':') return;  // another file whose name starts the same
+  static int seen = 0;
+  ++seen;
+  if ((rest.empty() && seen == 1) || (!rest.empty() && rest.substr(1) == std::to_string(seen))) raise_if_allowed(SIGKILL);
 }
 
 void before_step(int rank, std::int64_t steps_done) {
   static bool first = true;
   if (std::exchange(first, false)) freeze_at(rank, "first_step");
   const Target& freeze = freeze_target();
-  if (freeze.rank == rank && freeze.rest == "step=" + std::to_string(steps_done + 1)) std::raise(SIGSTOP);
+  const std::string step = "step=" + std::to_string(steps_done + 1);
+  if (freeze.rank == rank && freeze.rest == step) raise_if_allowed(SIGSTOP);
+  if (rank == 0 && kill_point() == step) raise_if_allowed(SIGKILL);
   const Target& fail = fail_target();
   if (fail.rank == rank && fail.rest == std::to_string(steps_done))
     throw Error(Exit::internal, "injected failure (FMNIST_TEST_FAIL_AT=" + std::to_string(rank) + ":" + fail.rest + ")");

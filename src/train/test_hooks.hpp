@@ -4,6 +4,13 @@
 //                                   (before the allreduce the watchdog calls "at step K"), evaluation,
 //                                   test_evaluation, last_checkpoint, shutdown
 //   FMNIST_TEST_FAIL_AT=RANK:STEP   that rank throws an Error before step STEP (0-based steps done)
+//   FMNIST_TEST_KILL_AT=POINT       rank 0 ends itself with SIGKILL (a crash: nothing is flushed or
+//                                   cleaned up) at POINT: after_rename:FILE[:N], right after the Nth
+//                                   (default 1st) replacement of FILE in --out-dir (checkpoint.h5,
+//                                   best.h5, history.csv, learning_curve.svg); or step=K, before the
+//                                   allreduce of step K (tests/fault/run_files.sh)
+//   FMNIST_TEST_HOOK_ONCE=FILE      the freeze and kill points act only while FILE does not exist,
+//                                   and create it when they act: a restarted job does not repeat them
 #pragma once
 
 #include <cstdint>
@@ -15,7 +22,11 @@ void freeze_at(int rank, const char* point);
 
 // Before each training step; `steps_done` is the number of steps taken before it (0-based).
 // Freezes at first_step (the first step of this process) or step=K (steps_done + 1 == K), and
-// throws Error(Exit::internal) where FMNIST_TEST_FAIL_AT names this rank and step.
+// throws Error(Exit::internal) where FMNIST_TEST_FAIL_AT names this rank and step; on rank 0,
+// SIGKILL where FMNIST_TEST_KILL_AT is step=K (steps_done + 1 == K).
 void before_step(int rank, std::int64_t steps_done);
+
+// Rank 0, after `file` of --out-dir was put in place: SIGKILL where FMNIST_TEST_KILL_AT names it.
+void after_rename(const char* file);
 
 }  // namespace fmnist::test_hooks

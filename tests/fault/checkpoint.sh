@@ -7,7 +7,7 @@ run=("${SMALL[@]}" --batch-size 16 --epochs 2)
 bad() {  # bad NAME REGEX OPTIONS...: one run on 2 ranks that must exit 4
   local name=$1 regex=$2
   shift 2
-  check "$name" 4 "$regex" 2 "${run[@]}" --out-dir "$(seeded_out "$name")" "$@"
+  check_later "$name" 4 "$regex" 2 "${run[@]}" --out-dir "$(seeded_out "$name")" "$@"
 }
 
 # flip FILE DATASET: flips one bit in the middle of the stored bytes of DATASET (its first chunk).
@@ -89,18 +89,18 @@ with h5py.File(sys.argv[1], "r+") as f:
 PY
 bad old_checkpoint_form "old.h5: incompatible checkpoint: rmsprop_form is keras3 in the checkpoint but keras2 in this run" \
   --resume "$WORK/old.h5"
-check old_checkpoint_resumes 0 "Resumed at epoch 1, step 3 of the epoch" 2 "${run[@]}" --out-dir "$WORK/old_resumes" \
+check_later old_checkpoint_resumes 0 "Resumed at epoch 1, step 3 of the epoch" 2 "${run[@]}" --out-dir "$WORK/old_resumes" \
   --resume "$WORK/old.h5" --rmsprop-form keras3
 
 # --resume auto reads the out-dir's own checkpoint: a mismatch there is refused and the file kept.
-check auto_other_batch_size 4 "checkpoint.h5: incompatible checkpoint: batch_size is 16 in the checkpoint but 8" 2 \
+check_later auto_other_batch_size 4 "checkpoint.h5: incompatible checkpoint: batch_size is 16 in the checkpoint but 8" 2 \
   "${SMALL[@]}" --batch-size 8 --epochs 2 --out-dir "$(seeded_out auto_other_batch_size)" --resume auto
 
 # Unwritable output: a folder under a regular file (root ignores permission bits).
 touch "$WORK/a_file"
-check out_dir_under_file 4 "--out-dir $WORK/a_file/run: cannot create the folder" 2 \
+check_later out_dir_under_file 4 "--out-dir $WORK/a_file/run: cannot create the folder" 2 \
   "${SMALL[@]}" --batch-size 16 --epochs 1 --out-dir "$WORK/a_file/run"
-check out_dir_is_file 4 "--out-dir $WORK/a_file: .*(not a folder|Not a directory|exists)" 2 \
+check_later out_dir_is_file 4 "--out-dir $WORK/a_file: .*(not a folder|Not a directory|exists)" 2 \
   "${SMALL[@]}" --batch-size 16 --epochs 1 --out-dir "$WORK/a_file"
 
 # A full disk: a 200 KB file-size limit on the ranks (a checkpoint is about 800 KB), set after
@@ -116,5 +116,6 @@ full_disk() {
     "${SMALL[@]}" --batch-size 16 --epochs 2 --checkpoint-every 1 --resume auto --out-dir "$out"
   [ -z "$(find "$out" -name '*.tmp*')" ] || fail "a temporary file was left in $out"
 }
+run_queued
 case_ full_disk full_disk
 summary

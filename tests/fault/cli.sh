@@ -6,7 +6,7 @@ args=("${SMALL[@]}" --batch-size 16 --epochs 1)
 cli() {  # cli NAME REGEX OPTIONS...: one bad command line on 2 ranks
   local name=$1 regex=$2
   shift 2
-  check "$name" 2 "$regex" 2 "${args[@]}" --out-dir "$(seeded_out "$name")" "$@"
+  check_later "$name" 2 "$regex" 2 "${args[@]}" --out-dir "$(seeded_out "$name")" "$@"
 }
 cli unknown_option "Option .bogus-flag. does not exist" --bogus-flag
 cli non_numeric_epochs "--epochs: 'ten' is not a valid integer" --epochs ten
@@ -27,4 +27,5 @@ cli negative_stall_timeout "--stall-timeout: must be 0 \(off\)" --stall-timeout 
 # More micro-batches per step than the exact fixed-point sum allows (1024).
 cli micro_batch_count "--batch-size 2048 with --micro-batch 1 makes 2048 micro-batches per step.*at least 2" \
   --batch-size 2048 --micro-batch 1
+run_queued
 summary

@@ -31,10 +31,10 @@ csv_edit() {
   echo "$f"
 }
 idx_case() {  # idx_case NAME REGEX DATA_DIR
-  check "$1" 3 "$2" 2 --data-dir "$3" "${train[@]}" --out-dir "$(seeded_out "$1")"
+  check_later "$1" 3 "$2" 2 --data-dir "$3" "${train[@]}" --out-dir "$(seeded_out "$1")"
 }
 csv_case() {  # csv_case NAME REGEX TRAIN_CSV [TEST_CSV]
-  check "$1" 3 "$2" 2 --train-csv "$3" --test-csv "${4:-$CSV/fashion-mnist_test.csv}" "${train[@]}" \
+  check_later "$1" 3 "$2" 2 --train-csv "$3" --test-csv "${4:-$CSV/fashion-mnist_test.csv}" "${train[@]}" \
     --out-dir "$(seeded_out "$1")"
 }
 
@@ -88,11 +88,13 @@ csv_case empty_csv "empty.csv: no data rows \(empty file\)" "$WORK/empty.csv"
 head -n 1 "$CSV/fashion-mnist_train.csv" >"$WORK/header_only.csv"
 csv_case header_only_csv "header_only.csv: no data rows \(only a header\)" "$WORK/header_only.csv"
 
-# Accepted: CRLF line endings, no header (10 rows: 7 train, 3 validation).
+# Accepted: CRLF line endings, no header (10 rows: 7 train, 3 validation). Each in a folder of its
+# own: a fresh run does not replace another run's checkpoint.
 ok_case() {
-  check "$1" 0 "test_loss: [0-9.]+ - test_accuracy: [0-9.]+" 2 --train-csv "$2" --test-csv "$CSV/fashion-mnist_test.csv" \
-    "${train[@]}" --out-dir "$(seeded_out "$1")"
+  check_later "$1" 0 "test_loss: [0-9.]+ - test_accuracy: [0-9.]+" 2 --train-csv "$2" --test-csv "$CSV/fashion-mnist_test.csv" \
+    "${train[@]}" --out-dir "$WORK/$1/out"
 }
 ok_case crlf_accepted "$CSV/train_crlf.csv"
 ok_case no_header_accepted "$CSV/train_noheader.csv"
+run_queued
 summary

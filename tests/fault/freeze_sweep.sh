@@ -50,7 +50,8 @@ frozen() {
 
 late() { echo "^fmnist_dist: rank $2: no word from rank $1 \\($HOST\\) for [0-9]+ s $3; aborting"; }
 options="in the start-up check of the options"
-check_freeze() { case_ "$1" frozen "$@"; }
+# Each case waits mostly for the watchdog (STALL seconds): three run at once (lib.sh: later).
+check_freeze() { later "$1" frozen "$@"; }
 
 check_freeze before_init 1:before_init "^fmnist_dist: rank 0 \\($HOST\\): MPI_Init has not completed in [0-9]+ s"
 check_freeze start_rank1 1:start "$(late 1 0 "$options")"
@@ -65,4 +66,5 @@ check_freeze test_evaluation_rank0 0:test_evaluation "$(late 0 1 "at the end of 
 check_freeze last_checkpoint_rank0 0:last_checkpoint "$(late 0 1 "at the end of the run, after step 28 \\(epoch 2\\)")"
 check_freeze shutdown_rank1 1:shutdown "^fmnist_dist: rank 0 \\($HOST\\): MPI_Finalize has not completed in [0-9]+ s"
 check_freeze shutdown_rank0 0:shutdown "^fmnist_dist: rank 1 \\($HOST\\): MPI_Finalize has not completed in [0-9]+ s"
+PARALLEL_CASES=3 run_queued
 summary

@@ -73,8 +73,12 @@ single_error() {
   [ "$n" -eq 1 ] || { cat "$1" >&2; fail "expected one error message, found $n"; }
 }
 
+# RUN_FILES: what a run writes in its out-dir (a run owns the folder: a second run there sees them).
+RUN_FILES=(checkpoint.h5 best.h5 history.csv learning_curve.svg)
+
 # run_case NAME CODE REGEX NP ARGS...: one case, run by `case_` (so a failure is counted, not fatal).
-# Runs the job twice. First with ranks_mpi: every rank must leave on its own with CODE (ABORT=1:
+# Runs the job twice, each time from the same out-dir (the first run's files are put back as they
+# were). First with ranks_mpi: every rank must leave on its own with CODE (ABORT=1:
 # skipped, for failures that end the job through MPI_Abort). Then as users run it (`mpi`): mpirun
 # exits with CODE. Both times the output matches REGEX and (CODE != 0) holds exactly one error
 # message, the job takes < 10 s, and the checkpoint.h5 that was in --out-dir before still
@@ -82,9 +86,11 @@ single_error() {
 run_case() {
   local name=$1 code=$2 regex=$3 np=$4
   shift 4
-  local out before="" start took got n log
+  local out before="" start took got n log f saved=$WORK/$name.saved
   out=$(out_dir_of "$@")
   if [ -n "$out" ] && [ -f "$out/checkpoint.h5" ]; then before=$(sha256sum <"$out/checkpoint.h5"); fi
+  mkdir -p "$saved"
+  for f in "${RUN_FILES[@]}"; do [ -z "$out" ] || [ ! -f "$out/$f" ] || cp -p "$out/$f" "$saved/"; done
   if [ "${ABORT:-0}" != 1 ]; then
     log=$WORK/$name.ranks.log
     RC_DIR=$WORK/$name.rc
@@ -101,6 +107,8 @@ run_case() {
     [ "$took" -lt "$FAULT_LIMIT_MS" ] || fail "the ranks took $took ms to end"
     expect_text "$log" "$regex"
     if [ "$code" -ne 0 ]; then single_error "$log"; fi
+    for f in "${RUN_FILES[@]}"; do [ -z "$out" ] || rm -f "$out/$f"; done
+    [ -z "$out" ] || [ -z "$(ls -A "$saved")" ] || cp -p "$saved"/* "$out/"
   fi
   log=$WORK/$name.log
   start=$(now)
@@ -144,6 +152,48 @@ case_() {
 
 # check NAME CODE REGEX NP ARGS...: case_ around run_case.
 check() { case_ "$1" run_case "$@"; }
+
+# later NAME COMMAND...: case_ NAME COMMAND..., queued; run_queued runs the queue PARALLEL_CASES
+# (default 2) at a time, each in a subshell with its output kept, then counts each as case_ does.
+# For cases that share nothing: each has an out-dir of its own and reads only files that no later
+# command changes. Most of a case's time is its jobs' start-up, not work. Each queued case gets an
+# Open MPI session folder of its own. check_later: `check`, queued (the two runs of one case stay
+# one after the other).
+QUEUED=()
+later() { QUEUED+=("$(printf '%q ' "$@")"); }
+check_later() { later "$1" run_case "$@"; }
+run_queued() {
+  local i j n=${#QUEUED[@]} k=${PARALLEL_CASES:-2} pids rc
+  for ((i = 0; i < n; i += k)); do
+    pids=()
+    for ((j = i; j < i + k && j < n; j++)); do
+      (
+        set -e
+        # A session folder of its own: mpiruns started at once race on a shared one (orte_init fails).
+        export OMPI_MCA_orte_tmpdir_base=$WORK/ompi.$j
+        mkdir -p "$OMPI_MCA_orte_tmpdir_base"
+        eval "set -- ${QUEUED[j]}"
+        shift
+        "$@"
+      ) >"$WORK/queued.$j.log" 2>&1 &
+      pids+=($!)
+    done
+    for ((j = i; j < i + k && j < n; j++)); do
+      rc=0
+      wait "${pids[j - i]}" || rc=$?
+      echo "$rc" >"$WORK/queued.$j.rc"
+    done
+  done
+  for ((j = 0; j < n; j++)); do
+    eval "set -- ${QUEUED[j]}"
+    case_ "$1" replay_queued "$j"
+  done
+  QUEUED=()
+}
+replay_queued() {
+  cat "$WORK/queued.$1.log"
+  return "$(cat "$WORK/queued.$1.rc")"
+}
 
 # summary: the closing line ctest-style runners read; exit 1 if any case failed.
 summary() {

@@ -20,7 +20,7 @@ PY
   echo "$WORK/$1.json"
 }
 model() {  # model NAME REGEX FILE: one bad --model on 2 ranks
-  check "$1" 2 "$2" 2 "${args[@]}" --out-dir "$(seeded_out "$1")" --model "$3"
+  check_later "$1" 2 "$2" 2 "${args[@]}" --out-dir "$(seeded_out "$1")" --model "$3"
 }
 
 model dilation "dilation.json: layer 3 'conv2d_1' \(Conv2D\): field 'dilation_rate': \[2, 2\] is not supported \(only 1\)" \
@@ -49,7 +49,7 @@ model flip_mode "layer 1 'flip' \(RandomFlip\): field 'mode': \"diagonal\" is no
   "$(edit flip_mode 'layers[1:1] = [{"class_name": "RandomFlip", "config": {"name": "flip", "mode": "diagonal"}}]')"
 printf '{"class_name": "Sequential",\n "config": {"layers": [}\n}\n' >"$WORK/malformed.json"
 model malformed_json "malformed.json: line 2, column 24: malformed JSON" "$WORK/malformed.json"
-model missing_file "--model $WORK/none.json: cannot read the file" "$WORK/none.json"
+model missing_file "--model $WORK/none.json: cannot open \(no such file\)" "$WORK/none.json"
 
 # --print-model: the JSON once (rank 0), of the default model or of --model's.
 print_model() {
@@ -62,4 +62,5 @@ print_model() {
   grep -q '"name": "small_dropout"' "$WORK/print_small.log" || fail "--model's JSON is not printed"
 }
 case_ print_model print_model
+run_queued
 summary

@@ -24,9 +24,9 @@ flags=(-std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recov
 targets=(csv idx model_json)
 pids=()
 for target in "${targets[@]}"; do
-  sources=(src/data/*.cpp -lz)
+  sources=(src/data/*.cpp src/io/regular_file.cpp -lz)
   # the reader asks the layer registry, whose rows hold the layer factories too: all of src/nn
-  [ "$target" = model_json ] && sources=(src/nn/*.cpp src/nn/kinds/*.cpp)
+  [ "$target" = model_json ] && sources=(src/nn/*.cpp src/nn/kinds/*.cpp src/io/regular_file.cpp)
   "$cxx" "${flags[@]}" "tests/fuzz/fuzz_$target.cpp" "${sources[@]}" -o "$out/fuzz_$target" &
   pids+=($!)
 done

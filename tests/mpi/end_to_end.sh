@@ -8,7 +8,10 @@ tail -n 1 "$WORK/run.log" | grep -Eq "^test_loss: [0-9]+\.[0-9]{4} - test_accura
 for f in checkpoint.h5 best.h5 history.csv learning_curve.svg; do
   [ -s "$WORK/run/$f" ] || fail "missing $f"
 done
-head -n 1 "$WORK/run/history.csv" | grep -qx "epoch,loss,accuracy,val_loss,val_accuracy,lr,seconds" || fail "history.csv header"
+head -n 1 "$WORK/run/history.csv" | grep -qx "epoch,loss,accuracy,val_loss,val_accuracy,lr,seconds,run_id" || fail "history.csv header"
+id=$(grep -Eo "^Run [0-9a-f]{32} starts" "$WORK/run.log" | cut -d' ' -f2)
+[ -n "$id" ] && [ "$(tail -n +2 "$WORK/run/history.csv" | cut -d, -f8 | sort -u)" = "$id" ] ||
+  fail "history.csv's run_id column is not the run's ($id)"
 [ "$(wc -l <"$WORK/run/history.csv")" -eq 7 ] || fail "history.csv should have 6 epochs"
 first=$(sed -n 2p "$WORK/run/history.csv" | cut -d, -f2)
 last=$(sed -n 7p "$WORK/run/history.csv" | cut -d, -f2)

@@ -2,7 +2,8 @@
 # the 10,000 test images written as PNG files (write_test_pngs, OpenCV's libpng) in class
 # subfolders, --predict on all of them within 10 s with --evaluate's accuracy and confusion
 # matrix and the IDX file's per-image predictions; a CSV without labels; the SVG pictures parsed
-# as XML; and bad inputs ending with exit 3 (2 for bad options, 4 for unwritable output).
+# as XML; and bad inputs ending with exit 3 (2 for bad options, 4 for unwritable output), among them
+# a picture too large once padded and a FIFO, refused at once.
 source "$(dirname "$0")/../mpi/lib.sh"
 DATA=/usr/share/datasets/fashion-mnist
 [ -f "$DATA/t10k-images-idx3-ubyte.gz" ] || { echo "SKIP: $DATA is missing (apt-get install dataset-fashion-mnist)"; exit 77; }
@@ -111,6 +112,23 @@ expect_text "$WORK/short.log" "^fmnist_inspect: $WORK/short.csv:4: expected 785 
 mkdir -p "$WORK/nothing"
 expect_exit 3 "$WORK/nothing.log" "$INSPECT" "$CKPT" --predict "$WORK/nothing"
 expect_text "$WORK/nothing.log" "^fmnist_inspect: $WORK/nothing: no pictures"
+# A picture that padded to the model's aspect would need 10 GB (100000 x 1), and a FIFO named like a
+# picture: both refused at once, with exit 3, the first from its header before any decoding.
+python3 - "$WORK/thin.png" <<'EOF'
+import struct, sys, zlib
+def chunk(kind, data):
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+ihdr = struct.pack(">IIBBBBB", 100000, 1, 8, 0, 0, 0, 0)  # 100000 x 1, 8-bit grey
+open(sys.argv[1], "wb").write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) +
+                              chunk(b"IDAT", zlib.compress(b"\0" + b"\xc8" * 100000)) + chunk(b"IEND", b""))
+EOF
+start=$(now)
+expect_exit 3 "$WORK/thin.log" timeout 20 "$INSPECT" "$CKPT" --predict "$WORK/thin.png"
+expect_text "$WORK/thin.log" "^fmnist_inspect: $WORK/thin.png: 100000 x 1 pixels, which padded to the model's 28 x 28 aspect make 10,000,000,000: more than the limit of 67,108,864 pixels"
+mkfifo "$WORK/x.png"
+expect_exit 3 "$WORK/fifo.log" timeout 20 "$INSPECT" "$CKPT" --predict "$WORK/x.png"
+expect_text "$WORK/fifo.log" "^fmnist_inspect: $WORK/x.png: cannot open \\(it is a FIFO \\(named pipe\\), not a regular file\\)$"
+[ "$(elapsed_ms "$start")" -lt "$LIMIT_MS" ] || fail "the thin picture and the FIFO took $(elapsed_ms "$start") ms to be refused"
 expect_exit 2 "$WORK/gif.log" "$INSPECT" "$CKPT" --evaluate --plot-errors "$WORK/errors.gif"
 expect_exit 2 "$WORK/none.log" "$INSPECT" "$CKPT" --predict
 expect_exit 2 "$WORK/unlabelled.log" "$INSPECT" "$CKPT" --predict "$WORK/bare.csv" --plot-confusion "$WORK/c.svg"
