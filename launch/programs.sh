@@ -61,7 +61,7 @@ find_programs() {
   if [ -n "${FMNIST_BIN:-}" ]; then
     bin=$(cd "$FMNIST_BIN" && pwd)
   elif [ -n "$checkout" ]; then
-    if [ "${1:-}" = quiet ]; then "$checkout/launch/setup.sh" >/dev/null; else "$checkout/launch/setup.sh"; fi
+    if [ "${1:-}" = quiet ]; then "$checkout/launch/setup.sh" --programs >/dev/null; else "$checkout/launch/setup.sh" --programs; fi
     bin=$checkout/build
   else
     bin=${launch_dir%/share/fmnist_dist/launch}/bin

@@ -1,13 +1,25 @@
 #!/usr/bin/env bash
-# Installs the Debian packages fmnist_dist needs (only those missing, quietly), then configures
-# and builds into build/. Idempotent: a second run with everything present prints nothing but
-# the build's one-line summary. Usage: launch/setup.sh [extra cmake -D options]
+# Installs the Debian packages fmnist_dist needs (only those missing), then configures and builds
+# into build/, saying what it does as it goes (the packages set up, the build's progress by tenths).
+# Idempotent: a second run with everything present prints only the build's one-line summary.
+# Usage: launch/setup.sh [--programs | --tests] [extra cmake -D options]
+#   --programs  build only fmnist_dist and fmnist_inspect (launch/run.sh and the other launch scripts)
+#   --tests     also install what the tests alone need (openssh-server for the restart tests,
+#               iproute2 for the emulated nodes, a real Slurm) so that no test is skipped (launch/test.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+targets=()
+test_packages=()
+case "${1:-}" in
+  --programs) targets=(--target fmnist_dist fmnist_inspect); shift ;;
+  --tests) test_packages=(openssh-server iproute2 slurm-wlm munge); shift ;;
+esac
+
 packages=(g++ cmake make pkg-config libopenmpi-dev openmpi-bin libeigen3-dev libhdf5-dev hdf5-tools
           libcxxopts-dev nlohmann-json3-dev libgtest-dev libbenchmark-dev zlib1g-dev dataset-fashion-mnist python3-h5py
-          libopencv-imgcodecs-dev libopencv-imgproc-dev libonnx-dev libprotobuf-dev libopencv-dnn-dev)
+          libopencv-imgcodecs-dev libopencv-imgproc-dev libonnx-dev libprotobuf-dev libopencv-dnn-dev
+          "${test_packages[@]}")
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -15,22 +27,71 @@ done
 # Node.js and npm for the interop tests (tests/interop/install.sh installs their pinned npm packages);
 # Debian's, unless some node and npm are there already.
 command -v node >/dev/null && command -v npm >/dev/null || missing+=(nodejs npm)
+
+# apt_progress: apt-get install's output in, one line per 10% of the packages it sets up out.
+apt_progress() {
+  local line total=0 done=0 shown=-1
+  while IFS= read -r line; do
+    if [[ $line =~ ([0-9]+)\ newly\ installed ]]; then
+      total=${BASH_REMATCH[1]}
+      echo "setup: $total package(s) to download and set up, with their dependencies"
+    elif [[ $line == "Setting up "* ]]; then
+      done=$((done + 1))
+      if [ "$total" -gt 0 ] && [ $((done * 10 / total)) -gt "$shown" ]; then
+        shown=$((done * 10 / total))
+        echo "setup: $done of $total package(s) set up"
+      fi
+    fi
+  done
+}
+
 if ((${#missing[@]})); then
-  echo "setup: installing ${missing[*]}"
+  echo "setup: installing ${missing[*]} (apt-get; a few minutes on a fresh machine)"
   sudo=""
   if [ "$(id -u)" -ne 0 ]; then
     command -v sudo >/dev/null || { echo "setup: need root (or sudo) to install: ${missing[*]}" >&2; exit 1; }
     sudo="sudo"
   fi
   export DEBIAN_FRONTEND=noninteractive
+  echo "setup: apt-get update"
   $sudo apt-get update -qq >/dev/null
-  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  mkdir -p build
+  status=0
+  $sudo apt-get install -y --no-install-recommends -o Dpkg::Progress-Fancy=0 "${missing[@]}" 2>&1 |
+    tee build/apt.log | apt_progress || status=$?
+  [ "$status" -eq 0 ] || { tail -20 build/apt.log >&2; echo "setup: apt-get install failed (log: build/apt.log)" >&2; exit 1; }
 fi
+
+# build_progress: the build's output in (kept in the log); once something compiles, a line saying
+# so, then the build's percentage by tenths.
+build_progress() {
+  local line compiling="" shown=-1 tenth
+  while IFS= read -r line; do
+    printf '%s\n' "$line" >>"$log"
+    # (the Git commit's file, src/version/, is compiled again at every build: not worth a line)
+    if [ -z "$compiling" ] && [[ $line == *"Building CXX object"* && $line != *"src/version/"* ]]; then
+      compiling=1
+      echo "setup: compiling with $jobs job(s) (several minutes on 2 cores the first time)"
+    fi
+    if [ -n "$compiling" ] && [[ $line =~ ^\[\ *([0-9]+)%\] ]]; then
+      tenth=$((BASH_REMATCH[1] / 10))
+      if [ "$tenth" -gt "$shown" ]; then
+        shown=$tenth
+        [ "$tenth" -ge 10 ] || echo "setup: building ${BASH_REMATCH[1]}%"
+      fi
+    fi
+  done
+}
 
 log=build/setup.log
 mkdir -p build
+: >"$log"
 if [ ! -f build/CMakeCache.txt ] || [ "$#" -gt 0 ]; then
+  echo "setup: configuring build/ (cmake)"
   cmake -S . -B build -DCMAKE_BUILD_TYPE=Release "$@" >"$log" 2>&1 || { cat "$log" >&2; exit 1; }
 fi
-cmake --build build -j "$(nproc)" >"$log" 2>&1 || { cat "$log" >&2; echo "setup: build failed (log: $log)" >&2; exit 1; }
+jobs=$(nproc)
+status=0
+cmake --build build -j "$jobs" "${targets[@]}" 2>&1 | build_progress || status=$?
+[ "$status" -eq 0 ] || { cat "$log" >&2; echo "setup: build failed (log: $log)" >&2; exit 1; }
 echo "setup: built build/fmnist_dist and build/fmnist_inspect"

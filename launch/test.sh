@@ -12,6 +12,6 @@ for arg in "$@"; do
     *) ctest_options+=("$arg") ;;
   esac
 done
-launch/setup.sh "${cmake_options[@]}"
+launch/setup.sh --tests "${cmake_options[@]}"
 cd build
 exec ctest --output-on-failure --timeout 600 "${ctest_options[@]}"
