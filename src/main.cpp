@@ -1,7 +1,7 @@
-// fmnist_dist: data-parallel training of the Keras Fashion-MNIST CNN under MPI.
-// main() only turns errors into messages and exit codes, the same on every rank (README: Exit codes).
-// Every collective, from MPI_Init to MPI_Finalize, is under the stall watchdog; until the options
-// are agreed it uses the --stall-timeout found by a plain scan of the command line.
+// fmnist_dist: data-parallel training of the Keras Fashion-MNIST CNN under MPI. main() installs the stop
+// handlers first of all, then only turns errors into messages and exit codes, the same on every rank
+// (README: Exit codes). Every collective, from MPI_Init to MPI_Finalize, is under the stall watchdog; until
+// the options are agreed it uses the --stall-timeout found by a plain scan of the command line.
 #include <csignal>
 #include <cstdio>
 #include <string>
@@ -11,6 +11,7 @@
 #include "fmnist/trainer.hpp"
 #include "fmnist/version.hpp"
 #include "train/kernel_check.hpp"
+#include "train/stop_signal.hpp"
 #include "train/test_hooks.hpp"
 
 namespace {
@@ -75,9 +76,13 @@ int run(fmnist::Comm& comm, int argc, char** argv) {
 
 int main(int argc, char** argv) {
   using namespace fmnist;
-  // Before MPI_Init: a file-size limit (ulimit -f) must make writes fail with EFBIG, reported
-  // as exit 4, instead of killing the process with SIGXFSZ.
+  // First: SIGUSR1 and SIGTERM only set the stop flag from now on, during MPI_Init, the option
+  // parsing and the data loading too; the first step's allreduce carries it (docs/clusters.md:
+  // Errors and preemption). Before MPI_Init: a file-size limit (ulimit -f) must make writes fail
+  // with EFBIG, reported as exit 4, instead of killing the process with SIGXFSZ.
+  install_stop_handlers();
   std::signal(SIGXFSZ, SIG_IGN);
+  test_hooks::before_init();
   Comm comm(&argc, &argv, scan_stall_timeout(argc, argv));
   test_hooks::freeze_at(comm.rank(), "start");
   const int code = run(comm, argc, argv);

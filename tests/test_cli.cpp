@@ -106,12 +106,18 @@ TEST(Config, EveryOptionOfTheTableLandsInItsField) {
   for (const std::string& w : words) args.push_back(w.c_str());
   const Config parsed = parse(args);
   std::vector<std::string> want, got;
-  visit_settings(expected, [&](const SettingInfo& info, const auto& v) { want.push_back(info.key + ("=" + to_text(v))); });
-  visit_settings(parsed, [&](const SettingInfo& info, const auto& v) { got.push_back(info.key + ("=" + to_text(v))); });
+  const auto key_value = [](const SettingInfo& info, const auto& v) {
+    std::string text = info.key;
+    text += '=';
+    text += to_text(v);
+    return text;
+  };
+  visit_settings(expected, [&](const SettingInfo& info, const auto& v) { want.push_back(key_value(info, v)); });
+  visit_settings(parsed, [&](const SettingInfo& info, const auto& v) { got.push_back(key_value(info, v)); });
   EXPECT_EQ(got, want);
   const Config defaults = parse({});
   visit_settings(defaults, [&](const SettingInfo& info, const auto& v) {  // the control: every field moved
-    EXPECT_EQ(std::find(want.begin(), want.end(), info.key + ("=" + to_text(v))), want.end()) << info.key;
+    EXPECT_EQ(std::find(want.begin(), want.end(), key_value(info, v)), want.end()) << info.key;
   });
 }
 

@@ -1,9 +1,11 @@
 // The stall watchdog's verdicts without MPI: rank 0 names the ranks that did not arrive or fell
 // silent inside the collective (with their hosts, at most eight by name), or says that all are
 // there; another rank names rank 0 when it falls silent, and gives up after the grace period
-// when rank 0 is in but nothing completes.
+// when rank 0 is in but nothing completes. And the progress guard's clock: "still here" while
+// rank 0 makes progress, the end of a rank stuck outside MPI, and no verdict across a SIGSTOP.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -109,6 +111,53 @@ TEST(StallRules, HostsArriveOneByOne) {
   EXPECT_EQ(rules.root_verdict(20, 0, {0, 0, 0}, {0, 0, 0}, 1, "in the start-up check of the options"),
             "rank 0: no word from rank 1 (host unknown), rank 2 (b) for 20 s in the start-up check of the options; "
             "aborting");
+}
+
+// Looks every 0.1 s from t0 to t1; `moved` says whether the main thread used CPU time at each.
+template <typename Moved>
+void look_until(ProgressRules& rules, double t0, double t1, Moved moved) {
+  for (int i = 0; t0 + i * ProgressRules::kLookEvery <= t1 + 1e-9; ++i) {
+    const double t = t0 + i * ProgressRules::kLookEvery;
+    rules.look(t, moved(t));
+  }
+}
+
+TEST(ProgressRules, AHungRankEndsAfterTheOthersTimeOut) {
+  ProgressRules rules(100);
+  look_until(rules, 100, 110, [](double) { return true; });  // working
+  EXPECT_FALSE(rules.hung(110, 10));
+  look_until(rules, 110.1, 127.4, [](double) { return false; });  // a read that never returns
+  EXPECT_FALSE(rules.hung(127.4, 10));  // 17.4 s < 1.25 x 10 + 5
+  rules.look(127.6, false);
+  EXPECT_TRUE(rules.hung(127.6, 10));
+  EXPECT_DOUBLE_EQ(ProgressRules::hang_limit(10), 17.5);
+  EXPECT_GT(ProgressRules::hang_limit(10), 10 + 10 / 4.0);  // after the others' verdict on rank 0
+  EXPECT_FALSE(rules.hung(127.6, 0));  // --stall-timeout 0: off
+}
+
+TEST(ProgressRules, RankZeroSaysStillHereOnlyWhileItMoves) {
+  ProgressRules rules(0);
+  // A slow write: blocked, with a little progress every half second.
+  look_until(rules, 0, 30, [](double t) { return std::fmod(t + 1e-6, 0.5) < 0.1; });
+  EXPECT_TRUE(rules.keep_alive(30, 10));
+  EXPECT_FALSE(rules.hung(30, 10));
+  look_until(rules, 30.1, 32.4, [](double) { return false; });
+  EXPECT_TRUE(rules.keep_alive(32.4, 10));  // 2.4 s still < 10 / 4
+  look_until(rules, 32.5, 33, [](double) { return false; });
+  EXPECT_FALSE(rules.keep_alive(33, 10));
+  EXPECT_FALSE(rules.keep_alive(30, 0));
+}
+
+TEST(ProgressRules, AStoppedProcessCountsFromItsContinue) {
+  ProgressRules rules(0);
+  rules.look(0.1, false);
+  rules.look(60, false);  // SIGSTOP for a minute, then SIGCONT: this look came late
+  EXPECT_FALSE(rules.hung(60, 10));
+  EXPECT_TRUE(rules.keep_alive(60, 10));
+  look_until(rules, 60.1, 77.4, [](double) { return false; });
+  EXPECT_FALSE(rules.hung(77.4, 10));
+  look_until(rules, 77.5, 77.7, [](double) { return false; });
+  EXPECT_TRUE(rules.hung(77.7, 10));
 }
 
 }  // namespace

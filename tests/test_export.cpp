@@ -9,7 +9,9 @@
 #include <algorithm>
 #include <cstring>
 #include <fstream>
+#include <cmath>
 #include <limits>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <tuple>
@@ -231,6 +233,88 @@ TEST(OnnxExport, LogitsOutputDropoutAndActivationLayers) {
   EXPECT_EQ(node(m, "output").input(0), "logits");
 }
 
+// Every activation on a Dense becomes its ONNX operators (gelu composed: opset 13 has no Gelu),
+// which pass ONNX's checker and shape inference (onnx_model throws otherwise).
+TEST(OnnxExport, EveryActivationBecomesItsOperators) {
+  struct Case {
+    Activation activation;
+    std::vector<std::string> ops;  // after the Gemm
+  };
+  const std::vector<Case> cases = {
+      {Activation::relu6, {"Clip"}},         {Activation::leaky_relu, {"LeakyRelu"}},   {Activation::elu, {"Elu"}},
+      {Activation::selu, {"Selu"}},          {Activation::gelu, {"Div", "Erf", "Add", "Mul", "Mul"}},
+      {Activation::swish, {"Sigmoid", "Mul"}}, {Activation::sigmoid, {"Sigmoid"}},      {Activation::tanh, {"Tanh"}},
+      {Activation::softplus, {"Softplus"}},  {Activation::softsign, {"Softsign"}},      {Activation::hard_sigmoid, {"HardSigmoid"}},
+      {Activation::exponential, {"Exp"}},    {Activation::linear, {}},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(keras_name(c.activation));
+    const ModelSpec spec = model({2, 2, 1}, {simple(LayerKind::flatten, "f"), dense("h", 5, c.activation), dense("d", 3, Activation::linear)});
+    const onnx::ModelProto m = exported(spec);
+    std::vector<std::string> want{"Flatten", "Gemm"};
+    want.insert(want.end(), c.ops.begin(), c.ops.end());
+    want.insert(want.end(), {"Gemm", "Identity"});
+    EXPECT_EQ(op_types(m), want);
+  }
+  // gelu's second Mul gets its own name; the tanh form and the two hard_sigmoids' slopes.
+  ModelSpec spec = model({2, 2, 1}, {simple(LayerKind::flatten, "f"), dense("h", 5, Activation::gelu), dense("d", 3, Activation::linear)});
+  onnx::ModelProto m = exported(spec);
+  EXPECT_EQ(node(m, "h/Mul_1").input(0), "h/Mul");
+  EXPECT_EQ(value(initializer(m, "h/sqrt_2"), 0), float(std::sqrt(2.0)));
+  spec.layers[1].gelu_approximate = true;
+  EXPECT_EQ(op_types(exported(spec)), (std::vector<std::string>{"Flatten", "Gemm", "Mul", "Mul", "Mul", "Add", "Mul", "Tanh",
+                                                                "Add", "Mul", "Mul", "Gemm", "Identity"}));
+  spec.layers[1].activation = Activation::hard_sigmoid;
+  for (bool keras3 : {false, true}) {
+    spec.layers[1].hard_sigmoid_keras3 = keras3;
+    m = exported(spec);
+    EXPECT_FLOAT_EQ(node(m, "h/HardSigmoid").attribute(0).f(), keras3 ? 1.0f / 6 : 0.2f);
+  }
+}
+
+// ReLU's four forms, Pad's pads (begins of N, C, H, W, then ends), global pooling with and
+// without keepdims, and the activation layers' attributes.
+TEST(OnnxExport, ActivationLayersPaddingAndGlobalPooling) {
+  LayerSpec relu = simple(LayerKind::re_lu, "r");
+  struct Form {
+    std::optional<double> max_value;
+    double slope, threshold;
+    std::vector<std::string> ops;
+  };
+  for (const Form& f : std::vector<Form>{{{}, 0, 0, {"Relu"}},
+                                         {6.0, 0, 0, {"Clip"}},
+                                         {{}, 0.1, 0, {"LeakyRelu"}},
+                                         {2.0, 0.1, 0.5, {"Min", "Sub", "Mul", "Greater", "Where"}},
+                                         {{}, 0, 0.5, {"Sub", "Mul", "Greater", "Where"}}}) {
+    relu.relu_max_value = f.max_value;
+    relu.negative_slope = f.slope;
+    relu.threshold = f.threshold;
+    const onnx::ModelProto m = exported(model({2, 2, 1}, {relu, simple(LayerKind::flatten, "f"), dense("d", 3, Activation::linear)}));
+    std::vector<std::string> want = f.ops;
+    want.insert(want.end(), {"Flatten", "Gemm", "Identity"});
+    EXPECT_EQ(op_types(m), want);
+  }
+  LayerSpec pad = simple(LayerKind::zero_padding2d, "p");
+  pad.pads = {1, 2, 3, 4};
+  LayerSpec average = simple(LayerKind::global_average_pooling2d, "g"), max = simple(LayerKind::global_max_pooling2d, "g");
+  max.keepdims = true;
+  LayerSpec leaky = simple(LayerKind::leaky_re_lu, "l"), elu = simple(LayerKind::elu, "e");
+  leaky.negative_slope = 0.3;
+  elu.elu_alpha = 0.5;
+  onnx::ModelProto m = exported(model({5, 5, 2}, {pad, leaky, elu, average, dense("d", 3, Activation::linear)}));
+  EXPECT_EQ(op_types(m), (std::vector<std::string>{"Transpose", "Pad", "LeakyRelu", "Elu", "GlobalAveragePool", "Transpose",
+                                                   "Flatten", "Gemm", "Identity"}));
+  const onnx::TensorProto& pads = initializer(m, "p/pads");
+  EXPECT_EQ(pads.data_type(), onnx::TensorProto::INT64);
+  std::vector<std::int64_t> got(8);
+  std::memcpy(got.data(), pads.raw_data().data(), 8 * sizeof(std::int64_t));
+  EXPECT_EQ(got, (std::vector<std::int64_t>{0, 0, 1, 3, 0, 0, 2, 4}));
+  EXPECT_FLOAT_EQ(node(m, "l/LeakyRelu").attribute(0).f(), 0.3f);
+  EXPECT_FLOAT_EQ(node(m, "e/Elu").attribute(0).f(), 0.5f);
+  m = exported(model({5, 5, 2}, {max, simple(LayerKind::flatten, "f"), dense("d", 3, Activation::linear)}));
+  EXPECT_EQ(op_types(m), (std::vector<std::string>{"Transpose", "GlobalMaxPool", "Transpose", "Flatten", "Gemm", "Identity"}));
+}
+
 // The augmentation layers are the identity at inference: the graph leaves them out, first layer
 // or between a Conv2D and its pooling alike, and equals the graph of the model without them.
 TEST(OnnxExport, LeavesOutTheAugmentationLayers) {
@@ -293,6 +377,7 @@ TEST(OnnxExport, EveryLayerKindExports) {
     for (const auto& n : m.graph().node()) own += n.name().rfind("example/", 0) == 0;
     ModelSpec without = spec;
     without.layers.erase(without.layers.begin() + std::ptrdiff_t(kind_example_index(*e)));
+    if (e->last) without.layers.back().activation = Activation::softmax;  // a final Softmax is Dense's softmax
     if (own == 0) {  // the identity at inference: the same graph as without the layer
       EXPECT_EQ(m.graph().SerializeAsString(), exported(without).graph().SerializeAsString());
     }

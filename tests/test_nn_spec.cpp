@@ -155,17 +155,20 @@ TEST(KerasJson, RefusesWhatItCannotTrainNamingLayerFieldAndValue) {
                  "field 'kernel_size': [3] is not an integer or a list of two integers");
   expect_refused(edited([](json& d) { config(d, 1)["activation"] = "softmax"; }),
                  "layer 1 'conv2d' (Conv2D): field 'activation': \"softmax\" is only supported on the last layer");
-  expect_refused(edited([](json& d) { config(d, 7)["activation"] = "tanh"; }),
-                 "field 'activation': \"tanh\" is not supported (relu, linear, softmax)");
+  expect_refused(edited([](json& d) { config(d, 7)["activation"] = "mish"; }),
+                 "field 'activation': \"mish\" is not supported (linear, relu, softmax, relu6, leaky_relu, elu,");
   expect_refused(edited([](json& d) { config(d, 1)["data_format"] = "channels_first"; }),
                  "field 'data_format': \"channels_first\" is not supported (only channels_last)");
   expect_refused(edited([](json& d) { config(d, 1)["padding"] = "causal"; }), "field 'padding': \"causal\" is not supported (valid, same)");
   expect_refused(edited([](json& d) { config(d, 7)["kernel_regularizer"] = {{"class_name", "L2"}}; }),
                  "field 'kernel_regularizer': {\"class_name\":\"L2\"} is not supported");
-  expect_refused(edited([](json& d) { config(d, 7)["kernel_initializer"] = {{"class_name", "RandomNormal"}}; }),
-                 "field 'kernel_initializer': {\"class_name\":\"RandomNormal\"} is not supported (glorot_uniform, he_uniform, he_normal, zeros)");
-  expect_refused(edited([](json& d) { config(d, 7)["bias_initializer"] = "ones"; }),
-                 "field 'bias_initializer': \"ones\" is not supported (zeros)");
+  expect_refused(edited([](json& d) { config(d, 7)["kernel_initializer"] = {{"class_name", "Identity"}}; }),
+                 "field 'kernel_initializer': {\"class_name\":\"Identity\"} is not supported (glorot_uniform, he_uniform, "
+                 "he_normal, zeros, ones, glorot_normal, lecun_uniform, lecun_normal, random_normal, random_uniform, "
+                 "truncated_normal, orthogonal, constant)");
+  expect_refused(edited([](json& d) { config(d, 7)["bias_initializer"] = "orthogonal"; }),
+                 "field 'bias_initializer': \"orthogonal\" is not supported (glorot_uniform, he_uniform, he_normal, zeros, "
+                 "ones, glorot_normal, lecun_uniform, lecun_normal, random_normal, random_uniform, truncated_normal, constant)");
   expect_refused(edited([](json& d) { config(d, 7)["trainable"] = false; }), "field 'trainable': false is not supported");
   expect_refused(edited([](json& d) { config(d, 7)["dtype"] = "float16"; }), "field 'dtype': \"float16\" is not supported (only float32)");
   expect_refused(edited([](json& d) { config(d, 7)["unit"] = 3; }), "layer 7 'dense' (Dense): field 'unit': 3 is not supported");

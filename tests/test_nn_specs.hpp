@@ -114,7 +114,8 @@ inline ModelSpec mlp() {
 // A layer of one kind in a small model: InputLayer (6, 5, 3) -> Conv2D 3 1x1 -> Activation linear
 // (a view, so that nothing is fused with the example) -> [Flatten] -> the example -> Flatten ->
 // Dense 4 softmax: a weight on either side, so that gradient checks pass through the example both
-// ways. A new kind adds its line here (test_nn_registry fails until it does).
+// ways (a kind that must be last, Softmax, comes after Flatten -> Dense 4 linear instead). A new
+// kind adds its line here (test_nn_registry fails until it does).
 struct KindExample {
   LayerKind kind;
   const char* config;       // its Keras config, without the name
@@ -123,6 +124,7 @@ struct KindExample {
   std::size_t params;       // its parameter count
   const char* describe;     // describe() of it
   const char* changed;      // the config with one field changed ("": no field to change)
+  bool last = false;        // the model's last layer (Softmax), after Flatten -> Dense 4 linear
 };
 
 inline const std::vector<KindExample>& kind_examples() {
@@ -152,6 +154,19 @@ inline const std::vector<KindExample>& kind_examples() {
       {LayerKind::random_zoom, R"({"height_factor": [-0.3, 0.2]})", false, {6, 5, 3}, 0,
        "RandomZoom height [-0.3, 0.2] width as height reflect bilinear",
        R"({"height_factor": [-0.3, 0.2], "width_factor": 0.1})"},
+      // Activation layers, global pooling, zero padding:
+      {LayerKind::re_lu, R"({"max_value": 0.8, "negative_slope": 0.1, "threshold": 0.05})", false, {6, 5, 3}, 0,
+       "ReLU max_value 0.8 negative_slope 0.1 threshold 0.05",
+       R"({"max_value": 0.8, "negative_slope": 0.2, "threshold": 0.05})"},
+      {LayerKind::leaky_re_lu, R"({"alpha": 0.2})", false, {6, 5, 3}, 0, "LeakyReLU alpha 0.2",
+       R"({"negative_slope": 0.25})"},
+      {LayerKind::elu, R"({"alpha": 0.7})", false, {6, 5, 3}, 0, "ELU alpha 0.7", R"({})"},
+      {LayerKind::softmax, R"({"axis": -1})", false, {4}, 0, "Softmax", "", true},
+      {LayerKind::global_average_pooling2d, R"({})", false, {3}, 0, "GlobalAveragePooling2D", R"({"keepdims": true})"},
+      {LayerKind::global_max_pooling2d, R"({"keepdims": true})", false, {1, 1, 3}, 0, "GlobalMaxPooling2D keepdims",
+       R"({"data_format": "channels_last"})"},
+      {LayerKind::zero_padding2d, R"({"padding": [[1, 2], [0, 3]]})", false, {9, 8, 3}, 0,
+       "ZeroPadding2D [[1, 2], [0, 3]]", R"({"padding": [1, 2]})"},
       // The depthwise convolutions (one dilated along the rows, one with "same" padding).
       {LayerKind::depthwise_conv2d,
        R"({"kernel_size": [2, 2], "dilation_rate": [2, 1], "depth_multiplier": 2, "activation": "relu"})", false,
@@ -168,7 +183,7 @@ inline const std::vector<KindExample>& kind_examples() {
 
 // The example's model as Keras JSON, with `config` (the example's, or its changed one) for the
 // layer named "example", at kind_example_index(e) of the spec's layers.
-inline std::size_t kind_example_index(const KindExample& e) { return e.flat_input ? 3 : 2; }
+inline std::size_t kind_example_index(const KindExample& e) { return e.last ? 4 : e.flat_input ? 3 : 2; }
 
 inline std::string kind_example_json(const KindExample& e, const std::string& config) {
   using nlohmann::json;
@@ -179,9 +194,12 @@ inline std::string kind_example_json(const KindExample& e, const std::string& co
   if (e.flat_input) layers.push_back({{"class_name", "Flatten"}, {"config", {{"name", "flat_input"}}}});
   json c = json::parse(config);
   c["name"] = "example";
-  layers.push_back({{"class_name", keras_name(e.kind)}, {"config", c}});
+  const json example = {{"class_name", keras_name(e.kind)}, {"config", c}};
+  if (!e.last) layers.push_back(example);
   layers.push_back({{"class_name", "Flatten"}, {"config", {{"name", "flatten"}}}});
-  layers.push_back({{"class_name", "Dense"}, {"config", {{"name", "dense"}, {"units", 4}, {"activation", "softmax"}}}});
+  layers.push_back(
+      {{"class_name", "Dense"}, {"config", {{"name", "dense"}, {"units", 4}, {"activation", e.last ? "linear" : "softmax"}}}});
+  if (e.last) layers.push_back(example);
   return json{{"class_name", "Sequential"}, {"config", {{"name", "example"}, {"layers", layers}}}}.dump();
 }
 

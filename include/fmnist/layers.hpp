@@ -6,7 +6,10 @@
 #pragma once
 
 #include <cstddef>
+#include <array>
 #include <cstdint>
+#include <limits>
+#include <memory>
 #include <new>
 #include <type_traits>
 #include <vector>
@@ -353,6 +356,107 @@ class Relu final : public Layer<T> {
   std::size_t size_;
 };
 
+// An elementwise function: a Keras activation other than linear and softmax (relu stays fused in
+// Conv2D and Dense), or a ReLU, LeakyReLU or ELU layer, with its parameters; the formulas and the
+// Keras sources they come from are in src/nn/elementwise.cpp (docs/models.md: Activations).
+struct ElementwiseFn {
+  enum class Kind {
+    relu,              // x > threshold ? min(x, ceiling) : slope * (x - threshold)
+    elu,               // x > 0 ? x : alpha * (exp(x) - 1)
+    selu,              // Keras's scale * elu(x, alpha) with its two constants
+    gelu,              // 0.5 x (1 + erf(x / sqrt 2))
+    gelu_tanh,         // 0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3)))
+    swish,             // x * sigmoid(x) (silu)
+    sigmoid,
+    tanh,
+    softplus,          // log(1 + exp(x))
+    softsign,          // x / (1 + |x|)
+    hard_sigmoid,      // Keras 2: clip(0.2 x + 0.5, 0, 1)
+    hard_sigmoid_relu6,  // Keras 3: relu6(x + 3) / 6
+    exponential,       // exp(x)
+  };
+  Kind kind = Kind::relu;
+  double slope = 0;                                   // relu
+  double ceiling = std::numeric_limits<double>::infinity();  // relu: max_value (relu6: 6)
+  double threshold = 0;                               // relu
+  double alpha = 1;                                   // elu
+
+  bool operator==(const ElementwiseFn&) const = default;
+};
+
+// An elementwise function as a layer: y = f(x) on every value.
+template <typename T>
+class Elementwise final : public Layer<T> {
+ public:
+  // size: values per image.
+  Elementwise(ElementwiseFn fn, std::size_t size);
+  void forward(const T* x, T* y, int n, const DropoutContext* train = nullptr) override;
+  // dx = dy * f'(x); dx may be dy itself.
+  void backward(const T* x, const T* y, T* dy, T* dx, int n) override;
+  const ElementwiseFn& fn() const { return fn_; }
+
+ private:
+  ElementwiseFn fn_;
+  std::size_t size_;
+};
+
+// A layer followed by an elementwise function (a Conv2D or Dense whose activation its kernel does
+// not fuse): the inner layer's output z is kept for backward.
+template <typename T>
+class Activated final : public Layer<T> {
+ public:
+  // requires: inner's output has `size` values per image; max_batch >= 1.
+  Activated(std::unique_ptr<Layer<T>> inner, ElementwiseFn fn, std::size_t size, int max_batch);
+  // z = inner(x) (n, size); y = f(z).
+  void forward(const T* x, T* y, int n, const DropoutContext* train = nullptr) override;
+  // dz = dy * f'(z) (in dy), then the inner layer's backward.
+  void backward(const T* x, const T* y, T* dy, T* dx, int n) override;
+  Layer<T>& inner() { return *inner_; }
+
+ private:
+  std::unique_ptr<Layer<T>> inner_;
+  Elementwise<T> fn_;
+  int max_batch_;
+  AlignedVector<T> z_;  // (max_batch, size): the inner layer's output
+};
+
+// GlobalAveragePooling2D and GlobalMaxPooling2D: (n, h, w, c) -> (n, c), the mean or the max of
+// each channel over the pixels (keepdims' (n, 1, 1, c) is the same buffer).
+template <typename T>
+class GlobalPool2D final : public Layer<T> {
+ public:
+  // requires: h, w, c >= 1, max_batch >= 1.
+  GlobalPool2D(int h, int w, int c, bool max, int max_batch);
+  // y = the mean (sum in pixel order, then / (h * w)) or the max (its pixel recorded: the first
+  // in pixel order on ties).
+  void forward(const T* x, T* y, int n, const DropoutContext* train = nullptr) override;
+  // dx = dy / (h * w) on every pixel, or dy on each channel's recorded max and 0 elsewhere.
+  void backward(const T* x, const T* y, T* dy, T* dx, int n) override;
+
+ private:
+  int pixels_, c_;
+  bool max_;
+  int max_batch_;
+  std::vector<std::uint32_t> argmax_;  // (max_batch, c): the max's pixel
+};
+
+// ZeroPadding2D: (n, h, w, c) -> (n, top + h + bottom, left + w + right, c), zeros around.
+template <typename T>
+class ZeroPad2D final : public Layer<T> {
+ public:
+  // requires: h, w, c >= 1; pads (top, bottom, left, right) >= 0.
+  ZeroPad2D(int h, int w, int c, std::array<int, 4> pads);
+  void forward(const T* x, T* y, int n, const DropoutContext* train = nullptr) override;
+  // dx = dy without its padding.
+  void backward(const T* x, const T* y, T* dy, T* dx, int n) override;
+
+ private:
+  int h_, w_, c_;
+  std::array<int, 4> pads_;  // top, bottom, left, right
+  int out_w() const { return pads_[2] + w_ + pads_[3]; }
+  std::size_t out_size() const { return std::size_t(pads_[0] + h_ + pads_[1]) * out_w() * c_; }
+};
+
 // BatchNormalization over the channels (the last axis), Keras's maths: in training, y = gamma *
 // (x - mean) / sqrt(var + epsilon) + beta with the mean and biased variance of the WHOLE global
 // batch, which the model gathers in two phases around forward and backward (batch_sums ->
@@ -441,6 +545,14 @@ extern template class Dropout<float>;
 extern template class Dropout<double>;
 extern template class Relu<float>;
 extern template class Relu<double>;
+extern template class Elementwise<float>;
+extern template class Elementwise<double>;
+extern template class Activated<float>;
+extern template class Activated<double>;
+extern template class GlobalPool2D<float>;
+extern template class GlobalPool2D<double>;
+extern template class ZeroPad2D<float>;
+extern template class ZeroPad2D<double>;
 extern template class BatchNorm<float>;
 extern template class BatchNorm<double>;
 

@@ -8,6 +8,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -21,15 +22,26 @@ namespace fmnist {
 enum class LayerKind {
   conv2d, max_pooling2d, average_pooling2d, flatten, dense, dropout, activation, batch_normalization,
   random_flip, random_translation, random_rotation, random_zoom,  // augmentation (training only)
+  re_lu, leaky_re_lu, elu, softmax,                                // activation layers (ReLU, LeakyReLU, ELU, Softmax)
+  global_average_pooling2d, global_max_pooling2d, zero_padding2d,
   depthwise_conv2d, separable_conv2d,  // depthwise convolutions
   count
 };
 inline constexpr std::size_t kLayerKindCount = static_cast<std::size_t>(LayerKind::count);
 
 // The settings' choices, each ending in `count` (not a value: their number, for the name tables).
-enum class Activation { linear, relu, softmax, count };
+// Activation: Keras's activation functions (docs/models.md: Activations); swish is also read as silu.
+enum class Activation {
+  linear, relu, softmax,
+  relu6, leaky_relu, elu, selu, gelu, swish, sigmoid, tanh, softplus, softsign, hard_sigmoid, exponential,
+  count
+};
 enum class Padding { valid, same, count };
-enum class Initializer { glorot_uniform, he_uniform, he_normal, zeros, ones, count };
+enum class Initializer {
+  glorot_uniform, he_uniform, he_normal, zeros, ones,
+  glorot_normal, lecun_uniform, lecun_normal, random_normal, random_uniform, truncated_normal, orthogonal, constant,
+  count
+};
 // Augmentation settings, as Keras names them (src/nn/augment.cpp: their exact meaning).
 enum class FlipMode { horizontal, vertical, horizontal_and_vertical, count };
 enum class FillMode { reflect, wrap, constant, nearest, count };
@@ -40,7 +52,9 @@ template <typename E>
 struct KerasNames;
 template <>
 struct KerasNames<Activation> {
-  static constexpr std::array names{"linear", "relu", "softmax"};
+  static constexpr std::array names{"linear",   "relu", "softmax",  "relu6",    "leaky_relu",   "elu",
+                                    "selu",     "gelu", "swish",    "sigmoid",  "tanh",         "softplus",
+                                    "softsign", "hard_sigmoid",     "exponential"};
 };
 template <>
 struct KerasNames<Padding> {
@@ -48,7 +62,10 @@ struct KerasNames<Padding> {
 };
 template <>
 struct KerasNames<Initializer> {
-  static constexpr std::array names{"glorot_uniform", "he_uniform", "he_normal", "zeros", "ones"};
+  static constexpr std::array names{"glorot_uniform", "he_uniform",     "he_normal",     "zeros",
+                                    "ones",           "glorot_normal",  "lecun_uniform", "lecun_normal",
+                                    "random_normal",  "random_uniform", "truncated_normal", "orthogonal",
+                                    "constant"};
 };
 template <>
 struct KerasNames<FlipMode> {
@@ -97,6 +114,17 @@ struct AugmentSpec {
   bool operator==(const AugmentSpec&) const = default;
 };
 
+// An initializer's arguments (Keras's defaults); each initializer reads only its own, so the others
+// keep their defaults and two specs of the same initializer compare equal.
+struct InitializerArgs {
+  double mean = 0, stddev = 0.05;        // random_normal, truncated_normal
+  double minval = -0.05, maxval = 0.05;  // random_uniform
+  double gain = 1;                       // orthogonal
+  double value = 0;                      // constant
+
+  bool operator==(const InitializerArgs&) const = default;
+};
+
 // One layer after the InputLayer. Which fields count depends on the kind (the rest keep their
 // defaults): Conv2D: units (filters), kernel, strides, padding, dilation, activation, use_bias,
 // kernel_initializer; MaxPooling2D/AveragePooling2D: kernel (pool_size), strides, padding; Dense:
@@ -105,7 +133,9 @@ struct AugmentSpec {
 // kernel, strides, padding, dilation, depth_multiplier, activation, use_bias, kernel_initializer
 // (Keras's depthwise_initializer); SeparableConv2D: those and units (filters), pointwise_initializer.
 // Biases always start at zero (Keras's bias_initializer "zeros", the only one supported).
-// RandomFlip, RandomTranslation, RandomRotation, RandomZoom: augment.
+// RandomFlip, RandomTranslation, RandomRotation, RandomZoom: augment. ReLU: relu_max_value,
+// negative_slope, threshold; LeakyReLU: negative_slope; ELU: elu_alpha; Softmax: activation softmax
+// (its reader sets it); GlobalAveragePooling2D, GlobalMaxPooling2D: keepdims; ZeroPadding2D: pads.
 struct LayerSpec {
   LayerKind kind = LayerKind::dense;
   std::string name;                 // Keras's layer name: "conv2d", "dense_1", ...
@@ -128,6 +158,20 @@ struct LayerSpec {
   std::array<Initializer, 4> norm_initializers{Initializer::ones, Initializer::zeros, Initializer::zeros,
                                                Initializer::ones};
   AugmentSpec augment;              // the augmentation layers
+  // Activations, initializers' arguments, activation layers, global pooling and zero padding
+  // (Keras's defaults; docs/models.md: Activations, Initializers):
+  bool gelu_approximate = false;     // activation gelu: the tanh form (Keras's approximate=True)
+  bool hard_sigmoid_keras3 = false;  // activation hard_sigmoid: Keras 3's relu6(x + 3) / 6, else
+                                     // Keras 2's clip(0.2x + 0.5, 0, 1)
+  InitializerArgs kernel_initializer_args;
+  Initializer bias_initializer = Initializer::zeros;
+  InitializerArgs bias_initializer_args;
+  std::optional<double> relu_max_value;  // ReLU max_value (none: no ceiling)
+  double negative_slope = 0;             // ReLU negative_slope; LeakyReLU alpha (Keras 3: negative_slope)
+  double threshold = 0;                  // ReLU threshold
+  double elu_alpha = 1;                  // ELU alpha
+  bool keepdims = false;                 // GlobalAveragePooling2D, GlobalMaxPooling2D
+  std::array<int, 4> pads{1, 1, 1, 1};   // ZeroPadding2D: top, bottom, left, right
   // Dilated and depthwise convolutions (Keras's defaults): Conv2D, DepthwiseConv2D and
   // SeparableConv2D's dilation_rate (h, w); the depthwise kernel's depth_multiplier (output channels
   // per input channel); SeparableConv2D's pointwise_initializer (its depthwise one is kernel_initializer).
@@ -166,6 +210,7 @@ struct TensorSpec {
   std::size_t size = 0;    // number of elements
   Initializer initializer = Initializer::zeros;
   bool trainable = true;   // false: BatchNormalization's moving statistics (their gradient is always 0)
+  InitializerArgs initializer_args;  // the initializer's arguments (random_normal's mean, ...)
 };
 
 struct LayerPlan {

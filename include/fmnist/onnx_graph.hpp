@@ -45,9 +45,14 @@ class OnnxGraph {
   // Keras's tensor `keras`; returns its name.
   virtual std::string weights(const std::string& what, const OnnxDims& dims, std::span<const float> values,
                               const TensorSpec& keras) = 0;
-  // Adds the node "<layer>/<what>" (what: op when empty; a layer of two nodes of one operator
-  // names them apart) of operator `op` on `inputs`; its output becomes the current tensor, in the
-  // current layout. Returns its name.
+  // Adds the initializer "<layer>/<what>", a constant of the layer's nodes rather than a Keras
+  // weight: a float32 scalar (a Clip's bound, a factor), or a list of int64 (a Pad's pads).
+  // Returns its name ("<layer>/<what>_1", ... if the layer has one of that name already).
+  virtual std::string constant(const std::string& what, float value) = 0;
+  virtual std::string constant(const std::string& what, const OnnxDims& values) = 0;
+  // Adds the node "<layer>/<what>" (what: op when empty; "<layer>/<what>_1", ... for the layer's
+  // next nodes of that name) of operator `op` on `inputs`; its output becomes the current tensor,
+  // in the current layout. Returns its name.
   virtual std::string node(const std::string& op, const std::vector<std::string>& inputs,
                            const std::vector<OnnxAttribute>& attributes = {}, const std::string& what = "") = 0;
   // Applies a Keras activation to the current tensor: linear adds nothing, relu a Relu node,

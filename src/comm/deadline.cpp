@@ -1,5 +1,5 @@
-// The MPI-free deadline (see deadline.hpp): alarm() plus a SIGALRM handler that only writes a
-// prepared message and calls _exit(6), the stall exit code (README: Exit codes).
+// The MPI-free deadlines (see deadline.hpp): alarm() plus a SIGALRM handler that only writes a
+// prepared message and the verdict file, then calls _exit with the code (README: Exit codes).
 #include "deadline.hpp"
 
 #include <unistd.h>
@@ -11,17 +11,28 @@
 #include <cstring>
 
 #include "fmnist/error.hpp"
+#include "launch_status.hpp"
 
 namespace fmnist {
 namespace {
 
 char g_message[512];  // the handler's text: prepared before the alarm is set
 std::size_t g_length = 0;
+volatile std::sig_atomic_t g_code = static_cast<int>(Exit::stalled);
 
 extern "C" void on_deadline(int) {
   const ssize_t written = write(STDERR_FILENO, g_message, g_length);
   (void)written;
-  _exit(static_cast<int>(Exit::stalled));
+  report_verdict(g_code);
+  _exit(g_code);
+}
+
+void arm(unsigned seconds) {
+  struct sigaction action {};
+  action.sa_handler = on_deadline;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGALRM, &action, nullptr);
+  alarm(seconds);
 }
 
 }  // namespace
@@ -31,11 +42,8 @@ Deadline::Deadline(double seconds, const std::string& message) {
   const std::string line = message + "\n";
   g_length = std::min(line.size(), sizeof g_message);
   std::memcpy(g_message, line.data(), g_length);
-  struct sigaction action {};
-  action.sa_handler = on_deadline;
-  sigemptyset(&action.sa_mask);
-  sigaction(SIGALRM, &action, nullptr);
-  alarm(static_cast<unsigned>(std::ceil(std::min(seconds, 86400.0 * 2))));
+  g_code = static_cast<int>(Exit::stalled);
+  arm(static_cast<unsigned>(std::ceil(std::min(seconds, 86400.0 * 2))));
   armed_ = true;
 }
 
@@ -43,6 +51,12 @@ Deadline::~Deadline() {
   if (!armed_) return;
   alarm(0);
   std::signal(SIGALRM, SIG_DFL);
+}
+
+void exit_after(unsigned seconds, int code) {
+  g_length = 0;
+  g_code = code;
+  arm(seconds);
 }
 
 std::string launcher_rank_name() {

@@ -1,7 +1,7 @@
-// A deadline that needs no MPI, for the two calls MPI cannot watch itself: MPI_Init and
-// MPI_Finalize wait for every process of the job, so one frozen process would hang them forever.
-// While a Deadline lives, SIGALRM after `seconds` writes the message and ends the process with exit 6
-// (async-signal-safe: write and _exit); mpirun then ends the job's other processes.
+// Deadlines that need no MPI, for MPI_Init and MPI_Finalize (they wait for every process, so one frozen
+// process would hang them) and MPI_Abort (it may wait for a launcher daemon that no longer answers):
+// SIGALRM then writes a prepared message and the verdict (launch_status.hpp) and calls _exit with the
+// code (async-signal-safe); mpirun ends the job's other processes.
 #pragma once
 
 #include <string>
@@ -19,6 +19,10 @@ class Deadline {
  private:
   bool armed_ = false;
 };
+
+// From now on, `seconds` later the process ends with exit `code` (_exit), whatever it is doing:
+// the bound on an MPI_Abort that does not return. Replaces any Deadline's alarm.
+void exit_after(unsigned seconds, int code);
 
 // "rank R (host)" from what the launcher put into the environment before MPI_Init
 // (OMPI_COMM_WORLD_RANK, PMIX_RANK, PMI_RANK), "rank ?" when none is set.

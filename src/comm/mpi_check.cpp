@@ -1,13 +1,16 @@
-// The one MPI error check and count narrowing (see mpi_check.hpp).
+// The one MPI error check, count narrowing and bounded abort (see mpi_check.hpp).
 #include "mpi_check.hpp"
 
 #include <mpi.h>
 
 #include <climits>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 
+#include "deadline.hpp"
 #include "fmnist/error.hpp"
+#include "launch_status.hpp"
 
 namespace fmnist {
 
@@ -17,8 +20,7 @@ void check_mpi(int rc, const char* call, const char* file, int line) {
   int len = 0;
   MPI_Error_string(rc, text, &len);
   std::fprintf(stderr, "fmnist_dist: %s failed at %s:%d: %s\n", call, file, line, text);
-  std::fflush(stderr);
-  MPI_Abort(MPI_COMM_WORLD, static_cast<int>(Exit::internal));
+  abort_job(static_cast<int>(Exit::internal));
 }
 
 int mpi_count(std::size_t n, const char* what) {
@@ -27,6 +29,15 @@ int mpi_count(std::size_t n, const char* what) {
                                     " elements are more than one MPI call can carry (INT_MAX = " +
                                     std::to_string(INT_MAX) + ")");
   return static_cast<int>(n);
+}
+
+void abort_job(int code) {
+  report_verdict(code);
+  std::fflush(stdout);
+  std::fflush(stderr);
+  exit_after(kAbortGrace, code);
+  MPI_Abort(MPI_COMM_WORLD, code);
+  std::_Exit(code);
 }
 
 }  // namespace fmnist

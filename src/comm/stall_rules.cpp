@@ -1,6 +1,7 @@
 // The stall watchdog's verdicts (see stall_rules.hpp): rank 0 names the ranks that did not
 // arrive or fell silent while waiting; the others name rank 0 when it falls silent, and give up
 // after a grace period when rank 0 is in the collective but neither it nor the collective ends.
+// And the progress guard's clock.
 #include "stall_rules.hpp"
 
 #include <algorithm>
@@ -66,6 +67,11 @@ std::string StallRules::root_verdict(double now, double entered, const std::vect
   }
   if (late.size() > kMostNamed) names += " and " + std::to_string(late.size() - kMostNamed) + " more";
   return prefix + "no word from " + names + " for " + seconds(silent) + " " + where + "; aborting";
+}
+
+void ProgressRules::look(double now, bool moved) {
+  if (moved || now - last_look_ > kStoppedGap) last_progress_ = now;
+  last_look_ = now;
 }
 
 std::string StallRules::member_verdict(double silent, double since_root_in, const std::string& where) const {

@@ -1,6 +1,7 @@
-// The stall watchdog's decisions, apart from MPI and the clock so that they can be unit-tested:
-// when a rank waiting in a collective gives up, and whom its message names (docs/clusters.md: When a
-// rank stops responding). Times are seconds on one rank's steady clock.
+// The stall watchdog's decisions, apart from MPI, threads and the clock so that they can be
+// unit-tested: when a rank waiting in a collective gives up, and whom its message names; and when
+// the progress guard (progress_guard.hpp) says "still here" for rank 0 or ends a rank stuck outside
+// the collectives (docs/clusters.md: When a rank stops responding). Times are seconds on one rank's steady clock.
 #pragma once
 
 #include <cstdint>
@@ -45,6 +46,30 @@ class StallRules {
   std::vector<std::string> hosts_;
   double timeout_;
   double grace_;
+};
+
+// The progress guard's clock: when the main thread last made progress (used CPU time, or was inside
+// an MPI call, where the watchdog above watches it), from looks taken every kLookEvery seconds.
+class ProgressRules {
+ public:
+  static constexpr double kLookEvery = 0.1;
+  // A gap this long between two looks means the process (or the whole machine) was stopped, e.g. by
+  // SIGSTOP or a suspended job: the time without progress counts again from the look after it.
+  static constexpr double kStoppedGap = 1.0;
+
+  explicit ProgressRules(double now) : last_look_(now), last_progress_(now) {}
+  void look(double now, bool moved);
+  double still(double now) const { return now - last_progress_; }
+  // Rank 0 says "still here" to the ranks waiting for it while it makes progress alone.
+  bool keep_alive(double now, double timeout) const { return timeout > 0 && still(now) < timeout / 4; }
+  // No progress outside MPI for longer than the other ranks take to give up on this one (their timeout
+  // after rank 0's last word, which comes up to timeout / 4 after its last progress) plus a grace: end it.
+  static double hang_limit(double timeout) { return 1.25 * timeout + 5; }
+  bool hung(double now, double timeout) const { return timeout > 0 && still(now) >= hang_limit(timeout); }
+
+ private:
+  double last_look_;
+  double last_progress_;
 };
 
 // The ranks (rank 0 excluded), in order, whose last announced collective is before `seq` or

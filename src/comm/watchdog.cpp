@@ -4,7 +4,6 @@
 // whom it waited for and where, and ends the job with exit 6.
 #include "watchdog.hpp"
 
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -233,13 +232,9 @@ void Watchdog::close() {
 
 void Watchdog::give_up(const std::string& message) const {
   std::fprintf(stderr, "fmnist_dist: %s\n", message.c_str());
-  std::fflush(stdout);
-  std::fflush(stderr);
   // MPI_Abort reaches the job's other processes through the launcher; should that path be cut
-  // too, the alarm still ends this process.
-  alarm(10);
-  MPI_Abort(MPI_COMM_WORLD, static_cast<int>(Exit::stalled));
-  std::_Exit(static_cast<int>(Exit::stalled));
+  // too, abort_job still ends this process.
+  abort_job(static_cast<int>(Exit::stalled));
 }
 
 }  // namespace fmnist

@@ -13,6 +13,7 @@
 #include <cmath>
 #include <cstdint>
 #include <map>
+#include <set>
 #include <utility>
 #include <vector>
 
@@ -87,6 +88,7 @@ class ProtoGraph final : public OnnxGraph {
                       const TensorSpec& keras) override {
     onnx::TensorProto* t = graph_.add_initializer();
     t->set_name(layer_ + "/" + what);
+    names_.insert(t->name());
     t->set_data_type(onnx::TensorProto::FLOAT);
     for (std::int64_t d : dims) t->add_dims(d);
     t->set_raw_data(values.data(), values.size() * sizeof(float));  // float32, little-endian
@@ -94,9 +96,26 @@ class ProtoGraph final : public OnnxGraph {
     return t->name();
   }
 
+  std::string constant(const std::string& what, float value) override {
+    onnx::TensorProto* t = graph_.add_initializer();
+    t->set_name(unused(layer_ + "/" + what));
+    t->set_data_type(onnx::TensorProto::FLOAT);
+    t->set_raw_data(&value, sizeof value);  // a scalar: no dims
+    return t->name();
+  }
+
+  std::string constant(const std::string& what, const OnnxDims& values) override {
+    onnx::TensorProto* t = graph_.add_initializer();
+    t->set_name(unused(layer_ + "/" + what));
+    t->set_data_type(onnx::TensorProto::INT64);
+    t->add_dims(std::int64_t(values.size()));
+    t->set_raw_data(values.data(), values.size() * sizeof(std::int64_t));  // little-endian
+    return t->name();
+  }
+
   std::string node(const std::string& op, const std::vector<std::string>& inputs,
                    const std::vector<OnnxAttribute>& attributes, const std::string& what = "") override {
-    const std::string name = layer_ + "/" + (what.empty() ? op : what);
+    const std::string name = unused(layer_ + "/" + (what.empty() ? op : what));
     onnx::NodeProto& node = add(op, name, inputs);
     for (const OnnxAttribute& a : attributes) set_attribute(node, a);
     x_ = name;
@@ -138,6 +157,13 @@ class ProtoGraph final : public OnnxGraph {
 
   void transpose(const OnnxDims& perm) { node("Transpose", {x_}, {{"perm", perm}}); }
 
+  // `name`, or name_1, name_2, ... : the first that no tensor of the graph has yet.
+  std::string unused(const std::string& name) {
+    std::string candidate = name;
+    for (int k = 1; !names_.insert(candidate).second; ++k) candidate = name + "_" + std::to_string(k);
+    return candidate;
+  }
+
   void rename(const std::string& from, const std::string& to) {
     for (onnx::NodeProto& node : *graph_.mutable_node()) {
       for (std::string& in : *node.mutable_input()) {
@@ -157,6 +183,7 @@ class ProtoGraph final : public OnnxGraph {
   std::string x_ = kOnnxInput;  // the current tensor
   bool nchw_ = false;           // x_ is an image in NCHW (else as the plan has it: NHWC or flat)
   std::string logits_;          // the tensor before the final softmax
+  std::set<std::string> names_;  // the nodes' outputs and the constants so far
   std::vector<std::pair<std::string, bool>> layer_outputs_;
 };
 

@@ -9,9 +9,12 @@
 
 namespace fmnist {
 
-// Fills params (plan.num_params) tensor by tensor: glorot_uniform (limit sqrt(6 / (fan_in +
-// fan_out))), he_uniform (sqrt(6 / fan_in)), he_normal (Keras's truncated normal), zeros, ones;
-// fans as Keras computes them for a kernel (kh, kw, in, out) or (in, out), 1 and 1 for a vector.
+// Fills params (plan.num_params) tensor by tensor, each by its initializer and arguments
+// (docs/models.md: Initializers): glorot_uniform (limit sqrt(6 / (fan_in + fan_out))), he_uniform
+// (sqrt(6 / fan_in)), lecun_uniform (sqrt(3 / fan_in)), glorot_normal, he_normal and lecun_normal
+// (Keras's truncated normal, corrected for the cut), random_normal, random_uniform,
+// truncated_normal, orthogonal, constant, zeros, ones; fans as Keras computes them for a kernel
+// (kh, kw, in, out) or (in, out), n and n for a vector (n).
 template <typename T>
 void initialize(const ModelPlan& plan, std::uint64_t seed, T* params);
 

@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "fmnist/error.hpp"
+#include "fmnist/text.hpp"
 
 namespace fmnist {
 namespace {
@@ -33,37 +34,91 @@ void append_value(const json& value, std::string& out) {
   }
 }
 
-// Keras's initializer classes, by Initializer: the class name, and whether its config holds a seed.
+// Keras's initializer classes, by Initializer: the class name, whether its config holds a seed,
+// and its arguments in Keras's order (tf_keras/initializers/initializers.py, Keras 3's
+// keras/src/initializers/random_initializers.py and constant_initializers.py).
+struct InitializerArg {
+  const char* key = nullptr;
+  double InitializerArgs::*member = nullptr;
+};
 struct InitializerClass {
   const char* name;
   bool seeded;
+  std::array<InitializerArg, 2> args{};
 };
-constexpr std::array kInitializerClasses{InitializerClass{"GlorotUniform", true}, InitializerClass{"HeUniform", true},
-                                         InitializerClass{"HeNormal", true}, InitializerClass{"Zeros", false},
-                                         InitializerClass{"Ones", false}};
+constexpr std::array kInitializerClasses{
+    InitializerClass{"GlorotUniform", true},
+    InitializerClass{"HeUniform", true},
+    InitializerClass{"HeNormal", true},
+    InitializerClass{"Zeros", false},
+    InitializerClass{"Ones", false},
+    InitializerClass{"GlorotNormal", true},
+    InitializerClass{"LecunUniform", true},
+    InitializerClass{"LecunNormal", true},
+    InitializerClass{"RandomNormal", true, {{{"mean", &InitializerArgs::mean}, {"stddev", &InitializerArgs::stddev}}}},
+    InitializerClass{"RandomUniform", true, {{{"minval", &InitializerArgs::minval}, {"maxval", &InitializerArgs::maxval}}}},
+    InitializerClass{"TruncatedNormal", true, {{{"mean", &InitializerArgs::mean}, {"stddev", &InitializerArgs::stddev}}}},
+    InitializerClass{"Orthogonal", true, {{{"gain", &InitializerArgs::gain}}}},
+    InitializerClass{"Constant", false, {{{"value", &InitializerArgs::value}}}}};
 static_assert(kInitializerClasses.size() == static_cast<std::size_t>(Initializer::count), "a class per Initializer");
 
-// Keras's name ("glorot_uniform") of an initializer object {"class_name", "config"}; "" if unknown.
-// refuse() is called for a known class with a setting we do not support.
+// The VarianceScaling(scale, mode, distribution) each named one is: Keras 2.0-2.2 wrote them so
+// ("normal" was its truncated normal, tf_keras reads it as "truncated_normal"), and the lecun ones
+// are written so here.
+struct VarianceScalingForm {
+  Initializer initializer;
+  double scale;
+  const char* mode;
+  bool uniform;
+};
+constexpr VarianceScalingForm kVarianceScaling[] = {
+    {Initializer::glorot_uniform, 1, "fan_avg", true}, {Initializer::glorot_normal, 1, "fan_avg", false},
+    {Initializer::he_uniform, 2, "fan_in", true},      {Initializer::he_normal, 2, "fan_in", false},
+    {Initializer::lecun_uniform, 1, "fan_in", true},   {Initializer::lecun_normal, 1, "fan_in", false}};
+
+// Keras's aliases (both lines' initializers/__init__.py) and its class names in snake case.
+std::string initializer_alias(const std::string& name) {
+  if (name == "normal") return "random_normal";
+  if (name == "uniform") return "random_uniform";
+  if (name == "zero") return "zeros";
+  if (name == "one") return "ones";
+  return name;
+}
+
+// Keras's name ("glorot_uniform") of an initializer object {"class_name", "config"}, its
+// arguments put into args; "" if unknown. refuse(what) is called for a known class with a setting
+// we do not support.
 template <typename Refuse>
-std::string initializer_object_name(const json& v, Refuse&& refuse) {
+std::string initializer_object_name(const json& v, InitializerArgs& args, Refuse&& refuse) {
   static const json none = json::object();
   const std::string cls = v["class_name"];
   const json& config = v.contains("config") && v["config"].is_object() ? v["config"] : none;
   auto field = [&](const char* key, const json& fallback) { return config.contains(key) ? config[key] : fallback; };
   if (cls == "VarianceScaling") {
-    const json scale = field("scale", 1.0), mode = field("mode", "fan_in"), distribution = field("distribution", "");
-    if (scale == 1.0 && mode == "fan_avg" && distribution == "uniform") return "glorot_uniform";
-    if (scale == 2.0 && mode == "fan_in" && distribution == "uniform") return "he_uniform";
-    if (scale == 2.0 && mode == "fan_in" && distribution == "truncated_normal") return "he_normal";
+    const json scale = field("scale", 1.0), mode = field("mode", "fan_in"), distribution = field("distribution", "truncated_normal");
+    const bool uniform = distribution == "uniform", normal = distribution == "normal" || distribution == "truncated_normal";
+    for (const VarianceScalingForm& form : kVarianceScaling) {
+      if (scale == form.scale && mode == form.mode && (form.uniform ? uniform : normal)) return keras_name(form.initializer);
+    }
     return "";
   }
   for (std::size_t i = 0; i < kInitializerClasses.size(); ++i) {
-    if (cls != kInitializerClasses[i].name) continue;
-    for (const auto& [k, value] : config.items()) {
-      if (k != "seed" && !value.is_null()) refuse();
+    const InitializerClass& c = kInitializerClasses[i];
+    const std::string name = keras_name(static_cast<Initializer>(i));
+    if (cls != c.name && cls != name) continue;
+    for (const auto& item : config.items()) {
+      const std::string& k = item.key();
+      const json& value = item.value();
+      const auto arg = std::find_if(c.args.begin(), c.args.end(), [&](const InitializerArg& a) { return a.key && k == a.key; });
+      if (arg == c.args.end()) {
+        if (k != "seed" && !value.is_null()) refuse("is not supported (its '" + k + "')");
+      } else if (!value.is_number() || !std::isfinite(value.get<double>())) {
+        refuse("has a '" + k + "' that is not a finite number");
+      } else {
+        args.*(arg->member) = value.get<double>();
+      }
     }
-    return keras_name(static_cast<Initializer>(i));
+    return name;
   }
   return "";
 }
@@ -159,22 +214,26 @@ void KerasFields::dtype() {
   fail("dtype", value_text(*v), "is not supported (only float32)");
 }
 
-Initializer KerasFields::initializer(const std::string& key, Initializer fallback, const std::vector<Initializer>& options) {
+Initializer KerasFields::initializer(const std::string& key, Initializer fallback,
+                                     const std::vector<Initializer>& options, InitializerArgs* args) {
   const json* v = find(key);
   if (v == nullptr) return fallback;
   std::string names;
   for (Initializer i : options) names += std::string(names.empty() ? "" : ", ") + keras_name(i);
-  auto refuse = [&] { fail(key, value_text(*v), "is not supported (" + names + ")"); };
+  auto refuse = [&](const std::string& what) { fail(key, value_text(*v), what); };
+  InitializerArgs read;
   std::string name;
   if (v->is_string()) {
-    name = v->get<std::string>();
+    name = initializer_alias(v->get<std::string>());
   } else if (v->is_object() && v->contains("class_name") && (*v)["class_name"].is_string()) {
-    name = initializer_object_name(*v, refuse);
+    name = initializer_object_name(*v, read, refuse);
   }
   for (Initializer i : options) {
-    if (name == keras_name(i)) return i;
+    if (name != keras_name(i)) continue;
+    if (args != nullptr) *args = read;
+    return i;
   }
-  refuse();
+  refuse("is not supported (" + names + ")");
   return fallback;
 }
 
@@ -185,9 +244,30 @@ void KerasFields::finish() const {
   }
 }
 
-ordered_json initializer_json(Initializer i) {
+ordered_json initializer_json(Initializer i, const InitializerArgs& args) {
+  for (const VarianceScalingForm& form : kVarianceScaling) {
+    if (form.initializer != i || (i != Initializer::lecun_uniform && i != Initializer::lecun_normal)) continue;
+    return {{"class_name", "VarianceScaling"},
+            {"config",
+             {{"scale", form.scale}, {"mode", form.mode}, {"distribution", form.uniform ? "uniform" : "truncated_normal"},
+              {"seed", nullptr}}}};
+  }
   const InitializerClass& c = kInitializerClasses.at(static_cast<std::size_t>(i));
-  return {{"class_name", c.name}, {"config", c.seeded ? ordered_json{{"seed", nullptr}} : ordered_json::object()}};
+  ordered_json config = ordered_json::object();
+  for (const InitializerArg& a : c.args) {
+    if (a.key != nullptr) config[a.key] = args.*(a.member);
+  }
+  if (c.seeded) config["seed"] = nullptr;
+  return {{"class_name", c.name}, {"config", config}};
+}
+
+std::string initializer_text(Initializer i, const InitializerArgs& args) {
+  std::string text = keras_name(i);
+  const InitializerClass& c = kInitializerClasses.at(static_cast<std::size_t>(i));
+  for (const InitializerArg& a : c.args) {
+    if (a.key != nullptr) text += std::string(a.key == c.args[0].key ? "(" : ", ") + a.key + " " + number_text(args.*(a.member));
+  }
+  return text + (c.args[0].key != nullptr ? ")" : "");
 }
 
 ordered_json pair_json(const std::array<int, 2>& pair) { return ordered_json::array({pair[0], pair[1]}); }

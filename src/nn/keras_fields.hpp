@@ -60,10 +60,18 @@ class KerasFields {
 
   // "float32", or Keras 3's {"class_name": "DTypePolicy", "config": {"name": "float32"}}.
   void dtype();
-  // "glorot_uniform", {"class_name": "GlorotUniform", "config": {"seed": ...}}, or the
-  // VarianceScaling that Keras 2.0-2.2 wrote for each, among `options`; the seed is ignored
-  // (--seed decides).
-  Initializer initializer(const std::string& key, Initializer fallback, const std::vector<Initializer>& options);
+  // "glorot_uniform" (or Keras's aliases normal, uniform, zero, one), {"class_name": "GlorotUniform",
+  // "config": {"seed": ...}} (Keras 3 adds module and registered_name), or the VarianceScaling that
+  // Keras 2.0-2.2 wrote for the glorot, he and lecun ones, among `options`; the seed is ignored
+  // (--seed decides). args: where the arguments go (random_normal's mean and stddev, ...), Keras's
+  // defaults unless the config gives them; null only when no option takes arguments.
+  Initializer initializer(const std::string& key, Initializer fallback, const std::vector<Initializer>& options,
+                          InitializerArgs* args = nullptr);
+
+  // Whether the JSON is in Keras 3's form (module or registered_name keys, an InputLayer's
+  // batch_shape), which decides hard_sigmoid's formula; the JSON reader sets it.
+  void set_keras3(bool keras3) { keras3_ = keras3; }
+  bool keras3() const { return keras3_; }
 
   // Every field not read must be null or false (Keras's "unused"); anything else is refused.
   void finish() const;
@@ -72,10 +80,15 @@ class KerasFields {
   const json& config_;
   std::string where_;
   std::set<std::string> used_;
+  bool keras3_ = false;
 };
 
-// An initializer as Keras 2 writes it: {"class_name": "GlorotUniform", "config": {"seed": null}}.
-nlohmann::ordered_json initializer_json(Initializer initializer);
+// An initializer as Keras 2 writes it: {"class_name": "GlorotUniform", "config": {"seed": null}},
+// {"class_name": "RandomNormal", "config": {"mean": 0.0, "stddev": 0.05, "seed": null}}; the lecun
+// ones as their VarianceScaling (TensorFlow.js knows no LecunNormal: it names them LeCunNormal).
+nlohmann::ordered_json initializer_json(Initializer initializer, const InitializerArgs& args = {});
+// " random_normal(mean 0, stddev 0.05)": an initializer and its arguments, for describe texts.
+std::string initializer_text(Initializer initializer, const InitializerArgs& args);
 
 // A pair of integers as a JSON list: [3, 3].
 nlohmann::ordered_json pair_json(const std::array<int, 2>& pair);

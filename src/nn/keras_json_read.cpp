@@ -48,6 +48,7 @@ class Parser {
     const json* cls = doc.contains("class_name") ? &doc["class_name"] : nullptr;
     if (cls == nullptr) fail("field 'class_name': missing");
     if (*cls != "Sequential") fail("field 'class_name': " + value_text(*cls) + " is not supported (only Sequential)");
+    keras3_ = doc.contains("module") || doc.contains("registered_name");
     if (!doc.contains("config")) fail("field 'config': missing");
     const json& config = doc["config"];
     const json* layers = &config;  // Keras 2.2-2.3 wrote the layer list as the config itself
@@ -125,6 +126,8 @@ class Parser {
     if (cfg->contains("name") && !(*cfg)["name"].is_string())
       fail(where + ": field 'name': " + value_text((*cfg)["name"]) + " is not a string");
     KerasFields f(*cfg, spec_.source + ": " + where);
+    keras3_ |= entry.contains("module") || entry.contains("registered_name");
+    f.set_keras3(keras3_);
     if (cls == "InputLayer") {
       if (index != 0) f.fail("class_name", "\"InputLayer\"", "is only supported as the first layer");
       read_input_layer(f, name);
@@ -158,6 +161,7 @@ class Parser {
     if (shape == nullptr) {
       shape = f.find("batch_shape");
       field = "batch_shape";
+      keras3_ |= shape != nullptr;  // Keras 3's InputLayer
     }
     if (shape == nullptr) f.fail("batch_input_shape", "missing", "(or batch_shape)");
     read_input_shape(*shape, [&](const std::string& value, const std::string& what) { f.fail(field, value, what); });
@@ -181,6 +185,7 @@ class Parser {
   const std::string& text_;
   ModelSpec spec_;
   bool have_input_ = false;
+  bool keras3_ = false;  // the JSON is in Keras 3's form (KerasFields::keras3)
 };
 
 }  // namespace

@@ -13,6 +13,8 @@ namespace fmnist {
 
 extern const LayerKindRow conv2d_row, max_pooling2d_row, average_pooling2d_row, flatten_row, dense_row, dropout_row,
     activation_row, batch_normalization_row, random_flip_row, random_translation_row, random_rotation_row, random_zoom_row;
+extern const LayerKindRow re_lu_row, leaky_re_lu_row, elu_row, softmax_row,  // activation layers
+    global_average_pooling2d_row, global_max_pooling2d_row, zero_padding2d_row;
 extern const LayerKindRow depthwise_conv2d_row, separable_conv2d_row;  // kinds/depthwise.cpp
 
 namespace {
@@ -21,6 +23,8 @@ constexpr const LayerKindRow* kRegistry[] = {
     &conv2d_row,       &max_pooling2d_row,      &average_pooling2d_row, &flatten_row,
     &dense_row,        &dropout_row,            &activation_row,        &batch_normalization_row,
     &random_flip_row,  &random_translation_row, &random_rotation_row,   &random_zoom_row,
+    &re_lu_row, &leaky_re_lu_row, &elu_row, &softmax_row,  // activation layers
+    &global_average_pooling2d_row, &global_max_pooling2d_row, &zero_padding2d_row,
     &depthwise_conv2d_row, &separable_conv2d_row,
 };
 static_assert(std::size(kRegistry) == kLayerKindCount, "one row per LayerKind");

@@ -60,6 +60,7 @@ struct WeightSpec {
   Shape shape;
   Initializer initializer;
   bool trainable = true;  // false: the gradient is always 0 (BatchNormalization's moving statistics)
+  InitializerArgs initializer_args{};  // the initializer's arguments (random_normal's mean, ...)
 };
 
 // What a layer factory gets: the planned layer, its place among the model's layers and the arenas.

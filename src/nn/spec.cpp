@@ -40,8 +40,11 @@ class Planner {
         check.fail("name", "'" + l.name + "'", "is not a usable name (not empty, no '/')");
       if (!names.insert(l.name).second)
         check.fail("name", "'" + l.name + "'", "is used by another layer (names must be unique)");
-      if (l.activation == Activation::softmax && i + 1 != spec_.layers.size())
+      if (l.activation == Activation::softmax && i + 1 != spec_.layers.size()) {
+        if (l.kind == LayerKind::softmax)
+          check.fail("class_name", "\"Softmax\"", "is only supported as the last layer (it is trained as logits)");
         check.fail("activation", "\"softmax\"", "is only supported on the last layer (it is trained as logits)");
+      }
       const LayerKindRow& row = kind_row(l.kind);
       LayerPlan lp;
       lp.input_shape = shape;
@@ -77,7 +80,7 @@ class Planner {
   void add_tensors(ModelPlan& plan, LayerPlan& lp, std::size_t i, std::vector<WeightSpec> weights) const {
     for (WeightSpec& w : weights) {
       TensorSpec t{i, spec_.layers[i].name + "/" + w.what + ":0", std::move(w.shape), plan.num_params, 0, w.initializer,
-                   w.trainable};
+                   w.trainable, w.initializer_args};
       t.size = shape_size(t.shape);
       plan.num_params += t.size;
       if (t.trainable) plan.trainable_params += t.size;

@@ -1,10 +1,11 @@
-// The test-only freeze, kill and failure points (see test_hooks.hpp). Each variable is read once;
-// without them every call is a comparison of two cached values.
+// The test-only freeze, hang, slow-down, kill and failure points (see test_hooks.hpp). Each variable
+// is read once; without them every call is a comparison of cached values.
 #include "test_hooks.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <csignal>
 #include <cstdlib>
 #include <string>
@@ -42,6 +43,55 @@ const Target& freeze_target() {
   return t;
 }
 
+const Target& hang_target() {
+  static const Target t = target_of("FMNIST_TEST_HANG");
+  return t;
+}
+
+// FMNIST_TEST_SLOW's "POINT:SECONDS" split: rest is POINT, seconds in `seconds`.
+struct SlowTarget : Target {
+  double seconds = 0;
+};
+
+const SlowTarget& slow_target() {
+  static const SlowTarget t = [] {
+    SlowTarget s;
+    static_cast<Target&>(s) = target_of("FMNIST_TEST_SLOW");
+    const auto colon = s.rest.rfind(':');
+    if (colon == std::string::npos) return SlowTarget{};
+    s.seconds = std::atof(s.rest.c_str() + colon + 1);
+    s.rest.resize(colon);
+    return s;
+  }();
+  return t;
+}
+
+// A read that never returns: from a pipe whose write end this process keeps open.
+[[noreturn]] void hang() {
+  int ends[2];
+  if (pipe(ends) != 0) std::abort();
+  char byte = 0;
+  for (;;) {
+    const ssize_t got = read(ends[0], &byte, 1);
+    (void)got;
+  }
+}
+
+// `seconds` of small synced writes to an unlinked scratch file, one every 0.1 s.
+void slow_writes(double seconds) {
+  char path[] = "/tmp/fmnist_slow.XXXXXX";
+  const int fd = mkstemp(path);
+  if (fd < 0) return;
+  unlink(path);
+  const std::string block(4096, 'x');
+  const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  while (std::chrono::steady_clock::now() < end) {
+    if (write(fd, block.data(), block.size()) < 0 || fsync(fd) != 0) break;
+    usleep(100000);
+  }
+  close(fd);
+}
+
 const Target& fail_target() {
   static const Target t = target_of("FMNIST_TEST_FAIL_AT");
   return t;
@@ -73,6 +123,15 @@ void raise_if_allowed(int signal) {
 void freeze_at(int rank, const char* point) {
   const Target& t = freeze_target();
   if (t.rank == rank && t.rest == point) raise_if_allowed(SIGSTOP);
+  const Target& h = hang_target();
+  if (h.rank == rank && h.rest == point) hang();
+  const SlowTarget& s = slow_target();
+  if (s.rank == rank && s.rest == point) slow_writes(s.seconds);
+}
+
+void before_init() {
+  const char* rank = std::getenv("OMPI_COMM_WORLD_RANK");
+  if (rank) freeze_at(std::atoi(rank), "init");
 }
 
 void after_rename(const char* file) {

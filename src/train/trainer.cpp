@@ -21,7 +21,6 @@
 #include "resume.hpp"
 #include "share.hpp"
 #include "step_reducer.hpp"
-#include "stop_signal.hpp"
 #include "test_hooks.hpp"
 
 namespace fmnist {
@@ -230,7 +229,6 @@ int run_training(const Config& config, const Comm& comm) {
     if (comm.is_root()) std::printf("%s\n", to_keras_json(model, 2).c_str());
     return 0;
   }
-  install_stop_handlers();
   check_same_settings(config, comm, model);
   take_out_dir(config, comm);
   Inputs inputs;

@@ -111,17 +111,85 @@ class Window(nn.Module):
         return self.op(F.pad(x, self.pads))
 
 
+def activation_name(value):
+    """(name, gelu's approximate) of a Keras activation: a name, Keras 3's {"class_name": "function",
+    "config": "gelu"} or an object whose config is {"name": "gelu", "approximate": true}."""
+    if isinstance(value, dict):
+        config = value.get("config")
+        if isinstance(config, dict):
+            return config.get("name"), bool(config.get("approximate", False))
+        return config, False
+    return value, False
+
+
+# Keras's activation functions (keras/src/activations/activations.py, tf_keras/backend.py); hard_sigmoid
+# is Keras 2's clip(0.2 x + 0.5, 0, 1) or Keras 3's relu6(x + 3) / 6, after the JSON's form.
+FUNCTIONS = {
+    "relu": F.relu, "linear": lambda x: x, "relu6": F.relu6, "leaky_relu": lambda x: F.leaky_relu(x, 0.2),
+    "elu": F.elu, "selu": F.selu, "swish": F.silu, "silu": F.silu, "sigmoid": torch.sigmoid, "tanh": torch.tanh,
+    "softplus": F.softplus, "softsign": F.softsign, "exponential": torch.exp,
+    "gelu": F.gelu, "gelu_tanh": lambda x: F.gelu(x, approximate="tanh"),
+    "hard_sigmoid": lambda x: torch.clamp(0.2 * x + 0.5, 0, 1), "hard_sigmoid_keras3": lambda x: F.relu6(x + 3) / 6,
+}
+
+
 class Activation(nn.Module):
-    def __init__(self, name, last):
+    def __init__(self, value, last, keras3):
         super().__init__()
-        if name not in ("relu", "linear", "softmax", None):
-            sys.exit(f"torch_ref: activation '{name}' is not supported (relu, linear, softmax)")
+        name, approximate = activation_name(value)
+        name = name or "linear"
         if name == "softmax" and not last:
             sys.exit("torch_ref: softmax is supported on the last layer only")
-        self.relu = name == "relu"  # a last softmax is left out: the loss and argmax take the logits
+        if name == "gelu" and approximate:
+            name = "gelu_tanh"
+        if name == "hard_sigmoid" and keras3:
+            name = "hard_sigmoid_keras3"
+        if name not in FUNCTIONS and name != "softmax":
+            sys.exit(f"torch_ref: activation '{name}' is not supported ({', '.join(FUNCTIONS)}, softmax)")
+        self.fn = FUNCTIONS.get(name, FUNCTIONS["linear"])  # a last softmax is left out: the loss takes the logits
 
     def forward(self, x):
-        return F.relu(x) if self.relu else x
+        return self.fn(x)
+
+
+class ReLU(nn.Module):
+    """Keras's ReLU layer: x if x > threshold (at most max_value), else negative_slope * (x - threshold)."""
+
+    def __init__(self, c):
+        super().__init__()
+        self.max_value, self.slope = c.get("max_value"), c.get("negative_slope", 0.0)
+        self.threshold = c.get("threshold", 0.0)
+
+    def forward(self, x):
+        above = x if self.max_value is None else torch.clamp(x, max=self.max_value)
+        return torch.where(x > self.threshold, above, self.slope * (x - self.threshold))
+
+
+class GlobalPool(nn.Module):
+    def __init__(self, op, keepdims):
+        super().__init__()
+        self.op, self.keepdims = op, keepdims
+
+    def forward(self, x):  # (N, C, H, W) -> (N, C) or (N, C, 1, 1)
+        return x.amax(dim=(2, 3), keepdim=self.keepdims) if self.op == "max" else x.mean(dim=(2, 3), keepdim=self.keepdims)
+
+
+def zero_padding(padding):
+    """Keras's ZeroPadding2D padding (an int, (height, width) or ((top, bottom), (left, right))) as F.pad's
+    (left, right, top, bottom)."""
+    if isinstance(padding, int):
+        return (padding,) * 4
+    (top, bottom), (left, right) = (pair(p) for p in padding)
+    return left, right, top, bottom
+
+
+class Pad(nn.Module):
+    def __init__(self, pads):
+        super().__init__()
+        self.pads = pads
+
+    def forward(self, x):
+        return F.pad(x, self.pads)
 
 
 class FlattenNHWC(nn.Module):
@@ -182,25 +250,54 @@ class RandomAugment(nn.Module):
         return F.grid_sample(x, grid, mode=self.interpolation, padding_mode=self.padding, align_corners=False)
 
 
-def init_kernel(weight, name, fans=None):
-    """Keras's initializer `name`; fans (fan_in, fan_out) as Keras computes them from its kernel shape,
-    by default PyTorch's own (the same for Conv2d and Linear, not for a grouped Conv2d)."""
-    name = (name or {}).get("class_name", "GlorotUniform") if isinstance(name, dict) else (name or "glorot_uniform")
-    key = name.replace("_", "").lower()
-    fan_in, fan_out = fans or (weight[0].numel(), weight.shape[0] * weight[0][0].numel())
-    if key == "glorotuniform":
-        limit = math.sqrt(6.0 / (fan_in + fan_out))
+def variance_scaling(weight, scale, mode, distribution, fans=None):
+    """Keras's VarianceScaling: uniform in +-sqrt(3 scale / n), or a normal cut at two stddevs whose
+    stddev is sqrt(scale / n) / 0.8796 (tf_keras/initializers/initializers.py). PyTorch's weight is
+    (out, in[, kh, kw]): the same fans as Keras's (kh, kw, in, out); a grouped Conv2d's differ, so fans
+    (fan_in, fan_out) gives Keras's, as it computes them from its own kernel shape."""
+    fan_in = weight[0].numel() if weight.dim() > 1 else weight.numel()
+    fan_out = weight.numel() // weight.shape[1] if weight.dim() > 1 else weight.numel()
+    fan_in, fan_out = fans or (fan_in, fan_out)
+    n = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[mode]
+    if distribution == "uniform":
+        limit = math.sqrt(3.0 * scale / max(1.0, n))
         nn.init.uniform_(weight, -limit, limit)
-    elif key == "heuniform":
-        limit = math.sqrt(6.0 / fan_in)
-        nn.init.uniform_(weight, -limit, limit)
-    elif key == "henormal":  # Keras: truncated normal, stddev sqrt(2 / fan_in) / 0.8796, cut at 2 stddev
-        std = math.sqrt(2.0 / fan_in) / 0.87962566103423978
+    else:  # Keras 2.0-2.2's "normal" was its truncated normal
+        std = math.sqrt(scale / max(1.0, n)) / 0.87962566103423978
         nn.init.trunc_normal_(weight, std=std, a=-2 * std, b=2 * std)
-    elif key == "zeros":
-        nn.init.zeros_(weight)
+
+
+VARIANCE_SCALING = {"glorotuniform": (1, "fan_avg", "uniform"), "glorotnormal": (1, "fan_avg", "normal"),
+                    "heuniform": (2, "fan_in", "uniform"), "henormal": (2, "fan_in", "normal"),
+                    "lecununiform": (1, "fan_in", "uniform"), "lecunnormal": (1, "fan_in", "normal")}
+ALIASES = {"normal": "randomnormal", "uniform": "randomuniform", "zero": "zeros", "one": "ones"}
+
+
+def init_weight(weight, value, default, fans=None):
+    """A kernel or bias by its Keras initializer: a name or {"class_name", "config"}, with its arguments;
+    fans as variance_scaling's."""
+    value = value or default
+    name, config = (value.get("class_name"), value.get("config") or {}) if isinstance(value, dict) else (value, {})
+    key = name.replace("_", "").lower()
+    key = ALIASES.get(key, key)
+    if key == "variancescaling":
+        variance_scaling(weight, config.get("scale", 1.0), config.get("mode", "fan_in"),
+                         config.get("distribution", "truncated_normal"), fans)
+    elif key in VARIANCE_SCALING:
+        variance_scaling(weight, *VARIANCE_SCALING[key], fans)
+    elif key == "randomnormal":
+        nn.init.normal_(weight, config.get("mean", 0.0), config.get("stddev", 0.05))
+    elif key == "randomuniform":
+        nn.init.uniform_(weight, config.get("minval", -0.05), config.get("maxval", 0.05))
+    elif key == "truncatednormal":  # no VarianceScaling correction
+        mean, std = config.get("mean", 0.0), config.get("stddev", 0.05)
+        nn.init.trunc_normal_(weight, mean, std, a=mean - 2 * std, b=mean + 2 * std)
+    elif key == "orthogonal":
+        nn.init.orthogonal_(weight, config.get("gain", 1.0))
+    elif key in ("constant", "zeros", "ones"):
+        nn.init.constant_(weight, {"zeros": 0.0, "ones": 1.0}.get(key, config.get("value", 0.0)))
     else:
-        sys.exit(f"torch_ref: kernel_initializer '{name}' is not supported")
+        sys.exit(f"torch_ref: initializer '{name}' is not supported")
 
 
 def keras_layers(spec):
@@ -218,9 +315,10 @@ def depthwise(c, channels, in_hw):
     dm = c.get("depth_multiplier", 1)
     bias = c.get("use_bias", True) and "filters" not in c
     conv = nn.Conv2d(channels, channels * dm, k, s, dilation=d, groups=channels, bias=bias)
-    init_kernel(conv.weight, c.get("depthwise_initializer"), (k[0] * k[1] * channels, k[0] * k[1] * dm))
+    init_weight(conv.weight, c.get("depthwise_initializer"), "glorot_uniform",
+                (k[0] * k[1] * channels, k[0] * k[1] * dm))
     if conv.bias is not None:
-        nn.init.zeros_(conv.bias)
+        init_weight(conv.bias, c.get("bias_initializer"), "zeros")
     span = tuple((k[i] - 1) * d[i] + 1 for i in range(2))
     return Window(conv, span, s, c.get("padding", "valid"), in_hw)
 
@@ -231,6 +329,9 @@ def build_model(spec):
     modules = []
     layers = keras_layers(spec)
     trainable = [i for i, (kind, _) in enumerate(layers) if kind not in ("InputLayer",)]
+    # Keras 3's JSON (module/registered_name keys, an InputLayer with batch_shape): its hard_sigmoid.
+    text = json.dumps(spec)
+    keras3 = '"module"' in text or '"registered_name"' in text or '"batch_shape"' in text
     for index, (kind, c) in enumerate(layers):
         last = index == trainable[-1]
         if kind == "InputLayer":
@@ -238,21 +339,21 @@ def build_model(spec):
         if kind == "Conv2D":
             k, s, d = pair(c["kernel_size"]), pair(c.get("strides", 1)), pair(c.get("dilation_rate", 1))
             conv = nn.Conv2d(shape[0], c["filters"], k, s, dilation=d, bias=c.get("use_bias", True))
-            init_kernel(conv.weight, c.get("kernel_initializer"))
+            init_weight(conv.weight, c.get("kernel_initializer"), "glorot_uniform")
             if conv.bias is not None:
-                nn.init.zeros_(conv.bias)
+                init_weight(conv.bias, c.get("bias_initializer"), "zeros")
             span = tuple((k[i] - 1) * d[i] + 1 for i in range(2))
             modules += [Window(conv, span, s, c.get("padding", "valid"), shape[1:]),
-                        Activation(c.get("activation"), last)]
+                        Activation(c.get("activation"), last, keras3)]
         elif kind == "DepthwiseConv2D":
-            modules += [depthwise(c, shape[0], shape[1:]), Activation(c.get("activation"), last)]
+            modules += [depthwise(c, shape[0], shape[1:]), Activation(c.get("activation"), last, keras3)]
         elif kind == "SeparableConv2D":  # the depthwise step, then a 1x1 Conv2d of its channels
             mid = shape[0] * c.get("depth_multiplier", 1)
             pointwise = nn.Conv2d(mid, c["filters"], 1, bias=c.get("use_bias", True))
-            init_kernel(pointwise.weight, c.get("pointwise_initializer"))
+            init_weight(pointwise.weight, c.get("pointwise_initializer"), "glorot_uniform")
             if pointwise.bias is not None:
-                nn.init.zeros_(pointwise.bias)
-            modules += [depthwise(c, shape[0], shape[1:]), pointwise, Activation(c.get("activation"), last)]
+                init_weight(pointwise.bias, c.get("bias_initializer"), "zeros")
+            modules += [depthwise(c, shape[0], shape[1:]), pointwise, Activation(c.get("activation"), last, keras3)]
         elif kind in ("MaxPooling2D", "AveragePooling2D"):
             k = pair(c.get("pool_size", 2))
             s = pair(c.get("strides") or k)
@@ -261,14 +362,26 @@ def build_model(spec):
             modules.append(FlattenNHWC())
         elif kind == "Dense":
             dense = nn.Linear(math.prod(shape), c["units"], bias=c.get("use_bias", True))
-            init_kernel(dense.weight, c.get("kernel_initializer"))
+            init_weight(dense.weight, c.get("kernel_initializer"), "glorot_uniform")
             if dense.bias is not None:
-                nn.init.zeros_(dense.bias)
-            modules += [dense, Activation(c.get("activation"), last)]
+                init_weight(dense.bias, c.get("bias_initializer"), "zeros")
+            modules += [dense, Activation(c.get("activation"), last, keras3)]
         elif kind == "Dropout":
             modules.append(nn.Dropout(c["rate"]))
         elif kind == "Activation":
-            modules.append(Activation(c["activation"], last))
+            modules.append(Activation(c["activation"], last, keras3))
+        elif kind == "ReLU":
+            modules.append(ReLU(c))
+        elif kind == "LeakyReLU":  # Keras 2's alpha, Keras 3's negative_slope
+            modules.append(nn.LeakyReLU(c.get("negative_slope", c.get("alpha", 0.3))))
+        elif kind == "ELU":
+            modules.append(nn.ELU(c.get("alpha", 1.0)))
+        elif kind == "Softmax":
+            modules.append(Activation("softmax", last, keras3))
+        elif kind in ("GlobalAveragePooling2D", "GlobalMaxPooling2D"):
+            modules.append(GlobalPool("max" if kind == "GlobalMaxPooling2D" else "avg", c.get("keepdims", False)))
+        elif kind == "ZeroPadding2D":
+            modules.append(Pad(zero_padding(c.get("padding", 1))))
         elif kind in ("RandomFlip", "RandomTranslation", "RandomRotation", "RandomZoom"):
             modules.append(RandomAugment(kind, c))
         elif kind == "BatchNormalization":  # Keras: momentum 0.99, epsilon 1e-3 on the channels

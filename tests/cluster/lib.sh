@@ -8,11 +8,29 @@ done
 [ "$(id -u)" -eq 0 ] || { echo "SKIP: network namespaces need root"; exit 77; }
 source "$(dirname "${BASH_SOURCE[0]}")/nodes.sh"
 
-# cluster_mpi NP ARGS...: fmnist_dist through launch/mpirun.sh inside node1, with a hard time limit.
+# cluster_mpi NP ARGS...: fmnist_dist through launch/mpirun.sh inside node1, with a hard time limit;
+# EXTRA_OPTS are more mpirun options.
 cluster_mpi() {
   local np=$1
   shift
-  FMNIST_MPIRUN_OPTS="$(cluster_opts)" on 1 timeout -k 5 "${LIMIT:-120}" "$SRC/launch/mpirun.sh" "$np" "$DIST" "$@"
+  FMNIST_MPIRUN_OPTS="$(cluster_opts) ${EXTRA_OPTS:-}" on 1 timeout -k 5 "${LIMIT:-120}" "$SRC/launch/mpirun.sh" \
+    "$np" "$DIST" "$@"
+}
+
+# launcher_pid MARKER: the pid of launch/mpirun.sh running the job with MARKER (inside node1).
+launcher_pid() {
+  local p
+  for p in $(job_pids_on 1 "$1"); do
+    tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline" | grep -q "^bash $SRC/launch/mpirun.sh " && { echo "$p"; return; }
+  done
+  fail "no launch/mpirun.sh of the job '$1' on node1"
+}
+
+# wait_for_text SECONDS LOG REGEX: waits (polling) until LOG matches the extended REGEX.
+wait_for_text() {
+  for _ in $(seq $(($1 * 10))); do grep -Eq -- "$3" "$2" && return 0; sleep 0.1; done
+  cat "$2" >&2
+  fail "no /$3/ in $2 after $1 s"
 }
 
 # job_pids_on N MARKER: processes of node N whose command line contains MARKER.
@@ -68,17 +86,18 @@ wait_for_checkpoint() {
 
 STALL=${STALL:-5}  # --stall-timeout of the fault cases, seconds
 
-# stall_case NAME CODE REGEX FAULT: a 3-node job (one rank per node, --stall-timeout $STALL) is
-# trained until it has written a checkpoint; then `FAULT` runs (a shell command; $MARK is the
-# job's out-dir, unique to it). The job must end within $STALL + 15 s with exit CODE (or any
-# non-zero code for CODE "nonzero"), its output must match REGEX, no process may be left in any
-# node 30 s later (polled), checkpoint.h5 must verify, and --resume auto on nodes 1 and 2 must finish the run.
+# stall_case NAME CODE REGEX FAULT [AFTER]: on the 3 nodes (cluster_up 3), a job with one rank per
+# node (--stall-timeout $STALL; EXTRA_OPTS for mpirun) is trained until it has written a checkpoint;
+# then `FAULT` runs (a shell command; $MARK is the job's out-dir, unique to it). The job must end
+# within $STALL + ${SLACK:-15} s with exit CODE (or any non-zero code for CODE "nonzero"), its output
+# must match REGEX; then `AFTER` runs; no process may be left in any node 30 s later (polled),
+# checkpoint.h5 must verify, and --resume auto on nodes 1 and 2 must finish the run.
 stall_case() {
-  local name=$1 code=$2 regex=$3 fault=$4
+  local name=$1 code=$2 regex=$3 fault=$4 after=${5:-}
   local out=$WORK/$name/out log=$WORK/$name.log pid got=0 start took epoch
   local args=("${SMALL[@]}" --batch-size 16 --micro-batch 4 --seed 3 --checkpoint-every 5 --stall-timeout "$STALL"
               --out-dir "$out")
-  cluster_up 3
+  hostfile_of 1 2 3
   cluster_mpi 3 "${args[@]}" --epochs 100000 >"$log" 2>&1 &
   pid=$!
   wait_for_checkpoint "$out/checkpoint.h5"
@@ -92,8 +111,9 @@ stall_case() {
   [ -z "${SHOW_LOG:-}" ] || cat "$log"
   [ "$got" -ne 0 ] || { cat "$log" >&2; fail "the job exited 0 after the fault"; }
   if [ "$code" != nonzero ] && [ "$got" -ne "$code" ]; then cat "$log" >&2; fail "exit code $got, expected $code"; fi
-  [ "$took" -lt $(((STALL + 15) * 1000)) ] || { cat "$log" >&2; fail "the job took $took ms to end"; }
+  [ "$took" -lt $(((STALL + ${SLACK:-15}) * 1000)) ] || { cat "$log" >&2; fail "the job took $took ms to end"; }
   expect_text "$log" "$regex"
+  eval "$after"
   wait_until_no_process 30
   verified "$out/checkpoint.h5"
   # The healthy nodes finish the run: one epoch beyond the checkpoint's.
@@ -103,11 +123,11 @@ stall_case() {
   expect_text "$WORK/$name.resume.log" "Resumed at epoch"
   expect_text "$WORK/$name.resume.log" "test_loss: [0-9.]+ - test_accuracy: [0-9.]+"
   verified "$out/checkpoint.h5"
-  echo "1 passed, 0 failed"
 }
 
-# restart_case NAME FAULT: a 3-node job (one rank per node, ssh as the launch agent: nodes.sh
-# ssh_up) with FMNIST_RESTARTS=2 is trained until it has written a checkpoint; then `FAULT` runs
+# restart_case NAME FAULT: on the 3 nodes (cluster_up 3; ssh_up: ssh as the launch agent), a job
+# with one rank per node and FMNIST_RESTARTS=2 is trained until it has written a checkpoint (the probe's
+# 8 s leave a healthy node's mpirun over ssh room on a loaded machine); then `FAULT` runs
 # on node3 ($MARK is the job's out-dir). launch/mpirun.sh must drop node3 (and only it), restart
 # on nodes 1 and 2 with --resume auto, and end with exit 0 and the weights of an uninterrupted
 # one-process run, bit for bit; nodes 1 and 2 must keep no process but their sshd. Prints the
@@ -117,9 +137,7 @@ restart_case() {
   local out=$WORK/$name/out log=$WORK/$name.log pid got=0 start took
   local args=("${SMALL[@]}" --batch-size 16 --micro-batch 4 --seed 3 --checkpoint-every 5 --stall-timeout "$STALL"
               --epochs 100 --max-steps "$steps" --out-dir "$out")
-  cluster_up 3
-  ssh_up
-  FMNIST_RESTARTS=2 FMNIST_PROBE_TIMEOUT=5 FMNIST_ABORT_GRACE=10 cluster_mpi 3 "${args[@]}" >"$log" 2>&1 &
+  FMNIST_RESTARTS=2 FMNIST_PROBE_TIMEOUT=8 cluster_mpi 3 "${args[@]}" >"$log" 2>&1 &
   pid=$!
   wait_for_checkpoint "$out/checkpoint.h5"
   MARK=$out
@@ -141,14 +159,15 @@ restart_case() {
   only_sshd_left 1 2
 }
 
-# only_sshd_left N...: nodes N... run no process but their sshd (the job ended).
+# only_sshd_left N...: nodes N... run no process but their sshd (the job ended), within WITHIN
+# seconds (default 10).
 only_sshd_left() {
   local n left=""
   for n in "$@"; do
-    for _ in $(seq 100); do [ -z "$(non_sshd_on "$n")" ] && continue 2; sleep 0.1; done
+    for _ in $(seq $((${WITHIN:-10} * 10))); do [ -z "$(non_sshd_on "$n")" ] && continue 2; sleep 0.1; done
     left+=" node$n: $(non_sshd_on "$n" | xargs -r ps -o pid=,args= -p | tr '\n' ';')"
   done
-  [ -z "$left" ] || fail "processes left 10 s after the job ended:$left"
+  [ -z "$left" ] || fail "processes left ${WITHIN:-10} s after the job ended:$left"
 }
 
 non_sshd_on() {

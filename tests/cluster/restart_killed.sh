@@ -3,9 +3,11 @@
 # (205 for the lost daemon, or 141 when a rank wrote to node3's closed socket first), the probe is
 # refused by node3, which is dropped; the job resumes on nodes 1 and 2 and ends with the
 # uninterrupted run's weights, bit for bit (tests/cluster/lib.sh: restart_case). Without
-# FMNIST_RESTARTS the same loss ends the job as before (tests/cluster/killed_node.sh).
+# FMNIST_RESTARTS the same loss ends the job with exit 205, naming node3, and nothing restarts.
 source "$(dirname "$0")/../mpi/lib.sh"
 source "$(dirname "$0")/lib.sh"
+cluster_up 3
+ssh_up
 restart_case restart_killed 'kill_node 3'
 expect_text "$WORK/restart_killed.log" "ended with exit [0-9]+ \\(a rank or node was lost\\)"
 expect_text "$WORK/restart_killed.log" "dropping host $NET.13 \(1 slot\(s\)\): the agent failed with exit 255"
@@ -22,7 +24,9 @@ kill_node 3
 got=0
 wait "$pid" || got=$?
 [ "$got" -eq 205 ] || { cat "$out.log" >&2; fail "without FMNIST_RESTARTS the job exited $got, expected 205"; }
+expect_text "$out.log" "Remote daemon: .* on node $NET\.13"
 ! grep -q "launch/mpirun.sh:" "$out.log" || { cat "$out.log" >&2; fail "launch/mpirun.sh restarted without FMNIST_RESTARTS"; }
 only_sshd_left 1 2 3
-echo "  without FMNIST_RESTARTS: exit 205, no restart"
+verified "$out/checkpoint.h5"
+echo "  without FMNIST_RESTARTS: exit 205 naming node3, no restart"
 echo "1 passed, 0 failed"

@@ -3,6 +3,10 @@
 # the silent rank, its host and the step, the checkpoint verifies and --resume auto finishes the
 # run; a rank merely slowed by SIGSTOP/SIGCONT pulses shorter than the timeout trips nothing.
 # Every run here has 100000 epochs: the test ends it (a fault, SIGUSR1), never the machine's speed.
+# A hung file system outside the exchanges (docs/clusters.md: When a rank stops responding): a data
+# file that blocks every rank's read (a FIFO nobody writes) ends the job with exit 6 through each
+# rank's progress guard; rank 0 stuck in a read while writing the last checkpoint is named by rank 1;
+# and rank 0 writing slowly but steadily for twice the timeout keeps rank 1 waiting without a trip.
 source "$(dirname "$0")/lib.sh"
 STALL=5
 
@@ -68,4 +72,55 @@ pulses() {
   echo "  pulses: two 3 s stops, then SIGUSR1 after step $step: exit 75, same weights as $step undisturbed steps"
 }
 case_ sigstop_pulses_below_timeout pulses
+
+# ended NAME CODE LIMIT_MS COMMAND...: runs COMMAND (output to WORK/NAME.log); it must exit CODE within
+# LIMIT_MS, and no process of the job (its out-dir is WORK/NAME) may be left 10 s later.
+ended() {
+  local name=$1 want=$2 limit=$3 start took code=0
+  shift 3
+  start=$(now)
+  "$@" >"$WORK/$name.log" 2>&1 || code=$?
+  took=$(elapsed_ms "$start")
+  [ "$code" -eq "$want" ] || { cat "$WORK/$name.log" >&2; fail "exit code $code, expected $want"; }
+  [ "$took" -lt "$limit" ] || { cat "$WORK/$name.log" >&2; fail "the job took $took ms to end"; }
+  for _ in $(seq 100); do pgrep -f -- "--out-dir $WORK/$name( |$)" >/dev/null || break; sleep 0.1; done
+  if pgrep -f -- "--out-dir $WORK/$name( |$)" >/dev/null; then fail "a process of the job is still there 10 s after it ended"; fi
+  echo "  $name: exit $code in $took ms: $(grep -m1 -E "no progress|no word|test_loss" "$WORK/$name.log" | cut -c1-160)"
+}
+QUICK=3  # --stall-timeout of the cases below: the progress guard ends a stuck rank after 1.25 x 3 + 5 s
+hang_ms=$(((QUICK * 5 / 4 + 5 + 10) * 1000))  # the progress guard's limit, plus 10 s for mpirun to end the job
+
+# Every rank blocks opening the training images (a FIFO nobody writes): no exchange ever starts, so
+# only the ranks' own progress guards can end them.
+stuck_data() {
+  local data=$WORK/stuck_data.idx f
+  mkdir -p "$data"
+  for f in "$FIXTURES"/idx/*; do ln -s "$f" "$data/"; done
+  rm "$data/train-images-idx3-ubyte.gz"
+  mkfifo "$data/train-images-idx3-ubyte.gz"
+  ended stuck_data 6 "$hang_ms" mpi 2 --data-dir "$data" --progress never --batch-size 16 --stall-timeout $QUICK \
+    --out-dir "$WORK/stuck_data"
+  expect_text "$WORK/stuck_data.log" \
+    "^fmnist_dist: rank [01] \($(hostname)\): no progress for [0-9]+ s outside the exchanges with the other ranks"
+}
+case_ hung_data_read stuck_data
+
+# Rank 0 writing the last checkpoint while rank 1 waits in the run's last exchange: a write that makes
+# progress for 8 s (> 2 x the timeout) trips nothing; one that never returns is named by rank 1.
+slow_checkpoint() {
+  FMNIST_TEST_SLOW=0:last_checkpoint:8 ended slow_checkpoint 0 60000 mpi 2 "${SMALL[@]}" --batch-size 16 --epochs 1 \
+    --stall-timeout $QUICK --out-dir "$WORK/slow_checkpoint"
+  ! grep -Eq "no word from|no progress|has not completed" "$WORK/slow_checkpoint.log" || fail "a slow write tripped the watchdog"
+  expect_text "$WORK/slow_checkpoint.log" "test_loss: [0-9.]+ - test_accuracy: [0-9.]+"
+  verified "$WORK/slow_checkpoint/checkpoint.h5"
+}
+hung_checkpoint() {
+  FMNIST_TEST_HANG=0:last_checkpoint ended hung_checkpoint 6 $(((QUICK + 10) * 1000)) mpi 2 "${SMALL[@]}" \
+    --batch-size 16 --epochs 1 --stall-timeout $QUICK --out-dir "$WORK/hung_checkpoint"
+  expect_text "$WORK/hung_checkpoint.log" \
+    "^fmnist_dist: rank 1: no word from rank 0 \($(hostname)\) for [0-9]+ s at the end of the run, after step 14 \(epoch 1\); aborting"
+  verified "$WORK/hung_checkpoint/checkpoint.h5"
+}
+case_ slow_checkpoint_write slow_checkpoint
+case_ hung_checkpoint_write hung_checkpoint
 summary

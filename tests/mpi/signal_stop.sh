@@ -1,23 +1,100 @@
-# SIGUSR1 to mpirun: the flag travels in the next allreduce, rank 0 writes a checkpoint,
-# every rank exits with 75; --resume auto then finishes the run.
+# A stop signal at any moment ends the job with exit 75 and a checkpoint that verifies
+# (docs/clusters.md: Errors and preemption):
+# - SIGUSR1 to mpirun in mid-training: the flag travels in the next allreduce, rank 0 writes a
+#   checkpoint, every rank exits 75; --resume auto then finishes the run;
+# - SIGTERM to launch/mpirun.sh in mid-training: it forwards SIGUSR1 (mpirun's own reaction to
+#   SIGTERM would kill the ranks a second later, without a checkpoint);
+# - SIGUSR1 to rank 1 before MPI_Init (held there by the test-only hook FMNIST_TEST_FREEZE=1:init),
+#   and SIGTERM to the only rank while it reads its data (a FIFO the test fills afterwards): the stop
+#   handlers come first in main, so the signal is recorded, not fatal, and the run stops after its
+#   first step. Control: the same freeze without the signal trains on.
 source "$(dirname "$0")/lib.sh"
-mpi 2 "${SMALL[@]}" --batch-size 16 --epochs 100000 --out-dir "$WORK/run" >"$WORK/run.log" 2>&1 &
-pid=$!
-for _ in $(seq 600); do [ -f "$WORK/run/checkpoint.h5" ] && break; sleep 0.1; done
-[ -f "$WORK/run/checkpoint.h5" ] || fail "no checkpoint after 60 s"
-sleep 1
-pkill -USR1 -f "^mpirun .*fmnist_dist.*$WORK/run" || fail "mpirun not found"
-start=$(now)
-code=0
-wait "$pid" || code=$?
-took=$(elapsed_ms "$start")
-[ "$code" -eq 75 ] || { cat "$WORK/run.log" >&2; fail "exit code $code, expected 75"; }
-[ "$took" -lt 10000 ] || fail "the job took ${took} ms to stop"
-expect_text "$WORK/run.log" "Stopped by a signal after step [0-9]+"
-verified "$WORK/run/checkpoint.h5"
-step=$(grep -Eo "after step [0-9]+" "$WORK/run.log" | grep -Eo "[0-9]+")
-expect_exit 0 "$WORK/resume.log" mpi 2 "${SMALL[@]}" --batch-size 16 --epochs 100000 --out-dir "$WORK/run" \
-  --resume auto --max-steps $((step + 3))
+ARGS=("${SMALL[@]}" --batch-size 16 --epochs 100000)
+
+# wait_until SECONDS WHAT COMMAND...: polls COMMAND every 0.1 s until it succeeds.
+wait_until() {
+  local tries=$(($1 * 10)) what=$2
+  shift 2
+  for _ in $(seq "$tries"); do "$@" && return 0; sleep 0.1; done
+  fail "$what: not after $tries tenths of a second"
+}
+
+# stopped_after LOG CODE STEP_REGEX OUT: the job's exit CODE is 75, it says where it stopped, and
+# the checkpoint in OUT verifies.
+stopped_after() {
+  [ "$2" -eq 75 ] || { cat "$1" >&2; fail "exit code $2, expected 75"; }
+  expect_text "$1" "Stopped by a signal after step $3"
+  verified "$4/checkpoint.h5"
+}
+
+# SIGUSR1 to mpirun (or SIGTERM to launch/mpirun.sh) once a checkpoint exists.
+in_training() {
+  local name=$1 signal=$2 target=$3 out=$WORK/$1 pid code=0 start took step
+  mpi 2 "${ARGS[@]}" --out-dir "$out" >"$WORK/$name.log" 2>&1 &
+  pid=$!
+  wait_until 60 "a checkpoint in $out" test -f "$out/checkpoint.h5"
+  sleep 1
+  pkill "-$signal" -f "^$target .*--out-dir $out( |$)" || fail "$target not found"
+  start=$(now)
+  wait "$pid" || code=$?
+  took=$(elapsed_ms "$start")
+  [ "$took" -lt 10000 ] || fail "the job took ${took} ms to stop"
+  stopped_after "$WORK/$name.log" "$code" "[0-9]+" "$out"
+  echo "  $name: SIG$signal to $target: exit 75 in $took ms"
+}
+in_training usr1_to_mpirun USR1 mpirun
+out=$WORK/usr1_to_mpirun
+step=$(grep -Eo "after step [0-9]+" "$WORK/usr1_to_mpirun.log" | grep -Eo "[0-9]+")
+expect_exit 0 "$WORK/resume.log" mpi 2 "${ARGS[@]}" --out-dir "$out" --resume auto --max-steps $((step + 3))
 expect_text "$WORK/resume.log" "Resumed at epoch"
 expect_text "$WORK/resume.log" "Reached --max-steps $((step + 3))"
+in_training term_to_launcher TERM "bash $SRC/launch/mpirun.sh"
+
+is_stopped() { [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" = T ]; }
+rank1_pid() { pgrep -f "^$DIST .*--out-dir $1( |$)" | while read -r p; do
+  tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=1" && echo "$p"; done; }
+has_rank1() { [ -n "$(rank1_pid "$1")" ]; }
+# Rank 1 held before MPI_Init; with SIGNAL, SIGUSR1 arrives there, before it is continued.
+before_init() {
+  local name=$1 signal=$2 out=$WORK/$1 pid rank
+  code=0
+  FMNIST_TEST_FREEZE=1:init mpi 2 "${ARGS[@]}" --max-steps 3 --out-dir "$out" >"$WORK/$name.log" 2>&1 &
+  pid=$!
+  wait_until 30 "rank 1 held before MPI_Init" has_rank1 "$out"
+  rank=$(rank1_pid "$out")
+  wait_until 30 "rank 1 stopped" is_stopped "$rank"
+  [ -z "$signal" ] || kill "-$signal" "$rank"
+  kill -CONT "$rank"
+  wait "$pid" || code=$?
+}
+before_init usr1_before_init USR1
+stopped_after "$WORK/usr1_before_init.log" "$code" 1 "$WORK/usr1_before_init"
+echo "  usr1_before_init: SIGUSR1 to rank 1 before MPI_Init: exit 75 after step 1"
+before_init held_without_signal ""
+[ "$code" -eq 0 ] || { cat "$WORK/held_without_signal.log" >&2; fail "the control exited $code"; }
+expect_text "$WORK/held_without_signal.log" "Reached --max-steps 3"
+
+# The only rank blocked reading its training images (a FIFO); SIGTERM, then the data.
+data=$WORK/fifo.idx
+mkdir -p "$data"
+for f in "$FIXTURES"/idx/*; do ln -s "$f" "$data/"; done
+rm "$data/train-images-idx3-ubyte.gz"
+mkfifo "$data/train-images-idx3-ubyte.gz"
+out=$WORK/term_in_data
+# The writer: opens the FIFO (which returns once the rank has opened it for reading), says so, and
+# writes the images once the rank has had its signal.
+# shellcheck disable=SC2016  # the writer's own arguments
+timeout 90 bash -c 'exec 3>"$1"; touch "$2"; for _ in $(seq 600); do [ -f "$3" ] && break; sleep 0.1; done
+  cat "$4" >&3' _ "$data/train-images-idx3-ubyte.gz" "$WORK/fifo.opened" "$WORK/fifo.signalled" \
+  "$FIXTURES/idx/train-images-idx3-ubyte.gz" &
+mpi 1 --data-dir "$data" --progress never --batch-size 16 --epochs 100000 --out-dir "$out" \
+  >"$WORK/term_in_data.log" 2>&1 &
+pid=$!
+wait_until 60 "the rank reading its images" test -f "$WORK/fifo.opened"
+pkill -TERM -f "^$DIST .*--out-dir $out( |$)" || fail "the rank was not found"
+touch "$WORK/fifo.signalled"
+code=0
+wait "$pid" || code=$?
+stopped_after "$WORK/term_in_data.log" "$code" 1 "$out"
+echo "  term_in_data: SIGTERM to the rank while it reads its data: exit 75 after step 1"
 echo "1 passed, 0 failed"

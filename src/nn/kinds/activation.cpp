@@ -1,33 +1,34 @@
-// Activation (docs/models.md: Models): relu, linear, or softmax on the last layer (trained as
-// logits, so it is the loss's). Only relu makes a layer object; after a BatchNormalization it is
-// fused into it (batch_normalization.cpp). Its row of the layer registry; the kernel is src/nn/relu.cpp.
+// Activation (docs/models.md: Models, Activations): any of Keras's activation functions by name,
+// softmax on the last layer only (trained as logits, so it is the loss's). relu makes a Relu (after
+// a BatchNormalization it is fused into it: batch_normalization.cpp), linear and softmax no layer
+// object, every other function an Elementwise. Its row of the layer registry; the kernels are
+// src/nn/relu.cpp and src/nn/elementwise.cpp.
 #include <ostream>
 
 #include "../keras_fields.hpp"
-#include "../registry.hpp"
-#include "fmnist/onnx_graph.hpp"
+#include "activations.hpp"
 
 namespace fmnist {
 namespace {
 
-void read(KerasFields& f, LayerSpec& l) {
-  f.require("activation");
-  l.activation = f.choice("activation", {Activation::relu, Activation::linear, Activation::softmax}, Activation::linear);
-}
+void read(KerasFields& f, LayerSpec& l) { read_activation(f, l, true); }
 
-void write(const LayerSpec& l, const Shape*, nlohmann::ordered_json& c) { c["activation"] = keras_name(l.activation); }
+void write(const LayerSpec& l, const Shape*, nlohmann::ordered_json& c) { c["activation"] = activation_json(l); }
 
 Shape shape(const LayerCheck&, const LayerSpec&, std::span<const Shape> inputs) { return inputs[0]; }
 
-void describe(const LayerSpec& l, std::ostream& out) { out << " " << keras_name(l.activation); }
+void describe(const LayerSpec& l, std::ostream& out) { out << " " << activation_text(l); }
 
-void onnx(OnnxGraph& g, const PlannedLayer& layer) { g.activation(layer.spec().activation); }
+void onnx(OnnxGraph& g, const PlannedLayer& layer) { add_onnx_activation(g, layer.spec()); }
 
-// A Relu; linear and the final softmax are views.
+// A Relu, an Elementwise, or for linear and the final softmax a view.
 template <typename T>
 BuiltLayer<T> make(const LayerBuild<T>& b) {
-  if (b.layer.spec().activation != Activation::relu) return {};
-  return own<T>(std::make_unique<Relu<T>>(shape_size(b.layer.plan().input_shape)));
+  const LayerSpec& l = b.layer.spec();
+  const std::size_t size = shape_size(b.layer.plan().input_shape);
+  if (l.activation == Activation::relu) return own<T>(std::make_unique<Relu<T>>(size));
+  if (!runs_after_kernel(l)) return {};
+  return own<T>(std::make_unique<Elementwise<T>>(elementwise_fn(l), size));
 }
 
 }  // namespace

@@ -1,9 +1,11 @@
 // Conv2D (docs/models.md: Models): Keras's cross-correlation with a (kh, kw, in, out) kernel, any
-// dilation_rate, a bias and relu or linear; undilated, fused with a MaxPooling2D right after it into
-// Conv2DPool. Its row of the layer registry; the kernels are src/nn/conv2d.cpp and src/nn/conv2d_pool.cpp.
+// dilation_rate, a bias and an activation (relu in the kernel; others after it); undilated and with
+// relu or linear, fused with a MaxPooling2D right after it into Conv2DPool. Its row of the layer
+// registry; the kernels are src/nn/conv2d.cpp and src/nn/conv2d_pool.cpp.
 #include <ostream>
 
 #include "../keras_fields.hpp"
+#include "activations.hpp"
 #include "weighted.hpp"
 #include "window.hpp"
 
@@ -54,24 +56,26 @@ void onnx(OnnxGraph& g, const PlannedLayer& layer) {
   std::vector<std::string> inputs{x, g.weights("kernel", {out, in, kh, kw}, w, k)};
   add_onnx_bias(g, layer, inputs);
   g.node("Conv", inputs, onnx_conv_attributes(layer.spec(), layer.plan()));
-  g.activation(layer.spec().activation);
+  add_onnx_activation(g, layer.spec());
 }
 
-// Conv2D, or Conv2DPool computing the MaxPooling2D after it too (an undilated kernel).
+// Conv2D, or Conv2DPool computing the MaxPooling2D after it too (an undilated kernel that computes
+// the activation: relu or linear); an activation the kernel does not fuse runs after it.
 template <typename T>
 BuiltLayer<T> make(const LayerBuild<T>& b) {
   const LayerSpec& l = b.layer.spec();
   const ConvShape conv = conv_shape(l, b.layer.plan());
   const LayerSpec* next = b.next();
   const bool dilated = conv.dilation_h != 1 || conv.dilation_w != 1;
-  if (next != nullptr && next->kind == LayerKind::max_pooling2d && !dilated) {
+  if (next != nullptr && next->kind == LayerKind::max_pooling2d && !dilated && !runs_after_kernel(l)) {
     const ConvShape pool = conv_shape(*next, b.layer.model.layers[b.layer.index + 1]);
     return own<T>(std::make_unique<Conv2DPool<T>>(conv, pool, kernel_activation(l), b.max_batch, b.need_dx, b.param(0),
                                                   b.param(1), b.grad(0), b.grad(1)),
                   true);
   }
-  return own<T>(std::make_unique<Conv2D<T>>(conv, kernel_activation(l), b.max_batch, b.need_dx, b.param(0), b.param(1),
-                                            b.grad(0), b.grad(1)));
+  return with_activation(own<T>(std::make_unique<Conv2D<T>>(conv, kernel_activation(l), b.max_batch, b.need_dx,
+                                                            b.param(0), b.param(1), b.grad(0), b.grad(1))),
+                         b);
 }
 
 }  // namespace

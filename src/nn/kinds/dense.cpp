@@ -1,9 +1,11 @@
-// Dense (docs/models.md: Models): y = x . kernel + bias on a flat input, kernel (in, out), relu or
-// linear. Its row of the layer registry; the kernel is src/nn/dense.cpp. In ONNX a Gemm with the
-// kernel stored transposed (transB=1, as OpenCV's importer needs).
+// Dense (docs/models.md: Models): y = x . kernel + bias on a flat input, kernel (in, out), an
+// activation (relu in the kernel; others after it). Its row of the layer registry; the kernel is
+// src/nn/dense.cpp. In ONNX a Gemm with the kernel stored transposed (transB=1, as OpenCV's
+// importer needs).
 #include <ostream>
 
 #include "../keras_fields.hpp"
+#include "activations.hpp"
 #include "fmnist/text.hpp"
 #include "weighted.hpp"
 
@@ -48,14 +50,15 @@ void onnx(OnnxGraph& g, const PlannedLayer& layer) {
   std::vector<std::string> inputs{x, g.weights("kernel", {out, in}, w, k)};
   add_onnx_bias(g, layer, inputs);
   g.node("Gemm", inputs, {{"transB", std::int64_t{1}}});
-  g.activation(layer.spec().activation);
+  add_onnx_activation(g, layer.spec());
 }
 
 template <typename T>
 BuiltLayer<T> make(const LayerBuild<T>& b) {
   const LayerSpec& l = b.layer.spec();
-  return own<T>(std::make_unique<Dense<T>>(b.layer.plan().input_shape[0], l.units, kernel_activation(l), b.param(0),
-                                           b.param(1), b.grad(0), b.grad(1)));
+  return with_activation(own<T>(std::make_unique<Dense<T>>(b.layer.plan().input_shape[0], l.units, kernel_activation(l),
+                                                           b.param(0), b.param(1), b.grad(0), b.grad(1))),
+                         b);
 }
 
 }  // namespace

@@ -16,12 +16,17 @@ namespace {
 
 using ordered_json = nlohmann::ordered_json;
 
-// The kernel fields, depth_multiplier (default 1), activation, use_bias and depthwise_initializer.
+// The kernel fields, depth_multiplier (default 1), activation (relu, linear, softmax: the kernels'
+// own, not yet the activations run after a kernel), use_bias, depthwise_initializer (without
+// arguments) and bias_initializer (zeros only).
 void read_depthwise_fields(KerasFields& f, LayerSpec& l) {
   read_kernel_fields(f, l);
   const nlohmann::json* dm = f.find("depth_multiplier");
   l.depth_multiplier = dm == nullptr ? 1 : f.integer_of("depth_multiplier", *dm, 1, kMaxUnits);
-  read_weighted_fields(f, l, "depthwise_initializer");
+  l.activation = f.choice("activation", {Activation::relu, Activation::linear, Activation::softmax}, Activation::linear);
+  l.use_bias = f.boolean("use_bias", true);
+  l.kernel_initializer = read_kernel_initializer(f, "depthwise_initializer");
+  f.initializer("bias_initializer", Initializer::zeros, {Initializer::zeros});
 }
 
 // The kernel fields as Keras 2 writes them (groups aside: Keras 3 refuses it here).

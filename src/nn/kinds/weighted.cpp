@@ -1,18 +1,34 @@
 // The weighted layers' shared rules (weighted.hpp): what Conv2D, Dense and the depthwise
-// convolutions read, write, describe and hold alike.
+// convolutions read, write, describe and hold alike (the activation by activations.hpp, the
+// initializers by keras_fields.hpp).
 #include "weighted.hpp"
 
 #include <ostream>
 
 #include "../keras_fields.hpp"
+#include "activations.hpp"
 
 namespace fmnist {
 
-void read_weighted_fields(KerasFields& f, LayerSpec& l, const char* kernel_key) {
-  l.activation = f.choice("activation", {Activation::relu, Activation::linear, Activation::softmax}, Activation::linear);
+namespace {
+
+// Every initializer for a kernel; a bias takes all but orthogonal (Keras's needs two dimensions).
+std::vector<Initializer> initializers(bool kernel) {
+  std::vector<Initializer> all;
+  for (std::size_t i = 0; i < static_cast<std::size_t>(Initializer::count); ++i) {
+    if (kernel || static_cast<Initializer>(i) != Initializer::orthogonal) all.push_back(static_cast<Initializer>(i));
+  }
+  return all;
+}
+
+}  // namespace
+
+void read_weighted_fields(KerasFields& f, LayerSpec& l) {
+  read_activation(f, l, false);
   l.use_bias = f.boolean("use_bias", true);
-  l.kernel_initializer = read_kernel_initializer(f, kernel_key);
-  f.initializer("bias_initializer", Initializer::zeros, {Initializer::zeros});
+  l.kernel_initializer =
+      f.initializer("kernel_initializer", Initializer::glorot_uniform, initializers(true), &l.kernel_initializer_args);
+  l.bias_initializer = f.initializer("bias_initializer", Initializer::zeros, initializers(false), &l.bias_initializer_args);
 }
 
 Initializer read_kernel_initializer(KerasFields& f, const char* key) {
@@ -21,22 +37,25 @@ Initializer read_kernel_initializer(KerasFields& f, const char* key) {
 }
 
 void write_weighted_fields(const LayerSpec& l, nlohmann::ordered_json& c) {
-  c["activation"] = keras_name(l.activation);
+  c["activation"] = activation_json(l);
   c["use_bias"] = l.use_bias;
-  c["kernel_initializer"] = initializer_json(l.kernel_initializer);
-  c["bias_initializer"] = initializer_json(Initializer::zeros);
+  c["kernel_initializer"] = initializer_json(l.kernel_initializer, l.kernel_initializer_args);
+  c["bias_initializer"] = initializer_json(l.bias_initializer, l.bias_initializer_args);
   for (const char* key : {"kernel_regularizer", "bias_regularizer", "activity_regularizer", "kernel_constraint",
                           "bias_constraint"})
     c[key] = nullptr;
 }
 
 void describe_weighted(const LayerSpec& l, std::ostream& out) {
-  out << " " << keras_name(l.activation) << (l.use_bias ? "" : " no bias") << " " << keras_name(l.kernel_initializer);
+  out << " " << activation_text(l) << (l.use_bias ? "" : " no bias") << " "
+      << initializer_text(l.kernel_initializer, l.kernel_initializer_args);
+  if (l.use_bias && (l.bias_initializer != Initializer::zeros || l.bias_initializer_args != InitializerArgs{}))
+    out << " bias " << initializer_text(l.bias_initializer, l.bias_initializer_args);
 }
 
 std::vector<WeightSpec> kernel_and_bias(const LayerSpec& l, Shape kernel) {
-  std::vector<WeightSpec> weights{{"kernel", std::move(kernel), l.kernel_initializer}};
-  if (l.use_bias) weights.push_back({"bias", {l.units}, Initializer::zeros});
+  std::vector<WeightSpec> weights{{"kernel", std::move(kernel), l.kernel_initializer, true, l.kernel_initializer_args}};
+  if (l.use_bias) weights.push_back({"bias", {l.units}, l.bias_initializer, true, l.bias_initializer_args});
   return weights;
 }
 

@@ -1,9 +1,10 @@
 // Every layer option the trainer supports, through OpenCV's dnn module: specs with random
 // weights (kernels and strides of every shape, valid and same padding with its odd pixel after,
 // depthwise, separable and dilated convolutions, max and average pooling, no bias, Dropout,
-// Activation layers, softmax or logits at the end) are exported, run by OpenCV on the fixture's
-// test images, and both outputs must match our own forward pass to 1e-4; each spec's negative
-// control (NCHW flatten order) must not. OpenCV 4.6
+// Activation layers, softmax or logits at the end) are exported, run by OpenCV on the fixture's test images, and both outputs must match our own
+// forward pass to 1e-4; each spec's negative control (NCHW flatten order, or an activation made
+// linear where that order cannot matter) must not. Also every activation (but relu6), the
+// activation layers, ZeroPadding2D and the global poolings. OpenCV 4.6
 // ignores AveragePool's count_include_pad (its importer excludes the pads unless the producer is
 // "pytorch"), so ONNX Runtime's test (tests/interop/onnxruntime/) is the one that checks it.
 #include <gtest/gtest.h>
@@ -64,7 +65,21 @@ double max_difference(const std::vector<float>& a, const std::vector<float>& b) 
   return d;
 }
 
-void check(const ModelSpec& spec, bool control_differs = true) {
+// A spec's negative control, an export that must not match: the NCHW flatten order, or (a spec with
+// no Flatten of an image, or one of a single pixel, where either order is the same) the spec with its
+// first Conv2D's or Dense's non-linear activation made linear, under the same weights.
+enum class Control { nchw_flatten, linear_activation };
+
+ModelSpec first_activation_linear(ModelSpec spec) {
+  const auto l = std::find_if(spec.layers.begin(), spec.layers.end(), [](const LayerSpec& layer) {
+    return (layer.kind == LayerKind::conv2d || layer.kind == LayerKind::dense) && layer.activation != Activation::linear;
+  });
+  EXPECT_NE(l, spec.layers.end()) << "no Conv2D or Dense with an activation to change";
+  if (l != spec.layers.end()) l->activation = Activation::linear;
+  return spec;
+}
+
+void check(const ModelSpec& spec, Control control = Control::nchw_flatten) {
   SCOPED_TRACE(spec.name);
   Model<float> init(spec, 1);
   init.init(11);
@@ -83,10 +98,10 @@ void check(const ModelSpec& spec, bool control_differs = true) {
   const Outputs theirs = opencv(onnx_model(spec, weights), x, n);
   EXPECT_LE(max_difference(theirs.output, reference.output), kTolerance);
   EXPECT_LE(max_difference(theirs.logits, reference.logits), kTolerance);
-  if (control_differs) {
-    const Outputs control = opencv(onnx_model(spec, weights, {.keras_flatten_order = false}), x, n);
-    EXPECT_GT(max_difference(control.logits, reference.logits), 1e-3);
-  }
+  const std::string changed = control == Control::nchw_flatten
+                                  ? onnx_model(spec, weights, {.keras_flatten_order = false})
+                                  : onnx_model(first_activation_linear(spec), weights);
+  EXPECT_GT(max_difference(opencv(changed, x, n).logits, reference.logits), 1e-3);
 }
 
 ModelSpec named(ModelSpec spec, const std::string& name) {
@@ -101,7 +116,7 @@ TEST(OnnxInOpenCv, TheTutorialAndTheNnTestModels) {
   check(named(tutorial_model_spec(), "tutorial"));
   check(named(wide_same_dropout(), "wide_same_dropout"));
   check(named(strided_average(), "strided_average"));
-  check(named(mlp(), "mlp"), false);  // no image layer: the flatten order cannot differ
+  check(named(mlp(), "mlp"), Control::linear_activation);  // no image layer: the flatten order cannot differ
 }
 
 TEST(OnnxInOpenCv, StridesLargerThanKernelsAndSamePaddingEverywhere) {
@@ -157,6 +172,49 @@ TEST(OnnxInOpenCv, BatchNormalizationAfterConvAndDense) {
                                   pool("m", true, {2, 2}, {2, 2}, valid), simple(LayerKind::flatten, "f"),
                                   dense("h", 12, linear), bare, dense("d", 10, softmax)}),
               "batch_norm"));
+}
+
+// Every activation on a Conv2D, gelu and hard_sigmoid in both forms, but relu6: OpenCV 4.6 reads
+// Clip only in its opset-6 form (min and max as attributes; opset 11 made them inputs), and it has
+// neither Where nor Min with a constant, so relu6 and a ReLU layer with max_value or threshold
+// run in ONNX Runtime only (tests/interop/onnxruntime/, docs/onnx.md).
+TEST(OnnxInOpenCv, EveryActivationButRelu6) {
+  for (std::size_t a = 0; a < std::size_t(Activation::count); ++a) {
+    const auto act = static_cast<Activation>(a);
+    if (act == Activation::softmax || act == Activation::relu6) continue;
+    for (bool other_form : {false, true}) {
+      if (other_form && act != Activation::gelu && act != Activation::hard_sigmoid) continue;
+      ModelSpec m = model({28, 28, 1}, {conv("c", 4, {3, 3}, {2, 2}, valid, act), simple(LayerKind::flatten, "f"),
+                                        dense("h", 8, act), dense("d", 10, linear)});
+      for (LayerSpec& l : m.layers) l.gelu_approximate = l.hard_sigmoid_keras3 = other_form;
+      check(named(m, std::string(keras_name(act)) + (other_form ? " (other form)" : "")));
+    }
+  }
+}
+
+TEST(OnnxInOpenCv, ActivationLayersPaddingAndGlobalPooling) {
+  LayerSpec plain = simple(LayerKind::re_lu, "r"), sloped = plain, leaky = simple(LayerKind::leaky_re_lu, "l");
+  sloped.name = "r_1";
+  sloped.negative_slope = 0.2;  // a LeakyRelu node
+  leaky.negative_slope = 0.3;
+  LayerSpec elu = simple(LayerKind::elu, "e");
+  elu.elu_alpha = 0.5;
+  LayerSpec pad = simple(LayerKind::zero_padding2d, "p");
+  pad.pads = {1, 2, 0, 3};
+  LayerSpec average = simple(LayerKind::global_average_pooling2d, "g"), max = simple(LayerKind::global_max_pooling2d, "gm");
+  max.keepdims = true;
+  const LayerSpec probabilities = simple(LayerKind::softmax, "s", 0, softmax);
+  check(named(model({28, 28, 1}, {pad, conv("c", 6, {3, 3}, {2, 2}, valid, linear), plain, conv("c2", 6, {3, 3}, {1, 1}, same, linear),
+                                  sloped, leaky, elu, simple(LayerKind::flatten, "f"), dense("d", 10, linear)}),
+              "relu_leaky_elu_pad"));
+  check(named(model({28, 28, 1}, {conv("c", 8, {3, 3}, {2, 2}, valid, relu), average, dense("d", 10, linear), probabilities}),
+              "global_average_softmax"),
+        Control::linear_activation);  // no Flatten of an image: the flatten order cannot differ
+  // tanh, not relu, before the maximum: a channel's maximum is positive here, where relu changes nothing.
+  check(named(model({28, 28, 1}, {conv("c", 8, {3, 3}, {2, 2}, valid, Activation::tanh), max,
+                                  simple(LayerKind::flatten, "f"), dense("d", 10, linear)}),
+              "global_max_keepdims"),
+        Control::linear_activation);  // (1, 1, 8): either flatten order is the same
 }
 
 }  // namespace

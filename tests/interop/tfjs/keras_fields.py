@@ -35,8 +35,14 @@ import sys
 #     K3 keras/src/optimizers/{rmsprop,adam,sgd}.py plus base_optimizer.py, which rejects any other
 #     keyword ("Argument(s) not recognized"), is_legacy_optimizer included.
 #   Loss objects: K2 keras/losses.py and K3 keras/src/losses/losses.py CategoricalCrossentropy.__init__.
+#   Activation layers, global pooling, padding: K2 keras/layers/activation/{relu,leaky_relu,elu,softmax}.py,
+#     keras/layers/pooling/global_{average,max}_pooling2d.py (base_global_pooling2d.py: data_format,
+#     keepdims), keras/layers/reshaping/zero_padding2d.py; K3 the same under keras/src/layers/activations/,
+#     pooling/ and reshaping/ (K3's LeakyReLU takes negative_slope, and alpha with a deprecation warning).
 #   Initializers: K2 keras/initializers/initializers.py, K3 keras/src/initializers/random_initializers.py
-#     and constant_initializers.py (GlorotUniform, HeUniform, HeNormal take seed; Zeros nothing).
+#     and constant_initializers.py (the random ones take seed and their arguments: RandomNormal and
+#     TruncatedNormal mean, stddev; RandomUniform minval, maxval; Orthogonal gain; VarianceScaling scale,
+#     mode, distribution; Constant value; Zeros and Ones nothing).
 
 # Fields every layer's Layer base accepts in both lines (K3: batch_input_shape through
 # model_from_config). K2's dynamic, batch_size, weights and implementation are not among them: K3
@@ -75,6 +81,15 @@ LAYERS = {
     "Flatten": (BASE | {"data_format"}, {"name", "data_format"}),
     "Dropout": (BASE | {"rate", "noise_shape", "seed"}, {"name", "rate"}),
     "Activation": (BASE | {"activation"}, {"name", "activation"}),
+    # K2 and K3 ReLU(max_value, negative_slope, threshold), ELU(alpha), Softmax(axis); LeakyReLU: K2 alpha,
+    # K3 negative_slope or alpha (popped with a warning): alpha is what both read.
+    "ReLU": (BASE | {"max_value", "negative_slope", "threshold"}, {"name", "max_value", "negative_slope", "threshold"}),
+    "LeakyReLU": (BASE | {"alpha"}, {"name", "alpha"}),
+    "ELU": (BASE | {"alpha"}, {"name", "alpha"}),
+    "Softmax": (BASE | {"axis"}, {"name", "axis"}),
+    "GlobalAveragePooling2D": (BASE | {"data_format", "keepdims"}, {"name", "data_format", "keepdims"}),
+    "GlobalMaxPooling2D": (BASE | {"data_format", "keepdims"}, {"name", "data_format", "keepdims"}),
+    "ZeroPadding2D": (BASE | {"padding", "data_format"}, {"name", "padding", "data_format"}),
     # K2 keras/layers/normalization/batch_normalization.py (2.12+ adds synchronized, which 2.6 lacks),
     # K3 keras/src/layers/normalization/batch_normalization.py (int(axis): no list).
     "BatchNormalization": (BASE | {"axis", "momentum", "epsilon", "center", "scale", "beta_initializer",
@@ -107,7 +122,11 @@ LAYERS = {
                          "pointwise_initializer", "bias_initializer"}),
 }
 SEQUENTIAL = ({"name", "layers", "build_input_shape"}, {"name", "layers"})
-INITIALIZERS = {"GlorotUniform": {"seed"}, "HeUniform": {"seed"}, "HeNormal": {"seed"}, "Zeros": set(), "Ones": set()}
+INITIALIZERS = {"GlorotUniform": {"seed"}, "HeUniform": {"seed"}, "HeNormal": {"seed"}, "Zeros": set(), "Ones": set(),
+                "GlorotNormal": {"seed"}, "LecunUniform": {"seed"}, "LecunNormal": {"seed"},
+                "RandomNormal": {"mean", "stddev", "seed"}, "RandomUniform": {"minval", "maxval", "seed"},
+                "TruncatedNormal": {"mean", "stddev", "seed"}, "Orthogonal": {"gain", "seed"},
+                "VarianceScaling": {"scale", "mode", "distribution", "seed"}, "Constant": {"value"}}
 
 # sample_weight_mode: standalone Keras 2.3's loader (keras/engine/saving.py) indexes it; later ones skip it.
 TRAINING = ({"optimizer_config", "loss", "metrics", "weighted_metrics", "loss_weights", "sample_weight_mode"},

@@ -1,9 +1,13 @@
-# TensorFlow.js reads our checkpoints (docs/contributing.md: Tests, interop): five models trained here for real are
+# TensorFlow.js reads our checkpoints (docs/contributing.md: Tests, interop): seven models trained here for real are
 # rebuilt by check_model.mjs, whose outputs on the 10,000 test images must match ours to 1e-4, with our
 # accuracy and loss; copies whose model_config computes something else, or whose BatchNormalization moving
 # statistics are the initial ones, must fail the same check. tfjs 4.22 has no RandomFlip, RandomTranslation,
 # RandomRotation or RandomZoom (of Keras's augmentation layers only RandomWidth), so small_augment is not here.
-# models/wide5x5.json is written by hand in tf.keras 2.15's to_json form (an InputLayer, groups, ragged).
+# models/wide5x5.json and models/relu6_globalmax.json are written by hand in tf.keras 2.15's to_json form
+# (an InputLayer, groups, ragged). tfjs 4.22's ReLU layer reads max_value only (it ignores negative_slope
+# and threshold), its global poolings ignore keepdims (always (N, C)), and it has no leaky_relu, silu or
+# exponential activation, so tests/fixtures/models/onnx_relu_forms.json is not here; ONNX Runtime runs it
+# (tests/interop/onnx).
 set -euo pipefail
 BUILD=${FMNIST_BUILD:?set by ctest}
 SRC=${FMNIST_SOURCE_DIR:?set by ctest}
@@ -63,7 +67,12 @@ PY
 # without bias, an Activation layer, MaxPooling2D 3x3 "same", AveragePooling2D, Dropout, he
 # initializers; small_dropout (a Keras 3 JSON ending in logits) with SGD: strides, AveragePooling2D 3x3;
 # small_bn with Adam: BatchNormalization after two Conv2D and a Dense, center or scale off in two of them;
-# 150 steps, for its moving statistics (momentum 0.99) to leave their initial values; small_separable with
+# 150 steps, for its moving statistics (momentum 0.99) to leave their initial values; relu6_globalmax:
+# relu6, a ReLU layer with max_value, tanh, GlobalMaxPooling2D, a Softmax layer, he_normal and glorot_normal;
+# onnx_activations (Keras 2's JSON): ZeroPadding2D, LeakyReLU (alpha), ELU, ReLU, GlobalAveragePooling2D,
+# a Softmax layer, the activations elu, gelu, swish, selu, softplus, hard_sigmoid (Keras 2's), softsign,
+# tanh, sigmoid and the lecun_normal, orthogonal, VarianceScaling, random and constant initializers; both
+# with Adam at 0.01 for 120 steps (at the default rate they stay near one class); small_separable with
 # Adam: DepthwiseConv2D (depth_multiplier 2), SeparableConv2D (one dilated with "same" padding, one strided
 # without bias), a dilated Conv2D. tfjs 4.22's DepthwiseConv2D ignores dilation_rate (tfjs-layers'
 # convolutional_depthwise.js passes null: "TODO(cais): Add support for dilation"), so here the fixture's
@@ -72,6 +81,10 @@ train tutorial --max-steps 20
 train wide5x5 --model "$HERE/models/wide5x5.json" --optimizer adam --max-steps 20
 train small_dropout --model "$SRC/tests/fixtures/models/small_dropout.json" --optimizer sgd --lr 0.1 --max-steps 60
 train small_bn --model "$SRC/tests/fixtures/models/small_bn.json" --optimizer adam --max-steps 150
+train relu6_globalmax --model "$HERE/models/relu6_globalmax.json" --optimizer adam --lr 0.01 --max-steps 120
+train onnx_activations --model "$SRC/tests/fixtures/models/onnx_activations.json" --optimizer adam --lr 0.01 \
+  --max-steps 120
+
 /usr/bin/python3 - "$SRC/tests/fixtures/models/small_separable.json" "$WORK/small_separable.json" <<'PY'
 import json, sys
 doc = json.load(open(sys.argv[1]))
@@ -82,7 +95,7 @@ json.dump(doc, open(sys.argv[2], "w"))
 PY
 train small_separable --model "$WORK/small_separable.json" --optimizer adam --max-steps 30
 
-for name in tutorial wide5x5 small_dropout small_bn small_separable; do
+for name in tutorial wide5x5 small_dropout small_bn relu6_globalmax onnx_activations small_separable; do
   check "$name" "$WORK/$name/checkpoint.h5" || fail "tfjs does not reproduce $name (above)"
 done
 
@@ -91,6 +104,10 @@ alter "$WORK/wide5x5/checkpoint.h5" "$WORK/pool_swapped.h5" \
   'layers[2]["class_name"] = "AveragePooling2D"; assert layers[2]["config"]["name"] == "pool_same"'
 alter "$WORK/small_dropout/checkpoint.h5" "$WORK/activation_changed.h5" \
   'layers[5]["config"]["activation"] = "linear"; assert layers[5]["class_name"] == "Activation"'
+alter "$WORK/relu6_globalmax/checkpoint.h5" "$WORK/relu_unbounded.h5" \
+  'layers[2]["config"]["max_value"] = None; assert layers[2]["class_name"] == "ReLU"'
+alter "$WORK/onnx_activations/checkpoint.h5" "$WORK/leaky_slope_changed.h5" \
+  'layers[3]["config"]["alpha"] = 0.3; assert layers[3]["class_name"] == "LeakyReLU"'
 alter "$WORK/small_separable/checkpoint.h5" "$WORK/dilation_changed.h5" \
   'layers[4]["config"]["dilation_rate"] = [1, 1]; assert layers[4]["class_name"] == "SeparableConv2D"'
 # The same model_config and weights, but every moving_mean 0 and moving_variance 1: a reader that ignored them.
@@ -98,12 +115,12 @@ cp "$WORK/small_bn/checkpoint.h5" "$WORK/bn_initial_statistics.h5"
 /usr/bin/python3 "$SRC/tests/interop/reset_bn_statistics.py" "$WORK/bn_initial_statistics.h5" 6 ||
   fail "could not reset the moving statistics of small_bn"
 for control in wide5x5:pool_swapped small_dropout:activation_changed small_bn:bn_initial_statistics \
-  small_separable:dilation_changed; do
+  relu6_globalmax:relu_unbounded onnx_activations:leaky_slope_changed small_separable:dilation_changed; do
   got=0
   check "${control%%:*}" "$WORK/${control#*:}.h5" >"$WORK/control.log" 2>&1 || got=$?
   cat "$WORK/control.log"
   [ "$got" -eq 1 ] && grep -q "^MISMATCH: outputs differ" "$WORK/control.log" ||
     fail "negative control ${control#*:}: expected the comparison to fail (exit 1), got exit $got"
 done
-echo "tfjs reproduced the 5 models, and the 4 negative controls failed the same check"
+echo "tfjs reproduced the 7 models, and the 6 negative controls failed the same check"
 echo "5 passed, 0 failed"
