@@ -198,7 +198,9 @@ TEST(KerasJson, RefusesMalformedAndAbsurdDocuments) {
   expect_refused("{\"class_name\": \"Sequential\",\n \"config\": {\"layers\": [}\n}", "my.json: line 2, column 24: malformed JSON: ");
   expect_refused("", "my.json: line 1, column 1: malformed JSON");
   expect_refused("[1, 2]", "the JSON is array, not a Keras model object");
-  expect_refused(R"({"class_name": "Functional", "config": {}})", "field 'class_name': \"Functional\" is not supported (only Sequential)");
+  expect_refused(R"({"class_name": "Subclassed", "config": {}})",
+                 "field 'class_name': \"Subclassed\" is not supported (Sequential, or Functional or Model)");
+  expect_refused(R"({"class_name": "Functional", "config": {}})", "field 'config.layers': missing");
   expect_refused(R"({"class_name": "Sequential"})", "field 'config': missing");
   expect_refused(R"({"class_name": "Sequential", "config": {"layers": [{"class_name": "Dense", "config": {"units": 10}}]}})",
                  "no input shape");

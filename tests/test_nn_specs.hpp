@@ -114,8 +114,9 @@ inline ModelSpec mlp() {
 // A layer of one kind in a small model: InputLayer (6, 5, 3) -> Conv2D 3 1x1 -> Activation linear
 // (a view, so that nothing is fused with the example) -> [Flatten] -> the example -> Flatten ->
 // Dense 4 softmax: a weight on either side, so that gradient checks pass through the example both
-// ways (a kind that must be last, Softmax, comes after Flatten -> Dense 4 linear instead). A new
-// kind adds its line here (test_nn_registry fails until it does).
+// ways (a kind that must be last, Softmax, comes after Flatten -> Dense 4 linear instead). A merge
+// layer (inputs 2) is the Functional model that also takes a second Conv2D 3 1x1 of the input
+// ("other") into the example. A new kind adds its line here (test_nn_registry fails until it does).
 struct KindExample {
   LayerKind kind;
   const char* config;       // its Keras config, without the name
@@ -124,6 +125,7 @@ struct KindExample {
   std::size_t params;       // its parameter count
   const char* describe;     // describe() of it
   const char* changed;      // the config with one field changed ("": no field to change)
+  int inputs = 1;           // 2: a merge layer, in a Functional model
   bool last = false;        // the model's last layer (Softmax), after Flatten -> Dense 4 linear
 };
 
@@ -161,7 +163,7 @@ inline const std::vector<KindExample>& kind_examples() {
       {LayerKind::leaky_re_lu, R"({"alpha": 0.2})", false, {6, 5, 3}, 0, "LeakyReLU alpha 0.2",
        R"({"negative_slope": 0.25})"},
       {LayerKind::elu, R"({"alpha": 0.7})", false, {6, 5, 3}, 0, "ELU alpha 0.7", R"({})"},
-      {LayerKind::softmax, R"({"axis": -1})", false, {4}, 0, "Softmax", "", true},
+      {LayerKind::softmax, R"({"axis": -1})", false, {4}, 0, "Softmax", "", 1, true},
       {LayerKind::global_average_pooling2d, R"({})", false, {3}, 0, "GlobalAveragePooling2D", R"({"keepdims": true})"},
       {LayerKind::global_max_pooling2d, R"({"keepdims": true})", false, {1, 1, 3}, 0, "GlobalMaxPooling2D keepdims",
        R"({"data_format": "channels_last"})"},
@@ -177,16 +179,54 @@ inline const std::vector<KindExample>& kind_examples() {
        false, {6, 5, 5}, 89, "SeparableConv2D 5 3x3 stride 1x1 same depth_multiplier 2 linear glorot_uniform he_normal",
        R"({"filters": 5, "kernel_size": 3, "padding": "same", "depth_multiplier": 2, "pointwise_initializer": "he_normal",
            "use_bias": false})"},
+      // The merge layers (Functional models): nothing to change but Concatenate's axis, whose two
+      // spellings (-1, 3) are one spec.
+      {LayerKind::add, "{}", false, {6, 5, 3}, 0, "Add", "", 2},
+      {LayerKind::subtract, "{}", false, {6, 5, 3}, 0, "Subtract", "", 2},
+      {LayerKind::multiply, "{}", false, {6, 5, 3}, 0, "Multiply", "", 2},
+      {LayerKind::average, "{}", false, {6, 5, 3}, 0, "Average", "", 2},
+      {LayerKind::maximum, "{}", false, {6, 5, 3}, 0, "Maximum", "", 2},
+      {LayerKind::minimum, "{}", false, {6, 5, 3}, 0, "Minimum", "", 2},
+      {LayerKind::concatenate, R"({"axis": 3})", false, {6, 5, 6}, 0, "Concatenate", "", 2},
   };
   return examples;
 }
 
 // The example's model as Keras JSON, with `config` (the example's, or its changed one) for the
-// layer named "example", at kind_example_index(e) of the spec's layers.
-inline std::size_t kind_example_index(const KindExample& e) { return e.last ? 4 : e.flat_input ? 3 : 2; }
+// layer named "example", at kind_example_index(e) of the spec's layers (Keras's order of a
+// Functional model's: before, spacer, other, example).
+inline std::size_t kind_example_index(const KindExample& e) {
+  return e.last ? 4 : e.flat_input || e.inputs > 1 ? 3 : 2;
+}
+
+// A merge's example: Keras 2's Functional form.
+inline std::string merge_example_json(const KindExample& e, const std::string& config) {
+  using nlohmann::json;
+  json layers = json::array();
+  auto add = [&](const char* cls, json c, const char* name, std::vector<std::string> inputs) {
+    c["name"] = name;
+    json call = json::array();
+    for (const std::string& in : inputs) call.push_back({in, 0, 0, json::object()});
+    layers.push_back({{"class_name", cls}, {"config", c}, {"name", name},
+                      {"inbound_nodes", inputs.empty() ? json::array() : json::array({call})}});
+  };
+  add("InputLayer", {{"batch_input_shape", {nullptr, 6, 5, 3}}}, "input", {});
+  add("Conv2D", {{"filters", 3}, {"kernel_size", 1}}, "before", {"input"});
+  add("Activation", {{"activation", "linear"}}, "spacer", {"before"});
+  add("Conv2D", {{"filters", 3}, {"kernel_size", 1}}, "other", {"input"});
+  add(keras_name(e.kind), json::parse(config), "example", {"spacer", "other"});
+  add("Flatten", json::object(), "flatten", {"example"});
+  add("Dense", {{"units", 4}, {"activation", "softmax"}}, "dense", {"flatten"});
+  const json config_json = {{"name", "example"},
+                            {"layers", layers},
+                            {"input_layers", {{"input", 0, 0}}},
+                            {"output_layers", {{"dense", 0, 0}}}};
+  return json{{"class_name", "Functional"}, {"config", config_json}}.dump();
+}
 
 inline std::string kind_example_json(const KindExample& e, const std::string& config) {
   using nlohmann::json;
+  if (e.inputs > 1) return merge_example_json(e, config);
   json layers = json::array();
   layers.push_back({{"class_name", "InputLayer"}, {"config", {{"name", "input"}, {"batch_input_shape", {nullptr, 6, 5, 3}}}}});
   layers.push_back({{"class_name", "Conv2D"}, {"config", {{"name", "before"}, {"filters", 3}, {"kernel_size", 1}}}});

@@ -1,8 +1,9 @@
 // The layers, NHWC, templated on the scalar (float for training, double for the gradient checks),
-// all behind one forward/backward contract (Layer<T>). Layers hold views into the model's
-// parameter and gradient arenas and own the workspaces they need, sized once for max_batch
-// images: forward and backward never allocate. Backward ADDS parameter gradients. Flatten has
-// no layer object: NHWC row-major already is Keras's flat order, so the model aliases its buffers.
+// all behind one forward/backward contract (Layer<T>; the merge layers take several inputs).
+// Layers hold views into the model's parameter and gradient arenas and own the workspaces they
+// need, sized once for max_batch images: forward and backward never allocate. Backward ADDS
+// parameter gradients. Flatten has no layer object: NHWC row-major already is Keras's flat order,
+// so the model aliases its buffers.
 #pragma once
 
 #include <cstddef>
@@ -11,6 +12,7 @@
 #include <limits>
 #include <memory>
 #include <new>
+#include <span>
 #include <type_traits>
 #include <vector>
 
@@ -50,6 +52,13 @@ struct DropoutContext {
   std::int64_t first_sample = 0;   // position in the global batch of the batch's first image
 };
 
+// What a layer's backward reads of its last forward's buffers, so that the model may reuse the
+// others' memory once forward is done with them (buffer_plan.hpp).
+struct BackwardReads {
+  bool input = true;   // x
+  bool output = true;  // y
+};
+
 template <typename T>
 class Layer {
  public:
@@ -60,11 +69,24 @@ class Layer {
   // ensures:  y = the layer applied to x; what backward needs is recorded.
   virtual void forward(const T* x, T* y, int n, const DropoutContext* train) = 0;
 
-  // requires: forward(x, y, n, ...) was this layer's last forward, with x and y still intact;
+  // requires: forward(x, y, n, ...) was this layer's last forward, with x and y still intact
+  //           (those backward_reads() names; the others may hold anything);
   //           dy (n, out...) = dL/dy, which backward may overwrite (it is scratch).
   // ensures:  parameter gradients += dL/dparameters; if dx is not null, dx (n, in...) = dL/dx
-  //           (overwritten); a null dx (the first layer) skips the input gradient.
+  //           (overwritten); a null dx (the model's input) skips the input gradient.
   virtual void backward(const T* x, const T* y, T* dy, T* dx, int n) = 0;
+
+  // The same contract for a layer of several inputs (a merge layer overrides these two): x and
+  // dx hold one pointer per input, in the call's order, and dx[k] may be null. The model calls
+  // these; the defaults hand the one input to forward and backward.
+  virtual void forward_inputs(std::span<const T* const> x, T* y, int n, const DropoutContext* train) {
+    forward(x[0], y, n, train);
+  }
+  virtual void backward_inputs(std::span<const T* const> x, const T* y, T* dy, std::span<T* const> dx, int n) {
+    backward(x[0], y, dy, dx[0], n);
+  }
+  // Which of x and y backward reads (both unless the layer says otherwise).
+  virtual BackwardReads backward_reads() const { return {}; }
 };
 
 // The geometry of a window layer (convolution or pooling) over an (in_h, in_w, in_c) input:
@@ -106,6 +128,7 @@ class Conv2D final : public Layer<T> {
   void forward(const T* x, T* y, int n, const DropoutContext* train = nullptr) override;
   // dy is overwritten with dL/d(pre-activation).
   void backward(const T* x, const T* y, T* dy, T* dx, int n) override;
+  BackwardReads backward_reads() const override { return {true, relu_}; }
   const ConvShape& shape() const { return shape_; }
 
  private:
@@ -277,6 +300,7 @@ class MaxPool2D final : public Layer<T> {
   void forward(const T* x, T* y, int n, const DropoutContext* train = nullptr) override;
   // dx = dy routed to each window's recorded max (summed where windows overlap), 0 elsewhere.
   void backward(const T* x, const T* y, T* dy, T* dx, int n) override;
+  BackwardReads backward_reads() const override { return {false, false}; }
 
  private:
   ConvShape shape_;
@@ -294,6 +318,7 @@ class AvgPool2D final : public Layer<T> {
   void forward(const T* x, T* y, int n, const DropoutContext* train = nullptr) override;
   // dx = each window's dy / its pixel count, added to every pixel it covers.
   void backward(const T* x, const T* y, T* dy, T* dx, int n) override;
+  BackwardReads backward_reads() const override { return {false, false}; }
 
  private:
   ConvShape shape_;
@@ -310,6 +335,7 @@ class Dense final : public Layer<T> {
   void forward(const T* x, T* y, int n, const DropoutContext* train = nullptr) override;
   // dy is overwritten with dL/d(pre-activation) when relu.
   void backward(const T* x, const T* y, T* dy, T* dx, int n) override;
+  BackwardReads backward_reads() const override { return {true, relu_}; }
 
  private:
   int in_, out_;
@@ -332,6 +358,7 @@ class Dropout final : public Layer<T> {
   void forward(const T* x, T* y, int n, const DropoutContext* train) override;
   // dx = dy * the mask of the last forward (dy itself in evaluation).
   void backward(const T* x, const T* y, T* dy, T* dx, int n) override;
+  BackwardReads backward_reads() const override { return {false, false}; }
 
   // Whether value `value` of the sample at position `sample` survives (for tests and references).
   static bool keep(double rate, const DropoutContext& at, std::int64_t sample, std::size_t layer, std::size_t value);
@@ -350,7 +377,9 @@ class Relu final : public Layer<T> {
  public:
   explicit Relu(std::size_t size);  // values per image
   void forward(const T* x, T* y, int n, const DropoutContext* train = nullptr) override;
+  // dx = dy where y > 0, else 0.
   void backward(const T* x, const T* y, T* dy, T* dx, int n) override;
+  BackwardReads backward_reads() const override { return {false, true}; }
 
  private:
   std::size_t size_;
@@ -515,6 +544,51 @@ class BatchNorm final : public Layer<T> {
   std::vector<T> block_;                   // (2 * channels): the same over a block of rows, in T
 };
 
+// The element-wise merges, as Keras's Add, Subtract (two inputs), Multiply, Average, Maximum and
+// Minimum compute them.
+enum class MergeOp { add, subtract, multiply, average, maximum, minimum };
+
+// An element-wise merge of inputs of one shape, in the call's order.
+template <typename T>
+class ElementwiseMerge final : public Layer<T> {
+ public:
+  // requires: size >= 1 values per image; inputs >= 1 (exactly 2 for subtract).
+  ElementwiseMerge(MergeOp op, std::size_t size, int inputs);
+  // y = x[0] op x[1] op ... from the left; average: their sum, then / inputs.
+  void forward_inputs(std::span<const T* const> x, T* y, int n, const DropoutContext* train) override;
+  // dx[k] = dy (add), dy and -dy (subtract), dy / inputs (average), dy times every other input
+  // (multiply), dy where x[k] is the earliest input equal to y and 0 elsewhere (maximum, minimum).
+  void backward_inputs(std::span<const T* const> x, const T* y, T* dy, std::span<T* const> dx, int n) override;
+  // add, subtract, average: neither; multiply: x; maximum, minimum: x and y.
+  BackwardReads backward_reads() const override;
+  void forward(const T* x, T* y, int n, const DropoutContext* train) override { forward_inputs({&x, 1}, y, n, train); }
+  void backward(const T* x, const T* y, T* dy, T* dx, int n) override { backward_inputs({&x, 1}, y, dy, {&dx, 1}, n); }
+
+ private:
+  MergeOp op_;
+  std::size_t size_;  // values per image of each input and of the output
+  int inputs_;
+};
+
+// Concatenate on the last axis: each row of the output holds input 0's row, then input 1's, ...
+template <typename T>
+class Concatenate final : public Layer<T> {
+ public:
+  // requires: one width >= 1 per input; rows >= 1: an image of input k is (rows, widths[k]).
+  Concatenate(std::vector<std::size_t> widths, std::size_t rows);
+  void forward_inputs(std::span<const T* const> x, T* y, int n, const DropoutContext* train) override;
+  // dx[k] = input k's columns of dy.
+  void backward_inputs(std::span<const T* const> x, const T* y, T* dy, std::span<T* const> dx, int n) override;
+  BackwardReads backward_reads() const override { return {false, false}; }
+  void forward(const T* x, T* y, int n, const DropoutContext* train) override { forward_inputs({&x, 1}, y, n, train); }
+  void backward(const T* x, const T* y, T* dy, T* dx, int n) override { backward_inputs({&x, 1}, y, dy, {&dx, 1}, n); }
+
+ private:
+  std::vector<std::size_t> widths_;  // (inputs): each input's last dimension
+  std::size_t rows_;                 // per image: the product of the other dimensions
+  std::size_t width_ = 0;            // the output's last dimension: the sum of widths_
+};
+
 // Softmax cross-entropy from logits (log-sum-exp), summed over the samples.
 // requires: logits (n, classes), labels (n) in [0, classes).
 // ensures:  loss_sum = sum_i (logsumexp(logits_i) - logits_i[label_i]);
@@ -555,5 +629,9 @@ extern template class ZeroPad2D<float>;
 extern template class ZeroPad2D<double>;
 extern template class BatchNorm<float>;
 extern template class BatchNorm<double>;
+extern template class ElementwiseMerge<float>;
+extern template class ElementwiseMerge<double>;
+extern template class Concatenate<float>;
+extern template class Concatenate<double>;
 
 }  // namespace fmnist

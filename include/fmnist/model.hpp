@@ -1,8 +1,10 @@
-// A planned Keras Sequential model (docs/models.md: Models) over two contiguous arenas: parameters and
-// gradients in Keras weight order (ModelPlan::tensors), so a start is one broadcast and a step
-// one allreduce. The layers are views into the arenas, each built by its kind's registry row: a
-// Conv2D followed by a MaxPooling2D becomes the fused Conv2DPool, a BatchNormalization followed by
-// Activation(relu) one layer, everything else its generic layer.
+// A planned Keras model, Sequential or Functional (docs/models.md: Models), over two contiguous
+// arenas: parameters and gradients in Keras weight order (ModelPlan::tensors), so a start is one
+// broadcast and a step one allreduce. The layers are views into the arenas, each built by its
+// kind's registry row, and run in the plan's order (a topological one): a Conv2D whose output only
+// a MaxPooling2D right after it takes becomes the fused Conv2DPool, a BatchNormalization followed
+// so by Activation(relu) one layer, everything else its generic layer. A micro-batch's activations
+// and gradients share one block of memory by their lifetimes (docs/computing.md).
 // A training step (train_step) runs every micro-batch a rank holds; with BatchNormalization it
 // runs them side by side, segment by segment, so that each BatchNormalization sees the statistics
 // of the whole global batch through the caller's exchange (src/nn never sees MPI).
@@ -52,6 +54,13 @@ struct StepResult {
 // or not finite, makes StepResult::fine false.
 inline constexpr std::size_t kNormMaxTerms = 1024;
 
+// A lane's buffers (every activation and gradient a step keeps): their bytes as planned, where
+// buffers whose lifetimes do not overlap share memory, and their bytes side by side.
+struct BufferBytes {
+  std::size_t planned = 0;
+  std::size_t unshared = 0;
+};
+
 template <typename T>
 class Model {
  public:
@@ -95,6 +104,8 @@ class Model {
   StepResult train_step(std::span<const MicroBatch<T>> batches, const Exchange& exchange, const GradientSink& sink);
   // Whether the spec has a BatchNormalization (train_step then exchanges statistics).
   bool has_batch_norm() const;
+  // The memory of one micro-batch's buffers (a step with BatchNormalization holds one per micro-batch).
+  BufferBytes buffer_bytes() const;
 
  private:
   struct Impl;

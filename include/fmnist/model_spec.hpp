@@ -1,7 +1,8 @@
-// The model as data (docs/models.md: Models): a Keras Sequential model as a list of layer specs, read
-// from and written back as the JSON of Keras's model.to_json(), and the one planning pass that
-// derives everything else from it: each layer's output shape, the weight tensors with their Keras
-// names, shapes and offsets in the parameter and gradient arenas, and the parameter count.
+// The model as data (docs/models.md: Models): a Keras Sequential model (a chain of layer specs) or a
+// Functional one (a graph: each layer names the layers it takes), read from and written back as the
+// JSON of Keras's model.to_json(), and the one planning pass that derives everything else from it:
+// each layer's inputs, consumers and output shape, the weight tensors with their Keras names,
+// shapes and offsets in the parameter and gradient arenas, and the parameter count.
 // A bad spec throws Error(Exit::usage, "<source>: layer <i> '<name>' (<Class>): field '<f>': ...").
 #pragma once
 
@@ -24,6 +25,7 @@ enum class LayerKind {
   random_flip, random_translation, random_rotation, random_zoom,  // augmentation (training only)
   re_lu, leaky_re_lu, elu, softmax,                                // activation layers (ReLU, LeakyReLU, ELU, Softmax)
   global_average_pooling2d, global_max_pooling2d, zero_padding2d,
+  add, subtract, multiply, average, maximum, minimum, concatenate,  // merge layers (Functional models)
   depthwise_conv2d, separable_conv2d,  // depthwise convolutions
   count
 };
@@ -124,6 +126,8 @@ struct InitializerArgs {
 
   bool operator==(const InitializerArgs&) const = default;
 };
+// The input of a Functional model, where LayerSpec::inputs names a layer by its index.
+inline constexpr int kModelInput = -1;
 
 // One layer after the InputLayer. Which fields count depends on the kind (the rest keep their
 // defaults): Conv2D: units (filters), kernel, strides, padding, dilation, activation, use_bias,
@@ -135,7 +139,11 @@ struct InitializerArgs {
 // Biases always start at zero (Keras's bias_initializer "zeros", the only one supported).
 // RandomFlip, RandomTranslation, RandomRotation, RandomZoom: augment. ReLU: relu_max_value,
 // negative_slope, threshold; LeakyReLU: negative_slope; ELU: elu_alpha; Softmax: activation softmax
-// (its reader sets it); GlobalAveragePooling2D, GlobalMaxPooling2D: keepdims; ZeroPadding2D: pads.
+// (its reader sets it); GlobalAveragePooling2D, GlobalMaxPooling2D: keepdims; ZeroPadding2D: pads;
+// Concatenate: axis.
+// inputs: in a Functional model, the layers this one is called on, in the call's order, as
+// indexes into ModelSpec::layers, each before this one (kModelInput: the InputLayer); empty in a
+// Sequential model, where each layer takes the one before it.
 struct LayerSpec {
   LayerKind kind = LayerKind::dense;
   std::string name;                 // Keras's layer name: "conv2d", "dense_1", ...
@@ -178,6 +186,7 @@ struct LayerSpec {
   std::array<int, 2> dilation{1, 1};
   int depth_multiplier = 1;
   Initializer pointwise_initializer = Initializer::glorot_uniform;
+  std::vector<int> inputs;          // Functional models (above)
 
   bool operator==(const LayerSpec&) const = default;
 };
@@ -187,9 +196,24 @@ struct ModelSpec {
   std::string name = "sequential";
   std::string input_name = "input_1";   // the InputLayer's name
   std::array<int, 3> input_shape{0, 0, 0};  // (h, w, c), without the batch dimension
-  std::vector<LayerSpec> layers;        // in order, without the InputLayer
+  // In order, without the InputLayer. A Functional model's are in the order of Keras's
+  // model.layers (by depth from the output, then by a depth-first walk from it: one of the
+  // graph's topological orders, the output last), whatever order its JSON had.
+  std::vector<LayerSpec> layers;
   bool explicit_input = true;           // the JSON had an InputLayer: layer i is JSON layer i + 1
+  bool functional = false;              // Keras's Functional model (a graph): written back as one
+  // Where the InputLayer, then each layer, sat in the JSON's config.layers, for messages, when a
+  // Functional JSON listed them in another order than Keras's; empty otherwise.
+  std::vector<std::size_t> positions;
 };
+
+// The layers that layer i takes, in the call's order: its inputs in a Functional model, the layer
+// before it (kModelInput for the first) in a Sequential one.
+std::vector<int> layer_inputs(const ModelSpec& spec, std::size_t i);
+
+// The names of Keras's model.layers, which its legacy HDF5 weights list as layer_names: a
+// Functional model's begin with its InputLayer, a Sequential model's do not.
+std::vector<std::string> keras_layer_names(const ModelSpec& spec);
 
 // The tutorial's model (docs/computing.md): conv2d 32 -> max_pooling2d -> conv2d_1 64 ->
 // max_pooling2d_1 -> conv2d_2 64 -> flatten -> dense 64 -> dense_1 10 softmax; 93,322 parameters.
@@ -214,7 +238,11 @@ struct TensorSpec {
 };
 
 struct LayerPlan {
-  std::vector<int> input_shape;   // without the batch dimension: (h, w, c) or (n)
+  std::vector<int> input_shape;   // the first input's, without the batch dimension: (h, w, c) or (n)
+  std::vector<std::vector<int>> input_shapes;  // every input's, in the call's order
+  std::vector<int> inputs;                     // layer_inputs(): index into layers, or kModelInput
+  std::vector<std::size_t> consumers;          // the layers that take its output, ascending (one
+                                               // that takes it twice is listed twice)
   std::vector<int> output_shape;
   std::size_t params = 0;
   std::vector<std::size_t> tensors;  // indexes into ModelPlan::tensors: kernel, then bias (or
@@ -242,24 +270,27 @@ inline constexpr std::size_t kMaxPatch = 16384;     // kh * kw * input channels 
 inline constexpr std::size_t kMaxParams = std::size_t{1} << 25;              // 33,554,432
 inline constexpr std::size_t kMaxActivationsPerImage = std::size_t{1} << 22;  // 4,194,304
 
-// Checks the spec (shapes fit, sizes within the limits, softmax only at the end, unique names)
-// and derives the plan. Throws Error(Exit::usage) naming spec.source, the layer and the field.
+// Checks the spec (shapes fit, sizes within the limits, softmax only at the end, unique names; a
+// Functional graph with its inputs before each layer, every layer leading to the last one, the
+// output, and merge layers alone taking several inputs) and derives the plan. Throws Error(Exit::usage) naming spec.source, the layer and the field.
 ModelPlan plan_model(const ModelSpec& spec);
 
 // Throws Error(Exit::usage) unless the model reads images of `input` (h, w, c) and ends in
 // `classes` outputs.
 void require_data_shape(const ModelPlan& plan, const std::array<int, 3>& input, int classes);
 
-// Parses the JSON of Keras's model.to_json() for a Sequential model, Keras 2.x or Keras 3 form,
-// and plans it (plan_model's checks). `source` names the text in messages (a file name).
+// Parses the JSON of Keras's model.to_json() for a Sequential or a Functional model (one input, one
+// output, each layer called once), Keras 2.x or Keras 3 form, and plans it (plan_model's checks). `source` names the text in messages (a file name).
 // Throws Error(Exit::usage): malformed JSON with line and column, or the layer, field and value.
 ModelSpec parse_keras_json(const std::string& text, const std::string& source);
 // Reads and parses a JSON file; a missing or unreadable file is Error(Exit::usage) too.
 ModelSpec read_keras_json(const std::string& path);
 
 // The spec as Keras 2 JSON: {"class_name": "Sequential", "config": {"name", "layers": [InputLayer
-// with batch_input_shape, ...]}}, which Keras 2.x, Keras 3 and TensorFlow.js all load. indent < 0:
-// one line; else pretty-printed with that many spaces per level (--print-model).
+// with batch_input_shape, ...]}}, or for a Functional model {"class_name": "Functional", "config":
+// {"name", "layers": [each with "name" and "inbound_nodes"], "input_layers", "output_layers"}},
+// which Keras 2.x, Keras 3 and TensorFlow.js all load. indent < 0: one line; else pretty-printed
+// with that many spaces per level (--print-model).
 std::string to_keras_json(const ModelSpec& spec, int indent = -1);
 
 // An optimizer as Keras serializes it in optimizer_config: its class and config values, in order.
@@ -278,11 +309,16 @@ std::string keras_training_config(const ModelSpec& spec, const KerasOptimizerCon
 std::string describe(const LayerSpec& layer);
 // The JSON position of spec.layers[i], as messages count: "layer 3 'conv2d_1' (Conv2D)".
 std::string layer_label(const ModelSpec& spec, std::size_t i);
-// The first layer whose maths differ between two specs (names aside), as "layer ... is X in
-// <a.source> but Y in <b.source>"; "" when the architectures are the same.
+// Layers named by indexes into spec.layers (kModelInput: the InputLayer), as messages quote them:
+// ['conv2d', 'input_1'].
+std::string inputs_text(const ModelSpec& spec, const std::vector<int>& inputs);
+// The first layer whose maths or inputs differ between two specs (names aside; a Sequential model
+// and the same chain written as a Functional one are the same), as "layer ... is X in <a.source>
+// but Y in <b.source>"; "" when the architectures are the same.
 std::string first_difference(const ModelSpec& a, const ModelSpec& b);
 
-// Keras-like summary table (layers, output shapes, parameters, total).
+// Keras-like summary table (layers, output shapes, parameters, total; a Functional model's with
+// its InputLayer and each layer's inputs, "Connected to", as Keras prints it).
 std::string model_summary(const ModelPlan& plan);
 
 }  // namespace fmnist

@@ -23,15 +23,23 @@ struct OnnxAttribute {
   std::variant<std::int64_t, float, OnnxDims> value;
 };
 
-// The graph under construction, one layer at a time. The tensors a layer adds are named
-// "<layer>/<what>" (a layer name has no '/'). The current tensor is the layer's input until the
-// layer adds a node, then that node's output: what the layer leaves is the next layer's input.
+// The graph under construction, one layer at a time, in the plan's order. The tensors a layer adds
+// are named "<layer>/<what>" (a layer name has no '/'; a second node of one operator in a layer
+// gets "_1", ...). The current tensor is the layer's (first) input until the layer adds a node,
+// then that node's output: what the layer leaves is its output, which the layers after it take.
+// Each tensor is an NCHW image or as the plan has it (NHWC, or flat), and is transposed only
+// where a layer needs the other layout (once per tensor and layout).
 class OnnxGraph {
  public:
   virtual ~OnnxGraph() = default;
 
-  // The current tensor, in the layout the previous layer left it.
+  // The current tensor, in the layout the layer before left it.
   virtual std::string input() = 0;
+  // Every input of the layer (a merge has several) in the call's order, in one layout: NCHW when
+  // any of them is an NCHW image, else as the plan has them; the first is then the current tensor.
+  virtual std::vector<std::string> inputs() = 0;
+  // The channels' axis of the current tensor: 1 for an NCHW image or a flat (N, C), 3 for NHWC.
+  virtual std::int64_t channel_axis() const = 0;
   // The current tensor as an NCHW image (a Transpose "<layer>/Transpose" if it is NHWC now).
   virtual std::string input_nchw() = 0;
   // The current tensor as the plan has it: an NCHW image is transposed back to NHWC

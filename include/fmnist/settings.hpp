@@ -108,7 +108,7 @@ struct SettingInfo {
   X(std::uint32_t, split_seed, 42, .group = Group::data, .help = "random_state of the train/validation split",  \
     .ranks = Ranks::agree, .checkpoint = Ckpt::must_match)                                                      \
   X(std::string, model, "", .group = Group::model,                                                              \
-    .help = "a Keras Sequential model as JSON (model.to_json()); default: the tutorial's")                      \
+    .help = "a Keras Sequential or Functional model as JSON (model.to_json()); default: the tutorial's")        \
   X(bool, print_model, false, .group = Group::model,                                                            \
     .help = "print the model's Keras JSON (the default or --model's) and exit", .ranks = Ranks::agree)          \
   X(int, epochs, 15, .group = Group::training, .help = "number of epochs", .ranks = Ranks::agree,               \

@@ -111,9 +111,13 @@ void expect_strings(Reader& r, hid_t object, const std::string& where, const std
 void read_model_weights(Reader& r, hid_t file, const ModelPlan& plan, std::vector<float>& weights) {
   const auto root = open_group(r, file, layout::kModelWeights);
   if (!root) return;
-  std::vector<std::string> layer_names;
-  for (const LayerSpec& l : plan.spec.layers) layer_names.push_back(l.name);
-  expect_strings(r, root->get(), layout::kModelWeights, "layer_names", layer_names);
+  expect_strings(r, root->get(), layout::kModelWeights, "layer_names", keras_layer_names(plan.spec));
+  if (plan.spec.functional) {  // Keras's loader opens every group of layer_names, the InputLayer's too
+    const std::string where = std::string(layout::kModelWeights) + "/" + plan.spec.input_name;
+    r.attempt("group " + where, [&] {
+      if (!h5::exists(file, where)) r.problem("group " + where + ": missing");
+    });
+  }
   for (std::size_t i = 0; i < plan.layers.size(); ++i) {
     const std::string where = layout::layer_path(plan.spec.layers[i]);
     r.attempt("group " + where, [&] {

@@ -15,8 +15,9 @@ std::vector<hsize_t> dims_of(const std::vector<int>& shape) {
 }
 
 // The root attributes of a Keras model file and the writer's version and commit, then /model_weights in Keras's legacy layout: the
-// attribute layer_names, one group per layer (weightless ones included) with weight_names, and
-// the datasets under /model_weights/<layer>/<layer>/<kernel:0|bias:0>.
+// attribute layer_names (Keras's model.layers: a Functional model's InputLayer first), one group
+// per layer (weightless ones included) with weight_names, and the datasets under
+// /model_weights/<layer>/<layer>/<kernel:0|bias:0>.
 void write_model(hid_t file, const Checkpoint& ckpt, const ModelPlan& plan) {
   h5::write_attribute(file, layout::kModelConfig, to_keras_json(ckpt.model));
   if (!ckpt.training_config.empty()) h5::write_attribute(file, layout::kTrainingConfig, ckpt.training_config);
@@ -25,11 +26,13 @@ void write_model(hid_t file, const Checkpoint& ckpt, const ModelPlan& plan) {
   h5::write_attribute(file, layout::kWriterVersion, std::string(version()));
   h5::write_attribute(file, layout::kWriterCommit, std::string(git_commit()));
   const h5::Group root = h5::create_group(file, layout::kModelWeights);
-  std::vector<std::string> layer_names;
-  for (const LayerSpec& l : plan.spec.layers) layer_names.push_back(l.name);
-  h5::write_attribute(root.get(), "layer_names", layer_names);
+  h5::write_attribute(root.get(), "layer_names", keras_layer_names(plan.spec));
   h5::write_attribute(root.get(), "backend", std::string(layout::kBackend));
   h5::write_attribute(root.get(), "keras_version", std::string(layout::kKerasVersion));
+  if (plan.spec.functional) {  // the InputLayer: a group without weights
+    const h5::Group input = h5::create_group(root.get(), plan.spec.input_name);
+    h5::write_attribute(input.get(), "weight_names", std::vector<std::string>{});
+  }
   for (std::size_t i = 0; i < plan.layers.size(); ++i) {
     const std::string& name = plan.spec.layers[i].name;
     const h5::Group layer = h5::create_group(root.get(), name);

@@ -1,8 +1,10 @@
-// The ONNX export (docs/onnx.md): one pass over the spec's plan builds an opset-13 graph with
-// ONNX's own protobuf classes, each layer's nodes as its kind's registry row says them through
-// OnnxGraph (src/nn/kinds/: a Transpose to NCHW before the first Conv or pooling, TensorFlow's
-// padding as explicit pads, a Transpose back to NHWC before Flatten, Gemm with transB=1, ...);
-// then ONNX's checker and shape inference, and the shapes against the plan. The only ONNX code.
+// The ONNX export (docs/onnx.md): one pass over the spec's plan, layer by layer in its order (a
+// topological one for a Functional graph), builds an opset-13 graph with ONNX's own protobuf
+// classes, each layer's nodes as its kind's registry row says them through OnnxGraph
+// (src/nn/kinds/: a Transpose to NCHW before the first Conv or pooling, TensorFlow's padding as
+// explicit pads, a Transpose back to NHWC before Flatten, Gemm with transB=1, Add or Concat on
+// the inputs of a merge, ...); then ONNX's checker and shape inference, and the shapes against
+// the plan. The only ONNX code.
 #include <onnx/checker.h>
 #include <onnx/defs/schema.h>
 #include <onnx/onnx_pb.h>
@@ -14,6 +16,7 @@
 #include <cstdint>
 #include <map>
 #include <set>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -51,6 +54,7 @@ class ProtoGraph final : public OnnxGraph {
   void run() {
     for (std::size_t i = 0; i < plan_.layers.size(); ++i) {
       layer_ = plan_.spec.layers[i].name;
+      std::tie(x_, nchw_) = tensor_of(plan_.layers[i].inputs[0]);
       add_onnx_nodes(*this, plan_, i);
       layer_outputs_.push_back({x_, nchw_});
     }
@@ -69,15 +73,34 @@ class ProtoGraph final : public OnnxGraph {
 
   std::string input() override { return x_; }
 
+  std::vector<std::string> inputs() override {
+    std::vector<std::pair<std::string, bool>> in;
+    bool nchw = false;
+    for (int j : plan_.layers[layer_index()].inputs) {
+      in.push_back(tensor_of(j));
+      nchw |= in.back().second;
+    }
+    std::vector<std::string> names;
+    for (const auto& [name, is_nchw] : in) names.push_back(nchw && !is_nchw ? in_layout(name, true) : name);
+    x_ = names[0];
+    nchw_ = nchw;
+    return names;
+  }
+
+  std::int64_t channel_axis() const override {
+    const bool image = plan_.layers[layer_index()].input_shape.size() == 3;
+    return image && !nchw_ ? 3 : 1;
+  }
+
   std::string input_nchw() override {
-    if (!nchw_) transpose({0, 3, 1, 2});
+    if (!nchw_) x_ = in_layout(x_, true);
     nchw_ = true;
     return x_;
   }
 
   // keras_flatten_order off (the tests' negative control) leaves an NCHW image as it is.
   std::string input_nhwc() override {
-    if (nchw_ && options_.keras_flatten_order) transpose({0, 2, 3, 1});
+    if (nchw_ && options_.keras_flatten_order) x_ = in_layout(x_, false);
     nchw_ = false;
     return x_;
   }
@@ -155,7 +178,19 @@ class ProtoGraph final : public OnnxGraph {
     }
   }
 
-  void transpose(const OnnxDims& perm) { node("Transpose", {x_}, {{"perm", perm}}); }
+  // The tensor of layer j's output (the model's input for kModelInput) and whether it is NCHW.
+  std::pair<std::string, bool> tensor_of(int j) const {
+    return j == kModelInput ? std::pair<std::string, bool>{kOnnxInput, false} : layer_outputs_.at(std::size_t(j));
+  }
+
+  std::size_t layer_index() const { return layer_outputs_.size(); }  // the layer being added
+
+  // `tensor` (an image) transposed to NCHW or back to NHWC, by a Transpose made the first time.
+  std::string in_layout(const std::string& tensor, bool nchw) {
+    const auto [at, fresh] = transposed_.try_emplace({tensor, nchw});
+    if (fresh) at->second = node("Transpose", {tensor}, {{"perm", nchw ? OnnxDims{0, 3, 1, 2} : OnnxDims{0, 2, 3, 1}}});
+    return at->second;
+  }
 
   // `name`, or name_1, name_2, ... : the first that no tensor of the graph has yet.
   std::string unused(const std::string& name) {
@@ -183,8 +218,9 @@ class ProtoGraph final : public OnnxGraph {
   std::string x_ = kOnnxInput;  // the current tensor
   bool nchw_ = false;           // x_ is an image in NCHW (else as the plan has it: NHWC or flat)
   std::string logits_;          // the tensor before the final softmax
+  std::vector<std::pair<std::string, bool>> layer_outputs_;  // each layer's output, and whether it is NCHW
   std::set<std::string> names_;  // the nodes' outputs and the constants so far
-  std::vector<std::pair<std::string, bool>> layer_outputs_;
+  std::map<std::pair<std::string, bool>, std::string> transposed_;  // (tensor, to NCHW) -> its Transpose
 };
 
 // Every layer's output shape as ONNX's shape inference found it must be the plan's.
@@ -231,7 +267,7 @@ onnx::ModelProto build_model(const ModelSpec& spec, std::span<const float> weigh
   onnx::ModelProto model;
   model.set_ir_version(kIrVersion);
   model.set_producer_name("fmnist_dist");
-  model.set_doc_string("Keras Sequential model '" + spec.name +
+  model.set_doc_string(std::string("Keras ") + (spec.functional ? "Functional" : "Sequential") + " model '" + spec.name +
                        "': input NHWC float32 pixels in [0, 1]; output as Keras computes it, and the logits");
   onnx::OperatorSetIdProto* opset = model.add_opset_import();
   opset->set_domain("");

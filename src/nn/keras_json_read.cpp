@@ -1,18 +1,21 @@
-// Reading Keras's JSON for Sequential models (docs/models.md: Models), both forms that model.to_json()
-// writes (Keras 2.x: dict or list config, batch_input_shape, {"class_name", "config"}
-// initializers; Keras 3: module/registered_name, InputLayer batch_shape, DTypePolicy dtypes).
-// The document and the InputLayer are read here, each layer's fields by its kind's registry row
-// (src/nn/kinds/). Every field is read or refused; nothing is silently ignored unless it is null
+// Reading Keras's JSON for Sequential and Functional models (docs/models.md: Models), both forms
+// that model.to_json() writes (Keras 2.x: dict or list config, batch_input_shape, {"class_name",
+// "config"} initializers, nested inbound_nodes lists; Keras 3: module/registered_name, InputLayer
+// batch_shape, DTypePolicy dtypes, args/kwargs calls). The document and the InputLayer are read
+// here, each layer's fields by its kind's registry row (src/nn/kinds/), a Functional model's graph
+// by keras_graph.cpp. Every field is read or refused; nothing is silently ignored unless it is null
 // or false (Keras's "not used"), and every refusal names the layer, the field and the value.
 #include <algorithm>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 
 #include "fmnist/error.hpp"
 #include "fmnist/model_spec.hpp"
 #include "fmnist/regular_file.hpp"
 #include "keras_fields.hpp"
+#include "keras_graph.hpp"
 #include "registry.hpp"
 
 namespace fmnist {
@@ -47,28 +50,16 @@ class Parser {
     if (!doc.is_object()) fail("the JSON is " + std::string(doc.type_name()) + ", not a Keras model object");
     const json* cls = doc.contains("class_name") ? &doc["class_name"] : nullptr;
     if (cls == nullptr) fail("field 'class_name': missing");
-    if (*cls != "Sequential") fail("field 'class_name': " + value_text(*cls) + " is not supported (only Sequential)");
+    spec_.functional = *cls == "Functional" || *cls == "Model";
+    if (*cls != "Sequential" && !spec_.functional)
+      fail("field 'class_name': " + value_text(*cls) + " is not supported (Sequential, or Functional or Model)");
     keras3_ = doc.contains("module") || doc.contains("registered_name");
     if (!doc.contains("config")) fail("field 'config': missing");
-    const json& config = doc["config"];
-    const json* layers = &config;  // Keras 2.2-2.3 wrote the layer list as the config itself
-    if (config.is_object()) {
-      if (!config.contains("layers")) fail("field 'config.layers': missing");
-      layers = &config["layers"];
-      if (config.contains("name") && config["name"].is_string()) spec_.name = config["name"];
+    if (spec_.functional) {
+      read_functional(doc["config"]);
+    } else {
+      read_sequential(doc["config"]);
     }
-    if (!layers->is_array()) fail("field 'config.layers': " + value_text(*layers) + " is not a list of layers");
-    if (layers->size() > kMaxLayers + 1)
-      fail(std::to_string(layers->size()) + " layers is more than the limit of " + std::to_string(kMaxLayers));
-    for (std::size_t i = 0; i < layers->size(); ++i) read_layer((*layers)[i], i);
-    if (!have_input_ && config.is_object() && config.contains("build_input_shape"))
-      read_input_shape(config["build_input_shape"], [&](const std::string& value, const std::string& what) {
-        fail("field 'config.build_input_shape': " + value + " " + what);
-      });
-    if (!have_input_)
-      fail("no input shape: the first layer must be an InputLayer with batch_input_shape (Keras 2) or batch_shape "
-           "(Keras 3)");
-    name_unnamed();
     plan_model(spec_);  // the shape checks (a BatchNormalization axis against its input's rank)
     for (LayerSpec& l : spec_.layers) {  // checked: now one spec whatever form the JSON had
       if (kind_row(l.kind).canonical != nullptr) kind_row(l.kind).canonical(l);
@@ -78,6 +69,104 @@ class Parser {
 
  private:
   [[noreturn]] void fail(const std::string& what) const { throw Error(Exit::usage, spec_.source + ": " + what); }
+
+  // config.layers, checked to be a list within the limit.
+  const json& layer_list(const json& config) {
+    if (config.is_object() && !config.contains("layers")) fail("field 'config.layers': missing");
+    const json& layers = config.is_object() ? config["layers"] : config;
+    if (!layers.is_array()) fail("field 'config.layers': " + value_text(layers) + " is not a list of layers");
+    if (layers.size() > kMaxLayers + 1)
+      fail(std::to_string(layers.size()) + " layers is more than the limit of " + std::to_string(kMaxLayers));
+    if (config.is_object() && config.contains("name") && config["name"].is_string()) spec_.name = config["name"];
+    return layers;
+  }
+
+  void read_sequential(const json& config) {
+    const json& layers = layer_list(config);  // Keras 2.2-2.3 wrote the layer list as the config itself
+    for (std::size_t i = 0; i < layers.size(); ++i) {
+      std::string where;
+      if (std::optional<LayerSpec> l = read_layer(layers[i], i, where)) spec_.layers.push_back(std::move(*l));
+    }
+    if (!have_input_ && config.is_object() && config.contains("build_input_shape"))
+      read_input_shape(config["build_input_shape"], [&](const std::string& value, const std::string& what) {
+        fail("field 'config.build_input_shape': " + value + " " + what);
+      });
+    if (!have_input_)
+      fail("no input shape: the first layer must be an InputLayer with batch_input_shape (Keras 2) or batch_shape "
+           "(Keras 3)");
+    name_unnamed();
+  }
+
+  // A Functional config: the layers in any order, each with its one call, the InputLayer among
+  // them; the spec gets them in Keras's order of model.layers, each with its inputs.
+  void read_functional(const json& config) {
+    spec_.name = "model";
+    if (!config.is_object()) fail("field 'config': " + value_text(config) + " is not an object");
+    const json& layers = layer_list(config);
+    std::vector<GraphLayer> graph;  // every entry of config.layers, in order
+    std::vector<LayerSpec> read;    // the same (the InputLayer's unused)
+    std::size_t input = layers.size();
+    for (std::size_t i = 0; i < layers.size(); ++i) {
+      std::string where;
+      std::optional<LayerSpec> l = read_layer(layers[i], i, where);
+      GraphLayer g{entry_name(layers[i], l ? l->name : spec_.input_name, where), spec_.source + ": " + where, {}};
+      if (l) {
+        l->name = g.name;
+        g.inputs = read_inbound_nodes(layers[i], g.where, kind_row(l->kind).training_differs);
+      } else {
+        input = i;
+        spec_.input_name = g.name;
+        const json nodes = layers[i].value("inbound_nodes", json::array());
+        if (!nodes.is_array() || !nodes.empty()) fail(where + ": field 'inbound_nodes': " + value_text(nodes) + " is not [] (an InputLayer is called by no one)");
+      }
+      graph.push_back(std::move(g));
+      read.push_back(l ? std::move(*l) : LayerSpec{});
+    }
+    if (input == layers.size())
+      fail("no InputLayer: a Functional model needs one, with batch_input_shape (Keras 2) or batch_shape (Keras 3)");
+    arrange(graph, read, input, config);
+  }
+
+  // A Functional layer's name: its config's, or the entry's (Keras writes both, the same).
+  std::string entry_name(const json& entry, const std::string& configured, const std::string& where) const {
+    const json name = entry.value("name", json());
+    if (!name.is_null() && !name.is_string()) fail(where + ": field 'name': " + value_text(name) + " is not a string");
+    if (name.is_string() && !configured.empty() && name != configured)
+      fail(where + ": field 'name': '" + name.get<std::string>() + "' beside the config's '" + configured + "' (they must be one)");
+    const std::string chosen = configured.empty() && name.is_string() ? name.get<std::string>() : configured;
+    if (chosen.empty()) fail(where + ": field 'name': missing (a Functional model's calls name their layers)");
+    return chosen;
+  }
+
+  // The checked graph in Keras's order: the spec's layers with their inputs, and where each sat.
+  void arrange(const std::vector<GraphLayer>& graph, std::vector<LayerSpec>& read, std::size_t input, const json& config) {
+    std::map<std::string, std::size_t> index;
+    for (std::size_t i = 0; i < graph.size(); ++i) {
+      if (!index.emplace(graph[i].name, i).second)
+        throw Error(Exit::usage, graph[i].where + ": field 'name': '" + graph[i].name +
+                                     "' is used by another layer (names must be unique)");
+    }
+    const std::string first = read_model_end(config, "input_layers", spec_.source);
+    if (first != spec_.input_name)
+      fail("field 'config.input_layers': '" + first + "' is not the InputLayer ('" + spec_.input_name + "')");
+    const std::string last = read_model_end(config, "output_layers", spec_.source);
+    const auto output = index.find(last);
+    if (output == index.end() || output->second == input)
+      fail("field 'config.output_layers': '" + last + "' is not a layer of the model after its InputLayer");
+    const std::vector<std::size_t> order = keras_order(graph, output->second);
+    std::vector<int> placed(graph.size(), kModelInput);  // each entry's index in spec_.layers
+    for (std::size_t g : order) {
+      if (g == input) continue;
+      placed[g] = static_cast<int>(spec_.layers.size());
+      spec_.layers.push_back(std::move(read[g]));
+    }
+    for (std::size_t k = 1; k < order.size(); ++k) {
+      for (const std::string& name : graph[order[k]].inputs) spec_.layers[k - 1].inputs.push_back(placed[index.at(name)]);
+    }
+    bool moved = false;
+    for (std::size_t k = 0; k < order.size(); ++k) moved |= order[k] != k;
+    if (moved) spec_.positions = order;
+  }
 
   json parse() const {
     try {
@@ -110,7 +199,9 @@ class Parser {
     have_input_ = true;
   }
 
-  void read_layer(const json& entry, std::size_t index) {
+  // Entry `index` of config.layers: the InputLayer (recorded here: nothing returned) or a layer.
+  // where: "layer 3 'conv2d' (Conv2D)", the start of its refusals.
+  std::optional<LayerSpec> read_layer(const json& entry, std::size_t index, std::string& where_out) {
     const std::string at = "layer " + std::to_string(index);
     if (!entry.is_object()) fail(at + ": " + value_text(entry) + " is not a layer object");
     const json* cfg = entry.contains("config") ? &entry["config"] : nullptr;
@@ -120,6 +211,7 @@ class Parser {
     const json cls = entry.value("class_name", json());
     const std::string where =
         at + (name.empty() ? "" : " '" + name + "'") + (cls.is_string() ? " (" + cls.get<std::string>() + ")" : "");
+    where_out = where;
     if (!cls.is_string()) fail(where + ": field 'class_name': " + (cls.is_null() ? "missing" : value_text(cls) + " is not a string"));
     if (cfg == nullptr) fail(where + ": field 'config': missing");
     if (!cfg->is_object()) fail(where + ": field 'config': " + value_text(*cfg) + " is not an object");
@@ -129,9 +221,11 @@ class Parser {
     keras3_ |= entry.contains("module") || entry.contains("registered_name");
     f.set_keras3(keras3_);
     if (cls == "InputLayer") {
-      if (index != 0) f.fail("class_name", "\"InputLayer\"", "is only supported as the first layer");
+      if (!spec_.functional && index != 0) f.fail("class_name", "\"InputLayer\"", "is only supported as the first layer");
+      if (spec_.functional && have_input_)
+        f.fail("class_name", "\"InputLayer\"", "is not supported a second time (a model of one input only)");
       read_input_layer(f, name);
-      return;
+      return std::nullopt;
     }
     const auto kind = layer_kinds().find(cls.get<std::string>());
     if (kind == layer_kinds().end()) {
@@ -148,7 +242,7 @@ class Parser {
       read_input_shape(*shape, [&](const std::string& value, const std::string& what) { f.fail("batch_input_shape", value, what); });
     kind_row(l.kind).read(f, l);
     f.finish();
-    spec_.layers.push_back(std::move(l));
+    return l;
   }
 
   void read_input_layer(KerasFields& f, const std::string& name) {

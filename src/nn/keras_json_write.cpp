@@ -1,11 +1,13 @@
-// Writing a spec as Keras's JSON (docs/models.md: Models): the Keras 2 form, with an InputLayer carrying
-// batch_input_shape and without the fields one Keras version would reject, which Keras 2.x,
-// Keras 3's legacy HDF5 loader and TensorFlow.js all load (each layer's fields as its kind's
-// registry row writes them, src/nn/kinds/); and a checkpoint's training_config.
+// Writing a spec as Keras's JSON (docs/models.md: Models): the Keras 2 form, Sequential or
+// Functional (each layer with its name and inbound_nodes, input_layers, output_layers), with an
+// InputLayer carrying batch_input_shape and without the fields one Keras version would reject,
+// which Keras 2.x, Keras 3's legacy HDF5 loader and TensorFlow.js all load (each layer's fields as
+// its kind's registry row writes them, src/nn/kinds/); and a checkpoint's training_config.
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "fmnist/model_spec.hpp"
+#include "keras_graph.hpp"
 #include "registry.hpp"
 
 namespace fmnist {
@@ -21,26 +23,47 @@ ordered_json layer_json(const LayerSpec& l, const Shape* input) {
   return {{"class_name", row.keras_class}, {"config", c}};
 }
 
+// A Functional config's layer: its class and config, then its name and its one call.
+ordered_json functional_layer(ordered_json layer, const std::string& name, const std::vector<std::string>& inputs) {
+  layer["name"] = name;
+  layer["inbound_nodes"] = inputs.empty() ? ordered_json::array() : inbound_nodes_json(inputs);
+  return layer;
+}
+
 }  // namespace
 
 std::string to_keras_json(const ModelSpec& spec, int indent) {
   const auto& s = spec.input_shape;
   ordered_json layers = ordered_json::array();
-  layers.push_back({{"class_name", "InputLayer"},
-                    {"config",
-                     {{"batch_input_shape", {nullptr, s[0], s[1], s[2]}},
-                      {"dtype", "float32"},
-                      {"sparse", false},
-                      {"name", spec.input_name}}}});
+  const ordered_json input = {{"class_name", "InputLayer"},
+                              {"config",
+                               {{"batch_input_shape", {nullptr, s[0], s[1], s[2]}},
+                                {"dtype", "float32"},
+                                {"sparse", false},
+                                {"name", spec.input_name}}}};
+  layers.push_back(spec.functional ? functional_layer(input, spec.input_name, {}) : input);
   // The input shapes, for the kinds that write them (BatchNormalization's axis): plan the spec if
   // it has one (only then: a spec that does not plan is written as it is).
   const bool shapes = std::any_of(spec.layers.begin(), spec.layers.end(),
                                   [](const LayerSpec& l) { return kind_row(l.kind).write_needs_input; });
   const ModelPlan plan = shapes ? plan_model(spec) : ModelPlan();
-  for (std::size_t i = 0; i < spec.layers.size(); ++i)
-    layers.push_back(layer_json(spec.layers[i], shapes ? &plan.layers[i].input_shape : nullptr));
-  const ordered_json doc = {{"class_name", "Sequential"}, {"config", {{"name", spec.name}, {"layers", layers}}}};
-  return doc.dump(indent);
+  for (std::size_t i = 0; i < spec.layers.size(); ++i) {
+    ordered_json layer = layer_json(spec.layers[i], shapes ? &plan.layers[i].input_shape : nullptr);
+    if (!spec.functional) {
+      layers.push_back(std::move(layer));
+      continue;
+    }
+    std::vector<std::string> inputs;
+    for (int j : layer_inputs(spec, i)) inputs.push_back(j == kModelInput ? spec.input_name : spec.layers[std::size_t(j)].name);
+    layers.push_back(functional_layer(std::move(layer), spec.layers[i].name, inputs));
+  }
+  if (!spec.functional)
+    return ordered_json{{"class_name", "Sequential"}, {"config", {{"name", spec.name}, {"layers", layers}}}}.dump(indent);
+  const ordered_json config = {{"name", spec.name},
+                               {"layers", layers},
+                               {"input_layers", model_end_json(spec.input_name)},
+                               {"output_layers", model_end_json(spec.layers.empty() ? spec.input_name : spec.layers.back().name)}};
+  return ordered_json{{"class_name", "Functional"}, {"config", config}}.dump(indent);
 }
 
 std::string keras_training_config(const ModelSpec& spec, const KerasOptimizerConfig& optimizer) {

@@ -1,10 +1,13 @@
-// Model<T>: the layer list built by the kinds' registry rows (which may fuse the next layer in, or
-// make no layer: a view), the two arenas and every activation buffer, and the one training path:
-// forward, the loss and backward; a step with BatchNormalization runs its micro-batches side by
-// side ("lanes") around the exchanges.
+// Model<T>: the ops built by the kinds' registry rows over the model's graph (a row may fuse the
+// layer after it in, or make no layer: a view of its input), the two arenas, and every lane's
+// block of values and gradients placed by their lifetimes (buffer_plan.hpp); the one training
+// path: forward in the layers' order (a topological one), the loss, backward in the reverse order,
+// where a value taken by several ops gets the sum of their gradients, added in that fixed order.
+// A step with BatchNormalization runs its micro-batches side by side ("lanes") around the exchanges.
 #include <algorithm>
 #include <stdexcept>
 
+#include "buffer_plan.hpp"
 #include "fmnist/exact_sum.hpp"
 #include "fmnist/model.hpp"
 #include "initializers.hpp"
@@ -39,63 +42,83 @@ struct NormSums {
   }
 };
 
+constexpr std::size_t kAlignBytes = 64;  // each buffer on a cache line (layers.hpp: CacheAligned)
+
 }  // namespace
 
 template <typename T>
 struct Model<T>::Impl {
+  // One op of the model's graph, the same in every lane: the values it reads and writes (value 0
+  // is the caller's input; a view's value is its input's), its BatchNormalization (one object for
+  // every lane) and its tensors' range in the arenas.
   struct Op {
-    Layer<T>* layer = nullptr;
-    BatchNorm<T>* norm = nullptr;  // the same object as layer for a BatchNormalization (shared by the lanes)
-    std::size_t in = 0, out = 0;   // activation buffers of the lane; 0 is the input x
-    std::size_t param_begin = 0, param_end = 0;  // its tensors in the arenas (empty without)
+    OpUse use;
+    BatchNorm<T>* norm = nullptr;
+    std::size_t param_begin = 0, param_end = 0;  // empty without tensors
   };
-  // The layers and buffers of one micro-batch in flight. Lane 0 serves evaluation and models
+  // The layers and the block of one micro-batch in flight. Lane 0 serves evaluation and models
   // without BatchNormalization; a step of a model with one uses a lane per micro-batch.
   struct Lane {
     std::vector<std::unique_ptr<Layer<T>>> owned;
-    std::vector<Op> ops;
-    std::vector<AlignedVector<T>> buffers;  // (max_batch, the op's output shape) each; [0] unused
-    AlignedVector<T> dy, dx;                // (max_batch, the largest output or classes): backward's ping-pong
-    const T* input = nullptr;               // (n, h, w, c): x of the last forward
-    T* grad = nullptr;                      // in backward: dL/d(output of the next op down)
-    T* spare = nullptr;                     // the other ping-pong buffer
-    const T* buffer(std::size_t i) const { return i == 0 ? input : buffers[i].data(); }
+    std::vector<Layer<T>*> layers;  // (ops)
+    AlignedVector<T> block;         // (buffers.size): every value and gradient, as planned
+    const T* input = nullptr;       // (n, h, w, c): x of the last forward
+    std::vector<const T*> x;        // an op's inputs, for the call
+    std::vector<T*> dx;             // their gradients' destinations
   };
 
   Impl(const ModelSpec& spec, int n) : plan(plan_model(spec)), max_batch(n), params(plan.num_params), grads(plan.num_params) {
     shared.resize(plan.layers.size());
-    lanes.push_back(build_lane());
-    logits = lanes[0].ops.empty() ? 0 : lanes[0].ops.back().out;
-    for (const Op& op : lanes[0].ops) has_norm |= op.norm != nullptr;
+    value_widths.push_back(image_values());  // value 0: the input
+    lanes.push_back(build_lane(true));
+    std::vector<OpUse> uses;
+    for (const Op& op : ops) {
+      uses.push_back(op.use);
+      has_norm |= op.norm != nullptr;
+    }
+    std::vector<std::size_t> sizes;
+    for (std::size_t v : value_widths) sizes.push_back(v * std::size_t(max_batch));
+    buffers = plan_buffers(uses, sizes, logits, kAlignBytes / sizeof(T));
+    lanes[0].block.resize(buffers.size);
   }
 
-  Lane build_lane() {
+  // A lane's layers, from the registry's factories in the layers' order; the first lane also
+  // records the ops, their values and each value's width.
+  Lane build_lane(bool first_lane) {
     Lane lane;
-    lane.buffers.emplace_back();  // 0: the input, held by the caller
-    std::size_t current = 0;
-    std::size_t largest = std::size_t(plan.classes());  // the loss writes (n, classes) into dy
+    std::vector<std::size_t> value_of(plan.layers.size(), 0);  // each layer's output value
+    std::size_t values = 1, widest = 1;
     for (std::size_t i = 0; i < plan.layers.size(); ++i) {
       const std::size_t first = i;
-      const LayerBuild<T> build{{plan, i}, max_batch, !lane.ops.empty(), params.data(), grads.data(), shared[i]};
+      OpUse use;
+      for (int j : plan.layers[i].inputs) use.in.push_back(j == kModelInput ? 0 : value_of[std::size_t(j)]);
+      const bool need_dx = std::any_of(use.in.begin(), use.in.end(), [](std::size_t v) { return v != 0; });
+      const LayerBuild<T> build{{plan, i}, max_batch, need_dx, params.data(), grads.data(), shared[i]};
       BuiltLayer<T> built = kind_row(plan.spec.layers[i].kind).template make<T>()(build);
-      if (built.layer == nullptr) continue;  // a view: the output is the input
+      if (built.layer == nullptr) {  // a view: the output is the input
+        value_of[i] = use.in.at(0);
+        continue;
+      }
       if (built.owned != nullptr) lane.owned.push_back(std::move(built.owned));
       if (built.fuses_next) ++i;
-      const std::size_t size = shape_size(plan.layers[i].output_shape);
-      lane.buffers.emplace_back(size * std::size_t(max_batch));
-      largest = std::max(largest, size);
-      Op op{built.layer, built.norm, current, lane.buffers.size() - 1};
-      param_range(first, i, op);
-      lane.ops.push_back(op);
-      current = lane.buffers.size() - 1;
+      value_of[i] = use.out = values++;
+      const BackwardReads reads = built.layer->backward_reads();
+      use.reads_input = reads.input;
+      use.reads_output = reads.output;
+      widest = std::max(widest, use.in.size());
+      lane.layers.push_back(built.layer);
+      if (first_lane) add_op(std::move(use), built.norm, first, i);
     }
-    lane.dy.resize(largest * std::size_t(max_batch));
-    lane.dx.resize(largest * std::size_t(max_batch));
+    if (first_lane) logits = value_of.empty() ? 0 : value_of.back();
+    lane.x.resize(widest);
+    lane.dx.resize(widest);
     return lane;
   }
 
-  // The arena range of the tensors of spec layers [first, last].
-  void param_range(std::size_t first, std::size_t last, Op& op) const {
+  // Records the op computing layers [first, last] (last > first: fused) and its output's width.
+  void add_op(OpUse use, BatchNorm<T>* norm, std::size_t first, std::size_t last) {
+    value_widths.push_back(shape_size(plan.layers[last].output_shape));
+    Op op{std::move(use), norm};
     bool any = false;
     for (std::size_t i = first; i <= last; ++i) {
       for (std::size_t t : plan.layers[i].tensors) {
@@ -105,7 +128,18 @@ struct Model<T>::Impl {
         any = true;
       }
     }
+    ops.push_back(std::move(op));
   }
+
+  std::size_t image_values() const {
+    const auto& s = plan.spec.input_shape;
+    return std::size_t(s[0]) * std::size_t(s[1]) * std::size_t(s[2]);
+  }
+
+  // A lane's value v to read (0: its input), to write (an op's output), and the gradient of v.
+  const T* read(const Lane& lane, std::size_t v) const { return v == 0 ? lane.input : lane.block.data() + buffers.value[v]; }
+  T* write(Lane& lane, std::size_t v) { return lane.block.data() + buffers.value[v]; }
+  T* grad(Lane& lane, std::size_t v) { return lane.block.data() + buffers.grad[v]; }
 
   void check(int n) const {
     if (n < 0 || n > max_batch) throw std::invalid_argument("Model: batch larger than max_batch");
@@ -116,23 +150,32 @@ struct Model<T>::Impl {
     }
   }
 
+  void ensure_lanes(std::size_t count) {
+    while (lanes.size() < count) {
+      lanes.push_back(build_lane(false));
+      lanes.back().block.resize(buffers.size);
+    }
+  }
+
+  // Op k's forward on one lane.
+  void forward_op(Lane& lane, std::size_t k, int n, const DropoutContext* train) {
+    const std::vector<std::size_t>& in = ops[k].use.in;
+    for (std::size_t j = 0; j < in.size(); ++j) lane.x[j] = read(lane, in[j]);
+    lane.layers[k]->forward_inputs({lane.x.data(), in.size()}, write(lane, ops[k].use.out), n, train);
+  }
+
   // Forward over lanes [0, batches.size()), segment by segment: the ops up to a
   // BatchNormalization on every lane, its statistics (exchanged, or these lanes' own when
   // exchange is null), the normalisation on every lane, and on. training false: evaluation.
   void forward(std::span<const MicroBatch<T>> batches, bool training, const Exchange* exchange, bool update_moving,
                StepResult& result) {
-    while (lanes.size() < batches.size()) lanes.push_back(build_lane());
+    ensure_lanes(batches.size());
     for (std::size_t j = 0; j < batches.size(); ++j) lanes[j].input = batches[j].x;
-    const std::vector<Op>& ops = lanes[0].ops;
     std::size_t first = 0;
     for (std::size_t k = 0; k <= ops.size(); ++k) {
       if (k < ops.size() && (ops[k].norm == nullptr || !training)) continue;
       for (std::size_t j = 0; j < batches.size(); ++j) {
-        Lane& lane = lanes[j];
-        for (std::size_t i = first; i < k; ++i) {
-          const Op& op = lane.ops[i];
-          op.layer->forward(lane.buffer(op.in), lane.buffers[op.out].data(), batches[j].n, training ? &batches[j].where : nullptr);
-        }
+        for (std::size_t i = first; i < k; ++i) forward_op(lanes[j], i, batches[j].n, training ? &batches[j].where : nullptr);
       }
       if (k == ops.size()) break;
       norm_forward(k, batches, exchange, update_moving, result);
@@ -143,18 +186,17 @@ struct Model<T>::Impl {
   // The statistics of BatchNormalization op k over the batch, then its training forward on every lane.
   void norm_forward(std::size_t k, std::span<const MicroBatch<T>> batches, const Exchange* exchange, bool update_moving,
                     StepResult& result) {
-    BatchNorm<T>& norm = *lanes[0].ops[k].norm;
+    BatchNorm<T>& norm = *ops[k].norm;
+    const std::size_t in = ops[k].use.in[0], out = ops[k].use.out;
     NormSums total(std::size_t(norm.channels()));  // sum of x - K, sum of (x - K)^2
     for (std::size_t j = 0; j < batches.size(); ++j) {
-      norm.batch_sums(lanes[j].buffer(lanes[j].ops[k].in), batches[j].n, total.local.data());
+      norm.batch_sums(read(lanes[j], in), batches[j].n, total.local.data());
       result.fine &= total.add(batches[j].n, exchange != nullptr);
     }
     if (exchange) total.exchange(*exchange);
     norm.set_batch(total.sums.data(), double(total.fixed[0]) * double(norm.pixels()), update_moving);
-    for (std::size_t j = 0; j < batches.size(); ++j) {
-      const Op& op = lanes[j].ops[k];
-      norm.forward(lanes[j].buffer(op.in), lanes[j].buffers[op.out].data(), batches[j].n, &batches[j].where);
-    }
+    for (std::size_t j = 0; j < batches.size(); ++j)
+      norm.forward(read(lanes[j], in), write(lanes[j], out), batches[j].n, &batches[j].where);
   }
 
   // Backward over lanes [0, batches.size()) from the loss down, unit by unit (the ops between two
@@ -162,13 +204,9 @@ struct Model<T>::Impl {
   // unit of each lane its parameter range goes to the sink and is zeroed (no sink: gradients add up).
   void backward(std::span<const MicroBatch<T>> batches, const Exchange* exchange, const GradientSink* sink,
                 StepResult& result) {
-    for (std::size_t j = 0; j < batches.size(); ++j) {
-      Lane& lane = lanes[j];
-      lane.grad = lane.dy.data();
-      lane.spare = lane.dx.data();
-      softmax_xent_backward(lane.buffer(logits), batches[j].labels, batches[j].n, plan.classes(), lane.grad);
-    }
-    const std::vector<Op>& ops = lanes[0].ops;
+    if (ops.empty()) return;  // nothing computes: no gradient
+    for (std::size_t j = 0; j < batches.size(); ++j)
+      softmax_xent_backward(read(lanes[j], logits), batches[j].labels, batches[j].n, plan.classes(), grad(lanes[j], logits));
     std::size_t top = ops.size();
     while (top > 0) {
       std::size_t bottom = top;
@@ -183,10 +221,33 @@ struct Model<T>::Impl {
     }
   }
 
-  void backward_op(Lane& lane, std::size_t i, int n) {
-    const Op& op = lane.ops[i];
-    op.layer->backward(lane.buffer(op.in), lane.buffer(op.out), lane.grad, i == 0 ? nullptr : lane.spare, n);
-    std::swap(lane.grad, lane.spare);
+  // Where op k's backward writes each input's gradient: the value's gradient itself, its scratch
+  // when another op or slot wrote that gradient first, or nowhere (null) for the model's input.
+  void input_grads(Lane& lane, std::size_t k) {
+    const std::vector<std::size_t>& in = ops[k].use.in;
+    for (std::size_t j = 0; j < in.size(); ++j) {
+      const std::size_t scratch = buffers.scratch[k][j];
+      lane.x[j] = read(lane, in[j]);
+      lane.dx[j] = in[j] == 0 ? nullptr : scratch != kNoBuffer ? lane.block.data() + scratch : grad(lane, in[j]);
+    }
+  }
+
+  // Adds op k's scratch gradients to their values' gradients, in slot order.
+  void add_scratch(Lane& lane, std::size_t k, int n) {
+    const std::vector<std::size_t>& in = ops[k].use.in;
+    for (std::size_t j = 0; j < in.size(); ++j) {
+      if (buffers.scratch[k][j] == kNoBuffer) continue;
+      const T* from = lane.block.data() + buffers.scratch[k][j];
+      T* to = grad(lane, in[j]);
+      for (std::size_t e = 0, count = std::size_t(n) * value_widths[in[j]]; e < count; ++e) to[e] += from[e];
+    }
+  }
+
+  void backward_op(Lane& lane, std::size_t k, int n) {
+    input_grads(lane, k);
+    const std::size_t inputs = ops[k].use.in.size(), out = ops[k].use.out;
+    lane.layers[k]->backward_inputs({lane.x.data(), inputs}, read(lane, out), grad(lane, out), {lane.dx.data(), inputs}, n);
+    add_scratch(lane, k, n);
   }
 
   // One lane's gradients of ops [bottom, top) are final: to the sink, then zero.
@@ -194,10 +255,9 @@ struct Model<T>::Impl {
     if (sink == nullptr) return;
     std::size_t begin = grads.size(), end = 0;
     for (std::size_t i = bottom; i < top; ++i) {
-      const Op& op = lanes[0].ops[i];
-      if (op.param_begin == op.param_end) continue;
-      begin = std::min(begin, op.param_begin);
-      end = std::max(end, op.param_end);
+      if (ops[i].param_begin == ops[i].param_end) continue;
+      begin = std::min(begin, ops[i].param_begin);
+      end = std::max(end, ops[i].param_end);
     }
     if (begin >= end) return;
     result.fine &= (*sink)(begin, end);
@@ -206,12 +266,12 @@ struct Model<T>::Impl {
 
   void norm_backward(std::size_t k, std::span<const MicroBatch<T>> batches, const Exchange* exchange,
                      const GradientSink* sink, StepResult& result) {
-    BatchNorm<T>& norm = *lanes[0].ops[k].norm;
+    BatchNorm<T>& norm = *ops[k].norm;
+    const std::size_t in = ops[k].use.in[0], out = ops[k].use.out;
     NormSums total(std::size_t(norm.channels()));  // sum of dy, sum of dy * xhat
     std::vector<std::vector<double>> own(batches.size());  // each lane's: its dbeta and dgamma
     for (std::size_t j = 0; j < batches.size(); ++j) {
-      const Op& op = lanes[j].ops[k];
-      norm.backward_sums(lanes[j].buffer(op.in), lanes[j].buffer(op.out), lanes[j].grad, batches[j].n, total.local.data());
+      norm.backward_sums(read(lanes[j], in), read(lanes[j], out), grad(lanes[j], out), batches[j].n, total.local.data());
       own[j] = total.local;
       result.fine &= total.add(batches[j].n, exchange != nullptr);
     }
@@ -219,10 +279,9 @@ struct Model<T>::Impl {
     norm.set_backward(total.sums.data(), double(total.fixed[0]) * double(norm.pixels()));
     for (std::size_t j = 0; j < batches.size(); ++j) {
       Lane& lane = lanes[j];
-      const Op& op = lane.ops[k];
-      norm.backward_with(lane.buffer(op.in), lane.buffer(op.out), lane.grad, k == 0 ? nullptr : lane.spare, batches[j].n,
-                         own[j].data());
-      std::swap(lane.grad, lane.spare);
+      input_grads(lane, k);
+      norm.backward_with(lane.x[0], read(lane, out), grad(lane, out), lane.dx[0], batches[j].n, own[j].data());
+      add_scratch(lane, k, batches[j].n);
       finish_unit(k, k + 1, sink, result);
     }
   }
@@ -242,7 +301,7 @@ struct Model<T>::Impl {
     auto run = [&](std::span<const MicroBatch<T>> part) {
       forward(part, true, exchange, exchange != nullptr, result);
       for (std::size_t j = 0; j < part.size(); ++j)
-        result.batches.push_back(softmax_xent_forward(lanes[j].buffer(logits), part[j].labels, part[j].n, plan.classes()));
+        result.batches.push_back(softmax_xent_forward(read(lanes[j], logits), part[j].labels, part[j].n, plan.classes()));
       backward(part, exchange, sink, result);
     };
     if (has_norm) {
@@ -257,9 +316,12 @@ struct Model<T>::Impl {
   int max_batch;
   AlignedVector<T> params;  // (num_params), Keras weight order
   AlignedVector<T> grads;   // (num_params)
-  std::vector<std::unique_ptr<Layer<T>>> shared;     // by spec layer: the one object of every lane (BatchNormalization)
-  std::vector<Lane> lanes;                           // [0] always; more for a step with BatchNormalization
-  std::size_t logits = 0;                            // the buffer holding the logits (max_batch, classes)
+  std::vector<std::unique_ptr<Layer<T>>> shared;  // by spec layer: the one object of every lane (BatchNormalization)
+  std::vector<Op> ops;                            // in the layers' order
+  std::vector<std::size_t> value_widths;          // (values): values per image of each
+  std::size_t logits = 0;                         // the value holding the logits (max_batch, classes)
+  BufferPlan buffers;                             // a lane's block
+  std::vector<Lane> lanes;                        // [0] always; more for a step with BatchNormalization
   bool has_norm = false;
 };
 
@@ -308,6 +370,11 @@ const T* Model<T>::grads() const {
 }
 
 template <typename T>
+BufferBytes Model<T>::buffer_bytes() const {
+  return {impl_->buffers.size * sizeof(T), impl_->buffers.unshared * sizeof(T)};
+}
+
+template <typename T>
 void Model<T>::init(std::uint64_t seed) {
   initialize(impl_->plan, seed, impl_->params.data());
 }
@@ -323,7 +390,7 @@ const T* Model<T>::forward(const T* x, int n, const DropoutContext* train) {
   const MicroBatch<T> batch{x, nullptr, n, train ? *train : DropoutContext{}};
   StepResult ignored;
   if (n > 0) impl_->forward({&batch, 1}, train != nullptr, nullptr, false, ignored);
-  return impl_->lanes[0].buffer(impl_->logits);
+  return impl_->read(impl_->lanes[0], impl_->logits);
 }
 
 template <typename T>

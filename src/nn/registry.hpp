@@ -76,9 +76,15 @@ struct LayerBuild {
   // The k-th weight tensor of the layer in the arenas; null when the layer has no such tensor.
   T* param(std::size_t k) const { return k < layer.plan().tensors.size() ? params + layer.tensor(k).offset : nullptr; }
   T* grad(std::size_t k) const { return k < layer.plan().tensors.size() ? grads + layer.tensor(k).offset : nullptr; }
-  // The layer after this one, or null: a kind may compute it too (fusion; BuiltLayer::fuses_next).
+  // The layer after this one when it is the only one that takes this one's output and takes
+  // nothing else (always so in a Sequential model), or null: a kind may compute it too (fusion;
+  // BuiltLayer::fuses_next).
   const LayerSpec* next() const {
-    return layer.index + 1 < layer.model.spec.layers.size() ? &layer.model.spec.layers[layer.index + 1] : nullptr;
+    const std::size_t i = layer.index;
+    const std::vector<LayerPlan>& layers = layer.model.layers;
+    if (i + 1 >= layers.size() || layers[i].consumers != std::vector<std::size_t>{i + 1} || layers[i + 1].inputs.size() != 1)
+      return nullptr;
+    return &layer.model.spec.layers[i + 1];
   }
 };
 
@@ -134,6 +140,12 @@ struct LayerKindRow {
   bool write_needs_input = false;
   // After the checks, the spec's canonical form, whatever form the JSON had (null: as read).
   void (*canonical)(LayerSpec& layer) = nullptr;
+  // A merge layer (Add, Concatenate, ...): takes two or more inputs, in a Functional model; every
+  // other kind takes one.
+  bool merge = false;
+  // Computes something else in training than in inference (Dropout, BatchNormalization, the
+  // augmentation layers): a Functional call's "training" argument would change it, so it is refused.
+  bool training_differs = false;
 
   template <typename T>
   MakeLayer<T> make() const {

@@ -1,7 +1,8 @@
-// The planning pass over a model spec: each layer's output shape and weight tensors as its kind's
-// registry row gives them (registry.hpp), the tensors' arena offsets, the checks that keep a spec
-// sane (limits, softmax only at the end, unique names), and the summary table. The tutorial's
-// model is here.
+// The planning pass over a model spec: each layer's inputs, consumers, output shape and weight
+// tensors as its kind's registry row gives them (registry.hpp), the tensors' arena offsets, the
+// checks that keep a spec sane (limits, softmax only at the end, unique names, a Functional graph
+// whose layers each take layers before them and lead to the output), and the summary tables
+// (Sequential and Functional). The tutorial's model is here.
 #include <algorithm>
 #include <cstdio>
 #include <set>
@@ -31,7 +32,6 @@ class Planner {
     for (int d : spec_.input_shape) {
       if (d < 1 || d > kMaxWindow) fail_model("input shape " + shape_text(input()) + " is out of range");
     }
-    Shape shape = input();
     std::set<std::string> names{spec_.input_name};
     for (std::size_t i = 0; i < spec_.layers.size(); ++i) {
       const LayerSpec& l = spec_.layers[i];
@@ -47,17 +47,26 @@ class Planner {
       }
       const LayerKindRow& row = kind_row(l.kind);
       LayerPlan lp;
-      lp.input_shape = shape;
-      const std::span<const Shape> inputs(&lp.input_shape, 1);  // a Sequential layer reads the one before it
-      lp.output_shape = row.shape(check, l, inputs);
-      if (row.weights != nullptr) add_tensors(plan, lp, i, row.weights(l, inputs));
+      lp.inputs = checked_inputs(check, i);
+      for (int j : lp.inputs) {
+        lp.input_shapes.push_back(j == kModelInput ? input() : plan.layers[std::size_t(j)].output_shape);
+        if (j != kModelInput) plan.layers[std::size_t(j)].consumers.push_back(i);
+      }
+      lp.input_shape = lp.input_shapes[0];
+      lp.output_shape = row.shape(check, l, lp.input_shapes);
+      if (row.weights != nullptr) add_tensors(plan, lp, i, row.weights(l, lp.input_shapes));
       if (plan.num_params > kMaxParams)
         check.fail(row.width_field ? row.width_field : "units", std::to_string(l.*row.width_value),
                    "makes more than the limit of " + with_commas(kMaxParams) + " parameters");
       plan.activations_per_image += shape_size(lp.output_shape);
-      shape = lp.output_shape;
       plan.layers.push_back(std::move(lp));
     }
+    for (std::size_t i = 0; i + 1 < plan.layers.size(); ++i) {
+      if (plan.layers[i].consumers.empty())
+        fail_model(layer_label(spec_, i) + ": its output leads to no output of the model (a Functional model's one "
+                   "output is its last layer, '" + spec_.layers.back().name + "')");
+    }
+    const Shape& shape = plan.layers.back().output_shape;
     if (shape.size() != 1)
       fail_model("the model must end in a flat output of class scores (Flatten and Dense), not " +
                  shape_text(shape));
@@ -71,6 +80,24 @@ class Planner {
 
  private:
   Shape input() const { return {spec_.input_shape.begin(), spec_.input_shape.end()}; }
+
+  // Layer i's inputs: layers before it (or the InputLayer), as many as its kind takes.
+  std::vector<int> checked_inputs(const LayerCheck& check, std::size_t i) const {
+    const LayerSpec& l = spec_.layers[i];
+    if (!spec_.functional && !l.inputs.empty())
+      check.fail("inbound_nodes", inputs_text(spec_, l.inputs), "is not supported in a Sequential model");
+    std::vector<int> inputs = layer_inputs(spec_, i);
+    for (int j : inputs) {
+      if (j < kModelInput || j >= static_cast<int>(i))
+        check.fail("inbound_nodes", inputs_text(spec_, inputs), "do not all name the InputLayer or a layer before it");
+    }
+    const bool merge = kind_row(l.kind).merge;
+    if (inputs.empty() || (merge && inputs.size() < 2) || (!merge && inputs.size() > 1))
+      check.fail("inbound_nodes", inputs_text(spec_, inputs),
+                 merge ? "is not supported (a merge layer takes two or more inputs, in a Functional model)"
+                       : "is not supported (" + std::string(keras_name(l.kind)) + " takes one input)");
+    return inputs;
+  }
 
   [[noreturn]] void fail_model(const std::string& what) const {
     throw Error(Exit::usage, spec_.source + ": " + what);
@@ -154,14 +181,17 @@ void require_data_shape(const ModelPlan& plan, const std::array<int, 3>& input, 
   const ModelSpec& s = plan.spec;
   auto text = [](const std::array<int, 3>& a) { return shape_text(std::vector<int>(a.begin(), a.end())); };
   if (s.input_shape != input) {
-    const std::string where = s.explicit_input ? "layer 0 '" + s.input_name + "' (InputLayer)" : layer_label(s, 0);
+    const std::size_t at = s.positions.empty() ? 0 : s.positions[0];
+    const std::string where =
+        s.explicit_input ? "layer " + std::to_string(at) + " '" + s.input_name + "' (InputLayer)" : layer_label(s, 0);
     throw Error(Exit::usage, s.source + ": " + where + ": input shape " + text(s.input_shape) +
                                  " does not match the data's " + text(input));
   }
   if (plan.classes() == classes) return;
-  // The layer that sets the output width: the last one that does not pass its input's through.
+  // The layer that sets the output width: the last one that does not pass its (first) input's through.
   std::size_t i = s.layers.size() - 1;
-  while (i > 0 && kind_row(s.layers[i].kind).pass_through) --i;
+  while (kind_row(s.layers[i].kind).pass_through && layer_inputs(s, i)[0] != kModelInput)
+    i = std::size_t(layer_inputs(s, i)[0]);
   const char* field = kind_row(s.layers[i].kind).width_field;
   const std::string what = field ? "field '" + std::string(field) + "': " + std::to_string(plan.classes())
                                  : std::to_string(plan.classes()) + " outputs";
@@ -179,7 +209,30 @@ std::string describe(const LayerSpec& l) {
 
 std::string layer_label(const ModelSpec& spec, std::size_t i) {
   const LayerSpec& l = spec.layers[i];
-  return "layer " + std::to_string(i + (spec.explicit_input ? 1 : 0)) + " '" + l.name + "' (" + keras_name(l.kind) + ")";
+  const std::size_t at = spec.positions.empty() ? i + (spec.explicit_input ? 1 : 0) : spec.positions.at(i + 1);
+  return "layer " + std::to_string(at) + " '" + l.name + "' (" + keras_name(l.kind) + ")";
+}
+
+std::vector<int> layer_inputs(const ModelSpec& spec, std::size_t i) {
+  if (spec.functional) return spec.layers[i].inputs;
+  return {static_cast<int>(i) - 1};
+}
+
+std::vector<std::string> keras_layer_names(const ModelSpec& spec) {
+  std::vector<std::string> names;
+  if (spec.functional) names.push_back(spec.input_name);
+  for (const LayerSpec& l : spec.layers) names.push_back(l.name);
+  return names;
+}
+
+std::string inputs_text(const ModelSpec& spec, const std::vector<int>& inputs) {
+  std::string text;
+  for (int j : inputs) {
+    const bool known = j >= kModelInput && j < static_cast<int>(spec.layers.size());
+    const std::string name = j == kModelInput ? spec.input_name : known ? spec.layers[std::size_t(j)].name : std::to_string(j);
+    text += (text.empty() ? "'" : ", '") + name + "'";
+  }
+  return "[" + text + "]";
 }
 
 std::string first_difference(const ModelSpec& a, const ModelSpec& b) {
@@ -189,9 +242,14 @@ std::string first_difference(const ModelSpec& a, const ModelSpec& b) {
   for (std::size_t i = 0; i < std::max(a.layers.size(), b.layers.size()); ++i) {
     const bool both = i < a.layers.size() && i < b.layers.size();
     if (both) {
-      LayerSpec renamed = b.layers[i];
-      renamed.name = a.layers[i].name;
-      if (renamed == a.layers[i]) continue;
+      LayerSpec x = a.layers[i], y = b.layers[i];
+      x.name = y.name;
+      x.inputs = y.inputs = {};  // compared as layer_inputs: a Sequential model is a Functional chain
+      const std::vector<int> from_a = layer_inputs(a, i), from_b = layer_inputs(b, i);
+      if (x == y && from_a == from_b) continue;
+      if (x == y)
+        return layer_label(a, i) + " takes " + inputs_text(a, from_a) + " in " + a.source + " but " +
+               inputs_text(b, from_b) + " in " + b.source;
     }
     const std::string here = i < a.layers.size() ? describe(a.layers[i]) : "absent";
     const std::string there = i < b.layers.size() ? describe(b.layers[i]) : "absent";
@@ -201,7 +259,51 @@ std::string first_difference(const ModelSpec& a, const ModelSpec& b) {
   return "";
 }
 
+namespace {
+
+// Keras 2's summary of a Functional model: its InputLayer first, and "Connected to": each
+// layer's inputs as name[node][tensor], one a line.
+std::string functional_summary(const ModelPlan& plan) {
+  const std::string rule(98, '_'), double_rule(98, '='), blank(98, ' ');
+  char line[400];
+  std::ostringstream out;
+  out << "Model: \"" << plan.spec.name << "\"\n" << rule << "\n";
+  auto row = [&](const std::string& name, const std::string& shape, const std::string& params, const std::string& link) {
+    std::snprintf(line, sizeof line, " %-30s %-20s %-11s %s", name.c_str(), shape.c_str(), params.c_str(), link.c_str());
+    out << line << "\n";
+  };
+  row("Layer (type)", "Output Shape", "Param #", "Connected to");
+  out << double_rule << "\n";
+  const std::vector<int> input_shape(plan.spec.input_shape.begin(), plan.spec.input_shape.end());
+  row(plan.spec.input_name + " (InputLayer)", "[" + batch_shape_text(input_shape) + "]", "0", "[]");
+  for (std::size_t i = 0; i < plan.layers.size(); ++i) {
+    const LayerSpec& l = plan.spec.layers[i];
+    const std::vector<int>& inputs = plan.layers[i].inputs;
+    out << blank << "\n";
+    for (std::size_t k = 0; k < inputs.size(); ++k) {
+      const int j = inputs[k];
+      const std::string link = std::string(k == 0 ? "['" : " '") + (j == kModelInput ? plan.spec.input_name : plan.spec.layers[std::size_t(j)].name) +
+                               "[0][0]'" + (k + 1 == inputs.size() ? "]" : ",");
+      if (k == 0) {
+        row(l.name + " (" + keras_name(l.kind) + ")", batch_shape_text(plan.layers[i].output_shape),
+            with_commas(plan.layers[i].params), link);
+      } else {
+        row("", "", "", link);
+      }
+    }
+  }
+  out << double_rule << "\n"
+      << "Total params: " << with_commas(plan.num_params) << "\n"
+      << "Trainable params: " << with_commas(plan.trainable_params) << "\n"
+      << "Non-trainable params: " << with_commas(plan.num_params - plan.trainable_params) << "\n"
+      << rule << "\n";
+  return out.str();
+}
+
+}  // namespace
+
 std::string model_summary(const ModelPlan& plan) {
+  if (plan.spec.functional) return functional_summary(plan);
   const std::string rule(74, '_');
   const std::string double_rule(74, '=');
   char line[200];

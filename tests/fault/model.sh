@@ -51,6 +51,38 @@ printf '{"class_name": "Sequential",\n "config": {"layers": [}\n}\n' >"$WORK/mal
 model malformed_json "malformed.json: line 2, column 24: malformed JSON" "$WORK/malformed.json"
 model missing_file "--model $WORK/none.json: cannot open \(no such file\)" "$WORK/none.json"
 
+# Bad Functional JSONs, batched in one case: tests/fixtures/models/small_residual.json with one
+# change each; on 2 ranks each exits 2 with one message naming the layer (its position in
+# config.layers) and the field.
+RESIDUAL=$FIXTURES/models/small_residual.json
+bad_graph() {  # bad_graph NAME PYTHON REGEX: PYTHON edits `layers` (and `doc`) of the residual model
+  local file=$WORK/$1.json
+  "$PYTHON" - "$RESIDUAL" "$file" "$2" <<'PY'
+import json, sys
+doc = json.load(open(sys.argv[1]))
+layers = doc["config"]["layers"]
+exec(sys.argv[3])
+open(sys.argv[2], "w").write(json.dumps(doc, indent=1))
+PY
+  expect_exit 2 "$WORK/$1.log" mpi 2 "${args[@]}" --out-dir "$WORK/$1" --model "$file"
+  single_error "$WORK/$1.log"
+  expect_text "$WORK/$1.log" "$1.json: $3"
+  echo "  $1: $(grep -m1 'error: ' "$WORK/$1.log" | cut -c1-200)"
+}
+graphs() {
+  bad_graph cycle 'layers[3]["inbound_nodes"] = [[["conv2d_2", 0, 0, {}]]]' \
+    "layer 6 'conv2d_2' \(Conv2D\): field 'inbound_nodes': 'conv2d_2' <- 'activation' <- .* <- 'conv2d_2' is a cycle"
+  bad_graph two_inputs 'layers.insert(1, dict(layers[0], name="input_2", config=dict(layers[0]["config"], name="input_2")))' \
+    "layer 1 'input_2' \(InputLayer\): field 'class_name': \"InputLayer\" is not supported a second time"
+  bad_graph unknown_inbound 'layers[7]["inbound_nodes"][0][1][0] = "conv2d_9"' \
+    "layer 7 'add' \(Add\): field 'inbound_nodes': 'conv2d_9' is not a layer of the model"
+  bad_graph mismatched_merge 'layers[6]["config"]["filters"] = 16' \
+    "layer 7 'add' \(Add\): field 'inbound_nodes': \(14, 14, 8\), \(14, 14, 16\) are incompatible shapes"
+  bad_graph called_twice 'layers[9]["inbound_nodes"].append([["conv2d", 0, 0, {}]])' \
+    "layer 9 'conv2d_3' \(Conv2D\): field 'inbound_nodes': .* is not supported \(the layer is called 2 times: a shared layer"
+}
+case_ functional_graphs graphs
+
 # --print-model: the JSON once (rank 0), of the default model or of --model's.
 print_model() {
   expect_exit 0 "$WORK/print.log" mpi 2 --print-model

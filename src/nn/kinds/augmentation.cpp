@@ -144,7 +144,8 @@ constexpr LayerKindRow augmentation(LayerKind kind, const char* keras_class, con
           .shape = shape,
           .describe = describe,
           .make_float = make<float>,
-          .make_double = make<double>};
+          .make_double = make<double>,
+          .training_differs = true};
 }
 
 }  // namespace

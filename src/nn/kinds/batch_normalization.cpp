@@ -139,6 +139,7 @@ extern const LayerKindRow batch_normalization_row = {.kind = LayerKind::batch_no
                                                      .make_float = make<float>,
                                                      .make_double = make<double>,
                                                      .write_needs_input = true,
-                                                     .canonical = canonical};
+                                                     .canonical = canonical,
+                                                     .training_differs = true};
 
 }  // namespace fmnist

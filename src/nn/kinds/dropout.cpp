@@ -47,6 +47,7 @@ extern const LayerKindRow dropout_row = {.kind = LayerKind::dropout,
                                          .describe = describe,
                                          .make_float = make<float>,
                                          .make_double = make<double>,
-                                         .pass_through = true};
+                                         .pass_through = true,
+                                         .training_differs = true};
 
 }  // namespace fmnist

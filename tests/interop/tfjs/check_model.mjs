@@ -43,9 +43,12 @@ const strings = v => (Array.isArray(v) ? v : v == null ? [] : [v]).map(text);
 // layers of /model_weights whose weight_names are not empty, in layer_names order, go to the model's
 // layers that have weights, in order; each layer takes its datasets in weight_names order.
 // Our layer names are also the model's (docs/models.md: Models), though Keras matches by order alone.
+// layer_names are Keras's model.layers: a Functional model's include its InputLayer (tfjs orders a
+// Functional model's layers as Keras does: by depth from the output), a Sequential model's do not.
 function loadLegacyWeights(file, model) {
   const layerNames = strings(file.get('model_weights').attrs['layer_names'].value);
-  const modelNames = model.layers.filter(l => l.getClassName() !== 'InputLayer').map(l => l.name);
+  const sequential = model.getClassName() === 'Sequential';
+  const modelNames = model.layers.filter(l => !sequential || l.getClassName() !== 'InputLayer').map(l => l.name);
   if (layerNames.join() !== modelNames.join())
     throw new Error(`layer_names [${layerNames}] are not the model's layers [${modelNames}]`);
   const named = layerNames

@@ -25,6 +25,15 @@ import sys
 #     batch_shape (InputLayer) or input_shape (other layers) before __init__ sees it.
 #   Sequential: K2 keras/engine/sequential.py and K3 keras/src/models/sequential.py from_config read
 #     name, layers, build_input_shape; K3 raises without name.
+#   Functional: K2 keras/engine/functional.py Functional.from_config revives a Functional model only
+#     when name, layers, input_layers and output_layers are all there; reconstruct_from_config reads
+#     each layer's name and inbound_nodes (a call: [[name, node_index, tensor_index, kwargs], ...]) and
+#     the ends [[name, node_index, tensor_index]]. K3 keras/src/models/functional.py
+#     functional_from_config pops layers, input_layers, output_layers, name, trainable and hands any
+#     other key to Functional.__init__; deserialize_node reads the K2 list form of a call.
+#   Merge layers: K2 keras/layers/merging/base_merge.py _Merge(**kwargs) (Add, Subtract, Multiply,
+#     Average, Maximum, Minimum) and concatenate.py Concatenate(axis=-1, **kwargs); K3 the same under
+#     keras/src/layers/merging/.
 #   training_config: K2 keras/saving/legacy/saving_utils.py (2.6: keras/saving/saving_utils.py) and
 #     K3 keras/src/legacy/saving/saving_utils.py compile_args_from_training_config index
 #     optimizer_config and loss_weights, .get() loss, metrics, weighted_metrics; K2 reads
@@ -120,8 +129,14 @@ LAYERS = {
                         {"name", "filters", "kernel_size", "strides", "padding", "data_format", "dilation_rate",
                          "activation", "use_bias", "depth_multiplier", "depthwise_initializer",
                          "pointwise_initializer", "bias_initializer"}),
+    # The merge layers: the Layer base, and Concatenate's axis.
+    **{merge: (BASE, {"name"}) for merge in ("Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum")},
+    "Concatenate": (BASE | {"axis"}, {"name", "axis"}),
 }
 SEQUENTIAL = ({"name", "layers", "build_input_shape"}, {"name", "layers"})
+FUNCTIONAL = ({"name", "layers", "input_layers", "output_layers", "trainable"},
+              {"name", "layers", "input_layers", "output_layers"})
+ENTRY = {"Sequential": ({"class_name", "config"},) * 2, "Functional": ({"class_name", "config", "name", "inbound_nodes"},) * 2}
 INITIALIZERS = {"GlorotUniform": {"seed"}, "HeUniform": {"seed"}, "HeNormal": {"seed"}, "Zeros": set(), "Ones": set(),
                 "GlorotNormal": {"seed"}, "LecunUniform": {"seed"}, "LecunNormal": {"seed"},
                 "RandomNormal": {"mean", "stddev", "seed"}, "RandomUniform": {"minval", "maxval", "seed"},
@@ -159,19 +174,44 @@ def fields(where, obj, accepted_required, problems):
         problems.append(f"{where}: extra field '{key}' (Keras 2 or Keras 3 rejects it)")
 
 
+def check_graph(config, problems):
+    """A Functional config's calls: each layer's name is its config's, its one call takes layers listed
+    before it as [name, 0, 0, {}] (the InputLayer: no call), and the ends are [[name, 0, 0]]."""
+    seen = []
+    for i, layer in enumerate(config.get("layers", [])):
+        name, calls = layer.get("name"), layer.get("inbound_nodes")
+        if name != layer.get("config", {}).get("name"):
+            problems.append(f"layer {i}: name {name!r} is not its config's")
+        expected_calls = 0 if layer.get("class_name") == "InputLayer" else 1
+        if not isinstance(calls, list) or len(calls) != expected_calls:
+            problems.append(f"layer {i} '{name}': inbound_nodes {calls!r} is not {expected_calls} call(s)")
+        for call in calls if isinstance(calls, list) else []:
+            for arg in call:
+                if not (isinstance(arg, list) and len(arg) == 4 and arg[0] in seen and arg[1:] == [0, 0, {}]):
+                    problems.append(f"layer {i} '{name}': call argument {arg!r} is not [an earlier layer, 0, 0, {{}}]")
+        seen.append(name)
+    for key, want in (("input_layers", seen[:1]), ("output_layers", seen[-1:])):
+        if config.get(key) != [[n, 0, 0] for n in want]:
+            problems.append(f"model_config.config.{key}: {config.get(key)!r} is not [[{want}, 0, 0]]")
+
+
 def check_model(doc, problems):
     fields("model_config", doc, ({"class_name", "config"}, {"class_name", "config"}), problems)
-    if doc.get("class_name") != "Sequential":
-        problems.append(f"model_config: class_name {doc.get('class_name')!r}, not 'Sequential'")
+    model_class = doc.get("class_name")
+    if model_class not in ENTRY:
+        problems.append(f"model_config: class_name {model_class!r}, not 'Sequential' or 'Functional'")
+        model_class = "Sequential"
     config = doc.get("config", {})
-    fields("model_config.config", config, SEQUENTIAL, problems)
+    fields("model_config.config", config, SEQUENTIAL if model_class == "Sequential" else FUNCTIONAL, problems)
     layers = config.get("layers", []) if isinstance(config, dict) else []
     if not layers or layers[0].get("class_name") != "InputLayer":
         problems.append("model_config: the first layer is not an InputLayer")
+    if model_class == "Functional" and isinstance(config, dict):
+        check_graph(config, problems)
     for i, layer in enumerate(layers):
         kind = layer.get("class_name")
         where = f"layer {i} {kind}"
-        fields(where, layer, ({"class_name", "config"}, {"class_name", "config"}), problems)
+        fields(where, layer, ENTRY[model_class], problems)
         if kind not in LAYERS:
             problems.append(f"{where}: not a layer kind this test knows")
             continue

@@ -1,6 +1,6 @@
 # The golden test of our Keras fields (keras_fields.py; docs/contributing.md: Tests, interop): --print-model of every
 # model fixture and the root attributes of real checkpoints (RMSprop, Adam, SGD; softmax and logits
-# outputs) have every field Keras 2 and Keras 3 require and none they reject. Negative controls: one
+# outputs; a Functional model) have every field Keras 2 and Keras 3 require and none they reject. Negative controls: one
 # field extra or missing, in each part, must fail the check.
 set -euo pipefail
 BUILD=${FMNIST_BUILD:?set by ctest}
@@ -33,7 +33,8 @@ step() {
 step rmsprop
 step adam --optimizer adam --model "$FIXTURES/models/small_dropout.json"
 step sgd --optimizer sgd --model "$HERE/models/wide5x5.json"
-checkpoints=("$WORK"/{rmsprop,adam,sgd}/checkpoint.h5)
+step functional --model "$FIXTURES/models/small_residual.json"
+checkpoints=("$WORK"/{rmsprop,adam,sgd,functional}/checkpoint.h5)
 
 "${CHECK[@]}" "$WORK"/*.json "${checkpoints[@]}" || fail "our fields are not the ones Keras takes (above)"
 
@@ -71,6 +72,9 @@ control "missing field 'name'" "$WORK/default.json" 'del model["config"]["name"]
 control "extra field 'groups'" "$WORK/small_separable.json" 'model["config"]["layers"][2]["config"]["groups"] = 1'
 control "missing field 'depth_multiplier'" "$WORK/small_separable.json" 'del model["config"]["layers"][4]["config"]["depth_multiplier"]'
 control "extra field 'batch_shape'" "$WORK/wide5x5.json" 'model["config"]["layers"][0]["config"]["batch_shape"] = [None, 28, 28, 1]'
+control "missing field 'inbound_nodes'" "$WORK/small_residual.json" 'del model["config"]["layers"][7]["inbound_nodes"]'
+control "missing field 'output_layers'" "${checkpoints[3]}" 'del model["config"]["output_layers"]'
+control "is not \[an earlier layer, 0, 0, {}\]" "$WORK/small_residual.json" 'model["config"]["layers"][7]["inbound_nodes"][0][1][1] = 1'
 control "extra field 'is_legacy_optimizer'" "${checkpoints[0]}" 'training["optimizer_config"]["config"]["is_legacy_optimizer"] = False'
 control "missing field 'loss_weights'" "${checkpoints[1]}" 'del training["loss_weights"]'
 control "extra field 'fn'" "${checkpoints[1]}" 'training["loss"]["config"]["fn"] = "categorical_crossentropy"'
