@@ -1,5 +1,6 @@
 // The naive references the fast layers are tested against, NHWC, double: the convolution by its
-// 7-loop definition (any kernel, stride and TensorFlow "same" padding), and max and average
+// 7-loop definition (any kernel, stride, dilation and TensorFlow "same" padding), the depthwise
+// convolution (each input channel with its own depth_multiplier kernels), and max and average
 // pooling window by window. Each gives the output and, for a gradient dy of the output, the
 // gradients by the chain rule written out one value at a time.
 #pragma once
@@ -29,8 +30,8 @@ struct NaiveConv {
     return ((std::size_t(kh) * s.kernel_w + kw) * s.in_c + ci) * s.out_c + co;
   }
   // Input row and column under kernel tap (kh, kw) of output pixel (oh, ow); may be padding.
-  int ih(int oh, int kh) const { return oh * s.stride_h - s.pad_top() + kh; }
-  int iw(int ow, int kw) const { return ow * s.stride_w - s.pad_left() + kw; }
+  int ih(int oh, int kh) const { return oh * s.stride_h - s.pad_top() + kh * s.dilation_h; }
+  int iw(int ow, int kw) const { return ow * s.stride_w - s.pad_left() + kw * s.dilation_w; }
   bool inside(int h, int w) const { return h >= 0 && h < s.in_h && w >= 0 && w < s.in_w; }
 
   ConvGradients zero_gradients(int n) const {
@@ -59,6 +60,46 @@ struct NaiveConv {
           r.dkernel[ki(kh, kw, ci, co)] += x[xi(b, ih(oh, kh), iw(ow, kw), ci)] * g;
           r.dx[xi(b, ih(oh, kh), iw(ow, kw), ci)] += kernel[ki(kh, kw, ci, co)] * g;
         }
+  }
+};
+
+// The depthwise convolution (s.out_c = in_c * dm): output channel co = c * dm + m reads input
+// channel c with kernel (kh, kw, c, m), the kernel (kh, kw, in_c, dm) == (kh, kw, out_c).
+struct NaiveDepthwise {
+  const ConvShape& s;
+  int dm;
+  const std::vector<double>& x;       // (n, in_h, in_w, in_c)
+  const std::vector<double>& kernel;  // (kh, kw, in_c, dm)
+  const std::vector<double>& bias;    // (out_c), or empty: no bias
+
+  NaiveConv geometry() const { return {s, x, kernel, bias}; }
+  std::size_t ki(int kh, int kw, int co) const { return (std::size_t(kh) * s.kernel_w + kw) * s.out_c + co; }
+
+  double pre(int b, int oh, int ow, int co) const {
+    const NaiveConv g = geometry();
+    double acc = bias.empty() ? 0.0 : bias[co];
+    for (int kh = 0; kh < s.kernel_h; ++kh)
+      for (int kw = 0; kw < s.kernel_w; ++kw) {
+        if (g.inside(g.ih(oh, kh), g.iw(ow, kw))) acc += x[g.xi(b, g.ih(oh, kh), g.iw(ow, kw), co / dm)] * kernel[ki(kh, kw, co)];
+      }
+    return acc;
+  }
+
+  void backprop(int b, int oh, int ow, int co, double grad, ConvGradients& r) const {
+    const NaiveConv g = geometry();
+    r.dbias[co] += grad;
+    for (int kh = 0; kh < s.kernel_h; ++kh)
+      for (int kw = 0; kw < s.kernel_w; ++kw) {
+        if (!g.inside(g.ih(oh, kh), g.iw(ow, kw))) continue;
+        const std::size_t at = g.xi(b, g.ih(oh, kh), g.iw(ow, kw), co / dm);
+        r.dkernel[ki(kh, kw, co)] += x[at] * grad;
+        r.dx[at] += kernel[ki(kh, kw, co)] * grad;
+      }
+  }
+
+  ConvGradients zero_gradients(int n) const {
+    return {std::vector<double>(std::size_t(s.kernel_h) * s.kernel_w * s.out_c, 0.0), std::vector<double>(s.out_c, 0.0),
+            std::vector<double>(n * s.in_size(), 0.0)};
   }
 };
 

@@ -1,7 +1,7 @@
 // Tests of the ONNX export, read back with ONNX's own protobuf classes: the graph's interface
 // (names, NHWC float32 input, dynamic batch, two outputs), the operators each spec becomes, the
-// weights rearranged for ONNX (Conv (out, in, kh, kw), Gemm's kernel transposed with transB=1),
-// TensorFlow's padding as explicit pads, augmentation left out, and the refusals. The numbers
+// weights rearranged for ONNX (Conv (out, in, kh, kw), Gemm's kernel transposed with transB=1, the
+// depthwise kernels grouped), TensorFlow's padding as explicit pads, dilations, augmentation left out, and the refusals. The numbers
 // themselves are checked by two independent runtimes in tests/interop/ (OpenCV's dnn and ONNX Runtime).
 #include <gtest/gtest.h>
 #include <onnx/onnx_pb.h>
@@ -172,6 +172,44 @@ TEST(OnnxExport, TensorFlowPaddingBecomesExplicitPads) {
   EXPECT_EQ(ints(node(m, "e/Conv"), "kernel_shape"), (std::vector<std::int64_t>{4, 2}));
   EXPECT_EQ(ints(node(m, "m/MaxPool"), "pads"), (std::vector<std::int64_t>{0, 0, 1, 1}));
   EXPECT_EQ(ints(node(m, "v/MaxPool"), "pads"), (std::vector<std::int64_t>{0, 0, 0, 0}));
+}
+
+// A dilated Conv2D (dilations, pads of the dilated span), a DepthwiseConv2D (one Conv whose group is
+// the input channels, kernel (in * dm, 1, kh, kw)) and a SeparableConv2D (that Conv without bias, then
+// a 1x1 Conv with the pointwise kernel (filters, in * dm, 1, 1) and the bias).
+TEST(OnnxExport, DepthwiseSeparableAndDilatedConvolutions) {
+  LayerSpec c = conv("c", 4, {3, 3}, {1, 1}, Padding::same, Activation::relu);  // (28, 28, 4)
+  c.dilation = {2, 2};
+  const ModelSpec spec =
+      model({28, 28, 1}, {c, depthwise("dw", 0, {3, 3}, {1, 1}, Padding::same, 2, Activation::linear),  // (28, 28, 8)
+                          depthwise("sp", 6, {3, 3}, {1, 1}, Padding::valid, 1, Activation::relu, {1, 2}),  // (26, 24, 6)
+                          simple(LayerKind::flatten, "f"), dense("d", 10, Activation::softmax)});
+  const ModelPlan plan = plan_model(spec);
+  const onnx::ModelProto m = exported(spec);
+  EXPECT_EQ(op_types(m), (std::vector<std::string>{"Transpose", "Conv", "Relu", "Conv", "Conv", "Conv", "Relu",
+                                                   "Transpose", "Flatten", "Gemm", "Softmax"}));
+  EXPECT_EQ(ints(node(m, "c/Conv"), "dilations"), (std::vector<std::int64_t>{2, 2}));
+  EXPECT_EQ(ints(node(m, "c/Conv"), "pads"), (std::vector<std::int64_t>{2, 2, 2, 2}));  // a span of 5
+  // dw: Keras (3, 3, 4, 2) at its offset; ONNX (8, 1, 3, 3), output channel c * 2 + m.
+  EXPECT_EQ(attribute_int(node(m, "dw/Conv"), "group", 1), 4);
+  const onnx::TensorProto& w = initializer(m, "dw/depthwise_kernel");
+  EXPECT_EQ(std::vector<std::int64_t>(w.dims().begin(), w.dims().end()), (std::vector<std::int64_t>{8, 1, 3, 3}));
+  const TensorSpec& k = plan.tensors[plan.layers[1].tensors[0]];
+  const int ch = 3, mult = 1, y = 2, x = 0;
+  EXPECT_EQ(value(w, ((ch * 2 + mult) * 3 + y) * 3 + x), float(k.offset + ((y * 3 + x) * 4 + ch) * 2 + mult));
+  EXPECT_EQ(node(m, "dw/Conv").input_size(), 3);  // with its bias
+  // sp: the depthwise Conv, then the pointwise one: Keras (1, 1, 8, 6) as ONNX's (6, 8, 1, 1).
+  EXPECT_EQ(attribute_int(node(m, "sp/depthwise"), "group", 1), 8);
+  EXPECT_EQ(ints(node(m, "sp/depthwise"), "dilations"), (std::vector<std::int64_t>{1, 2}));
+  EXPECT_EQ(node(m, "sp/depthwise").input_size(), 2);
+  const onnx::NodeProto& pointwise = node(m, "sp/pointwise");
+  EXPECT_EQ(pointwise.input(0), "sp/depthwise");
+  ASSERT_EQ(pointwise.input_size(), 3);
+  EXPECT_EQ(pointwise.input(2), "sp/bias");
+  const onnx::TensorProto& p = initializer(m, "sp/pointwise_kernel");
+  EXPECT_EQ(std::vector<std::int64_t>(p.dims().begin(), p.dims().end()), (std::vector<std::int64_t>{6, 8, 1, 1}));
+  const TensorSpec& pk = plan.tensors[plan.layers[2].tensors[1]];
+  EXPECT_EQ(value(p, 4 * 8 + 7), float(pk.offset + 7 * 6 + 4));
 }
 
 TEST(OnnxExport, LogitsOutputDropoutAndActivationLayers) {

@@ -1,5 +1,5 @@
 // Tests of each generic layer on its own, in every configuration a spec allows: Conv2D (kernel
-// sizes, strides, valid/same padding, relu/linear, with and without bias) and Max/AvgPool2D
+// sizes, strides, valid/same padding, dilation, relu/linear, with and without bias) and Max/AvgPool2D
 // (odd sizes, overlapping and strided windows, padding) against the naive references in float and
 // double, and every layer's input and parameter gradients against central differences in double
 // (Dropout with a fixed mask); Dropout's masks, Relu, and the loss's stability.
@@ -15,42 +15,23 @@
 
 #include "fmnist/layers.hpp"
 #include "grad_check.hpp"
+#include "layer_checks.hpp"
 #include "naive_conv.hpp"
 
 namespace fmnist {
 namespace {
 
 using test::cast;
+using test::check_layer_gradients;
 using test::dot;
+using test::expect_alignment_free;
 using test::GradientChecker;
 using test::max_rel_diff;
 using test::random_vector;
 
-ConvShape shape(int h, int w, int c, int out_c, std::array<int, 2> k, std::array<int, 2> s, Padding p) {
-  return {h, w, c, out_c, k[0], k[1], s[0], s[1], p};
-}
-
-// L = sum(r * layer(x)) for a double layer: checks dL/dx and, when given, dL/dparams (params is
-// the arena the layer views, grads its gradient). train: the Dropout context (null: evaluation).
-void check_layer_gradients(Layer<double>& layer, std::vector<double>& x, std::size_t out_size, int n,
-                           std::vector<double>* params, std::vector<double>* grads, const DropoutContext* train,
-                           std::uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  const auto r = random_vector(out_size * n, rng);
-  std::vector<double> y(r.size()), dx(x.size());
-  auto loss = [&] {
-    layer.forward(x.data(), y.data(), n, train);
-    return dot(y.data(), r.data(), y.size());
-  };
-  loss();
-  if (grads != nullptr) std::fill(grads->begin(), grads->end(), 0.0);
-  std::vector<double> dy = r;
-  layer.backward(x.data(), y.data(), dy.data(), dx.data(), n);
-  const GradientChecker checker;
-  EXPECT_GT(checker.check(x, dx, loss, "dx").largest, 0);
-  if (params != nullptr) {
-    EXPECT_GT(checker.check(*params, *grads, loss, "dparams").largest, 0);
-  }
+ConvShape shape(int h, int w, int c, int out_c, std::array<int, 2> k, std::array<int, 2> s, Padding p,
+                std::array<int, 2> d = {1, 1}) {
+  return {h, w, c, out_c, k[0], k[1], s[0], s[1], p, d[0], d[1]};
 }
 
 // ---- Conv2D -------------------------------------------------------------------------------------
@@ -71,6 +52,9 @@ std::vector<ConvCase> conv_cases() {
     cases.push_back({shape(6, 7, 1, 4, {5, 5}, {1, 2}, p), Activation::linear, true});
     cases.push_back({shape(5, 5, 2, 3, {1, 1}, {3, 3}, p), Activation::relu, true});
     cases.push_back({shape(4, 5, 2, 2, {4, 4}, {3, 2}, p), Activation::linear, true});  // stride > 1 with even kernel
+    cases.push_back({shape(9, 8, 2, 3, {3, 3}, {1, 1}, p, {2, 2}), Activation::relu, true});  // dilated
+    cases.push_back({shape(10, 9, 3, 4, {2, 3}, {1, 1}, p, {3, 1}), Activation::linear, false});  // rows only
+    cases.push_back({shape(8, 9, 1, 5, {3, 2}, {1, 1}, p, {1, 3}), Activation::relu, true});  // columns only
   }
   return cases;
 }
@@ -78,7 +62,8 @@ std::vector<ConvCase> conv_cases() {
 std::string name(const ConvCase& c) {
   return "in " + std::to_string(c.s.in_h) + "x" + std::to_string(c.s.in_w) + "x" + std::to_string(c.s.in_c) + " k " +
          std::to_string(c.s.kernel_h) + "x" + std::to_string(c.s.kernel_w) + " s " + std::to_string(c.s.stride_h) +
-         "x" + std::to_string(c.s.stride_w) + " " + keras_name(c.s.padding) + " " + keras_name(c.act) +
+         "x" + std::to_string(c.s.stride_w) + " d " + std::to_string(c.s.dilation_h) + "x" +
+         std::to_string(c.s.dilation_w) + " " + keras_name(c.s.padding) + " " + keras_name(c.act) +
          (c.bias ? "" : " no bias");
 }
 
@@ -140,6 +125,8 @@ TEST(Conv2D, TutorialShapesMatchNaive) {  // conv2d_2 as the model runs it, and 
 
 TEST(Conv2D, ManyChunksMatchNaive) {  // several GEMM chunks, max_batch == n
   check_conv_against_naive<float>({ConvShape{5, 5, 64, 64}, Activation::relu, true}, 130, 130, 2e-5);
+  check_conv_against_naive<float>({shape(14, 14, 16, 24, {3, 3}, {1, 1}, Padding::same, {2, 2}), Activation::relu, true},
+                                  20, 20, 2e-5);
   check_conv_against_naive<float>({shape(9, 9, 4, 8, {3, 3}, {2, 2}, Padding::same), Activation::linear, true}, 70, 70,
                                   2e-5);
 }
@@ -373,33 +360,6 @@ TEST(Dropout, MaskDependsOnlyOnSeedStepPositionAndLayer) {
 }
 
 // ---- Determinism --------------------------------------------------------------------------------
-
-// Every process allocates its buffers elsewhere: the bytes a layer computes must not depend on
-// their alignment, or N ranks would not reproduce one rank. Each buffer is shifted by 0..3 floats.
-template <typename Make>
-void expect_alignment_free(std::size_t in_size, std::size_t out_size, std::size_t params, int n, Make&& make) {
-  std::mt19937_64 rng(51);
-  const auto x0 = cast<float>(random_vector(in_size * n, rng)), dy0 = cast<float>(random_vector(out_size * n, rng));
-  const auto p0 = cast<float>(random_vector(params, rng, -0.3, 0.3));
-  std::vector<float> first;
-  for (std::size_t shift = 0; shift < 4; ++shift) {
-    auto at = [&](const std::vector<float>& v) {
-      std::vector<float> shifted(shift, 0.0f);
-      shifted.insert(shifted.end(), v.begin(), v.end());
-      return shifted;
-    };
-    std::vector<float> x = at(x0), dy = at(dy0), p = at(p0), g = at(std::vector<float>(params, 0.0f));
-    std::vector<float> y = at(std::vector<float>(out_size * n)), dx = at(std::vector<float>(in_size * n));
-    auto layer = make(p.data() + shift, g.data() + shift);
-    layer->forward(x.data() + shift, y.data() + shift, n, nullptr);
-    layer->backward(x.data() + shift, y.data() + shift, dy.data() + shift, dx.data() + shift, n);
-    std::vector<float> all(y.begin() + shift, y.end());
-    all.insert(all.end(), dx.begin() + shift, dx.end());
-    all.insert(all.end(), g.begin() + shift, g.end());
-    if (shift == 0) first = all;
-    EXPECT_TRUE(all == first) << "the results moved with the buffers, shifted by " << shift << " floats";
-  }
-}
 
 TEST(Layers, ResultsDoNotDependOnBufferAlignment) {
   expect_alignment_free(200, 64, 200 * 64 + 64, 37, [](float* p, float* g) {

@@ -132,8 +132,17 @@ void expect_refused(const std::string& text, const std::string& what) {
 json& config(json& doc, int layer) { return doc["config"]["layers"][layer]["config"]; }
 
 TEST(KerasJson, RefusesWhatItCannotTrainNamingLayerFieldAndValue) {
-  expect_refused(edited([](json& d) { config(d, 3)["dilation_rate"] = {2, 2}; }),
-                 "my.json: layer 3 'conv2d_1' (Conv2D): field 'dilation_rate': [2, 2] is not supported (only 1)");
+  expect_refused(edited([](json& d) {
+                   config(d, 3)["dilation_rate"] = {2, 2};
+                   config(d, 3)["strides"] = 2;
+                 }),
+                 "my.json: layer 3 'conv2d_1' (Conv2D): field 'dilation_rate': [2, 2] is not supported with strides "
+                 "[2, 2] (Keras refuses strides above 1 with a dilation_rate above 1)");
+  expect_refused(edited([](json& d) { config(d, 5)["dilation_rate"] = 3; }),
+                 "layer 5 'conv2d_2' (Conv2D): field 'kernel_size': [3, 3] dilated by [3, 3] spans 7x7 pixels, more "
+                 "than the input (5, 5, 64)");
+  expect_refused(edited([](json& d) { config(d, 3)["groups"] = 2; }),
+                 "layer 3 'conv2d_1' (Conv2D): field 'groups': 2 is not supported (only 1)");
   expect_refused(edited([](json& d) { d["config"]["layers"][2]["class_name"] = "LSTM"; }),
                  "layer 2 'max_pooling2d' (LSTM): field 'class_name': \"LSTM\" is not supported (InputLayer, Activation");
   expect_refused(edited([](json& d) { config(d, 3).erase("filters"); }), "layer 3 'conv2d_1' (Conv2D): field 'filters': missing");

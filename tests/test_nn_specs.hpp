@@ -34,6 +34,16 @@ inline LayerSpec conv(const std::string& name, int filters, std::array<int, 2> k
   return l;
 }
 
+// A DepthwiseConv2D (filters 0) or a SeparableConv2D (filters > 0), dilated by `dilation`.
+inline LayerSpec depthwise(const std::string& name, int filters, std::array<int, 2> k, std::array<int, 2> s, Padding p,
+                           int depth_multiplier, Activation act, std::array<int, 2> dilation = {1, 1}, bool bias = true) {
+  LayerSpec l = conv(name, filters, k, s, p, act, bias);
+  l.kind = filters > 0 ? LayerKind::separable_conv2d : LayerKind::depthwise_conv2d;
+  l.depth_multiplier = depth_multiplier;
+  l.dilation = dilation;
+  return l;
+}
+
 inline LayerSpec pool(const std::string& name, bool max, std::array<int, 2> k, std::array<int, 2> s, Padding p) {
   LayerSpec l;
   l.kind = max ? LayerKind::max_pooling2d : LayerKind::average_pooling2d;
@@ -159,6 +169,16 @@ inline const std::vector<KindExample>& kind_examples() {
        R"({"data_format": "channels_last"})"},
       {LayerKind::zero_padding2d, R"({"padding": [[1, 2], [0, 3]]})", false, {9, 8, 3}, 0,
        "ZeroPadding2D [[1, 2], [0, 3]]", R"({"padding": [1, 2]})"},
+      // The depthwise convolutions (one dilated along the rows, one with "same" padding).
+      {LayerKind::depthwise_conv2d,
+       R"({"kernel_size": [2, 2], "dilation_rate": [2, 1], "depth_multiplier": 2, "activation": "relu"})", false,
+       {4, 4, 6}, 30, "DepthwiseConv2D 2x2 stride 1x1 valid dilation 2x1 depth_multiplier 2 relu glorot_uniform",
+       R"({"kernel_size": [2, 2], "dilation_rate": [2, 1], "depth_multiplier": 1, "activation": "relu"})"},
+      {LayerKind::separable_conv2d,
+       R"({"filters": 5, "kernel_size": 3, "padding": "same", "depth_multiplier": 2, "pointwise_initializer": "he_normal"})",
+       false, {6, 5, 5}, 89, "SeparableConv2D 5 3x3 stride 1x1 same depth_multiplier 2 linear glorot_uniform he_normal",
+       R"({"filters": 5, "kernel_size": 3, "padding": "same", "depth_multiplier": 2, "pointwise_initializer": "he_normal",
+           "use_bias": false})"},
       // The merge layers (Functional models): nothing to change but Concatenate's axis, whose two
       // spellings (-1, 3) are one spec.
       {LayerKind::add, "{}", false, {6, 5, 3}, 0, "Add", "", 2},

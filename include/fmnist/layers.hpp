@@ -90,26 +90,32 @@ class Layer {
 };
 
 // The geometry of a window layer (convolution or pooling) over an (in_h, in_w, in_c) input:
-// TensorFlow's output sizes and "same" padding (the odd extra pixel bottom/right).
+// TensorFlow's output sizes and "same" padding (the odd extra pixel bottom/right). A dilated
+// kernel's taps lie dilation apart: it spans (kernel - 1) * dilation + 1 pixels, and the output
+// sizes and padding are those of a kernel of that span (TensorFlow's rule).
 struct ConvShape {
   int in_h = 0, in_w = 0, in_c = 0;  // input (N, in_h, in_w, in_c)
   int out_c = 0;                     // output channels (a pooling layer: in_c)
   int kernel_h = 3, kernel_w = 3;    // kernel or pool window
   int stride_h = 1, stride_w = 1;
   Padding padding = Padding::valid;
-  int out_h() const { return window_output_size(in_h, kernel_h, stride_h, padding); }
-  int out_w() const { return window_output_size(in_w, kernel_w, stride_w, padding); }
-  int pad_top() const { return window_pad_before(in_h, kernel_h, stride_h, padding); }
-  int pad_left() const { return window_pad_before(in_w, kernel_w, stride_w, padding); }
+  int dilation_h = 1, dilation_w = 1;  // a convolution's dilation_rate (pooling: 1)
+  int span_h() const { return (kernel_h - 1) * dilation_h + 1; }  // pixels one kernel covers
+  int span_w() const { return (kernel_w - 1) * dilation_w + 1; }
+  int out_h() const { return window_output_size(in_h, span_h(), stride_h, padding); }
+  int out_w() const { return window_output_size(in_w, span_w(), stride_w, padding); }
+  int pad_top() const { return window_pad_before(in_h, span_h(), stride_h, padding); }
+  int pad_left() const { return window_pad_before(in_w, span_w(), stride_w, padding); }
   std::size_t patch() const { return std::size_t(kernel_h) * kernel_w * in_c; }  // one im2col row
   std::size_t in_size() const { return std::size_t(in_h) * in_w * in_c; }           // per image
   std::size_t out_size() const { return std::size_t(out_h()) * out_w() * out_c; }   // per image
   std::size_t kernel_size() const { return patch() * out_c; }
 };
 
-// Conv2D, cross-correlation (Keras), any kernel, stride and padding, with bias (optional) and
-// relu or linear fused: forward straight from the input in register blocks, backward im2col +
-// Eigen GEMM per chunk of images.
+// Conv2D, cross-correlation (Keras), any kernel, stride, padding and dilation, with bias
+// (optional) and relu or linear fused: forward straight from the input in register blocks,
+// backward im2col + Eigen GEMM per chunk of images (a dilated kernel reads its taps as runs of
+// in_c values: direct_conv.hpp).
 template <typename T>
 class Conv2D final : public Layer<T> {
  public:
@@ -142,6 +148,85 @@ class Conv2D final : public Layer<T> {
   AlignedVector<T> dcol_;       // (chunk * out_h * out_w, patch): dL/dcol for a chunk of images
 };
 
+// DepthwiseConv2D (Keras), any kernel, stride, padding and dilation: input channel c convolved with
+// its own depth_multiplier kernels gives output channels c * depth_multiplier + m, with bias
+// (optional) and relu or linear fused. Memory-bound: it vectorizes over the channels, contiguous in
+// NHWC, reading each image from a padded copy whose channels are repeated depth_multiplier times and
+// rounded up to the vector lanes, so that every tap reads whole vectors (depthwise_conv2d.cpp).
+template <typename T>
+class DepthwiseConv2D final : public Layer<T> {
+ public:
+  // requires: shape.out_c == shape.in_c * depth_multiplier, the output is not empty, max_batch >= 1;
+  //           activation relu or linear; kernel/dkernel (kh, kw, in_c, depth_multiplier) and
+  //           bias/dbias (out_c) outlive the layer (bias and dbias null without bias).
+  DepthwiseConv2D(ConvShape shape, int depth_multiplier, Activation activation, int max_batch, bool need_dx,
+                  const T* kernel, const T* bias, T* dkernel, T* dbias);
+  // x (n, in_h, in_w, in_c) -> y (n, out_h, out_w, in_c * depth_multiplier) = act(depthwise(x) + bias).
+  void forward(const T* x, T* y, int n, const DropoutContext* train = nullptr) override;
+  // dy is overwritten with dL/d(pre-activation).
+  void backward(const T* x, const T* y, T* dy, T* dx, int n) override;
+
+ private:
+  // dx (in_h, in_w, in_c) of one image from its dz (out_h * out_w, out_c).
+  void input_gradient(const T* dz, T* dx);
+
+  ConvShape shape_;
+  int multiplier_;
+  bool relu_;
+  int max_batch_;
+  bool need_dx_;
+  const T* kernel_;  // (kh, kw, in_c, depth_multiplier) == row-major (taps, out_c)
+  const T* bias_;    // (out_c) or null
+  T* dkernel_;       // (kh, kw, in_c, depth_multiplier)
+  T* dbias_;         // (out_c) or null
+  std::size_t cp_;                    // out_c rounded up to the lanes: the channels of a pixel in xe_
+  std::vector<std::uint32_t> bases_;  // (out_h * out_w): each output pixel's first value in xe_
+  std::vector<std::uint32_t> taps_;   // (kh * kw): each tap's offset from its pixel's base in xe_
+  AlignedVector<T> packed_;   // (kh * kw, cp_): the kernel, zeros beyond out_c
+  AlignedVector<T> bias_p_;   // (cp_): the bias, zeros beyond out_c (and without bias)
+  AlignedVector<T> dpacked_;  // (kh * kw, cp_): dL/dkernel summed over a backward's images
+  AlignedVector<T> xe_;       // (padded h, padded w, cp_): one image, channels repeated, zeros around
+  AlignedVector<T> z_;        // (out_h * out_w, cp_): one image's sums, or its dL/dz, if out_c needs it
+  // dX with strides 1 is the forward kernel again, its taps reversed, over dL/dz padded by the
+  // kernel's span - 1 all around (dzp_); with strides, each output pixel's gradient is scattered.
+  std::vector<std::uint32_t> dbases_;  // (pixels of xe_ holding the image): their first value in dzp_
+  std::vector<std::uint32_t> dtaps_;   // (kh * kw): the reversed taps' offsets in dzp_
+  AlignedVector<T> flipped_;  // (kh * kw, cp_): the kernel, taps reversed
+  AlignedVector<T> dzp_;      // (out_h + 2 (span_h - 1), out_w + 2 (span_w - 1), cp_): one image's dL/dz
+  AlignedVector<T> dxe_;      // dL/dxe of one image: (dbases_, cp_), or with strides (padded h, padded w, cp_)
+};
+
+// SeparableConv2D (Keras): the depthwise step of DepthwiseConv2D (no bias, linear), then a
+// pointwise 1x1 convolution of its in_c * depth_multiplier channels to the filters, with bias
+// (optional) and relu or linear: that second step is one Eigen GEMM over the batch's pixels.
+template <typename T>
+class SeparableConv2D final : public Layer<T> {
+ public:
+  // requires: shape.out_c the filters, the output is not empty, max_batch >= 1; activation relu or
+  //           linear; depthwise/ddepthwise (kh, kw, in_c, depth_multiplier), pointwise/dpointwise
+  //           (in_c * depth_multiplier, filters) and bias/dbias (filters) outlive the layer (bias
+  //           and dbias null without bias).
+  SeparableConv2D(ConvShape shape, int depth_multiplier, Activation activation, int max_batch, bool need_dx,
+                  const T* depthwise, const T* pointwise, const T* bias, T* ddepthwise, T* dpointwise, T* dbias);
+  // x (n, in_h, in_w, in_c) -> y (n, out_h, out_w, filters) = act(depthwise(x) . pointwise + bias).
+  void forward(const T* x, T* y, int n, const DropoutContext* train = nullptr) override;
+  // dy is overwritten with dL/d(pre-activation).
+  void backward(const T* x, const T* y, T* dy, T* dx, int n) override;
+
+ private:
+  ConvShape shape_;
+  int mid_;  // in_c * depth_multiplier: the channels between the two steps
+  bool relu_;
+  int max_batch_;
+  const T* pointwise_;  // (in_c * depth_multiplier, filters)
+  const T* bias_;       // (filters) or null
+  T* dpointwise_;       // (in_c * depth_multiplier, filters)
+  T* dbias_;            // (filters) or null
+  DepthwiseConv2D<T> depthwise_;  // the first step
+  AlignedVector<T> z_;   // (max_batch, out_h, out_w, mid_): the depthwise step's output
+  AlignedVector<T> dz_;  // (max_batch, out_h, out_w, mid_): dL/dz
+};
+
 // Conv2D (any kernel, stride and padding; relu or linear; bias optional) fused with the
 // MaxPooling2D after it (any window, stride and padding): the model picks it wherever the spec has
 // that pair. Only the convolution pixels some pooling window reads are computed (conv2d_1's 11x11
@@ -154,7 +239,7 @@ class Conv2DPool final : public Layer<T> {
  public:
   using Index = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;  // T's width: vectorizes
 
-  // requires: conv as Conv2D's; pool.in_h, in_w, in_c are conv's output, pool.out_c == pool.in_c,
+  // requires: conv as Conv2D's, undilated; pool.in_h, in_w, in_c are conv's output, pool.out_c == pool.in_c,
   //           the pooled output is not empty.
   Conv2DPool(ConvShape conv, ConvShape pool, Activation activation, int max_batch, bool need_dx, const T* kernel,
              const T* bias, T* dkernel, T* dbias);
@@ -518,6 +603,10 @@ void softmax_xent_backward(const T* logits, const std::uint8_t* labels, int n, i
 
 extern template class Conv2D<float>;
 extern template class Conv2D<double>;
+extern template class DepthwiseConv2D<float>;
+extern template class DepthwiseConv2D<double>;
+extern template class SeparableConv2D<float>;
+extern template class SeparableConv2D<double>;
 extern template class Conv2DPool<float>;
 extern template class Conv2DPool<double>;
 extern template class MaxPool2D<float>;

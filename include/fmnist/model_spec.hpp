@@ -26,6 +26,7 @@ enum class LayerKind {
   re_lu, leaky_re_lu, elu, softmax,                                // activation layers (ReLU, LeakyReLU, ELU, Softmax)
   global_average_pooling2d, global_max_pooling2d, zero_padding2d,
   add, subtract, multiply, average, maximum, minimum, concatenate,  // merge layers (Functional models)
+  depthwise_conv2d, separable_conv2d,  // depthwise convolutions
   count
 };
 inline constexpr std::size_t kLayerKindCount = static_cast<std::size_t>(LayerKind::count);
@@ -129,10 +130,12 @@ struct InitializerArgs {
 inline constexpr int kModelInput = -1;
 
 // One layer after the InputLayer. Which fields count depends on the kind (the rest keep their
-// defaults): Conv2D: units (filters), kernel, strides, padding, activation, use_bias,
+// defaults): Conv2D: units (filters), kernel, strides, padding, dilation, activation, use_bias,
 // kernel_initializer; MaxPooling2D/AveragePooling2D: kernel (pool_size), strides, padding; Dense:
 // units, activation, use_bias, kernel_initializer; Dropout: rate; Activation: activation;
-// BatchNormalization: axis, momentum, epsilon, center, scale, norm_initializers.
+// BatchNormalization: axis, momentum, epsilon, center, scale, norm_initializers; DepthwiseConv2D:
+// kernel, strides, padding, dilation, depth_multiplier, activation, use_bias, kernel_initializer
+// (Keras's depthwise_initializer); SeparableConv2D: those and units (filters), pointwise_initializer.
 // Biases always start at zero (Keras's bias_initializer "zeros", the only one supported).
 // RandomFlip, RandomTranslation, RandomRotation, RandomZoom: augment. ReLU: relu_max_value,
 // negative_slope, threshold; LeakyReLU: negative_slope; ELU: elu_alpha; Softmax: activation softmax
@@ -144,8 +147,8 @@ inline constexpr int kModelInput = -1;
 struct LayerSpec {
   LayerKind kind = LayerKind::dense;
   std::string name;                 // Keras's layer name: "conv2d", "dense_1", ...
-  int units = 0;                    // Conv2D filters, Dense units
-  std::array<int, 2> kernel{1, 1};  // Conv2D kernel_size, pooling pool_size: (h, w)
+  int units = 0;                    // Conv2D and SeparableConv2D filters, Dense units
+  std::array<int, 2> kernel{1, 1};  // convolutions' kernel_size, pooling pool_size: (h, w)
   std::array<int, 2> strides{1, 1};
   Padding padding = Padding::valid;
   Activation activation = Activation::linear;
@@ -177,6 +180,12 @@ struct LayerSpec {
   double elu_alpha = 1;                  // ELU alpha
   bool keepdims = false;                 // GlobalAveragePooling2D, GlobalMaxPooling2D
   std::array<int, 4> pads{1, 1, 1, 1};   // ZeroPadding2D: top, bottom, left, right
+  // Dilated and depthwise convolutions (Keras's defaults): Conv2D, DepthwiseConv2D and
+  // SeparableConv2D's dilation_rate (h, w); the depthwise kernel's depth_multiplier (output channels
+  // per input channel); SeparableConv2D's pointwise_initializer (its depthwise one is kernel_initializer).
+  std::array<int, 2> dilation{1, 1};
+  int depth_multiplier = 1;
+  Initializer pointwise_initializer = Initializer::glorot_uniform;
   std::vector<int> inputs;          // Functional models (above)
 
   bool operator==(const LayerSpec&) const = default;
@@ -255,7 +264,7 @@ struct ModelPlan {
 
 // Limits of a spec, so that an absurd one is refused before any memory is touched.
 inline constexpr std::size_t kMaxLayers = 256;
-inline constexpr int kMaxUnits = 16384;             // Conv2D filters, Dense units
+inline constexpr int kMaxUnits = 16384;             // filters, Dense units, depthwise output channels
 inline constexpr int kMaxWindow = 1024;             // kernel, pool and stride sizes
 inline constexpr std::size_t kMaxPatch = 16384;     // kh * kw * input channels of a Conv2D
 inline constexpr std::size_t kMaxParams = std::size_t{1} << 25;              // 33,554,432

@@ -58,11 +58,11 @@ class OnnxGraph {
   // Returns its name ("<layer>/<what>_1", ... if the layer has one of that name already).
   virtual std::string constant(const std::string& what, float value) = 0;
   virtual std::string constant(const std::string& what, const OnnxDims& values) = 0;
-  // Adds the node "<layer>/<op>" ("<layer>/<op>_1", ... for the layer's next nodes of that
-  // operator) of operator `op` on `inputs`; its output becomes the current tensor, in the current
-  // layout. Returns its name.
+  // Adds the node "<layer>/<what>" (what: op when empty; "<layer>/<what>_1", ... for the layer's
+  // next nodes of that name) of operator `op` on `inputs`; its output becomes the current tensor,
+  // in the current layout. Returns its name.
   virtual std::string node(const std::string& op, const std::vector<std::string>& inputs,
-                           const std::vector<OnnxAttribute>& attributes = {}) = 0;
+                           const std::vector<OnnxAttribute>& attributes = {}, const std::string& what = "") = 0;
   // Applies a Keras activation to the current tensor: linear adds nothing, relu a Relu node,
   // softmax (on the last layer only) the model's output and its input as the logits.
   virtual void activation(Activation activation) = 0;

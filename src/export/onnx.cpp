@@ -137,8 +137,8 @@ class ProtoGraph final : public OnnxGraph {
   }
 
   std::string node(const std::string& op, const std::vector<std::string>& inputs,
-                   const std::vector<OnnxAttribute>& attributes) override {
-    const std::string name = unused(layer_ + "/" + op);
+                   const std::vector<OnnxAttribute>& attributes, const std::string& what = "") override {
+    const std::string name = unused(layer_ + "/" + (what.empty() ? op : what));
     onnx::NodeProto& node = add(op, name, inputs);
     for (const OnnxAttribute& a : attributes) set_attribute(node, a);
     x_ = name;

@@ -1,38 +1,21 @@
-// Conv2D with any kernel, stride and padding, NHWC: forward straight from the input (the register
-// blocks of direct_conv.hpp) plus bias and relu (or linear); backward masks dy by the ReLU, sums the
-// bias gradient and runs im2col + GEMM (im2col.hpp). The path of every convolution that no
+// Conv2D with any kernel, stride, padding and dilation, NHWC: forward straight from the input
+// (the register blocks of direct_conv.hpp) plus bias and relu (or linear); backward masks dy by the
+// ReLU, sums the bias gradient and runs im2col + GEMM (im2col.hpp). The path of every convolution that no
 // MaxPooling2D follows (Conv2DPool takes the others).
 #include "im2col.hpp"  // first: it includes the intrinsics headers
 
 #include <algorithm>
 #include <stdexcept>
 
+#include "bias_activation.hpp"
 #include "direct_conv.hpp"
 #include "fmnist/layers.hpp"
 
 namespace fmnist {
-namespace {
 
+using detail::add_bias_activation;
 using detail::PaddedInput;
-
-// y (rows, out_c) = act(z (rows, cp) + bias); bias may be null; z may be y (cp == out_c).
-template <typename T>
-void add_bias_activation(const T* z, std::size_t cp, const T* bias, bool relu, std::size_t rows, int out_c, T* y) {
-  for (std::size_t r = 0; r < rows; ++r, z += cp, y += out_c) {
-    for (int c = 0; c < out_c; ++c) {
-      const T v = bias != nullptr ? z[c] + bias[c] : z[c];
-      y[c] = relu ? std::max(v, T(0)) : v;
-    }
-  }
-}
-
-// dy (count) *= (y > 0).
-template <typename T>
-void relu_mask(const T* y, T* dy, std::size_t count) {
-  for (std::size_t i = 0; i < count; ++i) dy[i] = y[i] > T(0) ? dy[i] : T(0);
-}
-
-}  // namespace
+using detail::relu_mask;
 
 template <typename T>
 Conv2D<T>::Conv2D(ConvShape shape, Activation activation, int max_batch, bool need_dx, const T* kernel,

@@ -108,8 +108,8 @@ Conv2DPool<T>::Conv2DPool(ConvShape conv, ConvShape pool, Activation activation,
   if (conv.in_c < 1 || conv.out_c < 1 || conv.out_h() < 1 || conv.out_w() < 1 || max_batch < 1 ||
       activation == Activation::softmax || (bias == nullptr) != (dbias == nullptr) || pool.in_h != conv.out_h() ||
       pool.in_w != conv.out_w() || pool.in_c != conv.out_c || pool.out_c != pool.in_c || pool.out_h() < 1 ||
-      pool.out_w() < 1) {
-    throw std::invalid_argument("Conv2DPool: bad shapes, activation or max_batch");
+      pool.out_w() < 1 || conv.dilation_h != 1 || conv.dilation_w != 1) {
+    throw std::invalid_argument("Conv2DPool: bad shapes (or a dilated kernel), activation or max_batch");
   }
   const PaddedInput padded(conv);
   std::vector<int> row_index, col_index;  // (conv out_h), (conv out_w): place among those read, or -1

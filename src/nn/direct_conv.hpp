@@ -1,7 +1,8 @@
-// Private to src/nn: convolution straight from the input, NHWC, any kernel, stride and padding.
-// With "same" padding the input is first copied into a zero-padded buffer, so every output pixel
-// reads kernel_h runs of kernel_w * in_c contiguous values at fixed offsets from its base, and no
-// inner loop checks bounds. Forward: register blocks of 4 pixels x a few vectors of channels.
+// Private to src/nn: convolution straight from the input, NHWC, any kernel, stride, padding and
+// dilation. With "same" padding the input is first copied into a zero-padded buffer, so every output
+// pixel reads its patch as runs of contiguous values at fixed offsets from its base (kernel_h runs of
+// kernel_w * in_c; kernel_h * kernel_w runs of in_c when the taps of a row are dilated apart), and
+// no inner loop checks bounds. Forward: register blocks of 4 pixels x a few vectors of channels.
 // Backward (sparse): dW and dX summed over a list of (pixel, gradient) entries, vector by vector.
 #pragma once
 
@@ -26,25 +27,36 @@ struct PaddedInput {
       : s(shape),
         pad_top(shape.pad_top()),
         pad_left(shape.pad_left()),
-        run(shape.kernel_w * shape.in_c) {
-    const int reach_h = (s.out_h() - 1) * s.stride_h + s.kernel_h, reach_w = (s.out_w() - 1) * s.stride_w + s.kernel_w;
+        row_runs(shape.dilation_w == 1 ? 1 : shape.kernel_w),
+        run(shape.dilation_w == 1 ? shape.kernel_w * shape.in_c : shape.in_c),
+        runs(shape.kernel_h * row_runs) {
+    const int reach_h = (s.out_h() - 1) * s.stride_h + s.span_h(), reach_w = (s.out_w() - 1) * s.stride_w + s.span_w();
     copy = pad_top > 0 || pad_left > 0 || reach_h > s.in_h || reach_w > s.in_w;
     h = copy ? reach_h : s.in_h;
     w = copy ? reach_w : s.in_w;
     row = std::size_t(w) * s.in_c;
     image = std::size_t(h) * row;
+    row_step = std::size_t(s.dilation_h) * row;
   }
 
   ConvShape s;
   int pad_top, pad_left;
-  int run;                 // kernel_w * in_c: the contiguous values of one kernel row
+  int row_runs;            // runs per kernel row: 1, or kernel_w when its taps are dilated apart
+  int run;                 // the contiguous values of one run: kernel_w * in_c, or in_c (dilated)
+  int runs;                // runs per patch: kernel_h * row_runs, in the kernel's (kh, kw, in_c) order
   bool copy;               // "same" padding that reaches outside the image: read a padded copy
   int h, w;                // rows and columns of an image as read
   std::size_t row, image;  // values per row and per image as read
+  std::size_t row_step;    // between the first values of two kernel rows: dilation_h rows
 
   // The offset in its image of output pixel (oh, ow)'s first input value.
   std::uint32_t base(int oh, int ow) const {
     return std::uint32_t(std::size_t(oh) * s.stride_h * row + std::size_t(ow) * s.stride_w * s.in_c);
+  }
+  // The offset of a patch's run k from the patch's first value.
+  std::size_t run_offset(int k) const {
+    if (row_runs == 1) return std::size_t(k) * row_step;
+    return std::size_t(k / row_runs) * row_step + std::size_t(k % row_runs) * s.dilation_w * s.in_c;
   }
 };
 
@@ -96,22 +108,23 @@ template <int N, typename F>
 inline constexpr int kForwardPixels = 4;
 inline constexpr int kForwardVectors = kRegisters >= 32 ? 4 : 2;
 
-// z (R pixels, NV vectors, rows zs apart) (+)= the sums over kernel rows [kh0, kh1) of the
-// patches at base[0, R) of xi times w (those rows' taps, NV vectors each, contiguous); kh0 == 0
-// starts from 0, else z's sums continue. Each sum runs over the patch in order, row after row.
+// z (R pixels, NV vectors, rows zs apart) (+)= the sums over runs [k0, k1) of the patches at
+// base[0, R) of xi times w (those runs' taps, NV vectors each, contiguous); k0 == 0 starts from 0,
+// else z's sums continue. Each sum runs over the patch in order, run after run.
 template <typename T, int NV, int R = kForwardPixels>
 [[gnu::always_inline]] inline void pixel_block_rows(const PaddedInput& g, const T* xi, const std::uint32_t* base,
-                                                    int kh0, int kh1, const T* w, T* z, std::size_t zs) {
+                                                    int k0, int k1, const T* w, T* z, std::size_t zs) {
   using S = Simd<T>;
   using V = typename S::V;
   constexpr int L = S::kLanes;
   V acc[R][NV];
   for (int r = 0; r < R; ++r) {
-    for (int v = 0; v < NV; ++v) acc[r][v] = kh0 == 0 ? V{} : S::load(z + r * zs + v * L);
+    for (int v = 0; v < NV; ++v) acc[r][v] = k0 == 0 ? V{} : S::load(z + r * zs + v * L);
   }
-  for (int kh = kh0; kh < kh1; ++kh) {
+  for (int k = k0; k < k1; ++k) {
     const T* p[R];
-    for (int r = 0; r < R; ++r) p[r] = xi + base[r] + kh * g.row;
+    const std::size_t at = g.run_offset(k);
+    for (int r = 0; r < R; ++r) p[r] = xi + base[r] + at;
     for (int j = 0; j < g.run; ++j, w += NV * L) {
       V wv[NV];
       for (int v = 0; v < NV; ++v) {
@@ -156,7 +169,7 @@ void pack_kernel(const T* kernel, std::size_t patch, int out_c, std::size_t cp, 
 
 // z (count, cp) = the convolution sums (no bias) of one image's pixels at bases[0, count); xi is
 // the image as g reads it, packed the kernel as pack_kernel lays it out. Channel block, then
-// groups of kernel rows whose taps fit in 24 KB (L1), then blocks of pixels, so those taps stay in
+// groups of runs whose taps fit in 24 KB (L1), then blocks of pixels, so those taps stay in
 // L1 while every pixel passes (the last block repeats the last pixel where it needs to).
 template <typename T>
 void conv_pixels(const PaddedInput& g, const T* xi, const std::uint32_t* bases, std::size_t count, const T* packed,
@@ -169,15 +182,15 @@ void conv_pixels(const PaddedInput& g, const T* xi, const std::uint32_t* bases, 
   for_each_channel_block<T>(cp, [&](int v0, int nv) {
     with_size<kForwardVectors>(nv, [&](auto n) {
       constexpr int NV = decltype(n)::value;
-      const std::size_t row_taps = std::size_t(g.run) * NV * L;  // one kernel row's taps of the block
-      const int group = int(std::max<std::size_t>(1, (24 << 10) / (row_taps * sizeof(T))));
+      const std::size_t run_taps = std::size_t(g.run) * NV * L;  // one run's taps of the block
+      const int group = int(std::max<std::size_t>(1, (24 << 10) / (run_taps * sizeof(T))));
       T tail[R * NV * L];
-      for (int kh0 = 0; kh0 < g.s.kernel_h; kh0 += group) {
-        const int kh1 = std::min(g.s.kernel_h, kh0 + group);
+      for (int k0 = 0; k0 < g.runs; k0 += group) {
+        const int k1 = std::min(g.runs, k0 + group);
         for (std::size_t p = 0; p < full; p += R)
-          pixel_block_rows<T, NV>(g, xi, bases + p, kh0, kh1, w, z + p * cp + v0 * L, cp);
-        if (full < count) pixel_block_rows<T, NV>(g, xi, last, kh0, kh1, w, tail, NV * L);
-        w += (kh1 - kh0) * row_taps;
+          pixel_block_rows<T, NV>(g, xi, bases + p, k0, k1, w, z + p * cp + v0 * L, cp);
+        if (full < count) pixel_block_rows<T, NV>(g, xi, last, k0, k1, w, tail, NV * L);
+        w += (k1 - k0) * run_taps;
       }
       for (std::size_t r = 0; full + r < count; ++r)
         std::copy(tail + r * NV * L, tail + (r + 1) * NV * L, z + (full + r) * cp + v0 * L);
@@ -212,7 +225,7 @@ template <typename T, int NB, typename Src>
 
 // out (kernel_h runs of g.run values, out_row apart) += sum over e < count of g[e] * the
 // kernel_h runs at src(e) (src_row apart): the sparse dW (entries of x patches) and dX (rows of the
-// transposed kernel) of a convolution. Vector blocks of a run, then its scalar tail.
+// transposed kernel) of an undilated convolution (Conv2DPool's). Vector blocks of a run, then its scalar tail.
 template <typename T, typename Src>
 void weighted_patches(const PaddedInput& g, std::size_t src_row, std::size_t out_row, int count, const T* gs,
                       Src&& src, T* out) {

@@ -1,7 +1,8 @@
 // The im2col + GEMM backward of convolutions in NHWC (dW and dX), shared by Conv2D and Conv2DPool, over a
 // list of output pixels (their bases in the padded input of direct_conv.hpp). A pixel's col row
-// is its kernel_h runs of kernel_w * in_c inputs, each one memcpy from the padded images (padding
-// is zeros there, so no branch per value). Images go through in chunks whose col stays in L2.
+// is its runs of inputs (PaddedInput: kernel_h runs of kernel_w * in_c, or kernel_h * kernel_w runs
+// of in_c with dilated taps), each one memcpy from the padded images (padding is zeros there, so no
+// branch per value). Images go through in chunks whose col stays in L2.
 #pragma once
 
 #include "eigen_views.hpp"  // first: it includes the intrinsics headers
@@ -21,7 +22,7 @@ void im2col(const PaddedInput& g, const std::vector<std::uint32_t>& bases, const
   for (int img = 0; img < n; ++img) {
     const T* xi = xp + img * g.image;
     for (const std::uint32_t b : bases) {
-      for (int kh = 0; kh < g.s.kernel_h; ++kh, col += g.run) std::memcpy(col, xi + b + kh * g.row, g.run * sizeof(T));
+      for (int k = 0; k < g.runs; ++k, col += g.run) std::memcpy(col, xi + b + g.run_offset(k), g.run * sizeof(T));
     }
   }
 }
@@ -32,8 +33,8 @@ void col2im(const PaddedInput& g, const std::vector<std::uint32_t>& bases, const
   for (int img = 0; img < n; ++img) {
     T* di = dxp + img * g.image;
     for (const std::uint32_t b : bases) {
-      for (int kh = 0; kh < g.s.kernel_h; ++kh, dcol += g.run) {
-        T* __restrict d = di + b + kh * g.row;
+      for (int k = 0; k < g.runs; ++k, dcol += g.run) {
+        T* __restrict d = di + b + g.run_offset(k);
         const T* __restrict s = dcol;
         for (int i = 0; i < g.run; ++i) d[i] += s[i];
       }

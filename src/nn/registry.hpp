@@ -129,8 +129,10 @@ struct LayerKindRow {
   // The forward/backward object, for float (training) and double (the gradient checks).
   MakeLayer<float> make_float;
   MakeLayer<double> make_double;
-  // The field that sets the layer's width ("filters", "units"), named when the width is wrong.
+  // The field that sets the layer's width ("filters", "units"), named when the width is wrong,
+  // and the spec's member that holds it.
   const char* width_field = nullptr;
+  int LayerSpec::*width_value = &LayerSpec::units;
   // Weightless and shape-keeping (Dropout, Activation): a message about the model's output
   // width names the layer before it.
   bool pass_through = false;

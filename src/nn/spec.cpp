@@ -56,7 +56,7 @@ class Planner {
       lp.output_shape = row.shape(check, l, lp.input_shapes);
       if (row.weights != nullptr) add_tensors(plan, lp, i, row.weights(l, lp.input_shapes));
       if (plan.num_params > kMaxParams)
-        check.fail(row.width_field ? row.width_field : "units", std::to_string(l.units),
+        check.fail(row.width_field ? row.width_field : "units", std::to_string(l.*row.width_value),
                    "makes more than the limit of " + with_commas(kMaxParams) + " parameters");
       plan.activations_per_image += shape_size(lp.output_shape);
       plan.layers.push_back(std::move(lp));

@@ -1,6 +1,7 @@
 // Google Benchmark of each layer's forward and backward at batch 256 (float), as the models run
 // them, for the tutorial's model and the wide one (tests/fixtures/models/wide_tutorial.json), the
-// augmentation layers on 28x28x1, and of
+// augmentation layers on 28x28x1, the depthwise, separable and dilated convolutions beside plain
+// loops of the same maths, and of
 // each model's whole training step (4 micro-batches of 64, as a rank of -np 2 trains), one thread:
 // the per-layer figures behind docs/performance.md and the table of launch/bench.sh.
 // Counters: "flop" the rate of the layer's nominal (Keras) work, "flop_per_call".
@@ -184,6 +185,214 @@ void BM_AugmentForward(benchmark::State& state) { augment_benchmark(state, false
 void BM_AugmentBackward(benchmark::State& state) { augment_benchmark(state, true); }
 BENCHMARK(BM_AugmentForward)->DenseRange(0, 3)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_AugmentBackward)->DenseRange(0, 3)->Unit(benchmark::kMicrosecond);
+
+// ---- Depthwise, separable and dilated convolutions, each against a plain loop -------------------
+
+// The cases, per-rank batch 256. index: 0 depthwise 28x28x32 3x3 same (a MobileNet block on these
+// images), 1 depthwise 14x14x64 3x3 same, 2 depthwise 13x13x16 3x3 valid, depth_multiplier 2,
+// dilation 2; the separable layer is the depthwise one followed by a pointwise step to 64 filters.
+struct DepthwiseBench {
+  ConvShape shape;  // out_c = in_c * dm
+  int dm;
+};
+DepthwiseBench depthwise_case(std::int64_t index) {
+  static const DepthwiseBench cases[] = {{{28, 28, 32, 32, 3, 3, 1, 1, Padding::same}, 1},
+                                         {{14, 14, 64, 64, 3, 3, 1, 1, Padding::same}, 1},
+                                         {{13, 13, 16, 32, 3, 3, 1, 1, Padding::valid, 2, 2}, 2}};
+  return cases[index];
+}
+
+// The plain loops (NHWC, bounds checked per tap, the channels innermost), as one would first write
+// them: y (n, out) = relu(depthwise(x) + bias); backward dy masked, dbias, dkernel and dx.
+struct PlainDepthwise {
+  ConvShape s;
+  int dm;
+  template <typename F>
+  void each_tap(int n, F&& f) const {  // f(pixel index, input pixel index, tap index)
+    for (int b = 0; b < n; ++b)
+      for (int oh = 0; oh < s.out_h(); ++oh)
+        for (int ow = 0; ow < s.out_w(); ++ow)
+          for (int i = 0; i < s.kernel_h; ++i)
+            for (int j = 0; j < s.kernel_w; ++j) {
+              const int ih = oh * s.stride_h - s.pad_top() + i * s.dilation_h;
+              const int iw = ow * s.stride_w - s.pad_left() + j * s.dilation_w;
+              if (ih < 0 || ih >= s.in_h || iw < 0 || iw >= s.in_w) continue;
+              f((std::size_t(b) * s.out_h() + oh) * s.out_w() + ow, (std::size_t(b) * s.in_h + ih) * s.in_w + iw,
+                i * s.kernel_w + j);
+            }
+  }
+  void forward(const float* x, const float* k, const float* bias, float* y, int n) const {
+    const std::size_t pixels = std::size_t(n) * s.out_h() * s.out_w();
+    for (std::size_t p = 0; p < pixels; ++p) std::copy(bias, bias + s.out_c, y + p * s.out_c);
+    each_tap(n, [&](std::size_t p, std::size_t q, int t) {
+      for (int c = 0; c < s.out_c; ++c) y[p * s.out_c + c] += x[q * s.in_c + c / dm] * k[t * s.out_c + c];
+    });
+    for (std::size_t i = 0; i < pixels * s.out_c; ++i) y[i] = std::max(y[i], 0.0f);
+  }
+  void backward(const float* x, const float* k, const float* y, float* dy, float* dk, float* db, float* dx,
+                int n) const {
+    const std::size_t pixels = std::size_t(n) * s.out_h() * s.out_w();
+    for (std::size_t i = 0; i < pixels * s.out_c; ++i) dy[i] = y[i] > 0 ? dy[i] : 0.0f;
+    for (std::size_t p = 0; p < pixels; ++p)
+      for (int c = 0; c < s.out_c; ++c) db[c] += dy[p * s.out_c + c];
+    std::fill(dx, dx + n * s.in_size(), 0.0f);
+    each_tap(n, [&](std::size_t p, std::size_t q, int t) {
+      for (int c = 0; c < s.out_c; ++c) {
+        dk[t * s.out_c + c] += x[q * s.in_c + c / dm] * dy[p * s.out_c + c];
+        dx[q * s.in_c + c / dm] += k[t * s.out_c + c] * dy[p * s.out_c + c];
+      }
+    });
+  }
+};
+
+// Nominal multiply-adds of a depthwise step over n images.
+double depthwise_macs(const ConvShape& s, int n) {
+  return double(n) * s.out_h() * s.out_w() * s.out_c * s.kernel_h * s.kernel_w;
+}
+
+void depthwise_benchmark(benchmark::State& state, bool backward) {
+  const DepthwiseBench c = depthwise_case(state.range(0));
+  const ConvShape& s = c.shape;
+  const auto kernel = random_vector(std::size_t(s.kernel_h) * s.kernel_w * s.out_c, -0.3f, 0.3f, 2);
+  const auto bias = random_vector(s.out_c, -0.1f, 0.1f, 3);
+  std::vector<float> dkernel(kernel.size()), dbias(bias.size());
+  DepthwiseConv2D<float> layer(s, c.dm, Activation::relu, kBatch, true, kernel.data(), bias.data(), dkernel.data(),
+                               dbias.data());
+  run_layer(state, layer, s.in_size(), s.out_size(), backward, true);
+  set_flop(state, depthwise_macs(s, kBatch), backward, true);
+}
+
+void plain_depthwise_benchmark(benchmark::State& state, bool backward) {
+  const DepthwiseBench c = depthwise_case(state.range(0));
+  const PlainDepthwise plain{c.shape, c.dm};
+  const ConvShape& s = c.shape;
+  const auto x = random_vector(kBatch * s.in_size(), 0, 1, 1);
+  const auto kernel = random_vector(std::size_t(s.kernel_h) * s.kernel_w * s.out_c, -0.3f, 0.3f, 2);
+  const auto bias = random_vector(s.out_c, -0.1f, 0.1f, 3);
+  const auto dy_init = random_vector(kBatch * s.out_size(), -1, 1, 4);
+  std::vector<float> y(dy_init.size()), dy(dy_init), dx(x.size()), dk(kernel.size()), db(bias.size());
+  plain.forward(x.data(), kernel.data(), bias.data(), y.data(), kBatch);
+  for (auto _ : state) {
+    if (backward) {
+      state.PauseTiming();
+      std::copy(dy_init.begin(), dy_init.end(), dy.begin());
+      state.ResumeTiming();
+      plain.backward(x.data(), kernel.data(), y.data(), dy.data(), dk.data(), db.data(), dx.data(), kBatch);
+    } else {
+      plain.forward(x.data(), kernel.data(), bias.data(), y.data(), kBatch);
+    }
+    benchmark::ClobberMemory();
+  }
+  set_flop(state, depthwise_macs(s, kBatch), backward, true);
+}
+
+void BM_DepthwiseForward(benchmark::State& state) { depthwise_benchmark(state, false); }
+void BM_DepthwiseBackward(benchmark::State& state) { depthwise_benchmark(state, true); }
+void BM_DepthwisePlainForward(benchmark::State& state) { plain_depthwise_benchmark(state, false); }
+void BM_DepthwisePlainBackward(benchmark::State& state) { plain_depthwise_benchmark(state, true); }
+BENCHMARK(BM_DepthwiseForward)->DenseRange(0, 2)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_DepthwisePlainForward)->DenseRange(0, 2)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_DepthwiseBackward)->DenseRange(0, 2)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_DepthwisePlainBackward)->DenseRange(0, 2)->Unit(benchmark::kMillisecond);
+
+// SeparableConv2D: the depthwise case, then 64 filters; against the plain depthwise loop followed by
+// a plain pointwise loop (pixel, filter, channel).
+constexpr int kSeparableFilters = 64;
+
+void separable_benchmark(benchmark::State& state, bool backward) {
+  const DepthwiseBench c = depthwise_case(state.range(0));
+  ConvShape s = c.shape;
+  const int mid = s.out_c;
+  s.out_c = kSeparableFilters;
+  const auto depthwise = random_vector(std::size_t(s.kernel_h) * s.kernel_w * mid, -0.3f, 0.3f, 2);
+  const auto pointwise = random_vector(std::size_t(mid) * s.out_c, -0.3f, 0.3f, 5);
+  const auto bias = random_vector(s.out_c, -0.1f, 0.1f, 3);
+  std::vector<float> dd(depthwise.size()), dp(pointwise.size()), db(bias.size());
+  SeparableConv2D<float> layer(s, c.dm, Activation::relu, kBatch, true, depthwise.data(), pointwise.data(), bias.data(),
+                               dd.data(), dp.data(), db.data());
+  run_layer(state, layer, s.in_size(), s.out_size(), backward, true);
+  const double pixels = double(kBatch) * s.out_h() * s.out_w();
+  set_flop(state, depthwise_macs(c.shape, kBatch) + pixels * mid * s.out_c, backward, true);
+}
+
+void plain_separable_benchmark(benchmark::State& state) {  // forward only: the pointwise loop
+  const DepthwiseBench c = depthwise_case(state.range(0));
+  const PlainDepthwise plain{c.shape, c.dm};
+  const ConvShape& s = c.shape;
+  const int mid = s.out_c, filters = kSeparableFilters;
+  const std::size_t pixels = std::size_t(kBatch) * s.out_h() * s.out_w();
+  const auto x = random_vector(kBatch * s.in_size(), 0, 1, 1);
+  const auto depthwise = random_vector(std::size_t(s.kernel_h) * s.kernel_w * mid, -0.3f, 0.3f, 2);
+  const auto pointwise = random_vector(std::size_t(mid) * filters, -0.3f, 0.3f, 5);
+  const std::vector<float> zero(mid, 0.0f);
+  std::vector<float> z(pixels * mid), y(pixels * filters);
+  for (auto _ : state) {
+    plain.forward(x.data(), depthwise.data(), zero.data(), z.data(), kBatch);  // (its relu aside)
+    for (std::size_t p = 0; p < pixels; ++p)
+      for (int f = 0; f < filters; ++f) {
+        float sum = 0;
+        for (int k = 0; k < mid; ++k) sum += z[p * mid + k] * pointwise[std::size_t(k) * filters + f];
+        y[p * filters + f] = std::max(sum, 0.0f);
+      }
+    benchmark::ClobberMemory();
+  }
+  set_flop(state, depthwise_macs(s, kBatch) + double(pixels) * mid * filters, false, false);
+}
+
+void BM_SeparableForward(benchmark::State& state) { separable_benchmark(state, false); }
+void BM_SeparableBackward(benchmark::State& state) { separable_benchmark(state, true); }
+void BM_SeparablePlainForward(benchmark::State& state) { plain_separable_benchmark(state); }
+BENCHMARK(BM_SeparableForward)->DenseRange(0, 2)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_SeparablePlainForward)->DenseRange(0, 2)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_SeparableBackward)->DenseRange(0, 2)->Unit(benchmark::kMillisecond);
+
+// A dilated Conv2D (14x14x32 -> 32, 3x3, dilation 2, same), against the undilated one of the same
+// shape (the same work) and a plain loop.
+ConvShape dilated_case(bool dilated) { return {14, 14, 32, 32, 3, 3, 1, 1, Padding::same, dilated ? 2 : 1, dilated ? 2 : 1}; }
+
+void dilated_benchmark(benchmark::State& state, bool backward) {
+  const ConvShape s = dilated_case(state.range(0) == 0);
+  const auto kernel = random_vector(s.kernel_size(), -0.1f, 0.1f, 2);
+  const auto bias = random_vector(s.out_c, -0.1f, 0.1f, 3);
+  std::vector<float> dkernel(kernel.size()), dbias(bias.size());
+  Conv2D<float> layer(s, Activation::relu, kBatch, true, kernel.data(), bias.data(), dkernel.data(), dbias.data());
+  run_layer(state, layer, s.in_size(), s.out_size(), backward, true);
+  set_flop(state, conv_macs(s, kBatch), backward, true);
+}
+
+void plain_dilated_benchmark(benchmark::State& state) {  // forward: pixel, tap, input channel, filter
+  const ConvShape s = dilated_case(true);
+  const auto x = random_vector(kBatch * s.in_size(), 0, 1, 1);
+  const auto kernel = random_vector(s.kernel_size(), -0.1f, 0.1f, 2);
+  std::vector<float> y(kBatch * s.out_size());
+  for (auto _ : state) {
+    std::fill(y.begin(), y.end(), 0.0f);
+    for (int b = 0; b < kBatch; ++b)
+      for (int oh = 0; oh < s.out_h(); ++oh)
+        for (int ow = 0; ow < s.out_w(); ++ow) {
+          float* out = y.data() + ((std::size_t(b) * s.out_h() + oh) * s.out_w() + ow) * s.out_c;
+          for (int i = 0; i < 3; ++i)
+            for (int j = 0; j < 3; ++j) {
+              const int ih = oh - s.pad_top() + 2 * i, iw = ow - s.pad_left() + 2 * j;
+              if (ih < 0 || ih >= s.in_h || iw < 0 || iw >= s.in_w) continue;
+              const float* in = x.data() + ((std::size_t(b) * s.in_h + ih) * s.in_w + iw) * s.in_c;
+              const float* k = kernel.data() + std::size_t(i * 3 + j) * s.in_c * s.out_c;
+              for (int ci = 0; ci < s.in_c; ++ci)
+                for (int co = 0; co < s.out_c; ++co) out[co] += in[ci] * k[ci * s.out_c + co];
+            }
+        }
+    benchmark::ClobberMemory();
+  }
+  set_flop(state, conv_macs(s, kBatch), false, false);
+}
+
+// index: 0 dilated, 1 the same shape undilated.
+void BM_DilatedForward(benchmark::State& state) { dilated_benchmark(state, false); }
+void BM_DilatedBackward(benchmark::State& state) { dilated_benchmark(state, true); }
+void BM_DilatedPlainForward(benchmark::State& state) { plain_dilated_benchmark(state); }
+BENCHMARK(BM_DilatedForward)->DenseRange(0, 1)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_DilatedPlainForward)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_DilatedBackward)->DenseRange(0, 1)->Unit(benchmark::kMillisecond);
 
 // index: 0 the tutorial's model, 1 the wide one.
 ModelSpec model_spec(std::int64_t index) {

@@ -250,12 +250,14 @@ class RandomAugment(nn.Module):
         return F.grid_sample(x, grid, mode=self.interpolation, padding_mode=self.padding, align_corners=False)
 
 
-def variance_scaling(weight, scale, mode, distribution):
+def variance_scaling(weight, scale, mode, distribution, fans=None):
     """Keras's VarianceScaling: uniform in +-sqrt(3 scale / n), or a normal cut at two stddevs whose
     stddev is sqrt(scale / n) / 0.8796 (tf_keras/initializers/initializers.py). PyTorch's weight is
-    (out, in[, kh, kw]): the same fans as Keras's (kh, kw, in, out)."""
+    (out, in[, kh, kw]): the same fans as Keras's (kh, kw, in, out); a grouped Conv2d's differ, so fans
+    (fan_in, fan_out) gives Keras's, as it computes them from its own kernel shape."""
     fan_in = weight[0].numel() if weight.dim() > 1 else weight.numel()
     fan_out = weight.numel() // weight.shape[1] if weight.dim() > 1 else weight.numel()
+    fan_in, fan_out = fans or (fan_in, fan_out)
     n = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[mode]
     if distribution == "uniform":
         limit = math.sqrt(3.0 * scale / max(1.0, n))
@@ -271,17 +273,18 @@ VARIANCE_SCALING = {"glorotuniform": (1, "fan_avg", "uniform"), "glorotnormal": 
 ALIASES = {"normal": "randomnormal", "uniform": "randomuniform", "zero": "zeros", "one": "ones"}
 
 
-def init_weight(weight, value, default):
-    """A kernel or bias by its Keras initializer: a name or {"class_name", "config"}, with its arguments."""
+def init_weight(weight, value, default, fans=None):
+    """A kernel or bias by its Keras initializer: a name or {"class_name", "config"}, with its arguments;
+    fans as variance_scaling's."""
     value = value or default
     name, config = (value.get("class_name"), value.get("config") or {}) if isinstance(value, dict) else (value, {})
     key = name.replace("_", "").lower()
     key = ALIASES.get(key, key)
     if key == "variancescaling":
         variance_scaling(weight, config.get("scale", 1.0), config.get("mode", "fan_in"),
-                         config.get("distribution", "truncated_normal"))
+                         config.get("distribution", "truncated_normal"), fans)
     elif key in VARIANCE_SCALING:
-        variance_scaling(weight, *VARIANCE_SCALING[key])
+        variance_scaling(weight, *VARIANCE_SCALING[key], fans)
     elif key == "randomnormal":
         nn.init.normal_(weight, config.get("mean", 0.0), config.get("stddev", 0.05))
     elif key == "randomuniform":
@@ -303,6 +306,23 @@ def keras_layers(spec):
     return [(l["class_name"], l.get("config", {})) for l in layers]
 
 
+def depthwise(c, channels, in_hw):
+    """Keras's depthwise step as a grouped Conv2d (groups = the input channels: output channel
+    c * depth_multiplier + m, as Keras's), with Keras's padding and dilation, and its weights as Keras
+    initializes them (fans from the kernel (kh, kw, in, depth_multiplier)); a SeparableConv2D's bias
+    is its pointwise step's."""
+    k, s, d = pair(c["kernel_size"]), pair(c.get("strides", 1)), pair(c.get("dilation_rate", 1))
+    dm = c.get("depth_multiplier", 1)
+    bias = c.get("use_bias", True) and "filters" not in c
+    conv = nn.Conv2d(channels, channels * dm, k, s, dilation=d, groups=channels, bias=bias)
+    init_weight(conv.weight, c.get("depthwise_initializer"), "glorot_uniform",
+                (k[0] * k[1] * channels, k[0] * k[1] * dm))
+    if conv.bias is not None:
+        init_weight(conv.bias, c.get("bias_initializer"), "zeros")
+    span = tuple((k[i] - 1) * d[i] + 1 for i in range(2))
+    return Window(conv, span, s, c.get("padding", "valid"), in_hw)
+
+
 def build_model(spec):
     """nn.Sequential of the Keras model; input (N, 1, 28, 28), output the logits (N, classes)."""
     shape = [1, 28, 28]  # (C, H, W) or [features]
@@ -317,13 +337,23 @@ def build_model(spec):
         if kind == "InputLayer":
             continue
         if kind == "Conv2D":
-            k, s = pair(c["kernel_size"]), pair(c.get("strides", 1))
-            conv = nn.Conv2d(shape[0], c["filters"], k, s, bias=c.get("use_bias", True))
+            k, s, d = pair(c["kernel_size"]), pair(c.get("strides", 1)), pair(c.get("dilation_rate", 1))
+            conv = nn.Conv2d(shape[0], c["filters"], k, s, dilation=d, bias=c.get("use_bias", True))
             init_weight(conv.weight, c.get("kernel_initializer"), "glorot_uniform")
             if conv.bias is not None:
                 init_weight(conv.bias, c.get("bias_initializer"), "zeros")
-            modules += [Window(conv, k, s, c.get("padding", "valid"), shape[1:]),
+            span = tuple((k[i] - 1) * d[i] + 1 for i in range(2))
+            modules += [Window(conv, span, s, c.get("padding", "valid"), shape[1:]),
                         Activation(c.get("activation"), last, keras3)]
+        elif kind == "DepthwiseConv2D":
+            modules += [depthwise(c, shape[0], shape[1:]), Activation(c.get("activation"), last, keras3)]
+        elif kind == "SeparableConv2D":  # the depthwise step, then a 1x1 Conv2d of its channels
+            mid = shape[0] * c.get("depth_multiplier", 1)
+            pointwise = nn.Conv2d(mid, c["filters"], 1, bias=c.get("use_bias", True))
+            init_weight(pointwise.weight, c.get("pointwise_initializer"), "glorot_uniform")
+            if pointwise.bias is not None:
+                init_weight(pointwise.bias, c.get("bias_initializer"), "zeros")
+            modules += [depthwise(c, shape[0], shape[1:]), pointwise, Activation(c.get("activation"), last, keras3)]
         elif kind in ("MaxPooling2D", "AveragePooling2D"):
             k = pair(c.get("pool_size", 2))
             s = pair(c.get("strides") or k)

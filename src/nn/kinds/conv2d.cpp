@@ -1,7 +1,7 @@
-// Conv2D (docs/models.md: Models): Keras's cross-correlation with a (kh, kw, in, out) kernel, a
-// bias and an activation (relu in the kernel; others after it); with relu or linear, fused with a
-// MaxPooling2D right after it into Conv2DPool. Its row of the layer registry; the kernels are
-// src/nn/conv2d.cpp and src/nn/conv2d_pool.cpp.
+// Conv2D (docs/models.md: Models): Keras's cross-correlation with a (kh, kw, in, out) kernel, any
+// dilation_rate, a bias and an activation (relu in the kernel; others after it); undilated and with
+// relu or linear, fused with a MaxPooling2D right after it into Conv2DPool. Its row of the layer
+// registry; the kernels are src/nn/conv2d.cpp and src/nn/conv2d_pool.cpp.
 #include <ostream>
 
 #include "../keras_fields.hpp"
@@ -23,7 +23,7 @@ void write(const LayerSpec& l, const Shape*, nlohmann::ordered_json& c) {
   c["strides"] = pair_json(l.strides);
   c["padding"] = keras_name(l.padding);
   c["data_format"] = "channels_last";
-  c["dilation_rate"] = pair_json({1, 1});
+  c["dilation_rate"] = pair_json(l.dilation);
   write_weighted_fields(l, c);
 }
 
@@ -55,20 +55,19 @@ void onnx(OnnxGraph& g, const PlannedLayer& layer) {
           w[((std::size_t(o) * in + c) * kh + y) * kw + x] = src[((std::size_t(y) * kw + x) * in + c) * out + o];
   std::vector<std::string> inputs{x, g.weights("kernel", {out, in, kh, kw}, w, k)};
   add_onnx_bias(g, layer, inputs);
-  std::vector<OnnxAttribute> attributes = onnx_window_attributes(layer.spec(), layer.plan());
-  attributes.push_back({"dilations", OnnxDims{1, 1}});
-  g.node("Conv", inputs, attributes);
+  g.node("Conv", inputs, onnx_conv_attributes(layer.spec(), layer.plan()));
   add_onnx_activation(g, layer.spec());
 }
 
-// Conv2D, or Conv2DPool computing the MaxPooling2D after it too (when the kernel computes the
-// activation: relu or linear); an activation the kernel does not fuse runs after it.
+// Conv2D, or Conv2DPool computing the MaxPooling2D after it too (an undilated kernel that computes
+// the activation: relu or linear); an activation the kernel does not fuse runs after it.
 template <typename T>
 BuiltLayer<T> make(const LayerBuild<T>& b) {
   const LayerSpec& l = b.layer.spec();
   const ConvShape conv = conv_shape(l, b.layer.plan());
   const LayerSpec* next = b.next();
-  if (next != nullptr && next->kind == LayerKind::max_pooling2d && !runs_after_kernel(l)) {
+  const bool dilated = conv.dilation_h != 1 || conv.dilation_w != 1;
+  if (next != nullptr && next->kind == LayerKind::max_pooling2d && !dilated && !runs_after_kernel(l)) {
     const ConvShape pool = conv_shape(*next, b.layer.model.layers[b.layer.index + 1]);
     return own<T>(std::make_unique<Conv2DPool<T>>(conv, pool, kernel_activation(l), b.max_batch, b.need_dx, b.param(0),
                                                   b.param(1), b.grad(0), b.grad(1)),

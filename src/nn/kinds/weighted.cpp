@@ -1,5 +1,6 @@
-// The weighted layers' shared rules (weighted.hpp): what Conv2D and Dense read, write, describe
-// and hold alike (the activation by activations.hpp, the initializers by keras_fields.hpp).
+// The weighted layers' shared rules (weighted.hpp): what Conv2D, Dense and the depthwise
+// convolutions read, write, describe and hold alike (the activation by activations.hpp, the
+// initializers by keras_fields.hpp).
 #include "weighted.hpp"
 
 #include <ostream>
@@ -28,6 +29,11 @@ void read_weighted_fields(KerasFields& f, LayerSpec& l) {
   l.kernel_initializer =
       f.initializer("kernel_initializer", Initializer::glorot_uniform, initializers(true), &l.kernel_initializer_args);
   l.bias_initializer = f.initializer("bias_initializer", Initializer::zeros, initializers(false), &l.bias_initializer_args);
+}
+
+Initializer read_kernel_initializer(KerasFields& f, const char* key) {
+  return f.initializer(key, Initializer::glorot_uniform,
+                       {Initializer::glorot_uniform, Initializer::he_uniform, Initializer::he_normal, Initializer::zeros});
 }
 
 void write_weighted_fields(const LayerSpec& l, nlohmann::ordered_json& c) {

@@ -1,5 +1,5 @@
-// The window layers' shared rules (window.hpp): one place for the geometry that Conv2D and the
-// two poolings read, check, describe and export alike.
+// The window layers' shared rules (window.hpp): one place for the geometry that the convolutions and
+// the two poolings read, check, describe and export alike.
 #include "window.hpp"
 
 #include <algorithm>
@@ -10,54 +10,87 @@
 
 namespace fmnist {
 
-void read_window_fields(KerasFields& f, LayerSpec& l, bool conv) {
-  const std::array<int, 2> one{1, 1};
-  if (conv) {
-    l.units = f.integer("filters", 1, kMaxUnits);
-    l.kernel = f.pair("kernel_size", 1, kMaxWindow, nullptr);
-    l.strides = f.pair("strides", 1, kMaxWindow, &one);
-  } else {
-    const std::array<int, 2> two{2, 2};
-    l.kernel = f.pair("pool_size", 1, kMaxWindow, &two);
-    l.strides = f.pair("strides", 1, kMaxWindow, &l.kernel);
-  }
-  l.padding = f.choice("padding", {Padding::valid, Padding::same}, Padding::valid);
-  f.only("data_format", {"channels_last"}, "only channels_last");
-  if (conv) {
-    f.only("dilation_rate", {1, nlohmann::json::array({1, 1})}, "only 1");
-    f.only("groups", {1}, "only 1");
-  }
+namespace {
+
+// "[3, 3]": a pair as the JSON has it (built in steps: GCC 12 warns falsely about "[" + std::string).
+std::string pair_text(const std::array<int, 2>& p) {
+  std::string text = "[";
+  text += std::to_string(p[0]) + ", " + std::to_string(p[1]) + "]";
+  return text;
 }
 
-Shape window_output_shape(const LayerCheck& check, const LayerSpec& l, std::span<const Shape> inputs, bool conv) {
-  const Shape& in = inputs[0];
+// The pixels a kernel of k taps dilation d apart covers.
+int span(int k, int d) { return (k - 1) * d + 1; }
+
+}  // namespace
+
+void read_window_fields(KerasFields& f, LayerSpec& l, bool conv) {
+  if (conv) {
+    l.units = f.integer("filters", 1, kMaxUnits);
+    read_kernel_fields(f, l);
+    return;
+  }
+  const std::array<int, 2> two{2, 2};
+  l.kernel = f.pair("pool_size", 1, kMaxWindow, &two);
+  l.strides = f.pair("strides", 1, kMaxWindow, &l.kernel);
+  l.padding = f.choice("padding", {Padding::valid, Padding::same}, Padding::valid);
+  f.only("data_format", {"channels_last"}, "only channels_last");
+}
+
+void read_kernel_fields(KerasFields& f, LayerSpec& l) {
+  const std::array<int, 2> one{1, 1};
+  l.kernel = f.pair("kernel_size", 1, kMaxWindow, nullptr);
+  l.strides = f.pair("strides", 1, kMaxWindow, &one);
+  l.padding = f.choice("padding", {Padding::valid, Padding::same}, Padding::valid);
+  f.only("data_format", {"channels_last"}, "only channels_last");
+  l.dilation = f.pair("dilation_rate", 1, kMaxWindow, &one);
+  f.only("groups", {1}, "only 1");
+}
+
+Shape window_geometry(const LayerCheck& check, const LayerSpec& l, const Shape& in, bool conv) {
   const std::string size_field = conv ? "kernel_size" : "pool_size";
-  std::string size_text = "[";  // (built in steps: GCC 12 warns falsely about "[" + std::string)
-  size_text += std::to_string(l.kernel[0]) + ", " + std::to_string(l.kernel[1]) + "]";
+  const std::string size_text = pair_text(l.kernel);
   if (in.size() != 3)
     check.fail(size_field, size_text, "needs an input of (height, width, channels), but the input is " + shape_text(in));
   for (int a = 0; a < 2; ++a) {
     check.count(size_field, l.kernel[a], kMaxWindow);
     check.count("strides", l.strides[a], kMaxWindow);
+    check.count("dilation_rate", l.dilation[a], conv ? kMaxWindow : 1);
   }
-  if (l.kernel[0] > in[0] || l.kernel[1] > in[1])
-    check.fail(size_field, size_text, "is larger than the input " + shape_text(in));
-  int channels = in[2];
+  const bool dilated = l.dilation[0] > 1 || l.dilation[1] > 1;
+  if (dilated && (l.strides[0] > 1 || l.strides[1] > 1))
+    check.fail("dilation_rate", pair_text(l.dilation),
+               "is not supported with strides " + pair_text(l.strides) +
+                   " (Keras refuses strides above 1 with a dilation_rate above 1)");
+  const int span_h = span(l.kernel[0], l.dilation[0]), span_w = span(l.kernel[1], l.dilation[1]);
+  if (span_h > in[0] || span_w > in[1])
+    check.fail(size_field, size_text,
+               (dilated ? "dilated by " + pair_text(l.dilation) + " spans " + std::to_string(span_h) + "x" +
+                              std::to_string(span_w) + " pixels, more than"
+                        : std::string("is larger than")) +
+                   " the input " + shape_text(in));
+  return {window_output_size(in[0], span_h, l.strides[0], l.padding),
+          window_output_size(in[1], span_w, l.strides[1], l.padding), in[2]};
+}
+
+Shape window_output_shape(const LayerCheck& check, const LayerSpec& l, std::span<const Shape> inputs, bool conv) {
+  const Shape& in = inputs[0];
+  Shape out = window_geometry(check, l, in, conv);
   if (conv) {
     check.count("filters", l.units, kMaxUnits);
     const std::size_t patch = std::size_t(l.kernel[0]) * l.kernel[1] * in[2];
     if (patch > kMaxPatch)
-      check.fail(size_field, size_text,
+      check.fail("kernel_size", pair_text(l.kernel),
                  "times " + std::to_string(in[2]) + " input channels is more than the limit of " + std::to_string(kMaxPatch));
-    channels = l.units;
+    out[2] = l.units;
   }
-  return {window_output_size(in[0], l.kernel[0], l.strides[0], l.padding),
-          window_output_size(in[1], l.kernel[1], l.strides[1], l.padding), channels};
+  return out;
 }
 
 void describe_window(const LayerSpec& l, std::ostream& out) {
   out << " " << l.kernel[0] << "x" << l.kernel[1] << " stride " << l.strides[0] << "x" << l.strides[1] << " "
       << keras_name(l.padding);
+  if (l.dilation[0] != 1 || l.dilation[1] != 1) out << " dilation " << l.dilation[0] << "x" << l.dilation[1];
 }
 
 ConvShape conv_shape(const LayerSpec& l, const LayerPlan& plan) {
@@ -71,13 +104,15 @@ ConvShape conv_shape(const LayerSpec& l, const LayerPlan& plan) {
   s.stride_h = l.strides[0];
   s.stride_w = l.strides[1];
   s.padding = l.padding;
+  s.dilation_h = l.dilation[0];
+  s.dilation_w = l.dilation[1];
   return s;
 }
 
 std::vector<OnnxAttribute> onnx_window_attributes(const LayerSpec& l, const LayerPlan& plan) {
   OnnxDims begin, end;  // with `valid` both are 0, since (out - 1) * s + k <= n there
   for (int a = 0; a < 2; ++a) {
-    const int n = plan.input_shape[a], k = l.kernel[a], s = l.strides[a], out = plan.output_shape[a];
+    const int n = plan.input_shape[a], k = span(l.kernel[a], l.dilation[a]), s = l.strides[a], out = plan.output_shape[a];
     const int before = window_pad_before(n, k, s, l.padding);
     begin.push_back(before);
     end.push_back(std::max((out - 1) * s + k - n, 0) - before);
@@ -85,6 +120,12 @@ std::vector<OnnxAttribute> onnx_window_attributes(const LayerSpec& l, const Laye
   return {{"kernel_shape", OnnxDims{l.kernel[0], l.kernel[1]}},
           {"strides", OnnxDims{l.strides[0], l.strides[1]}},
           {"pads", OnnxDims{begin[0], begin[1], end[0], end[1]}}};
+}
+
+std::vector<OnnxAttribute> onnx_conv_attributes(const LayerSpec& l, const LayerPlan& plan) {
+  std::vector<OnnxAttribute> attributes = onnx_window_attributes(l, plan);
+  attributes.push_back({"dilations", OnnxDims{l.dilation[0], l.dilation[1]}});
+  return attributes;
 }
 
 }  // namespace fmnist

@@ -9,10 +9,11 @@ MODELS_DIR=$BUILD/interop-onnx
 # onnx_activations: ZeroPadding2D, LeakyReLU, ReLU, ELU, GlobalAveragePooling2D, a final Softmax and the
 # activations (gelu composed from Erf) and initializers OpenCV reads; onnx_relu_forms: relu6 (Clip), ReLU
 # with max_value, negative_slope and threshold (Min, Where), gelu's tanh form, Keras 3's hard_sigmoid,
-# GlobalMaxPooling2D with keepdims, exponential. small_residual: a Functional model (Add, Concatenate on
+# GlobalMaxPooling2D with keepdims, exponential; small_separable: DepthwiseConv2D, SeparableConv2D and a
+# dilated Conv2D (grouped Conv nodes, dilations); small_residual: a Functional model (Add, Concatenate on
 # the channels, a tensor taken by three layers).
 MODELS=(tutorial onnx_strided_avgpool onnx_rect_logits small_bn small_augment onnx_activations onnx_relu_forms
-        small_residual)
+        small_separable small_residual)
 # Models whose Flatten sees one pixel at most (after global pooling): the NCHW flatten order computes the
 # same there, so their negative control is an export with an activation made linear (onnx_models.sh).
 ONE_PIXEL_FLATTEN=(onnx_activations onnx_relu_forms)

@@ -1,15 +1,16 @@
-# The fixture of the ONNX interoperability tests: trains the tutorial's model and seven others
+# The fixture of the ONNX interoperability tests: trains the tutorial's model and eight others
 # (tests/fixtures/models/onnx_*.json: strides, 5x5 and 5x3 kernels, average and max pooling with
 # same padding, no bias, Dropout, a logits output, the activations, activation layers, global
 # pooling and zero padding; small_bn: BatchNormalization; small_augment: augmentation layers;
-# small_residual: a Functional model with Add and Concatenate; lib.sh says which holds what) for 20
-# steps (small_bn 200; onnx_activations and onnx_relu_forms 120, with Adam) on 2 ranks, exports each
-# with fmnist_inspect --export-onnx and, as the negative controls, without the NHWC transpose before
-# Flatten (a model whose Flatten sees one pixel at most, where either order is the same: from a copy
-# of the checkpoint whose first activation is linear instead, lib.sh's ONE_PIXEL_FLATTEN) and (a
-# model with BatchNormalization) from a copy of the checkpoint whose moving statistics are the
-# initial ones (mean 0, variance 1), i.e. an export that ignored them; records our own outputs
-# (--predict --outputs --logits, evaluation mode) and --evaluate's accuracy.
+# small_separable: depthwise, separable and dilated convolutions; small_residual: a Functional model
+# with Add and Concatenate; lib.sh says which holds what) for 20 steps (small_bn 200; onnx_activations
+# and onnx_relu_forms 120, with Adam) on 2 ranks, exports each with fmnist_inspect --export-onnx and,
+# as the negative controls, without the NHWC transpose before Flatten (a model whose Flatten sees one
+# pixel at most, where either order is the same: from a copy of the checkpoint whose first activation
+# is linear instead, lib.sh's ONE_PIXEL_FLATTEN) and (a model with BatchNormalization) from a copy of
+# the checkpoint whose moving statistics are the initial ones (mean 0, variance 1), i.e. an export that
+# ignored them; records our own outputs (--predict --outputs --logits, evaluation mode) and
+# --evaluate's accuracy.
 source "$(dirname "$0")/lib.sh"
 [ -f "$IMAGES" ] || { echo "SKIP: $IMAGES is missing (apt-get install dataset-fashion-mnist)"; exit 77; }
 rm -rf "$MODELS_DIR"

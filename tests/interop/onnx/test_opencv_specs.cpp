@@ -1,7 +1,7 @@
 // Every layer option the trainer supports, through OpenCV's dnn module: specs with random
 // weights (kernels and strides of every shape, valid and same padding with its odd pixel after,
-// max and average pooling, no bias, Dropout, Activation layers, softmax or logits at the end) are
-// exported, run by OpenCV on the fixture's test images, and both outputs must match our own
+// depthwise, separable and dilated convolutions, max and average pooling, no bias, Dropout,
+// Activation layers, softmax or logits at the end) are exported, run by OpenCV on the fixture's test images, and both outputs must match our own
 // forward pass to 1e-4; each spec's negative control (NCHW flatten order, or an activation made
 // linear where that order cannot matter) must not. Also every activation (but relu6), the
 // activation layers, ZeroPadding2D and the global poolings. OpenCV 4.6
@@ -148,6 +148,18 @@ TEST(OnnxInOpenCv, RectangularWindowsAndEvenKernelsWithSamePadding) {
                                   pool("s", false, {2, 2}, {1, 1}, same),         // (5, 6), pad 1 after
                                   simple(LayerKind::flatten, "f"), dense("d", 10, linear)}),
               "rectangular"));
+}
+
+TEST(OnnxInOpenCv, DepthwiseSeparableAndDilatedConvolutions) {
+  LayerSpec dilated = conv("dl", 4, {2, 2}, {1, 1}, same, linear);  // (6, 6), a span of 4: pads 1 and 2
+  dilated.dilation = {3, 3};
+  check(named(model({28, 28, 1}, {conv("c", 6, {3, 3}, {1, 1}, valid, relu),                       // (26, 26, 6)
+                                  depthwise("dw", 0, {3, 3}, {1, 1}, same, 2, relu, {2, 2}),      // (26, 26, 12)
+                                  pool("m", true, {2, 2}, {2, 2}, valid),                         // (13, 13, 12)
+                                  depthwise("sp", 8, {3, 3}, {1, 1}, same, 1, relu),              // (13, 13, 8)
+                                  depthwise("sp2", 5, {3, 3}, {2, 2}, valid, 2, linear, {1, 1}, false),  // (6, 6, 5)
+                                  dilated, simple(LayerKind::flatten, "f"), dense("d", 10, softmax)}),
+              "depthwise"));
 }
 
 TEST(OnnxInOpenCv, BatchNormalizationAfterConvAndDense) {

@@ -60,6 +60,10 @@ BASE = {"name", "trainable", "dtype", "activity_regularizer", "autocast", "input
         "batch_input_shape"}
 INITIALIZED = {"activation", "use_bias", "kernel_initializer", "bias_initializer", "kernel_regularizer",
                "bias_regularizer", "activity_regularizer", "kernel_constraint", "bias_constraint"}
+# DepthwiseConv2D's fields in both lines (SeparableConv2D's with its pointwise ones and filters).
+DEPTHWISE = {"kernel_size", "strides", "padding", "data_format", "dilation_rate", "depth_multiplier", "activation",
+             "use_bias", "depthwise_initializer", "bias_initializer", "depthwise_regularizer", "bias_regularizer",
+             "activity_regularizer", "depthwise_constraint", "bias_constraint"}
 
 # class: (accepted by K2 and K3, required). "Required" is what a K2 or K3 __init__ has no default for,
 # plus what we never leave to a default, because a default could compute another model: the name
@@ -113,6 +117,18 @@ LAYERS = {
                        {"name", "factor", "fill_mode", "interpolation", "fill_value"}),
     "RandomZoom": (BASE | {"height_factor", "width_factor", "fill_mode", "interpolation", "seed", "fill_value"},
                    {"name", "height_factor", "width_factor", "fill_mode", "interpolation", "fill_value"}),
+    # K2 tf_keras/layers/convolutional/depthwise_conv2d.py and separable_conv2d.py (their Conv base's
+    # get_config adds groups, and kernel_* to SeparableConv2D's, which K3 would refuse: Layer's
+    # "Unrecognized keyword arguments"); K3 keras/src/layers/convolutional/depthwise_conv2d.py and
+    # separable_conv2d.py (base_depthwise_conv.py, base_separable_conv.py).
+    "DepthwiseConv2D": (BASE | DEPTHWISE,
+                        {"name", "kernel_size", "strides", "padding", "data_format", "dilation_rate", "activation",
+                         "use_bias", "depth_multiplier", "depthwise_initializer", "bias_initializer"}),
+    "SeparableConv2D": (BASE | DEPTHWISE | {"filters", "pointwise_initializer", "pointwise_regularizer",
+                                            "pointwise_constraint"},
+                        {"name", "filters", "kernel_size", "strides", "padding", "data_format", "dilation_rate",
+                         "activation", "use_bias", "depth_multiplier", "depthwise_initializer",
+                         "pointwise_initializer", "bias_initializer"}),
     # The merge layers: the Layer base, and Concatenate's axis.
     **{merge: (BASE, {"name"}) for merge in ("Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum")},
     "Concatenate": (BASE | {"axis"}, {"name", "axis"}),
@@ -204,7 +220,8 @@ def check_model(doc, problems):
         if kind == "BatchNormalization" and not isinstance(c.get("axis"), int):
             problems.append(f"{where}: axis {c.get('axis')!r} is not an integer (Keras 3 takes int(axis))")
         for key in ("kernel_initializer", "bias_initializer", "beta_initializer", "gamma_initializer",
-                    "moving_mean_initializer", "moving_variance_initializer"):
+                    "moving_mean_initializer", "moving_variance_initializer", "depthwise_initializer",
+                    "pointwise_initializer"):
             if key in c:
                 init = c[key]
                 fields(f"{where}.{key}", init, ({"class_name", "config"}, {"class_name", "config"}), problems)

@@ -69,6 +69,8 @@ controls=0
 control "extra field 'lora_rank'" "$WORK/default.json" 'model["config"]["layers"][7]["config"]["lora_rank"] = None'
 control "missing field 'filters'" "$WORK/default.json" 'del model["config"]["layers"][1]["config"]["filters"]'
 control "missing field 'name'" "$WORK/default.json" 'del model["config"]["name"]'
+control "extra field 'groups'" "$WORK/small_separable.json" 'model["config"]["layers"][2]["config"]["groups"] = 1'
+control "missing field 'depth_multiplier'" "$WORK/small_separable.json" 'del model["config"]["layers"][4]["config"]["depth_multiplier"]'
 control "extra field 'batch_shape'" "$WORK/wide5x5.json" 'model["config"]["layers"][0]["config"]["batch_shape"] = [None, 28, 28, 1]'
 control "missing field 'inbound_nodes'" "$WORK/small_residual.json" 'del model["config"]["layers"][7]["inbound_nodes"]'
 control "missing field 'output_layers'" "${checkpoints[3]}" 'del model["config"]["output_layers"]'

@@ -1,0 +1,28 @@
+// Private to src/nn: the last step of the convolutions' forward (Conv2D, DepthwiseConv2D,
+// SeparableConv2D), the bias and relu or linear over rows of sums, and the first step of their
+// backward, dy masked where the ReLU did not pass; one value at a time, in a fixed order.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+
+namespace fmnist::detail {
+
+// y (rows, out_c) = act(z (rows, cp) + bias); bias may be null; z may be y (cp == out_c).
+template <typename T>
+void add_bias_activation(const T* z, std::size_t cp, const T* bias, bool relu, std::size_t rows, int out_c, T* y) {
+  for (std::size_t r = 0; r < rows; ++r, z += cp, y += out_c) {
+    for (int c = 0; c < out_c; ++c) {
+      const T v = bias != nullptr ? z[c] + bias[c] : z[c];
+      y[c] = relu ? std::max(v, T(0)) : v;
+    }
+  }
+}
+
+// dy (count) *= (y > 0).
+template <typename T>
+void relu_mask(const T* y, T* dy, std::size_t count) {
+  for (std::size_t i = 0; i < count; ++i) dy[i] = y[i] > T(0) ? dy[i] : T(0);
+}
+
+}  // namespace fmnist::detail
