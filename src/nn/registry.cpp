@@ -15,8 +15,8 @@ extern const LayerKindRow conv2d_row, max_pooling2d_row, average_pooling2d_row, 
     activation_row, batch_normalization_row, random_flip_row, random_translation_row, random_rotation_row, random_zoom_row;
 extern const LayerKindRow re_lu_row, leaky_re_lu_row, elu_row, softmax_row,  // activation layers
     global_average_pooling2d_row, global_max_pooling2d_row, zero_padding2d_row;
-extern const LayerKindRow depthwise_conv2d_row, separable_conv2d_row;  // kinds/depthwise.cpp
 extern const LayerKindRow add_row, subtract_row, multiply_row, average_row, maximum_row, minimum_row, concatenate_row;
+extern const LayerKindRow depthwise_conv2d_row, separable_conv2d_row;  // kinds/depthwise.cpp
 
 namespace {
 
@@ -26,9 +26,9 @@ constexpr const LayerKindRow* kRegistry[] = {
     &random_flip_row,  &random_translation_row, &random_rotation_row,   &random_zoom_row,
     &re_lu_row, &leaky_re_lu_row, &elu_row, &softmax_row,  // activation layers
     &global_average_pooling2d_row, &global_max_pooling2d_row, &zero_padding2d_row,
-    &depthwise_conv2d_row, &separable_conv2d_row,
     &add_row,          &subtract_row,           &multiply_row,          &average_row,
     &maximum_row,      &minimum_row,            &concatenate_row,
+    &depthwise_conv2d_row, &separable_conv2d_row,
 };
 static_assert(std::size(kRegistry) == kLayerKindCount, "one row per LayerKind");
 
