@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Set up, build, then run every test through ctest, showing the output of failures.
-# Extra arguments go to ctest, e.g. launch/test.sh -L unit  or  launch/test.sh -R checkpoint; those of
-# the form -DFMNIST_...=VALUE configure the build instead (CI: launch/test.sh -DFMNIST_WERROR=ON).
+# Set up (with the packages only the tests need), build, then run the tests through ctest, as many
+# at a time as there are cores, showing the output of failures. Without arguments: every test but
+# those labelled slow (long sweeps and variants, which CI runs: launch/test.sh -L slow). Extra
+# arguments go to ctest instead, e.g. launch/test.sh -L unit  or  launch/test.sh -R checkpoint; those
+# of the form -DFMNIST_...=VALUE configure the build (CI: launch/test.sh -DFMNIST_WERROR=ON).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cmake_options=()
@@ -12,6 +14,7 @@ for arg in "$@"; do
     *) ctest_options+=("$arg") ;;
   esac
 done
+[ "${#ctest_options[@]}" -gt 0 ] || ctest_options=(-LE slow)
 launch/setup.sh --tests "${cmake_options[@]}"
 cd build
-exec ctest --output-on-failure --timeout 600 "${ctest_options[@]}"
+exec ctest --output-on-failure --timeout 600 -j "$(nproc)" "${ctest_options[@]}"

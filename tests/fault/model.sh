@@ -23,8 +23,8 @@ model() {  # model NAME REGEX FILE: one bad --model on 2 ranks
   check_later "$1" 2 "$2" 2 "${args[@]}" --out-dir "$(seeded_out "$1")" --model "$3"
 }
 
-model dilation "dilation.json: layer 3 'conv2d_1' \(Conv2D\): field 'dilation_rate': \[2, 2\] is not supported \(only 1\)" \
-  "$(edit dilation 'layers[3]["config"]["dilation_rate"] = [2, 2]')"
+model dilation "dilation.json: layer 3 'conv2d_1' \(Conv2D\): field 'dilation_rate': \[2, 2\] is not supported with strides \[2, 2\]" \
+  "$(edit dilation 'layers[3]["config"]["dilation_rate"] = [2, 2]; layers[3]["config"]["strides"] = [2, 2]')"
 model unknown_layer "unknown_layer.json: layer 2 'max_pooling2d' \(LSTM\): field 'class_name': \"LSTM\" is not supported" \
   "$(edit unknown_layer 'layers[2]["class_name"] = "LSTM"')"
 model missing_field "missing_field.json: layer 7 'dense' \(Dense\): field 'units': missing" \
