@@ -160,7 +160,7 @@ void before_step(int rank, std::int64_t steps_done) {
   if (freeze.at(rank, step)) raise_if_allowed(SIGSTOP);
   if (rank == 0 && kill_point() == step) raise_if_allowed(SIGKILL);
   const Target& fail = fail_target();
-  if (fail.rank == rank && fail.rest == std::to_string(steps_done))
+  if (fail.at(rank, std::to_string(steps_done)))
     throw Error(Exit::internal, "injected failure (FMNIST_TEST_FAIL_AT=" + std::to_string(rank) + ":" + fail.rest + ")");
 }
 

@@ -4,7 +4,7 @@
 //   FMNIST_TEST_FREEZE=RANK:POINT     that rank raises SIGSTOP at POINT: init (before MPI_Init), start,
 //                                     data (before reading the data), first_step, step=K (before the
 //                                     allreduce the watchdog calls "at step K"), evaluation,
-//                                     test_evaluation, last_checkpoint, shutdown; RANK * is every rank
+//                                     test_evaluation, last_checkpoint, shutdown
 //   FMNIST_TEST_HANG=RANK:POINT       that rank blocks at POINT in a read that never returns (a hung file
 //                                     system: the process stays alive, unlike with SIGSTOP)
 //   FMNIST_TEST_SLOW=RANK:POINT:SECS  that rank spends SECS seconds at POINT writing 4 KiB and syncing it to
@@ -17,6 +17,7 @@
 //                                     allreduce of step K
 //   FMNIST_TEST_HOOK_ONCE=FILE        the freeze and kill points act only while FILE does not exist,
 //                                     and create it when they act: a restarted job does not repeat them
+// RANK may be *: every rank.
 #pragma once
 
 #include <cstdint>

@@ -51,17 +51,18 @@ expect_text "$WORK/resume.log" "Reached --max-steps $((step + 3))"
 in_training term_to_launcher TERM "bash $SRC/launch/mpirun.sh"
 
 is_stopped() { [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" = T ]; }
-rank1_pid() { pgrep -f "^$DIST .*--out-dir $1( |$)" | while read -r p; do
-  tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=1" && echo "$p"; done; }
-has_rank1() { [ -n "$(rank1_pid "$1")" ]; }
+# rank_pid OUT RANK: the process of that rank of the job writing to OUT; has_rank OUT RANK: it is there.
+rank_pid() { pgrep -f "^$DIST .*--out-dir $1( |$)" | while read -r p; do
+  tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=$2" && echo "$p"; done; }
+has_rank() { [ -n "$(rank_pid "$1" "$2")" ]; }
 # Rank 1 held before MPI_Init; with SIGNAL, SIGUSR1 arrives there, before it is continued.
 before_init() {
   local name=$1 signal=$2 out=$WORK/$1 pid rank
   code=0
   FMNIST_TEST_FREEZE=1:init mpi 2 "${ARGS[@]}" --max-steps 3 --out-dir "$out" >"$WORK/$name.log" 2>&1 &
   pid=$!
-  wait_until 30 "rank 1 held before MPI_Init" has_rank1 "$out"
-  rank=$(rank1_pid "$out")
+  wait_until 30 "rank 1 held before MPI_Init" has_rank "$out" 1
+  rank=$(rank_pid "$out" 1)
   wait_until 30 "rank 1 stopped" is_stopped "$rank"
   [ -z "$signal" ] || kill "-$signal" "$rank"
   kill -CONT "$rank"
@@ -80,10 +81,9 @@ out=$WORK/term_in_data
 FMNIST_TEST_FREEZE=0:data mpi 1 "${SMALL[@]}" --batch-size 16 --epochs 100000 --out-dir "$out" \
   >"$WORK/term_in_data.log" 2>&1 &
 pid=$!
-rank0_pid() { pgrep -f "^$DIST .*--out-dir $out( |$)" | head -1; }
-has_rank0() { [ -n "$(rank0_pid)" ] && is_stopped "$(rank0_pid)"; }
-wait_until 60 "the rank held before reading its data" has_rank0
-rank=$(rank0_pid)
+wait_until 60 "the rank started" has_rank "$out" 0
+rank=$(rank_pid "$out" 0)
+wait_until 60 "the rank held before reading its data" is_stopped "$rank"
 kill -TERM "$rank"
 kill -CONT "$rank"
 code=0
