@@ -131,6 +131,23 @@ TEST(Conv2D, ManyChunksMatchNaive) {  // several GEMM chunks, max_batch == n
                                   2e-5);
 }
 
+// The direct input gradient (stride 1, "same" padding, odd spans; conv2d.cpp) on the shapes of the
+// Conv2D -> BatchNormalization block, on channel counts that are not a multiple of the vector lanes,
+// a rectangular kernel, a 1x1 kernel (no padding) and a dilated one. The even spans and strides of
+// conv_cases() take the GEMM path beside them.
+TEST(Conv2D, DirectInputGradientMatchesNaive) {
+  const ConvCase cases[] = {
+      {shape(28, 28, 32, 32, {3, 3}, {1, 1}, Padding::same), Activation::relu, true},
+      {shape(14, 14, 32, 64, {3, 3}, {1, 1}, Padding::same), Activation::relu, true},
+      {shape(9, 11, 20, 37, {5, 3}, {1, 1}, Padding::same), Activation::linear, false},
+      {shape(6, 5, 17, 19, {1, 1}, {1, 1}, Padding::same), Activation::relu, true},
+      {shape(12, 10, 24, 40, {3, 3}, {1, 1}, Padding::same, {2, 3}), Activation::relu, true}};
+  for (const ConvCase& c : cases) {
+    check_conv_against_naive<float>(c, 3, 5, 2e-5);
+    check_conv_against_naive<double>(c, 2, 2, 1e-12);
+  }
+}
+
 TEST(Conv2D, GradientCheckEveryConfiguration) {
   std::uint64_t seed = 1;
   for (const ConvCase& c : conv_cases()) {

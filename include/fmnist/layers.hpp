@@ -115,7 +115,8 @@ struct ConvShape {
 // Conv2D, cross-correlation (Keras), any kernel, stride, padding and dilation, with bias
 // (optional) and relu or linear fused: forward straight from the input in register blocks,
 // backward im2col + Eigen GEMM per chunk of images (a dilated kernel reads its taps as runs of
-// in_c values: direct_conv.hpp).
+// in_c values: direct_conv.hpp), except dX with stride 1 and "same" padding (odd spans), which is
+// the forward's direct kernel run on dy with the kernel flipped and transposed.
 template <typename T>
 class Conv2D final : public Layer<T> {
  public:
@@ -132,6 +133,11 @@ class Conv2D final : public Layer<T> {
   const ConvShape& shape() const { return shape_; }
 
  private:
+  static bool direct_dx_fits(const ConvShape& s);
+  void setup_direct_dx();
+  void flip_kernel();
+  void direct_dinput(const T* dy, T* dx, int n);
+
   ConvShape shape_;
   bool relu_;
   int max_batch_;
@@ -146,6 +152,15 @@ class Conv2D final : public Layer<T> {
   AlignedVector<T> xp_, dxp_;   // (chunk, padded image): "same" padding's input copy and its gradient
   AlignedVector<T> col_;        // (chunk * out_h * out_w, patch): im2col of a chunk of x
   AlignedVector<T> dcol_;       // (chunk * out_h * out_w, patch): dL/dcol for a chunk of images
+  // The direct dX (stride 1, "same" padding, odd spans): dX is the convolution of dy by the kernel
+  // flipped and transposed, "same" again, through the forward's kernel (conv2d.cpp).
+  bool direct_dx_ = false;
+  ConvShape dx_shape_;                  // dy (out_h, out_w, out_c) -> dx (in_h, in_w, in_c)
+  std::vector<std::uint32_t> dx_bases_;  // (in_h * in_w): each dx pixel's patch offset in the padded dy
+  AlignedVector<T> flipped_;            // (kh, kw, out_c, in_c): the kernel flipped and transposed
+  AlignedVector<T> dx_packed_;          // (kh * kw * out_c, in_c rounded up): flipped_ by channel blocks
+  AlignedVector<T> dyp_;                // (padded dy image): one image of dy with its zero border
+  AlignedVector<T> dz_;                 // (in_h * in_w, in_c rounded up): an image's dx, if in_c needs it
 };
 
 // DepthwiseConv2D (Keras), any kernel, stride, padding and dilation: input channel c convolved with

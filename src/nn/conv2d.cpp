@@ -1,7 +1,8 @@
 // Conv2D with any kernel, stride, padding and dilation, NHWC: forward straight from the input
 // (the register blocks of direct_conv.hpp) plus bias and relu (or linear); backward masks dy by the
-// ReLU, sums the bias gradient and runs im2col + GEMM (im2col.hpp). The path of every convolution that no
-// MaxPooling2D follows (Conv2DPool takes the others).
+// ReLU, sums the bias gradient and runs im2col + GEMM (im2col.hpp) for dW, and for dX either the
+// same GEMM and col2im or, with stride 1 and "same" padding, the forward's kernel on dy. The path of
+// every convolution that no MaxPooling2D follows (Conv2DPool takes the others).
 #include "im2col.hpp"  // first: it includes the intrinsics headers
 
 #include <algorithm>
@@ -46,9 +47,72 @@ Conv2D<T>::Conv2D(ConvShape shape, Activation activation, int max_batch, bool ne
   packed_.resize(shape.patch() * cp);
   if (cp != std::size_t(shape.out_c)) z_.resize(pixels * cp);
   if (padded.copy) xp_.resize(chunk * padded.image);
-  if (padded.copy && need_dx) dxp_.resize(chunk * padded.image);
   col_.resize(chunk * pixels * shape.patch());
-  if (need_dx) dcol_.resize(col_.size());
+  direct_dx_ = need_dx && direct_dx_fits(shape);
+  if (direct_dx_) {
+    setup_direct_dx();
+  } else {
+    if (padded.copy && need_dx) dxp_.resize(chunk * padded.image);
+    if (need_dx) dcol_.resize(col_.size());
+  }
+}
+
+// dx[i] = sum over taps t and output channels o of dy[i + pad - t] * kernel[t][., o]: with stride 1
+// a correlation of dy padded by span - 1 - pad with the flipped kernel, which is "same" padding
+// again exactly when the spans are odd (the same pad before and after).
+template <typename T>
+bool Conv2D<T>::direct_dx_fits(const ConvShape& s) {
+  return s.stride_h == 1 && s.stride_w == 1 && s.padding == Padding::same && s.span_h() % 2 == 1 &&
+         s.span_w() % 2 == 1;
+}
+
+template <typename T>
+void Conv2D<T>::setup_direct_dx() {
+  const ConvShape& s = shape_;
+  dx_shape_ = ConvShape{s.out_h(), s.out_w(), s.out_c, s.in_c, s.kernel_h, s.kernel_w, 1, 1, Padding::same,
+                        s.dilation_h, s.dilation_w};
+  const PaddedInput g(dx_shape_);
+  for (int ih = 0; ih < dx_shape_.out_h(); ++ih)
+    for (int iw = 0; iw < dx_shape_.out_w(); ++iw) dx_bases_.push_back(g.base(ih, iw));
+  const std::size_t cp = detail::padded_channels<T>(s.in_c);
+  flipped_.resize(dx_shape_.patch() * std::size_t(s.in_c));
+  dx_packed_.resize(dx_shape_.patch() * cp);
+  if (g.copy) dyp_.resize(g.image);
+  if (cp != std::size_t(s.in_c)) dz_.resize(dx_bases_.size() * cp);
+}
+
+// flipped_ (kh', kw', o, i) = kernel (kernel_h - 1 - kh', kernel_w - 1 - kw', i, o), then packed.
+template <typename T>
+void Conv2D<T>::flip_kernel() {
+  const ConvShape& s = shape_;
+  const std::size_t taps = std::size_t(s.kernel_h) * s.kernel_w;
+  for (std::size_t t = 0; t < taps; ++t) {
+    T* to = flipped_.data() + (taps - 1 - t) * s.out_c * s.in_c;  // (out_c, in_c)
+    const T* from = kernel_ + t * s.in_c * s.out_c;                // (in_c, out_c)
+    for (int i = 0; i < s.in_c; ++i)
+      for (int o = 0; o < s.out_c; ++o) to[std::size_t(o) * s.in_c + i] = from[std::size_t(i) * s.out_c + o];
+  }
+  detail::pack_kernel(flipped_.data(), dx_shape_.patch(), s.in_c, detail::padded_channels<T>(s.in_c), dx_packed_.data());
+}
+
+// dx (n, in_h, in_w, in_c) = the direct convolution of dy (n, out_h, out_w, out_c) by the flipped
+// kernel (flip_kernel first), image by image.
+template <typename T>
+void Conv2D<T>::direct_dinput(const T* dy, T* dx, int n) {
+  const ConvShape& s = shape_;
+  const PaddedInput g(dx_shape_);
+  const std::size_t cp = detail::padded_channels<T>(s.in_c);
+  for (int img = 0; img < n; ++img) {
+    const T* di = dy + img * s.out_size();
+    if (g.copy) {
+      detail::pad_images(g, di, dyp_.data(), 1);
+      di = dyp_.data();
+    }
+    T* xi = dx + img * s.in_size();
+    T* z = dz_.empty() ? xi : dz_.data();
+    detail::conv_pixels(g, di, dx_bases_.data(), dx_bases_.size(), dx_packed_.data(), cp, z);
+    if (!dz_.empty()) add_bias_activation(z, cp, static_cast<const T*>(nullptr), false, dx_bases_.size(), s.in_c, xi);
+  }
 }
 
 template <typename T>
@@ -78,21 +142,26 @@ void Conv2D<T>::backward(const T* x, const T* y, T* dy, T* dx, int n) {
   const ConvShape& s = shape_;
   const PaddedInput g(s);
   const int chunk = detail::gemm_chunk_images(bases_.size(), s.patch());
+  if (direct_dx_ && dx != nullptr) flip_kernel();
   for (int i0 = 0; i0 < n; i0 += chunk) {
     const int nc = std::min(chunk, n - i0);
     T* dyc = dy + i0 * s.out_size();
-    if (relu_) relu_mask(y + i0 * s.out_size(), dyc, nc * s.out_size());
-    if (dbias_ != nullptr) detail::add_column_sums(dyc, nc * bases_.size(), s.out_c, dbias_);
+    if (dbias_ != nullptr) {
+      detail::mask_and_sum_columns(y + i0 * s.out_size(), dyc, nc * bases_.size(), s.out_c, relu_, dbias_);
+    } else if (relu_) {
+      relu_mask(y + i0 * s.out_size(), dyc, nc * s.out_size());
+    }
     const T* xp = x + i0 * s.in_size();
     if (g.copy) {
       detail::pad_images(g, xp, xp_.data(), nc);
       xp = xp_.data();
     }
-    T* dxp = dx == nullptr ? nullptr : g.copy ? dxp_.data() : dx + i0 * s.in_size();
+    if (direct_dx_ && dx != nullptr) direct_dinput(dyc, dx + i0 * s.in_size(), nc);
+    T* dxp = dx == nullptr || direct_dx_ ? nullptr : g.copy ? dxp_.data() : dx + i0 * s.in_size();
     if (dxp != nullptr) std::fill(dxp, dxp + nc * g.image, T(0));
     detail::conv_gemm_dkernel(g, bases_, xp, dyc, s.out_c, col_.data(), dkernel_, nc);
     if (dxp != nullptr) detail::conv_gemm_dinput(g, bases_, kernel_, dyc, s.out_c, dcol_.data(), dxp, nc);
-    if (dx != nullptr && g.copy) detail::unpad_images(g, dxp, dx + i0 * s.in_size(), nc);
+    if (dxp != nullptr && g.copy) detail::unpad_images(g, dxp, dx + i0 * s.in_size(), nc);
   }
 }
 

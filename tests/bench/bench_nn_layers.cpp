@@ -1,5 +1,6 @@
 // Google Benchmark of each layer's forward and backward at batch 256 (float), as the models run
-// them, for the tutorial's model and the wide one (tests/fixtures/models/wide_tutorial.json), the
+// them, for the tutorial's model, the wide one (tests/fixtures/models/wide_tutorial.json) and the
+// Conv2D -> BatchNormalization block (conv_bn_block.json, its convolutions and normalisations), the
 // augmentation layers on 28x28x1, the depthwise, separable and dilated convolutions beside plain
 // loops of the same maths, and of
 // each model's whole training step (4 micro-batches of 64, as a rank of -np 2 trains), one thread:
@@ -49,9 +50,12 @@ ConvCase fused_case(std::int64_t index) {
   return cases[index];
 }
 
-// The Conv2Ds without a pool. index: 0 tutorial conv2d_2, 1 wide conv2d_2.
+// The Conv2Ds without a pool. index: 0 tutorial conv2d_2, 1 wide conv2d_2; the Conv2D -> BatchNormalization
+// block (tests/fixtures/models/conv_bn_block.json): 2 conv2d, 3 conv2d_1, 4 conv2d_2, 5 conv2d_3.
 ConvCase conv_case(std::int64_t index) {
-  static const ConvCase cases[] = {{conv3x3(5, 64, 64, Padding::valid), true}, {conv3x3(7, 128, 128, Padding::same), true}};
+  static const ConvCase cases[] = {{conv3x3(5, 64, 64, Padding::valid), true},  {conv3x3(7, 128, 128, Padding::same), true},
+                                   {conv3x3(28, 1, 32, Padding::same), false},  {conv3x3(28, 32, 32, Padding::same), true},
+                                   {conv3x3(14, 32, 64, Padding::same), true}, {conv3x3(14, 64, 64, Padding::same), true}};
   return cases[index];
 }
 
@@ -117,8 +121,42 @@ void conv_benchmark(benchmark::State& state, bool backward) {
 
 void BM_Conv2DForward(benchmark::State& state) { conv_benchmark(state, false); }
 void BM_Conv2DBackward(benchmark::State& state) { conv_benchmark(state, true); }
-BENCHMARK(BM_Conv2DForward)->DenseRange(0, 1)->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_Conv2DBackward)->DenseRange(0, 1)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Conv2DForward)->DenseRange(0, 5)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Conv2DBackward)->DenseRange(0, 5)->Unit(benchmark::kMillisecond);
+
+// BatchNormalization in training over (256, h, w, c), as the model runs it: forward is the batch's
+// sums, the statistics and the normalisation; backward the gradient's sums, their totals and dx.
+// index: 0 after the block's 28x28x32 convolutions, 1 after its 14x14x64 ones.
+void batch_norm_benchmark(benchmark::State& state, bool backward) {
+  const int side = state.range(0) == 0 ? 28 : 14, c = state.range(0) == 0 ? 32 : 64;
+  const std::size_t pixels = std::size_t(side) * side, size = kBatch * pixels * c;
+  std::vector<float> gamma(c, 1.0f), beta(c, 0.0f), mean(c, 0.0f), var(c, 1.0f), dgamma(c), dbeta(c);
+  BatchNorm<float> norm(c, pixels, 0.99, 1e-3, false, gamma.data(), beta.data(), mean.data(), var.data(), dgamma.data(),
+                        dbeta.data());
+  const auto x = random_vector(size, 0, 1, 1), dy = random_vector(size, -1, 1, 4);
+  std::vector<float> y(size), dx(size);
+  std::vector<double> sums(2 * std::size_t(c));
+  const DropoutContext train{};
+  for (auto _ : state) {
+    std::fill(sums.begin(), sums.end(), 0.0);
+    if (backward) {
+      norm.backward_sums(x.data(), y.data(), dy.data(), kBatch, sums.data());
+      norm.set_backward(sums.data(), double(kBatch) * double(pixels));
+      norm.backward_with(x.data(), y.data(), dy.data(), dx.data(), kBatch, sums.data());
+    } else {
+      norm.batch_sums(x.data(), kBatch, sums.data());
+      norm.set_batch(sums.data(), double(kBatch) * double(pixels), false);
+      norm.forward(x.data(), y.data(), kBatch, &train);
+    }
+    benchmark::ClobberMemory();
+  }
+  state.SetBytesProcessed(state.iterations() * std::int64_t(size * sizeof(float)));
+}
+
+void BM_BatchNormForward(benchmark::State& state) { batch_norm_benchmark(state, false); }
+void BM_BatchNormBackward(benchmark::State& state) { batch_norm_benchmark(state, true); }
+BENCHMARK(BM_BatchNormForward)->DenseRange(0, 1)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_BatchNormBackward)->DenseRange(0, 1)->Unit(benchmark::kMillisecond);
 
 // The generic MaxPooling2D 2x2 stride 2 (the models fuse theirs; a spec that cannot fuse runs it).
 // index: 0 over 26x26x32, 1 over 11x11x64
@@ -394,9 +432,11 @@ BENCHMARK(BM_DilatedForward)->DenseRange(0, 1)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_DilatedPlainForward)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_DilatedBackward)->DenseRange(0, 1)->Unit(benchmark::kMillisecond);
 
-// index: 0 the tutorial's model, 1 the wide one.
+// index: 0 the tutorial's model, 1 the wide one, 2 the Conv2D -> BatchNormalization block.
 ModelSpec model_spec(std::int64_t index) {
-  return index == 0 ? tutorial_model_spec() : read_keras_json(FMNIST_FIXTURES "/models/wide_tutorial.json");
+  if (index == 0) return tutorial_model_spec();
+  return read_keras_json(index == 1 ? FMNIST_FIXTURES "/models/wide_tutorial.json"
+                                    : FMNIST_FIXTURES "/models/conv_bn_block.json");
 }
 
 // Nominal multiply-adds of one image's training step: forward, then dW of every layer and dX of
@@ -432,7 +472,7 @@ void BM_ModelStep(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * kBatch);
   set_flop(state, step_macs_per_image(model.plan()) * kBatch, false, false);
 }
-BENCHMARK(BM_ModelStep)->DenseRange(0, 1)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ModelStep)->DenseRange(0, 2)->Unit(benchmark::kMillisecond);
 
 void BM_ModelEvaluate(benchmark::State& state) {
   Model<float> model(model_spec(state.range(0)), kBatch);
