@@ -2,7 +2,7 @@
 // dilation. With "same" padding the input is first copied into a zero-padded buffer, so every output
 // pixel reads its patch as runs of contiguous values at fixed offsets from its base (kernel_h runs of
 // kernel_w * in_c; kernel_h * kernel_w runs of in_c when the taps of a row are dilated apart), and
-// no inner loop checks bounds. Forward: register blocks of 4 pixels x a few vectors of channels.
+// no inner loop checks bounds. Forward: register blocks of 4-8 pixels x a few vectors of channels.
 // Backward (sparse): dW and dX summed over a list of (pixel, gradient) entries, vector by vector.
 #pragma once
 
@@ -107,6 +107,12 @@ template <int N, typename F>
 // of 16 (AVX2; measured on Zen 3 against 3 x 3 and 2 x 4), 4 x 4 + 4 + 4 of 32 (AVX-512).
 inline constexpr int kForwardPixels = 4;
 inline constexpr int kForwardVectors = kRegisters >= 32 ? 4 : 2;
+// Pixels of a block of NV < kForwardVectors vectors: more, so that the accumulators still fill
+// the registers (32 output channels with AVX-512, 2 vectors: 8 x 2 instead of 4 x 2, whose FMAs
+// would wait on one another), at most 8 (the pixels' pointers stay in general registers). Each
+// pixel's sums are its own, so the block's size never changes a result.
+template <int NV>
+inline constexpr int kPixelsFor = std::clamp(kForwardPixels * kForwardVectors / NV, kForwardPixels, 8);
 
 // z (R pixels, NV vectors, rows zs apart) (+)= the sums over runs [k0, k1) of the patches at
 // base[0, R) of xi times w (those runs' taps, NV vectors each, contiguous); k0 == 0 starts from 0,
@@ -174,22 +180,22 @@ void pack_kernel(const T* kernel, std::size_t patch, int out_c, std::size_t cp, 
 template <typename T>
 void conv_pixels(const PaddedInput& g, const T* xi, const std::uint32_t* bases, std::size_t count, const T* packed,
                  std::size_t cp, T* z) {
-  constexpr int L = Simd<T>::kLanes, R = kForwardPixels;
-  const std::size_t full = count / R * R;
-  std::uint32_t last[R];
-  for (std::size_t r = 0; r < R && full < count; ++r) last[r] = bases[std::min(full + r, count - 1)];
+  constexpr int L = Simd<T>::kLanes;
   const T* w = packed;
   for_each_channel_block<T>(cp, [&](int v0, int nv) {
     with_size<kForwardVectors>(nv, [&](auto n) {
-      constexpr int NV = decltype(n)::value;
+      constexpr int NV = decltype(n)::value, R = kPixelsFor<NV>;
+      const std::size_t full = count / R * R;
+      std::uint32_t last[R];
+      for (std::size_t r = 0; r < R && full < count; ++r) last[r] = bases[std::min(full + r, count - 1)];
       const std::size_t run_taps = std::size_t(g.run) * NV * L;  // one run's taps of the block
       const int group = int(std::max<std::size_t>(1, (24 << 10) / (run_taps * sizeof(T))));
       T tail[R * NV * L];
       for (int k0 = 0; k0 < g.runs; k0 += group) {
         const int k1 = std::min(g.runs, k0 + group);
         for (std::size_t p = 0; p < full; p += R)
-          pixel_block_rows<T, NV>(g, xi, bases + p, k0, k1, w, z + p * cp + v0 * L, cp);
-        if (full < count) pixel_block_rows<T, NV>(g, xi, last, k0, k1, w, tail, NV * L);
+          pixel_block_rows<T, NV, R>(g, xi, bases + p, k0, k1, w, z + p * cp + v0 * L, cp);
+        if (full < count) pixel_block_rows<T, NV, R>(g, xi, last, k0, k1, w, tail, NV * L);
         w += (k1 - k0) * run_taps;
       }
       for (std::size_t r = 0; full + r < count; ++r)
