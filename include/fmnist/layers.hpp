@@ -115,8 +115,8 @@ struct ConvShape {
 // Conv2D, cross-correlation (Keras), any kernel, stride, padding and dilation, with bias
 // (optional) and relu or linear fused: forward straight from the input in register blocks,
 // backward im2col + Eigen GEMM per chunk of images (a dilated kernel reads its taps as runs of
-// in_c values: direct_conv.hpp), except dX with stride 1 and "same" padding (odd spans), which is
-// the forward's direct kernel run on dy with the kernel flipped and transposed.
+// in_c values: direct_conv.hpp), except with stride 1 and "same" padding (odd spans), where dX is
+// the forward's direct kernel run on dy with the kernel flipped and transposed and dW a direct sum.
 template <typename T>
 class Conv2D final : public Layer<T> {
  public:
@@ -150,11 +150,12 @@ class Conv2D final : public Layer<T> {
   AlignedVector<T> z_;          // (out_h * out_w, out_c rounded up to the lanes): an image's sums, if out_c needs it
   AlignedVector<T> packed_;     // (patch, out_c rounded up): the kernel by channel blocks (direct_conv.hpp)
   AlignedVector<T> xp_, dxp_;   // (chunk, padded image): "same" padding's input copy and its gradient
-  AlignedVector<T> col_;        // (chunk * out_h * out_w, patch): im2col of a chunk of x
+  AlignedVector<T> col_;        // (chunk * out_h * out_w, patch): im2col of a chunk of x (GEMM dW)
   AlignedVector<T> dcol_;       // (chunk * out_h * out_w, patch): dL/dcol for a chunk of images
   // The direct dX (stride 1, "same" padding, odd spans): dX is the convolution of dy by the kernel
   // flipped and transposed, "same" again, through the forward's kernel (conv2d.cpp).
   bool direct_dx_ = false;
+  bool direct_dw_ = false;              // the same geometry, out_c a multiple of float's lanes: dW direct too
   ConvShape dx_shape_;                  // dy (out_h, out_w, out_c) -> dx (in_h, in_w, in_c)
   std::vector<std::uint32_t> dx_bases_;  // (in_h * in_w): each dx pixel's patch offset in the padded dy
   AlignedVector<T> flipped_;            // (kh, kw, out_c, in_c): the kernel flipped and transposed

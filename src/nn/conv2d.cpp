@@ -1,8 +1,9 @@
 // Conv2D with any kernel, stride, padding and dilation, NHWC: forward straight from the input
 // (the register blocks of direct_conv.hpp) plus bias and relu (or linear); backward masks dy by the
-// ReLU, sums the bias gradient and runs im2col + GEMM (im2col.hpp) for dW, and for dX either the
-// same GEMM and col2im or, with stride 1 and "same" padding, the forward's kernel on dy. The path of
-// every convolution that no MaxPooling2D follows (Conv2DPool takes the others).
+// ReLU and sums the bias gradient in one pass; with stride 1 and "same" padding (odd spans) dX is the
+// forward's kernel run on dy and dW a direct register-blocked sum (direct_conv.hpp), else both are
+// im2col + GEMM (im2col.hpp). The path of every convolution that no MaxPooling2D follows
+// (Conv2DPool takes the others).
 #include "im2col.hpp"  // first: it includes the intrinsics headers
 
 #include <algorithm>
@@ -47,13 +48,14 @@ Conv2D<T>::Conv2D(ConvShape shape, Activation activation, int max_batch, bool ne
   packed_.resize(shape.patch() * cp);
   if (cp != std::size_t(shape.out_c)) z_.resize(pixels * cp);
   if (padded.copy) xp_.resize(chunk * padded.image);
-  col_.resize(chunk * pixels * shape.patch());
   direct_dx_ = need_dx && direct_dx_fits(shape);
+  direct_dw_ = direct_dx_fits(shape) && shape.out_c % detail::Simd<float>::kLanes == 0;
+  if (!direct_dw_) col_.resize(chunk * pixels * shape.patch());
   if (direct_dx_) {
     setup_direct_dx();
   } else {
     if (padded.copy && need_dx) dxp_.resize(chunk * padded.image);
-    if (need_dx) dcol_.resize(col_.size());
+    if (need_dx) dcol_.resize(chunk * pixels * shape.patch());
   }
 }
 
@@ -159,7 +161,12 @@ void Conv2D<T>::backward(const T* x, const T* y, T* dy, T* dx, int n) {
     if (direct_dx_ && dx != nullptr) direct_dinput(dyc, dx + i0 * s.in_size(), nc);
     T* dxp = dx == nullptr || direct_dx_ ? nullptr : g.copy ? dxp_.data() : dx + i0 * s.in_size();
     if (dxp != nullptr) std::fill(dxp, dxp + nc * g.image, T(0));
-    detail::conv_gemm_dkernel(g, bases_, xp, dyc, s.out_c, col_.data(), dkernel_, nc);
+    if (direct_dw_) {
+      for (int img = 0; img < nc; ++img)
+        detail::conv_direct_dkernel(g, bases_.data(), bases_.size(), xp + img * g.image, dyc + img * s.out_size(), dkernel_);
+    } else {
+      detail::conv_gemm_dkernel(g, bases_, xp, dyc, s.out_c, col_.data(), dkernel_, nc);
+    }
     if (dxp != nullptr) detail::conv_gemm_dinput(g, bases_, kernel_, dyc, s.out_c, dcol_.data(), dxp, nc);
     if (dxp != nullptr && g.copy) detail::unpad_images(g, dxp, dx + i0 * s.in_size(), nc);
   }

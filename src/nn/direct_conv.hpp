@@ -204,6 +204,58 @@ void conv_pixels(const PaddedInput& g, const T* xi, const std::uint32_t* bases, 
   });
 }
 
+// The accumulators of a dW block (the rest: the gradient's vectors and a broadcast).
+inline constexpr int kWeightAccumulators = kRegisters * 3 / 4;
+
+// dk (J rows out_c apart, NV vectors) += sum over the pixels p < count, in order, of the J values
+// at xi + bases[p] + at (contiguous: one run's) times dz's row p (NV vectors, rows out_c apart).
+template <typename T, int J, int NV>
+[[gnu::always_inline]] inline void weight_block(const T* xi, const std::uint32_t* bases, std::size_t count,
+                                                std::size_t at, const T* dz, std::size_t out_c, T* dk) {
+  using S = Simd<T>;
+  using V = typename S::V;
+  constexpr int L = S::kLanes;
+  V acc[J][NV];
+  for (int j = 0; j < J; ++j) {
+    for (int v = 0; v < NV; ++v) acc[j][v] = S::load(dk + j * out_c + v * L);
+  }
+  for (std::size_t p = 0; p < count; ++p, dz += out_c) {
+    const T* xp = xi + bases[p] + at;
+    V d[NV];
+    for (int v = 0; v < NV; ++v) d[v] = S::load(dz + v * L);
+    for (int j = 0; j < J; ++j) {
+      const V xv = S::splat(xp[j]);
+      for (int v = 0; v < NV; ++v) acc[j][v] += xv * d[v];
+    }
+  }
+  for (int j = 0; j < J; ++j) {
+    for (int v = 0; v < NV; ++v) S::store(dk + j * out_c + v * L, acc[j][v]);
+  }
+}
+
+// dkernel (patch, out_c) += the dW of one image: each entry the sum over the pixels at bases[0,
+// count), in order, of the patch's input value times dz (count, out_c) at that pixel. xi is the
+// image as g reads it; out_c a multiple of the lanes. Register blocks of J entries of one run x
+// a channel block (J x NV accumulators), each over every pixel; a run's tail entry by entry.
+template <typename T>
+void conv_direct_dkernel(const PaddedInput& g, const std::uint32_t* bases, std::size_t count, const T* xi, const T* dz,
+                         T* dkernel) {
+  constexpr int L = Simd<T>::kLanes;
+  const std::size_t out_c = std::size_t(g.s.out_c);
+  for_each_channel_block<T>(out_c, [&](int v0, int nv) {
+    with_size<kForwardVectors>(nv, [&](auto n) {
+      constexpr int NV = decltype(n)::value, J = kWeightAccumulators / NV;
+      for (int k = 0; k < g.runs; ++k) {
+        const std::size_t at = g.run_offset(k);
+        T* dk = dkernel + std::size_t(k) * g.run * out_c + v0 * L;
+        int j = 0;
+        for (; j + J <= g.run; j += J) weight_block<T, J, NV>(xi, bases, count, at + j, dz + v0 * L, out_c, dk + j * out_c);
+        for (; j < g.run; ++j) weight_block<T, 1, NV>(xi, bases, count, at + j, dz + v0 * L, out_c, dk + j * out_c);
+      }
+    });
+  });
+}
+
 // out_c rounded up to the lanes of T.
 template <typename T>
 std::size_t padded_channels(int out_c) {
