@@ -8,8 +8,9 @@
 # and, with --with-torch, PyTorch DDP 2 ranks x 1 thread in the same run. All of it for the tutorial's
 # model, and the layers, a -np 2 epoch and PyTorch's epoch for a wider model on the same Keras JSON
 # (tests/fixtures/models/wide_tutorial.json: 64/128/128 filters, padding='same', two Dropouts), and
-# the same for launch/recipe.json (augmentation and BatchNormalization; Adam, as launch/recipe.sh).
-# Usage: launch/bench.sh [--with-torch]     (about four minutes after the build, torch included)
+# the same for launch/recipe.json (augmentation and BatchNormalization; Adam, as launch/recipe.sh)
+# and for tests/fixtures/models/conv_bn_block.json (Conv2D(relu) -> BatchNormalization blocks).
+# Usage: launch/bench.sh [--with-torch]     (about eight minutes after the build, torch included)
 # FMNIST_BUILD=DIR uses an existing build folder instead of building build/; FMNIST_TORCH_REF=FILE
 # runs another PyTorch reference than tests/bench/torch_ref.py. --with-torch needs Debian's
 # python3-torch (apt-get install python3-torch: several hundred MB), which launch/setup.sh does not install.
@@ -20,7 +21,7 @@ with_torch=0
 for arg in "$@"; do
   case "$arg" in
     --with-torch) with_torch=1 ;;
-    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench: unknown option $arg (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -40,7 +41,7 @@ trap 'rm -rf "$tmp"' EXIT
 export OMP_NUM_THREADS=1
 
 echo "bench: layers (Google Benchmark, batch 256, one thread) ..." >&2
-"$build/bench_nn_layers" --benchmark_filter='Conv2DPool|Conv2D(Forward|Backward)|Dense|Dropout|ModelStep' \
+"$build/bench_nn_layers" --benchmark_filter='Conv2DPool|Conv2D(Forward|Backward)|BatchNorm|Dense|Dropout|ModelStep' \
   --benchmark_min_time=0.5 --benchmark_format=json >"$tmp/layers.json" 2>/dev/null
 
 echo "bench: GEMM ceiling (one core, then both cores at once) ..." >&2
@@ -65,6 +66,11 @@ recipe=launch/recipe.json
 echo "bench: one training epoch of the recipe's model (launch/recipe.json) with -np 2 ..." >&2
 launch/mpirun.sh 2 "$build/fmnist_dist" --model "$recipe" --optimizer adam --epochs 1 --progress never --profile \
   --out-dir "$tmp/recipe" >"$tmp/recipe.log" 2>&1 || { cat "$tmp/recipe.log" >&2; exit 1; }
+
+block=tests/fixtures/models/conv_bn_block.json
+echo "bench: one training epoch of the Conv2D -> BatchNormalization block ($block) with -np 2 ..." >&2
+launch/mpirun.sh 2 "$build/fmnist_dist" --model "$block" --epochs 1 --progress never --profile \
+  --out-dir "$tmp/block" >"$tmp/block.log" 2>&1 || { cat "$tmp/block.log" >&2; exit 1; }
 
 # The per-step allreduce: shared memory with 2 and 3 ranks, then TCP between emulated nodes.
 echo "bench: the per-step allreduce, plain and watched (shared memory, 2 and 3 ranks) ..." >&2
@@ -108,6 +114,8 @@ if ((with_torch)); then
   torch_ddp torchwide --model "$wide"
   echo "bench: PyTorch DDP on the recipe's JSON ..." >&2
   torch_ddp torchrecipe --model "$recipe" --optimizer adam
+  echo "bench: PyTorch DDP on the Conv2D -> BatchNormalization block's JSON ..." >&2
+  torch_ddp torchblock --model "$block"
 fi
 
 "$py" - "$tmp" "$with_torch" <<'EOF'
@@ -137,7 +145,7 @@ for line in open("/proc/cpuinfo"):
 print(f"fmnist_dist benchmark - {cpu}, {platform.node()} - Release, -O3 -march=native, no -ffast-math")
 print()
 print("Per layer, per-rank batch 256, one thread (GFLOP/s of the layer's nominal work):")
-print(f"  {'layer':<34}{'fwd ms':>9}{'GFLOP/s':>9}{'bwd ms':>9}{'GFLOP/s':>9}")
+print(f"  {'layer':<40}{'fwd ms':>9}{'GFLOP/s':>9}{'bwd ms':>9}{'GFLOP/s':>9}")
 rows = [("conv2d + max_pooling2d", "BM_Conv2DPoolForward/0", "BM_Conv2DPoolBackward/0"),
         ("conv2d_1 + max_pooling2d_1", "BM_Conv2DPoolForward/1", "BM_Conv2DPoolBackward/1"),
         ("conv2d_2", "BM_Conv2DForward/0", "BM_Conv2DBackward/0"),
@@ -149,15 +157,21 @@ rows = [("conv2d + max_pooling2d", "BM_Conv2DPoolForward/0", "BM_Conv2DPoolBackw
         ("wide: conv2d_2 (padding same)", "BM_Conv2DForward/1", "BM_Conv2DBackward/1"),
         ("wide: dense", "BM_DenseForward/2", "BM_DenseBackward/2"),
         ("wide: dropout_1 (training)", "BM_DropoutForward/1", "BM_DropoutBackward/1"),
-        ("wide: dense_1", "BM_DenseForward/3", "BM_DenseBackward/3")]
+        ("wide: dense_1", "BM_DenseForward/3", "BM_DenseBackward/3"),
+        ("block: conv2d (28x28x1 -> 32, same)", "BM_Conv2DForward/2", "BM_Conv2DBackward/2"),
+        ("block: conv2d_1 (28x28x32 -> 32)", "BM_Conv2DForward/3", "BM_Conv2DBackward/3"),
+        ("block: batch_normalization (28x28x32)", "BM_BatchNormForward/0", "BM_BatchNormBackward/0"),
+        ("block: conv2d_2 (14x14x32 -> 64)", "BM_Conv2DForward/4", "BM_Conv2DBackward/4"),
+        ("block: conv2d_3 (14x14x64 -> 64)", "BM_Conv2DForward/5", "BM_Conv2DBackward/5"),
+        ("block: batch_normalization (14x14x64)", "BM_BatchNormForward/1", "BM_BatchNormBackward/1")]
 def rate(b):  # Dropout does no multiply-adds: show nothing rather than 0.0
     return f"{gflops(b):9.1f}" if b.get("flop_per_call") else f"{'':9}"
 for name, f, b in rows:
     f, b = layers[f], layers[b]
-    print(f"  {name:<34}{ms(f):9.2f}{rate(f)}{ms(b):9.2f}{rate(b)}")
-for index, name in ((0, "tutorial"), (1, "wide")):
+    print(f"  {name:<40}{ms(f):9.2f}{rate(f)}{ms(b):9.2f}{rate(b)}")
+for index, name in ((0, "tutorial"), (1, "wide"), (2, "block")):
     step = layers[f"BM_ModelStep/{index}"]
-    print(f"  {'training step, ' + name + ' model':<34}{ms(step):9.2f}{gflops(step):9.1f}"
+    print(f"  {'training step, ' + name + ' model':<40}{ms(step):9.2f}{gflops(step):9.1f}"
           f"   {256 / (ms(step) * 1e-3):,.0f} images/s")
 print()
 g2048 = gemm1["BM_EigenGemm/2048/2048/2048"]
@@ -181,6 +195,7 @@ def profile(name):
 epochs = {np_: profile(f"np{np_}") for np_ in (1, 2)}
 wide = profile("wide")
 recipe = profile("recipe")
+block = profile("block")
 print("Training epoch (42,000 images, 83 steps of global batch 512, one thread per rank):")
 print(f"  {'ranks':<7}{'epoch s':>9}{'images/s':>10}{'GFLOP/s':>9}{'of 2-core ceiling':>19}"
       f"{'allreduce':>11}   peak RSS per rank (MB)")
@@ -193,6 +208,8 @@ print(f"  wide model, -np 2: {wide['s']:.2f} s, {wide['ips']:,.0f} images/s, all
       f" peak RSS per rank (MB) {' '.join(wide['rss'])}")
 print(f"  recipe's model, -np 2: {recipe['s']:.2f} s, {recipe['ips']:,.0f} images/s, allreduce {recipe['allreduce']:.1f}%,"
       f" peak RSS per rank (MB) {' '.join(recipe['rss'])}")
+print(f"  Conv2D -> BatchNormalization block, -np 2: {block['s']:.2f} s, {block['ips']:,.0f} images/s,"
+      f" allreduce {block['allreduce']:.1f}%, peak RSS per rank (MB) {' '.join(block['rss'])}")
 print()
 import os
 ar = {}
@@ -221,7 +238,8 @@ if with_torch:
     print()
     print("PyTorch DDP 2 ranks x 1 thread (channels-last, gloo), one epoch, against ours with -np 2:")
     for label, ours, name in (("tutorial model", epochs[2]["s"], "torch"), ("wide model (same JSON)", wide["s"], "torchwide"),
-                              ("recipe's model (same JSON)", recipe["s"], "torchrecipe")):
+                              ("recipe's model (same JSON)", recipe["s"], "torchrecipe"),
+                              ("conv-BN block (same JSON)", block["s"], "torchblock")):
         torch_s = torch_epoch(name)
         print(f"  {label:<27} PyTorch {torch_s:6.2f} s, ours {ours:6.2f} s: ratio ours / PyTorch {ours / torch_s:.2f}"
               f"  (PyTorch takes {torch_s / ours:.2f}x as long)")
