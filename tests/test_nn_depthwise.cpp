@@ -440,15 +440,19 @@ TEST(DepthwiseJson, RefusalsNameTheLayerAndTheField) {
   expect_refused(dw, [](json& c) { c["dilation_rate"] = 4; },
                  "field 'kernel_size': [3, 3] dilated by [4, 4] spans 9x9 pixels, more than the input (8, 8, 3)");
   expect_refused(dw, [](json& c) { c["groups"] = 3; }, "field 'groups': 3 is not supported (only 1)");
-  expect_refused(dw, [](json& c) { c["depthwise_regularizer"] = {{"class_name", "L2"}}; },
-                 "layer 1 'dw' (DepthwiseConv2D): field 'depthwise_regularizer': {\"class_name\":\"L2\"} is not supported");
+  expect_refused(dw, [](json& c) { c["depthwise_regularizer"] = {{"class_name", "L2"}, {"config", {{"l2", -1}}}}; },
+                 "layer 1 'dw' (DepthwiseConv2D): field 'depthwise_regularizer': {\"class_name\":\"L2\",\"config\":{\"l2\":-1}} "
+                 "has an 'l2' that is not a finite number >= 0");
+  expect_refused(dw, [](json& c) { c["pointwise_regularizer"] = "l2"; },
+                 "field 'pointwise_regularizer': \"l2\" is not supported");  // not a DepthwiseConv2D field
   expect_refused(dw, [](json& c) { c["kernel_initializer"] = "he_normal"; },
                  "field 'kernel_initializer': \"he_normal\" is not supported");  // not a DepthwiseConv2D field
   expect_refused(sep, [](json& c) { c.erase("filters"); }, "layer 1 'sep' (SeparableConv2D): field 'filters': missing");
   expect_refused(sep, [](json& c) { c["dilation_rate"] = {1, 2}; },
                  "layer 1 'sep' (SeparableConv2D): field 'dilation_rate': [1, 2] is not supported with strides [2, 2]");
-  expect_refused(sep, [](json& c) { c["pointwise_regularizer"] = {{"class_name", "L1"}}; },
-                 "field 'pointwise_regularizer': {\"class_name\":\"L1\"} is not supported");
+  expect_refused(sep, [](json& c) { c["pointwise_regularizer"] = {{"class_name", "Orthogonal"}}; },
+                 "field 'pointwise_regularizer': {\"class_name\":\"Orthogonal\"} is not supported (a regularizer of "
+                 "class L1, L2 or L1L2)");
   expect_refused(sep, [](json& c) { c["pointwise_initializer"] = "ones"; },
                  "field 'pointwise_initializer': \"ones\" is not supported (glorot_uniform, he_uniform, he_normal, zeros)");
   expect_refused(sep, [](json& c) { c["depth_multiplier"] = -1; }, "field 'depth_multiplier': -1 is out of range");

@@ -61,6 +61,8 @@ struct WeightSpec {
   Initializer initializer;
   bool trainable = true;  // false: the gradient is always 0 (BatchNormalization's moving statistics)
   InitializerArgs initializer_args{};  // the initializer's arguments (random_normal's mean, ...)
+  // The layer's field whose regularizer this weight carries ("kernel_regularizer"; null: none can).
+  const char* regularizer = nullptr;
 };
 
 // What a layer factory gets: the planned layer, its place among the model's layers and the arenas.
