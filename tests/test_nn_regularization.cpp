@@ -109,7 +109,8 @@ TEST(Regularizers, BadOnesAreRefusedNamingLayerAndField) {
                  "layer 2 'bn' (BatchNormalization): field 'beta_regularizer': \"l3\" is not supported (a regularizer "
                  "l1, l2 or l1_l2)");
   expect_refused([](json& d) { layer_config(d, 6)["activity_regularizer"] = "l2"; },
-                 "layer 6 'dense' (Dense): field 'activity_regularizer': \"l2\" is not supported");
+                 "layer 6 'dense' (Dense): field 'activity_regularizer': \"l2\" is not supported (a penalty on the "
+                 "layer's output is not implemented; weight regularizers are)");
   expect_refused([](json& d) { layer_config(d, 3)["pointwise_regularizer"] = "l2"; },
                  "layer 3 'dw' (DepthwiseConv2D): field 'pointwise_regularizer': \"l2\" is not supported");
 }
