@@ -176,6 +176,26 @@ TEST(WeightDecay, SgdWithoutMomentumByHand) {
   EXPECT_FLOAT_EQ(w, 1.3f - 1.3f * 0.2f * 0.25f - 0.25f);
 }
 
+// Keras 3's AdamW by hand: the decay with its default 0.004 (parse_config sets it when --weight-decay is
+// not given; here set as it would be), then Adam's first step, lr * sign(g) nearly.
+TEST(WeightDecay, AdamwFirstStepByHand) {
+  Settings c;
+  c.optimizer = OptimizerKind::adamw;
+  c.weight_decay = kAdamwWeightDecay;
+  c.lr = 0.01;
+  auto opt = make_optimizer(c, 2);
+  float w[2] = {1.5f, -0.5f};
+  const float g[2] = {0.2f, -3.0f};
+  opt->step(w, g);
+  const double alpha = 0.01 * std::sqrt(0.001) / 0.1;
+  const double decayed0 = 1.5 - 1.5 * 0.004 * 0.01, decayed1 = -0.5 + 0.5 * 0.004 * 0.01;
+  EXPECT_NEAR(w[0], decayed0 - alpha * 0.1 * 0.2 / (std::sqrt(0.001) * 0.2 + 1e-7), 1e-7);
+  EXPECT_NEAR(w[1], decayed1 + alpha * 0.1 * 3.0 / (std::sqrt(0.001) * 3.0 + 1e-7), 1e-7);
+  EXPECT_GT(std::abs(decayed0 - 1.5), 1e-5);  // the decay is larger than the tolerance: the check sees it
+  EXPECT_EQ(opt->state().kind, OptimizerKind::adamw);
+  EXPECT_EQ(opt->state().slots.size(), 2u);  // Adam's momentum and velocity
+}
+
 TEST(WeightDecay, KerasConfigsNameIt) {
   Settings c;
   c.optimizer = OptimizerKind::adamw;
