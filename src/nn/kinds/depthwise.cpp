@@ -194,11 +194,11 @@ extern const LayerKindRow depthwise_conv2d_row = {.kind = LayerKind::depthwise_c
                                                   .read = read_depthwise_fields,
                                                   .write = write_depthwise,
                                                   .shape = depthwise_shape,
+                                                  .make_float = make_depthwise<float>,
+                                                  .make_double = make_depthwise<double>,
                                                   .weights = depthwise_weights,
                                                   .describe = describe_depthwise,
                                                   .onnx = depthwise_onnx,
-                                                  .make_float = make_depthwise<float>,
-                                                  .make_double = make_depthwise<double>,
                                                   .width_field = "depth_multiplier",
                                                   .width_value = &LayerSpec::depth_multiplier};
 
@@ -208,11 +208,11 @@ extern const LayerKindRow separable_conv2d_row = {.kind = LayerKind::separable_c
                                                   .read = read_separable,
                                                   .write = write_separable,
                                                   .shape = separable_shape,
+                                                  .make_float = make_separable<float>,
+                                                  .make_double = make_separable<double>,
                                                   .weights = separable_weights,
                                                   .describe = describe_separable,
                                                   .onnx = separable_onnx,
-                                                  .make_float = make_separable<float>,
-                                                  .make_double = make_separable<double>,
                                                   .width_field = "filters"};
 
 }  // namespace fmnist
