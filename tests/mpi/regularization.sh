@@ -6,7 +6,8 @@
 # options and Keras's training_config. The run's test_loss is the cross-entropy that fmnist_inspect
 # --evaluate recomputes plus the penalty of the final weights, computed here from the checkpoint with
 # Keras's formula. Controls: without the decay and smoothing the weights differ; a resume with another
-# --label-smoothing and an unknown regularizer class are refused on every rank.
+# --label-smoothing and an unknown regularizer class are refused on every rank. Last, where PyTorch is
+# installed, its losses for the same steps (tests/bench/torch_ref.py) are ours.
 source "$(dirname "$0")/lib.sh"
 model=$FIXTURES/models/small_regularized.json
 run=("${SMALL[@]}" --model "$model" --batch-size 64 --micro-batch 16 --seed 3 --weight-decay 0.01
@@ -74,4 +75,44 @@ json.dump(doc, open(sys.argv[2], "w"))
 PY
 expect_exit 2 "$WORK/bad.log" mpi 2 "${SMALL[@]}" --model "$WORK/bad.json" --out-dir "$WORK/bad"
 expect_text "$WORK/bad.log" "layer 5 'conv2d_1' \(Conv2D\): field 'kernel_regularizer': .* is not supported \(a regularizer of class L1, L2 or L1L2\)"
-echo "5 passed, 0 failed"
+# Against PyTorch (tests/bench/torch_ref.py, when python3-torch is installed): the training split as one
+# batch (the data order does not matter), SGD without momentum, no Dropout; PyTorch starts from our
+# weights after step 1 and its next three steps' losses (the penalty of the weights each step saw, the
+# smoothed cross-entropy, the decayed weights) are ours to float noise. Control: without the weight decay
+# PyTorch's third differs.
+if /usr/bin/python3 -c "import torch" 2>/dev/null; then
+  /usr/bin/python3 - "$model" "$WORK/nodrop.json" <<'PY'
+import json, sys
+doc = json.load(open(sys.argv[1]))
+for layer in doc["config"]["layers"]:
+    if layer["class_name"] == "Dropout":
+        layer["config"]["rate"] = 0.0
+json.dump(doc, open(sys.argv[2], "w"))
+PY
+  full=("${SMALL[@]}" --model "$WORK/nodrop.json" --batch-size 210 --micro-batch 70 --optimizer sgd --momentum 0
+    --lr 0.05 --weight-decay 0.01 --label-smoothing 0.1 --epochs 4 --seed 1)
+  expect_exit 0 "$WORK/full1.log" mpi 1 "${full[@]}" --max-steps 1 --out-dir "$WORK/full"
+  cp "$WORK/full/checkpoint.h5" "$WORK/step1.h5"
+  expect_exit 0 "$WORK/full2.log" mpi 1 "${full[@]}" --resume auto --out-dir "$WORK/full"
+  "$INSPECT" "$WORK/full/checkpoint.h5" --json >"$WORK/full.json"
+  torch=(/usr/bin/python3 "$SRC/tests/bench/torch_ref.py" --init-weights "$WORK/step1.h5" --model "$WORK/nodrop.json"
+    --data-dir "$FIXTURES/idx" --batch-size 210 --optimizer sgd --momentum 0 --lr 0.05 --label-smoothing 0.1
+    --epochs 3 --threads 1 --seed 1)
+  "${torch[@]}" --weight-decay 0.01 >"$WORK/torch.log" 2>&1 || { cat "$WORK/torch.log" >&2; fail "torch_ref.py"; }
+  "${torch[@]}" --weight-decay 0 >"$WORK/torch_nodecay.log" 2>&1 || { cat "$WORK/torch_nodecay.log" >&2; fail "torch_ref.py"; }
+  /usr/bin/python3 - "$WORK/full.json" "$WORK/torch.log" "$WORK/torch_nodecay.log" <<'PY' || fail "PyTorch's losses are not ours"
+import json, sys
+ours = json.load(open(sys.argv[1]))["history"]["loss"][1:]
+def losses(path):
+    return [json.loads(line)["loss"] for line in open(path) if line.startswith('{"epoch"')]
+theirs, control = losses(sys.argv[2]), losses(sys.argv[3])
+print("fmnist_dist", ours, "PyTorch", theirs, "PyTorch without the decay", control)
+assert len(ours) == len(theirs) == 3, (ours, theirs)
+assert all(abs(a - b) <= 1e-5 * abs(a) for a, b in zip(ours, theirs)), (ours, theirs)
+assert abs(control[2] - ours[2]) > 1e-4 * abs(ours[2]), (control, ours)
+PY
+  echo "6 passed, 0 failed"
+else
+  echo "python3-torch is not installed: no comparison with PyTorch"
+  echo "5 passed, 0 failed, 1 skipped"
+fi
