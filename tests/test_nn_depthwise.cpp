@@ -407,7 +407,8 @@ TEST(DepthwiseJson, RefusalsNameTheLayerAndTheField) {
                  "field 'kernel_size': [3, 3] dilated by [4, 4] spans 9x9 pixels, more than the input (8, 8, 3)");
   expect_refused(dw, [](json& c) { c["groups"] = 3; }, "field 'groups': 3 is not supported (only 1)");
   expect_refused(dw, [](json& c) { c["depthwise_regularizer"] = {{"class_name", "L2"}, {"config", {{"l2", -1}}}}; },
-                 "layer 1 'dw' (DepthwiseConv2D): field 'depthwise_regularizer': {\"class_name\":\"L2\",\"config\":{\"l2\":-1}} "
+                 "layer 1 'dw' (DepthwiseConv2D): field 'depthwise_regularizer': "
+                 "{\"class_name\":\"L2\",\"config\":{\"l2\":-1}} "
                  "has an 'l2' that is not a finite number >= 0");
   expect_refused(dw, [](json& c) { c["pointwise_regularizer"] = "l2"; },
                  "field 'pointwise_regularizer': \"l2\" is not supported");  // not a DepthwiseConv2D field

@@ -66,7 +66,8 @@ std::string to_keras_json(const ModelSpec& spec, int indent) {
   return ordered_json{{"class_name", "Functional"}, {"config", config}}.dump(indent);
 }
 
-std::string keras_training_config(const ModelSpec& spec, const KerasOptimizerConfig& optimizer, double label_smoothing) {
+std::string keras_training_config(const ModelSpec& spec, const KerasOptimizerConfig& optimizer,
+                                  double label_smoothing) {
   ordered_json loss = "categorical_crossentropy";
   const bool logits = spec.layers.empty() || spec.layers.back().activation != Activation::softmax;
   if (logits || label_smoothing != 0) {

@@ -206,8 +206,8 @@ struct Model<T>::Impl {
                 StepResult& result) {
     if (ops.empty()) return;  // nothing computes: no gradient
     for (std::size_t j = 0; j < batches.size(); ++j)
-      softmax_xent_backward(read(lanes[j], logits), batches[j].labels, batches[j].n, plan.classes(), grad(lanes[j], logits),
-                            label_smoothing);
+      softmax_xent_backward(read(lanes[j], logits), batches[j].labels, batches[j].n, plan.classes(),
+                            grad(lanes[j], logits), label_smoothing);
     std::size_t top = ops.size();
     while (top > 0) {
       std::size_t bottom = top;

@@ -106,9 +106,10 @@ class Planner {
   // Places layer i's weight tensors in the arenas, named "<layer>/<what>:0".
   void add_tensors(ModelPlan& plan, LayerPlan& lp, std::size_t i, std::vector<WeightSpec> weights) const {
     for (WeightSpec& w : weights) {
+      const Regularizer regularizer =
+          w.regularizer == nullptr ? Regularizer{} : regularizer_of(spec_.layers[i].regularizers, w.regularizer);
       TensorSpec t{i, spec_.layers[i].name + "/" + w.what + ":0", std::move(w.shape), plan.num_params, 0, w.initializer,
-                   w.trainable, w.initializer_args,
-                   w.regularizer == nullptr ? Regularizer{} : regularizer_of(spec_.layers[i].regularizers, w.regularizer)};
+                   w.trainable, w.initializer_args, regularizer};
       t.size = shape_size(t.shape);
       plan.num_params += t.size;
       if (t.trainable) plan.trainable_params += t.size;

@@ -145,7 +145,8 @@ KerasOptimizerConfig keras_config_without_decay(const Settings& s, const Optimiz
 
 KerasOptimizerConfig keras_optimizer_config(const Settings& s, const OptimizerConstants& k) {
   KerasOptimizerConfig config = keras_config_without_decay(s, k);
-  if (s.weight_decay != 0 || s.optimizer == OptimizerKind::adamw) config.values.emplace_back("weight_decay", s.weight_decay);
+  if (s.weight_decay != 0 || s.optimizer == OptimizerKind::adamw)
+    config.values.emplace_back("weight_decay", s.weight_decay);
   return config;
 }
 

@@ -99,7 +99,8 @@ std::vector<WeightSpec> depthwise_weights(const LayerSpec& l, std::span<const Sh
   const int in = inputs[0][2];
   std::vector<WeightSpec> weights{{"depthwise_kernel", {l.kernel[0], l.kernel[1], in, l.depth_multiplier},
                                    l.kernel_initializer, true, {}, "depthwise_regularizer"}};
-  if (l.use_bias) weights.push_back({"bias", {in * l.depth_multiplier}, Initializer::zeros, true, {}, "bias_regularizer"});
+  if (l.use_bias)
+    weights.push_back({"bias", {in * l.depth_multiplier}, Initializer::zeros, true, {}, "bias_regularizer"});
   return weights;
 }
 
