@@ -1,8 +1,8 @@
 # Regularization as Keras does it (docs/training.md: Regularization): a model with weight regularizers
 # on every kind of weight (tests/fixtures/models/small_regularized.json: kernels, a bias,
-# BatchNormalization's gamma and beta) trained with --weight-decay under a cosine schedule and
-# --label-smoothing, from one seed on 1, 2 and 3 ranks, ends with the same weight bytes; stopped with
-# --max-steps and resumed on 2 ranks it equals the uninterrupted run. The checkpoint records both
+# BatchNormalization's gamma and beta) trained by --optimizer adamw with --weight-decay under a cosine
+# schedule and --label-smoothing, from one seed on 1, 2 and 3 ranks, ends with the same weight bytes;
+# stopped with --max-steps and resumed on 2 ranks it equals the uninterrupted run. The checkpoint records both
 # options and Keras's training_config. The run's test_loss is the cross-entropy that fmnist_inspect
 # --evaluate recomputes plus the penalty of the final weights, computed here from the checkpoint with
 # Keras's formula. Controls: without the decay and smoothing the weights differ; a resume with another
@@ -10,7 +10,7 @@
 # installed, its losses for the same steps (tests/bench/torch_ref.py) are ours.
 source "$(dirname "$0")/lib.sh"
 model=$FIXTURES/models/small_regularized.json
-run=("${SMALL[@]}" --model "$model" --batch-size 64 --micro-batch 16 --seed 3 --weight-decay 0.01
+run=("${SMALL[@]}" --model "$model" --batch-size 64 --micro-batch 16 --seed 3 --optimizer adamw --weight-decay 0.01
   --label-smoothing 0.1 --lr-schedule cosine --lr 0.003)
 same_over_ranks 1 2 3
 grep -q "conv2d/kernel:0 .*0.000e+00 ok" "$WORK/compare.log" || {
@@ -30,6 +30,7 @@ assert training["weight_decay"] == 0.01 and training["label_smoothing"] == 0.1, 
 with h5py.File(sys.argv[2], "r") as f:
     config = json.loads(f.attrs["training_config"].decode("utf-8"))
 assert config["loss"]["config"]["label_smoothing"] == 0.1, config["loss"]
+assert config["optimizer_config"]["class_name"] == "AdamW", config["optimizer_config"]
 assert config["optimizer_config"]["config"]["weight_decay"] == 0.01, config["optimizer_config"]
 PY
 
