@@ -35,13 +35,22 @@ if [ "$mode" != programs ]; then
   command -v node >/dev/null && command -v npm >/dev/null || missing+=(nodejs npm)
 fi
 
-# apt_progress: apt-get install's output in, one line per 10% of the packages it sets up out.
+# apt_progress: apt-get install's output in, one line per 10% of the packages it downloads, then of
+# those it sets up, out.
 apt_progress() {
-  local line total=0 done=0 shown=-1
+  local line total=0 done=0 shown=-1 got=0 got_shown=-1
   while IFS= read -r line; do
     if [[ $line =~ ([0-9]+)\ newly\ installed ]]; then
       total=${BASH_REMATCH[1]}
       echo "setup: $total package(s) to download and set up, with their dependencies"
+    elif [[ $line =~ ^Need\ to\ get\ ([^ ]+\ [kMG]?B) ]]; then
+      echo "setup: downloading ${BASH_REMATCH[1]}"
+    elif [[ $line == Get:* ]]; then
+      got=$((got + 1))
+      if [ "$total" -gt 0 ] && [ $((got * 10 / total)) -gt "$got_shown" ]; then
+        got_shown=$((got * 10 / total))
+        echo "setup: $got of $total package(s) downloaded"
+      fi
     elif [[ $line == "Setting up "* ]]; then
       done=$((done + 1))
       if [ "$total" -gt 0 ] && [ $((done * 10 / total)) -gt "$shown" ]; then
