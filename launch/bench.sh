@@ -33,6 +33,10 @@ else
   launch/setup.sh >/dev/null
   build=build
 fi
+# The benchmarks are not part of the default build: built here (the target benchmarks).
+cmake --build "$build" -j "$(nproc)" --target benchmarks >"$build/bench_build.log" 2>&1 || {
+  tail -30 "$build/bench_build.log" >&2; echo "bench: building the benchmarks failed (log: $build/bench_build.log)" >&2; exit 1
+}
 [ -x "$build/bench_nn_layers" ] && [ -x "$build/bench_gemm" ] || {
   echo "bench: $build/bench_nn_layers or bench_gemm missing (is libbenchmark-dev installed?)" >&2; exit 1; }
 

@@ -69,6 +69,11 @@ shift
 flags=()
 [ "$EUID" -ne 0 ] || flags+=(--allow-run-as-root)
 flags+=(--mca oob_tcp_keepalive_time 5 --mca oob_tcp_keepalive_intvl 2 --mca oob_tcp_keepalive_probes 2)
+# When a rank fails, mpirun ends the others with SIGTERM, then waits odls_base_sigkill_timeout (1 s)
+# before SIGKILL, and Open MPI 4.1 waits that long even when they are gone: a bad command line took
+# 2.8 s instead of 0.8 s. Nothing is lost without it: the ranks leave on their own with the failing
+# rank's exit code, a checkpoint is replaced atomically, and stop signals reach the ranks as SIGUSR1.
+flags+=(--mca odls_base_sigkill_timeout 0)
 read -r -a extra <<<"${FMNIST_MPIRUN_OPTS:-}"
 capture cores nproc
 if [ "${#extra[@]}" -eq 0 ] && [ -z "${SLURM_JOB_ID:-}${PBS_JOBID:-}" ] && [ "$np" -gt "${cores[0]:-1}" ]; then

@@ -3,38 +3,54 @@
 # into build/, saying what it does as it goes (the packages set up, the build's progress by tenths).
 # Idempotent: a second run with everything present prints only the build's one-line summary.
 # Usage: launch/setup.sh [--programs | --tests] [extra cmake -D options]
-#   --programs  build only fmnist_dist and fmnist_inspect (launch/run.sh and the other launch scripts)
+#   (none)      the programs and the tests' programs, with what building them needs
+#   --programs  only fmnist_dist and fmnist_inspect, and only the packages they need (no GoogleTest,
+#               Node.js, ...: launch/run.sh and the other launch scripts; a build/ configured with the
+#               tests keeps them)
 #   --tests     also install what the tests alone need (openssh-server for the restart tests,
 #               iproute2 for the emulated nodes, a real Slurm) so that no test is skipped (launch/test.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-targets=()
-test_packages=()
+mode=all
 case "${1:-}" in
-  --programs) targets=(--target fmnist_dist fmnist_inspect); shift ;;
-  --tests) test_packages=(openssh-server iproute2 slurm-wlm munge); shift ;;
+  --programs | --tests) mode=${1#--}; shift ;;
 esac
 
+# What fmnist_dist and fmnist_inspect need to build and run.
 packages=(g++ cmake make pkg-config libopenmpi-dev openmpi-bin libeigen3-dev libhdf5-dev hdf5-tools
-          libcxxopts-dev nlohmann-json3-dev libgtest-dev libbenchmark-dev zlib1g-dev dataset-fashion-mnist python3-h5py
-          libopencv-imgcodecs-dev libopencv-imgproc-dev libonnx-dev libprotobuf-dev libopencv-dnn-dev
-          "${test_packages[@]}")
+          libcxxopts-dev nlohmann-json3-dev zlib1g-dev dataset-fashion-mnist
+          libopencv-imgcodecs-dev libopencv-imgproc-dev libonnx-dev libprotobuf-dev)
+# What the tests' programs need (GoogleTest, OpenCV's dnn for the ONNX check, h5py for the checkpoint
+# edits, Google Benchmark for launch/bench.sh); with --tests, what the test scripts alone need.
+[ "$mode" = programs ] || packages+=(libgtest-dev libopencv-dnn-dev python3-h5py libbenchmark-dev)
+[ "$mode" != tests ] || packages+=(openssh-server iproute2 slurm-wlm munge)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-# Node.js and npm for the interop tests (tests/interop/install.sh installs their pinned npm packages);
-# Debian's, unless some node and npm are there already.
-command -v node >/dev/null && command -v npm >/dev/null || missing+=(nodejs npm)
+# Node.js and npm for the interop tests (tests/interop/install.sh installs their pinned npm packages):
+# Debian's, unless some node and npm are there already. Not for --programs (hundreds of packages).
+if [ "$mode" != programs ]; then
+  command -v node >/dev/null && command -v npm >/dev/null || missing+=(nodejs npm)
+fi
 
-# apt_progress: apt-get install's output in, one line per 10% of the packages it sets up out.
+# apt_progress: apt-get install's output in, one line per 10% of the packages it downloads, then of
+# those it sets up, out.
 apt_progress() {
-  local line total=0 done=0 shown=-1
+  local line total=0 done=0 shown=-1 got=0 got_shown=-1
   while IFS= read -r line; do
     if [[ $line =~ ([0-9]+)\ newly\ installed ]]; then
       total=${BASH_REMATCH[1]}
       echo "setup: $total package(s) to download and set up, with their dependencies"
+    elif [[ $line =~ ^Need\ to\ get\ ([^ ]+\ [kMG]?B) ]]; then
+      echo "setup: downloading ${BASH_REMATCH[1]}"
+    elif [[ $line == Get:* ]]; then
+      got=$((got + 1))
+      if [ "$total" -gt 0 ] && [ $((got * 10 / total)) -gt "$got_shown" ]; then
+        got_shown=$((got * 10 / total))
+        echo "setup: $got of $total package(s) downloaded"
+      fi
     elif [[ $line == "Setting up "* ]]; then
       done=$((done + 1))
       if [ "$total" -gt 0 ] && [ $((done * 10 / total)) -gt "$shown" ]; then
@@ -86,9 +102,21 @@ build_progress() {
 log=build/setup.log
 mkdir -p build
 : >"$log"
-if [ ! -f build/CMakeCache.txt ] || [ "$#" -gt 0 ]; then
+# The tests are configured in unless --programs configures a fresh build/; a build/ configured
+# without them gets them when asked for.
+tests_off=""
+grep -q '^FMNIST_TESTS:BOOL=OFF' build/CMakeCache.txt 2>/dev/null && tests_off=1
+targets=()
+cache=()
+if [ "$mode" = programs ]; then
+  targets=(--target fmnist_dist fmnist_inspect)
+  [ -f build/CMakeCache.txt ] || cache=(-DFMNIST_TESTS=OFF)
+elif [ -n "$tests_off" ]; then
+  cache=(-DFMNIST_TESTS=ON)
+fi
+if [ ! -f build/CMakeCache.txt ] || [ "$#" -gt 0 ] || ((${#cache[@]})); then
   echo "setup: configuring build/ (cmake)"
-  cmake -S . -B build -DCMAKE_BUILD_TYPE=Release "$@" >"$log" 2>&1 || { cat "$log" >&2; exit 1; }
+  cmake -S . -B build -DCMAKE_BUILD_TYPE=Release "${cache[@]}" "$@" >"$log" 2>&1 || { cat "$log" >&2; exit 1; }
 fi
 jobs=$(nproc)
 status=0

@@ -7,13 +7,63 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <limits>
 #include <random>
 #include <vector>
 
 #include "fmnist/layers.hpp"
 #include "grad_check.hpp"
+#include "naive_conv.hpp"
 
 namespace fmnist::test {
+
+// What a convolution layer (conv: a NaiveConv or NaiveDepthwise) with a relu or linear activation
+// must give: y = act(pre) and the gradients of sum(y * dy) through the activation.
+struct ConvReference {
+  std::vector<double> y;
+  ConvGradients grads;
+};
+template <typename Naive>
+ConvReference naive_conv_reference(const Naive& conv, const ConvShape& s, Activation act, const std::vector<double>& dy,
+                                   int n) {
+  ConvReference r{std::vector<double>(n * s.out_size()), conv.zero_gradients(n)};
+  std::size_t at = 0;
+  for (int b = 0; b < n; ++b)
+    for (int oh = 0; oh < s.out_h(); ++oh)
+      for (int ow = 0; ow < s.out_w(); ++ow)
+        for (int co = 0; co < s.out_c; ++co, ++at) {
+          const double pre = conv.pre(b, oh, ow, co);
+          const bool pass = act == Activation::linear || pre > 0;
+          r.y[at] = pass ? pre : 0.0;
+          conv.backprop(b, oh, ow, co, pass ? dy[at] : 0.0, r.grads);
+        }
+  return r;
+}
+
+// Runs the layer that make(kernel, bias, dkernel, dbias) builds in T (a unique_ptr) (bias and dbias null when bias
+// is empty) forward and backward on x and dy, and expects y and the gradients of `want` to a relative
+// tolerance. The gradient buffers start non-zero: the layer must add to them.
+template <typename T, typename Make>
+void expect_conv_reference(const ConvReference& want, const ConvShape& s, const std::vector<double>& x,
+                           const std::vector<double>& kernel, const std::vector<double>& bias,
+                           const std::vector<double>& dy, int n, double tolerance, Make&& make) {
+  const auto xt = cast<T>(x), kt = cast<T>(kernel), bt = cast<T>(bias);
+  const bool has_bias = !bias.empty();
+  std::vector<T> dkernel(kernel.size(), T(0.5)), dbias(s.out_c, T(-0.25));
+  auto layer = make(kt.data(), has_bias ? bt.data() : nullptr, dkernel.data(), has_bias ? dbias.data() : nullptr);
+  std::vector<T> y(n * s.out_size()), dyt = cast<T>(dy);
+  std::vector<T> dx(n * s.in_size(), std::numeric_limits<T>::quiet_NaN());
+  layer->forward(xt.data(), y.data(), n);
+  layer->backward(xt.data(), y.data(), dyt.data(), dx.data(), n);
+  for (auto& v : dkernel) v -= T(0.5);
+  for (auto& v : dbias) v += T(0.25);
+  EXPECT_LE(max_rel_diff(y, want.y), tolerance) << "forward";
+  EXPECT_LE(max_rel_diff(dkernel, want.grads.dkernel), tolerance) << "dkernel";
+  if (has_bias) {
+    EXPECT_LE(max_rel_diff(dbias, want.grads.dbias), tolerance) << "dbias";
+  }
+  EXPECT_LE(max_rel_diff(dx, want.grads.dx), tolerance) << "dx";
+}
 
 // L = sum(r * layer(x)) for a double layer: checks dL/dx and, when given, dL/dparams (params is
 // the arena the layer views, grads its gradient). train: the Dropout context (null: evaluation).

@@ -327,7 +327,7 @@ TEST(Checkpoint, UnknownChoiceIsNamed) {
   write_checkpoint(path, sample_checkpoint(1, false));
   probe::replace_string_attribute(path, "/training", "optimizer", "adagrad");
   const std::string message = expect_error(Exit::checkpoint, [&] { read_checkpoint(path); });
-  EXPECT_NE(message.find("/training: attribute optimizer: must be rmsprop, adam or sgd, got 'adagrad'"),
+  EXPECT_NE(message.find("/training: attribute optimizer: must be rmsprop, adam, sgd or adamw, got 'adagrad'"),
             std::string::npos)
       << message;
 }

@@ -44,6 +44,24 @@ TEST(Config, DefaultsAreTheTutorials) {
   EXPECT_EQ(c.rmsprop_form, RmspropForm::keras2);  // the tutorial's RMSprop: epsilon outside the square root
 }
 
+TEST(Config, WeightDecayLabelSmoothingAndAdamw) {
+  const Config plain = parse({});
+  EXPECT_EQ(plain.weight_decay, 0.0);
+  EXPECT_EQ(plain.label_smoothing, 0.0);
+  const Config c = parse({"--weight-decay", "0.01", "--label-smoothing", "0.1", "--optimizer", "sgd"});
+  EXPECT_EQ(c.weight_decay, 0.01);
+  EXPECT_EQ(c.label_smoothing, 0.1);
+  EXPECT_EQ(parse({"--optimizer", "adamw"}).weight_decay, kAdamwWeightDecay);  // Keras 3's AdamW default
+  EXPECT_EQ(parse({"--optimizer", "adamw", "--weight-decay", "0"}).weight_decay, 0.0);
+  EXPECT_EQ(parse({"--optimizer", "adamw", "--weight-decay", "0.5"}).weight_decay, 0.5);
+  EXPECT_EQ(parse({"--optimizer", "adam"}).weight_decay, 0.0);
+  expect_usage_error({"--weight-decay", "-0.001"}, "--weight-decay: must be a finite number >= 0, got -0.001");
+  expect_usage_error({"--weight-decay", "inf"}, "--weight-decay");
+  expect_usage_error({"--label-smoothing", "1"}, "--label-smoothing: must lie in [0, 1), got 1");
+  expect_usage_error({"--label-smoothing", "-0.1"}, "--label-smoothing");
+  EXPECT_NE(describe(plain), describe(c));  // the ranks must agree on both
+}
+
 TEST(Config, ModelAndRmspropForm) {
   const Config c = parse({"--model", "my.json", "--print-model", "--rmsprop-form", "keras3"});
   EXPECT_EQ(c.model, "my.json");
@@ -85,7 +103,8 @@ T another_value(const SettingInfo& info, const T& value) {
   } else if constexpr (std::is_same_v<T, std::string>) {
     return value + "x";
   } else {
-    for (const T candidate : {static_cast<T>(value + 1), static_cast<T>(value / 2), static_cast<T>(value * 2)})
+    for (const T candidate : {static_cast<T>(value + 1), static_cast<T>(value / 2), static_cast<T>(value * 2),
+                              static_cast<T>(value + 0.5)})
       if (candidate != value && !check_problem(info.check, candidate)) return candidate;
     ADD_FAILURE() << info.key << ": no other valid value near " << to_text(value);
     return value;

@@ -354,8 +354,8 @@ TEST(BatchNormJson, RefusesOtherAxesInitializersAndRanges) {
   bad["config"]["layers"][2]["config"]["momentum"] = 1.5;
   expect_refused(bad.dump(), where + "'momentum': 1.5 is out of range [0.0, 1.0]");
   bad = doc_with(-1);
-  bad["config"]["layers"][2]["config"]["beta_regularizer"] = "l2";
-  expect_refused(bad.dump(), where + "'beta_regularizer': \"l2\" is not supported");
+  bad["config"]["layers"][2]["config"]["beta_regularizer"] = "l3";
+  expect_refused(bad.dump(), where + "'beta_regularizer': \"l3\" is not supported (a regularizer l1, l2 or l1_l2)");
   bad = doc_with(-1);
   bad["config"]["layers"][2]["config"]["epsilon"] = 0;
   expect_refused(bad.dump(), where + "'epsilon': 0 is out of range");

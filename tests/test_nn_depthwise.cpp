@@ -67,30 +67,6 @@ std::string name(const DepthwiseCase& c) {
 
 std::size_t taps(const ConvShape& s) { return std::size_t(s.kernel_h) * s.kernel_w; }
 
-// The reference of a depthwise layer: y = act(depthwise(x) + bias) and the gradients of sum(y * dy).
-struct Reference {
-  std::vector<double> y;
-  test::ConvGradients grads;
-};
-
-Reference naive_depthwise(const DepthwiseCase& c, const std::vector<double>& x, const std::vector<double>& kernel,
-                          const std::vector<double>& bias, const std::vector<double>& dy, int n) {
-  const ConvShape& s = c.s;
-  const test::NaiveDepthwise conv{s, c.dm, x, kernel, bias};
-  Reference r{std::vector<double>(n * s.out_size()), conv.zero_gradients(n)};
-  std::size_t at = 0;
-  for (int b = 0; b < n; ++b)
-    for (int oh = 0; oh < s.out_h(); ++oh)
-      for (int ow = 0; ow < s.out_w(); ++ow)
-        for (int co = 0; co < s.out_c; ++co, ++at) {
-          const double pre = conv.pre(b, oh, ow, co);
-          const bool pass = c.act == Activation::linear || pre > 0;
-          r.y[at] = pass ? pre : 0.0;
-          conv.backprop(b, oh, ow, co, pass ? dy[at] : 0.0, r.grads);
-        }
-  return r;
-}
-
 template <typename T>
 void check_depthwise_against_naive(const DepthwiseCase& c, int n, int max_batch, double tolerance) {
   const ConvShape& s = c.s;
@@ -99,25 +75,13 @@ void check_depthwise_against_naive(const DepthwiseCase& c, int n, int max_batch,
   const auto kernel = random_vector(taps(s) * s.out_c, rng, -0.5, 0.5);
   const auto bias = c.bias ? random_vector(s.out_c, rng, -0.2, 0.2) : std::vector<double>();
   const auto dy = random_vector(n * s.out_size(), rng);
-  const Reference want = naive_depthwise(c, x, kernel, bias, dy, n);
-
-  const auto xt = cast<T>(x), kt = cast<T>(kernel), bt = cast<T>(bias);
-  std::vector<T> dkernel(kernel.size(), T(0.5)), dbias(s.out_c, T(-0.25));  // backward adds
-  DepthwiseConv2D<T> layer(s, c.dm, c.act, max_batch, true, kt.data(), c.bias ? bt.data() : nullptr, dkernel.data(),
-                           c.bias ? dbias.data() : nullptr);
-  std::vector<T> y(n * s.out_size()), dyt = cast<T>(dy);
-  std::vector<T> dx(n * s.in_size(), std::numeric_limits<T>::quiet_NaN());
-  layer.forward(xt.data(), y.data(), n);
-  layer.backward(xt.data(), y.data(), dyt.data(), dx.data(), n);
-  for (auto& v : dkernel) v -= T(0.5);
-  for (auto& v : dbias) v += T(0.25);
+  const test::NaiveDepthwise conv{s, c.dm, x, kernel, bias};
   SCOPED_TRACE(name(c));
-  EXPECT_LE(max_rel_diff(y, want.y), tolerance) << "forward";
-  EXPECT_LE(max_rel_diff(dkernel, want.grads.dkernel), tolerance) << "dkernel";
-  if (c.bias) {
-    EXPECT_LE(max_rel_diff(dbias, want.grads.dbias), tolerance) << "dbias";
-  }
-  EXPECT_LE(max_rel_diff(dx, want.grads.dx), tolerance) << "dx";
+  test::expect_conv_reference<T>(test::naive_conv_reference(conv, s, c.act, dy, n), s, x, kernel, bias, dy, n, tolerance,
+                                 [&](const T* k, const T* b, T* dk, T* db) {
+                                   return std::make_unique<DepthwiseConv2D<T>>(s, c.dm, c.act, max_batch, true, k, b,
+                                                                               dk, db);
+                                 });
 }
 
 TEST(DepthwiseConv2D, EveryConfigurationMatchesNaive) {
@@ -189,15 +153,17 @@ ConvShape with_filters(ConvShape s, int filters) {
 }
 
 // y = act(z . pointwise + bias), z = depthwise(x) (linear, no bias), and the gradients of sum(y * dy).
-Reference naive_separable(const SeparableCase& c, const std::vector<double>& x, const std::vector<double>& depthwise,
+test::ConvReference naive_separable(const SeparableCase& c, const std::vector<double>& x, const std::vector<double>& depthwise,
                           const std::vector<double>& pointwise, const std::vector<double>& bias,
                           const std::vector<double>& dy, int n) {
   const ConvShape& s = c.depthwise.s;
   const int mid = s.out_c, f = c.filters;
   const std::size_t pixels = std::size_t(n) * s.out_h() * s.out_w();
-  const DepthwiseCase linear{s, c.depthwise.dm, Activation::linear, false};
-  const Reference z = naive_depthwise(linear, x, depthwise, {}, std::vector<double>(pixels * mid, 0.0), n);
-  Reference r{std::vector<double>(pixels * f), {{}, std::vector<double>(f, 0.0), {}}};
+  const std::vector<double> no_bias;
+  const test::NaiveDepthwise linear{s, c.depthwise.dm, x, depthwise, no_bias};
+  const test::ConvReference z =
+      test::naive_conv_reference(linear, s, Activation::linear, std::vector<double>(pixels * mid, 0.0), n);
+  test::ConvReference r{std::vector<double>(pixels * f), {{}, std::vector<double>(f, 0.0), {}}};
   std::vector<double> dz(pixels * mid, 0.0), dpointwise(pointwise.size(), 0.0);
   for (std::size_t p = 0; p < pixels; ++p)
     for (int o = 0; o < f; ++o) {
@@ -212,7 +178,7 @@ Reference naive_separable(const SeparableCase& c, const std::vector<double>& x, 
         dz[p * mid + k] += pointwise[std::size_t(k) * f + o] * g;
       }
     }
-  const Reference back = naive_depthwise(linear, x, depthwise, {}, dz, n);
+  const test::ConvReference back = test::naive_conv_reference(linear, s, Activation::linear, dz, n);
   r.grads.dkernel = back.grads.dkernel;
   r.grads.dkernel.insert(r.grads.dkernel.end(), dpointwise.begin(), dpointwise.end());  // depthwise, then pointwise
   r.grads.dx = back.grads.dx;
@@ -230,7 +196,7 @@ void check_separable_against_naive(const SeparableCase& c, int n, double toleran
   const auto bias = bias_on ? random_vector(c.filters, rng, -0.2, 0.2) : std::vector<double>();
   const ConvShape out = with_filters(s, c.filters);
   const auto dy = random_vector(n * out.out_size(), rng);
-  const Reference want = naive_separable(c, x, depthwise, pointwise, bias, dy, n);
+  const test::ConvReference want = naive_separable(c, x, depthwise, pointwise, bias, dy, n);
 
   const auto xt = cast<T>(x), dt = cast<T>(depthwise), pt = cast<T>(pointwise), bt = cast<T>(bias);
   std::vector<T> grads(depthwise.size() + pointwise.size() + c.filters, T(0.5));  // backward adds
@@ -440,15 +406,20 @@ TEST(DepthwiseJson, RefusalsNameTheLayerAndTheField) {
   expect_refused(dw, [](json& c) { c["dilation_rate"] = 4; },
                  "field 'kernel_size': [3, 3] dilated by [4, 4] spans 9x9 pixels, more than the input (8, 8, 3)");
   expect_refused(dw, [](json& c) { c["groups"] = 3; }, "field 'groups': 3 is not supported (only 1)");
-  expect_refused(dw, [](json& c) { c["depthwise_regularizer"] = {{"class_name", "L2"}}; },
-                 "layer 1 'dw' (DepthwiseConv2D): field 'depthwise_regularizer': {\"class_name\":\"L2\"} is not supported");
+  expect_refused(dw, [](json& c) { c["depthwise_regularizer"] = {{"class_name", "L2"}, {"config", {{"l2", -1}}}}; },
+                 "layer 1 'dw' (DepthwiseConv2D): field 'depthwise_regularizer': "
+                 "{\"class_name\":\"L2\",\"config\":{\"l2\":-1}} "
+                 "has an 'l2' that is not a finite number >= 0");
+  expect_refused(dw, [](json& c) { c["pointwise_regularizer"] = "l2"; },
+                 "field 'pointwise_regularizer': \"l2\" is not supported");  // not a DepthwiseConv2D field
   expect_refused(dw, [](json& c) { c["kernel_initializer"] = "he_normal"; },
                  "field 'kernel_initializer': \"he_normal\" is not supported");  // not a DepthwiseConv2D field
   expect_refused(sep, [](json& c) { c.erase("filters"); }, "layer 1 'sep' (SeparableConv2D): field 'filters': missing");
   expect_refused(sep, [](json& c) { c["dilation_rate"] = {1, 2}; },
                  "layer 1 'sep' (SeparableConv2D): field 'dilation_rate': [1, 2] is not supported with strides [2, 2]");
-  expect_refused(sep, [](json& c) { c["pointwise_regularizer"] = {{"class_name", "L1"}}; },
-                 "field 'pointwise_regularizer': {\"class_name\":\"L1\"} is not supported");
+  expect_refused(sep, [](json& c) { c["pointwise_regularizer"] = {{"class_name", "Orthogonal"}}; },
+                 "field 'pointwise_regularizer': {\"class_name\":\"Orthogonal\"} is not supported (a regularizer of "
+                 "class L1, L2 or L1L2)");
   expect_refused(sep, [](json& c) { c["pointwise_initializer"] = "ones"; },
                  "field 'pointwise_initializer': \"ones\" is not supported (glorot_uniform, he_uniform, he_normal, zeros)");
   expect_refused(sep, [](json& c) { c["depth_multiplier"] = -1; }, "field 'depth_multiplier': -1 is out of range");

@@ -75,38 +75,12 @@ void check_conv_against_naive(const ConvCase& c, int n, int max_batch, double to
   const auto kernel = random_vector(s.kernel_size(), rng, -0.3, 0.3);
   const auto bias = c.bias ? random_vector(s.out_c, rng, -0.2, 0.2) : std::vector<double>();
   const auto dy = random_vector(n * s.out_size(), rng);
-  // The reference: y = act(conv(x) + b) and the gradients of sum(y * dy) through the activation.
   const test::NaiveConv conv{s, x, kernel, bias};
-  test::ConvGradients want = conv.zero_gradients(n);
-  std::vector<double> want_y(n * s.out_size());
-  std::size_t at = 0;
-  for (int b = 0; b < n; ++b)
-    for (int oh = 0; oh < s.out_h(); ++oh)
-      for (int ow = 0; ow < s.out_w(); ++ow)
-        for (int co = 0; co < s.out_c; ++co, ++at) {
-          const double pre = conv.pre(b, oh, ow, co);
-          const bool pass = c.act == Activation::linear || pre > 0;
-          want_y[at] = pass ? pre : 0.0;
-          conv.backprop(b, oh, ow, co, pass ? dy[at] : 0.0, want);
-        }
-
-  const auto xt = cast<T>(x), kt = cast<T>(kernel), bt = cast<T>(bias);
-  std::vector<T> dkernel(s.kernel_size(), T(0.5)), dbias(s.out_c, T(-0.25));  // backward adds
-  Conv2D<T> layer(s, c.act, max_batch, true, kt.data(), c.bias ? bt.data() : nullptr, dkernel.data(),
-                  c.bias ? dbias.data() : nullptr);
-  std::vector<T> y(n * s.out_size()), dyt = cast<T>(dy);
-  std::vector<T> dx(n * s.in_size(), std::numeric_limits<T>::quiet_NaN());
-  layer.forward(xt.data(), y.data(), n);
-  layer.backward(xt.data(), y.data(), dyt.data(), dx.data(), n);
-  for (auto& v : dkernel) v -= T(0.5);
-  for (auto& v : dbias) v += T(0.25);
   SCOPED_TRACE(name(c));
-  EXPECT_LE(max_rel_diff(y, want_y), tolerance) << "forward";
-  EXPECT_LE(max_rel_diff(dkernel, want.dkernel), tolerance) << "dkernel";
-  if (c.bias) {
-    EXPECT_LE(max_rel_diff(dbias, want.dbias), tolerance) << "dbias";
-  }
-  EXPECT_LE(max_rel_diff(dx, want.dx), tolerance) << "dx";
+  test::expect_conv_reference<T>(test::naive_conv_reference(conv, s, c.act, dy, n), s, x, kernel, bias, dy, n, tolerance,
+                                 [&](const T* k, const T* b, T* dk, T* db) {
+                                   return std::make_unique<Conv2D<T>>(s, c.act, max_batch, true, k, b, dk, db);
+                                 });
 }
 
 TEST(Conv2D, EveryConfigurationMatchesNaive) {

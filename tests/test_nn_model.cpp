@@ -172,11 +172,14 @@ TEST(ModelInit, TutorialGlorotLimitsDeterministicPerSeedAndSameInFloat) {
 // ---- Whole-model gradients ----------------------------------------------------------------------
 
 // accumulate_gradients against central differences of the loss sum (in training mode, with the
-// same Dropout masks), for a sample of every tensor's entries; small nonzero biases.
-void check_model_gradient(const ModelSpec& spec, int n, std::size_t sample, std::uint64_t seed) {
+// same Dropout masks, the loss's label smoothing), for a sample of every tensor's entries; small
+// nonzero biases.
+void check_model_gradient(const ModelSpec& spec, int n, std::size_t sample, std::uint64_t seed,
+                          double label_smoothing = 0) {
   SCOPED_TRACE(spec.layers.front().name + " ... " + std::to_string(spec.layers.size()) + " layers");
   Model<double> model(spec, n);
   model.init(seed);
+  model.set_label_smoothing(label_smoothing);
   std::mt19937_64 rng(seed);
   std::uniform_real_distribution<double> small(-0.05, 0.05);
   for (const TensorSpec& t : model.plan().tensors) {
@@ -213,6 +216,18 @@ TEST(ModelGradient, OtherSpecsMatchCentralDifferences) {
   ModelSpec mlp = test::mlp();
   mlp.input_shape = {6, 5, 1};
   check_model_gradient(mlp, 4, 30, 8);
+}
+
+// Label smoothing reaches the model's loss and gradient (training and evaluation alike).
+TEST(ModelGradient, LabelSmoothingMatchesCentralDifferences) {
+  check_model_gradient(test::strided_average(), 3, 30, 9, 0.2);
+  Model<double> model(test::strided_average(), 2);
+  model.init(9);
+  const auto x = random_images(test::strided_average(), 2, 10);
+  const std::uint8_t labels[2] = {1, 4};
+  const double plain = model.evaluate(x.data(), labels, 2).loss_sum;
+  model.set_label_smoothing(0.2);
+  EXPECT_GT(std::abs(model.evaluate(x.data(), labels, 2).loss_sum - plain), 1e-3);  // the control: it changes the loss
 }
 
 // The same function through the fused layers and through the generic ones: the tutorial, and the

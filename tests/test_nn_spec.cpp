@@ -160,8 +160,10 @@ TEST(KerasJson, RefusesWhatItCannotTrainNamingLayerFieldAndValue) {
   expect_refused(edited([](json& d) { config(d, 1)["data_format"] = "channels_first"; }),
                  "field 'data_format': \"channels_first\" is not supported (only channels_last)");
   expect_refused(edited([](json& d) { config(d, 1)["padding"] = "causal"; }), "field 'padding': \"causal\" is not supported (valid, same)");
-  expect_refused(edited([](json& d) { config(d, 7)["kernel_regularizer"] = {{"class_name", "L2"}}; }),
-                 "field 'kernel_regularizer': {\"class_name\":\"L2\"} is not supported");
+  expect_refused(edited([](json& d) { config(d, 7)["kernel_regularizer"] = {{"class_name", "L3"}}; }),
+                 "field 'kernel_regularizer': {\"class_name\":\"L3\"} is not supported (a regularizer of class L1, L2 or L1L2)");
+  expect_refused(edited([](json& d) { config(d, 7)["activity_regularizer"] = {{"class_name", "L2"}}; }),
+                 "field 'activity_regularizer': {\"class_name\":\"L2\"} is not supported");
   expect_refused(edited([](json& d) { config(d, 7)["kernel_initializer"] = {{"class_name", "Identity"}}; }),
                  "field 'kernel_initializer': {\"class_name\":\"Identity\"} is not supported (glorot_uniform, he_uniform, "
                  "he_normal, zeros, ones, glorot_normal, lecun_uniform, lecun_normal, random_normal, random_uniform, "

@@ -118,11 +118,96 @@ TEST(Optimizer, RestoreThenStepContinuesExactly) {
 // The checkpoint's /optimizer name is the kind's text (EnumNames), the one the state carries.
 TEST(Optimizer, StateNamesItsKind) {
   Settings c;
-  for (const OptimizerKind kind : {OptimizerKind::rmsprop, OptimizerKind::adam, OptimizerKind::sgd}) {
+  for (const OptimizerKind kind : {OptimizerKind::rmsprop, OptimizerKind::adam, OptimizerKind::sgd, OptimizerKind::adamw}) {
     c.optimizer = kind;
     EXPECT_EQ(make_optimizer(c, 1)->state().kind, kind);
   }
   EXPECT_EQ(to_text(OptimizerKind::sgd), "sgd");
+  EXPECT_EQ(to_text(OptimizerKind::adamw), "adamw");
+}
+
+// ---- Weight decay (Keras 3's base_optimizer.py _apply_weight_decay) -------------------------------
+
+// Every optimizer, its weight decay by hand: one step with --weight-decay W from w is the step without
+// decay from w - w * W * lr (float32, Keras's order), on the decayed ranges only; the rest untouched.
+TEST(WeightDecay, BeforeTheUpdateOnTheTrainableRangesForEveryOptimizer) {
+  std::vector<Settings> configs(5);
+  configs[1].rmsprop_form = RmspropForm::keras3;
+  configs[2].optimizer = OptimizerKind::adam;
+  configs[3].optimizer = OptimizerKind::sgd;
+  configs[4].optimizer = OptimizerKind::adamw;
+  for (Settings c : configs) {
+    SCOPED_TRACE(to_text(c.optimizer) + " " + to_text(c.rmsprop_form));
+    c.lr = 0.05;
+    const float wd = 0.1f, lr = 0.05f;
+    const std::vector<float> start = {0.5f, -2.0f, 3.0f, 1.25f, -0.75f};
+    const float g[5] = {0.25f, -0.5f, 0.0f, 1.0f, 0.125f};
+    const std::vector<ParamRange> trainable = {{0, 2}, {3, 5}};  // entry 2 is a moving statistic
+    std::vector<float> by_hand = start;
+    for (std::size_t i : {0u, 1u, 3u, 4u}) by_hand[i] = by_hand[i] - by_hand[i] * wd * lr;
+    c.weight_decay = 0;
+    make_optimizer(c, 5)->step(by_hand.data(), g);
+    c.weight_decay = 0.1;
+    std::vector<float> w = start;
+    make_optimizer(c, 5, {}, trainable)->step(w.data(), g);
+    for (std::size_t i = 0; i < 5; ++i) EXPECT_EQ(w[i], by_hand[i]) << i;
+    EXPECT_EQ(w[2], 3.0f);  // not trainable: not decayed
+    // Negative control: without the decay the weights differ.
+    std::vector<float> plain = start;
+    c.weight_decay = 0;
+    make_optimizer(c, 5, {}, trainable)->step(plain.data(), g);
+    EXPECT_NE(plain[0], w[0]);
+  }
+}
+
+TEST(WeightDecay, SgdWithoutMomentumByHand) {
+  Settings c;
+  c.optimizer = OptimizerKind::sgd;
+  c.momentum = 0;
+  c.lr = 0.5;
+  c.weight_decay = 0.2;
+  auto opt = make_optimizer(c, 1);
+  float w = 2.0f;
+  const float g = 1.0f;
+  opt->step(&w, &g);
+  EXPECT_FLOAT_EQ(w, 2.0f - 2.0f * 0.2f * 0.5f - 0.5f * 1.0f);  // 1.3
+  opt->set_lr(0.25);  // the decay takes the step's rate
+  opt->step(&w, &g);
+  EXPECT_FLOAT_EQ(w, 1.3f - 1.3f * 0.2f * 0.25f - 0.25f);
+}
+
+// Keras 3's AdamW by hand: the decay with its default 0.004 (parse_config sets it when --weight-decay is
+// not given; here set as it would be), then Adam's first step, lr * sign(g) nearly.
+TEST(WeightDecay, AdamwFirstStepByHand) {
+  Settings c;
+  c.optimizer = OptimizerKind::adamw;
+  c.weight_decay = kAdamwWeightDecay;
+  c.lr = 0.01;
+  auto opt = make_optimizer(c, 2);
+  float w[2] = {1.5f, -0.5f};
+  const float g[2] = {0.2f, -3.0f};
+  opt->step(w, g);
+  const double alpha = 0.01 * std::sqrt(0.001) / 0.1;
+  const double decayed0 = 1.5 - 1.5 * 0.004 * 0.01, decayed1 = -0.5 + 0.5 * 0.004 * 0.01;
+  EXPECT_NEAR(w[0], decayed0 - alpha * 0.1 * 0.2 / (std::sqrt(0.001) * 0.2 + 1e-7), 1e-7);
+  EXPECT_NEAR(w[1], decayed1 + alpha * 0.1 * 3.0 / (std::sqrt(0.001) * 3.0 + 1e-7), 1e-7);
+  EXPECT_GT(std::abs(decayed0 - 1.5), 1e-5);  // the decay is larger than the tolerance: the check sees it
+  EXPECT_EQ(opt->state().kind, OptimizerKind::adamw);
+  EXPECT_EQ(opt->state().slots.size(), 2u);  // Adam's momentum and velocity
+}
+
+TEST(WeightDecay, KerasConfigsNameIt) {
+  Settings c;
+  c.optimizer = OptimizerKind::adamw;
+  c.weight_decay = 0.004;
+  const KerasOptimizerConfig k = keras_optimizer_config(c);
+  EXPECT_EQ(k.class_name, "AdamW");
+  EXPECT_EQ(k.values.back(), (std::pair<std::string, double>{"weight_decay", 0.004}));
+  c.optimizer = OptimizerKind::sgd;
+  c.weight_decay = 0;
+  EXPECT_EQ(keras_optimizer_config(c).values.back().first, "momentum");  // no decay: Keras 2's keys only
+  c.weight_decay = 0.01;
+  EXPECT_EQ(keras_optimizer_config(c).values.back(), (std::pair<std::string, double>{"weight_decay", 0.01}));
 }
 
 }  // namespace

@@ -48,7 +48,7 @@ TEST(Settings, BadTextSaysWhatIsWrong) {
   double d = 0;
   EXPECT_EQ(*from_text("0.0x1", d), "'0.0x1' is not a valid number");
   OptimizerKind o = OptimizerKind::rmsprop;
-  EXPECT_EQ(*from_text("adagrad", o), "must be rmsprop, adam or sgd, got 'adagrad'");
+  EXPECT_EQ(*from_text("adagrad", o), "must be rmsprop, adam, sgd or adamw, got 'adagrad'");
   RmspropForm f = RmspropForm::keras2;
   EXPECT_EQ(*from_text("keras1", f), "must be keras2 or keras3, got 'keras1'");
 }

@@ -605,17 +605,21 @@ class Concatenate final : public Layer<T> {
   std::size_t width_ = 0;            // the output's last dimension: the sum of widths_
 };
 
-// Softmax cross-entropy from logits (log-sum-exp), summed over the samples.
+// Softmax cross-entropy from logits (log-sum-exp), summed over the samples, against the targets
+// t = onehot(label) * (1 - s) + s / classes of label smoothing s in [0, 1) (Keras's
+// CategoricalCrossentropy(label_smoothing=s), keras/src/losses/losses.py; s = 0: the one-hot labels).
 // requires: logits (n, classes), labels (n) in [0, classes).
-// ensures:  loss_sum = sum_i (logsumexp(logits_i) - logits_i[label_i]);
+// ensures:  loss_sum = sum_i (logsumexp(logits_i) - sum_k t_ik logits_ik);
 //           correct = #{i : argmax(logits_i) == label_i}, ties resolved to the first index.
 template <typename T>
-BatchStats softmax_xent_forward(const T* logits, const std::uint8_t* labels, int n, int classes);
+BatchStats softmax_xent_forward(const T* logits, const std::uint8_t* labels, int n, int classes,
+                                double label_smoothing = 0);
 
 // requires: as softmax_xent_forward; dlogits (n, classes).
-// ensures:  dlogits = softmax(logits) - onehot(labels): the gradient of the loss SUM (no 1/n).
+// ensures:  dlogits = softmax(logits) - t: the gradient of the loss SUM (no 1/n).
 template <typename T>
-void softmax_xent_backward(const T* logits, const std::uint8_t* labels, int n, int classes, T* dlogits);
+void softmax_xent_backward(const T* logits, const std::uint8_t* labels, int n, int classes, T* dlogits,
+                           double label_smoothing = 0);
 
 extern template class Conv2D<float>;
 extern template class Conv2D<double>;

@@ -84,6 +84,9 @@ class Model {
   // generator seeded with `seed` draws the tensors in arena order.
   void init(std::uint64_t seed);
   void zero_grads();
+  // The loss's label smoothing s in [0, 1) from now on (0 until set): training and evaluation
+  // compare the logits with onehot * (1 - s) + s / classes (softmax_xent_forward, layers.hpp).
+  void set_label_smoothing(double s);
 
   // x: (n, h, w, c) as the plan's input, n <= max_batch. Returns the logits (n, classes) (before
   // a final softmax), valid until the next call. train: null for evaluation (Dropout off), else

@@ -126,6 +126,20 @@ struct InitializerArgs {
 
   bool operator==(const InitializerArgs&) const = default;
 };
+// A weight regularizer (docs/training.md: Regularization): adds l1 * sum|w| + l2 * sum w^2 to the loss,
+// Keras's L1, L2 and L1L2 alike (keras/src/regularizers/regularizers.py). Both 0: none.
+struct Regularizer {
+  double l1 = 0;
+  double l2 = 0;
+
+  bool any() const { return l1 != 0 || l2 != 0; }
+  bool operator==(const Regularizer&) const = default;
+};
+// A layer's regularizer fields as read ("kernel_regularizer", ...), in the JSON's field order.
+using Regularizers = std::vector<std::pair<std::string, Regularizer>>;
+// The regularizer of field `key` (none when the layer has none there).
+Regularizer regularizer_of(const Regularizers& regularizers, const std::string& key);
+
 // The input of a Functional model, where LayerSpec::inputs names a layer by its index.
 inline constexpr int kModelInput = -1;
 
@@ -186,6 +200,10 @@ struct LayerSpec {
   std::array<int, 2> dilation{1, 1};
   int depth_multiplier = 1;
   Initializer pointwise_initializer = Initializer::glorot_uniform;
+  // The weights' regularizers by field (kernel_regularizer, bias_regularizer, depthwise_regularizer,
+  // pointwise_regularizer, gamma_regularizer, beta_regularizer): which weight each one goes with is
+  // the kind's weight rule (WeightSpec::regularizer, src/nn/registry.hpp).
+  Regularizers regularizers;
   std::vector<int> inputs;          // Functional models (above)
 
   bool operator==(const LayerSpec&) const = default;
@@ -235,6 +253,7 @@ struct TensorSpec {
   Initializer initializer = Initializer::zeros;
   bool trainable = true;   // false: BatchNormalization's moving statistics (their gradient is always 0)
   InitializerArgs initializer_args;  // the initializer's arguments (random_normal's mean, ...)
+  Regularizer regularizer;           // its penalty in the loss (none: both factors 0)
 };
 
 struct LayerPlan {
@@ -261,6 +280,14 @@ struct ModelPlan {
   // Keras's output is softmax probabilities (we train on the logits before it either way).
   bool softmax_output() const;
 };
+
+// A range [begin, end) of the parameter arena.
+struct ParamRange {
+  std::size_t begin = 0, end = 0;
+};
+// The trainable tensors of a plan (all but BatchNormalization's moving statistics), adjacent ones
+// joined: what weight decay applies to (fmnist/optimizer.hpp).
+std::vector<ParamRange> trainable_ranges(const ModelPlan& plan);
 
 // Limits of a spec, so that an absurd one is refused before any memory is touched.
 inline constexpr std::size_t kMaxLayers = 256;
@@ -303,7 +330,9 @@ struct KerasOptimizerConfig {
 // The training_config Keras's legacy loader compiles the model with: loss categorical
 // cross-entropy (from the logits unless the model ends in softmax), metrics ["accuracy"],
 // loss_weights, weighted_metrics and sample_weight_mode null, and the optimizer.
-std::string keras_training_config(const ModelSpec& spec, const KerasOptimizerConfig& optimizer);
+// label_smoothing: the loss's (0: none; then the plain "categorical_crossentropy" for a softmax model).
+std::string keras_training_config(const ModelSpec& spec, const KerasOptimizerConfig& optimizer,
+                                  double label_smoothing = 0);
 
 // "Conv2D 32 3x3 stride 1x1 valid relu glorot_uniform": the layer's maths, for messages.
 std::string describe(const LayerSpec& layer);

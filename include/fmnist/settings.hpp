@@ -16,7 +16,7 @@
 namespace fmnist {
 
 // ---- The choices, with their one text mapping each (EnumNames below) ----
-enum class OptimizerKind { rmsprop, adam, sgd };
+enum class OptimizerKind { rmsprop, adam, sgd, adamw };  // adamw: Keras 3's AdamW
 // Where RMSprop puts epsilon: keras2 (Keras 2.x and PyTorch) lr * g / (sqrt(v) + eps), the
 // tutorial's; keras3 (Keras 2.11+ and 3) lr * g / sqrt(v + eps).
 enum class RmspropForm { keras2, keras3 };
@@ -30,7 +30,7 @@ template <typename E>
 struct EnumNames;  // names[i]: the text of the enumerator with value i
 template <>
 struct EnumNames<OptimizerKind> {
-  static constexpr std::array names{"rmsprop", "adam", "sgd"};
+  static constexpr std::array names{"rmsprop", "adam", "sgd", "adamw"};
 };
 template <>
 struct EnumNames<RmspropForm> {
@@ -118,7 +118,9 @@ struct SettingInfo {
     .ranks = Ranks::agree, .checkpoint = Ckpt::must_match,                                                      \
     .check = {.min = 1, .must = "must be a positive integer"})                                                  \
   X(OptimizerKind, optimizer, OptimizerKind::rmsprop, .group = Group::training,                                 \
-    .help = "rmsprop, adam or sgd (with momentum)", .ranks = Ranks::agree, .checkpoint = Ckpt::must_match)      \
+    .help = "rmsprop, adam, sgd (with momentum) or adamw (Keras 3's AdamW: adam with --weight-decay, by "      \
+            "default 0.004)",                                                                                   \
+    .ranks = Ranks::agree, .checkpoint = Ckpt::must_match)                                                      \
   X(double, lr, 0.001, .group = Group::training, .help = "learning rate", .ranks = Ranks::agree,                \
     .checkpoint = Ckpt::note,                                                                                   \
     .check = {.min = 0, .min_open = true, .max_open = true, .must = "must be a positive number"})               \
@@ -129,6 +131,16 @@ struct SettingInfo {
     .help = "where RMSprop's epsilon goes: keras2 (lr*g/(sqrt(v)+eps), Keras 2.x and the tutorial) or keras3 "  \
             "(lr*g/sqrt(v+eps), Keras 2.11+ and 3)",                                                            \
     .ranks = Ranks::agree, .checkpoint = Ckpt::must_match, .when = for_rmsprop, .older = "keras3")              \
+  X(double, weight_decay, 0, .group = Group::training,                                                          \
+    .help = "decoupled weight decay, Keras 3's for every optimizer: before each update every trainable weight "  \
+            "w -= w * W * lr (the step's rate); 0: none (adamw: 0.004 unless given)",                           \
+    .ranks = Ranks::agree, .checkpoint = Ckpt::note, .older = "0",                                              \
+    .check = {.min = 0, .max_open = true, .must = "must be a finite number >= 0"})                              \
+  X(double, label_smoothing, 0, .group = Group::training,                                                       \
+    .help = "Keras's label_smoothing of the loss: the targets are onehot * (1 - X) + X / classes in the "       \
+            "training and evaluation losses",                                                                   \
+    .ranks = Ranks::agree, .checkpoint = Ckpt::must_match, .older = "0",                                        \
+    .check = {.min = 0, .max = 1, .max_open = true, .must = "must lie in [0, 1)"})                              \
   X(std::uint64_t, seed, 0, .group = Group::training, .help = "seed of the initial weights and of the shuffling", \
     .ranks = Ranks::agree, .checkpoint = Ckpt::must_match)                                                      \
   X(int, micro_batch, 64, .group = Group::training,                                                             \
@@ -237,6 +249,8 @@ struct Settings {
 
 inline bool for_rmsprop(const Settings& s) { return s.optimizer == OptimizerKind::rmsprop; }
 inline bool for_sgd(const Settings& s) { return s.optimizer == OptimizerKind::sgd; }
+// --weight-decay's value with --optimizer adamw when the option is not given: Keras 3's AdamW default.
+inline constexpr double kAdamwWeightDecay = 0.004;
 inline bool early_stopping_on(const Settings& s) { return s.early_stopping >= 0; }  // -1: off
 inline bool plateau_on(const Settings& s) { return s.reduce_lr_on_plateau >= 0; }   // -1: off
 // The callbacks' best values are in --monitor's units: a resume that uses them must watch the same.

@@ -66,6 +66,7 @@ Config parse_config(int argc, const char* const* argv) {
                            "Data-parallel training of the Keras Fashion-MNIST CNN.\n"
                            "Run under MPI: mpirun -np N fmnist_dist [options]");
   bool rmsprop_keras2 = false;  // the former option, now the default: an alias of --rmsprop-form keras2
+  bool weight_decay_given = false;  // else adamw takes Keras's default
   add_options(options, rmsprop_keras2);
   const std::vector<std::string> words = join_implicit_values(argc, argv);
   std::vector<const char*> joined;
@@ -78,6 +79,7 @@ Config parse_config(int argc, const char* const* argv) {
     c.version = result.count("version") > 0;
     c.help_text = options.help();
     if (c.help || c.version) return c;
+    weight_decay_given = result.count("weight-decay") > 0;
     visit_settings(c, [&](const SettingInfo& info, auto& value) {
       const std::string name = option_name(info);
       if (result.count(name) == 0) return;
@@ -90,6 +92,7 @@ Config parse_config(int argc, const char* const* argv) {
   } catch (const cxxopts::exceptions::exception& e) {
     throw Error(Exit::usage, std::string(e.what()) + " (see --help)");
   }
+  if (c.optimizer == OptimizerKind::adamw && !weight_decay_given) c.weight_decay = kAdamwWeightDecay;
   if (rmsprop_keras2 && c.rmsprop_form != RmspropForm::keras2)
     usage_error("rmsprop-keras2", "contradicts --rmsprop-form " + to_text(c.rmsprop_form));
   check_settings(c);

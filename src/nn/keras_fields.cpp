@@ -237,6 +237,49 @@ Initializer KerasFields::initializer(const std::string& key, Initializer fallbac
   return fallback;
 }
 
+// Keras's regularizer classes and names, with their defaults (keras/src/regularizers/regularizers.py:
+// L1(l1=0.01), L2(l2=0.01), L1L2(l1=0.0, l2=0.0), and get('l1_l2') is L1L2(0.01, 0.01); tf_keras's
+// regularizers.py the same). A class's config names the factors it takes.
+struct RegularizerClass {
+  const char* class_name;  // "L2"
+  const char* name;        // "l2": the function-style name
+  Regularizer defaults;
+  Regularizer name_defaults;  // the function-style name's
+  bool takes_l1, takes_l2;
+};
+constexpr RegularizerClass kRegularizerClasses[] = {{"L1", "l1", {0.01, 0}, {0.01, 0}, true, false},
+                                                   {"L2", "l2", {0, 0.01}, {0, 0.01}, false, true},
+                                                   {"L1L2", "l1_l2", {0, 0}, {0.01, 0.01}, true, true}};
+
+Regularizer KerasFields::regularizer(const std::string& key) {
+  const json* v = find(key);
+  if (v == nullptr) return {};
+  const std::string text = value_text(*v);
+  if (v->is_string()) {
+    for (const RegularizerClass& c : kRegularizerClasses) {
+      if (*v == c.name || *v == c.class_name) return *v == c.name ? c.name_defaults : c.defaults;
+    }
+    fail(key, text, "is not supported (a regularizer l1, l2 or l1_l2)");
+  }
+  const json* cls = v->is_object() && v->contains("class_name") ? &(*v)["class_name"] : nullptr;
+  const RegularizerClass* c = nullptr;
+  for (const RegularizerClass& candidate : kRegularizerClasses) {
+    if (cls != nullptr && *cls == candidate.class_name) c = &candidate;
+  }
+  if (c == nullptr) fail(key, text, "is not supported (a regularizer of class L1, L2 or L1L2)");
+  Regularizer r = c->defaults;
+  const json& config = v->contains("config") && (*v)["config"].is_object() ? (*v)["config"] : json::object();
+  for (const auto& [k, value] : config.items()) {
+    const bool l1 = k == "l1" && c->takes_l1, l2 = k == "l2" && c->takes_l2;
+    if (!l1 && !l2) fail(key, text, "is not supported (" + std::string(c->class_name) + " has no '" + k + "')");
+    if (value.is_null()) continue;  // Keras reads None as 0 (L1L2) or its default (L1, L2)
+    if (!value.is_number() || !std::isfinite(value.get<double>()) || value.get<double>() < 0)
+      fail(key, text, "has an '" + k + "' that is not a finite number >= 0");
+    (l1 ? r.l1 : r.l2) = value.get<double>();
+  }
+  return r;
+}
+
 void KerasFields::finish() const {
   for (const auto& [key, value] : config_.items()) {
     if (used_.count(key) || value.is_null() || value == false) continue;
@@ -268,6 +311,19 @@ std::string initializer_text(Initializer i, const InitializerArgs& args) {
     if (a.key != nullptr) text += std::string(a.key == c.args[0].key ? "(" : ", ") + a.key + " " + number_text(args.*(a.member));
   }
   return text + (c.args[0].key != nullptr ? ")" : "");
+}
+
+void read_regularizers(KerasFields& f, LayerSpec& l, std::initializer_list<const char*> keys) {
+  for (const char* key : keys) {
+    if (f.find(key) != nullptr) l.regularizers.emplace_back(key, f.regularizer(key));
+  }
+}
+
+ordered_json regularizer_json(const LayerSpec& l, const std::string& key) {
+  for (const auto& [field, r] : l.regularizers) {
+    if (field == key) return {{"class_name", "L1L2"}, {"config", {{"l1", r.l1}, {"l2", r.l2}}}};
+  }
+  return nullptr;
 }
 
 ordered_json pair_json(const std::array<int, 2>& pair) { return ordered_json::array({pair[0], pair[1]}); }

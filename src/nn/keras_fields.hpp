@@ -5,6 +5,7 @@
 #pragma once
 
 #include <array>
+#include <initializer_list>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
@@ -68,6 +69,12 @@ class KerasFields {
   Initializer initializer(const std::string& key, Initializer fallback, const std::vector<Initializer>& options,
                           InitializerArgs* args = nullptr);
 
+  // A weight regularizer (docs/models.md: Regularizers): Keras 2's {"class_name": "L2", "config": {"l2":
+  // 0.0001}} (L1, L2, L1L2; Keras 3 adds module and registered_name), or the names "l1", "l2", "l1_l2";
+  // Keras's defaults (L1 and L2 0.01, L1L2 0 and 0, "l1_l2" 0.01 and 0.01). Factors must be finite
+  // and >= 0; another class (OrthogonalRegularizer, a custom one) is refused. None when absent or null.
+  Regularizer regularizer(const std::string& key);
+
   // Whether the JSON is in Keras 3's form (module or registered_name keys, an InputLayer's
   // batch_shape), which decides hard_sigmoid's formula; the JSON reader sets it.
   void set_keras3(bool keras3) { keras3_ = keras3; }
@@ -89,6 +96,12 @@ class KerasFields {
 nlohmann::ordered_json initializer_json(Initializer initializer, const InitializerArgs& args = {});
 // " random_normal(mean 0, stddev 0.05)": an initializer and its arguments, for describe texts.
 std::string initializer_text(Initializer initializer, const InitializerArgs& args);
+
+// Reads the regularizer fields `keys` of a layer into l.regularizers (the ones present and not null).
+void read_regularizers(KerasFields& f, LayerSpec& l, std::initializer_list<const char*> keys);
+// The regularizer of field `key` as Keras writes it: {"class_name": "L1L2", "config": {"l1": 0.0, "l2":
+// 0.0001}}, the one class that every Keras since 2.0 and TensorFlow.js read; null when none.
+nlohmann::ordered_json regularizer_json(const LayerSpec& l, const std::string& key);
 
 // A pair of integers as a JSON list: [3, 3].
 nlohmann::ordered_json pair_json(const std::array<int, 2>& pair);

@@ -33,11 +33,13 @@ const std::map<std::string, LayerKind>& layer_kinds() {
   return kinds;
 }
 
-// The fields every layer may carry: name (read by the caller), trainable, dtype.
+// The fields every layer may carry: name (read by the caller), trainable, dtype, and Keras's
+// activity_regularizer, which must be null (a penalty on the layer's output, not implemented).
 void common_fields(KerasFields& f) {
   f.find("name");
   f.only("trainable", {true}, "only trainable layers");
   f.dtype();
+  f.only("activity_regularizer", {}, "a penalty on the layer's output is not implemented; weight regularizers are");
 }
 
 class Parser {

@@ -66,11 +66,14 @@ std::string to_keras_json(const ModelSpec& spec, int indent) {
   return ordered_json{{"class_name", "Functional"}, {"config", config}}.dump(indent);
 }
 
-std::string keras_training_config(const ModelSpec& spec, const KerasOptimizerConfig& optimizer) {
+std::string keras_training_config(const ModelSpec& spec, const KerasOptimizerConfig& optimizer,
+                                  double label_smoothing) {
   ordered_json loss = "categorical_crossentropy";
-  if (spec.layers.empty() || spec.layers.back().activation != Activation::softmax) {
+  const bool logits = spec.layers.empty() || spec.layers.back().activation != Activation::softmax;
+  if (logits || label_smoothing != 0) {
     loss = {{"class_name", "CategoricalCrossentropy"},
-            {"config", {{"name", "categorical_crossentropy"}, {"from_logits", true}, {"label_smoothing", 0.0}}}};
+            {"config",
+             {{"name", "categorical_crossentropy"}, {"from_logits", logits}, {"label_smoothing", label_smoothing}}}};
   }
   ordered_json config = {{"name", optimizer.class_name}};
   for (const auto& [key, value] : optimizer.values) config[key] = value;

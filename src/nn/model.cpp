@@ -206,7 +206,8 @@ struct Model<T>::Impl {
                 StepResult& result) {
     if (ops.empty()) return;  // nothing computes: no gradient
     for (std::size_t j = 0; j < batches.size(); ++j)
-      softmax_xent_backward(read(lanes[j], logits), batches[j].labels, batches[j].n, plan.classes(), grad(lanes[j], logits));
+      softmax_xent_backward(read(lanes[j], logits), batches[j].labels, batches[j].n, plan.classes(),
+                            grad(lanes[j], logits), label_smoothing);
     std::size_t top = ops.size();
     while (top > 0) {
       std::size_t bottom = top;
@@ -301,7 +302,8 @@ struct Model<T>::Impl {
     auto run = [&](std::span<const MicroBatch<T>> part) {
       forward(part, true, exchange, exchange != nullptr, result);
       for (std::size_t j = 0; j < part.size(); ++j)
-        result.batches.push_back(softmax_xent_forward(read(lanes[j], logits), part[j].labels, part[j].n, plan.classes()));
+        result.batches.push_back(
+            softmax_xent_forward(read(lanes[j], logits), part[j].labels, part[j].n, plan.classes(), label_smoothing));
       backward(part, exchange, sink, result);
     };
     if (has_norm) {
@@ -322,6 +324,7 @@ struct Model<T>::Impl {
   std::size_t logits = 0;                         // the value holding the logits (max_batch, classes)
   BufferPlan buffers;                             // a lane's block
   std::vector<Lane> lanes;                        // [0] always; more for a step with BatchNormalization
+  double label_smoothing = 0;                     // of the loss's targets (set_label_smoothing)
   bool has_norm = false;
 };
 
@@ -385,6 +388,11 @@ void Model<T>::zero_grads() {
 }
 
 template <typename T>
+void Model<T>::set_label_smoothing(double s) {
+  impl_->label_smoothing = s;
+}
+
+template <typename T>
 const T* Model<T>::forward(const T* x, int n, const DropoutContext* train) {
   impl_->check(n);
   const MicroBatch<T> batch{x, nullptr, n, train ? *train : DropoutContext{}};
@@ -398,7 +406,7 @@ BatchStats Model<T>::evaluate(const T* x, const std::uint8_t* labels, int n, con
   impl_->check(n);
   impl_->check_labels(labels, n);
   const T* logits = forward(x, n, train);
-  return softmax_xent_forward(logits, labels, n, impl_->plan.classes());
+  return softmax_xent_forward(logits, labels, n, impl_->plan.classes(), impl_->label_smoothing);
 }
 
 template <typename T>

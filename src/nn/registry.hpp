@@ -61,6 +61,8 @@ struct WeightSpec {
   Initializer initializer;
   bool trainable = true;  // false: the gradient is always 0 (BatchNormalization's moving statistics)
   InitializerArgs initializer_args{};  // the initializer's arguments (random_normal's mean, ...)
+  // The layer's field whose regularizer this weight carries ("kernel_regularizer"; null: none can).
+  const char* regularizer = nullptr;
 };
 
 // What a layer factory gets: the planned layer, its place among the model's layers and the arenas.
@@ -107,6 +109,13 @@ BuiltLayer<T> own(std::unique_ptr<Layer<T>> layer, bool fuses_next = false) {
 template <typename T>
 using MakeLayer = BuiltLayer<T> (*)(const LayerBuild<T>& build);
 
+// A row's five functions every kind has, under the names its file gives them: read, write, shape,
+// make<float>, make<double>, each after `prefix` (empty, or e.g. relu_ in a file of several kinds):
+//   {.kind = ..., .keras_class = ..., .base_name = ..., FMNIST_KIND_FUNCTIONS(), .weights = weights, ...}
+#define FMNIST_KIND_FUNCTIONS(prefix)                                                    \
+  .read = prefix##read, .write = prefix##write, .shape = prefix##shape, \
+  .make_float = prefix##make<float>, .make_double = prefix##make<double>
+
 // One layer kind. Rows are written with designated initializers; the fields with a default may be left out.
 struct LayerKindRow {
   LayerKind kind;
@@ -120,15 +129,15 @@ struct LayerKindRow {
   void (*write)(const LayerSpec& layer, const Shape* input, nlohmann::ordered_json& config);
   // The output shape for the input shapes (a Sequential layer has one); refuses what does not fit.
   Shape (*shape)(const LayerCheck& check, const LayerSpec& layer, std::span<const Shape> inputs);
+  // The forward/backward object, for float (training) and double (the gradient checks).
+  MakeLayer<float> make_float;
+  MakeLayer<double> make_double;
   // The weight tensors, in Keras's order (null: none).
   std::vector<WeightSpec> (*weights)(const LayerSpec& layer, std::span<const Shape> inputs) = nullptr;
   // The maths after the class name, for messages: " 32 3x3 stride 1x1 valid" (null: nothing).
   void (*describe)(const LayerSpec& layer, std::ostream& out) = nullptr;
   // Adds the layer's ONNX nodes (null: none, the identity at inference).
   void (*onnx)(OnnxGraph& graph, const PlannedLayer& layer) = nullptr;
-  // The forward/backward object, for float (training) and double (the gradient checks).
-  MakeLayer<float> make_float;
-  MakeLayer<double> make_double;
   // The field that sets the layer's width ("filters", "units"), named when the width is wrong,
   // and the spec's member that holds it.
   const char* width_field = nullptr;

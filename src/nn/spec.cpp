@@ -106,8 +106,10 @@ class Planner {
   // Places layer i's weight tensors in the arenas, named "<layer>/<what>:0".
   void add_tensors(ModelPlan& plan, LayerPlan& lp, std::size_t i, std::vector<WeightSpec> weights) const {
     for (WeightSpec& w : weights) {
+      const Regularizer regularizer =
+          w.regularizer == nullptr ? Regularizer{} : regularizer_of(spec_.layers[i].regularizers, w.regularizer);
       TensorSpec t{i, spec_.layers[i].name + "/" + w.what + ":0", std::move(w.shape), plan.num_params, 0, w.initializer,
-                   w.trainable, w.initializer_args};
+                   w.trainable, w.initializer_args, regularizer};
       t.size = shape_size(t.shape);
       plan.num_params += t.size;
       if (t.trainable) plan.trainable_params += t.size;
@@ -199,11 +201,37 @@ void require_data_shape(const ModelPlan& plan, const std::array<int, 3>& input, 
                                std::to_string(classes) + " classes");
 }
 
+std::vector<ParamRange> trainable_ranges(const ModelPlan& plan) {
+  std::vector<ParamRange> ranges;
+  for (const TensorSpec& t : plan.tensors) {
+    if (!t.trainable) continue;
+    if (!ranges.empty() && ranges.back().end == t.offset) {
+      ranges.back().end = t.offset + t.size;
+    } else {
+      ranges.push_back({t.offset, t.offset + t.size});
+    }
+  }
+  return ranges;
+}
+
+Regularizer regularizer_of(const Regularizers& regularizers, const std::string& key) {
+  for (const auto& [field, r] : regularizers) {
+    if (field == key) return r;
+  }
+  return {};
+}
+
+// The maths by the kind's row, then each regularizer: " kernel_regularizer l2 0.0001".
 std::string describe(const LayerSpec& l) {
   std::ostringstream out;
   const LayerKindRow& row = kind_row(l.kind);
   out << row.keras_class;
   if (row.describe != nullptr) row.describe(l, out);
+  for (const auto& [field, r] : l.regularizers) {
+    out << " " << field;
+    if (r.l1 != 0 || r.l2 == 0) out << " l1 " << number_text(r.l1);
+    if (r.l2 != 0) out << " l2 " << number_text(r.l2);
+  }
   return out.str();
 }
 

@@ -1,5 +1,6 @@
-// RMSprop, Adam and SGD with momentum over flat float arenas, as Keras computes them.
-// Updates are element-wise loops the compiler vectorises; all arithmetic is float32 like Keras.
+// RMSprop, Adam, AdamW and SGD with momentum over flat float arenas, as Keras computes them, each
+// after Keras 3's decoupled weight decay. Updates are element-wise loops the compiler vectorises;
+// all arithmetic is float32 like Keras.
 #include "fmnist/optimizer.hpp"
 
 #include <cmath>
@@ -20,6 +21,17 @@ void Optimizer::set_lr(double lr) {
     throw Error(Exit::internal, "optimizer '" + to_text(state_.kind) + "': learning rate " + number_text(lr) +
                                     " is negative or not finite");
   lr_ = lr;
+}
+
+void Optimizer::step(float* w, const float* g) {
+  if (weight_decay_ != 0) {
+    // Keras casts both to the variable's dtype: variable - variable * wd * lr, in float32.
+    const float wd = float(weight_decay_), lr = float(lr_);
+    for (const ParamRange& r : decayed_) {
+      for (std::size_t i = r.begin; i < r.end; ++i) w[i] = w[i] - w[i] * wd * lr;
+    }
+  }
+  update(w, g);
 }
 
 void Optimizer::restore(const OptimizerState& s) {
@@ -47,7 +59,7 @@ class RmsProp final : public Optimizer {
  public:
   RmsProp(const Settings& s, const OptimizerConstants& k, std::size_t n)
       : Optimizer(OptimizerKind::rmsprop, n, {"velocity"}, s.lr), form_(s.rmsprop_form), k_(k) {}
-  void step(float* w, const float* g) override {
+  void update(float* w, const float* g) override {
     float* v = slot(0).data();
     const std::size_t n = slot(0).size();
     const float rho = float(k_.rho), one_minus_rho = 1.0f - rho, lr = float(lr_), eps = float(k_.epsilon);
@@ -71,12 +83,13 @@ class RmsProp final : public Optimizer {
 };
 
 // Keras Adam: m = b1*m + (1-b1)*g; v = b2*v + (1-b2)*g^2;
-// w -= lr * sqrt(1-b2^t)/(1-b1^t) * m / (sqrt(v) + eps)
+// w -= lr * sqrt(1-b2^t)/(1-b1^t) * m / (sqrt(v) + eps). AdamW is the same rule (its weight decay
+// is the base class's, keras/src/optimizers/adamw.py).
 class Adam final : public Optimizer {
  public:
   Adam(const Settings& s, const OptimizerConstants& k, std::size_t n)
-      : Optimizer(OptimizerKind::adam, n, {"momentum", "velocity"}, s.lr), k_(k) {}
-  void step(float* w, const float* g) override {
+      : Optimizer(s.optimizer, n, {"momentum", "velocity"}, s.lr), k_(k) {}
+  void update(float* w, const float* g) override {
     float* m = slot(0).data();
     float* v = slot(1).data();
     const std::size_t n = slot(0).size();
@@ -98,7 +111,7 @@ class Adam final : public Optimizer {
 class Sgd final : public Optimizer {
  public:
   Sgd(const Settings& s, std::size_t n) : Optimizer(OptimizerKind::sgd, n, {"momentum"}, s.lr), momentum_(s.momentum) {}
-  void step(float* w, const float* g) override {
+  void update(float* w, const float* g) override {
     float* m = slot(0).data();
     const std::size_t n = slot(0).size();
     const float momentum = float(momentum_), lr = float(lr_);
@@ -113,12 +126,12 @@ class Sgd final : public Optimizer {
   double momentum_;
 };
 
-}  // namespace
-
-KerasOptimizerConfig keras_optimizer_config(const Settings& s, const OptimizerConstants& k) {
+KerasOptimizerConfig keras_config_without_decay(const Settings& s, const OptimizerConstants& k) {
   switch (s.optimizer) {
     case OptimizerKind::adam:
-      return {"Adam", {{"learning_rate", s.lr}, {"beta_1", k.beta_1}, {"beta_2", k.beta_2}, {"epsilon", k.epsilon}},
+    case OptimizerKind::adamw:
+      return {s.optimizer == OptimizerKind::adam ? "Adam" : "AdamW",
+              {{"learning_rate", s.lr}, {"beta_1", k.beta_1}, {"beta_2", k.beta_2}, {"epsilon", k.epsilon}},
               {{"amsgrad", false}}};
     case OptimizerKind::sgd:
       return {"SGD", {{"learning_rate", s.lr}, {"momentum", s.momentum}}, {{"nesterov", false}}};
@@ -128,13 +141,27 @@ KerasOptimizerConfig keras_optimizer_config(const Settings& s, const OptimizerCo
           {{"centered", false}}};
 }
 
-std::unique_ptr<Optimizer> make_optimizer(const Settings& settings, std::size_t n, const OptimizerConstants& constants) {
+}  // namespace
+
+KerasOptimizerConfig keras_optimizer_config(const Settings& s, const OptimizerConstants& k) {
+  KerasOptimizerConfig config = keras_config_without_decay(s, k);
+  if (s.weight_decay != 0 || s.optimizer == OptimizerKind::adamw)
+    config.values.emplace_back("weight_decay", s.weight_decay);
+  return config;
+}
+
+std::unique_ptr<Optimizer> make_optimizer(const Settings& settings, std::size_t n, const OptimizerConstants& constants,
+                                          std::vector<ParamRange> trainable) {
+  std::unique_ptr<Optimizer> optimizer;
   switch (settings.optimizer) {
-    case OptimizerKind::adam: return std::make_unique<Adam>(settings, constants, n);
-    case OptimizerKind::sgd: return std::make_unique<Sgd>(settings, n);
-    case OptimizerKind::rmsprop: break;
+    case OptimizerKind::adam:
+    case OptimizerKind::adamw: optimizer = std::make_unique<Adam>(settings, constants, n); break;
+    case OptimizerKind::sgd: optimizer = std::make_unique<Sgd>(settings, n); break;
+    case OptimizerKind::rmsprop: optimizer = std::make_unique<RmsProp>(settings, constants, n); break;
   }
-  return std::make_unique<RmsProp>(settings, constants, n);
+  optimizer->weight_decay_ = settings.weight_decay;
+  optimizer->decayed_ = trainable.empty() ? std::vector<ParamRange>{{0, n}} : std::move(trainable);
+  return optimizer;
 }
 
 }  // namespace fmnist

@@ -14,7 +14,9 @@ CallbackRunner::CallbackRunner(const Settings& settings, const Comm& comm, std::
     : settings_(settings), comm_(comm), schedule_(plan_schedule(settings, steps_per_epoch)) {}
 
 std::string CallbackRunner::training_config(const ModelSpec& model) const {
-  return with_keras_schedule(keras_training_config(model, keras_optimizer_config(settings_)), schedule_, settings_.lr);
+  return with_keras_schedule(
+      keras_training_config(model, keras_optimizer_config(settings_), settings_.label_smoothing), schedule_,
+      settings_.lr);
 }
 
 void CallbackRunner::start(bool resumed, TrainingState& state, History& history) const {

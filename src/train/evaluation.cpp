@@ -1,5 +1,7 @@
 // Evaluation over a dataset in micro-batches. The loss sum is exact (fixed point, exact_sum.hpp),
-// so the figures are the same whoever evaluates and however the set is shared out.
+// so the figures are the same whoever evaluates and however the set is shared out. The loss is
+// Keras's evaluate loss: the mean loss plus the regularizers' penalty (keras/src/trainers/trainer.py
+// compute_loss adds the model's losses in evaluation too).
 #include "evaluation.hpp"
 
 #include <cstdint>
@@ -8,6 +10,7 @@
 #include <vector>
 
 #include "exact_sum.hpp"
+#include "fmnist/regularization.hpp"
 #include "share.hpp"
 
 namespace fmnist {
@@ -35,7 +38,9 @@ std::optional<Figures> evaluate(Model<float>& model, const Dataset& d, const Con
     sums[1] += s.correct;
   }
   if (all) comm.allreduce_sum(sums, 3, at);
-  const double loss = sums[2] > 0 ? std::numeric_limits<double>::infinity() : from_fixed(sums[0]) / static_cast<double>(n);
+  const double loss = sums[2] > 0 ? std::numeric_limits<double>::infinity()
+                                  : from_fixed(sums[0]) / static_cast<double>(n) +
+                                        regularization_penalty(model.plan(), model.params());
   return Figures{loss, static_cast<double>(sums[1]) / static_cast<double>(n)};
 }
 

@@ -15,6 +15,7 @@
 #include "fmnist/checkpoint.hpp"
 #include "fmnist/model.hpp"
 #include "fmnist/optimizer.hpp"
+#include "fmnist/regularization.hpp"
 #include "inputs.hpp"
 #include "outputs.hpp"
 #include "reporter.hpp"
@@ -60,10 +61,13 @@ class Job {
  public:
   Job(const Config& config, const Comm& comm, const ModelSpec& model, Inputs inputs)
       : config_(config), comm_(comm), inputs_(std::move(inputs)), model_(model, config.micro_batch),
-        optimizer_(make_optimizer(config, model_.num_params())),
+        optimizer_(make_optimizer(config, model_.num_params(), {}, trainable_ranges(model_.plan()))),
+        regularized_(has_regularizers(model_.plan())),
         callbacks_(config, comm, epoch_steps(config, inputs_)),
         files_(config.out_dir, comm, callbacks_.training_config(model), model_, *optimizer_), report_(config, comm),
-        reducer_(config, comm, model_.num_params()) {}
+        reducer_(config, comm, model_.num_params()) {
+    model_.set_label_smoothing(config.label_smoothing);
+  }
 
   int run();
 
@@ -83,6 +87,7 @@ class Job {
   const Inputs inputs_;
   Model<float> model_;
   std::unique_ptr<Optimizer> optimizer_;
+  bool regularized_;          // the model has weight regularizers: their penalty joins the loss
   CallbackRunner callbacks_;  // the schedule, the callbacks' decisions, EarlyStopping's best weights
   RunFiles files_;            // rank 0 writes
   Reporter report_;           // rank 0 prints
@@ -170,7 +175,10 @@ Job::Outcome Job::train_epoch(std::int64_t epoch) {
 }
 
 // After the allreduce: the same step on every rank from the global sums, and the epoch's running
-// figures. A diverged batch ends the run on every rank alike.
+// figures. The regularizers' penalty of the weights the batch saw joins the batch's loss, as Keras's
+// compute_loss adds it, and its gradient the mean gradient (keras/src/trainers/trainer.py; the epoch's
+// loss is Keras's Mean of the batch losses weighted by their samples). A diverged batch ends the run
+// on every rank alike.
 StepSums Job::apply_step(std::int64_t epoch) {
   TrainingState& s = run_.state;
   const StepSums sums = reducer_.decode(model_.grads());  // the mean gradient, into the (now free) gradient arena
@@ -179,10 +187,15 @@ StepSums Job::apply_step(std::int64_t epoch) {
                                               std::to_string(epoch + 1) +
                                               "): the loss or a gradient became NaN, infinite or huge; the last "
                                               "finite checkpoint is kept. Lower --lr.");
+  double penalty = 0;
+  if (regularized_) {
+    penalty = regularization_penalty(model_.plan(), model_.params());
+    add_regularization_gradient(model_.plan(), model_.params(), model_.grads());
+  }
   optimizer_->set_lr(callbacks_.rate(s, s.step));
   optimizer_->step(model_.params(), model_.grads());
   s.step += 1;
-  s.epoch_loss_sum += sums.loss_sum;
+  s.epoch_loss_sum += sums.loss_sum + penalty * static_cast<double>(sums.samples);
   s.epoch_correct += sums.correct;
   s.epoch_samples += sums.samples;
   return sums;

@@ -137,8 +137,9 @@ def check_environment(readme, root):
     for name in os.listdir(launch):
         for line in open(os.path.join(launch, name), encoding="utf-8"):
             code = line.split("#", 1)[0] if not line.lstrip().startswith("#") else ""
-            # $FMNIST_X, ${FMNIST_X...}, or a name handed to a reader (`setting FMNIST_X 0 0`); not -DFMNIST_X
-            read |= set(re.findall(r"(?<![\w-]D)(?<![\w])(FMNIST_[A-Z0-9_]+)", code))
+            # $FMNIST_X, ${FMNIST_X...}, or a name handed to a reader (`setting FMNIST_X 0 0`); not a CMake
+            # option: -DFMNIST_X, or FMNIST_X:BOOL as CMakeCache.txt holds it
+            read |= set(re.findall(r"(?<![\w-]D)(?<![\w])(FMNIST_[A-Z0-9_]+)(?![A-Z0-9_]|:BOOL)", code))
     documented = set()
     for cells in table_rows(section(readme, "Environment variables")):
         documented |= set(re.findall(r"FMNIST_[A-Z0-9_]+", cells[0]))

@@ -22,15 +22,27 @@ mkdir -p "$out"
 flags=(-std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
        -fno-omit-frame-pointer -Iinclude -Isrc/data -isystem /usr/include/eigen3)
 targets=(csv idx model_json)
-pids=()
+# Each source compiled once into $out/obj, as many at a time as there are cores (through ccache when
+# installed), then each target linked from its objects.
+data_sources=(src/data/*.cpp src/io/regular_file.cpp)
+# the model reader asks the layer registry, whose rows hold the layer factories too: all of src/nn
+model_sources=(src/nn/*.cpp src/nn/kinds/*.cpp src/io/regular_file.cpp)
+launcher=$(command -v ccache || true)
+object() { local o=${1//\//_}; echo "$out/obj/${o%.cpp}.o"; }
+mkdir -p "$out/obj"
+printf '%s\n' "${data_sources[@]}" "${model_sources[@]}" tests/fuzz/fuzz_*.cpp | sort -u |
+  while read -r source; do printf '%s\0%s\0' "$source" "$(object "$source")"; done |
+  xargs -0 -n 2 -P "$(nproc)" sh -c '$0 -c "$1" -o "$2"' "$launcher $cxx ${flags[*]}" || {
+  echo "fuzz: compiling the fuzz targets failed" >&2
+  exit 1
+}
 for target in "${targets[@]}"; do
-  sources=(src/data/*.cpp src/io/regular_file.cpp -lz)
-  # the reader asks the layer registry, whose rows hold the layer factories too: all of src/nn
-  [ "$target" = model_json ] && sources=(src/nn/*.cpp src/nn/kinds/*.cpp src/io/regular_file.cpp)
-  "$cxx" "${flags[@]}" "tests/fuzz/fuzz_$target.cpp" "${sources[@]}" -o "$out/fuzz_$target" &
-  pids+=($!)
+  sources=("${data_sources[@]}")
+  [ "$target" = model_json ] && sources=("${model_sources[@]}")
+  objects=("$(object "tests/fuzz/fuzz_$target.cpp")")
+  for source in "${sources[@]}"; do objects+=("$(object "$source")"); done
+  "$cxx" "${flags[@]}" "${objects[@]}" -lz -o "$out/fuzz_$target"
 done
-for p in "${pids[@]}"; do wait "$p"; done
 "$python" tests/fuzz/make_seeds.py tests/fixtures "$out/seeds_csv" "$out/seeds_idx"
 mkdir -p "$out/seeds_model_json"
 cp tests/fixtures/models/*.json "$out/seeds_model_json/"

@@ -3,8 +3,9 @@
 # SSE2), launched MPMD. The run trains, rank 0 prints ONE warning naming both ranks, their hosts
 # and -DFMNIST_NATIVE=OFF; checkpoints record the writer's instruction set (/training attribute
 # isa), and a resume by the other build says so in one line. The portable build is
-# $FMNIST_PORTABLE_BUILD, else build-portable/ or build-asan/ in the source tree (.ci/run runs
-# this script after building build-asan); skipped (77) without one, or where both are the same.
+# $FMNIST_PORTABLE_BUILD, else build-portable/ or build-asan/ in the source tree. Not a ctest test
+# (it needs that second build): .ci/run builds build-portable/ and runs it; skipped (77) without a
+# portable build, or where both builds are the same.
 source "$(dirname "$0")/lib.sh"
 PORTABLE=${FMNIST_PORTABLE_BUILD:-}
 for dir in "$SRC/build-portable" "$SRC/build-asan"; do

@@ -36,13 +36,9 @@ BuiltLayer<T> make(const LayerBuild<T>& b) {
 extern const LayerKindRow activation_row = {.kind = LayerKind::activation,
                                             .keras_class = "Activation",
                                             .base_name = "activation",
-                                            .read = read,
-                                            .write = write,
-                                            .shape = shape,
+                                            FMNIST_KIND_FUNCTIONS(),
                                             .describe = describe,
                                             .onnx = onnx,
-                                            .make_float = make<float>,
-                                            .make_double = make<double>,
                                             .pass_through = true};
 
 }  // namespace fmnist

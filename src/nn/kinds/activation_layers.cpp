@@ -174,48 +174,32 @@ BuiltLayer<T> softmax_make(const LayerBuild<T>&) {
 extern const LayerKindRow re_lu_row = {.kind = LayerKind::re_lu,
                                        .keras_class = "ReLU",
                                        .base_name = "re_lu",
-                                       .read = relu_read,
-                                       .write = relu_write,
-                                       .shape = relu_shape,
+                                       FMNIST_KIND_FUNCTIONS(relu_),
                                        .describe = relu_describe,
                                        .onnx = relu_onnx,
-                                       .make_float = relu_make<float>,
-                                       .make_double = relu_make<double>,
                                        .pass_through = true};
 
 extern const LayerKindRow leaky_re_lu_row = {.kind = LayerKind::leaky_re_lu,
                                              .keras_class = "LeakyReLU",
                                              .base_name = "leaky_re_lu",
-                                             .read = leaky_read,
-                                             .write = leaky_write,
-                                             .shape = leaky_shape,
+                                             FMNIST_KIND_FUNCTIONS(leaky_),
                                              .describe = leaky_describe,
                                              .onnx = leaky_onnx,
-                                             .make_float = leaky_make<float>,
-                                             .make_double = leaky_make<double>,
                                              .pass_through = true};
 
 extern const LayerKindRow elu_row = {.kind = LayerKind::elu,
                                      .keras_class = "ELU",
                                      .base_name = "elu",
-                                     .read = elu_read,
-                                     .write = elu_write,
-                                     .shape = elu_shape,
+                                     FMNIST_KIND_FUNCTIONS(elu_),
                                      .describe = elu_describe,
                                      .onnx = elu_onnx,
-                                     .make_float = elu_make<float>,
-                                     .make_double = elu_make<double>,
                                      .pass_through = true};
 
 extern const LayerKindRow softmax_row = {.kind = LayerKind::softmax,
                                          .keras_class = "Softmax",
                                          .base_name = "softmax",
-                                         .read = softmax_read,
-                                         .write = softmax_write,
-                                         .shape = softmax_shape,
+                                         FMNIST_KIND_FUNCTIONS(softmax_),
                                          .onnx = softmax_onnx,
-                                         .make_float = softmax_make<float>,
-                                         .make_double = softmax_make<double>,
                                          .pass_through = true};
 
 }  // namespace fmnist

@@ -139,12 +139,8 @@ constexpr LayerKindRow augmentation(LayerKind kind, const char* keras_class, con
   return {.kind = kind,
           .keras_class = keras_class,
           .base_name = base_name,
-          .read = read,
-          .write = write,
-          .shape = shape,
+          FMNIST_KIND_FUNCTIONS(),
           .describe = describe,
-          .make_float = make<float>,
-          .make_double = make<double>,
           .training_differs = true};
 }
 

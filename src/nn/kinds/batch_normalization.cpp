@@ -13,7 +13,7 @@ namespace fmnist {
 namespace {
 
 // The channels axis only (checked against the input's rank when the spec is planned),
-// zeros/ones initializers, no regularizers or constraints (null).
+// zeros/ones initializers, gamma_regularizer and beta_regularizer, no constraints (null).
 void read(KerasFields& f, LayerSpec& l) {
   const nlohmann::json* axis = f.find("axis");
   if (axis != nullptr) {
@@ -28,6 +28,7 @@ void read(KerasFields& f, LayerSpec& l) {
   const std::vector<Initializer> both{Initializer::zeros, Initializer::ones};
   const char* keys[] = {"gamma_initializer", "beta_initializer", "moving_mean_initializer", "moving_variance_initializer"};
   for (std::size_t i = 0; i < 4; ++i) l.norm_initializers[i] = f.initializer(keys[i], l.norm_initializers[i], both);
+  read_regularizers(f, l, {"gamma_regularizer", "beta_regularizer"});
   f.find("synchronized");  // one process normalises with the whole batch: what synchronized=True asks for
 }
 
@@ -45,7 +46,9 @@ void write(const LayerSpec& l, const Shape* input, nlohmann::ordered_json& c) {
   c["gamma_initializer"] = initializer_json(l.norm_initializers[0]);
   c["moving_mean_initializer"] = initializer_json(l.norm_initializers[2]);
   c["moving_variance_initializer"] = initializer_json(l.norm_initializers[3]);
-  for (const char* key : {"beta_regularizer", "gamma_regularizer", "beta_constraint", "gamma_constraint"}) c[key] = nullptr;
+  c["beta_regularizer"] = regularizer_json(l, "beta_regularizer");
+  c["gamma_regularizer"] = regularizer_json(l, "gamma_regularizer");
+  for (const char* key : {"beta_constraint", "gamma_constraint"}) c[key] = nullptr;
 }
 
 Shape shape(const LayerCheck& check, const LayerSpec& l, std::span<const Shape> inputs) {
@@ -64,8 +67,8 @@ std::vector<WeightSpec> weights(const LayerSpec& l, std::span<const Shape> input
   const int channels = inputs[0].back();
   const auto& init = l.norm_initializers;
   std::vector<WeightSpec> w;
-  if (l.scale) w.push_back({"gamma", {channels}, init[0]});
-  if (l.center) w.push_back({"beta", {channels}, init[1]});
+  if (l.scale) w.push_back({"gamma", {channels}, init[0], true, {}, "gamma_regularizer"});
+  if (l.center) w.push_back({"beta", {channels}, init[1], true, {}, "beta_regularizer"});
   w.push_back({"moving_mean", {channels}, init[2], false});
   w.push_back({"moving_variance", {channels}, init[3], false});
   return w;
@@ -130,14 +133,10 @@ void canonical(LayerSpec& l) { l.axis = -1; }
 extern const LayerKindRow batch_normalization_row = {.kind = LayerKind::batch_normalization,
                                                      .keras_class = "BatchNormalization",
                                                      .base_name = "batch_normalization",
-                                                     .read = read,
-                                                     .write = write,
-                                                     .shape = shape,
+                                                     FMNIST_KIND_FUNCTIONS(),
                                                      .weights = weights,
                                                      .describe = describe,
                                                      .onnx = onnx,
-                                                     .make_float = make<float>,
-                                                     .make_double = make<double>,
                                                      .write_needs_input = true,
                                                      .canonical = canonical,
                                                      .training_differs = true};

@@ -83,14 +83,10 @@ BuiltLayer<T> make(const LayerBuild<T>& b) {
 extern const LayerKindRow conv2d_row = {.kind = LayerKind::conv2d,
                                         .keras_class = "Conv2D",
                                         .base_name = "conv2d",
-                                        .read = read,
-                                        .write = write,
-                                        .shape = shape,
+                                        FMNIST_KIND_FUNCTIONS(),
                                         .weights = weights,
                                         .describe = describe,
                                         .onnx = onnx,
-                                        .make_float = make<float>,
-                                        .make_double = make<double>,
                                         .width_field = "filters"};
 
 }  // namespace fmnist

@@ -66,14 +66,10 @@ BuiltLayer<T> make(const LayerBuild<T>& b) {
 extern const LayerKindRow dense_row = {.kind = LayerKind::dense,
                                        .keras_class = "Dense",
                                        .base_name = "dense",
-                                       .read = read,
-                                       .write = write,
-                                       .shape = shape,
+                                       FMNIST_KIND_FUNCTIONS(),
                                        .weights = weights,
                                        .describe = describe,
                                        .onnx = onnx,
-                                       .make_float = make<float>,
-                                       .make_double = make<double>,
                                        .width_field = "units"};
 
 }  // namespace fmnist

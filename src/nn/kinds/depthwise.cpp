@@ -27,6 +27,7 @@ void read_depthwise_fields(KerasFields& f, LayerSpec& l) {
   l.use_bias = f.boolean("use_bias", true);
   l.kernel_initializer = read_kernel_initializer(f, "depthwise_initializer");
   f.initializer("bias_initializer", Initializer::zeros, {Initializer::zeros});
+  read_regularizers(f, l, {"depthwise_regularizer", "bias_regularizer"});
 }
 
 // The kernel fields as Keras 2 writes them (groups aside: Keras 3 refuses it here).
@@ -39,7 +40,8 @@ void write_kernel_fields(const LayerSpec& l, ordered_json& c) {
   c["activation"] = keras_name(l.activation);
   c["use_bias"] = l.use_bias;
   c["bias_initializer"] = initializer_json(Initializer::zeros);
-  for (const char* key : {"bias_regularizer", "activity_regularizer", "bias_constraint"}) c[key] = nullptr;
+  c["bias_regularizer"] = regularizer_json(l, "bias_regularizer");
+  for (const char* key : {"activity_regularizer", "bias_constraint"}) c[key] = nullptr;
   c["depth_multiplier"] = l.depth_multiplier;
   c["depthwise_initializer"] = initializer_json(l.kernel_initializer);
 }
@@ -89,15 +91,16 @@ void add_depthwise_conv(OnnxGraph& g, const PlannedLayer& layer, int bias, const
 
 void write_depthwise(const LayerSpec& l, const Shape*, ordered_json& c) {
   write_kernel_fields(l, c);
-  c["depthwise_regularizer"] = nullptr;
+  c["depthwise_regularizer"] = regularizer_json(l, "depthwise_regularizer");
   c["depthwise_constraint"] = nullptr;
 }
 
 std::vector<WeightSpec> depthwise_weights(const LayerSpec& l, std::span<const Shape> inputs) {
   const int in = inputs[0][2];
   std::vector<WeightSpec> weights{{"depthwise_kernel", {l.kernel[0], l.kernel[1], in, l.depth_multiplier},
-                                   l.kernel_initializer}};
-  if (l.use_bias) weights.push_back({"bias", {in * l.depth_multiplier}, Initializer::zeros});
+                                   l.kernel_initializer, true, {}, "depthwise_regularizer"}};
+  if (l.use_bias)
+    weights.push_back({"bias", {in * l.depth_multiplier}, Initializer::zeros, true, {}, "bias_regularizer"});
   return weights;
 }
 
@@ -122,15 +125,16 @@ void read_separable(KerasFields& f, LayerSpec& l) {
   read_depthwise_fields(f, l);
   l.pointwise_initializer = read_kernel_initializer(f, "pointwise_initializer");
   read_kernel_initializer(f, "kernel_initializer");
+  read_regularizers(f, l, {"pointwise_regularizer"});
 }
 
 void write_separable(const LayerSpec& l, const Shape*, ordered_json& c) {
   c["filters"] = l.units;
   write_kernel_fields(l, c);
   c["pointwise_initializer"] = initializer_json(l.pointwise_initializer);
-  for (const char* key : {"depthwise_regularizer", "pointwise_regularizer", "depthwise_constraint",
-                          "pointwise_constraint"})
-    c[key] = nullptr;
+  c["depthwise_regularizer"] = regularizer_json(l, "depthwise_regularizer");
+  c["pointwise_regularizer"] = regularizer_json(l, "pointwise_regularizer");
+  for (const char* key : {"depthwise_constraint", "pointwise_constraint"}) c[key] = nullptr;
 }
 
 Shape separable_shape(const LayerCheck& check, const LayerSpec& l, std::span<const Shape> inputs) {
@@ -143,9 +147,10 @@ Shape separable_shape(const LayerCheck& check, const LayerSpec& l, std::span<con
 std::vector<WeightSpec> separable_weights(const LayerSpec& l, std::span<const Shape> inputs) {
   const int in = inputs[0][2], mid = in * l.depth_multiplier;
   std::vector<WeightSpec> weights{
-      {"depthwise_kernel", {l.kernel[0], l.kernel[1], in, l.depth_multiplier}, l.kernel_initializer},
-      {"pointwise_kernel", {1, 1, mid, l.units}, l.pointwise_initializer}};
-  if (l.use_bias) weights.push_back({"bias", {l.units}, Initializer::zeros});
+      {"depthwise_kernel", {l.kernel[0], l.kernel[1], in, l.depth_multiplier}, l.kernel_initializer, true, {},
+       "depthwise_regularizer"},
+      {"pointwise_kernel", {1, 1, mid, l.units}, l.pointwise_initializer, true, {}, "pointwise_regularizer"}};
+  if (l.use_bias) weights.push_back({"bias", {l.units}, Initializer::zeros, true, {}, "bias_regularizer"});
   return weights;
 }
 
@@ -190,11 +195,11 @@ extern const LayerKindRow depthwise_conv2d_row = {.kind = LayerKind::depthwise_c
                                                   .read = read_depthwise_fields,
                                                   .write = write_depthwise,
                                                   .shape = depthwise_shape,
+                                                  .make_float = make_depthwise<float>,
+                                                  .make_double = make_depthwise<double>,
                                                   .weights = depthwise_weights,
                                                   .describe = describe_depthwise,
                                                   .onnx = depthwise_onnx,
-                                                  .make_float = make_depthwise<float>,
-                                                  .make_double = make_depthwise<double>,
                                                   .width_field = "depth_multiplier",
                                                   .width_value = &LayerSpec::depth_multiplier};
 
@@ -204,11 +209,11 @@ extern const LayerKindRow separable_conv2d_row = {.kind = LayerKind::separable_c
                                                   .read = read_separable,
                                                   .write = write_separable,
                                                   .shape = separable_shape,
+                                                  .make_float = make_separable<float>,
+                                                  .make_double = make_separable<double>,
                                                   .weights = separable_weights,
                                                   .describe = describe_separable,
                                                   .onnx = separable_onnx,
-                                                  .make_float = make_separable<float>,
-                                                  .make_double = make_separable<double>,
                                                   .width_field = "filters"};
 
 }  // namespace fmnist

@@ -41,12 +41,8 @@ BuiltLayer<T> make(const LayerBuild<T>& b) {
 extern const LayerKindRow dropout_row = {.kind = LayerKind::dropout,
                                          .keras_class = "Dropout",
                                          .base_name = "dropout",
-                                         .read = read,
-                                         .write = write,
-                                         .shape = shape,
+                                         FMNIST_KIND_FUNCTIONS(),
                                          .describe = describe,
-                                         .make_float = make<float>,
-                                         .make_double = make<double>,
                                          .pass_through = true,
                                          .training_differs = true};
 

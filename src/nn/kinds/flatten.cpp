@@ -28,11 +28,8 @@ BuiltLayer<T> make(const LayerBuild<T>&) {
 extern const LayerKindRow flatten_row = {.kind = LayerKind::flatten,
                                          .keras_class = "Flatten",
                                          .base_name = "flatten",
-                                         .read = read,
-                                         .write = write,
-                                         .shape = shape,
-                                         .onnx = onnx,
-                                         .make_float = make<float>,
-                                         .make_double = make<double>};
+                                         FMNIST_KIND_FUNCTIONS(),
+                                         .onnx = onnx};
 
 }  // namespace fmnist
+

@@ -58,10 +58,10 @@ extern const LayerKindRow global_average_pooling2d_row = {.kind = LayerKind::glo
                                                           .read = read,
                                                           .write = write,
                                                           .shape = shape,
-                                                          .describe = describe,
-                                                          .onnx = average_onnx,
                                                           .make_float = make<float, false>,
-                                                          .make_double = make<double, false>};
+                                                          .make_double = make<double, false>,
+                                                          .describe = describe,
+                                                          .onnx = average_onnx};
 
 extern const LayerKindRow global_max_pooling2d_row = {.kind = LayerKind::global_max_pooling2d,
                                                       .keras_class = "GlobalMaxPooling2D",
@@ -69,9 +69,9 @@ extern const LayerKindRow global_max_pooling2d_row = {.kind = LayerKind::global_
                                                       .read = read,
                                                       .write = write,
                                                       .shape = shape,
-                                                      .describe = describe,
-                                                      .onnx = max_onnx,
                                                       .make_float = make<float, true>,
-                                                      .make_double = make<double, true>};
+                                                      .make_double = make<double, true>,
+                                                      .describe = describe,
+                                                      .onnx = max_onnx};
 
 }  // namespace fmnist

@@ -93,9 +93,9 @@ constexpr LayerKindRow elementwise(LayerKind kind, const char* keras_class, cons
           .read = read_none,
           .write = write_none,
           .shape = elementwise_shape,
-          .onnx = elementwise_onnx,
           .make_float = make_elementwise<float>,
           .make_double = make_elementwise<double>,
+          .onnx = elementwise_onnx,
           .pass_through = true,
           .merge = true};
 }
@@ -156,9 +156,9 @@ extern const LayerKindRow concatenate_row = {.kind = LayerKind::concatenate,
                                              .read = concatenate_read,
                                              .write = concatenate_write,
                                              .shape = concatenate_shape,
-                                             .onnx = concatenate_onnx,
                                              .make_float = make_concatenate<float>,
                                              .make_double = make_concatenate<double>,
+                                             .onnx = concatenate_onnx,
                                              .canonical = concatenate_canonical,
                                              .merge = true};
 

@@ -51,10 +51,10 @@ extern const LayerKindRow max_pooling2d_row = {.kind = LayerKind::max_pooling2d,
                                                .read = read,
                                                .write = write,
                                                .shape = shape,
-                                               .describe = describe_window,
-                                               .onnx = max_onnx,
                                                .make_float = make_max<float>,
-                                               .make_double = make_max<double>};
+                                               .make_double = make_max<double>,
+                                               .describe = describe_window,
+                                               .onnx = max_onnx};
 
 extern const LayerKindRow average_pooling2d_row = {.kind = LayerKind::average_pooling2d,
                                                    .keras_class = "AveragePooling2D",
@@ -62,9 +62,9 @@ extern const LayerKindRow average_pooling2d_row = {.kind = LayerKind::average_po
                                                    .read = read,
                                                    .write = write,
                                                    .shape = shape,
-                                                   .describe = describe_window,
-                                                   .onnx = average_onnx,
                                                    .make_float = make_average<float>,
-                                                   .make_double = make_average<double>};
+                                                   .make_double = make_average<double>,
+                                                   .describe = describe_window,
+                                                   .onnx = average_onnx};
 
 }  // namespace fmnist

@@ -29,6 +29,7 @@ void read_weighted_fields(KerasFields& f, LayerSpec& l) {
   l.kernel_initializer =
       f.initializer("kernel_initializer", Initializer::glorot_uniform, initializers(true), &l.kernel_initializer_args);
   l.bias_initializer = f.initializer("bias_initializer", Initializer::zeros, initializers(false), &l.bias_initializer_args);
+  read_regularizers(f, l, {"kernel_regularizer", "bias_regularizer"});
 }
 
 Initializer read_kernel_initializer(KerasFields& f, const char* key) {
@@ -41,9 +42,9 @@ void write_weighted_fields(const LayerSpec& l, nlohmann::ordered_json& c) {
   c["use_bias"] = l.use_bias;
   c["kernel_initializer"] = initializer_json(l.kernel_initializer, l.kernel_initializer_args);
   c["bias_initializer"] = initializer_json(l.bias_initializer, l.bias_initializer_args);
-  for (const char* key : {"kernel_regularizer", "bias_regularizer", "activity_regularizer", "kernel_constraint",
-                          "bias_constraint"})
-    c[key] = nullptr;
+  c["kernel_regularizer"] = regularizer_json(l, "kernel_regularizer");
+  c["bias_regularizer"] = regularizer_json(l, "bias_regularizer");
+  for (const char* key : {"activity_regularizer", "kernel_constraint", "bias_constraint"}) c[key] = nullptr;
 }
 
 void describe_weighted(const LayerSpec& l, std::ostream& out) {
@@ -54,8 +55,10 @@ void describe_weighted(const LayerSpec& l, std::ostream& out) {
 }
 
 std::vector<WeightSpec> kernel_and_bias(const LayerSpec& l, Shape kernel) {
-  std::vector<WeightSpec> weights{{"kernel", std::move(kernel), l.kernel_initializer, true, l.kernel_initializer_args}};
-  if (l.use_bias) weights.push_back({"bias", {l.units}, l.bias_initializer, true, l.bias_initializer_args});
+  std::vector<WeightSpec> weights{
+      {"kernel", std::move(kernel), l.kernel_initializer, true, l.kernel_initializer_args, "kernel_regularizer"}};
+  if (l.use_bias)
+    weights.push_back({"bias", {l.units}, l.bias_initializer, true, l.bias_initializer_args, "bias_regularizer"});
   return weights;
 }
 

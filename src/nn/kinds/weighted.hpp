@@ -11,12 +11,13 @@
 namespace fmnist {
 
 // Reads activation (any of Keras's: activations.hpp), use_bias, kernel_initializer and
-// bias_initializer (every initializer with its arguments; a bias not orthogonal).
+// bias_initializer (every initializer with its arguments; a bias not orthogonal), kernel_regularizer
+// and bias_regularizer.
 void read_weighted_fields(KerasFields& f, LayerSpec& l);
 // A kernel's initializer without arguments, field `key`: glorot_uniform (Keras's default), he_uniform,
 // he_normal, zeros (the depthwise convolutions' kernels: kinds/depthwise.cpp).
 Initializer read_kernel_initializer(KerasFields& f, const char* key);
-// Writes them, with the regularizers and constraints null, as Keras 2 ends a Conv2D or Dense config.
+// Writes them, with the activity regularizer and the constraints null, as Keras 2 ends a Conv2D or Dense config.
 void write_weighted_fields(const LayerSpec& l, nlohmann::ordered_json& c);
 // " relu glorot_uniform", " linear no bias he_normal", " gelu random_normal(mean 0, stddev 0.1) bias ones".
 void describe_weighted(const LayerSpec& l, std::ostream& out);

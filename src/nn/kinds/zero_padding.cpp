@@ -80,12 +80,8 @@ BuiltLayer<T> make(const LayerBuild<T>& b) {
 extern const LayerKindRow zero_padding2d_row = {.kind = LayerKind::zero_padding2d,
                                                 .keras_class = "ZeroPadding2D",
                                                 .base_name = "zero_padding2d",
-                                                .read = read,
-                                                .write = write,
-                                                .shape = shape,
+                                                FMNIST_KIND_FUNCTIONS(),
                                                 .describe = describe,
-                                                .onnx = onnx,
-                                                .make_float = make<float>,
-                                                .make_double = make<double>};
+                                                .onnx = onnx};
 
 }  // namespace fmnist

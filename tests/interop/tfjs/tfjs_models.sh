@@ -1,4 +1,4 @@
-# TensorFlow.js reads our checkpoints (docs/contributing.md: Tests, interop): eight models trained here for real are
+# TensorFlow.js reads our checkpoints (docs/contributing.md: Tests, interop): nine models trained here for real are
 # rebuilt by check_model.mjs, whose outputs on the 10,000 test images must match ours to 1e-4, with our
 # accuracy and loss; copies whose model_config computes something else, or whose BatchNormalization moving
 # statistics are the initial ones, must fail the same check. tfjs 4.22 has no RandomFlip, RandomTranslation,
@@ -97,8 +97,12 @@ separable["dilation_rate"], separable["padding"] = [2, 2], "same"
 json.dump(doc, open(sys.argv[2], "w"))
 PY
 train small_separable --model "$WORK/small_separable.json" --optimizer adam --max-steps 30
+# small_regularized: weight regularizers on kernels, a bias and BatchNormalization's gamma and beta, which the
+# checkpoint's model_config writes as L1L2 (the one regularizer class tfjs registers).
+train small_regularized --model "$SRC/tests/fixtures/models/small_regularized.json" --optimizer adam --max-steps 60
 
-for name in tutorial wide5x5 small_dropout small_bn relu6_globalmax onnx_activations small_separable small_residual; do
+for name in tutorial wide5x5 small_dropout small_bn relu6_globalmax onnx_activations small_separable small_residual \
+  small_regularized; do
   check "$name" "$WORK/$name/checkpoint.h5" || fail "tfjs does not reproduce $name (above)"
 done
 
