@@ -59,6 +59,16 @@ struct BackwardReads {
   bool output = true;  // y
 };
 
+// A weighted layer's kernel and bias and their gradients: views into the model's arenas, which
+// outlive the layer (bias and dbias null without a bias).
+template <typename T>
+struct WeightViews {
+  const T* kernel;
+  const T* bias;
+  T* dkernel;
+  T* dbias;
+};
+
 template <typename T>
 class Layer {
  public:
@@ -142,10 +152,8 @@ class Conv2D final : public Layer<T> {
   bool relu_;
   int max_batch_;
   bool need_dx_;
-  const T* kernel_;  // (kh, kw, in_c, out_c) == row-major (patch, out_c)
-  const T* bias_;    // (out_c) or null
-  T* dkernel_;       // (kh, kw, in_c, out_c)
-  T* dbias_;         // (out_c) or null
+  // kernel (kh, kw, in_c, out_c) == row-major (patch, out_c), bias (out_c) or null; their gradients alike
+  WeightViews<T> w_;
   std::vector<std::uint32_t> bases_;  // (out_h * out_w): each output pixel's patch offset in the (padded) image
   AlignedVector<T> z_;          // (out_h * out_w, out_c rounded up to the lanes): an image's sums, if out_c needs it
   AlignedVector<T> packed_;     // (patch, out_c rounded up): the kernel by channel blocks (direct_conv.hpp)
@@ -191,10 +199,8 @@ class DepthwiseConv2D final : public Layer<T> {
   bool relu_;
   int max_batch_;
   bool need_dx_;
-  const T* kernel_;  // (kh, kw, in_c, depth_multiplier) == row-major (taps, out_c)
-  const T* bias_;    // (out_c) or null
-  T* dkernel_;       // (kh, kw, in_c, depth_multiplier)
-  T* dbias_;         // (out_c) or null
+  // kernel (kh, kw, in_c, depth_multiplier) == row-major (taps, out_c), bias (out_c) or null; their gradients alike
+  WeightViews<T> w_;
   std::size_t cp_;                    // out_c rounded up to the lanes: the channels of a pixel in xe_
   std::vector<std::uint32_t> bases_;  // (out_h * out_w): each output pixel's first value in xe_
   std::vector<std::uint32_t> taps_;   // (kh * kw): each tap's offset from its pixel's base in xe_
@@ -276,10 +282,8 @@ class Conv2DPool final : public Layer<T> {
   bool relu_;
   int max_batch_;
   bool need_dx_;
-  const T* kernel_;  // (kh, kw, in_c, out_c) == row-major (patch, out_c)
-  const T* bias_;    // (out_c) or null
-  T* dkernel_;       // (kh, kw, in_c, out_c)
-  T* dbias_;         // (out_c) or null
+  // kernel (kh, kw, in_c, out_c) == row-major (patch, out_c), bias (out_c) or null; their gradients alike
+  WeightViews<T> w_;
   std::vector<std::uint32_t> bases_;          // (pixels): the computed conv pixels, row-major, as the
                                               // offsets of their patches in the (padded) input image
   std::vector<std::uint32_t> window_start_;   // (pool_h * pool_w + 1): window q's pixels are
@@ -356,10 +360,8 @@ class Dense final : public Layer<T> {
  private:
   int in_, out_;
   bool relu_;
-  const T* kernel_;  // (in, out)
-  const T* bias_;    // (out) or null
-  T* dkernel_;       // (in, out)
-  T* dbias_;         // (out) or null
+  // kernel (in, out), bias (out) or null; their gradients alike
+  WeightViews<T> w_;
 };
 
 // Dropout (Keras's inverted dropout): in training, each value is kept with probability 1 - rate

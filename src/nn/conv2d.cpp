@@ -26,10 +26,7 @@ Conv2D<T>::Conv2D(ConvShape shape, Activation activation, int max_batch, bool ne
       relu_(activation == Activation::relu),
       max_batch_(max_batch),
       need_dx_(need_dx),
-      kernel_(kernel),
-      bias_(bias),
-      dkernel_(dkernel),
-      dbias_(dbias) {
+      w_{kernel, bias, dkernel, dbias} {
   if (shape.in_c < 1 || shape.out_c < 1 || shape.out_h() < 1 || shape.out_w() < 1 || max_batch < 1 ||
       activation == Activation::softmax || (bias == nullptr) != (dbias == nullptr)) {
     throw std::invalid_argument("Conv2D: bad shape, activation or max_batch");
@@ -90,11 +87,12 @@ void Conv2D<T>::flip_kernel() {
   const std::size_t taps = std::size_t(s.kernel_h) * s.kernel_w;
   for (std::size_t t = 0; t < taps; ++t) {
     T* to = flipped_.data() + (taps - 1 - t) * s.out_c * s.in_c;  // (out_c, in_c)
-    const T* from = kernel_ + t * s.in_c * s.out_c;                // (in_c, out_c)
+    const T* from = w_.kernel + t * s.in_c * s.out_c;                // (in_c, out_c)
     for (int i = 0; i < s.in_c; ++i)
       for (int o = 0; o < s.out_c; ++o) to[std::size_t(o) * s.in_c + i] = from[std::size_t(i) * s.out_c + o];
   }
-  detail::pack_kernel(flipped_.data(), dx_shape_.patch(), s.in_c, detail::padded_channels<T>(s.in_c), dx_packed_.data());
+  detail::pack_kernel(flipped_.data(), dx_shape_.patch(), s.in_c, detail::padded_channels<T>(s.in_c),
+                      dx_packed_.data());
 }
 
 // dx (n, in_h, in_w, in_c) = the direct convolution of dy (n, out_h, out_w, out_c) by the flipped
@@ -123,7 +121,7 @@ void Conv2D<T>::forward(const T* x, T* y, int n, const DropoutContext*) {
   const ConvShape& s = shape_;
   const PaddedInput g(s);
   const std::size_t cp = detail::padded_channels<T>(s.out_c);
-  detail::pack_kernel(kernel_, s.patch(), s.out_c, cp, packed_.data());
+  detail::pack_kernel(w_.kernel, s.patch(), s.out_c, cp, packed_.data());
   for (int img = 0; img < n; ++img) {
     const T* xi = x + img * s.in_size();
     if (g.copy) {
@@ -133,7 +131,7 @@ void Conv2D<T>::forward(const T* x, T* y, int n, const DropoutContext*) {
     T* yi = y + img * s.out_size();
     T* z = z_.empty() ? yi : z_.data();
     detail::conv_pixels(g, xi, bases_.data(), bases_.size(), packed_.data(), cp, z);
-    add_bias_activation(z, cp, bias_, relu_, bases_.size(), s.out_c, yi);
+    add_bias_activation(z, cp, w_.bias, relu_, bases_.size(), s.out_c, yi);
   }
 }
 
@@ -148,8 +146,8 @@ void Conv2D<T>::backward(const T* x, const T* y, T* dy, T* dx, int n) {
   for (int i0 = 0; i0 < n; i0 += chunk) {
     const int nc = std::min(chunk, n - i0);
     T* dyc = dy + i0 * s.out_size();
-    if (dbias_ != nullptr) {
-      detail::mask_and_sum_columns(y + i0 * s.out_size(), dyc, nc * bases_.size(), s.out_c, relu_, dbias_);
+    if (w_.dbias != nullptr) {
+      detail::mask_and_sum_columns(y + i0 * s.out_size(), dyc, nc * bases_.size(), s.out_c, relu_, w_.dbias);
     } else if (relu_) {
       relu_mask(y + i0 * s.out_size(), dyc, nc * s.out_size());
     }
@@ -163,11 +161,12 @@ void Conv2D<T>::backward(const T* x, const T* y, T* dy, T* dx, int n) {
     if (dxp != nullptr) std::fill(dxp, dxp + nc * g.image, T(0));
     if (direct_dw_) {
       for (int img = 0; img < nc; ++img)
-        detail::conv_direct_dkernel(g, bases_.data(), bases_.size(), xp + img * g.image, dyc + img * s.out_size(), dkernel_);
+        detail::conv_direct_dkernel(g, bases_.data(), bases_.size(), xp + img * g.image, dyc + img * s.out_size(),
+                                    w_.dkernel);
     } else {
-      detail::conv_gemm_dkernel(g, bases_, xp, dyc, s.out_c, col_.data(), dkernel_, nc);
+      detail::conv_gemm_dkernel(g, bases_, xp, dyc, s.out_c, col_.data(), w_.dkernel, nc);
     }
-    if (dxp != nullptr) detail::conv_gemm_dinput(g, bases_, kernel_, dyc, s.out_c, dcol_.data(), dxp, nc);
+    if (dxp != nullptr) detail::conv_gemm_dinput(g, bases_, w_.kernel, dyc, s.out_c, dcol_.data(), dxp, nc);
     if (dxp != nullptr && g.copy) detail::unpad_images(g, dxp, dx + i0 * s.in_size(), nc);
   }
 }

@@ -101,10 +101,7 @@ Conv2DPool<T>::Conv2DPool(ConvShape conv, ConvShape pool, Activation activation,
       relu_(activation == Activation::relu),
       max_batch_(max_batch),
       need_dx_(need_dx),
-      kernel_(kernel),
-      bias_(bias),
-      dkernel_(dkernel),
-      dbias_(dbias) {
+      w_{kernel, bias, dkernel, dbias} {
   if (conv.in_c < 1 || conv.out_c < 1 || conv.out_h() < 1 || conv.out_w() < 1 || max_batch < 1 ||
       activation == Activation::softmax || (bias == nullptr) != (dbias == nullptr) || pool.in_h != conv.out_h() ||
       pool.in_w != conv.out_w() || pool.in_c != conv.out_c || pool.out_c != pool.in_c || pool.out_h() < 1 ||
@@ -175,7 +172,7 @@ void Conv2DPool<T>::forward(const T* x, T* y, int n, const DropoutContext*) {
   if (n < 0 || n > max_batch_) throw std::invalid_argument("Conv2DPool::forward: n > max_batch");
   const PaddedInput padded(conv_);
   const std::size_t cp = detail::padded_channels<T>(conv_.out_c), out = pool_.out_size();
-  detail::pack_kernel(kernel_, conv_.patch(), conv_.out_c, cp, packed_.data());
+  detail::pack_kernel(w_.kernel, conv_.patch(), conv_.out_c, cp, packed_.data());
   for (int img = 0; img < n; ++img) {
     const T* xi = x + img * conv_.in_size();
     if (padded.copy) {
@@ -183,7 +180,7 @@ void Conv2DPool<T>::forward(const T* x, T* y, int n, const DropoutContext*) {
       xi = xp_.data();
     }
     detail::conv_pixels(padded, xi, bases_.data(), bases_.size(), packed_.data(), cp, z_.data());
-    pool_windows(z_.data(), cp, window_start_, window_pixels_, bias_, relu_, conv_.out_c, y + img * out,
+    pool_windows(z_.data(), cp, window_start_, window_pixels_, w_.bias, relu_, conv_.out_c, y + img * out,
                  argmax_.data() + img * out);
   }
 }
@@ -197,7 +194,7 @@ void Conv2DPool<T>::backward(const T* x, const T* y, T* dy, T* dx, int n) {
   const bool sparse = use_sparse(conv_);
   const int chunk = sparse ? backward_chunk(padded) : narrow_chunk_images(bases_.size(), conv_.out_c);
   if (sparse) {
-    if (dx != nullptr) detail::transpose_kernel(kernel_, conv_.patch(), conv_.out_c, wt_.data());
+    if (dx != nullptr) detail::transpose_kernel(w_.kernel, conv_.patch(), conv_.out_c, wt_.data());
     std::fill(dwt_.begin(), dwt_.end(), T(0));
   } else {
     std::fill(dkp_.begin(), dkp_.end(), T(0));
@@ -220,12 +217,12 @@ void Conv2DPool<T>::backward(const T* x, const T* y, T* dy, T* dx, int n) {
     if (dx != nullptr && padded.copy) detail::unpad_images(padded, dxp, dx + i0 * conv_.in_size(), images);
   }
   if (sparse) {
-    detail::add_transposed(dwt_.data(), conv_.patch(), conv_.out_c, dkernel_);
+    detail::add_transposed(dwt_.data(), conv_.patch(), conv_.out_c, w_.dkernel);
     return;
   }
   const std::size_t cp = detail::padded_channels<T>(conv_.out_c);
   for (std::size_t k = 0; k < conv_.patch(); ++k) {
-    for (int c = 0; c < conv_.out_c; ++c) dkernel_[k * conv_.out_c + c] += dkp_[k * cp + c];
+    for (int c = 0; c < conv_.out_c; ++c) w_.dkernel[k * conv_.out_c + c] += dkp_[k * cp + c];
   }
 }
 
@@ -248,8 +245,8 @@ void Conv2DPool<T>::sparse_chunk(const T* xp, const T* y, const T* dy, const Ind
       const std::uint32_t* pix = window_pixels_.data() + window_start_[q];
       const int size = int(window_start_[q + 1] - window_start_[q]);
       for (int c = 0; c < c_n; ++c) grad[c] = passed(y[c], dy[c]);
-      if (dbias_ != nullptr) {
-        for (int c = 0; c < c_n; ++c) dbias_[c] += grad[c];
+      if (w_.dbias != nullptr) {
+        for (int c = 0; c < c_n; ++c) w_.dbias[c] += grad[c];
       }
       std::uint32_t* patch_offset = offset_.data();  // (window size): each pixel's patch in xp
       for (int k = 0; k < size; ++k) patch_offset[k] = std::uint32_t(img * padded.image + bases_[pix[k]]);
@@ -302,9 +299,9 @@ void Conv2DPool<T>::narrow_chunk(const T* xp, const T* y, const T* dy, const Ind
   auto passed = [relu](T out, T dout) { return !relu || out > T(0) ? dout : T(0); };  // reads both: no masked loads
   const int c_n = conv_.out_c, patch = int(taps_.size());
   const std::size_t windows = window_start_.size() - 1, cp = detail::padded_channels<T>(c_n);
-  if (dbias_ != nullptr) {
+  if (w_.dbias != nullptr) {
     for (std::size_t i = 0; i < images * windows; ++i) {
-      for (int c = 0; c < c_n; ++c) dbias_[c] += passed(y[i * c_n + c], dy[i * c_n + c]);
+      for (int c = 0; c < c_n; ++c) w_.dbias[c] += passed(y[i * c_n + c], dy[i * c_n + c]);
     }
   }
   // Channels c0 + [0, L) of row i of y, dy or arg (as M), zeros beyond c_n.
@@ -359,7 +356,7 @@ void Conv2DPool<T>::narrow_chunk(const T* xp, const T* y, const T* dy, const Ind
       for (int c = 0; c < c_n; ++c) dzi[pix[arg[c]] * c_n + c] += passed(y[c], dy[c]);
     }
   }
-  detail::conv_gemm_dinput(padded, bases_, kernel_, dz_.data(), c_n, dcol_.data(), dxp, images);
+  detail::conv_gemm_dinput(padded, bases_, w_.kernel, dz_.data(), c_n, dcol_.data(), dxp, images);
 }
 
 template class Conv2DPool<float>;

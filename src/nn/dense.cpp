@@ -18,10 +18,7 @@ Dense<T>::Dense(int in, int out, Activation activation, const T* kernel, const T
     : in_(in),
       out_(out),
       relu_(activation == Activation::relu),
-      kernel_(kernel),
-      bias_(bias),
-      dkernel_(dkernel),
-      dbias_(dbias) {
+      w_{kernel, bias, dkernel, dbias} {
   if (in < 1 || out < 1 || activation == Activation::softmax || (bias == nullptr) != (dbias == nullptr))
     throw std::invalid_argument("Dense: bad shape or activation");
 }
@@ -30,8 +27,8 @@ template <typename T>
 void Dense<T>::forward(const T* x, T* y, int n, const DropoutContext*) {
   if (n <= 0) return;
   MapRM<T> ym(y, n, out_);
-  ym.noalias() = ConstMapRM<T>(x, n, in_) * ConstMapRM<T>(kernel_, in_, out_);
-  if (bias_ != nullptr) ym.rowwise() += ConstMapRow<T>(bias_, out_);
+  ym.noalias() = ConstMapRM<T>(x, n, in_) * ConstMapRM<T>(w_.kernel, in_, out_);
+  if (w_.bias != nullptr) ym.rowwise() += ConstMapRow<T>(w_.bias, out_);
   if (relu_) ym = ym.cwiseMax(T(0));
 }
 
@@ -43,10 +40,10 @@ void Dense<T>::backward(const T* x, const T* y, T* dy, T* dx, int n) {
     const ConstMapRM<T> ym(y, n, out_);
     dym = (ym.array() > T(0)).select(dym, T(0));
   }
-  if (dbias_ != nullptr) detail::add_column_sums(dy, std::size_t(n), out_, dbias_);
-  MapRM<T>(dkernel_, in_, out_).noalias() += ConstMapRM<T>(x, n, in_).transpose() * dym;
+  if (w_.dbias != nullptr) detail::add_column_sums(dy, std::size_t(n), out_, w_.dbias);
+  MapRM<T>(w_.dkernel, in_, out_).noalias() += ConstMapRM<T>(x, n, in_).transpose() * dym;
   if (dx != nullptr) {
-    MapRM<T>(dx, n, in_).noalias() = dym * ConstMapRM<T>(kernel_, in_, out_).transpose();
+    MapRM<T>(dx, n, in_).noalias() = dym * ConstMapRM<T>(w_.kernel, in_, out_).transpose();
   }
 }
 

@@ -194,13 +194,11 @@ DepthwiseConv2D<T>::DepthwiseConv2D(ConvShape shape, int depth_multiplier, Activ
       relu_(activation == Activation::relu),
       max_batch_(max_batch),
       need_dx_(need_dx),
-      kernel_(kernel),
-      bias_(bias),
-      dkernel_(dkernel),
-      dbias_(dbias),
+      w_{kernel, bias, dkernel, dbias},
       cp_(detail::padded_channels<T>(shape.out_c)) {
   if (shape.in_c < 1 || depth_multiplier < 1 || shape.out_c != shape.in_c * depth_multiplier || shape.out_h() < 1 ||
-      shape.out_w() < 1 || max_batch < 1 || activation == Activation::softmax || (bias == nullptr) != (dbias == nullptr))
+      shape.out_w() < 1 || max_batch < 1 || activation == Activation::softmax ||
+      (bias == nullptr) != (dbias == nullptr))
     throw std::invalid_argument("DepthwiseConv2D: bad shape, depth_multiplier, activation or max_batch");
   const PaddedInput g = expanded(shape, cp_);
   const PaddedGradient d(shape, cp_);
@@ -237,15 +235,15 @@ void DepthwiseConv2D<T>::forward(const T* x, T* y, int n, const DropoutContext*)
   const ConvShape& s = shape_;
   const PaddedInput g = expanded(s, cp_);
   for (std::size_t t = 0; t < taps_.size(); ++t)
-    std::copy(kernel_ + t * s.out_c, kernel_ + (t + 1) * s.out_c, packed_.data() + t * cp_);
-  if (bias_ != nullptr) std::copy(bias_, bias_ + s.out_c, bias_p_.begin());
+    std::copy(w_.kernel + t * s.out_c, w_.kernel + (t + 1) * s.out_c, packed_.data() + t * cp_);
+  if (w_.bias != nullptr) std::copy(w_.bias, w_.bias + s.out_c, bias_p_.begin());
   const std::size_t count = bases_.size();
   for (int img = 0; img < n; ++img) {
     expand_image(g, s, multiplier_, x + img * s.in_size(), xe_.data());
     T* yi = y + img * s.out_size();
     T* z = z_.empty() ? yi : z_.data();
     depthwise_pixels(xe_.data(), bases_.data(), count, taps_.data(), int(taps_.size()), packed_.data(), cp_,
-                     bias_ != nullptr ? bias_p_.data() : nullptr, relu_, z);
+                     w_.bias != nullptr ? bias_p_.data() : nullptr, relu_, z);
     if (z != yi) {
       for (std::size_t p = 0; p < count; ++p) std::copy(z + p * cp_, z + p * cp_ + s.out_c, yi + p * s.out_c);
     }
@@ -260,7 +258,7 @@ void DepthwiseConv2D<T>::backward(const T* x, const T* y, T* dy, T* dx, int n) {
   const PaddedInput g = expanded(s, cp_);
   const std::size_t count = bases_.size();
   if (relu_) detail::relu_mask(y, dy, n * s.out_size());
-  if (dbias_ != nullptr) detail::add_column_sums(dy, n * count, s.out_c, dbias_);
+  if (w_.dbias != nullptr) detail::add_column_sums(dy, n * count, s.out_c, w_.dbias);
   std::fill(dpacked_.begin(), dpacked_.end(), T(0));
   for (int img = 0; img < n; ++img) {
     expand_image(g, s, multiplier_, x + img * s.in_size(), xe_.data());
@@ -276,7 +274,7 @@ void DepthwiseConv2D<T>::backward(const T* x, const T* y, T* dy, T* dx, int n) {
     if (dx != nullptr) input_gradient(dz, dx + img * s.in_size());
   }
   for (std::size_t t = 0; t < taps_.size(); ++t) {
-    for (int c = 0; c < s.out_c; ++c) dkernel_[t * s.out_c + c] += dpacked_[t * cp_ + c];
+    for (int c = 0; c < s.out_c; ++c) w_.dkernel[t * s.out_c + c] += dpacked_[t * cp_ + c];
   }
 }
 
