@@ -186,7 +186,7 @@ void conv_pixels(const PaddedInput& g, const T* xi, const std::uint32_t* bases, 
     with_size<kForwardVectors>(nv, [&](auto n) {
       constexpr int NV = decltype(n)::value, R = kPixelsFor<NV>;
       const std::size_t full = count / R * R;
-      std::uint32_t last[R];
+      std::uint32_t last[R] = {};  // (read only when full < count; zeros keep GCC from warning)
       for (std::size_t r = 0; r < R && full < count; ++r) last[r] = bases[std::min(full + r, count - 1)];
       const std::size_t run_taps = std::size_t(g.run) * NV * L;  // one run's taps of the block
       const int group = int(std::max<std::size_t>(1, (24 << 10) / (run_taps * sizeof(T))));
