@@ -18,23 +18,34 @@
 namespace fmnist::test {
 
 // What a convolution layer (conv: a NaiveConv or NaiveDepthwise) with a relu or linear activation
-// must give: y = act(pre) and the gradients of sum(y * dy) through the activation.
+// must give: y = act(pre) (naive_conv_activation) and the gradients of sum(y * dy) through the activation.
 struct ConvReference {
   std::vector<double> y;
   ConvGradients grads;
 };
 template <typename Naive>
-ConvReference naive_conv_reference(const Naive& conv, const ConvShape& s, Activation act, const std::vector<double>& dy,
-                                   int n) {
-  ConvReference r{std::vector<double>(n * s.out_size()), conv.zero_gradients(n)};
+std::vector<double> naive_conv_activation(const Naive& conv, const ConvShape& s, Activation act, int n) {
+  std::vector<double> y(n * s.out_size());
   std::size_t at = 0;
   for (int b = 0; b < n; ++b)
     for (int oh = 0; oh < s.out_h(); ++oh)
       for (int ow = 0; ow < s.out_w(); ++ow)
         for (int co = 0; co < s.out_c; ++co, ++at) {
           const double pre = conv.pre(b, oh, ow, co);
-          const bool pass = act == Activation::linear || pre > 0;
-          r.y[at] = pass ? pre : 0.0;
+          y[at] = act == Activation::linear || pre > 0 ? pre : 0.0;
+        }
+  return y;
+}
+template <typename Naive>
+ConvReference naive_conv_reference(const Naive& conv, const ConvShape& s, Activation act, const std::vector<double>& dy,
+                                   int n) {
+  ConvReference r{naive_conv_activation(conv, s, act, n), conv.zero_gradients(n)};
+  std::size_t at = 0;
+  for (int b = 0; b < n; ++b)
+    for (int oh = 0; oh < s.out_h(); ++oh)
+      for (int ow = 0; ow < s.out_w(); ++ow)
+        for (int co = 0; co < s.out_c; ++co, ++at) {
+          const bool pass = act == Activation::linear || r.y[at] > 0;  // relu passes where pre > 0
           conv.backprop(b, oh, ow, co, pass ? dy[at] : 0.0, r.grads);
         }
   return r;

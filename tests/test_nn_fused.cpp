@@ -16,6 +16,7 @@
 
 #include "fmnist/layers.hpp"
 #include "grad_check.hpp"
+#include "layer_checks.hpp"
 #include "naive_conv.hpp"
 
 namespace fmnist {
@@ -55,18 +56,10 @@ Reference naive_conv_pool(const FusedCase& f, const std::vector<double>& x, cons
                           const std::vector<double>& bias, const std::vector<double>& dy, int n) {
   const ConvShape& s = f.conv;
   const test::NaiveConv conv{s, x, kernel, bias};
-  std::vector<double> a(n * s.out_size());  // the activation, (n, out_h, out_w, out_c)
-  std::size_t at = 0;
-  for (int b = 0; b < n; ++b)
-    for (int oh = 0; oh < s.out_h(); ++oh)
-      for (int ow = 0; ow < s.out_w(); ++ow)
-        for (int co = 0; co < s.out_c; ++co, ++at) {
-          const double pre = conv.pre(b, oh, ow, co);
-          a[at] = f.act == Activation::relu ? std::max(pre, 0.0) : pre;
-        }
+  const std::vector<double> a = test::naive_conv_activation(conv, s, f.act, n);  // (n, out_h, out_w, out_c)
   const test::PoolReference pooled = test::naive_pool(f.pool, true, a, dy, n);
   test::ConvGradients g = conv.zero_gradients(n);
-  at = 0;
+  std::size_t at = 0;
   for (int b = 0; b < n; ++b)
     for (int oh = 0; oh < s.out_h(); ++oh)
       for (int ow = 0; ow < s.out_w(); ++ow)
