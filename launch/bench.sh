@@ -8,12 +8,14 @@
 # and, with --with-torch, PyTorch DDP 2 ranks x 1 thread in the same run. All of it for the tutorial's
 # model, and the layers, a -np 2 epoch and PyTorch's epoch for a wider model on the same Keras JSON
 # (tests/fixtures/models/wide_tutorial.json: 64/128/128 filters, padding='same', two Dropouts), and
-# the same for launch/recipe.json (augmentation and BatchNormalization; Adam, as launch/recipe.sh)
-# and for tests/fixtures/models/conv_bn_block.json (Conv2D(relu) -> BatchNormalization blocks).
-# Usage: launch/bench.sh [--with-torch]     (about eight minutes after the build, torch included)
+# the same for launch/recipe.json (augmentation and BatchNormalization; Adam, as launch/recipe.sh),
+# for tests/fixtures/models/conv_bn_block.json (Conv2D(relu) -> BatchNormalization blocks) and for the
+# residual recipe's Functional model (launch/recipe_resnet.json, with launch/recipe_resnet.sh's
+# optimizer); last, each model's nominal work per epoch and the rate we reach against the GEMM ceiling.
+# Usage: launch/bench.sh [--with-torch]     (about eleven minutes after the build, torch included)
 # FMNIST_BUILD=DIR uses an existing build folder instead of building build/; FMNIST_TORCH_REF=FILE
 # runs another PyTorch reference than tests/bench/torch_ref.py. --with-torch needs Debian's
-# python3-torch (apt-get install python3-torch: several hundred MB), which launch/setup.sh does not install.
+# python3-torch (several hundred MB), which launch/setup.sh --tests installs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,7 +23,7 @@ with_torch=0
 for arg in "$@"; do
   case "$arg" in
     --with-torch) with_torch=1 ;;
-    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench: unknown option $arg (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -76,6 +78,12 @@ echo "bench: one training epoch of the Conv2D -> BatchNormalization block ($bloc
 launch/mpirun.sh 2 "$build/fmnist_dist" --model "$block" --epochs 1 --progress never --profile \
   --out-dir "$tmp/block" >"$tmp/block.log" 2>&1 || { cat "$tmp/block.log" >&2; exit 1; }
 
+resnet=launch/recipe_resnet.json
+resnet_opts=(--optimizer adamw --weight-decay 0.05 --label-smoothing 0.1)
+echo "bench: one training epoch of the residual recipe's model ($resnet) with -np 2 ..." >&2
+launch/mpirun.sh 2 "$build/fmnist_dist" --model "$resnet" "${resnet_opts[@]}" --epochs 1 --progress never --profile \
+  --out-dir "$tmp/resnet" >"$tmp/resnet.log" 2>&1 || { cat "$tmp/resnet.log" >&2; exit 1; }
+
 # The per-step allreduce: shared memory with 2 and 3 ranks, then TCP between emulated nodes.
 echo "bench: the per-step allreduce, plain and watched (shared memory, 2 and 3 ranks) ..." >&2
 for np in 2 3; do
@@ -120,6 +128,8 @@ if ((with_torch)); then
   torch_ddp torchrecipe --model "$recipe" --optimizer adam
   echo "bench: PyTorch DDP on the Conv2D -> BatchNormalization block's JSON ..." >&2
   torch_ddp torchblock --model "$block"
+  echo "bench: PyTorch DDP on the residual recipe's JSON ..." >&2
+  torch_ddp torchresnet --model "$resnet" "${resnet_opts[@]}"
 fi
 
 "$py" - "$tmp" "$with_torch" <<'EOF'
@@ -200,6 +210,7 @@ epochs = {np_: profile(f"np{np_}") for np_ in (1, 2)}
 wide = profile("wide")
 recipe = profile("recipe")
 block = profile("block")
+resnet = profile("resnet")
 print("Training epoch (42,000 images, 83 steps of global batch 512, one thread per rank):")
 print(f"  {'ranks':<7}{'epoch s':>9}{'images/s':>10}{'GFLOP/s':>9}{'of 2-core ceiling':>19}"
       f"{'allreduce':>11}   peak RSS per rank (MB)")
@@ -214,6 +225,8 @@ print(f"  recipe's model, -np 2: {recipe['s']:.2f} s, {recipe['ips']:,.0f} image
       f" peak RSS per rank (MB) {' '.join(recipe['rss'])}")
 print(f"  Conv2D -> BatchNormalization block, -np 2: {block['s']:.2f} s, {block['ips']:,.0f} images/s,"
       f" allreduce {block['allreduce']:.1f}%, peak RSS per rank (MB) {' '.join(block['rss'])}")
+print(f"  residual recipe's model, -np 2: {resnet['s']:.2f} s, {resnet['ips']:,.0f} images/s,"
+      f" allreduce {resnet['allreduce']:.1f}%, peak RSS per rank (MB) {' '.join(resnet['rss'])}")
 print()
 import os
 ar = {}
@@ -243,8 +256,70 @@ if with_torch:
     print("PyTorch DDP 2 ranks x 1 thread (channels-last, gloo), one epoch, against ours with -np 2:")
     for label, ours, name in (("tutorial model", epochs[2]["s"], "torch"), ("wide model (same JSON)", wide["s"], "torchwide"),
                               ("recipe's model (same JSON)", recipe["s"], "torchrecipe"),
-                              ("conv-BN block (same JSON)", block["s"], "torchblock")):
+                              ("conv-BN block (same JSON)", block["s"], "torchblock"),
+                              ("residual recipe (same JSON)", resnet["s"], "torchresnet")):
         torch_s = torch_epoch(name)
         print(f"  {label:<27} PyTorch {torch_s:6.2f} s, ours {ours:6.2f} s: ratio ours / PyTorch {ours / torch_s:.2f}"
               f"  (PyTorch takes {torch_s / ours:.2f}x as long)")
+
+import math
+
+def forward_flop(path):
+    """Multiply-adds x 2 of one image's forward pass through a Keras JSON's Conv2D, DepthwiseConv2D,
+    SeparableConv2D and Dense layers (the nominal work; pooling, BatchNormalization, activations and
+    merges are memory passes). Functional models list their layers in an order that runs."""
+    doc = json.load(open(path))
+    shapes, previous, total = {}, None, 0
+    for layer in doc["config"]["layers"]:
+        kind, c = layer["class_name"], layer["config"]
+        name = c.get("name", layer.get("name"))
+        nodes = layer.get("inbound_nodes") or []
+        if nodes and isinstance(nodes[0], list):
+            src = shapes[nodes[0][0][0]]
+        elif nodes:
+            src = shapes[nodes[0]["args"][0]["config"]["keras_history"][0]]
+        else:
+            src = previous
+        if kind == "InputLayer":
+            out = tuple((c.get("batch_input_shape") or c.get("batch_shape"))[1:])
+        elif kind in ("Conv2D", "DepthwiseConv2D", "SeparableConv2D", "MaxPooling2D", "AveragePooling2D"):
+            k = c.get("kernel_size") or c["pool_size"]
+            st = c.get("strides") or k
+            d = c.get("dilation_rate", [1, 1])
+            span = [(k[i] - 1) * d[i] + 1 for i in (0, 1)]
+            hw = [-(-src[i] // st[i]) if c.get("padding") == "same" else (src[i] - span[i]) // st[i] + 1
+                  for i in (0, 1)]
+            cin, taps = src[2], k[0] * k[1]
+            m = c.get("depth_multiplier", 1)
+            if kind == "Conv2D":
+                out, total = (*hw, c["filters"]), total + 2 * hw[0] * hw[1] * c["filters"] * taps * cin
+            elif kind == "DepthwiseConv2D":
+                out, total = (*hw, cin * m), total + 2 * hw[0] * hw[1] * cin * m * taps
+            elif kind == "SeparableConv2D":
+                out = (*hw, c["filters"])
+                total += 2 * hw[0] * hw[1] * (cin * m * taps + cin * m * c["filters"])
+            else:
+                out = (*hw, cin)
+        elif kind == "Dense":
+            out, total = (c["units"],), total + 2 * src[-1] * c["units"]
+        elif kind == "Flatten":
+            out = (math.prod(src),)
+        elif kind.startswith("Global"):
+            out = (src[-1],)
+        else:  # shape-keeping layers, and merges of equal shapes
+            out = src
+        shapes[name], previous = out, out
+    return total
+
+print()
+print("Nominal work of an epoch of 42,000 images (3 x the forward multiply-adds x 2: forward, input gradient,")
+print(f"weight gradient), the rate our -np 2 epoch reaches, against the 2-core GEMM ceiling above ({ceiling2:.1f} GFLOP/s):")
+for label, path, e in (("tutorial", "tests/fixtures/models/tutorial_keras2.json", epochs[2]),
+                       ("wide", "tests/fixtures/models/wide_tutorial.json", wide),
+                       ("recipe", "launch/recipe.json", recipe),
+                       ("conv-BN block", "tests/fixtures/models/conv_bn_block.json", block),
+                       ("residual recipe", "launch/recipe_resnet.json", resnet)):
+    gflop = 3 * 42000 * forward_flop(path) / 1e9
+    print(f"  {label:<17}{gflop:8.0f} GFLOP  ours {e['s']:6.2f} s = {gflop / e['s']:6.1f} GFLOP/s,"
+          f" {gflop / e['s'] / ceiling2:4.2f} x the GEMM ceiling")
 EOF

@@ -8,7 +8,8 @@
 #               Node.js, ...: launch/run.sh and the other launch scripts; a build/ configured with the
 #               tests keeps them)
 #   --tests     also install what the tests alone need (openssh-server for the restart tests,
-#               iproute2 for the emulated nodes, a real Slurm) so that no test is skipped (launch/test.sh)
+#               iproute2 for the emulated nodes, a real Slurm, PyTorch for the check against PyTorch
+#               built from the same JSON) so that no test is skipped (launch/test.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,7 +25,7 @@ packages=(g++ cmake make pkg-config libopenmpi-dev openmpi-bin libeigen3-dev lib
 # What the tests' programs need (GoogleTest, OpenCV's dnn for the ONNX check, h5py for the checkpoint
 # edits, Google Benchmark for launch/bench.sh); with --tests, what the test scripts alone need.
 [ "$mode" = programs ] || packages+=(libgtest-dev libopencv-dnn-dev python3-h5py libbenchmark-dev)
-[ "$mode" != tests ] || packages+=(openssh-server iproute2 slurm-wlm munge)
+[ "$mode" != tests ] || packages+=(openssh-server iproute2 slurm-wlm munge python3-torch)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

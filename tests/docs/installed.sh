@@ -2,14 +2,15 @@
 # cmake --install into a temporary prefix, then what README's "Installing" shows: the installed
 # fmnist_inspect --help and --version, LICENSE and CHANGELOG.md, a 1-step run on 2 ranks through
 # the installed launch/run.sh (programs from PREFIX/bin, run/ in the current folder), the installed
-# predict.sh on its checkpoint, and a 1-step run of the installed recipe.sh (launch/recipe.json found
-# beside it, recipe/ written here).
+# predict.sh on its checkpoint, and 1-step runs of the installed recipe.sh and recipe_resnet.sh (their
+# JSON found beside them, recipe/ and recipe_resnet/ written here).
 source "$(dirname "$0")/../mpi/lib.sh"
 prefix=$WORK/prefix
 cmake --install "$BUILD" --prefix "$prefix" >"$WORK/install.log" 2>&1 || { cat "$WORK/install.log" >&2; fail "cmake --install"; }
 launch=$prefix/share/fmnist_dist/launch
 for f in "$prefix/bin/fmnist_dist" "$prefix/bin/fmnist_inspect" "$launch/run.sh" "$launch/mpirun.sh" \
-         "$launch/predict.sh" "$launch/export_onnx.sh" "$launch/recipe.sh"; do
+         "$launch/predict.sh" "$launch/export_onnx.sh" "$launch/recipe.sh" \
+         "$launch/recipe_resnet.sh"; do
   [ -x "$f" ] || fail "cmake --install did not install $f as a program"
 done
 [ -f "$prefix/share/doc/fmnist_dist/docs/computing.md" ] || fail "docs/ not installed"
@@ -31,4 +32,8 @@ env -u FMNIST_BIN FMNIST_NP=2 timeout -k 5 120 "$launch/recipe.sh" "${SMALL[@]}"
 [ -f recipe/checkpoint.h5 ] || fail "installed recipe.sh wrote no ./recipe/checkpoint.h5"
 expect_text "$WORK/recipe.log" "random_flip \\(RandomFlip\\)"
 expect_text "$WORK/recipe.log" "BatchNormalization"
+env -u FMNIST_BIN FMNIST_NP=2 timeout -k 5 120 "$launch/recipe_resnet.sh" "${SMALL[@]}" --batch-size 16 --micro-batch 8 \
+  --max-steps 1 >"$WORK/resnet.log" 2>&1 || { cat "$WORK/resnet.log" >&2; fail "installed recipe_resnet.sh failed"; }
+[ -f recipe_resnet/checkpoint.h5 ] || fail "installed recipe_resnet.sh wrote no ./recipe_resnet/checkpoint.h5"
+expect_text "$WORK/resnet.log" "add \\(Add\\)"
 echo "install: $prefix holds working programs and launch scripts"
