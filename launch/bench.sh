@@ -10,7 +10,7 @@
 # (tests/fixtures/models/wide_tutorial.json: 64/128/128 filters, padding='same', two Dropouts), and
 # the same for launch/recipe.json (augmentation and BatchNormalization; Adam, as launch/recipe.sh),
 # for tests/fixtures/models/conv_bn_block.json (Conv2D(relu) -> BatchNormalization blocks) and for the
-# residual recipe's Functional model (launch/recipe_resnet.json, with launch/recipe_resnet.sh's
+# residual recipe's Functional model (launch/recipe_resnet.json, with launch/recipe_resnet.sh's batch and
 # optimizer); last, each model's nominal work per epoch and the rate we reach against the GEMM ceiling.
 # Usage: launch/bench.sh [--with-torch]     (about eleven minutes after the build, torch included)
 # FMNIST_BUILD=DIR uses an existing build folder instead of building build/; FMNIST_TORCH_REF=FILE
@@ -79,7 +79,7 @@ launch/mpirun.sh 2 "$build/fmnist_dist" --model "$block" --epochs 1 --progress n
   --out-dir "$tmp/block" >"$tmp/block.log" 2>&1 || { cat "$tmp/block.log" >&2; exit 1; }
 
 resnet=launch/recipe_resnet.json
-resnet_opts=(--optimizer adamw --weight-decay 0.05 --label-smoothing 0.1)
+resnet_opts=(--optimizer adamw --weight-decay 0.05 --label-smoothing 0.1 --batch-size 128 --lr 0.001)
 echo "bench: one training epoch of the residual recipe's model ($resnet) with -np 2 ..." >&2
 launch/mpirun.sh 2 "$build/fmnist_dist" --model "$resnet" "${resnet_opts[@]}" --epochs 1 --progress never --profile \
   --out-dir "$tmp/resnet" >"$tmp/resnet.log" 2>&1 || { cat "$tmp/resnet.log" >&2; exit 1; }
@@ -247,20 +247,24 @@ step_ms = 1000 * epochs[2]["s"] / 83
 cost = ar["sm2"]["watched_ms"] - ar["sm2"]["plain_ms"]
 print(f"  stall watchdog, -np 2: {cost:+.3f} ms per step = {100 * cost / step_ms:+.2f}% of the {step_ms:.1f} ms step")
 if with_torch:
-    def torch_epoch(name):
-        for line in open(f"{tmp}/{name}0.log"):
-            if line.startswith("{") and '"train_s"' in line:
-                return json.loads(line)["train_s"]
-        sys.exit("bench: no epoch line from torch_ref.py:\n" + open(f"{tmp}/{name}0.log").read())
+    def torch_run(name):  # the epoch's training seconds and rank 0's peak RSS (MB)
+        lines = [json.loads(l) for l in open(f"{tmp}/{name}0.log") if l.startswith("{")]
+        epoch = [l for l in lines if "train_s" in l]
+        rss = [l["peak_rss_mb"] for l in lines if "peak_rss_mb" in l]
+        if not epoch or not rss:
+            sys.exit("bench: no epoch or result line from torch_ref.py:\n" + open(f"{tmp}/{name}0.log").read())
+        return epoch[0]["train_s"], rss[0]
     print()
-    print("PyTorch DDP 2 ranks x 1 thread (channels-last, gloo), one epoch, against ours with -np 2:")
-    for label, ours, name in (("tutorial model", epochs[2]["s"], "torch"), ("wide model (same JSON)", wide["s"], "torchwide"),
-                              ("recipe's model (same JSON)", recipe["s"], "torchrecipe"),
-                              ("conv-BN block (same JSON)", block["s"], "torchblock"),
-                              ("residual recipe (same JSON)", resnet["s"], "torchresnet")):
-        torch_s = torch_epoch(name)
-        print(f"  {label:<27} PyTorch {torch_s:6.2f} s, ours {ours:6.2f} s: ratio ours / PyTorch {ours / torch_s:.2f}"
-              f"  (PyTorch takes {torch_s / ours:.2f}x as long)")
+    print("PyTorch DDP 2 ranks x 1 thread (channels-last, gloo), one epoch, against ours with -np 2;")
+    print("peak RSS: PyTorch's rank 0 against our largest rank:")
+    for label, e, name in (("tutorial model", epochs[2], "torch"), ("wide model (same JSON)", wide, "torchwide"),
+                           ("recipe's model (same JSON)", recipe, "torchrecipe"),
+                           ("conv-BN block (same JSON)", block, "torchblock"),
+                           ("residual recipe (same JSON)", resnet, "torchresnet")):
+        torch_s, torch_rss = torch_run(name)
+        ours, rss = e["s"], max(float(r) for r in e["rss"])
+        print(f"  {label:<27} PyTorch {torch_s:6.2f} s, ours {ours:6.2f} s: ratio ours / PyTorch {ours / torch_s:.2f};"
+              f" peak RSS {torch_rss:5.0f} MB, ours {rss:4.0f} MB: {rss / torch_rss:.2f}")
 
 import math
 
