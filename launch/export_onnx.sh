@@ -5,7 +5,7 @@
 # FMNIST_CHECKPOINT picks another checkpoint. Usage: launch/export_onnx.sh [FILE.onnx]
 set -euo pipefail
 source "$(dirname "$0")/programs.sh"
-find_programs quiet
+find_programs programs quiet
 run=${checkout:-.}/run
 checkpoint=${FMNIST_CHECKPOINT:-$run/best.h5}
 [ -f "$checkpoint" ] || { echo "export_onnx: no $checkpoint: train first (launch/run.sh) or set FMNIST_CHECKPOINT" >&2; exit 4; }

@@ -6,7 +6,7 @@
 # FMNIST_CHECKPOINT picks another checkpoint. Usage: launch/predict.sh INPUT... [options]
 set -euo pipefail
 source "$(dirname "$0")/programs.sh"
-find_programs quiet
+find_programs programs quiet
 checkpoint=${FMNIST_CHECKPOINT:-${checkout:-.}/run/best.h5}
 [ -f "$checkpoint" ] || { echo "predict: no $checkpoint: train first (launch/run.sh) or set FMNIST_CHECKPOINT" >&2; exit 4; }
 exec "$bin/fmnist_inspect" "$checkpoint" --predict "$@"

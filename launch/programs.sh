@@ -55,19 +55,25 @@ absolute_path() {
   fi
 }
 
-# find_programs [quiet]: "quiet" hides launch/setup.sh's output.
+# find_programs trainer|programs [quiet]: "trainer" needs fmnist_dist alone (launch/setup.sh
+# --trainer builds just it in a checkout), "programs" both programs; "quiet" hides setup.sh's output.
 find_programs() {
+  local need=(fmnist_dist)
+  [ "$1" = trainer ] || need+=(fmnist_inspect)
   find_checkout
   if [ -n "${FMNIST_BIN:-}" ]; then
     bin=$(cd "$FMNIST_BIN" && pwd)
   elif [ -n "$checkout" ]; then
-    if [ "${1:-}" = quiet ]; then "$checkout/launch/setup.sh" --programs >/dev/null; else "$checkout/launch/setup.sh" --programs; fi
+    if [ "${2:-}" = quiet ]; then "$checkout/launch/setup.sh" "--$1" >/dev/null; else "$checkout/launch/setup.sh" "--$1"; fi
     bin=$checkout/build
   else
     bin=${launch_dir%/share/fmnist_dist/launch}/bin
   fi
-  if [ ! -x "$bin/fmnist_dist" ] || [ ! -x "$bin/fmnist_inspect" ]; then
-    echo "$(basename "$0"): no fmnist_dist and fmnist_inspect in $bin (set FMNIST_BIN to their folder)" >&2
-    exit 1
-  fi
+  local program
+  for program in "${need[@]}"; do
+    if [ ! -x "$bin/$program" ]; then
+      echo "$(basename "$0"): no ${need[*]} in $bin (set FMNIST_BIN to their folder)" >&2
+      exit 1
+    fi
+  done
 }

@@ -7,7 +7,7 @@
 # folder you run it in. FMNIST_NP overrides the number of ranks.
 set -euo pipefail
 source "$(dirname "$0")/programs.sh"
-find_programs
+find_programs trainer
 absolute_paths "$@"
 [ -z "$checkout" ] || cd "$checkout"
 progress=()

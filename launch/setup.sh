@@ -2,11 +2,13 @@
 # Installs the Debian packages fmnist_dist needs (only those missing), then configures and builds
 # into build/, saying what it does as it goes (the packages set up, the build's progress by tenths).
 # Idempotent: a second run with everything present prints only the build's one-line summary.
-# Usage: launch/setup.sh [--programs | --tests] [extra cmake -D options]
+# Usage: launch/setup.sh [--trainer | --programs | --tests] [extra cmake -D options]
 #   (none)      the programs and the tests' programs, with what building them needs
-#   --programs  only fmnist_dist and fmnist_inspect, and only the packages they need (no GoogleTest,
-#               Node.js, ...: launch/run.sh and the other launch scripts; a build/ configured with the
-#               tests keeps them)
+#   --trainer   only fmnist_dist, and only the packages it needs (no OpenCV, ONNX, GoogleTest, ...):
+#               launch/run.sh and the recipes, the quickest first run; a build/ configured with more
+#               keeps it
+#   --programs  fmnist_dist and fmnist_inspect, and the packages they need (launch/predict.sh and
+#               launch/export_onnx.sh)
 #   --tests     also install what the tests alone need (openssh-server for the restart tests,
 #               iproute2 for the emulated nodes, a real Slurm, PyTorch for the check against PyTorch
 #               built from the same JSON) so that no test is skipped (launch/test.sh)
@@ -15,24 +17,26 @@ cd "$(dirname "$0")/.."
 
 mode=all
 case "${1:-}" in
-  --programs | --tests) mode=${1#--}; shift ;;
+  --trainer | --programs | --tests) mode=${1#--}; shift ;;
 esac
 
-# What fmnist_dist and fmnist_inspect need to build and run.
+# What fmnist_dist needs to build and run; then fmnist_inspect's OpenCV (about 150 packages with
+# their dependencies) and ONNX.
 packages=(g++ cmake make pkg-config libopenmpi-dev openmpi-bin libeigen3-dev libhdf5-dev hdf5-tools
-          libcxxopts-dev nlohmann-json3-dev zlib1g-dev dataset-fashion-mnist
-          libopencv-imgcodecs-dev libopencv-imgproc-dev libonnx-dev libprotobuf-dev)
+          libcxxopts-dev nlohmann-json3-dev zlib1g-dev dataset-fashion-mnist)
+[ "$mode" = trainer ] || packages+=(libopencv-imgcodecs-dev libopencv-imgproc-dev libonnx-dev libprotobuf-dev)
 # What the tests' programs need (GoogleTest, OpenCV's dnn for the ONNX check, h5py for the checkpoint
 # edits, Google Benchmark for launch/bench.sh); with --tests, what the test scripts alone need.
-[ "$mode" = programs ] || packages+=(libgtest-dev libopencv-dnn-dev python3-h5py libbenchmark-dev)
+[ "$mode" = programs ] || [ "$mode" = trainer ] || packages+=(libgtest-dev libopencv-dnn-dev python3-h5py libbenchmark-dev)
 [ "$mode" != tests ] || packages+=(openssh-server iproute2 slurm-wlm munge python3-torch)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 # Node.js and npm for the interop tests (tests/interop/install.sh installs their pinned npm packages):
-# Debian's, unless some node and npm are there already. Not for --programs (hundreds of packages).
-if [ "$mode" != programs ]; then
+# Debian's, unless some node and npm are there already. Not for --trainer and --programs (hundreds of
+# packages).
+if [ "$mode" = all ] || [ "$mode" = tests ]; then
   command -v node >/dev/null && command -v npm >/dev/null || missing+=(nodejs npm)
 fi
 
@@ -103,18 +107,24 @@ build_progress() {
 log=build/setup.log
 mkdir -p build
 : >"$log"
-# The tests are configured in unless --programs configures a fresh build/; a build/ configured
-# without them gets them when asked for.
-tests_off=""
-grep -q '^FMNIST_TESTS:BOOL=OFF' build/CMakeCache.txt 2>/dev/null && tests_off=1
+# A fresh build/ is configured with what the mode builds (--trainer: fmnist_dist alone; --programs:
+# no tests); a build/ configured with less gets what the mode asks for; one with more keeps it.
+# cached KEY: the option's value in build/CMakeCache.txt (ON when unset)
+cached() { grep -q "^$1=OFF" build/CMakeCache.txt 2>/dev/null && echo OFF || echo ON; }
 targets=()
 cache=()
-if [ "$mode" = programs ]; then
-  targets=(--target fmnist_dist fmnist_inspect)
-  [ -f build/CMakeCache.txt ] || cache=(-DFMNIST_TESTS=OFF)
-elif [ -n "$tests_off" ]; then
-  cache=(-DFMNIST_TESTS=ON)
-fi
+case $mode in
+  trainer)
+    targets=(--target fmnist_dist)
+    [ -f build/CMakeCache.txt ] || cache=(-DFMNIST_TESTS=OFF -DFMNIST_INSPECT=OFF) ;;
+  programs)
+    targets=(--target fmnist_dist fmnist_inspect)
+    if [ ! -f build/CMakeCache.txt ]; then cache=(-DFMNIST_TESTS=OFF)
+    elif [ "$(cached FMNIST_INSPECT:BOOL)" = OFF ]; then cache=(-DFMNIST_INSPECT=ON); fi ;;
+  *)
+    [ "$(cached FMNIST_TESTS:BOOL)" = ON ] && [ "$(cached FMNIST_INSPECT:BOOL)" = ON ] ||
+      cache=(-DFMNIST_TESTS=ON -DFMNIST_INSPECT=ON) ;;
+esac
 if [ ! -f build/CMakeCache.txt ] || [ "$#" -gt 0 ] || ((${#cache[@]})); then
   echo "setup: configuring build/ (cmake)"
   cmake -S . -B build -DCMAKE_BUILD_TYPE=Release "${cache[@]}" "$@" >"$log" 2>&1 || { cat "$log" >&2; exit 1; }
@@ -123,4 +133,8 @@ jobs=$(nproc)
 status=0
 cmake --build build -j "$jobs" "${targets[@]}" 2>&1 | build_progress || status=$?
 [ "$status" -eq 0 ] || { cat "$log" >&2; echo "setup: build failed (log: $log)" >&2; exit 1; }
-echo "setup: built build/fmnist_dist and build/fmnist_inspect"
+if [ "$mode" = trainer ]; then
+  echo "setup: built build/fmnist_dist (launch/setup.sh --programs adds fmnist_inspect)"
+else
+  echo "setup: built build/fmnist_dist and build/fmnist_inspect"
+fi

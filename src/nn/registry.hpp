@@ -109,12 +109,16 @@ BuiltLayer<T> own(std::unique_ptr<Layer<T>> layer, bool fuses_next = false) {
 template <typename T>
 using MakeLayer = BuiltLayer<T> (*)(const LayerBuild<T>& build);
 
-// A row's five functions every kind has, under the names its file gives them: read, write, shape,
-// make<float>, make<double>, each after `prefix` (empty, or e.g. relu_ in a file of several kinds):
-//   {.kind = ..., .keras_class = ..., .base_name = ..., FMNIST_KIND_FUNCTIONS(), .weights = weights, ...}
-#define FMNIST_KIND_FUNCTIONS(prefix)                                                    \
-  .read = prefix##read, .write = prefix##write, .shape = prefix##shape, \
-  .make_float = prefix##make<float>, .make_double = prefix##make<double>
+// A row's five functions every kind has, under the names its file gives them in its namespace `ns`:
+// read, write, shape, make<float>, make<double>, each after `prefix` (empty, or e.g. relu_ in a file
+// of several kinds):
+//   {.kind = ..., .keras_class = ..., .base_name = ..., FMNIST_KIND_FUNCTIONS(dense_kind, ),
+//    .weights = dense_kind::weights, ...}
+// The files of src/nn/kinds/ are compiled as one unit (CMakeLists.txt: their shared headers are
+// parsed once), so each keeps its helpers in a namespace named after it: <file>_kind.
+#define FMNIST_KIND_FUNCTIONS(ns, prefix)                                           \
+  .read = ns::prefix##read, .write = ns::prefix##write, .shape = ns::prefix##shape, \
+  .make_float = ns::prefix##make<float>, .make_double = ns::prefix##make<double>
 
 // One layer kind. Rows are written with designated initializers; the fields with a default may be left out.
 struct LayerKindRow {

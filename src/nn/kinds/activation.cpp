@@ -10,6 +10,7 @@
 
 namespace fmnist {
 namespace {
+namespace activation_kind {  // a name of its own: src/nn/kinds/*.cpp compile as one unit
 
 void read(KerasFields& f, LayerSpec& l) { read_activation(f, l, true); }
 
@@ -31,14 +32,15 @@ BuiltLayer<T> make(const LayerBuild<T>& b) {
   return own<T>(std::make_unique<Elementwise<T>>(elementwise_fn(l), size));
 }
 
+}  // namespace activation_kind
 }  // namespace
 
 extern const LayerKindRow activation_row = {.kind = LayerKind::activation,
                                             .keras_class = "Activation",
                                             .base_name = "activation",
-                                            FMNIST_KIND_FUNCTIONS(),
-                                            .describe = describe,
-                                            .onnx = onnx,
+                                            FMNIST_KIND_FUNCTIONS(activation_kind, ),
+                                            .describe = activation_kind::describe,
+                                            .onnx = activation_kind::onnx,
                                             .pass_through = true};
 
 }  // namespace fmnist

@@ -13,6 +13,7 @@
 
 namespace fmnist {
 namespace {
+namespace activation_layers_kind {  // a name of its own: src/nn/kinds/*.cpp compile as one unit
 
 constexpr double kLargest = std::numeric_limits<double>::max();
 
@@ -169,37 +170,38 @@ BuiltLayer<T> softmax_make(const LayerBuild<T>&) {
   return {};  // the loss takes the logits: the layer's output is its input
 }
 
+}  // namespace activation_layers_kind
 }  // namespace
 
 extern const LayerKindRow re_lu_row = {.kind = LayerKind::re_lu,
                                        .keras_class = "ReLU",
                                        .base_name = "re_lu",
-                                       FMNIST_KIND_FUNCTIONS(relu_),
-                                       .describe = relu_describe,
-                                       .onnx = relu_onnx,
+                                       FMNIST_KIND_FUNCTIONS(activation_layers_kind, relu_),
+                                       .describe = activation_layers_kind::relu_describe,
+                                       .onnx = activation_layers_kind::relu_onnx,
                                        .pass_through = true};
 
 extern const LayerKindRow leaky_re_lu_row = {.kind = LayerKind::leaky_re_lu,
                                              .keras_class = "LeakyReLU",
                                              .base_name = "leaky_re_lu",
-                                             FMNIST_KIND_FUNCTIONS(leaky_),
-                                             .describe = leaky_describe,
-                                             .onnx = leaky_onnx,
+                                             FMNIST_KIND_FUNCTIONS(activation_layers_kind, leaky_),
+                                             .describe = activation_layers_kind::leaky_describe,
+                                             .onnx = activation_layers_kind::leaky_onnx,
                                              .pass_through = true};
 
 extern const LayerKindRow elu_row = {.kind = LayerKind::elu,
                                      .keras_class = "ELU",
                                      .base_name = "elu",
-                                     FMNIST_KIND_FUNCTIONS(elu_),
-                                     .describe = elu_describe,
-                                     .onnx = elu_onnx,
+                                     FMNIST_KIND_FUNCTIONS(activation_layers_kind, elu_),
+                                     .describe = activation_layers_kind::elu_describe,
+                                     .onnx = activation_layers_kind::elu_onnx,
                                      .pass_through = true};
 
 extern const LayerKindRow softmax_row = {.kind = LayerKind::softmax,
                                          .keras_class = "Softmax",
                                          .base_name = "softmax",
-                                         FMNIST_KIND_FUNCTIONS(softmax_),
-                                         .onnx = softmax_onnx,
+                                         FMNIST_KIND_FUNCTIONS(activation_layers_kind, softmax_),
+                                         .onnx = activation_layers_kind::softmax_onnx,
                                          .pass_through = true};
 
 }  // namespace fmnist

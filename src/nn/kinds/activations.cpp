@@ -10,8 +10,8 @@
 
 namespace fmnist {
 namespace {
-
 using json = nlohmann::json;
+namespace activations_kind {  // a name of its own: src/nn/kinds/*.cpp compile as one unit
 
 // The activation's name and arguments in a JSON value; false if it has none of the forms.
 bool activation_name(const json& v, std::string& name, bool& keras3, const json*& arguments) {
@@ -56,6 +56,7 @@ void add_onnx_gelu(OnnxGraph& g, const std::string& x, bool approximate) {
   g.node("Mul", {g.node("Mul", {x, gate}), scalar(g, "half", 0.5)});
 }
 
+}  // namespace activations_kind
 }  // namespace
 
 void read_activation(KerasFields& f, LayerSpec& l, bool required) {
@@ -65,13 +66,14 @@ void read_activation(KerasFields& f, LayerSpec& l, bool required) {
   std::string name;
   bool keras3 = f.keras3();
   const json* arguments = nullptr;
-  if (!activation_name(*v, name, keras3, arguments)) f.fail("activation", value_text(*v), "is not an activation name");
+  if (!activations_kind::activation_name(*v, name, keras3, arguments))
+    f.fail("activation", value_text(*v), "is not an activation name");
   if (name == "silu") name = "swish";  // keras/src/activations/__init__.py: the same function
   for (std::size_t i = 0; i < KerasNames<Activation>::names.size(); ++i) {
     if (name == KerasNames<Activation>::names[i]) l.activation = static_cast<Activation>(i);
   }
   if (name != keras_name(l.activation))
-    f.fail("activation", value_text(*v), "is not supported (" + activation_names() + ")");
+    f.fail("activation", value_text(*v), "is not supported (" + activations_kind::activation_names() + ")");
   const json none = json::object();
   for (const auto& [key, value] : (arguments != nullptr ? *arguments : none).items()) {
     if (key == "name") continue;
@@ -126,13 +128,15 @@ ElementwiseFn elementwise_fn(const LayerSpec& l) {
 void add_onnx_activation(OnnxGraph& g, const LayerSpec& l) {
   const std::string x = g.input();
   switch (l.activation) {
-    case Activation::relu6: g.node("Clip", {x, scalar(g, "zero", 0), scalar(g, "six", 6)}); return;
+    case Activation::relu6:
+      g.node("Clip", {x, activations_kind::scalar(g, "zero", 0), activations_kind::scalar(g, "six", 6)});
+      return;
     case Activation::leaky_relu: g.node("LeakyRelu", {x}, {{"alpha", 0.2f}}); return;
     case Activation::elu: g.node("Elu", {x}, {{"alpha", 1.0f}}); return;
     case Activation::selu:  // tf.nn.selu's constants
       g.node("Selu", {x}, {{"alpha", float(1.6732632423543772848)}, {"gamma", float(1.0507009873554804934)}});
       return;
-    case Activation::gelu: add_onnx_gelu(g, x, l.gelu_approximate); return;
+    case Activation::gelu: activations_kind::add_onnx_gelu(g, x, l.gelu_approximate); return;
     case Activation::swish: g.node("Mul", {x, g.node("Sigmoid", {x})}); return;
     case Activation::sigmoid: g.node("Sigmoid", {x}); return;
     case Activation::tanh: g.node("Tanh", {x}); return;

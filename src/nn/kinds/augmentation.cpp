@@ -13,6 +13,7 @@
 
 namespace fmnist {
 namespace {
+namespace augmentation_kind {  // a name of its own: src/nn/kinds/*.cpp compile as one unit
 
 using nlohmann::json;
 
@@ -139,18 +140,22 @@ constexpr LayerKindRow augmentation(LayerKind kind, const char* keras_class, con
   return {.kind = kind,
           .keras_class = keras_class,
           .base_name = base_name,
-          FMNIST_KIND_FUNCTIONS(),
+          FMNIST_KIND_FUNCTIONS(augmentation_kind, ),
           .describe = describe,
           .training_differs = true};
 }
 
+}  // namespace augmentation_kind
 }  // namespace
 
-extern const LayerKindRow random_flip_row = augmentation(LayerKind::random_flip, "RandomFlip", "random_flip");
+extern const LayerKindRow random_flip_row =
+    augmentation_kind::augmentation(LayerKind::random_flip, "RandomFlip", "random_flip");
 extern const LayerKindRow random_translation_row =
-    augmentation(LayerKind::random_translation, "RandomTranslation", "random_translation");
-extern const LayerKindRow random_rotation_row = augmentation(LayerKind::random_rotation, "RandomRotation", "random_rotation");
-extern const LayerKindRow random_zoom_row = augmentation(LayerKind::random_zoom, "RandomZoom", "random_zoom");
+    augmentation_kind::augmentation(LayerKind::random_translation, "RandomTranslation", "random_translation");
+extern const LayerKindRow random_rotation_row =
+    augmentation_kind::augmentation(LayerKind::random_rotation, "RandomRotation", "random_rotation");
+extern const LayerKindRow random_zoom_row =
+    augmentation_kind::augmentation(LayerKind::random_zoom, "RandomZoom", "random_zoom");
 
 bool is_augmentation(LayerKind kind) {
   return kind == LayerKind::random_flip || kind == LayerKind::random_translation || kind == LayerKind::random_rotation ||

@@ -11,6 +11,7 @@
 
 namespace fmnist {
 namespace {
+namespace batch_normalization_kind {  // a name of its own: src/nn/kinds/*.cpp compile as one unit
 
 // The channels axis only (checked against the input's rank when the spec is planned),
 // zeros/ones initializers, gamma_regularizer and beta_regularizer, no constraints (null).
@@ -128,17 +129,18 @@ BuiltLayer<T> make(const LayerBuild<T>& b) {
 // Keras 2's [3] or [1] and Keras 3's -1 are one spec once the axis is checked.
 void canonical(LayerSpec& l) { l.axis = -1; }
 
+}  // namespace batch_normalization_kind
 }  // namespace
 
 extern const LayerKindRow batch_normalization_row = {.kind = LayerKind::batch_normalization,
                                                      .keras_class = "BatchNormalization",
                                                      .base_name = "batch_normalization",
-                                                     FMNIST_KIND_FUNCTIONS(),
-                                                     .weights = weights,
-                                                     .describe = describe,
-                                                     .onnx = onnx,
+                                                     FMNIST_KIND_FUNCTIONS(batch_normalization_kind, ),
+                                                     .weights = batch_normalization_kind::weights,
+                                                     .describe = batch_normalization_kind::describe,
+                                                     .onnx = batch_normalization_kind::onnx,
                                                      .write_needs_input = true,
-                                                     .canonical = canonical,
+                                                     .canonical = batch_normalization_kind::canonical,
                                                      .training_differs = true};
 
 }  // namespace fmnist

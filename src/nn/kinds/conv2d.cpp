@@ -11,6 +11,7 @@
 
 namespace fmnist {
 namespace {
+namespace conv2d_kind {  // a name of its own: src/nn/kinds/*.cpp compile as one unit
 
 void read(KerasFields& f, LayerSpec& l) {
   read_window_fields(f, l, true);
@@ -78,15 +79,16 @@ BuiltLayer<T> make(const LayerBuild<T>& b) {
                          b);
 }
 
+}  // namespace conv2d_kind
 }  // namespace
 
 extern const LayerKindRow conv2d_row = {.kind = LayerKind::conv2d,
                                         .keras_class = "Conv2D",
                                         .base_name = "conv2d",
-                                        FMNIST_KIND_FUNCTIONS(),
-                                        .weights = weights,
-                                        .describe = describe,
-                                        .onnx = onnx,
+                                        FMNIST_KIND_FUNCTIONS(conv2d_kind, ),
+                                        .weights = conv2d_kind::weights,
+                                        .describe = conv2d_kind::describe,
+                                        .onnx = conv2d_kind::onnx,
                                         .width_field = "filters"};
 
 }  // namespace fmnist

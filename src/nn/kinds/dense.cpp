@@ -11,6 +11,7 @@
 
 namespace fmnist {
 namespace {
+namespace dense_kind {  // a name of its own: src/nn/kinds/*.cpp compile as one unit
 
 void read(KerasFields& f, LayerSpec& l) {
   l.units = f.integer("units", 1, kMaxUnits);
@@ -61,15 +62,16 @@ BuiltLayer<T> make(const LayerBuild<T>& b) {
                          b);
 }
 
+}  // namespace dense_kind
 }  // namespace
 
 extern const LayerKindRow dense_row = {.kind = LayerKind::dense,
                                        .keras_class = "Dense",
                                        .base_name = "dense",
-                                       FMNIST_KIND_FUNCTIONS(),
-                                       .weights = weights,
-                                       .describe = describe,
-                                       .onnx = onnx,
+                                       FMNIST_KIND_FUNCTIONS(dense_kind, ),
+                                       .weights = dense_kind::weights,
+                                       .describe = dense_kind::describe,
+                                       .onnx = dense_kind::onnx,
                                        .width_field = "units"};
 
 }  // namespace fmnist

@@ -13,6 +13,7 @@
 
 namespace fmnist {
 namespace {
+namespace depthwise_kind {  // a name of its own: src/nn/kinds/*.cpp compile as one unit
 
 using ordered_json = nlohmann::ordered_json;
 
@@ -187,33 +188,34 @@ BuiltLayer<T> make_separable(const LayerBuild<T>& b) {
                                                      b.param(1), b.param(2), b.grad(0), b.grad(1), b.grad(2)));
 }
 
+}  // namespace depthwise_kind
 }  // namespace
 
 extern const LayerKindRow depthwise_conv2d_row = {.kind = LayerKind::depthwise_conv2d,
                                                   .keras_class = "DepthwiseConv2D",
                                                   .base_name = "depthwise_conv2d",
-                                                  .read = read_depthwise_fields,
-                                                  .write = write_depthwise,
-                                                  .shape = depthwise_shape,
-                                                  .make_float = make_depthwise<float>,
-                                                  .make_double = make_depthwise<double>,
-                                                  .weights = depthwise_weights,
-                                                  .describe = describe_depthwise,
-                                                  .onnx = depthwise_onnx,
+                                                  .read = depthwise_kind::read_depthwise_fields,
+                                                  .write = depthwise_kind::write_depthwise,
+                                                  .shape = depthwise_kind::depthwise_shape,
+                                                  .make_float = depthwise_kind::make_depthwise<float>,
+                                                  .make_double = depthwise_kind::make_depthwise<double>,
+                                                  .weights = depthwise_kind::depthwise_weights,
+                                                  .describe = depthwise_kind::describe_depthwise,
+                                                  .onnx = depthwise_kind::depthwise_onnx,
                                                   .width_field = "depth_multiplier",
                                                   .width_value = &LayerSpec::depth_multiplier};
 
 extern const LayerKindRow separable_conv2d_row = {.kind = LayerKind::separable_conv2d,
                                                   .keras_class = "SeparableConv2D",
                                                   .base_name = "separable_conv2d",
-                                                  .read = read_separable,
-                                                  .write = write_separable,
-                                                  .shape = separable_shape,
-                                                  .make_float = make_separable<float>,
-                                                  .make_double = make_separable<double>,
-                                                  .weights = separable_weights,
-                                                  .describe = describe_separable,
-                                                  .onnx = separable_onnx,
+                                                  .read = depthwise_kind::read_separable,
+                                                  .write = depthwise_kind::write_separable,
+                                                  .shape = depthwise_kind::separable_shape,
+                                                  .make_float = depthwise_kind::make_separable<float>,
+                                                  .make_double = depthwise_kind::make_separable<double>,
+                                                  .weights = depthwise_kind::separable_weights,
+                                                  .describe = depthwise_kind::describe_separable,
+                                                  .onnx = depthwise_kind::separable_onnx,
                                                   .width_field = "filters"};
 
 }  // namespace fmnist

@@ -8,6 +8,7 @@
 
 namespace fmnist {
 namespace {
+namespace dropout_kind {  // a name of its own: src/nn/kinds/*.cpp compile as one unit
 
 void read(KerasFields& f, LayerSpec& l) {
   const nlohmann::json& rate = f.require("rate");
@@ -36,13 +37,14 @@ BuiltLayer<T> make(const LayerBuild<T>& b) {
                                              b.max_batch));
 }
 
+}  // namespace dropout_kind
 }  // namespace
 
 extern const LayerKindRow dropout_row = {.kind = LayerKind::dropout,
                                          .keras_class = "Dropout",
                                          .base_name = "dropout",
-                                         FMNIST_KIND_FUNCTIONS(),
-                                         .describe = describe,
+                                         FMNIST_KIND_FUNCTIONS(dropout_kind, ),
+                                         .describe = dropout_kind::describe,
                                          .pass_through = true,
                                          .training_differs = true};
 

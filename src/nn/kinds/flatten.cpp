@@ -7,6 +7,7 @@
 
 namespace fmnist {
 namespace {
+namespace flatten_kind {  // a name of its own: src/nn/kinds/*.cpp compile as one unit
 
 void read(KerasFields& f, LayerSpec&) { f.only("data_format", {"channels_last"}, "only channels_last"); }
 
@@ -23,13 +24,14 @@ BuiltLayer<T> make(const LayerBuild<T>&) {
   return {};  // a view: NHWC row-major already is Keras's flat order
 }
 
+}  // namespace flatten_kind
 }  // namespace
 
 extern const LayerKindRow flatten_row = {.kind = LayerKind::flatten,
                                          .keras_class = "Flatten",
                                          .base_name = "flatten",
-                                         FMNIST_KIND_FUNCTIONS(),
-                                         .onnx = onnx};
+                                         FMNIST_KIND_FUNCTIONS(flatten_kind, ),
+                                         .onnx = flatten_kind::onnx};
 
 }  // namespace fmnist
 

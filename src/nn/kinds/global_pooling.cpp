@@ -11,6 +11,7 @@
 
 namespace fmnist {
 namespace {
+namespace global_pooling_kind {  // a name of its own: src/nn/kinds/*.cpp compile as one unit
 
 void read(KerasFields& f, LayerSpec& l) {
   f.only("data_format", {"channels_last"}, "only channels_last");
@@ -50,28 +51,29 @@ BuiltLayer<T> make(const LayerBuild<T>& b) {
   return own<T>(std::make_unique<GlobalPool2D<T>>(in[0], in[1], in[2], kMax, b.max_batch));
 }
 
+}  // namespace global_pooling_kind
 }  // namespace
 
 extern const LayerKindRow global_average_pooling2d_row = {.kind = LayerKind::global_average_pooling2d,
                                                           .keras_class = "GlobalAveragePooling2D",
                                                           .base_name = "global_average_pooling2d",
-                                                          .read = read,
-                                                          .write = write,
-                                                          .shape = shape,
-                                                          .make_float = make<float, false>,
-                                                          .make_double = make<double, false>,
-                                                          .describe = describe,
-                                                          .onnx = average_onnx};
+                                                          .read = global_pooling_kind::read,
+                                                          .write = global_pooling_kind::write,
+                                                          .shape = global_pooling_kind::shape,
+                                                          .make_float = global_pooling_kind::make<float, false>,
+                                                          .make_double = global_pooling_kind::make<double, false>,
+                                                          .describe = global_pooling_kind::describe,
+                                                          .onnx = global_pooling_kind::average_onnx};
 
 extern const LayerKindRow global_max_pooling2d_row = {.kind = LayerKind::global_max_pooling2d,
                                                       .keras_class = "GlobalMaxPooling2D",
                                                       .base_name = "global_max_pooling2d",
-                                                      .read = read,
-                                                      .write = write,
-                                                      .shape = shape,
-                                                      .make_float = make<float, true>,
-                                                      .make_double = make<double, true>,
-                                                      .describe = describe,
-                                                      .onnx = max_onnx};
+                                                      .read = global_pooling_kind::read,
+                                                      .write = global_pooling_kind::write,
+                                                      .shape = global_pooling_kind::shape,
+                                                      .make_float = global_pooling_kind::make<float, true>,
+                                                      .make_double = global_pooling_kind::make<double, true>,
+                                                      .describe = global_pooling_kind::describe,
+                                                      .onnx = global_pooling_kind::max_onnx};
 
 }  // namespace fmnist

@@ -12,6 +12,7 @@
 
 namespace fmnist {
 namespace {
+namespace merge_kind {  // a name of its own: src/nn/kinds/*.cpp compile as one unit
 
 // "(26, 26, 32), (24, 24, 32)": the shapes of a merge's inputs, for messages.
 std::string shapes_text(std::span<const Shape> inputs) {
@@ -142,24 +143,25 @@ BuiltLayer<T> make_concatenate(const LayerBuild<T>& b) {
 // Keras 2's resolved axis and Keras 3's -1 are one spec once checked.
 void concatenate_canonical(LayerSpec& l) { l.axis = -1; }
 
+}  // namespace merge_kind
 }  // namespace
 
-extern const LayerKindRow add_row = elementwise(LayerKind::add, "Add", "add");
-extern const LayerKindRow subtract_row = elementwise(LayerKind::subtract, "Subtract", "subtract");
-extern const LayerKindRow multiply_row = elementwise(LayerKind::multiply, "Multiply", "multiply");
-extern const LayerKindRow average_row = elementwise(LayerKind::average, "Average", "average");
-extern const LayerKindRow maximum_row = elementwise(LayerKind::maximum, "Maximum", "maximum");
-extern const LayerKindRow minimum_row = elementwise(LayerKind::minimum, "Minimum", "minimum");
+extern const LayerKindRow add_row = merge_kind::elementwise(LayerKind::add, "Add", "add");
+extern const LayerKindRow subtract_row = merge_kind::elementwise(LayerKind::subtract, "Subtract", "subtract");
+extern const LayerKindRow multiply_row = merge_kind::elementwise(LayerKind::multiply, "Multiply", "multiply");
+extern const LayerKindRow average_row = merge_kind::elementwise(LayerKind::average, "Average", "average");
+extern const LayerKindRow maximum_row = merge_kind::elementwise(LayerKind::maximum, "Maximum", "maximum");
+extern const LayerKindRow minimum_row = merge_kind::elementwise(LayerKind::minimum, "Minimum", "minimum");
 extern const LayerKindRow concatenate_row = {.kind = LayerKind::concatenate,
                                              .keras_class = "Concatenate",
                                              .base_name = "concatenate",
-                                             .read = concatenate_read,
-                                             .write = concatenate_write,
-                                             .shape = concatenate_shape,
-                                             .make_float = make_concatenate<float>,
-                                             .make_double = make_concatenate<double>,
-                                             .onnx = concatenate_onnx,
-                                             .canonical = concatenate_canonical,
+                                             .read = merge_kind::concatenate_read,
+                                             .write = merge_kind::concatenate_write,
+                                             .shape = merge_kind::concatenate_shape,
+                                             .make_float = merge_kind::make_concatenate<float>,
+                                             .make_double = merge_kind::make_concatenate<double>,
+                                             .onnx = merge_kind::concatenate_onnx,
+                                             .canonical = merge_kind::concatenate_canonical,
                                              .merge = true};
 
 }  // namespace fmnist

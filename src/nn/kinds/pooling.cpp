@@ -9,6 +9,7 @@
 
 namespace fmnist {
 namespace {
+namespace pooling_kind {  // a name of its own: src/nn/kinds/*.cpp compile as one unit
 
 void read(KerasFields& f, LayerSpec& l) { read_window_fields(f, l, false); }
 
@@ -43,28 +44,29 @@ BuiltLayer<T> make_average(const LayerBuild<T>& b) {
   return own<T>(std::make_unique<AvgPool2D<T>>(conv_shape(b.layer.spec(), b.layer.plan())));
 }
 
+}  // namespace pooling_kind
 }  // namespace
 
 extern const LayerKindRow max_pooling2d_row = {.kind = LayerKind::max_pooling2d,
                                                .keras_class = "MaxPooling2D",
                                                .base_name = "max_pooling2d",
-                                               .read = read,
-                                               .write = write,
-                                               .shape = shape,
-                                               .make_float = make_max<float>,
-                                               .make_double = make_max<double>,
+                                               .read = pooling_kind::read,
+                                               .write = pooling_kind::write,
+                                               .shape = pooling_kind::shape,
+                                               .make_float = pooling_kind::make_max<float>,
+                                               .make_double = pooling_kind::make_max<double>,
                                                .describe = describe_window,
-                                               .onnx = max_onnx};
+                                               .onnx = pooling_kind::max_onnx};
 
 extern const LayerKindRow average_pooling2d_row = {.kind = LayerKind::average_pooling2d,
                                                    .keras_class = "AveragePooling2D",
                                                    .base_name = "average_pooling2d",
-                                                   .read = read,
-                                                   .write = write,
-                                                   .shape = shape,
-                                                   .make_float = make_average<float>,
-                                                   .make_double = make_average<double>,
+                                                   .read = pooling_kind::read,
+                                                   .write = pooling_kind::write,
+                                                   .shape = pooling_kind::shape,
+                                                   .make_float = pooling_kind::make_average<float>,
+                                                   .make_double = pooling_kind::make_average<double>,
                                                    .describe = describe_window,
-                                                   .onnx = average_onnx};
+                                                   .onnx = pooling_kind::average_onnx};
 
 }  // namespace fmnist

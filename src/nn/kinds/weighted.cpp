@@ -11,6 +11,7 @@
 namespace fmnist {
 
 namespace {
+namespace weighted_kind {  // a name of its own: src/nn/kinds/*.cpp compile as one unit
 
 // Every initializer for a kernel; a bias takes all but orthogonal (Keras's needs two dimensions).
 std::vector<Initializer> initializers(bool kernel) {
@@ -21,14 +22,17 @@ std::vector<Initializer> initializers(bool kernel) {
   return all;
 }
 
+}  // namespace weighted_kind
 }  // namespace
 
 void read_weighted_fields(KerasFields& f, LayerSpec& l) {
   read_activation(f, l, false);
   l.use_bias = f.boolean("use_bias", true);
   l.kernel_initializer =
-      f.initializer("kernel_initializer", Initializer::glorot_uniform, initializers(true), &l.kernel_initializer_args);
-  l.bias_initializer = f.initializer("bias_initializer", Initializer::zeros, initializers(false), &l.bias_initializer_args);
+      f.initializer("kernel_initializer", Initializer::glorot_uniform, weighted_kind::initializers(true),
+                    &l.kernel_initializer_args);
+  l.bias_initializer = f.initializer("bias_initializer", Initializer::zeros, weighted_kind::initializers(false),
+                                     &l.bias_initializer_args);
   read_regularizers(f, l, {"kernel_regularizer", "bias_regularizer"});
 }
 

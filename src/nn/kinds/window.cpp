@@ -11,6 +11,7 @@
 namespace fmnist {
 
 namespace {
+namespace window_kind {  // a name of its own: src/nn/kinds/*.cpp compile as one unit
 
 // "[3, 3]": a pair as the JSON has it (built in steps: GCC 12 warns falsely about "[" + std::string).
 std::string pair_text(const std::array<int, 2>& p) {
@@ -22,6 +23,7 @@ std::string pair_text(const std::array<int, 2>& p) {
 // The pixels a kernel of k taps dilation d apart covers.
 int span(int k, int d) { return (k - 1) * d + 1; }
 
+}  // namespace window_kind
 }  // namespace
 
 void read_window_fields(KerasFields& f, LayerSpec& l, bool conv) {
@@ -49,7 +51,7 @@ void read_kernel_fields(KerasFields& f, LayerSpec& l) {
 
 Shape window_geometry(const LayerCheck& check, const LayerSpec& l, const Shape& in, bool conv) {
   const std::string size_field = conv ? "kernel_size" : "pool_size";
-  const std::string size_text = pair_text(l.kernel);
+  const std::string size_text = window_kind::pair_text(l.kernel);
   if (in.size() != 3)
     check.fail(size_field, size_text, "needs an input of (height, width, channels), but the input is " + shape_text(in));
   for (int a = 0; a < 2; ++a) {
@@ -59,13 +61,14 @@ Shape window_geometry(const LayerCheck& check, const LayerSpec& l, const Shape& 
   }
   const bool dilated = l.dilation[0] > 1 || l.dilation[1] > 1;
   if (dilated && (l.strides[0] > 1 || l.strides[1] > 1))
-    check.fail("dilation_rate", pair_text(l.dilation),
-               "is not supported with strides " + pair_text(l.strides) +
+    check.fail("dilation_rate", window_kind::pair_text(l.dilation),
+               "is not supported with strides " + window_kind::pair_text(l.strides) +
                    " (Keras refuses strides above 1 with a dilation_rate above 1)");
-  const int span_h = span(l.kernel[0], l.dilation[0]), span_w = span(l.kernel[1], l.dilation[1]);
+  const int span_h = window_kind::span(l.kernel[0], l.dilation[0]);
+  const int span_w = window_kind::span(l.kernel[1], l.dilation[1]);
   if (span_h > in[0] || span_w > in[1])
     check.fail(size_field, size_text,
-               (dilated ? "dilated by " + pair_text(l.dilation) + " spans " + std::to_string(span_h) + "x" +
+               (dilated ? "dilated by " + window_kind::pair_text(l.dilation) + " spans " + std::to_string(span_h) + "x" +
                               std::to_string(span_w) + " pixels, more than"
                         : std::string("is larger than")) +
                    " the input " + shape_text(in));
@@ -80,7 +83,7 @@ Shape window_output_shape(const LayerCheck& check, const LayerSpec& l, std::span
     check.count("filters", l.units, kMaxUnits);
     const std::size_t patch = std::size_t(l.kernel[0]) * l.kernel[1] * in[2];
     if (patch > kMaxPatch)
-      check.fail("kernel_size", pair_text(l.kernel),
+      check.fail("kernel_size", window_kind::pair_text(l.kernel),
                  "times " + std::to_string(in[2]) + " input channels is more than the limit of " + std::to_string(kMaxPatch));
     out[2] = l.units;
   }
@@ -112,7 +115,8 @@ ConvShape conv_shape(const LayerSpec& l, const LayerPlan& plan) {
 std::vector<OnnxAttribute> onnx_window_attributes(const LayerSpec& l, const LayerPlan& plan) {
   OnnxDims begin, end;  // with `valid` both are 0, since (out - 1) * s + k <= n there
   for (int a = 0; a < 2; ++a) {
-    const int n = plan.input_shape[a], k = span(l.kernel[a], l.dilation[a]), s = l.strides[a], out = plan.output_shape[a];
+    const int n = plan.input_shape[a], k = window_kind::span(l.kernel[a], l.dilation[a]);
+    const int s = l.strides[a], out = plan.output_shape[a];
     const int before = window_pad_before(n, k, s, l.padding);
     begin.push_back(before);
     end.push_back(std::max((out - 1) * s + k - n, 0) - before);

@@ -11,6 +11,7 @@
 
 namespace fmnist {
 namespace {
+namespace zero_padding_kind {  // a name of its own: src/nn/kinds/*.cpp compile as one unit
 
 // l.pads (top, bottom, left, right) from Keras's three forms; the default is 1 everywhere.
 void read(KerasFields& f, LayerSpec& l) {
@@ -75,13 +76,14 @@ BuiltLayer<T> make(const LayerBuild<T>& b) {
   return own<T>(std::make_unique<ZeroPad2D<T>>(in[0], in[1], in[2], b.layer.spec().pads));
 }
 
+}  // namespace zero_padding_kind
 }  // namespace
 
 extern const LayerKindRow zero_padding2d_row = {.kind = LayerKind::zero_padding2d,
                                                 .keras_class = "ZeroPadding2D",
                                                 .base_name = "zero_padding2d",
-                                                FMNIST_KIND_FUNCTIONS(),
-                                                .describe = describe,
-                                                .onnx = onnx};
+                                                FMNIST_KIND_FUNCTIONS(zero_padding_kind, ),
+                                                .describe = zero_padding_kind::describe,
+                                                .onnx = zero_padding_kind::onnx};
 
 }  // namespace fmnist
