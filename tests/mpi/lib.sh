@@ -97,3 +97,16 @@ weights_differ() {
     fi
   done
 }
+
+# without_dropout IN OUT: the Keras JSON IN with every Dropout's rate 0, to OUT (for the checks against
+# PyTorch, whose random masks are not ours).
+without_dropout() {
+  /usr/bin/python3 - "$1" "$2" <<'PY'
+import json, sys
+doc = json.load(open(sys.argv[1]))
+for layer in doc["config"]["layers"]:
+    if layer["class_name"] == "Dropout":
+        layer["config"]["rate"] = 0.0
+json.dump(doc, open(sys.argv[2], "w"))
+PY
+}

@@ -82,14 +82,7 @@ expect_text "$WORK/bad.log" "layer 5 'conv2d_1' \(Conv2D\): field 'kernel_regula
 # smoothed cross-entropy, the decayed weights) are ours to float noise. Control: without the weight decay
 # PyTorch's third differs.
 if /usr/bin/python3 -c "import torch" 2>/dev/null; then
-  /usr/bin/python3 - "$model" "$WORK/nodrop.json" <<'PY'
-import json, sys
-doc = json.load(open(sys.argv[1]))
-for layer in doc["config"]["layers"]:
-    if layer["class_name"] == "Dropout":
-        layer["config"]["rate"] = 0.0
-json.dump(doc, open(sys.argv[2], "w"))
-PY
+  without_dropout "$model" "$WORK/nodrop.json"
   full=("${SMALL[@]}" --model "$WORK/nodrop.json" --batch-size 210 --micro-batch 70 --optimizer sgd --momentum 0
     --lr 0.05 --weight-decay 0.01 --label-smoothing 0.1 --epochs 4 --seed 1)
   expect_exit 0 "$WORK/full1.log" mpi 1 "${full[@]}" --max-steps 1 --out-dir "$WORK/full"

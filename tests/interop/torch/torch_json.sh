@@ -19,16 +19,13 @@ for name in small_residual small_separable; do
   dir=$WORK/$name
   mkdir -p "$dir"
   # The model without Dropout, and the control: its first convolution with relu made linear.
-  "$PY" - "$FIXTURES/models/$name.json" "$dir/model.json" "$dir/wrong.json" <<'PY'
+  without_dropout "$FIXTURES/models/$name.json" "$dir/model.json"
+  "$PY" - "$dir/model.json" "$dir/wrong.json" <<'PY'
 import json, sys
 doc = json.load(open(sys.argv[1]))
-for layer in doc["config"]["layers"]:
-    if layer["class_name"] == "Dropout":
-        layer["config"]["rate"] = 0.0
-json.dump(doc, open(sys.argv[2], "w"))
 first = next(l for l in doc["config"]["layers"] if l["config"].get("activation") == "relu")
 first["config"]["activation"] = "linear"
-json.dump(doc, open(sys.argv[3], "w"))
+json.dump(doc, open(sys.argv[2], "w"))
 PY
   run=("${SMALL[@]}" --model "$dir/model.json" --batch-size 210 --micro-batch 70 --optimizer sgd --momentum 0
     --lr 0.1 --epochs 4 --seed 3 --out-dir "$dir/out")
