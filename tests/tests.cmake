@@ -25,6 +25,9 @@ target_link_libraries(test_export PRIVATE onnx)  # reads the exported graph back
 # tests/predict/*.sh (label predict) run fmnist_inspect --predict on pictures that write_test_pngs makes.
 # tests/interop/<reader>/*.sh (label interop): independent readers of our files (tests/interop/install.sh: their npm packages).
 # tests/docs/*.sh (label docs): README against the programs and sources, paths, the install.
+# The unity build's guard (CMakeLists.txt): no name defined twice in the files of one unit (label unit).
+add_test(NAME build_unity_names COMMAND python3 ${PROJECT_SOURCE_DIR}/tests/build/unity_names.py ${PROJECT_SOURCE_DIR})
+set_tests_properties(build_unity_names PROPERTIES LABELS unit)
 add_executable(write_test_pngs tests/predict/write_test_pngs.cpp)
 target_link_libraries(write_test_pngs PRIVATE fmnist_data opencv_parts)
 set(FMNIST_SLOW_TESTS fault_freeze_sweep fault_checkpoint_fuzz cluster_link_cut cluster_restart_frozen

@@ -34,4 +34,9 @@ class Error : public std::runtime_error {
   throw Error(Exit::usage, "--" + option + ": " + what + " (see --help)");
 }
 
+// A bad input file: Error(Exit::data, "<path>: <what>").
+[[noreturn]] inline void data_error(const std::string& path, const std::string& what) {
+  throw Error(Exit::data, path + ": " + what);
+}
+
 }  // namespace fmnist

@@ -18,13 +18,6 @@
 #include "watchdog.hpp"
 
 namespace fmnist {
-namespace {
-
-double clock_seconds() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
-}  // namespace
 
 ProgressGuard::ProgressGuard(double timeout, std::string name, std::recursive_mutex& mpi, Watchdog* watchdog)
     : timeout_(timeout), name_(std::move(name)), mpi_(mpi), watchdog_(watchdog) {

@@ -24,10 +24,6 @@ constexpr double kLookEvery = 0.01;  // seconds between looks at the messages an
 constexpr double kGrace = 5;         // seconds a rank waits for rank 0's verdict beyond the timeout
 constexpr double kLostNodeSeconds = 15;  // above the ~10 s in which mpirun (launch/mpirun.sh) notices a lost node
 
-double clock_seconds() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
 int world_rank() {
   int r = 0;
   CHECK_MPI(MPI_Comm_rank(MPI_COMM_WORLD, &r));

@@ -8,6 +8,7 @@
 #include <mpi.h>
 
 #include <array>
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -16,6 +17,11 @@
 #include "stall_rules.hpp"
 
 namespace fmnist {
+
+// The monotonic clock in seconds, as the watchdog and the progress guard read it.
+inline double clock_seconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
 
 class Watchdog {
  public:

@@ -17,8 +17,6 @@ namespace fs = std::filesystem;
 
 constexpr std::uint32_t kIdxImages = 0x803, kIdxLabels = 0x801;
 
-[[noreturn]] void fail(const std::string& path, const std::string& what) { throw Error(Exit::data, path + ": " + what); }
-
 std::string lower(std::string text) {
   std::transform(text.begin(), text.end(), text.begin(), [](unsigned char ch) { return std::tolower(ch); });
   return text;
@@ -83,7 +81,7 @@ std::vector<fs::path> sorted_entries(const std::string& dir) {
   std::error_code ec;
   std::vector<fs::path> entries;
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) entries.push_back(it->path());
-  if (ec) fail(dir, "cannot read the folder (" + ec.message() + ")");
+  if (ec) data_error(dir, "cannot read the folder (" + ec.message() + ")");
   std::sort(entries.begin(), entries.end());
   return entries;
 }
@@ -103,14 +101,14 @@ class Reader {
   // IDX and CSV records are taken as they are: they must have the model's input size.
   void add_records(const std::string& path, const ImageRecords& records) {
     if (records.rows != input_.height || records.cols != input_.width || input_.channels != 1) {
-      fail(path, "holds " + std::to_string(records.rows) + "x" + std::to_string(records.cols) +
+      data_error(path, "holds " + std::to_string(records.rows) + "x" + std::to_string(records.cols) +
                      " grey images, but the model takes " + std::to_string(input_.height) + "x" +
                      std::to_string(input_.width) + "x" + std::to_string(input_.channels) +
                      " (IDX and CSV records are not resized)");
     }
     for (std::size_t i = 0; i < records.labels.size(); ++i) {
       if (records.labels[i] >= input_.classes) {
-        fail(path, "label " + std::to_string(records.labels[i]) + " of record " + std::to_string(i) +
+        data_error(path, "label " + std::to_string(records.labels[i]) + " of record " + std::to_string(i) +
                        " is out of range for the model's " + std::to_string(input_.classes) + " classes");
       }
     }
@@ -140,7 +138,7 @@ class Reader {
         add_picture(entry.string(), -1);
       }
     }
-    if (set_.size() == before) fail(dir, "no pictures (PNG, JPEG, PGM, ...) in the folder or in its class subfolders");
+    if (set_.size() == before) data_error(dir, "no pictures (PNG, JPEG, PGM, ...) in the folder or in its class subfolders");
   }
 
   ImageSet take() { return std::move(set_); }
@@ -161,7 +159,7 @@ ImageSet read_inputs(const std::vector<std::string>& inputs, const ModelInput& i
     const std::string& path = inputs[i];
     std::error_code ec;
     const auto status = fs::status(path, ec);
-    if (!fs::exists(status)) fail(path, "cannot open (no such file or folder)");
+    if (!fs::exists(status)) data_error(path, "cannot open (no such file or folder)");
     if (fs::is_directory(status)) {
       reader.add_folder(path);
     } else if (is_csv_name(path)) {
@@ -171,7 +169,7 @@ ImageSet read_inputs(const std::vector<std::string>& inputs, const ModelInput& i
       const std::string labels = labels_follow ? inputs[++i] : labels_beside(path);
       reader.add_records(path, read_idx_records(path, labels));
     } else if (magic == kIdxLabels) {
-      fail(path, "an IDX labels file: give it right after its IDX images file");
+      data_error(path, "an IDX labels file: give it right after its IDX images file");
     } else {
       reader.add_picture(path, -1);
     }

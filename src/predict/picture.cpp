@@ -21,23 +21,21 @@ namespace {
 
 constexpr double kLightBorder = 127.5;  // --invert auto inverts above this mean of the outermost pixels
 
-[[noreturn]] void fail(const std::string& path, const std::string& what) { throw Error(Exit::data, path + ": " + what); }
-
 constexpr std::size_t kMaxPictureFileBytes = std::size_t{1} << 30;
 
 std::string file_bytes(const std::string& path) {
   std::string bytes = read_regular_file(path, Exit::data, kMaxPictureFileBytes);
-  if (bytes.empty()) fail(path, "empty file");
+  if (bytes.empty()) data_error(path, "empty file");
   return bytes;
 }
 
 // Refuses a picture of width x height whose padded copy (before resizing) would exceed the limit.
 void check_size(const std::string& path, std::uint64_t width, std::uint64_t height, const ModelInput& in) {
-  if (width == 0 || height == 0) fail(path, "its header declares " + std::to_string(width) + " x " + std::to_string(height) + " pixels");
+  if (width == 0 || height == 0) data_error(path, "its header declares " + std::to_string(width) + " x " + std::to_string(height) + " pixels");
   const std::uint64_t padded = std::max(detail::padded_pixels(width, height, in.width, in.height),
                                         detail::padded_pixels(height, width, in.width, in.height));  // JPEG may turn it
   if (padded <= kMaxPicturePixels) return;
-  fail(path, std::to_string(width) + " x " + std::to_string(height) + " pixels, which padded to the model's " +
+  data_error(path, std::to_string(width) + " x " + std::to_string(height) + " pixels, which padded to the model's " +
                  std::to_string(in.width) + " x " + std::to_string(in.height) + " aspect make " + with_commas(padded) +
                  ": more than the limit of " + with_commas(kMaxPicturePixels) + " pixels (crop or shrink it first)");
 }
@@ -57,12 +55,12 @@ std::string depth_name(int depth) {
 // so that alpha and 16-bit samples survive. JPEG has neither.
 cv::Mat decode(const std::string& path, const std::string& bytes, const ModelInput& in) {
   const auto size = detail::picture_size(bytes);
-  if (!size) fail(path, "not a picture OpenCV can decode (PNG, JPEG, PGM, BMP, TIFF, WebP), or corrupt");
+  if (!size) data_error(path, "not a picture OpenCV can decode (PNG, JPEG, PGM, BMP, TIFF, WebP), or corrupt");
   check_size(path, size->width, size->height, in);
   const bool jpeg = bytes.starts_with("\xFF\xD8\xFF");
   const cv::Mat buffer(1, static_cast<int>(bytes.size()), CV_8UC1, const_cast<char*>(bytes.data()));
   cv::Mat image = cv::imdecode(buffer, jpeg ? cv::IMREAD_ANYCOLOR | cv::IMREAD_ANYDEPTH : cv::IMREAD_UNCHANGED);
-  if (image.empty()) fail(path, "not a picture OpenCV can decode (PNG, JPEG, PGM, BMP, TIFF, WebP), or corrupt");
+  if (image.empty()) data_error(path, "not a picture OpenCV can decode (PNG, JPEG, PGM, BMP, TIFF, WebP), or corrupt");
   check_size(path, static_cast<std::uint64_t>(image.cols), static_cast<std::uint64_t>(image.rows), in);
   return image;
 }
@@ -73,7 +71,7 @@ cv::Mat to_grey(const std::string& path, cv::Mat image) {
   if (image.depth() == CV_16U) {
     image.convertTo(image, CV_8U, 255.0 / 65535.0);
   } else if (image.depth() != CV_8U) {
-    fail(path, depth_name(image.depth()) + " samples: the model takes 8- or 16-bit pictures");
+    data_error(path, depth_name(image.depth()) + " samples: the model takes 8- or 16-bit pictures");
   }
   cv::Mat grey, alpha;
   switch (image.channels()) {
@@ -83,7 +81,7 @@ cv::Mat to_grey(const std::string& path, cv::Mat image) {
       cv::cvtColor(image, grey, cv::COLOR_BGRA2GRAY);
       cv::extractChannel(image, alpha, 3);
       break;
-    default: fail(path, std::to_string(image.channels()) + " channels: the model takes grey, RGB or RGBA pictures");
+    default: data_error(path, std::to_string(image.channels()) + " channels: the model takes grey, RGB or RGBA pictures");
   }
   for (int r = 0; r < grey.rows; ++r) {
     std::uint8_t* g = grey.ptr<std::uint8_t>(r);
@@ -142,16 +140,16 @@ cv::Mat fit_to_model(const cv::Mat& grey, const ModelInput& in, Invert invert) {
 
 std::vector<std::uint8_t> read_picture(const std::string& path, const ModelInput& input, Invert invert) {
   if (input.channels != 1) {
-    fail(path, "the model takes pictures of " + std::to_string(input.channels) + " channels; --predict reads grey pictures");
+    data_error(path, "the model takes pictures of " + std::to_string(input.channels) + " channels; --predict reads grey pictures");
   }
   const std::string bytes = file_bytes(path);
   cv::Mat image;
   try {
     image = fit_to_model(to_grey(path, decode(path, bytes, input)), input, invert);
   } catch (const cv::Exception& e) {
-    fail(path, "cannot decode or convert the picture (OpenCV: " + e.msg + ")");
+    data_error(path, "cannot decode or convert the picture (OpenCV: " + e.msg + ")");
   } catch (const std::bad_alloc&) {
-    fail(path, "too large to decode in this machine's memory");
+    data_error(path, "too large to decode in this machine's memory");
   }
   std::vector<std::uint8_t> pixels(input.pixels());  // (height, width, 1)
   for (int r = 0; r < image.rows; ++r) {

@@ -15,7 +15,7 @@ using detail::format;
 using detail::xml_escape;
 
 constexpr double kCell = 56;                       // a cell's side
-constexpr double kLeft = 170, kTop = 62;           // the matrix's top-left corner
+constexpr double kMatrixLeft = 170, kMatrixTop = 62;  // the matrix's top-left corner
 constexpr double kBelow = 104, kRightSide = 130;   // room for the x labels and the colour scale
 
 // matplotlib's "Blues" colour map, from white (0) to dark blue (1).
@@ -40,14 +40,14 @@ void draw_scale(std::string& out, double x, double height) {
   }
   out += "</linearGradient></defs>\n<g class=\"scale\">\n";
   out += format("<rect x=\"%.1f\" y=\"%.1f\" width=\"16\" height=\"%.1f\" fill=\"url(#blues)\" stroke=\"#888\"/>\n", x,
-                kTop, height);
+                kMatrixTop, height);
   for (int i = 0; i <= 4; ++i) {
-    const double y = kTop + height * (1 - i / 4.0);
+    const double y = kMatrixTop + height * (1 - i / 4.0);
     out += format("<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#000\"/>\n", x + 16, y, x + 21, y);
     out += format("<text x=\"%.1f\" y=\"%.1f\">%.0f%%</text>\n", x + 24, y + 4, i * 25.0);
   }
   out += format("<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" transform=\"rotate(90 %.1f %.1f)\">", x + 64,
-                kTop + height / 2, x + 64, kTop + height / 2) +
+                kMatrixTop + height / 2, x + 64, kMatrixTop + height / 2) +
          "share of the true class</text>\n</g>\n";
 }
 
@@ -58,8 +58,8 @@ std::string confusion_svg(const std::vector<std::string>& class_names, const std
   const std::size_t k = class_names.size();
   if (counts.size() != k * k) throw std::invalid_argument("confusion_svg: counts is not classes x classes");
   const double side = kCell * double(k);
-  std::string out = detail::svg_open(kLeft + side + kRightSide, kTop + side + kBelow);
-  out += format("<text x=\"%.1f\" y=\"28\" text-anchor=\"middle\" font-size=\"16\">", (kLeft + side + kRightSide) / 2) +
+  std::string out = detail::svg_open(kMatrixLeft + side + kRightSide, kMatrixTop + side + kBelow);
+  out += format("<text x=\"%.1f\" y=\"28\" text-anchor=\"middle\" font-size=\"16\">", (kMatrixLeft + side + kRightSide) / 2) +
          xml_escape(title) + "</text>\n<g class=\"cells\">\n";
   for (std::size_t t = 0; t < k; ++t) {
     std::int64_t row_total = 0;
@@ -67,7 +67,7 @@ std::string confusion_svg(const std::vector<std::string>& class_names, const std
     for (std::size_t p = 0; p < k; ++p) {
       const std::int64_t n = counts[t * k + p];
       const double share = row_total > 0 ? double(n) / double(row_total) : 0;
-      const double x = kLeft + kCell * double(p), y = kTop + kCell * double(t);
+      const double x = kMatrixLeft + kCell * double(p), y = kMatrixTop + kCell * double(t);
       out += format("<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" ", x, y, kCell, kCell) + "fill=\"" +
              blue(share) + "\" stroke=\"#fff\"><title>true " + xml_escape(class_names[t]) + ", predicted " +
              xml_escape(class_names[p]) + ": " + std::to_string(n) + format(" (%.1f%% of the true class)", 100 * share) +
@@ -78,26 +78,26 @@ std::string confusion_svg(const std::vector<std::string>& class_names, const std
     }
   }
   out += format("</g>\n<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" stroke=\"#444\"/>\n",
-                kLeft, kTop, side, side);
+                kMatrixLeft, kMatrixTop, side, side);
   out += "<g class=\"true-labels\">\n";
   for (std::size_t t = 0; t < k; ++t) {
-    out += format("<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">", kLeft - 8, kTop + kCell * (double(t) + 0.5) + 4) +
+    out += format("<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">", kMatrixLeft - 8, kMatrixTop + kCell * (double(t) + 0.5) + 4) +
            xml_escape(class_names[t]) + "</text>\n";
   }
   out += "</g>\n<g class=\"predicted-labels\">\n";
   for (std::size_t p = 0; p < k; ++p) {
-    const double x = kLeft + kCell * (double(p) + 0.5), y = kTop + side + 12;
+    const double x = kMatrixLeft + kCell * (double(p) + 0.5), y = kMatrixTop + side + 12;
     out += format("<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" transform=\"rotate(-40 %.1f %.1f)\">", x + 4, y, x + 4,
                   y) +
            xml_escape(class_names[p]) + "</text>\n";
   }
   out += "</g>\n";
   out += format("<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"14\">Predicted label</text>\n",
-                kLeft + side / 2, kTop + side + kBelow - 14);
+                kMatrixLeft + side / 2, kMatrixTop + side + kBelow - 14);
   out += format("<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"14\" transform=\"rotate(-90 %.1f %.1f)\">",
-                24.0, kTop + side / 2, 24.0, kTop + side / 2) +
+                24.0, kMatrixTop + side / 2, 24.0, kMatrixTop + side / 2) +
          "True label</text>\n";
-  draw_scale(out, kLeft + side + 24, side);
+  draw_scale(out, kMatrixLeft + side + 24, side);
   return out + "</svg>\n";
 }
 
