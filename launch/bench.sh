@@ -132,10 +132,32 @@ if ((with_torch)); then
   torch_ddp torchresnet --model "$resnet" "${resnet_opts[@]}"
 fi
 
-"$py" - "$tmp" "$with_torch" <<'EOF'
-import json, re, sys, platform
-tmp, with_torch = sys.argv[1], sys.argv[2] == "1"
-EPOCH_GFLOP = 688.0  # nominal (Keras) work of one epoch: 42,000 images x 16.4 MFLOP
+"$py" - "$tmp" "$with_torch" "$build/fmnist_inspect" <<'EOF'
+import json, math, re, subprocess, sys, platform
+tmp, with_torch, inspect = sys.argv[1], sys.argv[2] == "1", sys.argv[3]
+
+def forward_flop(checkpoint):
+    """Multiply-adds x 2 of one image's forward pass (the nominal work; pooling, BatchNormalization,
+    activations and merges are memory passes): every kernel tensor (Conv2D's, Dense's, the depthwise
+    and pointwise ones) times the output positions of its layer, from the checkpoint's plan as
+    fmnist_inspect --json gives it (the layer registry's shapes)."""
+    model = json.loads(subprocess.run([inspect, checkpoint, "--json"], capture_output=True, check=True,
+                                      text=True).stdout)["model"]
+    positions = {l["name"]: math.prod(l["output_shape"][:-1]) for l in model["layers"]}
+    total = 0
+    for t in model["tensors"]:
+        layer, weight = t["name"].rsplit(":", 1)[0].rsplit("/", 1)
+        if weight.endswith("kernel"):
+            total += 2 * t["size"] * positions[layer]
+    return total
+
+# The nominal work of an epoch of 42,000 images: 3 x the forward pass (forward, input gradient,
+# weight gradient), a little more than the tutorial computes (its first layer's input gradient is
+# never needed).
+def epoch_gflop(checkpoint):
+    return 3 * 42000 * forward_flop(checkpoint) / 1e9
+
+EPOCH_GFLOP = epoch_gflop(f"{tmp}/np2/checkpoint.h5")  # the tutorial's
 
 def runs(path):
     return {b["name"]: b for b in json.load(open(path))["benchmarks"] if b.get("run_type", "iteration") == "iteration"}
@@ -266,64 +288,13 @@ if with_torch:
         print(f"  {label:<27} PyTorch {torch_s:6.2f} s, ours {ours:6.2f} s: ratio ours / PyTorch {ours / torch_s:.2f};"
               f" peak RSS {torch_rss:5.0f} MB, ours {rss:4.0f} MB: {rss / torch_rss:.2f}")
 
-import math
-
-def forward_flop(path):
-    """Multiply-adds x 2 of one image's forward pass through a Keras JSON's Conv2D, DepthwiseConv2D,
-    SeparableConv2D and Dense layers (the nominal work; pooling, BatchNormalization, activations and
-    merges are memory passes). Functional models list their layers in an order that runs."""
-    doc = json.load(open(path))
-    shapes, previous, total = {}, None, 0
-    for layer in doc["config"]["layers"]:
-        kind, c = layer["class_name"], layer["config"]
-        name = c.get("name", layer.get("name"))
-        nodes = layer.get("inbound_nodes") or []
-        if nodes and isinstance(nodes[0], list):
-            src = shapes[nodes[0][0][0]]
-        elif nodes:
-            src = shapes[nodes[0]["args"][0]["config"]["keras_history"][0]]
-        else:
-            src = previous
-        if kind == "InputLayer":
-            out = tuple((c.get("batch_input_shape") or c.get("batch_shape"))[1:])
-        elif kind in ("Conv2D", "DepthwiseConv2D", "SeparableConv2D", "MaxPooling2D", "AveragePooling2D"):
-            k = c.get("kernel_size") or c["pool_size"]
-            st = c.get("strides") or k
-            d = c.get("dilation_rate", [1, 1])
-            span = [(k[i] - 1) * d[i] + 1 for i in (0, 1)]
-            hw = [-(-src[i] // st[i]) if c.get("padding") == "same" else (src[i] - span[i]) // st[i] + 1
-                  for i in (0, 1)]
-            cin, taps = src[2], k[0] * k[1]
-            m = c.get("depth_multiplier", 1)
-            if kind == "Conv2D":
-                out, total = (*hw, c["filters"]), total + 2 * hw[0] * hw[1] * c["filters"] * taps * cin
-            elif kind == "DepthwiseConv2D":
-                out, total = (*hw, cin * m), total + 2 * hw[0] * hw[1] * cin * m * taps
-            elif kind == "SeparableConv2D":
-                out = (*hw, c["filters"])
-                total += 2 * hw[0] * hw[1] * (cin * m * taps + cin * m * c["filters"])
-            else:
-                out = (*hw, cin)
-        elif kind == "Dense":
-            out, total = (c["units"],), total + 2 * src[-1] * c["units"]
-        elif kind == "Flatten":
-            out = (math.prod(src),)
-        elif kind.startswith("Global"):
-            out = (src[-1],)
-        else:  # shape-keeping layers, and merges of equal shapes
-            out = src
-        shapes[name], previous = out, out
-    return total
 
 print()
 print("Nominal work of an epoch of 42,000 images (3 x the forward multiply-adds x 2: forward, input gradient,")
 print(f"weight gradient), the rate our -np 2 epoch reaches, against the 2-core GEMM ceiling above ({ceiling2:.1f} GFLOP/s):")
-for label, path, e in (("tutorial", "tests/fixtures/models/tutorial_keras2.json", epochs[2]),
-                       ("wide", "tests/fixtures/models/wide_tutorial.json", wide),
-                       ("recipe", "launch/recipe.json", recipe),
-                       ("conv-BN block", "tests/fixtures/models/conv_bn_block.json", block),
-                       ("residual recipe", "launch/recipe_resnet.json", resnet)):
-    gflop = 3 * 42000 * forward_flop(path) / 1e9
+for label, run, e in (("tutorial", "np2", epochs[2]), ("wide", "wide", wide), ("recipe", "recipe", recipe),
+                      ("conv-BN block", "block", block), ("residual recipe", "resnet", resnet)):
+    gflop = epoch_gflop(f"{tmp}/{run}/checkpoint.h5")
     print(f"  {label:<17}{gflop:8.0f} GFLOP  ours {e['s']:6.2f} s = {gflop / e['s']:6.1f} GFLOP/s,"
           f" {gflop / e['s'] / ceiling2:4.2f} x the GEMM ceiling")
 EOF
