@@ -169,16 +169,18 @@ inline const std::vector<KindExample>& kind_examples() {
        R"({"data_format": "channels_last"})"},
       {LayerKind::zero_padding2d, R"({"padding": [[1, 2], [0, 3]]})", false, {9, 8, 3}, 0,
        "ZeroPadding2D [[1, 2], [0, 3]]", R"({"padding": [1, 2]})"},
-      // The depthwise convolutions (one dilated along the rows, one with "same" padding).
+      // The depthwise convolutions (one dilated along the rows, relu in its kernel; one with "same"
+      // padding, gelu after its kernel).
       {LayerKind::depthwise_conv2d,
        R"({"kernel_size": [2, 2], "dilation_rate": [2, 1], "depth_multiplier": 2, "activation": "relu"})", false,
        {4, 4, 6}, 30, "DepthwiseConv2D 2x2 stride 1x1 valid dilation 2x1 depth_multiplier 2 relu glorot_uniform",
        R"({"kernel_size": [2, 2], "dilation_rate": [2, 1], "depth_multiplier": 1, "activation": "relu"})"},
       {LayerKind::separable_conv2d,
-       R"({"filters": 5, "kernel_size": 3, "padding": "same", "depth_multiplier": 2, "pointwise_initializer": "he_normal"})",
-       false, {6, 5, 5}, 89, "SeparableConv2D 5 3x3 stride 1x1 same depth_multiplier 2 linear glorot_uniform he_normal",
        R"({"filters": 5, "kernel_size": 3, "padding": "same", "depth_multiplier": 2, "pointwise_initializer": "he_normal",
-           "use_bias": false})"},
+           "activation": "gelu"})",
+       false, {6, 5, 5}, 89, "SeparableConv2D 5 3x3 stride 1x1 same depth_multiplier 2 gelu glorot_uniform he_normal",
+       R"({"filters": 5, "kernel_size": 3, "padding": "same", "depth_multiplier": 2, "pointwise_initializer": "he_normal",
+           "activation": "gelu", "use_bias": false})"},
       // The merge layers (Functional models): nothing to change but Concatenate's axis, whose two
       // spellings (-1, 3) are one spec.
       {LayerKind::add, "{}", false, {6, 5, 3}, 0, "Add", "", 2},

@@ -8,6 +8,7 @@
 #include <ostream>
 
 #include "../keras_fields.hpp"
+#include "activations.hpp"
 #include "weighted.hpp"
 #include "window.hpp"
 
@@ -17,14 +18,14 @@ namespace depthwise_kind {  // a name of its own: src/nn/kinds/*.cpp compile as 
 
 using ordered_json = nlohmann::ordered_json;
 
-// The kernel fields, depth_multiplier (default 1), activation (relu, linear, softmax: the kernels'
-// own, not yet the activations run after a kernel), use_bias, depthwise_initializer (without
-// arguments) and bias_initializer (zeros only).
+// The kernel fields, depth_multiplier (default 1), activation (any of Keras's: activations.hpp; the
+// kernels compute relu and linear, the others run after them), use_bias, depthwise_initializer
+// (without arguments) and bias_initializer (zeros only).
 void read_depthwise_fields(KerasFields& f, LayerSpec& l) {
   read_kernel_fields(f, l);
   const nlohmann::json* dm = f.find("depth_multiplier");
   l.depth_multiplier = dm == nullptr ? 1 : f.integer_of("depth_multiplier", *dm, 1, kMaxUnits);
-  l.activation = f.choice("activation", {Activation::relu, Activation::linear, Activation::softmax}, Activation::linear);
+  read_activation(f, l, false);
   l.use_bias = f.boolean("use_bias", true);
   l.kernel_initializer = read_kernel_initializer(f, "depthwise_initializer");
   f.initializer("bias_initializer", Initializer::zeros, {Initializer::zeros});
@@ -38,7 +39,7 @@ void write_kernel_fields(const LayerSpec& l, ordered_json& c) {
   c["padding"] = keras_name(l.padding);
   c["data_format"] = "channels_last";
   c["dilation_rate"] = pair_json(l.dilation);
-  c["activation"] = keras_name(l.activation);
+  c["activation"] = activation_json(l);
   c["use_bias"] = l.use_bias;
   c["bias_initializer"] = initializer_json(Initializer::zeros);
   c["bias_regularizer"] = regularizer_json(l, "bias_regularizer");
@@ -107,15 +108,16 @@ std::vector<WeightSpec> depthwise_weights(const LayerSpec& l, std::span<const Sh
 
 void depthwise_onnx(OnnxGraph& g, const PlannedLayer& layer) {
   add_depthwise_conv(g, layer, layer.spec().use_bias ? 1 : -1, "");
-  g.activation(layer.spec().activation);
+  add_onnx_activation(g, layer.spec());
 }
 
 template <typename T>
 BuiltLayer<T> make_depthwise(const LayerBuild<T>& b) {
   const LayerSpec& l = b.layer.spec();
-  return own<T>(std::make_unique<DepthwiseConv2D<T>>(conv_shape(l, b.layer.plan()), l.depth_multiplier,
-                                                     kernel_activation(l), b.max_batch, b.need_dx, b.param(0),
-                                                     b.param(1), b.grad(0), b.grad(1)));
+  return with_activation(own<T>(std::make_unique<DepthwiseConv2D<T>>(
+                             conv_shape(l, b.layer.plan()), l.depth_multiplier, kernel_activation(l), b.max_batch,
+                             b.need_dx, b.param(0), b.param(1), b.grad(0), b.grad(1))),
+                         b);
 }
 
 // ---- SeparableConv2D ----------------------------------------------------------------------------
@@ -177,15 +179,16 @@ void separable_onnx(OnnxGraph& g, const PlannedLayer& layer) {
     inputs.push_back(g.weights("bias", {std::int64_t(b.size)}, g.values(b), b));
   }
   g.node("Conv", inputs, {{"kernel_shape", OnnxDims{1, 1}}}, "pointwise");
-  g.activation(layer.spec().activation);
+  add_onnx_activation(g, layer.spec());
 }
 
 template <typename T>
 BuiltLayer<T> make_separable(const LayerBuild<T>& b) {
   const LayerSpec& l = b.layer.spec();
-  return own<T>(std::make_unique<SeparableConv2D<T>>(conv_shape(l, b.layer.plan()), l.depth_multiplier,
-                                                     kernel_activation(l), b.max_batch, b.need_dx, b.param(0),
-                                                     b.param(1), b.param(2), b.grad(0), b.grad(1), b.grad(2)));
+  return with_activation(own<T>(std::make_unique<SeparableConv2D<T>>(
+                             conv_shape(l, b.layer.plan()), l.depth_multiplier, kernel_activation(l), b.max_batch,
+                             b.need_dx, b.param(0), b.param(1), b.param(2), b.grad(0), b.grad(1), b.grad(2))),
+                         b);
 }
 
 }  // namespace depthwise_kind

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # PyTorch built from the same Keras JSON (tests/bench/torch_ref.py, Debian's python3-torch) against
 # fmnist_dist, on a functional residual model (Add, Concatenate, a 1x1 branch; tests/fixtures/models/
-# small_residual.json) and a separable one (DepthwiseConv2D, SeparableConv2D, a dilated Conv2D;
-# small_separable.json), Dropout off. For each: fmnist_dist trains 4 full-batch SGD steps on one rank;
+# small_residual.json), a separable one (DepthwiseConv2D, SeparableConv2D, a dilated Conv2D;
+# small_separable.json) and one in Keras 3's form with what those lack (keras3_functional.json: a
+# 1x1 stride-2 shortcut, silu, gelu, leaky_relu, tanh, relu6, LeakyReLU, global pooling, L2), Dropout off. For each: fmnist_dist trains 4 full-batch SGD steps on one rank;
 # PyTorch, started from our weights after step 1, takes the next three and its losses are ours to float
 # noise (the graph's forward and backward, BatchNormalization's batch statistics, the update); PyTorch
-# given our final checkpoint gives our test_loss and test_accuracy. Control: the same JSON with its first
-# ReLU convolution made linear must give PyTorch another test_loss.
+# given our final checkpoint gives our test_loss and test_accuracy. Control: the same JSON with its
+# hidden activations made linear must give PyTorch another test_loss.
 source "$(dirname "$0")/../../mpi/lib.sh"
 PY=/usr/bin/python3  # Debian's interpreter, which python3-torch is installed for
 "$PY" -c "import torch" 2>/dev/null || {
@@ -15,16 +16,17 @@ PY=/usr/bin/python3  # Debian's interpreter, which python3-torch is installed fo
 }
 torch_ref() { "$PY" "$SRC/tests/bench/torch_ref.py" --data-dir "$FIXTURES/idx" --threads 1 "$@"; }
 
-for name in small_residual small_separable; do
+for name in small_residual small_separable keras3_functional; do
   dir=$WORK/$name
   mkdir -p "$dir"
-  # The model without Dropout, and the control: its first convolution with relu made linear.
+  # The model without Dropout, and the control: its hidden activations (all but softmax) made linear.
   without_dropout "$FIXTURES/models/$name.json" "$dir/model.json"
   "$PY" - "$dir/model.json" "$dir/wrong.json" <<'PY'
 import json, sys
 doc = json.load(open(sys.argv[1]))
-first = next(l for l in doc["config"]["layers"] if l["config"].get("activation") == "relu")
-first["config"]["activation"] = "linear"
+for layer in doc["config"]["layers"]:
+    if layer["config"].get("activation") not in (None, "linear", "softmax"):
+        layer["config"]["activation"] = "linear"
 json.dump(doc, open(sys.argv[2], "w"))
 PY
   run=("${SMALL[@]}" --model "$dir/model.json" --batch-size 210 --micro-batch 70 --optimizer sgd --momentum 0
@@ -56,4 +58,4 @@ assert test["test_accuracy"] == ev["test_accuracy"], "test_accuracy differs"
 assert abs(wrong["test_loss"] - ev["test_loss"]) > 1e-4 * ev["test_loss"], "the control matched"
 PY
 done
-echo "PyTorch from the JSON: residual and separable models agree, the control does not"
+echo "PyTorch from the JSON: the residual, separable and Keras 3 models agree, the controls do not"
