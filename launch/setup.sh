@@ -134,7 +134,7 @@ status=0
 cmake --build build -j "$jobs" "${targets[@]}" 2>&1 | build_progress || status=$?
 [ "$status" -eq 0 ] || { cat "$log" >&2; echo "setup: build failed (log: $log)" >&2; exit 1; }
 if [ "$mode" = trainer ]; then
-  echo "setup: built build/fmnist_dist (launch/setup.sh --programs adds fmnist_inspect)"
+  echo "setup: built build/fmnist_dist (fmnist_inspect: launch/setup.sh --programs)"
 else
   echo "setup: built build/fmnist_dist and build/fmnist_inspect"
 fi
