@@ -57,6 +57,6 @@ std::string InputFile::empty_reason() const {
   return size_on_disk_ == 0 ? "empty file" : "gzip stream holds no data (empty after decompression)";
 }
 
-void InputFile::fail(const std::string& what) const { throw Error(Exit::data, path_ + ": " + what); }
+void InputFile::fail(const std::string& what) const { data_error(path_, what); }
 
 }  // namespace fmnist::detail
