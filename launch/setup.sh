@@ -19,6 +19,8 @@ mode=all
 case "${1:-}" in
   --trainer | --programs | --tests) mode=${1#--}; shift ;;
 esac
+# with_tests: the tests' programs too (setup.sh alone and --tests)
+case $mode in all | tests) with_tests=1 ;; *) with_tests="" ;; esac
 
 # What fmnist_dist needs to build and run; then fmnist_inspect's OpenCV (about 150 packages with
 # their dependencies) and ONNX.
@@ -27,7 +29,7 @@ packages=(g++ cmake make pkg-config libopenmpi-dev openmpi-bin libeigen3-dev lib
 [ "$mode" = trainer ] || packages+=(libopencv-imgcodecs-dev libopencv-imgproc-dev libonnx-dev libprotobuf-dev)
 # What the tests' programs need (GoogleTest, OpenCV's dnn for the ONNX check, h5py for the checkpoint
 # edits, Google Benchmark for launch/bench.sh); with --tests, what the test scripts alone need.
-[ "$mode" = programs ] || [ "$mode" = trainer ] || packages+=(libgtest-dev libopencv-dnn-dev python3-h5py libbenchmark-dev)
+[ -z "$with_tests" ] || packages+=(libgtest-dev libopencv-dnn-dev python3-h5py libbenchmark-dev)
 [ "$mode" != tests ] || packages+=(openssh-server iproute2 slurm-wlm munge python3-torch)
 missing=()
 for p in "${packages[@]}"; do
@@ -36,7 +38,7 @@ done
 # Node.js and npm for the interop tests (tests/interop/install.sh installs their pinned npm packages):
 # Debian's, unless some node and npm are there already. Not for --trainer and --programs (hundreds of
 # packages).
-if [ "$mode" = all ] || [ "$mode" = tests ]; then
+if [ -n "$with_tests" ]; then
   command -v node >/dev/null && command -v npm >/dev/null || missing+=(nodejs npm)
 fi
 
