@@ -154,10 +154,9 @@ def forward_flop(checkpoint):
 # The nominal work of an epoch of 42,000 images: 3 x the forward pass (forward, input gradient,
 # weight gradient), a little more than the tutorial computes (its first layer's input gradient is
 # never needed).
-def epoch_gflop(checkpoint):
-    return 3 * 42000 * forward_flop(checkpoint) / 1e9
-
-EPOCH_GFLOP = epoch_gflop(f"{tmp}/np2/checkpoint.h5")  # the tutorial's
+# Each -np 2 run's, by its out-dir (np2: the tutorial).
+EPOCH_GFLOP = {run: 3 * 42000 * forward_flop(f"{tmp}/{run}/checkpoint.h5") / 1e9
+               for run in ("np2", "wide", "recipe", "block", "resnet")}
 
 def runs(path):
     return {b["name"]: b for b in json.load(open(path))["benchmarks"] if b.get("run_type", "iteration") == "iteration"}
@@ -237,7 +236,7 @@ print("Training epoch (42,000 images, 83 steps of global batch 512, one thread p
 print(f"  {'ranks':<7}{'epoch s':>9}{'images/s':>10}{'GFLOP/s':>9}{'of 2-core ceiling':>19}"
       f"{'allreduce':>11}   peak RSS per rank (MB)")
 for np_, e in epochs.items():
-    rate = EPOCH_GFLOP / e["s"]
+    rate = EPOCH_GFLOP["np2"] / e["s"]
     print(f"  {np_:<7}{e['s']:9.2f}{e['ips']:10,.0f}{rate:9.1f}{100 * rate / ceiling2:18.0f}%"
           f"{e['allreduce']:10.1f}%   {' '.join(e['rss'])}")
 print(f"  speed-up of -np 2 over -np 1: {epochs[1]['s'] / epochs[2]['s']:.2f}x")
@@ -294,7 +293,7 @@ print("Nominal work of an epoch of 42,000 images (3 x the forward multiply-adds 
 print(f"weight gradient), the rate our -np 2 epoch reaches, against the 2-core GEMM ceiling above ({ceiling2:.1f} GFLOP/s):")
 for label, run, e in (("tutorial", "np2", epochs[2]), ("wide", "wide", wide), ("recipe", "recipe", recipe),
                       ("conv-BN block", "block", block), ("residual recipe", "resnet", resnet)):
-    gflop = epoch_gflop(f"{tmp}/{run}/checkpoint.h5")
+    gflop = EPOCH_GFLOP[run]
     print(f"  {label:<17}{gflop:8.0f} GFLOP  ours {e['s']:6.2f} s = {gflop / e['s']:6.1f} GFLOP/s,"
           f" {gflop / e['s'] / ceiling2:4.2f} x the GEMM ceiling")
 EOF
