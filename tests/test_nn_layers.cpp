@@ -122,6 +122,46 @@ TEST(Conv2D, DirectInputGradientMatchesNaive) {
   }
 }
 
+// Winograd's F(4x4, 3x3) (src/nn/winograd.hpp) takes the 3x3 stride-1 "same" convolutions between
+// >= 32 channels: against the naive sums on the residual recipe's 7x7x128 layer, outputs that are
+// not a multiple of the 4x4 tiles, channel counts that are not a multiple of the lanes, and several
+// passes of images (17 images: a pass holds 64 tiles, 16 images of 7x7, 7 of 9x11).
+TEST(Conv2D, WinogradMatchesNaive) {
+  const ConvCase cases[] = {{shape(7, 7, 128, 128, {3, 3}, {1, 1}, Padding::same), Activation::relu, true},
+                            {shape(9, 11, 33, 40, {3, 3}, {1, 1}, Padding::same), Activation::linear, false},
+                            {shape(5, 6, 32, 35, {3, 3}, {1, 1}, Padding::same), Activation::relu, true}};
+  for (const ConvCase& c : cases) {
+    check_conv_against_naive<float>(c, 17, 17, 2e-5);
+    check_conv_against_naive<double>(c, 2, 2, 1e-12);
+  }
+}
+
+// Winograd's backward is the gradient of its own steps (the transposed transforms and GEMMs): the
+// gradients against central differences, and dW the same bytes whether dX is asked for or not.
+TEST(Conv2D, WinogradGradientCheckAndNoInputGradient) {
+  const ConvShape s = shape(4, 5, 32, 32, {3, 3}, {1, 1}, Padding::same);  // small: the loss's rounding
+  const int n = 1;                                                           // noise stays below the check's
+  std::mt19937_64 rng(5);
+  auto x = random_vector(n * s.in_size(), rng);
+  std::vector<double> params = random_vector(s.kernel_size() + s.out_c, rng, -0.25, 0.25);
+  std::vector<double> grads(params.size());
+  Conv2D<double> layer(s, Activation::linear, n, true, params.data(), params.data() + s.kernel_size(), grads.data(),
+                       grads.data() + s.kernel_size());
+  check_layer_gradients(layer, x, s.out_size(), n, &params, &grads, nullptr, 17);
+
+  const auto xf = test::cast<float>(x), pf = test::cast<float>(params);
+  std::vector<float> dk[2], y(n * s.out_size()), dx(n * s.in_size());
+  for (int need_dx = 0; need_dx < 2; ++need_dx) {
+    dk[need_dx].assign(pf.size(), 0.0f);
+    Conv2D<float> conv(s, Activation::relu, n, need_dx == 1, pf.data(), pf.data() + s.kernel_size(),
+                       dk[need_dx].data(), dk[need_dx].data() + s.kernel_size());
+    conv.forward(xf.data(), y.data(), n);
+    std::vector<float> dy(y.size(), 0.5f);
+    conv.backward(xf.data(), y.data(), dy.data(), need_dx == 1 ? dx.data() : nullptr, n);
+  }
+  EXPECT_EQ(dk[0], dk[1]);
+}
+
 TEST(Conv2D, GradientCheckEveryConfiguration) {
   std::uint64_t seed = 1;
   for (const ConvCase& c : conv_cases()) {
@@ -359,6 +399,10 @@ TEST(Layers, ResultsDoNotDependOnBufferAlignment) {
   const ConvShape s = shape(9, 9, 8, 32, {3, 3}, {1, 1}, Padding::same);
   expect_alignment_free(s.in_size(), s.out_size(), s.kernel_size() + 32, 9, [&](float* p, float* g) {
     return std::make_unique<Conv2D<float>>(s, Activation::relu, 9, true, p, p + s.kernel_size(), g, g + s.kernel_size());
+  });
+  const ConvShape w = shape(7, 7, 32, 48, {3, 3}, {1, 1}, Padding::same);  // Winograd's path
+  expect_alignment_free(w.in_size(), w.out_size(), w.kernel_size() + 48, 9, [&](float* p, float* g) {
+    return std::make_unique<Conv2D<float>>(w, Activation::relu, 9, true, p, p + w.kernel_size(), g, g + w.kernel_size());
   });
 }
 

@@ -38,6 +38,11 @@ struct CacheAligned {
 template <typename T>
 using AlignedVector = std::vector<T, CacheAligned<T>>;
 
+namespace detail {
+template <typename T>
+class Winograd;  // Conv2D's Winograd path (src/nn/winograd.hpp)
+}  // namespace detail
+
 // Sums over the samples of a batch (not means): ranks add them with one allreduce.
 struct BatchStats {
   double loss_sum = 0;       // sum of softmax cross-entropy losses
@@ -141,6 +146,7 @@ class Conv2D final : public Layer<T> {
   void backward(const T* x, const T* y, T* dy, T* dx, int n) override;
   BackwardReads backward_reads() const override { return {true, relu_}; }
   const ConvShape& shape() const { return shape_; }
+  ~Conv2D() override;
 
  private:
   static bool direct_dx_fits(const ConvShape& s);
@@ -170,6 +176,8 @@ class Conv2D final : public Layer<T> {
   AlignedVector<T> dx_packed_;          // (kh * kw * out_c, in_c rounded up): flipped_ by channel blocks
   AlignedVector<T> dyp_;                // (padded dy image): one image of dy with its zero border
   AlignedVector<T> dz_;                 // (in_h * in_w, in_c rounded up): an image's dx, if in_c needs it
+  // 3x3, stride 1, "same", >= 32 channels each side: Winograd F(4x4, 3x3) instead of all the above.
+  std::unique_ptr<detail::Winograd<T>> winograd_;
 };
 
 // DepthwiseConv2D (Keras), any kernel, stride, padding and dilation: input channel c convolved with

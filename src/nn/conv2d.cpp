@@ -1,6 +1,7 @@
 // Conv2D with any kernel, stride, padding and dilation, NHWC: forward straight from the input
 // (the register blocks of direct_conv.hpp) plus bias and relu (or linear); backward masks dy by the
-// ReLU and sums the bias gradient in one pass; with stride 1 and "same" padding (odd spans) dX is the
+// ReLU and sums the bias gradient in one pass; 3x3 stride-1 "same" convolutions between enough
+// channels take Winograd's F(4x4, 3x3) (winograd.hpp) for all three; else with stride 1 and "same" padding (odd spans) dX is the
 // forward's kernel run on dy and dW a direct register-blocked sum (direct_conv.hpp), else both are
 // im2col + GEMM (im2col.hpp). The path of every convolution that no MaxPooling2D follows
 // (Conv2DPool takes the others).
@@ -12,6 +13,7 @@
 #include "bias_activation.hpp"
 #include "direct_conv.hpp"
 #include "fmnist/layers.hpp"
+#include "winograd.hpp"
 
 namespace fmnist {
 
@@ -30,6 +32,10 @@ Conv2D<T>::Conv2D(ConvShape shape, Activation activation, int max_batch, bool ne
   if (shape.in_c < 1 || shape.out_c < 1 || shape.out_h() < 1 || shape.out_w() < 1 || max_batch < 1 ||
       activation == Activation::softmax || (bias == nullptr) != (dbias == nullptr)) {
     throw std::invalid_argument("Conv2D: bad shape, activation or max_batch");
+  }
+  if (detail::Winograd<T>::fits(shape)) {
+    winograd_ = std::make_unique<detail::Winograd<T>>(shape, max_batch);
+    return;
   }
   const PaddedInput padded(shape);
   const std::size_t pixels = std::size_t(shape.out_h()) * std::size_t(shape.out_w());
@@ -116,9 +122,17 @@ void Conv2D<T>::direct_dinput(const T* dy, T* dx, int n) {
 }
 
 template <typename T>
+Conv2D<T>::~Conv2D() = default;
+
+template <typename T>
 void Conv2D<T>::forward(const T* x, T* y, int n, const DropoutContext*) {
   if (n < 0 || n > max_batch_) throw std::invalid_argument("Conv2D::forward: n > max_batch");
   const ConvShape& s = shape_;
+  if (winograd_) {
+    winograd_->forward(x, w_.kernel, y, n);
+    add_bias_activation(y, s.out_c, w_.bias, relu_, std::size_t(n) * s.out_h() * s.out_w(), s.out_c, y);
+    return;
+  }
   const PaddedInput g(s);
   const std::size_t cp = detail::padded_channels<T>(s.out_c);
   detail::pack_kernel(w_.kernel, s.patch(), s.out_c, cp, packed_.data());
@@ -140,6 +154,15 @@ void Conv2D<T>::backward(const T* x, const T* y, T* dy, T* dx, int n) {
   if (n < 0 || n > max_batch_) throw std::invalid_argument("Conv2D::backward: n > max_batch");
   if (dx != nullptr && !need_dx_) throw std::invalid_argument("Conv2D::backward: built without need_dx");
   const ConvShape& s = shape_;
+  if (winograd_) {
+    if (w_.dbias != nullptr) {
+      detail::mask_and_sum_columns(y, dy, std::size_t(n) * s.out_h() * s.out_w(), s.out_c, relu_, w_.dbias);
+    } else if (relu_) {
+      relu_mask(y, dy, std::size_t(n) * s.out_size());
+    }
+    winograd_->backward(x, w_.kernel, dy, dx, w_.dkernel, n);
+    return;
+  }
   const PaddedInput g(s);
   const int chunk = detail::gemm_chunk_images(bases_.size(), s.patch());
   if (direct_dx_ && dx != nullptr) flip_kernel();

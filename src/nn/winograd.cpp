@@ -1,0 +1,288 @@
+// Conv2D's Winograd path F(4x4, 3x3) (winograd.hpp): the six one-dimensional transforms of
+// Lavin and Gray's matrices (B^T, G, A^T and their transposes for the gradient), each applied to
+// channel vectors (NHWC keeps a pixel's channels contiguous, so every line vectorizes), the 2-D
+// transforms as two passes of them, and the 36 GEMMs as Eigen products over row-major views.
+#include "eigen_views.hpp"  // first: it includes the intrinsics headers
+
+#include "winograd.hpp"
+
+#include "simd.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <stdexcept>
+
+namespace fmnist::detail {
+namespace {
+
+constexpr int kTile = 4;                 // output pixels per tile side
+constexpr int kAlpha = kTile + 2;        // input pixels per tile side, points per Winograd axis
+constexpr int kPoints = kAlpha * kAlpha;  // GEMMs
+constexpr std::size_t kChunkTiles = 64;  // tiles per pass: a pass's buffers stay in the L2 cache
+constexpr std::size_t kSkew = 16;        // values between two points' matrices beyond their size
+
+// The one-dimensional transforms, F(4, 3) with the points 0, 1, -1, 2, -2 and infinity: each
+// maps kIn values (or vectors of them) d to kOut values r.
+
+struct InputT {  // r = B^T d: the input tile
+  static constexpr int kIn = 6, kOut = 6;
+  template <typename T, typename X>
+  static void points(const X* d, X* r) {
+    r[0] = T(4) * d[0] - T(5) * d[2] + d[4];
+    r[1] = d[3] + d[4] - T(4) * (d[1] + d[2]);
+    r[2] = d[4] - d[3] + T(4) * (d[1] - d[2]);
+    r[3] = d[4] - d[2] + T(2) * (d[3] - d[1]);
+    r[4] = d[4] - d[2] - T(2) * (d[3] - d[1]);
+    r[5] = T(4) * d[1] - T(5) * d[3] + d[5];
+  }
+};
+
+struct InputGrad {  // r = B d: the gradient of InputT
+  static constexpr int kIn = 6, kOut = 6;
+  template <typename T, typename X>
+  static void points(const X* v, X* r) {
+    r[0] = T(4) * v[0];
+    r[1] = T(4) * (v[2] - v[1] + v[5]) + T(2) * (v[4] - v[3]);
+    r[2] = -T(5) * v[0] - T(4) * (v[1] + v[2]) - v[3] - v[4];
+    r[3] = v[1] - v[2] + T(2) * (v[3] - v[4]) - T(5) * v[5];
+    r[4] = v[0] + v[1] + v[2] + v[3] + v[4];
+    r[5] = v[5];
+  }
+};
+
+struct KernelT {  // r = G d: the kernel
+  static constexpr int kIn = 3, kOut = 6;
+  template <typename T, typename X>
+  static void points(const X* g, X* r) {
+    r[0] = g[0] / T(4);
+    r[1] = -(g[0] + g[1] + g[2]) / T(6);
+    r[2] = -(g[0] - g[1] + g[2]) / T(6);
+    r[3] = g[0] / T(24) + g[1] / T(12) + g[2] / T(6);
+    r[4] = g[0] / T(24) - g[1] / T(12) + g[2] / T(6);
+    r[5] = g[2];
+  }
+};
+
+struct KernelGrad {  // r = G^T d: the gradient of KernelT
+  static constexpr int kIn = 6, kOut = 3;
+  template <typename T, typename X>
+  static void points(const X* u, X* r) {
+    r[0] = u[0] / T(4) - (u[1] + u[2]) / T(6) + (u[3] + u[4]) / T(24);
+    r[1] = (u[2] - u[1]) / T(6) + (u[3] - u[4]) / T(12);
+    r[2] = (u[3] + u[4] - u[1] - u[2]) / T(6) + u[5];
+  }
+};
+
+struct OutputT {  // r = A^T d: the output tile
+  static constexpr int kIn = 6, kOut = 4;
+  template <typename T, typename X>
+  static void points(const X* m, X* r) {
+    r[0] = m[0] + m[1] + m[2] + m[3] + m[4];
+    r[1] = m[1] - m[2] + T(2) * (m[3] - m[4]);
+    r[2] = m[1] + m[2] + T(4) * (m[3] + m[4]);
+    r[3] = m[1] - m[2] + T(8) * (m[3] - m[4]) + m[5];
+  }
+};
+
+struct OutputGrad {  // r = A d: the gradient of OutputT
+  static constexpr int kIn = 4, kOut = 6;
+  template <typename T, typename X>
+  static void points(const X* y, X* r) {
+    r[0] = y[0];
+    r[1] = y[0] + y[1] + y[2] + y[3];
+    r[2] = y[0] - y[1] + y[2] - y[3];
+    r[3] = y[0] + T(2) * y[1] + T(4) * y[2] + T(8) * y[3];
+    r[4] = y[0] - T(2) * y[1] + T(4) * y[2] - T(8) * y[3];
+    r[5] = y[3];
+  }
+};
+
+// F along one axis of len-value vectors: input i at in + i * is, output j at out + j * os; whole
+// vectors of the ISA, then the rest one value at a time.
+template <typename F, typename T>
+void transform_1d(const T* in, std::size_t is, T* out, std::size_t os, int len) {
+  using S = Simd<T>;
+  int c = 0;
+  for (; c + S::kLanes <= len; c += S::kLanes) {
+    typename S::V d[F::kIn], r[F::kOut];
+    for (int i = 0; i < F::kIn; ++i) d[i] = S::load(in + i * is + c);
+    F::template points<T>(d, r);
+    for (int j = 0; j < F::kOut; ++j) S::store(out + j * os + c, r[j]);
+  }
+  for (; c < len; ++c) {
+    T d[F::kIn], r[F::kOut];
+    for (int i = 0; i < F::kIn; ++i) d[i] = in[i * is + c];
+    F::template points<T>(d, r);
+    for (int j = 0; j < F::kOut; ++j) out[j * os + c] = r[j];
+  }
+}
+
+// A grid of vectors, vector (a, b) at base + a * row + b * col.
+template <typename T>
+struct Grid {
+  T* base;
+  std::size_t row, col;
+};
+
+// out (kOut x kOut) = F in F^T: F along each row of in (kIn x kIn) into tmp (kIn x kOut, dense),
+// then along each column of tmp.
+template <typename F, typename T>
+void transform_2d(Grid<const T> in, T* tmp, Grid<T> out, int len) {
+  const std::size_t l = std::size_t(len);
+  for (int a = 0; a < F::kIn; ++a) transform_1d<F>(in.base + a * in.row, in.col, tmp + a * F::kOut * l, l, len);
+  for (int j = 0; j < F::kOut; ++j) transform_1d<F>(tmp + j * l, F::kOut * l, out.base + j * out.col, out.row, len);
+}
+
+}  // namespace
+
+template <typename T>
+bool Winograd<T>::fits(const ConvShape& s) {
+  return s.kernel_h == 3 && s.kernel_w == 3 && s.stride_h == 1 && s.stride_w == 1 && s.dilation_h == 1 &&
+         s.dilation_w == 1 && s.padding == Padding::same && s.in_c >= 32 && s.out_c >= 32;
+}
+
+template <typename T>
+Winograd<T>::Winograd(const ConvShape& s, int max_batch)
+    : s_(s), tiles_h_((s.out_h() + kTile - 1) / kTile), tiles_w_((s.out_w() + kTile - 1) / kTile) {
+  if (!fits(s) || max_batch < 1) throw std::invalid_argument("Winograd: a shape it does not take");
+  const std::size_t per_image = std::size_t(tiles_h_) * tiles_w_;
+  chunk_ = int(std::clamp<std::size_t>(kChunkTiles / per_image, 1, std::size_t(max_batch)));
+  const std::size_t tiles = std::size_t(chunk_) * per_image, c = std::size_t(s.in_c), k = std::size_t(s.out_c);
+  u_.resize(kPoints * c * k);
+  du_.resize(kPoints * c * k);
+  wk_.resize((3 * kAlpha + 9) * c * k);
+  // Each point's matrix a cache line further than a multiple of 4 KiB from the previous one: the
+  // transforms write 36 of them at once, which would otherwise share one set of the L1 cache.
+  pv_ = tiles * c + kSkew;
+  pm_ = tiles * k + kSkew;
+  v_.resize(kPoints * pv_);
+  m_.resize(kPoints * pm_);
+  xp_.assign(std::size_t(chunk_) * padded_image(), T(0));
+  yq_.assign(std::size_t(chunk_) * tiled_image(), T(0));
+  t_.resize(kPoints * std::max(c, k));
+}
+
+// u_ = G g G^T for every (in_c, out_c) pair: the kernel (3, 3, in_c, out_c) as 3 x 3 vectors.
+template <typename T>
+void Winograd<T>::transform_kernel(const T* kernel) {
+  const std::size_t ck = std::size_t(s_.in_c) * s_.out_c;
+  transform_2d<KernelT, T>({kernel, 3 * ck, ck}, wk_.data(), {u_.data(), kAlpha * ck, ck}, int(ck));
+}
+
+// to (n, rows, cols, channels) at (top, left) = from (n, h, w, channels); the rest of to is kept.
+template <typename T>
+void Winograd<T>::place(const T* from, int h, int w, int channels, T* to, int rows, int cols, int top, int left,
+                        int n) {
+  const std::size_t run = std::size_t(w) * channels;
+  for (int img = 0; img < n; ++img)
+    for (int r = 0; r < h; ++r)
+      std::memcpy(to + ((std::size_t(img) * rows + top + r) * cols + left) * channels,
+                  from + (std::size_t(img) * h + r) * run, run * sizeof(T));
+}
+
+// v_ = B^T d B for every tile of the n images in xp_: point (i, j) of the chunk's tile t and
+// channel c at v_[(i * 6 + j) * pv_ + t * in_c + c], the tiles image by image, row by row.
+template <typename T>
+void Winograd<T>::transform_input(int n) {
+  const std::size_t c = std::size_t(s_.in_c), row = std::size_t(padded_w()) * c;
+  std::size_t tile = 0;
+  for (int img = 0; img < n; ++img)
+    for (int th = 0; th < tiles_h_; ++th)
+      for (int tw = 0; tw < tiles_w_; ++tw, ++tile) {
+        const T* in = xp_.data() + img * padded_image() + std::size_t(th) * kTile * row + std::size_t(tw) * kTile * c;
+        transform_2d<InputT, T>({in, row, c}, t_.data(), {v_.data() + tile * c, kAlpha * pv_, pv_}, int(c));
+      }
+}
+
+template <typename T>
+void Winograd<T>::forward(const T* x, const T* kernel, T* y, int n) {
+  transform_kernel(kernel);
+  const std::size_t c = std::size_t(s_.in_c), k = std::size_t(s_.out_c), row = std::size_t(tiles_w_) * kTile * k;
+  for (int i0 = 0; i0 < n; i0 += chunk_) {
+    const int nc = std::min(chunk_, n - i0);
+    const std::size_t tiles = std::size_t(nc) * tiles_h_ * tiles_w_;
+    place(x + i0 * s_.in_size(), s_.in_h, s_.in_w, s_.in_c, xp_.data(), padded_h(), padded_w(), s_.pad_top(),
+          s_.pad_left(), nc);
+    transform_input(nc);
+    for (int p = 0; p < kPoints; ++p)
+      MapRM<T>(m_.data() + p * pm_, tiles, k).noalias() =
+          ConstMapRM<T>(v_.data() + p * pv_, tiles, c) * ConstMapRM<T>(u_.data() + p * c * k, c, k);
+    // yq_ = A^T m A tile by tile; its rows and columns inside the output go to y.
+    std::size_t tile = 0;
+    for (int img = 0; img < nc; ++img)
+      for (int th = 0; th < tiles_h_; ++th)
+        for (int tw = 0; tw < tiles_w_; ++tw, ++tile) {
+          T* out = yq_.data() + img * tiled_image() + std::size_t(th) * kTile * row + std::size_t(tw) * kTile * k;
+          transform_2d<OutputT, T>({m_.data() + tile * k, kAlpha * pm_, pm_}, t_.data(), {out, row, k}, int(k));
+        }
+    const std::size_t out_row = std::size_t(s_.out_w()) * k;
+    for (int img = 0; img < nc; ++img)
+      for (int r = 0; r < s_.out_h(); ++r)
+        std::memcpy(y + (i0 + img) * s_.out_size() + r * out_row, yq_.data() + img * tiled_image() + r * row,
+                    out_row * sizeof(T));
+  }
+}
+
+template <typename T>
+void Winograd<T>::backward(const T* x, const T* kernel, const T* dy, T* dx, T* dkernel, int n) {
+  if (n <= 0) return;
+  transform_kernel(kernel);
+  const std::size_t c = std::size_t(s_.in_c), k = std::size_t(s_.out_c), ck = c * k;
+  const std::size_t row = std::size_t(tiles_w_) * kTile * k, prow = std::size_t(padded_w()) * c;
+  std::fill(du_.begin(), du_.end(), T(0));
+  if (dyq_.empty()) dyq_.assign(yq_.size(), T(0));
+  if (dx != nullptr && dxp_.empty()) dxp_.resize(xp_.size());
+  AlignedVector<T> dd(kPoints * c);
+  for (int i0 = 0; i0 < n; i0 += chunk_) {
+    const int nc = std::min(chunk_, n - i0);
+    const std::size_t tiles = std::size_t(nc) * tiles_h_ * tiles_w_;
+    place(x + i0 * s_.in_size(), s_.in_h, s_.in_w, s_.in_c, xp_.data(), padded_h(), padded_w(), s_.pad_top(),
+          s_.pad_left(), nc);
+    transform_input(nc);
+    // m_ = A dy A^T tile by tile, dy in dyq_ (zeros past the image: those pixels have no gradient).
+    place(dy + i0 * s_.out_size(), s_.out_h(), s_.out_w(), s_.out_c, dyq_.data(), tiles_h_ * kTile, tiles_w_ * kTile, 0,
+          0, nc);
+    std::size_t tile = 0;
+    for (int img = 0; img < nc; ++img)
+      for (int th = 0; th < tiles_h_; ++th)
+        for (int tw = 0; tw < tiles_w_; ++tw, ++tile) {
+          const T* in = dyq_.data() + img * tiled_image() + std::size_t(th) * kTile * row + std::size_t(tw) * kTile * k;
+          transform_2d<OutputGrad, T>({in, row, k}, t_.data(), {m_.data() + tile * k, kAlpha * pm_, pm_}, int(k));
+        }
+    // du_ += v_^T m_, then v_ = m_ u_^T (dL/dv), point by point.
+    for (int p = 0; p < kPoints; ++p)
+      MapRM<T>(du_.data() + p * ck, c, k).noalias() +=
+          ConstMapRM<T>(v_.data() + p * pv_, tiles, c).transpose() * ConstMapRM<T>(m_.data() + p * pm_, tiles, k);
+    if (dx == nullptr) continue;
+    for (int p = 0; p < kPoints; ++p)
+      MapRM<T>(v_.data() + p * pv_, tiles, c).noalias() =
+          ConstMapRM<T>(m_.data() + p * pm_, tiles, k) * ConstMapRM<T>(u_.data() + p * ck, c, k).transpose();
+    // dxp_ = the sum over tiles of B dv B^T, tiles in order; its pixels inside the image go to dx.
+    std::fill(dxp_.begin(), dxp_.begin() + std::ptrdiff_t(nc * padded_image()), T(0));
+    tile = 0;
+    for (int img = 0; img < nc; ++img)
+      for (int th = 0; th < tiles_h_; ++th)
+        for (int tw = 0; tw < tiles_w_; ++tw, ++tile) {
+          transform_2d<InputGrad, T>({v_.data() + tile * c, kAlpha * pv_, pv_}, t_.data(), {dd.data(), kAlpha * c, c},
+                                     int(c));
+          T* to = dxp_.data() + img * padded_image() + std::size_t(th) * kTile * prow + std::size_t(tw) * kTile * c;
+          for (int r = 0; r < kAlpha; ++r, to += prow)
+            for (std::size_t i = 0; i < kAlpha * c; ++i) to[i] += dd[r * kAlpha * c + i];
+        }
+    const std::size_t run = std::size_t(s_.in_w) * c;
+    for (int img = 0; img < nc; ++img)
+      for (int r = 0; r < s_.in_h; ++r)
+        std::memcpy(dx + (i0 + img) * s_.in_size() + r * run,
+                    dxp_.data() + img * padded_image() + (std::size_t(r + s_.pad_top()) * padded_w() + s_.pad_left()) * c,
+                    run * sizeof(T));
+  }
+  // dkernel += G^T du G.
+  T* dg = wk_.data() + kAlpha * 3 * ck;
+  transform_2d<KernelGrad, T>({du_.data(), kAlpha * ck, ck}, wk_.data(), {dg, 3 * ck, ck}, int(ck));
+  for (std::size_t i = 0; i < 9 * ck; ++i) dkernel[i] += dg[i];
+}
+
+template class Winograd<float>;
+template class Winograd<double>;
+
+}  // namespace fmnist::detail

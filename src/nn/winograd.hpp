@@ -1,0 +1,56 @@
+// Private to src/nn: Conv2D's Winograd path, F(4x4, 3x3) (Lavin and Gray, "Fast Algorithms for
+// Convolutional Neural Networks", 2016), for 3x3 kernels with stride 1, no dilation and "same"
+// padding between enough channels (fits). Each 6x6 input tile (B^T d B) and each 3x3 kernel
+// (G g G^T) go to a 6x6 "Winograd domain" where the convolution is 36 independent GEMMs (tiles x
+// in_c) . (in_c x out_c), and each 6x6 product returns to a 4x4 output tile (A^T m A): 36
+// multiplications per 16 outputs and channel pair instead of 144. The backward pass is the exact
+// gradient of those same steps (the transposed transforms and the 36 GEMMs transposed), so dX and
+// dW save as much. Deterministic: fixed chunks of images, sums in a fixed order, so the same bytes
+// for a micro-batch whichever rank runs it.
+#pragma once
+
+#include <cstddef>
+
+#include "fmnist/layers.hpp"
+
+namespace fmnist::detail {
+
+template <typename T>
+class Winograd {
+ public:
+  // The shapes this path takes: 3x3, stride 1, undilated, "same", both channel counts >= 32 (measured faster there: docs/performance.md).
+  static bool fits(const ConvShape& s);
+  // requires: fits(s), max_batch >= 1.
+  Winograd(const ConvShape& s, int max_batch);
+  // y (n, out_h, out_w, out_c) = conv(x, kernel), no bias or activation.
+  void forward(const T* x, const T* kernel, T* y, int n);
+  // dkernel += dL/dkernel; dx (if not null) = dL/dx, for dy = dL/dy (the pre-activation's).
+  void backward(const T* x, const T* kernel, const T* dy, T* dx, T* dkernel, int n);
+
+ private:
+  int padded_h() const { return tiles_h_ * 4 + 2; }  // the input as the tiles read it: "same" padding
+  int padded_w() const { return tiles_w_ * 4 + 2; }  // and the last tiles' overhang, zeros
+  std::size_t padded_image() const { return std::size_t(padded_h()) * padded_w() * s_.in_c; }
+  std::size_t tiled_image() const { return std::size_t(tiles_h_) * tiles_w_ * 16 * s_.out_c; }
+  static void place(const T* from, int h, int w, int channels, T* to, int rows, int cols, int top, int left, int n);
+  void transform_kernel(const T* kernel);
+  void transform_input(int n);  // v_ for the first n images of xp_
+
+  ConvShape s_;
+  int tiles_h_, tiles_w_;    // 4x4 output tiles per column and row of an image
+  int chunk_;                // images per pass
+  std::size_t pv_, pm_;      // between two points' matrices in v_ and in m_
+  AlignedVector<T> u_, du_;  // (36, in_c, out_c): the kernel and its gradient in the Winograd domain
+  AlignedVector<T> wk_;      // (27, in_c, out_c): the kernel transforms' middle step, then dkernel's
+  AlignedVector<T> v_;       // (36, pv_): each point's (chunk tiles, in_c): the input tiles, then dL/d them
+  AlignedVector<T> m_;       // (36, pm_): each point's (chunk tiles, out_c): the products, then dL/d them
+  AlignedVector<T> xp_, dxp_;  // (chunk, padded_h, padded_w, in_c): the input, zero-padded, and dL/d it
+  AlignedVector<T> yq_;      // (chunk, tiles_h * 4, tiles_w * 4, out_c): the output tiles
+  AlignedVector<T> dyq_;     // (the same): dy, zeros past the image
+  AlignedVector<T> t_;       // (36, max(in_c, out_c)): a 2-D transform's middle step
+};
+
+extern template class Winograd<float>;
+extern template class Winograd<double>;
+
+}  // namespace fmnist::detail
