@@ -1,10 +1,10 @@
-// Conv2D with any kernel, stride, padding and dilation, NHWC: forward straight from the input
-// (the register blocks of direct_conv.hpp) plus bias and relu (or linear); backward masks dy by the
-// ReLU and sums the bias gradient in one pass; 3x3 stride-1 "same" convolutions between enough
-// channels take Winograd's F(4x4, 3x3) (winograd.hpp) for all three; else with stride 1 and "same" padding (odd spans) dX is the
-// forward's kernel run on dy and dW a direct register-blocked sum (direct_conv.hpp), else both are
-// im2col + GEMM (im2col.hpp). The path of every convolution that no MaxPooling2D follows
-// (Conv2DPool takes the others).
+// Conv2D with any kernel, stride, padding and dilation, NHWC. 3x3 stride-1 "same" convolutions
+// between >= 32 channels take Winograd's F(4x4, 3x3) (winograd.hpp) forward and backward; the
+// others: forward straight from the input (the register blocks of direct_conv.hpp) plus bias and
+// relu (or linear); backward masks dy by the ReLU and sums the bias gradient in one pass; with
+// stride 1 and "same" padding (odd spans) dX is the forward's kernel run on dy and dW a direct
+// register-blocked sum (direct_conv.hpp), else both are im2col + GEMM (im2col.hpp). The path of
+// every convolution that no MaxPooling2D follows (Conv2DPool takes the others).
 #include "im2col.hpp"  // first: it includes the intrinsics headers
 
 #include <algorithm>

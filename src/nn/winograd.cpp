@@ -270,11 +270,11 @@ void Winograd<T>::backward(const T* x, const T* kernel, const T* dy, T* dx, T* d
             for (std::size_t i = 0; i < kAlpha * c; ++i) to[i] += dd[r * kAlpha * c + i];
         }
     const std::size_t run = std::size_t(s_.in_w) * c;
-    for (int img = 0; img < nc; ++img)
+    for (int img = 0; img < nc; ++img) {
+      const T* from = dxp_.data() + img * padded_image() + (std::size_t(s_.pad_top()) * padded_w() + s_.pad_left()) * c;
       for (int r = 0; r < s_.in_h; ++r)
-        std::memcpy(dx + (i0 + img) * s_.in_size() + r * run,
-                    dxp_.data() + img * padded_image() + (std::size_t(r + s_.pad_top()) * padded_w() + s_.pad_left()) * c,
-                    run * sizeof(T));
+        std::memcpy(dx + (i0 + img) * s_.in_size() + r * run, from + r * prow, run * sizeof(T));
+    }
   }
   // dkernel += G^T du G.
   T* dg = wk_.data() + kAlpha * 3 * ck;
