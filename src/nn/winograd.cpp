@@ -133,6 +133,22 @@ void transform_2d(Grid<const T> in, T* tmp, Grid<T> out, int len) {
   for (int j = 0; j < F::kOut; ++j) transform_1d<F>(tmp + j * l, F::kOut * l, out.base + j * out.col, out.row, len);
 }
 
+// The windows of to (rows x cols pixels of `channels` values) = those of from, n images.
+template <typename T>
+void copy_windows(const T* from, Frame f, T* to, Frame t, int rows, int cols, int channels, int n) {
+  const std::size_t run = std::size_t(cols) * channels;
+  for (int img = 0; img < n; ++img)
+    for (int r = 0; r < rows; ++r)
+      std::memcpy(to + ((std::size_t(img) * t.h + t.top + r) * t.w + t.left) * channels,
+                  from + ((std::size_t(img) * f.h + f.top + r) * f.w + f.left) * channels, run * sizeof(T));
+}
+
+// The first value of tile (th, tw) of image img in images of `image` values, `row` values a row.
+template <typename T>
+T* tile_at(T* base, std::size_t image, std::size_t row, std::size_t channels, int img, int th, int tw) {
+  return base + img * image + std::size_t(th) * kTile * row + std::size_t(tw) * kTile * channels;
+}
+
 }  // namespace
 
 template <typename T>
@@ -169,57 +185,36 @@ void Winograd<T>::transform_kernel(const T* kernel) {
   transform_2d<KernelT, T>({kernel, 3 * ck, ck}, wk_.data(), {u_.data(), kAlpha * ck, ck}, int(ck));
 }
 
-// to (n, rows, cols, channels) at (top, left) = from (n, h, w, channels); the rest of to is kept.
-template <typename T>
-void Winograd<T>::place(const T* from, int h, int w, int channels, T* to, int rows, int cols, int top, int left,
-                        int n) {
-  const std::size_t run = std::size_t(w) * channels;
-  for (int img = 0; img < n; ++img)
-    for (int r = 0; r < h; ++r)
-      std::memcpy(to + ((std::size_t(img) * rows + top + r) * cols + left) * channels,
-                  from + (std::size_t(img) * h + r) * run, run * sizeof(T));
-}
-
 // v_ = B^T d B for every tile of the n images in xp_: point (i, j) of the chunk's tile t and
 // channel c at v_[(i * 6 + j) * pv_ + t * in_c + c], the tiles image by image, row by row.
 template <typename T>
 void Winograd<T>::transform_input(int n) {
   const std::size_t c = std::size_t(s_.in_c), row = std::size_t(padded_w()) * c;
-  std::size_t tile = 0;
-  for (int img = 0; img < n; ++img)
-    for (int th = 0; th < tiles_h_; ++th)
-      for (int tw = 0; tw < tiles_w_; ++tw, ++tile) {
-        const T* in = xp_.data() + img * padded_image() + std::size_t(th) * kTile * row + std::size_t(tw) * kTile * c;
-        transform_2d<InputT, T>({in, row, c}, t_.data(), {v_.data() + tile * c, kAlpha * pv_, pv_}, int(c));
-      }
+  for_each_tile(n, [&](std::size_t t, int img, int th, int tw) {
+    transform_2d<InputT, T>({tile_at(xp_.data(), padded_image(), row, c, img, th, tw), row, c}, t_.data(),
+                            {v_.data() + t * c, kAlpha * pv_, pv_}, int(c));
+  });
 }
 
 template <typename T>
 void Winograd<T>::forward(const T* x, const T* kernel, T* y, int n) {
   transform_kernel(kernel);
   const std::size_t c = std::size_t(s_.in_c), k = std::size_t(s_.out_c), row = std::size_t(tiles_w_) * kTile * k;
+  const Frame image{s_.in_h, s_.in_w, 0, 0}, output{s_.out_h(), s_.out_w(), 0, 0};
   for (int i0 = 0; i0 < n; i0 += chunk_) {
     const int nc = std::min(chunk_, n - i0);
     const std::size_t tiles = std::size_t(nc) * tiles_h_ * tiles_w_;
-    place(x + i0 * s_.in_size(), s_.in_h, s_.in_w, s_.in_c, xp_.data(), padded_h(), padded_w(), s_.pad_top(),
-          s_.pad_left(), nc);
+    copy_windows(x + i0 * s_.in_size(), image, xp_.data(), padded(), s_.in_h, s_.in_w, s_.in_c, nc);
     transform_input(nc);
     for (int p = 0; p < kPoints; ++p)
       MapRM<T>(m_.data() + p * pm_, tiles, k).noalias() =
           ConstMapRM<T>(v_.data() + p * pv_, tiles, c) * ConstMapRM<T>(u_.data() + p * c * k, c, k);
     // yq_ = A^T m A tile by tile; its rows and columns inside the output go to y.
-    std::size_t tile = 0;
-    for (int img = 0; img < nc; ++img)
-      for (int th = 0; th < tiles_h_; ++th)
-        for (int tw = 0; tw < tiles_w_; ++tw, ++tile) {
-          T* out = yq_.data() + img * tiled_image() + std::size_t(th) * kTile * row + std::size_t(tw) * kTile * k;
-          transform_2d<OutputT, T>({m_.data() + tile * k, kAlpha * pm_, pm_}, t_.data(), {out, row, k}, int(k));
-        }
-    const std::size_t out_row = std::size_t(s_.out_w()) * k;
-    for (int img = 0; img < nc; ++img)
-      for (int r = 0; r < s_.out_h(); ++r)
-        std::memcpy(y + (i0 + img) * s_.out_size() + r * out_row, yq_.data() + img * tiled_image() + r * row,
-                    out_row * sizeof(T));
+    for_each_tile(nc, [&](std::size_t t, int img, int th, int tw) {
+      transform_2d<OutputT, T>({m_.data() + t * k, kAlpha * pm_, pm_}, t_.data(),
+                               {tile_at(yq_.data(), tiled_image(), row, k, img, th, tw), row, k}, int(k));
+    });
+    copy_windows(yq_.data(), tiled(), y + i0 * s_.out_size(), output, s_.out_h(), s_.out_w(), s_.out_c, nc);
   }
 }
 
@@ -229,6 +224,7 @@ void Winograd<T>::backward(const T* x, const T* kernel, const T* dy, T* dx, T* d
   transform_kernel(kernel);
   const std::size_t c = std::size_t(s_.in_c), k = std::size_t(s_.out_c), ck = c * k;
   const std::size_t row = std::size_t(tiles_w_) * kTile * k, prow = std::size_t(padded_w()) * c;
+  const Frame image{s_.in_h, s_.in_w, 0, 0}, output{s_.out_h(), s_.out_w(), 0, 0};
   std::fill(du_.begin(), du_.end(), T(0));
   if (dyq_.empty()) dyq_.assign(yq_.size(), T(0));
   if (dx != nullptr && dxp_.empty()) dxp_.resize(xp_.size());
@@ -236,19 +232,14 @@ void Winograd<T>::backward(const T* x, const T* kernel, const T* dy, T* dx, T* d
   for (int i0 = 0; i0 < n; i0 += chunk_) {
     const int nc = std::min(chunk_, n - i0);
     const std::size_t tiles = std::size_t(nc) * tiles_h_ * tiles_w_;
-    place(x + i0 * s_.in_size(), s_.in_h, s_.in_w, s_.in_c, xp_.data(), padded_h(), padded_w(), s_.pad_top(),
-          s_.pad_left(), nc);
+    copy_windows(x + i0 * s_.in_size(), image, xp_.data(), padded(), s_.in_h, s_.in_w, s_.in_c, nc);
     transform_input(nc);
     // m_ = A dy A^T tile by tile, dy in dyq_ (zeros past the image: those pixels have no gradient).
-    place(dy + i0 * s_.out_size(), s_.out_h(), s_.out_w(), s_.out_c, dyq_.data(), tiles_h_ * kTile, tiles_w_ * kTile, 0,
-          0, nc);
-    std::size_t tile = 0;
-    for (int img = 0; img < nc; ++img)
-      for (int th = 0; th < tiles_h_; ++th)
-        for (int tw = 0; tw < tiles_w_; ++tw, ++tile) {
-          const T* in = dyq_.data() + img * tiled_image() + std::size_t(th) * kTile * row + std::size_t(tw) * kTile * k;
-          transform_2d<OutputGrad, T>({in, row, k}, t_.data(), {m_.data() + tile * k, kAlpha * pm_, pm_}, int(k));
-        }
+    copy_windows(dy + i0 * s_.out_size(), output, dyq_.data(), tiled(), s_.out_h(), s_.out_w(), s_.out_c, nc);
+    for_each_tile(nc, [&](std::size_t t, int img, int th, int tw) {
+      transform_2d<OutputGrad, T>({tile_at(dyq_.data(), tiled_image(), row, k, img, th, tw), row, k}, t_.data(),
+                                  {m_.data() + t * k, kAlpha * pm_, pm_}, int(k));
+    });
     // du_ += v_^T m_, then v_ = m_ u_^T (dL/dv), point by point.
     for (int p = 0; p < kPoints; ++p)
       MapRM<T>(du_.data() + p * ck, c, k).noalias() +=
@@ -259,22 +250,13 @@ void Winograd<T>::backward(const T* x, const T* kernel, const T* dy, T* dx, T* d
           ConstMapRM<T>(m_.data() + p * pm_, tiles, k) * ConstMapRM<T>(u_.data() + p * ck, c, k).transpose();
     // dxp_ = the sum over tiles of B dv B^T, tiles in order; its pixels inside the image go to dx.
     std::fill(dxp_.begin(), dxp_.begin() + std::ptrdiff_t(nc * padded_image()), T(0));
-    tile = 0;
-    for (int img = 0; img < nc; ++img)
-      for (int th = 0; th < tiles_h_; ++th)
-        for (int tw = 0; tw < tiles_w_; ++tw, ++tile) {
-          transform_2d<InputGrad, T>({v_.data() + tile * c, kAlpha * pv_, pv_}, t_.data(), {dd.data(), kAlpha * c, c},
-                                     int(c));
-          T* to = dxp_.data() + img * padded_image() + std::size_t(th) * kTile * prow + std::size_t(tw) * kTile * c;
-          for (int r = 0; r < kAlpha; ++r, to += prow)
-            for (std::size_t i = 0; i < kAlpha * c; ++i) to[i] += dd[r * kAlpha * c + i];
-        }
-    const std::size_t run = std::size_t(s_.in_w) * c;
-    for (int img = 0; img < nc; ++img) {
-      const T* from = dxp_.data() + img * padded_image() + (std::size_t(s_.pad_top()) * padded_w() + s_.pad_left()) * c;
-      for (int r = 0; r < s_.in_h; ++r)
-        std::memcpy(dx + (i0 + img) * s_.in_size() + r * run, from + r * prow, run * sizeof(T));
-    }
+    for_each_tile(nc, [&](std::size_t t, int img, int th, int tw) {
+      transform_2d<InputGrad, T>({v_.data() + t * c, kAlpha * pv_, pv_}, t_.data(), {dd.data(), kAlpha * c, c}, int(c));
+      T* to = tile_at(dxp_.data(), padded_image(), prow, c, img, th, tw);
+      for (int r = 0; r < kAlpha; ++r, to += prow)
+        for (std::size_t i = 0; i < kAlpha * c; ++i) to[i] += dd[r * kAlpha * c + i];
+    });
+    copy_windows(dxp_.data(), padded(), dx + i0 * s_.in_size(), image, s_.in_h, s_.in_w, s_.in_c, nc);
   }
   // dkernel += G^T du G.
   T* dg = wk_.data() + kAlpha * 3 * ck;

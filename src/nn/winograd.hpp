@@ -15,6 +15,11 @@
 
 namespace fmnist::detail {
 
+// n images of (h, w) pixels, and in each a window whose first pixel is (top, left).
+struct Frame {
+  int h, w, top, left;
+};
+
 template <typename T>
 class Winograd {
  public:
@@ -33,7 +38,16 @@ class Winograd {
   int padded_w() const { return tiles_w_ * 4 + 2; }  // and the last tiles' overhang, zeros
   std::size_t padded_image() const { return std::size_t(padded_h()) * padded_w() * s_.in_c; }
   std::size_t tiled_image() const { return std::size_t(tiles_h_) * tiles_w_ * 16 * s_.out_c; }
-  static void place(const T* from, int h, int w, int channels, T* to, int rows, int cols, int top, int left, int n);
+  Frame padded() const { return {padded_h(), padded_w(), s_.pad_top(), s_.pad_left()}; }  // the image inside
+  Frame tiled() const { return {tiles_h_ * 4, tiles_w_ * 4, 0, 0}; }                        // the output inside
+  // fn(t, img, th, tw) for each tile of n images in order: the t-th, image img's tile (th, tw).
+  template <typename F>
+  void for_each_tile(int n, F&& fn) const {
+    std::size_t t = 0;
+    for (int img = 0; img < n; ++img)
+      for (int th = 0; th < tiles_h_; ++th)
+        for (int tw = 0; tw < tiles_w_; ++tw) fn(t++, img, th, tw);
+  }
   void transform_kernel(const T* kernel);
   void transform_input(int n);  // v_ for the first n images of xp_
 
