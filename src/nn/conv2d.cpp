@@ -34,7 +34,7 @@ Conv2D<T>::Conv2D(ConvShape shape, Activation activation, int max_batch, bool ne
     throw std::invalid_argument("Conv2D: bad shape, activation or max_batch");
   }
   if (detail::Winograd<T>::fits(shape)) {
-    winograd_ = std::make_unique<detail::Winograd<T>>(shape, max_batch);
+    winograd_ = std::make_unique<detail::Winograd<T>>(shape, max_batch, need_dx);
     return;
   }
   const PaddedInput padded(shape);
@@ -154,12 +154,13 @@ void Conv2D<T>::backward(const T* x, const T* y, T* dy, T* dx, int n) {
   if (n < 0 || n > max_batch_) throw std::invalid_argument("Conv2D::backward: n > max_batch");
   if (dx != nullptr && !need_dx_) throw std::invalid_argument("Conv2D::backward: built without need_dx");
   const ConvShape& s = shape_;
+  // dy masked by the ReLU and the bias gradient summed, row after row (one order for both paths).
+  if (w_.dbias != nullptr) {
+    detail::mask_and_sum_columns(y, dy, std::size_t(n) * s.out_h() * s.out_w(), s.out_c, relu_, w_.dbias);
+  } else if (relu_) {
+    relu_mask(y, dy, std::size_t(n) * s.out_size());
+  }
   if (winograd_) {
-    if (w_.dbias != nullptr) {
-      detail::mask_and_sum_columns(y, dy, std::size_t(n) * s.out_h() * s.out_w(), s.out_c, relu_, w_.dbias);
-    } else if (relu_) {
-      relu_mask(y, dy, std::size_t(n) * s.out_size());
-    }
     winograd_->backward(x, w_.kernel, dy, dx, w_.dkernel, n);
     return;
   }
@@ -169,11 +170,6 @@ void Conv2D<T>::backward(const T* x, const T* y, T* dy, T* dx, int n) {
   for (int i0 = 0; i0 < n; i0 += chunk) {
     const int nc = std::min(chunk, n - i0);
     T* dyc = dy + i0 * s.out_size();
-    if (w_.dbias != nullptr) {
-      detail::mask_and_sum_columns(y + i0 * s.out_size(), dyc, nc * bases_.size(), s.out_c, relu_, w_.dbias);
-    } else if (relu_) {
-      relu_mask(y + i0 * s.out_size(), dyc, nc * s.out_size());
-    }
     const T* xp = x + i0 * s.in_size();
     if (g.copy) {
       detail::pad_images(g, xp, xp_.data(), nc);

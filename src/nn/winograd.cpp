@@ -15,7 +15,7 @@
 namespace fmnist::detail {
 namespace {
 
-constexpr int kTile = 4;                 // output pixels per tile side
+constexpr int kTile = Winograd<float>::kTile;  // output pixels per tile side
 constexpr int kAlpha = kTile + 2;        // input pixels per tile side, points per Winograd axis
 constexpr int kPoints = kAlpha * kAlpha;  // GEMMs
 constexpr std::size_t kChunkTiles = 64;  // tiles per pass: a pass's buffers stay in the L2 cache
@@ -158,7 +158,7 @@ bool Winograd<T>::fits(const ConvShape& s) {
 }
 
 template <typename T>
-Winograd<T>::Winograd(const ConvShape& s, int max_batch)
+Winograd<T>::Winograd(const ConvShape& s, int max_batch, bool need_dx)
     : s_(s), tiles_h_((s.out_h() + kTile - 1) / kTile), tiles_w_((s.out_w() + kTile - 1) / kTile) {
   if (!fits(s) || max_batch < 1) throw std::invalid_argument("Winograd: a shape it does not take");
   const std::size_t per_image = std::size_t(tiles_h_) * tiles_w_;
@@ -175,7 +175,10 @@ Winograd<T>::Winograd(const ConvShape& s, int max_batch)
   m_.resize(kPoints * pm_);
   xp_.assign(std::size_t(chunk_) * padded_image(), T(0));
   yq_.assign(std::size_t(chunk_) * tiled_image(), T(0));
+  dyq_.assign(yq_.size(), T(0));
+  if (need_dx) dxp_.resize(xp_.size());
   t_.resize(kPoints * std::max(c, k));
+  dd_.resize(kPoints * c);
 }
 
 // u_ = G g G^T for every (in_c, out_c) pair: the kernel (3, 3, in_c, out_c) as 3 x 3 vectors.
@@ -200,11 +203,10 @@ template <typename T>
 void Winograd<T>::forward(const T* x, const T* kernel, T* y, int n) {
   transform_kernel(kernel);
   const std::size_t c = std::size_t(s_.in_c), k = std::size_t(s_.out_c), row = std::size_t(tiles_w_) * kTile * k;
-  const Frame image{s_.in_h, s_.in_w, 0, 0}, output{s_.out_h(), s_.out_w(), 0, 0};
   for (int i0 = 0; i0 < n; i0 += chunk_) {
     const int nc = std::min(chunk_, n - i0);
     const std::size_t tiles = std::size_t(nc) * tiles_h_ * tiles_w_;
-    copy_windows(x + i0 * s_.in_size(), image, xp_.data(), padded(), s_.in_h, s_.in_w, s_.in_c, nc);
+    copy_windows(x + i0 * s_.in_size(), input(), xp_.data(), padded(), s_.in_h, s_.in_w, s_.in_c, nc);
     transform_input(nc);
     for (int p = 0; p < kPoints; ++p)
       MapRM<T>(m_.data() + p * pm_, tiles, k).noalias() =
@@ -214,7 +216,7 @@ void Winograd<T>::forward(const T* x, const T* kernel, T* y, int n) {
       transform_2d<OutputT, T>({m_.data() + t * k, kAlpha * pm_, pm_}, t_.data(),
                                {tile_at(yq_.data(), tiled_image(), row, k, img, th, tw), row, k}, int(k));
     });
-    copy_windows(yq_.data(), tiled(), y + i0 * s_.out_size(), output, s_.out_h(), s_.out_w(), s_.out_c, nc);
+    copy_windows(yq_.data(), tiled(), y + i0 * s_.out_size(), output(), s_.out_h(), s_.out_w(), s_.out_c, nc);
   }
 }
 
@@ -224,18 +226,14 @@ void Winograd<T>::backward(const T* x, const T* kernel, const T* dy, T* dx, T* d
   transform_kernel(kernel);
   const std::size_t c = std::size_t(s_.in_c), k = std::size_t(s_.out_c), ck = c * k;
   const std::size_t row = std::size_t(tiles_w_) * kTile * k, prow = std::size_t(padded_w()) * c;
-  const Frame image{s_.in_h, s_.in_w, 0, 0}, output{s_.out_h(), s_.out_w(), 0, 0};
   std::fill(du_.begin(), du_.end(), T(0));
-  if (dyq_.empty()) dyq_.assign(yq_.size(), T(0));
-  if (dx != nullptr && dxp_.empty()) dxp_.resize(xp_.size());
-  AlignedVector<T> dd(kPoints * c);
   for (int i0 = 0; i0 < n; i0 += chunk_) {
     const int nc = std::min(chunk_, n - i0);
     const std::size_t tiles = std::size_t(nc) * tiles_h_ * tiles_w_;
-    copy_windows(x + i0 * s_.in_size(), image, xp_.data(), padded(), s_.in_h, s_.in_w, s_.in_c, nc);
+    copy_windows(x + i0 * s_.in_size(), input(), xp_.data(), padded(), s_.in_h, s_.in_w, s_.in_c, nc);
     transform_input(nc);
     // m_ = A dy A^T tile by tile, dy in dyq_ (zeros past the image: those pixels have no gradient).
-    copy_windows(dy + i0 * s_.out_size(), output, dyq_.data(), tiled(), s_.out_h(), s_.out_w(), s_.out_c, nc);
+    copy_windows(dy + i0 * s_.out_size(), output(), dyq_.data(), tiled(), s_.out_h(), s_.out_w(), s_.out_c, nc);
     for_each_tile(nc, [&](std::size_t t, int img, int th, int tw) {
       transform_2d<OutputGrad, T>({tile_at(dyq_.data(), tiled_image(), row, k, img, th, tw), row, k}, t_.data(),
                                   {m_.data() + t * k, kAlpha * pm_, pm_}, int(k));
@@ -251,12 +249,13 @@ void Winograd<T>::backward(const T* x, const T* kernel, const T* dy, T* dx, T* d
     // dxp_ = the sum over tiles of B dv B^T, tiles in order; its pixels inside the image go to dx.
     std::fill(dxp_.begin(), dxp_.begin() + std::ptrdiff_t(nc * padded_image()), T(0));
     for_each_tile(nc, [&](std::size_t t, int img, int th, int tw) {
-      transform_2d<InputGrad, T>({v_.data() + t * c, kAlpha * pv_, pv_}, t_.data(), {dd.data(), kAlpha * c, c}, int(c));
+      transform_2d<InputGrad, T>({v_.data() + t * c, kAlpha * pv_, pv_}, t_.data(), {dd_.data(), kAlpha * c, c},
+                                 int(c));
       T* to = tile_at(dxp_.data(), padded_image(), prow, c, img, th, tw);
       for (int r = 0; r < kAlpha; ++r, to += prow)
-        for (std::size_t i = 0; i < kAlpha * c; ++i) to[i] += dd[r * kAlpha * c + i];
+        for (std::size_t i = 0; i < kAlpha * c; ++i) to[i] += dd_[r * kAlpha * c + i];
     });
-    copy_windows(dxp_.data(), padded(), dx + i0 * s_.in_size(), image, s_.in_h, s_.in_w, s_.in_c, nc);
+    copy_windows(dxp_.data(), padded(), dx + i0 * s_.in_size(), input(), s_.in_h, s_.in_w, s_.in_c, nc);
   }
   // dkernel += G^T du G.
   T* dg = wk_.data() + kAlpha * 3 * ck;

@@ -26,20 +26,23 @@ class Winograd {
   // The shapes this path takes: 3x3, stride 1, undilated, "same", both channel counts >= 32
   // (where it measured faster than the direct kernels: docs/performance.md).
   static bool fits(const ConvShape& s);
-  // requires: fits(s), max_batch >= 1.
-  Winograd(const ConvShape& s, int max_batch);
+  static constexpr int kTile = 4;  // output pixels per tile side
+  // requires: fits(s), max_batch >= 1. need_dx false: backward's dx is always null.
+  Winograd(const ConvShape& s, int max_batch, bool need_dx);
   // y (n, out_h, out_w, out_c) = conv(x, kernel), no bias or activation.
   void forward(const T* x, const T* kernel, T* y, int n);
   // dkernel += dL/dkernel; dx (if not null) = dL/dx, for dy = dL/dy (the pre-activation's).
   void backward(const T* x, const T* kernel, const T* dy, T* dx, T* dkernel, int n);
 
  private:
-  int padded_h() const { return tiles_h_ * 4 + 2; }  // the input as the tiles read it: "same" padding
-  int padded_w() const { return tiles_w_ * 4 + 2; }  // and the last tiles' overhang, zeros
+  int padded_h() const { return tiles_h_ * kTile + 2; }  // the input as the tiles read it: "same"
+  int padded_w() const { return tiles_w_ * kTile + 2; }  // padding and the last tiles' overhang, zeros
   std::size_t padded_image() const { return std::size_t(padded_h()) * padded_w() * s_.in_c; }
-  std::size_t tiled_image() const { return std::size_t(tiles_h_) * tiles_w_ * 16 * s_.out_c; }
+  std::size_t tiled_image() const { return std::size_t(tiles_h_) * tiles_w_ * kTile * kTile * s_.out_c; }
+  Frame input() const { return {s_.in_h, s_.in_w, 0, 0}; }                                 // x, dx
+  Frame output() const { return {s_.out_h(), s_.out_w(), 0, 0}; }                          // y, dy
   Frame padded() const { return {padded_h(), padded_w(), s_.pad_top(), s_.pad_left()}; }  // the image inside
-  Frame tiled() const { return {tiles_h_ * 4, tiles_w_ * 4, 0, 0}; }                        // the output inside
+  Frame tiled() const { return {tiles_h_ * kTile, tiles_w_ * kTile, 0, 0}; }              // the output inside
   // fn(t, img, th, tw) for each tile of n images in order: the t-th, image img's tile (th, tw).
   template <typename F>
   void for_each_tile(int n, F&& fn) const {
@@ -60,9 +63,11 @@ class Winograd {
   AlignedVector<T> v_;       // (36, pv_): each point's (chunk tiles, in_c): the input tiles, then dL/d them
   AlignedVector<T> m_;       // (36, pm_): each point's (chunk tiles, out_c): the products, then dL/d them
   AlignedVector<T> xp_, dxp_;  // (chunk, padded_h, padded_w, in_c): the input, zero-padded, and dL/d it
+                               // (dxp_ empty without need_dx)
   AlignedVector<T> yq_;      // (chunk, tiles_h * 4, tiles_w * 4, out_c): the output tiles
   AlignedVector<T> dyq_;     // (the same): dy, zeros past the image
   AlignedVector<T> t_;       // (36, max(in_c, out_c)): a 2-D transform's middle step
+  AlignedVector<T> dd_;      // (36, in_c): one tile's dL/d its input pixels
 };
 
 extern template class Winograd<float>;
