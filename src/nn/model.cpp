@@ -87,12 +87,13 @@ struct Model<T>::Impl {
   Lane build_lane(bool first_lane) {
     Lane lane;
     std::vector<std::size_t> value_of(plan.layers.size(), 0);  // each layer's output value
+    std::vector<bool> needs_grad{false};                       // (values): the input's is never asked
     std::size_t values = 1, widest = 1;
     for (std::size_t i = 0; i < plan.layers.size(); ++i) {
       const std::size_t first = i;
       OpUse use;
       for (int j : plan.layers[i].inputs) use.in.push_back(j == kModelInput ? 0 : value_of[std::size_t(j)]);
-      const bool need_dx = std::any_of(use.in.begin(), use.in.end(), [](std::size_t v) { return v != 0; });
+      const bool need_dx = std::any_of(use.in.begin(), use.in.end(), [&](std::size_t v) { return needs_grad[v]; });
       const LayerBuild<T> build{{plan, i}, max_batch, need_dx, params.data(), grads.data(), shared[i]};
       BuiltLayer<T> built = kind_row(plan.spec.layers[i].kind).template make<T>()(build);
       if (built.layer == nullptr) {  // a view: the output is the input
@@ -102,6 +103,10 @@ struct Model<T>::Impl {
       if (built.owned != nullptr) lane.owned.push_back(std::move(built.owned));
       if (built.fuses_next) ++i;
       value_of[i] = use.out = values++;
+      // Its gradient is computed if a tensor lies at or below it (not below augmentation alone).
+      bool tensors = false;
+      for (std::size_t l = first; l <= i; ++l) tensors |= !plan.layers[l].tensors.empty();
+      needs_grad.push_back(need_dx || tensors);
       const BackwardReads reads = built.layer->backward_reads();
       use.reads_input = reads.input;
       use.reads_output = reads.output;
@@ -109,7 +114,10 @@ struct Model<T>::Impl {
       lane.layers.push_back(built.layer);
       if (first_lane) add_op(std::move(use), built.norm, first, i);
     }
-    if (first_lane) logits = value_of.empty() ? 0 : value_of.back();
+    if (first_lane) {
+      logits = value_of.empty() ? 0 : value_of.back();
+      grad_needed = std::move(needs_grad);
+    }
     lane.x.resize(widest);
     lane.dx.resize(widest);
     return lane;
@@ -213,7 +221,8 @@ struct Model<T>::Impl {
       std::size_t bottom = top;
       while (bottom > 0 && ops[bottom - 1].norm == nullptr) --bottom;
       for (std::size_t j = 0; j < batches.size(); ++j) {
-        for (std::size_t i = top; i-- > bottom;) backward_op(lanes[j], i, batches[j].n);
+        for (std::size_t i = top; i-- > bottom;)
+          if (grad_needed[ops[i].use.out]) backward_op(lanes[j], i, batches[j].n);
         finish_unit(bottom, top, sink, result);
       }
       if (bottom == 0) break;
@@ -223,13 +232,14 @@ struct Model<T>::Impl {
   }
 
   // Where op k's backward writes each input's gradient: the value's gradient itself, its scratch
-  // when another op or slot wrote that gradient first, or nowhere (null) for the model's input.
+  // when another op or slot wrote that gradient first, or nowhere (null) when no tensor lies below
+  // (the model's input, augmentation's output).
   void input_grads(Lane& lane, std::size_t k) {
     const std::vector<std::size_t>& in = ops[k].use.in;
     for (std::size_t j = 0; j < in.size(); ++j) {
       const std::size_t scratch = buffers.scratch[k][j];
       lane.x[j] = read(lane, in[j]);
-      lane.dx[j] = in[j] == 0 ? nullptr : scratch != kNoBuffer ? lane.block.data() + scratch : grad(lane, in[j]);
+      lane.dx[j] = !grad_needed[in[j]] ? nullptr : scratch != kNoBuffer ? lane.block.data() + scratch : grad(lane, in[j]);
     }
   }
 
@@ -237,7 +247,7 @@ struct Model<T>::Impl {
   void add_scratch(Lane& lane, std::size_t k, int n) {
     const std::vector<std::size_t>& in = ops[k].use.in;
     for (std::size_t j = 0; j < in.size(); ++j) {
-      if (buffers.scratch[k][j] == kNoBuffer) continue;
+      if (buffers.scratch[k][j] == kNoBuffer || !grad_needed[in[j]]) continue;
       const T* from = lane.block.data() + buffers.scratch[k][j];
       T* to = grad(lane, in[j]);
       for (std::size_t e = 0, count = std::size_t(n) * value_widths[in[j]]; e < count; ++e) to[e] += from[e];
@@ -322,6 +332,7 @@ struct Model<T>::Impl {
   std::vector<Op> ops;                            // in the layers' order
   std::vector<std::size_t> value_widths;          // (values): values per image of each
   std::size_t logits = 0;                         // the value holding the logits (max_batch, classes)
+  std::vector<bool> grad_needed;                  // (values): backward computes it (a tensor at or below)
   BufferPlan buffers;                             // a lane's block
   std::vector<Lane> lanes;                        // [0] always; more for a step with BatchNormalization
   double label_smoothing = 0;                     // of the loss's targets (set_label_smoothing)

@@ -432,9 +432,11 @@ BENCHMARK(BM_DilatedForward)->DenseRange(0, 1)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_DilatedPlainForward)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_DilatedBackward)->DenseRange(0, 1)->Unit(benchmark::kMillisecond);
 
-// index: 0 the tutorial's model, 1 the wide one, 2 the Conv2D -> BatchNormalization block.
+// index: 0 the tutorial's model, 1 the wide one, 2 the Conv2D -> BatchNormalization block, 3 the
+// residual recipe's (launch/recipe_resnet.json).
 ModelSpec model_spec(std::int64_t index) {
   if (index == 0) return tutorial_model_spec();
+  if (index == 3) return read_keras_json(FMNIST_LAUNCH "/recipe_resnet.json");
   return read_keras_json(index == 1 ? FMNIST_FIXTURES "/models/wide_tutorial.json"
                                     : FMNIST_FIXTURES "/models/conv_bn_block.json");
 }
@@ -472,7 +474,7 @@ void BM_ModelStep(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * kBatch);
   set_flop(state, step_macs_per_image(model.plan()) * kBatch, false, false);
 }
-BENCHMARK(BM_ModelStep)->DenseRange(0, 2)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ModelStep)->DenseRange(0, 3)->Unit(benchmark::kMillisecond);
 
 void BM_ModelEvaluate(benchmark::State& state) {
   Model<float> model(model_spec(state.range(0)), kBatch);
