@@ -12,6 +12,7 @@ namespace fmnist::detail {
 // y (rows, out_c) = act(z (rows, cp) + bias); bias may be null; z may be y (cp == out_c).
 template <typename T>
 void add_bias_activation(const T* z, std::size_t cp, const T* bias, bool relu, std::size_t rows, int out_c, T* y) {
+  if (z == y && bias == nullptr && !relu) return;  // nothing to do: no pass over y
   for (std::size_t r = 0; r < rows; ++r, z += cp, y += out_c) {
     for (int c = 0; c < out_c; ++c) {
       const T v = bias != nullptr ? z[c] + bias[c] : z[c];

@@ -129,8 +129,7 @@ void Conv2D<T>::forward(const T* x, T* y, int n, const DropoutContext*) {
   if (n < 0 || n > max_batch_) throw std::invalid_argument("Conv2D::forward: n > max_batch");
   const ConvShape& s = shape_;
   if (winograd_) {
-    winograd_->forward(x, w_.kernel, y, n);
-    add_bias_activation(y, s.out_c, w_.bias, relu_, std::size_t(n) * s.out_h() * s.out_w(), s.out_c, y);
+    winograd_->forward(x, w_.kernel, w_.bias, relu_, y, n);
     return;
   }
   const PaddedInput g(s);

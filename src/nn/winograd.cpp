@@ -6,6 +6,7 @@
 
 #include "winograd.hpp"
 
+#include "bias_activation.hpp"
 #include "simd.hpp"
 
 #include <algorithm>
@@ -97,26 +98,6 @@ struct OutputGrad {  // r = A d: the gradient of OutputT
   }
 };
 
-// F along one axis of len-value vectors: input i at in + i * is, output j at out + j * os; whole
-// vectors of the ISA, then the rest one value at a time.
-template <typename F, typename T>
-void transform_1d(const T* in, std::size_t is, T* out, std::size_t os, int len) {
-  using S = Simd<T>;
-  int c = 0;
-  for (; c + S::kLanes <= len; c += S::kLanes) {
-    typename S::V d[F::kIn], r[F::kOut];
-    for (int i = 0; i < F::kIn; ++i) d[i] = S::load(in + i * is + c);
-    F::template points<T>(d, r);
-    for (int j = 0; j < F::kOut; ++j) S::store(out + j * os + c, r[j]);
-  }
-  for (; c < len; ++c) {
-    T d[F::kIn], r[F::kOut];
-    for (int i = 0; i < F::kIn; ++i) d[i] = in[i * is + c];
-    F::template points<T>(d, r);
-    for (int j = 0; j < F::kOut; ++j) out[j * os + c] = r[j];
-  }
-}
-
 // A grid of vectors, vector (a, b) at base + a * row + b * col.
 template <typename T>
 struct Grid {
@@ -124,13 +105,32 @@ struct Grid {
   std::size_t row, col;
 };
 
-// out (kOut x kOut) = F in F^T: F along each row of in (kIn x kIn) into tmp (kIn x kOut, dense),
-// then along each column of tmp.
+// out (kOut x kOut) = F in F^T for one vector (X) of channels from offset c: F along each row of
+// in (kIn x kIn) into mid, then along each column of mid.
+template <typename F, typename T, typename X, typename Load, typename Store>
+[[gnu::always_inline]] inline void transform_tile(Grid<const T> in, Grid<T> out, std::size_t c, Load load, Store store) {
+  X mid[F::kIn][F::kOut], d[F::kIn], r[F::kOut];
+  for (int a = 0; a < F::kIn; ++a) {
+    for (int i = 0; i < F::kIn; ++i) d[i] = load(in.base + a * in.row + i * in.col + c);
+    F::template points<T>(d, mid[a]);
+  }
+  for (int j = 0; j < F::kOut; ++j) {
+    for (int a = 0; a < F::kIn; ++a) d[a] = mid[a][j];
+    F::template points<T>(d, r);
+    for (int b = 0; b < F::kOut; ++b) store(out.base + b * out.row + j * out.col + c, r[b]);
+  }
+}
+
+// transform_tile over len channels: whole vectors of the ISA, then the rest one value at a time.
 template <typename F, typename T>
-void transform_2d(Grid<const T> in, T* tmp, Grid<T> out, int len) {
-  const std::size_t l = std::size_t(len);
-  for (int a = 0; a < F::kIn; ++a) transform_1d<F>(in.base + a * in.row, in.col, tmp + a * F::kOut * l, l, len);
-  for (int j = 0; j < F::kOut; ++j) transform_1d<F>(tmp + j * l, F::kOut * l, out.base + j * out.col, out.row, len);
+void transform_2d(Grid<const T> in, Grid<T> out, int len) {
+  using S = Simd<T>;
+  using V = typename S::V;
+  std::size_t c = 0;
+  for (; c + S::kLanes <= std::size_t(len); c += S::kLanes)
+    transform_tile<F, T, V>(in, out, c, S::load, S::store);
+  for (; c < std::size_t(len); ++c)
+    transform_tile<F, T, T>(in, out, c, [](const T* p) { return *p; }, [](T* p, T v) { *p = v; });
 }
 
 // The windows of to (rows x cols pixels of `channels` values) = those of from, n images.
@@ -165,8 +165,9 @@ Winograd<T>::Winograd(const ConvShape& s, int max_batch, bool need_dx)
   chunk_ = int(std::clamp<std::size_t>(kChunkTiles / per_image, 1, std::size_t(max_batch)));
   const std::size_t tiles = std::size_t(chunk_) * per_image, c = std::size_t(s.in_c), k = std::size_t(s.out_c);
   u_.resize(kPoints * c * k);
+  u_of_.resize(9 * c * k);
   du_.resize(kPoints * c * k);
-  wk_.resize((3 * kAlpha + 9) * c * k);
+  wk_.resize(9 * c * k);
   // Each point's matrix a cache line further than a multiple of 4 KiB from the previous one: the
   // transforms write 36 of them at once, which would otherwise share one set of the L1 cache.
   pv_ = tiles * c + kSkew;
@@ -177,15 +178,18 @@ Winograd<T>::Winograd(const ConvShape& s, int max_batch, bool need_dx)
   yq_.assign(std::size_t(chunk_) * tiled_image(), T(0));
   dyq_.assign(yq_.size(), T(0));
   if (need_dx) dxp_.resize(xp_.size());
-  t_.resize(kPoints * std::max(c, k));
   dd_.resize(kPoints * c);
 }
 
 // u_ = G g G^T for every (in_c, out_c) pair: the kernel (3, 3, in_c, out_c) as 3 x 3 vectors.
+// Not again for the kernel of the last call (bit for bit): backward after its forward, evaluation.
 template <typename T>
 void Winograd<T>::transform_kernel(const T* kernel) {
   const std::size_t ck = std::size_t(s_.in_c) * s_.out_c;
-  transform_2d<KernelT, T>({kernel, 3 * ck, ck}, wk_.data(), {u_.data(), kAlpha * ck, ck}, int(ck));
+  if (u_set_ && std::memcmp(u_of_.data(), kernel, u_of_.size() * sizeof(T)) == 0) return;
+  std::memcpy(u_of_.data(), kernel, u_of_.size() * sizeof(T));
+  u_set_ = true;
+  transform_2d<KernelT, T>({kernel, 3 * ck, ck}, {u_.data(), kAlpha * ck, ck}, int(ck));
 }
 
 // v_ = B^T d B for every tile of the n images in xp_: point (i, j) of the chunk's tile t and
@@ -194,13 +198,13 @@ template <typename T>
 void Winograd<T>::transform_input(int n) {
   const std::size_t c = std::size_t(s_.in_c), row = std::size_t(padded_w()) * c;
   for_each_tile(n, [&](std::size_t t, int img, int th, int tw) {
-    transform_2d<InputT, T>({tile_at(xp_.data(), padded_image(), row, c, img, th, tw), row, c}, t_.data(),
+    transform_2d<InputT, T>({tile_at(xp_.data(), padded_image(), row, c, img, th, tw), row, c},
                             {v_.data() + t * c, kAlpha * pv_, pv_}, int(c));
   });
 }
 
 template <typename T>
-void Winograd<T>::forward(const T* x, const T* kernel, T* y, int n) {
+void Winograd<T>::forward(const T* x, const T* kernel, const T* bias, bool relu, T* y, int n) {
   transform_kernel(kernel);
   const std::size_t c = std::size_t(s_.in_c), k = std::size_t(s_.out_c), row = std::size_t(tiles_w_) * kTile * k;
   for (int i0 = 0; i0 < n; i0 += chunk_) {
@@ -211,12 +215,20 @@ void Winograd<T>::forward(const T* x, const T* kernel, T* y, int n) {
     for (int p = 0; p < kPoints; ++p)
       MapRM<T>(m_.data() + p * pm_, tiles, k).noalias() =
           ConstMapRM<T>(v_.data() + p * pv_, tiles, c) * ConstMapRM<T>(u_.data() + p * c * k, c, k);
-    // yq_ = A^T m A tile by tile; its rows and columns inside the output go to y.
+    // yq_ = A^T m A tile by tile; its rows and columns inside the output go to y, with the bias
+    // and the activation (one pass over y).
     for_each_tile(nc, [&](std::size_t t, int img, int th, int tw) {
-      transform_2d<OutputT, T>({m_.data() + t * k, kAlpha * pm_, pm_}, t_.data(),
+      transform_2d<OutputT, T>({m_.data() + t * k, kAlpha * pm_, pm_},
                                {tile_at(yq_.data(), tiled_image(), row, k, img, th, tw), row, k}, int(k));
     });
-    copy_windows(yq_.data(), tiled(), y + i0 * s_.out_size(), output(), s_.out_h(), s_.out_w(), s_.out_c, nc);
+    if (bias == nullptr && !relu) {
+      copy_windows(yq_.data(), tiled(), y + i0 * s_.out_size(), output(), s_.out_h(), s_.out_w(), s_.out_c, nc);
+      continue;
+    }
+    for (int img = 0; img < nc; ++img)
+      for (int r = 0; r < s_.out_h(); ++r)
+        add_bias_activation(yq_.data() + img * tiled_image() + r * row, k, bias, relu, std::size_t(s_.out_w()), s_.out_c,
+                            y + (i0 + img) * s_.out_size() + std::size_t(r) * s_.out_w() * k);
   }
 }
 
@@ -235,7 +247,7 @@ void Winograd<T>::backward(const T* x, const T* kernel, const T* dy, T* dx, T* d
     // m_ = A dy A^T tile by tile, dy in dyq_ (zeros past the image: those pixels have no gradient).
     copy_windows(dy + i0 * s_.out_size(), output(), dyq_.data(), tiled(), s_.out_h(), s_.out_w(), s_.out_c, nc);
     for_each_tile(nc, [&](std::size_t t, int img, int th, int tw) {
-      transform_2d<OutputGrad, T>({tile_at(dyq_.data(), tiled_image(), row, k, img, th, tw), row, k}, t_.data(),
+      transform_2d<OutputGrad, T>({tile_at(dyq_.data(), tiled_image(), row, k, img, th, tw), row, k},
                                   {m_.data() + t * k, kAlpha * pm_, pm_}, int(k));
     });
     // du_ += v_^T m_, then v_ = m_ u_^T (dL/dv), point by point.
@@ -249,7 +261,7 @@ void Winograd<T>::backward(const T* x, const T* kernel, const T* dy, T* dx, T* d
     // dxp_ = the sum over tiles of B dv B^T, tiles in order; its pixels inside the image go to dx.
     std::fill(dxp_.begin(), dxp_.begin() + std::ptrdiff_t(nc * padded_image()), T(0));
     for_each_tile(nc, [&](std::size_t t, int img, int th, int tw) {
-      transform_2d<InputGrad, T>({v_.data() + t * c, kAlpha * pv_, pv_}, t_.data(), {dd_.data(), kAlpha * c, c},
+      transform_2d<InputGrad, T>({v_.data() + t * c, kAlpha * pv_, pv_}, {dd_.data(), kAlpha * c, c},
                                  int(c));
       T* to = tile_at(dxp_.data(), padded_image(), prow, c, img, th, tw);
       for (int r = 0; r < kAlpha; ++r, to += prow)
@@ -258,8 +270,8 @@ void Winograd<T>::backward(const T* x, const T* kernel, const T* dy, T* dx, T* d
     copy_windows(dxp_.data(), padded(), dx + i0 * s_.in_size(), input(), s_.in_h, s_.in_w, s_.in_c, nc);
   }
   // dkernel += G^T du G.
-  T* dg = wk_.data() + kAlpha * 3 * ck;
-  transform_2d<KernelGrad, T>({du_.data(), kAlpha * ck, ck}, wk_.data(), {dg, 3 * ck, ck}, int(ck));
+  T* dg = wk_.data();
+  transform_2d<KernelGrad, T>({du_.data(), kAlpha * ck, ck}, {dg, 3 * ck, ck}, int(ck));
   for (std::size_t i = 0; i < 9 * ck; ++i) dkernel[i] += dg[i];
 }
 

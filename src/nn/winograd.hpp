@@ -29,8 +29,8 @@ class Winograd {
   static constexpr int kTile = 4;  // output pixels per tile side
   // requires: fits(s), max_batch >= 1. need_dx false: backward's dx is always null.
   Winograd(const ConvShape& s, int max_batch, bool need_dx);
-  // y (n, out_h, out_w, out_c) = conv(x, kernel), no bias or activation.
-  void forward(const T* x, const T* kernel, T* y, int n);
+  // y (n, out_h, out_w, out_c) = act(conv(x, kernel) + bias): bias may be null, act relu or linear.
+  void forward(const T* x, const T* kernel, const T* bias, bool relu, T* y, int n);
   // dkernel += dL/dkernel; dx (if not null) = dL/dx, for dy = dL/dy (the pre-activation's).
   void backward(const T* x, const T* kernel, const T* dy, T* dx, T* dkernel, int n);
 
@@ -59,14 +59,15 @@ class Winograd {
   int chunk_;                // images per pass
   std::size_t pv_, pm_;      // between two points' matrices in v_ and in m_
   AlignedVector<T> u_, du_;  // (36, in_c, out_c): the kernel and its gradient in the Winograd domain
-  AlignedVector<T> wk_;      // (27, in_c, out_c): the kernel transforms' middle step, then dkernel's
+  AlignedVector<T> u_of_;    // (3, 3, in_c, out_c): the kernel u_ holds, once u_set_
+  bool u_set_ = false;
+  AlignedVector<T> wk_;      // (3, 3, in_c, out_c): backward's dkernel before it is added
   AlignedVector<T> v_;       // (36, pv_): each point's (chunk tiles, in_c): the input tiles, then dL/d them
   AlignedVector<T> m_;       // (36, pm_): each point's (chunk tiles, out_c): the products, then dL/d them
   AlignedVector<T> xp_, dxp_;  // (chunk, padded_h, padded_w, in_c): the input, zero-padded, and dL/d it
                                // (dxp_ empty without need_dx)
   AlignedVector<T> yq_;      // (chunk, tiles_h * 4, tiles_w * 4, out_c): the output tiles
   AlignedVector<T> dyq_;     // (the same): dy, zeros past the image
-  AlignedVector<T> t_;       // (36, max(in_c, out_c)): a 2-D transform's middle step
   AlignedVector<T> dd_;      // (36, in_c): one tile's dL/d its input pixels
 };
 
