@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "fmnist/layers.hpp"
+#include "simd.hpp"
 
 namespace fmnist {
 
@@ -38,18 +39,52 @@ BatchNorm<T>::BatchNorm(int channels, std::size_t pixels, double momentum, doubl
     throw std::invalid_argument("BatchNorm: bad shape or tensors");
 }
 
+namespace {
+
+constexpr std::size_t kSumRows = 64;  // rows summed per pass over a block of channels (L1-resident)
+
+// s1 (c) += sum of x - K, s2 (c) += sum of (x - K)^2 over rows of c channels, K the shift: per
+// channel row after row in double, as a plain loop would, with each block of channels' sums held
+// in registers over kSumRows rows.
 template <typename T>
-void BatchNorm<T>::batch_sums(const T* x, int n, double* sums) const {
-  const std::size_t c = std::size_t(channels_), rows = std::size_t(n) * pixels_;
-  double* s1 = sums;      // (channels): sum of x - K
-  double* s2 = sums + c;  // (channels): sum of (x - K)^2
-  for (std::size_t r = 0; r < rows; ++r, x += c) {
-    for (std::size_t k = 0; k < c; ++k) {
-      const double d = double(x[k]) - double(moving_mean_[k]);
-      s1[k] += d;
-      s2[k] += d * d;
+void shifted_sums(const T* __restrict x, std::size_t rows, std::size_t c, const T* __restrict shift,
+                  double* __restrict s1, double* __restrict s2) {
+  using D = detail::Simd<double>;
+  using V = D::V;
+  constexpr std::size_t L = D::kLanes;
+  for (std::size_t r0 = 0; r0 < rows; r0 += kSumRows) {
+    const std::size_t r1 = std::min(rows, r0 + kSumRows);
+    std::size_t k = 0;
+    for (; k + L <= c; k += L) {
+      V m, a1 = D::load(s1 + k), a2 = D::load(s2 + k);
+      for (std::size_t i = 0; i < L; ++i) m[i] = double(shift[k + i]);
+      for (std::size_t r = r0; r < r1; ++r) {
+        V d;
+        for (std::size_t i = 0; i < L; ++i) d[i] = double(x[r * c + k + i]);
+        d -= m;
+        a1 += d;
+        a2 += d * d;
+      }
+      D::store(s1 + k, a1);
+      D::store(s2 + k, a2);
+    }
+    for (; k < c; ++k) {
+      for (std::size_t r = r0; r < r1; ++r) {
+        const double d = double(x[r * c + k]) - double(shift[k]);
+        s1[k] += d;
+        s2[k] += d * d;
+      }
     }
   }
+}
+
+}  // namespace
+
+template <typename T>
+void BatchNorm<T>::batch_sums(const T* x, int n, double* sums) const {
+  const std::size_t c = std::size_t(channels_);
+  // sums (channels) of x - K, then (channels) of (x - K)^2, K the moving mean
+  shifted_sums(x, std::size_t(n) * pixels_, c, moving_mean_, sums, sums + c);
 }
 
 // The moving variance takes the BIASED batch variance (divide by n), as Keras 3 does (keras/src/
