@@ -6,12 +6,12 @@
 
 #include "winograd.hpp"
 
-#include "bias_activation.hpp"
 #include "simd.hpp"
 
 #include <algorithm>
 #include <cstring>
 #include <stdexcept>
+#include <type_traits>
 
 namespace fmnist::detail {
 namespace {
@@ -105,32 +105,73 @@ struct Grid {
   std::size_t row, col;
 };
 
-// out (kOut x kOut) = F in F^T for one vector (X) of channels from offset c: F along each row of
-// in (kIn x kIn) into mid, then along each column of mid.
-template <typename F, typename T, typename X, typename Load, typename Store>
-[[gnu::always_inline]] inline void transform_tile(Grid<const T> in, Grid<T> out, std::size_t c, Load load, Store store) {
+// One vector X (Simd<T>::V, or T alone) of channels at p.
+template <typename T, typename X>
+[[gnu::always_inline]] inline X load_as(const T* p) {
+  if constexpr (std::is_same_v<X, T>) {
+    return *p;
+  } else {
+    return Simd<T>::load(p);
+  }
+}
+template <typename T, typename X>
+[[gnu::always_inline]] inline void store_as(T* p, X v) {
+  if constexpr (std::is_same_v<X, T>) {
+    *p = v;
+  } else {
+    Simd<T>::store(p, v);
+  }
+}
+
+// How a transform's result v for channels [c, c + lanes) goes to p: stored, added, or stored as
+// act(v + bias[c]) (the operations of add_bias_activation; bias may be null, act relu or linear).
+struct Store {
+  template <typename T, typename X>
+  void operator()(T* p, X v, std::size_t) const {
+    store_as<T>(p, v);
+  }
+};
+struct AddTo {
+  template <typename T, typename X>
+  void operator()(T* p, X v, std::size_t) const {
+    store_as<T>(p, load_as<T, X>(p) + v);
+  }
+};
+template <typename T>
+struct BiasActivation {
+  const T* bias;
+  bool relu;
+  template <typename X>
+  void operator()(T* p, X v, std::size_t c) const {
+    if (bias != nullptr) v += load_as<T, X>(bias + c);
+    if (relu) v = v < T(0) ? X{} : v;
+    store_as<T>(p, v);
+  }
+};
+
+// out (kOut x kOut) = F in F^T for one vector X of channels from offset c: F along each row of
+// in (kIn x kIn) into mid, then along each column of mid, each result to out by `to`.
+template <typename F, typename T, typename X, typename To>
+[[gnu::always_inline]] inline void transform_tile(Grid<const T> in, Grid<T> out, std::size_t c, const To& to) {
   X mid[F::kIn][F::kOut], d[F::kIn], r[F::kOut];
   for (int a = 0; a < F::kIn; ++a) {
-    for (int i = 0; i < F::kIn; ++i) d[i] = load(in.base + a * in.row + i * in.col + c);
+    for (int i = 0; i < F::kIn; ++i) d[i] = load_as<T, X>(in.base + a * in.row + i * in.col + c);
     F::template points<T>(d, mid[a]);
   }
   for (int j = 0; j < F::kOut; ++j) {
     for (int a = 0; a < F::kIn; ++a) d[a] = mid[a][j];
     F::template points<T>(d, r);
-    for (int b = 0; b < F::kOut; ++b) store(out.base + b * out.row + j * out.col + c, r[b]);
+    for (int b = 0; b < F::kOut; ++b) to(out.base + b * out.row + j * out.col + c, r[b], c);
   }
 }
 
 // transform_tile over len channels: whole vectors of the ISA, then the rest one value at a time.
-template <typename F, typename T>
-void transform_2d(Grid<const T> in, Grid<T> out, int len) {
+template <typename F, typename T, typename To = Store>
+void transform_2d(Grid<const T> in, Grid<T> out, int len, const To& to = {}) {
   using S = Simd<T>;
-  using V = typename S::V;
   std::size_t c = 0;
-  for (; c + S::kLanes <= std::size_t(len); c += S::kLanes)
-    transform_tile<F, T, V>(in, out, c, S::load, S::store);
-  for (; c < std::size_t(len); ++c)
-    transform_tile<F, T, T>(in, out, c, [](const T* p) { return *p; }, [](T* p, T v) { *p = v; });
+  for (; c + S::kLanes <= std::size_t(len); c += S::kLanes) transform_tile<F, T, typename S::V>(in, out, c, to);
+  for (; c < std::size_t(len); ++c) transform_tile<F, T, T>(in, out, c, to);
 }
 
 // The windows of to (rows x cols pixels of `channels` values) = those of from, n images.
@@ -141,6 +182,17 @@ void copy_windows(const T* from, Frame f, T* to, Frame t, int rows, int cols, in
     for (int r = 0; r < rows; ++r)
       std::memcpy(to + ((std::size_t(img) * t.h + t.top + r) * t.w + t.left) * channels,
                   from + ((std::size_t(img) * f.h + f.top + r) * f.w + f.left) * channels, run * sizeof(T));
+}
+
+// Output tile (th, tw) of an image: its first value's offset, and its rows and columns inside.
+struct Window {
+  std::size_t offset;
+  int rows, cols;
+  bool whole() const { return rows == kTile && cols == kTile; }
+};
+Window output_window(const ConvShape& s, int th, int tw) {
+  return {(std::size_t(th) * kTile * s.out_w() + std::size_t(tw) * kTile) * s.out_c,
+          std::min(kTile, s.out_h() - th * kTile), std::min(kTile, s.out_w() - tw * kTile)};
 }
 
 // The first value of tile (th, tw) of image img in images of `image` values, `row` values a row.
@@ -167,7 +219,6 @@ Winograd<T>::Winograd(const ConvShape& s, int max_batch, bool need_dx)
   u_.resize(kPoints * c * k);
   u_of_.resize(9 * c * k);
   du_.resize(kPoints * c * k);
-  wk_.resize(9 * c * k);
   // Each point's matrix a cache line further than a multiple of 4 KiB from the previous one: the
   // transforms write 36 of them at once, which would otherwise share one set of the L1 cache.
   pv_ = tiles * c + kSkew;
@@ -175,10 +226,8 @@ Winograd<T>::Winograd(const ConvShape& s, int max_batch, bool need_dx)
   v_.resize(kPoints * pv_);
   m_.resize(kPoints * pm_);
   xp_.assign(std::size_t(chunk_) * padded_image(), T(0));
-  yq_.assign(std::size_t(chunk_) * tiled_image(), T(0));
-  dyq_.assign(yq_.size(), T(0));
+  tile_.resize(std::size_t(kTile) * kTile * k);
   if (need_dx) dxp_.resize(xp_.size());
-  dd_.resize(kPoints * c);
 }
 
 // u_ = G g G^T for every (in_c, out_c) pair: the kernel (3, 3, in_c, out_c) as 3 x 3 vectors.
@@ -206,7 +255,7 @@ void Winograd<T>::transform_input(int n) {
 template <typename T>
 void Winograd<T>::forward(const T* x, const T* kernel, const T* bias, bool relu, T* y, int n) {
   transform_kernel(kernel);
-  const std::size_t c = std::size_t(s_.in_c), k = std::size_t(s_.out_c), row = std::size_t(tiles_w_) * kTile * k;
+  const std::size_t c = std::size_t(s_.in_c), k = std::size_t(s_.out_c), yrow = std::size_t(s_.out_w()) * k;
   for (int i0 = 0; i0 < n; i0 += chunk_) {
     const int nc = std::min(chunk_, n - i0);
     const std::size_t tiles = std::size_t(nc) * tiles_h_ * tiles_w_;
@@ -215,20 +264,20 @@ void Winograd<T>::forward(const T* x, const T* kernel, const T* bias, bool relu,
     for (int p = 0; p < kPoints; ++p)
       MapRM<T>(m_.data() + p * pm_, tiles, k).noalias() =
           ConstMapRM<T>(v_.data() + p * pv_, tiles, c) * ConstMapRM<T>(u_.data() + p * c * k, c, k);
-    // yq_ = A^T m A tile by tile; its rows and columns inside the output go to y, with the bias
-    // and the activation (one pass over y).
+    // y = act(A^T m A + bias) tile by tile: a whole tile straight into y, one that overhangs the
+    // image through tile_ (its pixels inside the image only).
+    const BiasActivation<T> act{bias, relu};
     for_each_tile(nc, [&](std::size_t t, int img, int th, int tw) {
-      transform_2d<OutputT, T>({m_.data() + t * k, kAlpha * pm_, pm_},
-                               {tile_at(yq_.data(), tiled_image(), row, k, img, th, tw), row, k}, int(k));
+      const Grid<const T> mt{m_.data() + t * k, kAlpha * pm_, pm_};
+      const Window w = output_window(s_, th, tw);
+      T* to = y + (i0 + img) * s_.out_size() + w.offset;
+      if (w.whole()) {
+        transform_2d<OutputT>(mt, Grid<T>{to, yrow, k}, int(k), act);
+        return;
+      }
+      transform_2d<OutputT>(mt, Grid<T>{tile_.data(), kTile * k, k}, int(k), act);
+      for (int r = 0; r < w.rows; ++r) std::memcpy(to + r * yrow, tile_.data() + r * kTile * k, w.cols * k * sizeof(T));
     });
-    if (bias == nullptr && !relu) {
-      copy_windows(yq_.data(), tiled(), y + i0 * s_.out_size(), output(), s_.out_h(), s_.out_w(), s_.out_c, nc);
-      continue;
-    }
-    for (int img = 0; img < nc; ++img)
-      for (int r = 0; r < s_.out_h(); ++r)
-        add_bias_activation(yq_.data() + img * tiled_image() + r * row, k, bias, relu, std::size_t(s_.out_w()), s_.out_c,
-                            y + (i0 + img) * s_.out_size() + std::size_t(r) * s_.out_w() * k);
   }
 }
 
@@ -237,18 +286,25 @@ void Winograd<T>::backward(const T* x, const T* kernel, const T* dy, T* dx, T* d
   if (n <= 0) return;
   transform_kernel(kernel);
   const std::size_t c = std::size_t(s_.in_c), k = std::size_t(s_.out_c), ck = c * k;
-  const std::size_t row = std::size_t(tiles_w_) * kTile * k, prow = std::size_t(padded_w()) * c;
+  const std::size_t yrow = std::size_t(s_.out_w()) * k, prow = std::size_t(padded_w()) * c;
   std::fill(du_.begin(), du_.end(), T(0));
   for (int i0 = 0; i0 < n; i0 += chunk_) {
     const int nc = std::min(chunk_, n - i0);
     const std::size_t tiles = std::size_t(nc) * tiles_h_ * tiles_w_;
     copy_windows(x + i0 * s_.in_size(), input(), xp_.data(), padded(), s_.in_h, s_.in_w, s_.in_c, nc);
     transform_input(nc);
-    // m_ = A dy A^T tile by tile, dy in dyq_ (zeros past the image: those pixels have no gradient).
-    copy_windows(dy + i0 * s_.out_size(), output(), dyq_.data(), tiled(), s_.out_h(), s_.out_w(), s_.out_c, nc);
+    // m_ = A dy A^T tile by tile: a whole tile straight from dy, one that overhangs the image
+    // through tile_ (zeros past the image: those pixels have no gradient).
     for_each_tile(nc, [&](std::size_t t, int img, int th, int tw) {
-      transform_2d<OutputGrad, T>({tile_at(dyq_.data(), tiled_image(), row, k, img, th, tw), row, k},
-                                  {m_.data() + t * k, kAlpha * pm_, pm_}, int(k));
+      const Window w = output_window(s_, th, tw);
+      const T* from = dy + (i0 + img) * s_.out_size() + w.offset;
+      Grid<const T> dt{from, yrow, k};
+      if (!w.whole()) {
+        std::fill(tile_.begin(), tile_.end(), T(0));
+        for (int r = 0; r < w.rows; ++r) std::memcpy(tile_.data() + r * kTile * k, from + r * yrow, w.cols * k * sizeof(T));
+        dt = {tile_.data(), kTile * k, k};
+      }
+      transform_2d<OutputGrad>(dt, Grid<T>{m_.data() + t * k, kAlpha * pm_, pm_}, int(k));
     });
     // du_ += v_^T m_, then v_ = m_ u_^T (dL/dv), point by point.
     for (int p = 0; p < kPoints; ++p)
@@ -261,18 +317,13 @@ void Winograd<T>::backward(const T* x, const T* kernel, const T* dy, T* dx, T* d
     // dxp_ = the sum over tiles of B dv B^T, tiles in order; its pixels inside the image go to dx.
     std::fill(dxp_.begin(), dxp_.begin() + std::ptrdiff_t(nc * padded_image()), T(0));
     for_each_tile(nc, [&](std::size_t t, int img, int th, int tw) {
-      transform_2d<InputGrad, T>({v_.data() + t * c, kAlpha * pv_, pv_}, {dd_.data(), kAlpha * c, c},
-                                 int(c));
-      T* to = tile_at(dxp_.data(), padded_image(), prow, c, img, th, tw);
-      for (int r = 0; r < kAlpha; ++r, to += prow)
-        for (std::size_t i = 0; i < kAlpha * c; ++i) to[i] += dd_[r * kAlpha * c + i];
+      transform_2d<InputGrad>(Grid<const T>{v_.data() + t * c, kAlpha * pv_, pv_},
+                              {tile_at(dxp_.data(), padded_image(), prow, c, img, th, tw), prow, c}, int(c), AddTo{});
     });
     copy_windows(dxp_.data(), padded(), dx + i0 * s_.in_size(), input(), s_.in_h, s_.in_w, s_.in_c, nc);
   }
   // dkernel += G^T du G.
-  T* dg = wk_.data();
-  transform_2d<KernelGrad, T>({du_.data(), kAlpha * ck, ck}, {dg, 3 * ck, ck}, int(ck));
-  for (std::size_t i = 0; i < 9 * ck; ++i) dkernel[i] += dg[i];
+  transform_2d<KernelGrad, T>({du_.data(), kAlpha * ck, ck}, {dkernel, 3 * ck, ck}, int(ck), AddTo{});
 }
 
 template class Winograd<float>;

@@ -38,11 +38,8 @@ class Winograd {
   int padded_h() const { return tiles_h_ * kTile + 2; }  // the input as the tiles read it: "same"
   int padded_w() const { return tiles_w_ * kTile + 2; }  // padding and the last tiles' overhang, zeros
   std::size_t padded_image() const { return std::size_t(padded_h()) * padded_w() * s_.in_c; }
-  std::size_t tiled_image() const { return std::size_t(tiles_h_) * tiles_w_ * kTile * kTile * s_.out_c; }
   Frame input() const { return {s_.in_h, s_.in_w, 0, 0}; }                                 // x, dx
-  Frame output() const { return {s_.out_h(), s_.out_w(), 0, 0}; }                          // y, dy
   Frame padded() const { return {padded_h(), padded_w(), s_.pad_top(), s_.pad_left()}; }  // the image inside
-  Frame tiled() const { return {tiles_h_ * kTile, tiles_w_ * kTile, 0, 0}; }              // the output inside
   // fn(t, img, th, tw) for each tile of n images in order: the t-th, image img's tile (th, tw).
   template <typename F>
   void for_each_tile(int n, F&& fn) const {
@@ -61,14 +58,11 @@ class Winograd {
   AlignedVector<T> u_, du_;  // (36, in_c, out_c): the kernel and its gradient in the Winograd domain
   AlignedVector<T> u_of_;    // (3, 3, in_c, out_c): the kernel u_ holds, once u_set_
   bool u_set_ = false;
-  AlignedVector<T> wk_;      // (3, 3, in_c, out_c): backward's dkernel before it is added
   AlignedVector<T> v_;       // (36, pv_): each point's (chunk tiles, in_c): the input tiles, then dL/d them
   AlignedVector<T> m_;       // (36, pm_): each point's (chunk tiles, out_c): the products, then dL/d them
   AlignedVector<T> xp_, dxp_;  // (chunk, padded_h, padded_w, in_c): the input, zero-padded, and dL/d it
                                // (dxp_ empty without need_dx)
-  AlignedVector<T> yq_;      // (chunk, tiles_h * 4, tiles_w * 4, out_c): the output tiles
-  AlignedVector<T> dyq_;     // (the same): dy, zeros past the image
-  AlignedVector<T> dd_;      // (36, in_c): one tile's dL/d its input pixels
+  AlignedVector<T> tile_;    // (4, 4, out_c): a tile of y or dy that overhangs the image
 };
 
 extern template class Winograd<float>;
