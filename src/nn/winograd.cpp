@@ -6,6 +6,8 @@
 
 #include "winograd.hpp"
 
+#include "packed_gemm.hpp"
+
 #include "simd.hpp"
 
 #include <algorithm>
@@ -218,6 +220,14 @@ Winograd<T>::Winograd(const ConvShape& s, int max_batch, bool need_dx)
   const std::size_t tiles = std::size_t(chunk_) * per_image, c = std::size_t(s.in_c), k = std::size_t(s.out_c);
   u_.resize(kPoints * c * k);
   u_of_.resize(9 * c * k);
+  // Each point's packed kernel on a cache line; packed in Eigen's blocks of rows for a whole pass.
+  packed_stride_ = (c * k + kSkew - 1) / kSkew * kSkew;
+  const Eigen::Index ci = s.in_c, ki = s.out_c, ti = Eigen::Index(tiles);
+  fwd_rows_ = PackedLhs<T, Eigen::ColMajor>::block_rows(ki, ci, ti);
+  dx_rows_ = need_dx ? PackedLhs<T, Eigen::RowMajor>::block_rows(ci, ki, ti) : 0;
+  if (fwd_rows_ > 0) u_fwd_.resize(kPoints * packed_stride_);
+  if (dx_rows_ > 0) u_dx_.resize(kPoints * packed_stride_);
+  block_.resize(std::max(c, k) * tiles);
   du_.resize(kPoints * c * k);
   // Each point's matrix a cache line further than a multiple of 4 KiB from the previous one: the
   // transforms write 36 of them at once, which would otherwise share one set of the L1 cache.
@@ -239,6 +249,14 @@ void Winograd<T>::transform_kernel(const T* kernel) {
   std::memcpy(u_of_.data(), kernel, u_of_.size() * sizeof(T));
   u_set_ = true;
   transform_2d<KernelT, T>({kernel, 3 * ck, ck}, {u_.data(), kAlpha * ck, ck}, int(ck));
+  // Each point's u as the left operand of forward's product (u^T, out_c x in_c) and of dX's (u).
+  const Eigen::Index c = s_.in_c, k = s_.out_c;
+  for (int p = 0; p < kPoints; ++p) {
+    if (fwd_rows_ > 0)
+      PackedLhs<T, Eigen::ColMajor>::pack(u_.data() + p * ck, k, k, c, fwd_rows_, u_fwd_.data() + p * packed_stride_);
+    if (dx_rows_ > 0)
+      PackedLhs<T, Eigen::RowMajor>::pack(u_.data() + p * ck, k, c, k, dx_rows_, u_dx_.data() + p * packed_stride_);
+  }
 }
 
 // v_ = B^T d B for every tile of the n images in xp_: point (i, j) of the chunk's tile t and
@@ -261,9 +279,18 @@ void Winograd<T>::forward(const T* x, const T* kernel, const T* bias, bool relu,
     const std::size_t tiles = std::size_t(nc) * tiles_h_ * tiles_w_;
     copy_windows(x + i0 * s_.in_size(), input(), xp_.data(), padded(), s_.in_h, s_.in_w, s_.in_c, nc);
     transform_input(nc);
-    for (int p = 0; p < kPoints; ++p)
-      MapRM<T>(m_.data() + p * pm_, tiles, k).noalias() =
-          ConstMapRM<T>(v_.data() + p * pv_, tiles, c) * ConstMapRM<T>(u_.data() + p * c * k, c, k);
+    // m = v u point by point: Eigen's product, with u packed once (packed_gemm.hpp).
+    const bool packed = fwd_rows_ > 0 && PackedLhs<T, Eigen::ColMajor>::block_rows(Eigen::Index(k), Eigen::Index(c),
+                                                                                   Eigen::Index(tiles)) == fwd_rows_;
+    for (int p = 0; p < kPoints; ++p) {
+      if (packed) {
+        PackedLhs<T, Eigen::ColMajor>::multiply(u_fwd_.data() + p * packed_stride_, fwd_rows_, v_.data() + p * pv_,
+                                                m_.data() + p * pm_, k, c, tiles, block_.data());
+      } else {
+        MapRM<T>(m_.data() + p * pm_, tiles, k).noalias() =
+            ConstMapRM<T>(v_.data() + p * pv_, tiles, c) * ConstMapRM<T>(u_.data() + p * c * k, c, k);
+      }
+    }
     // y = act(A^T m A + bias) tile by tile: a whole tile straight into y, one that overhangs the
     // image through tile_ (its pixels inside the image only).
     const BiasActivation<T> act{bias, relu};
@@ -311,9 +338,17 @@ void Winograd<T>::backward(const T* x, const T* kernel, const T* dy, T* dx, T* d
       MapRM<T>(du_.data() + p * ck, c, k).noalias() +=
           ConstMapRM<T>(v_.data() + p * pv_, tiles, c).transpose() * ConstMapRM<T>(m_.data() + p * pm_, tiles, k);
     if (dx == nullptr) continue;
-    for (int p = 0; p < kPoints; ++p)
-      MapRM<T>(v_.data() + p * pv_, tiles, c).noalias() =
-          ConstMapRM<T>(m_.data() + p * pm_, tiles, k) * ConstMapRM<T>(u_.data() + p * ck, c, k).transpose();
+    const bool packed = dx_rows_ > 0 && PackedLhs<T, Eigen::RowMajor>::block_rows(Eigen::Index(c), Eigen::Index(k),
+                                                                                  Eigen::Index(tiles)) == dx_rows_;
+    for (int p = 0; p < kPoints; ++p) {
+      if (packed) {
+        PackedLhs<T, Eigen::RowMajor>::multiply(u_dx_.data() + p * packed_stride_, dx_rows_, m_.data() + p * pm_,
+                                                v_.data() + p * pv_, c, k, tiles, block_.data());
+      } else {
+        MapRM<T>(v_.data() + p * pv_, tiles, c).noalias() =
+            ConstMapRM<T>(m_.data() + p * pm_, tiles, k) * ConstMapRM<T>(u_.data() + p * ck, c, k).transpose();
+      }
+    }
     // dxp_ = the sum over tiles of B dv B^T, tiles in order; its pixels inside the image go to dx.
     std::fill(dxp_.begin(), dxp_.begin() + std::ptrdiff_t(nc * padded_image()), T(0));
     for_each_tile(nc, [&](std::size_t t, int img, int th, int tw) {
