@@ -204,7 +204,7 @@ def rate(b):  # Dropout does no multiply-adds: show nothing rather than 0.0
 for name, f, b in rows:
     f, b = layers[f], layers[b]
     print(f"  {name:<40}{ms(f):9.2f}{rate(f)}{ms(b):9.2f}{rate(b)}")
-for index, name in ((0, "tutorial"), (1, "wide"), (2, "block")):
+for index, name in ((0, "tutorial"), (1, "wide"), (2, "block"), (3, "residual recipe's")):
     step = layers[f"BM_ModelStep/{index}"]
     print(f"  {'training step, ' + name + ' model':<40}{ms(step):9.2f}{gflops(step):9.1f}"
           f"   {256 / (ms(step) * 1e-3):,.0f} images/s")
