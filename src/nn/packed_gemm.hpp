@@ -2,12 +2,16 @@
 // kernels, each used for every pass of tiles), with Eigen's own packing and kernel in the order
 // Eigen's product takes when the product fits one cache block: so the same bytes as the Eigen
 // expression C = A * B (col-major C), whose work it skips only the repeated packing of A. Where
-// Eigen would split the product into blocks (fits() false) the caller uses that expression.
+// Eigen would split the product otherwise (PackedOperands::fits() false) the caller uses that
+// expression.
 #pragma once
 
 #include "eigen_views.hpp"
 
 #include <algorithm>
+#include <cstddef>
+
+#include "fmnist/layers.hpp"
 
 namespace fmnist::detail {
 
@@ -56,6 +60,42 @@ class PackedLhs {
     for (Index i = 0; i < rows; i += block_rows)
       gebp(res.getSubMapper(i, 0), packed + i * depth, block_b, std::min(block_rows, rows - i), depth, cols, T(1));
   }
+};
+
+// `count` left operands A_i (rows x depth, in Order), each packed once by pack() for products with
+// up to max_cols columns; none (default) where Eigen's blocking leaves nothing to pack once.
+template <typename T, int Order>
+class PackedOperands {
+ public:
+  using Index = Eigen::Index;
+  using Lhs = PackedLhs<T, Order>;
+
+  PackedOperands() = default;
+  PackedOperands(Index rows, Index depth, Index max_cols, int count)
+      : rows_(rows), depth_(depth), block_rows_(Lhs::block_rows(rows, depth, max_cols)),
+        stride_((std::size_t(rows * depth) + kLine - 1) / kLine * kLine) {
+    if (block_rows_ == 0) return;
+    packed_.resize(std::size_t(count) * stride_);
+    block_b_.resize(std::size_t(depth * max_cols));
+  }
+  // A_i = a, leading dimension `stride` (nothing to do without packing).
+  void pack(int i, const T* a, Index stride) {
+    if (block_rows_ > 0) Lhs::pack(a, stride, rows_, depth_, block_rows_, packed_.data() + i * stride_);
+  }
+  // Whether multiply() gives the expression's bytes for `cols` columns: Eigen blocks that product
+  // as the operands were packed.
+  bool fits(Index cols) const { return block_rows_ > 0 && Lhs::block_rows(rows_, depth_, cols) == block_rows_; }
+  // c (rows x cols, col-major) = A_i b (depth x cols, col-major); requires fits(cols).
+  void multiply(int i, const T* b, T* c, Index cols) {
+    Lhs::multiply(packed_.data() + i * stride_, block_rows_, b, c, rows_, depth_, cols, block_b_.data());
+  }
+
+ private:
+  static constexpr std::size_t kLine = 64 / sizeof(T);  // each operand on a cache line
+  Index rows_ = 0, depth_ = 0, block_rows_ = 0;
+  std::size_t stride_ = 0;          // between two packed operands
+  AlignedVector<T> packed_;         // (count, stride_)
+  AlignedVector<T> block_b_;        // (depth, max_cols): a product's packed right operand
 };
 
 }  // namespace fmnist::detail

@@ -1,12 +1,11 @@
 // Conv2D's Winograd path F(4x4, 3x3) (winograd.hpp): the six one-dimensional transforms of
 // Lavin and Gray's matrices (B^T, G, A^T and their transposes for the gradient), each applied to
 // channel vectors (NHWC keeps a pixel's channels contiguous, so every line vectorizes), the 2-D
-// transforms as two passes of them, and the 36 GEMMs as Eigen products over row-major views.
+// transforms as two passes of them, and the 36 GEMMs as Eigen products over row-major views
+// (the kernel's side packed once per weight update: packed_gemm.hpp).
 #include "eigen_views.hpp"  // first: it includes the intrinsics headers
 
 #include "winograd.hpp"
-
-#include "packed_gemm.hpp"
 
 #include "simd.hpp"
 
@@ -220,14 +219,10 @@ Winograd<T>::Winograd(const ConvShape& s, int max_batch, bool need_dx)
   const std::size_t tiles = std::size_t(chunk_) * per_image, c = std::size_t(s.in_c), k = std::size_t(s.out_c);
   u_.resize(kPoints * c * k);
   u_of_.resize(9 * c * k);
-  // Each point's packed kernel on a cache line; packed in Eigen's blocks of rows for a whole pass.
-  packed_stride_ = (c * k + kSkew - 1) / kSkew * kSkew;
+  // Each point's kernel packed in Eigen's blocks of rows for a whole pass's products.
   const Eigen::Index ci = s.in_c, ki = s.out_c, ti = Eigen::Index(tiles);
-  fwd_rows_ = PackedLhs<T, Eigen::ColMajor>::block_rows(ki, ci, ti);
-  dx_rows_ = need_dx ? PackedLhs<T, Eigen::RowMajor>::block_rows(ci, ki, ti) : 0;
-  if (fwd_rows_ > 0) u_fwd_.resize(kPoints * packed_stride_);
-  if (dx_rows_ > 0) u_dx_.resize(kPoints * packed_stride_);
-  block_.resize(std::max(c, k) * tiles);
+  u_fwd_ = {ki, ci, ti, kPoints};
+  if (need_dx) u_dx_ = {ci, ki, ti, kPoints};
   du_.resize(kPoints * c * k);
   // Each point's matrix a cache line further than a multiple of 4 KiB from the previous one: the
   // transforms write 36 of them at once, which would otherwise share one set of the L1 cache.
@@ -250,12 +245,9 @@ void Winograd<T>::transform_kernel(const T* kernel) {
   u_set_ = true;
   transform_2d<KernelT, T>({kernel, 3 * ck, ck}, {u_.data(), kAlpha * ck, ck}, int(ck));
   // Each point's u as the left operand of forward's product (u^T, out_c x in_c) and of dX's (u).
-  const Eigen::Index c = s_.in_c, k = s_.out_c;
   for (int p = 0; p < kPoints; ++p) {
-    if (fwd_rows_ > 0)
-      PackedLhs<T, Eigen::ColMajor>::pack(u_.data() + p * ck, k, k, c, fwd_rows_, u_fwd_.data() + p * packed_stride_);
-    if (dx_rows_ > 0)
-      PackedLhs<T, Eigen::RowMajor>::pack(u_.data() + p * ck, k, c, k, dx_rows_, u_dx_.data() + p * packed_stride_);
+    u_fwd_.pack(p, u_.data() + p * ck, s_.out_c);
+    u_dx_.pack(p, u_.data() + p * ck, s_.out_c);
   }
 }
 
@@ -280,12 +272,10 @@ void Winograd<T>::forward(const T* x, const T* kernel, const T* bias, bool relu,
     copy_windows(x + i0 * s_.in_size(), input(), xp_.data(), padded(), s_.in_h, s_.in_w, s_.in_c, nc);
     transform_input(nc);
     // m = v u point by point: Eigen's product, with u packed once (packed_gemm.hpp).
-    const bool packed = fwd_rows_ > 0 && PackedLhs<T, Eigen::ColMajor>::block_rows(Eigen::Index(k), Eigen::Index(c),
-                                                                                   Eigen::Index(tiles)) == fwd_rows_;
+    const bool packed = u_fwd_.fits(Eigen::Index(tiles));
     for (int p = 0; p < kPoints; ++p) {
       if (packed) {
-        PackedLhs<T, Eigen::ColMajor>::multiply(u_fwd_.data() + p * packed_stride_, fwd_rows_, v_.data() + p * pv_,
-                                                m_.data() + p * pm_, k, c, tiles, block_.data());
+        u_fwd_.multiply(p, v_.data() + p * pv_, m_.data() + p * pm_, Eigen::Index(tiles));
       } else {
         MapRM<T>(m_.data() + p * pm_, tiles, k).noalias() =
             ConstMapRM<T>(v_.data() + p * pv_, tiles, c) * ConstMapRM<T>(u_.data() + p * c * k, c, k);
@@ -338,12 +328,10 @@ void Winograd<T>::backward(const T* x, const T* kernel, const T* dy, T* dx, T* d
       MapRM<T>(du_.data() + p * ck, c, k).noalias() +=
           ConstMapRM<T>(v_.data() + p * pv_, tiles, c).transpose() * ConstMapRM<T>(m_.data() + p * pm_, tiles, k);
     if (dx == nullptr) continue;
-    const bool packed = dx_rows_ > 0 && PackedLhs<T, Eigen::RowMajor>::block_rows(Eigen::Index(c), Eigen::Index(k),
-                                                                                  Eigen::Index(tiles)) == dx_rows_;
+    const bool packed = u_dx_.fits(Eigen::Index(tiles));
     for (int p = 0; p < kPoints; ++p) {
       if (packed) {
-        PackedLhs<T, Eigen::RowMajor>::multiply(u_dx_.data() + p * packed_stride_, dx_rows_, m_.data() + p * pm_,
-                                                v_.data() + p * pv_, c, k, tiles, block_.data());
+        u_dx_.multiply(p, m_.data() + p * pm_, v_.data() + p * pv_, Eigen::Index(tiles));
       } else {
         MapRM<T>(v_.data() + p * pv_, tiles, c).noalias() =
             ConstMapRM<T>(m_.data() + p * pm_, tiles, k) * ConstMapRM<T>(u_.data() + p * ck, c, k).transpose();

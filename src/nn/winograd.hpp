@@ -12,6 +12,7 @@
 #include <cstddef>
 
 #include "fmnist/layers.hpp"
+#include "packed_gemm.hpp"
 
 namespace fmnist::detail {
 
@@ -57,10 +58,8 @@ class Winograd {
   std::size_t pv_, pm_;      // between two points' matrices in v_ and in m_
   AlignedVector<T> u_, du_;  // (36, in_c, out_c): the kernel and its gradient in the Winograd domain
   AlignedVector<T> u_of_;    // (3, 3, in_c, out_c): the kernel u_ holds, once u_set_
-  std::size_t packed_stride_;  // between two points' packed kernels
-  std::ptrdiff_t fwd_rows_, dx_rows_;  // Eigen's blocks of rows for a whole pass's products (0: not packed)
-  AlignedVector<T> u_fwd_, u_dx_;  // (36, packed_stride_): u_ packed for forward's and dX's products
-  AlignedVector<T> block_;   // (max(in_c, out_c), chunk tiles): a product's packed right operand
+  PackedOperands<T, Eigen::ColMajor> u_fwd_;  // u_ packed for forward's products (none: Eigen's expression)
+  PackedOperands<T, Eigen::RowMajor> u_dx_;   // and for dX's (none without need_dx)
   bool u_set_ = false;
   AlignedVector<T> v_;       // (36, pv_): each point's (chunk tiles, in_c): the input tiles, then dL/d them
   AlignedVector<T> m_;       // (36, pm_): each point's (chunk tiles, out_c): the products, then dL/d them
